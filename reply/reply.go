@@ -1,0 +1,193 @@
+// Package reply is a typed catalog of SMTP replies: a basic code, an RFC 3463
+// enhanced status code and text, written to the wire safely (RFC 5321, RFC 2034),
+// parsed from other servers, classified and explained in plain language.
+//
+// Every reply smtppolicy gives comes from a named constructor in this package
+// (RelayDenied, HostBlacklisted, ...), so a reply's code, enhanced code and text
+// never disagree. Replies built by hand go through New, which refuses a basic and
+// an enhanced code of different classes.
+package reply
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Enhanced is an RFC 3463 enhanced status code, class.subject.detail.
+// The zero value means "no enhanced code".
+type Enhanced struct {
+	Class   uint8  // 2, 4 or 5
+	Subject uint16 // 0..999
+	Detail  uint16 // 0..999
+}
+
+// IsZero reports whether e carries no enhanced code.
+func (e Enhanced) IsZero() bool { return e.Class == 0 }
+
+// String returns the dotted form, such as "5.7.1", or "" for the zero value.
+func (e Enhanced) String() string {
+	if e.IsZero() {
+		return ""
+	}
+	return string(e.appendTo(nil))
+}
+
+func (e Enhanced) appendTo(dst []byte) []byte {
+	dst = append(dst, '0'+e.Class, '.')
+	dst = strconv.AppendUint(dst, uint64(e.Subject), 10)
+	dst = append(dst, '.')
+	return strconv.AppendUint(dst, uint64(e.Detail), 10)
+}
+
+// ErrEnhanced reports an enhanced status code that is not class.subject.detail
+// with a class of 2, 4 or 5 and subject and detail of one to three digits.
+var ErrEnhanced = errors.New("reply: malformed enhanced status code")
+
+// ParseEnhanced parses "class.subject.detail", such as "4.7.1" or "5.7.27".
+func ParseEnhanced(s string) (Enhanced, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+	}
+	var n [3]uint16
+	for i, p := range parts {
+		if len(p) == 0 || len(p) > 3 || (i == 0 && len(p) != 1) {
+			return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+		}
+		for _, c := range []byte(p) {
+			if c < '0' || c > '9' {
+				return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+			}
+			n[i] = n[i]*10 + uint16(c-'0')
+		}
+	}
+	if n[0] != 2 && n[0] != 4 && n[0] != 5 {
+		return Enhanced{}, fmt.Errorf("%w: class %d in %q", ErrEnhanced, n[0], s)
+	}
+	return Enhanced{Class: uint8(n[0]), Subject: n[1], Detail: n[2]}, nil
+}
+
+// ErrCode reports a basic reply code outside 200..599 (or 100..599 for parsed
+// replies, which may carry the non-standard codes some servers send).
+var ErrCode = errors.New("reply: basic code out of range")
+
+// ErrClassMismatch reports an enhanced code whose class differs from the first
+// digit of the basic code, such as 550 with 4.7.1.
+var ErrClassMismatch = errors.New("reply: enhanced code class does not match basic code")
+
+// Reply is one SMTP reply: a basic code, an optional enhanced status code and
+// one or more lines of text. Build one with New, a catalog constructor, or
+// Parse; the zero Reply is not valid.
+//
+// A Reply is a small value: copying it is cheap and it holds no pointers into
+// caller memory other than the strings it was given.
+type Reply struct {
+	code  int16
+	enh   Enhanced
+	entry *Entry // catalog entry, or nil for replies built by New or Parse
+	args  [maxArgs]string
+	lines []string // literal text lines when entry is nil
+}
+
+// maxArgs is the largest number of template parameters a catalog entry takes.
+const maxArgs = 4
+
+// New builds a reply of our own. The basic code must be within 200..599 and a
+// non-empty enhanced code must parse and share the basic code's class. Text
+// lines are sanitised when written: control bytes never reach the wire.
+func New(code int, enhanced string, text ...string) (Reply, error) {
+	if code < 200 || code > 599 {
+		return Reply{}, fmt.Errorf("%w: %d", ErrCode, code)
+	}
+	var e Enhanced
+	if enhanced != "" {
+		var err error
+		if e, err = ParseEnhanced(enhanced); err != nil {
+			return Reply{}, err
+		}
+		if int(e.Class) != code/100 {
+			return Reply{}, fmt.Errorf("%w: %d with %s", ErrClassMismatch, code, enhanced)
+		}
+	}
+	if len(text) == 0 {
+		text = []string{""}
+	}
+	return Reply{code: int16(code), enh: e, lines: append([]string(nil), text...)}, nil
+}
+
+// MustNew is New for replies fixed at compile time; it panics on an invalid
+// code pair, so use it only with constants.
+func MustNew(code int, enhanced string, text ...string) Reply {
+	r, err := New(code, enhanced, text...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Code returns the basic reply code, such as 550.
+func (r Reply) Code() int { return int(r.code) }
+
+// Enhanced returns the enhanced status code; it is zero when the reply has none.
+func (r Reply) Enhanced() Enhanced { return r.enh }
+
+// IsZero reports whether r is the zero Reply (no reply at all).
+func (r Reply) IsZero() bool { return r.code == 0 }
+
+// Entry returns the catalog entry the reply was built from, or nil for a reply
+// built by New or Parse.
+func (r Reply) Entry() *Entry { return r.entry }
+
+// Args returns the template arguments of a catalog reply, in parameter order.
+func (r Reply) Args() []string {
+	if r.entry == nil {
+		return nil
+	}
+	return r.args[:len(r.entry.Params)]
+}
+
+// Text returns the reply's text lines, without codes, after sanitising and
+// template expansion but before folding.
+func (r Reply) Text() []string {
+	if r.entry == nil {
+		out := make([]string, len(r.lines))
+		for i, l := range r.lines {
+			out[i] = string(appendSanitized(nil, l))
+		}
+		return out
+	}
+	return strings.Split(string(r.entry.appendText(nil, &r.args)), "\n")
+}
+
+// WithText returns a copy of r with its text replaced, keeping the codes: the
+// way a user overrides the wording of a catalog reply.
+func (r Reply) WithText(text ...string) Reply {
+	if len(text) == 0 {
+		text = []string{""}
+	}
+	return Reply{code: r.code, enh: r.enh, lines: append([]string(nil), text...)}
+}
+
+// IsPositive reports a 2xx or 3xx reply.
+func (r Reply) IsPositive() bool { return r.code >= 200 && r.code < 400 }
+
+// IsTransient reports a 4xx reply: the client should retry later.
+func (r Reply) IsTransient() bool { return r.code >= 400 && r.code < 500 }
+
+// IsPermanent reports a 5xx reply: the client should not retry.
+func (r Reply) IsPermanent() bool { return r.code >= 500 && r.code < 600 }
+
+// String returns the reply in wire form, CRLF line endings included.
+func (r Reply) String() string { return string(r.AppendTo(nil)) }
+
+// Error makes a Reply usable as an error value; it returns the first line
+// without CRLF.
+func (r Reply) Error() string {
+	b := r.AppendTo(nil)
+	if i := strings.IndexByte(string(b), '\r'); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}

@@ -1,0 +1,156 @@
+package reply
+
+import "strconv"
+
+// Wire limits from RFC 5321 section 4.5.3.1.5: a reply line is at most 512
+// octets including the CRLF.
+const (
+	MaxLineLength = 512
+	maxContent    = MaxLineLength - 2
+	// maxArgLength caps one client-supplied template argument, so a 1 MB HELO
+	// cannot turn into a thousand-line reply.
+	maxArgLength = 256
+)
+
+// AppendTo appends the reply in wire form to dst and returns the extended
+// buffer: every line carries the basic code, '-' on all lines but the last,
+// the enhanced code (RFC 2034), text folded at word boundaries so no line
+// exceeds 512 octets, and CRLF. Control bytes in the text are written as '?'.
+// With a reused buffer, a one-line catalog reply formats without allocating.
+func (r Reply) AppendTo(dst []byte) []byte {
+	if r.code == 0 {
+		return dst
+	}
+	start := len(dst)
+	dst = r.appendPrefix(dst, ' ')
+	textStart := len(dst)
+	dst = r.appendRawText(dst)
+	text := dst[textStart:]
+	if len(text) <= maxContent-(textStart-start) && !containsNL(text) {
+		if len(text) == 0 && textStart > start {
+			dst = dst[:textStart-1] // no trailing space after the codes
+		}
+		return append(dst, '\r', '\n')
+	}
+	// Slow path: several lines or folding. Copy the text out, then rewrite.
+	raw := append([]byte(nil), text...)
+	dst = dst[:start]
+	return r.appendFolded(dst, raw)
+}
+
+func containsNL(b []byte) bool {
+	for _, c := range b {
+		if c == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+func (r Reply) appendPrefix(dst []byte, sep byte) []byte {
+	dst = strconv.AppendInt(dst, int64(r.code), 10)
+	dst = append(dst, sep)
+	if !r.enh.IsZero() {
+		dst = r.enh.appendTo(dst)
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+// appendRawText appends the sanitised text with '\n' between logical lines.
+func (r Reply) appendRawText(dst []byte) []byte {
+	if r.entry != nil {
+		return r.entry.appendText(dst, &r.args)
+	}
+	for i, l := range r.lines {
+		if i > 0 {
+			dst = append(dst, '\n')
+		}
+		dst = appendSanitized(dst, l)
+	}
+	return dst
+}
+
+// appendFolded writes each logical line of raw, folded to fit the wire limit.
+func (r Reply) appendFolded(dst, raw []byte) []byte {
+	prefixLen := len(r.appendPrefix(make([]byte, 0, 16), ' '))
+	width := maxContent - prefixLen
+	var chunks [][]byte
+	for len(raw) >= 0 {
+		line := raw
+		nl := -1
+		for i, c := range raw {
+			if c == '\n' {
+				nl = i
+				break
+			}
+		}
+		if nl >= 0 {
+			line = raw[:nl]
+		}
+		chunks = appendFold(chunks, line, width)
+		if nl < 0 {
+			break
+		}
+		raw = raw[nl+1:]
+	}
+	for i, c := range chunks {
+		sep := byte('-')
+		if i == len(chunks)-1 {
+			sep = ' '
+		}
+		lineStart := len(dst)
+		dst = r.appendPrefix(dst, sep)
+		if len(c) == 0 && len(dst)-lineStart > 4 {
+			dst = dst[:len(dst)-1]
+		}
+		dst = append(dst, c...)
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// appendFold splits one line into chunks of at most width bytes, breaking at
+// the last space that fits, or hard at width when a word is longer than that.
+func appendFold(chunks [][]byte, line []byte, width int) [][]byte {
+	for len(line) > width {
+		cut := -1
+		for i := width; i > 0; i-- {
+			if line[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		if cut <= 0 {
+			chunks = append(chunks, line[:width])
+			line = line[width:]
+			continue
+		}
+		chunks = append(chunks, line[:cut])
+		line = line[cut+1:]
+	}
+	return append(chunks, line)
+}
+
+// appendSanitized appends s with every byte outside printable ASCII replaced
+// by '?': no CR, LF, NUL or other control byte from a client can reach the
+// wire and start a reply line of its own.
+func appendSanitized(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e {
+			c = '?'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendArg appends a template argument: sanitised and capped in length.
+func appendArg(dst []byte, s string) []byte {
+	if len(s) > maxArgLength {
+		dst = appendSanitized(dst, s[:maxArgLength])
+		return append(dst, "..."...)
+	}
+	return appendSanitized(dst, s)
+}
