@@ -1,0 +1,175 @@
+package smtpcheck
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Policy is a whole policy: one check (usually a FirstMatch list) per stage,
+// plus the session-wide rules of delayed rejection, logging and metrics.
+// A nil stage check means "no opinion" at that stage.
+type Policy struct {
+	Connect   Check
+	Helo      Check
+	Mail      Check
+	Rcpt      Check
+	Data      Check
+	Headers   Check
+	EndOfData Check
+
+	// DelayReject holds refusals found at connect, HELO and MAIL and gives
+	// them at RCPT (smtpf's smtp-delay-checks, sendmail's delay_checks,
+	// Postfix's smtpd_delay_reject), so that a recipient check can still
+	// accept mail for postmaster@ from a listed client. Immediate results
+	// and disconnects are never held.
+	DelayReject bool
+
+	// DryRun logs and counts every verdict but lets every request pass.
+	DryRun bool
+
+	// Logger receives one record per decision; nil logs nothing.
+	Logger *slog.Logger
+	// Metrics, when set, receives counts and durations.
+	Metrics Metrics
+}
+
+// Decision is the outcome of evaluating the policy at one stage.
+type Decision struct {
+	Stage  Stage
+	Result Result // what the server should do now
+	// Held is true when a refusal was found but held for RCPT.
+	Held bool
+	// FromHeld is true when Result is a refusal held from an earlier stage.
+	FromHeld bool
+	// Would is the verdict a dry run suppressed.
+	Would Result
+	Steps []Step
+	Took  time.Duration
+}
+
+// LogValue logs a decision with its trace.
+func (d Decision) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("stage", d.Stage.String()),
+		slog.Any("result", d.Result),
+		slog.Duration("took", d.Took),
+	}
+	if d.Held {
+		attrs = append(attrs, slog.Bool("held", true))
+	}
+	if d.FromHeld {
+		attrs = append(attrs, slog.Bool("delayed", true))
+	}
+	if d.Would.Action != Continue {
+		attrs = append(attrs, slog.Any("dry_run_would", d.Would))
+	}
+	steps := make([]any, len(d.Steps))
+	for i, st := range d.Steps {
+		steps[i] = st
+	}
+	if len(steps) > 0 {
+		attrs = append(attrs, slog.Group("trace", steps...))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+func (p *Policy) stageCheck(st Stage) Check {
+	switch st {
+	case StageConnect:
+		return p.Connect
+	case StageHelo:
+		return p.Helo
+	case StageMail:
+		return p.Mail
+	case StageRcpt:
+		return p.Rcpt
+	case StageData:
+		return p.Data
+	case StageHeaders:
+		return p.Headers
+	case StageEndOfData:
+		return p.EndOfData
+	}
+	return nil
+}
+
+// Evaluate runs the policy for the session's current stage and returns the
+// decision, applying delayed rejection and defer-if-permit across stages.
+func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
+	start := time.Now()
+	tr := &Trace{stage: s.Stage, metrics: p.Metrics}
+	s.mu.Lock()
+	s.trace = tr
+	s.mu.Unlock()
+
+	var r Result
+	if c := p.stageCheck(s.Stage); c != nil {
+		r = runContained(ctx, s, c, "policy")
+	}
+	if r.Err != nil && r.Action == Continue {
+		r = FailOpen.Fail(r.Err, r.Reason) // an unguarded error: fail open, but trace it
+	}
+
+	d := Decision{Stage: s.Stage}
+	s.mu.Lock()
+	s.trace = nil
+	held := s.held
+	switch s.Stage {
+	case StageConnect, StageHelo, StageMail:
+		holdable := r.Action == Reject || r.Action == TempFail
+		if r.Action == DeferIfPermit || (p.DelayReject && holdable && !r.Immediate) {
+			if held == nil || r.Action > held.Action {
+				hr := r
+				s.held = &hr
+			}
+			d.Held = true
+			r = Result{Headers: r.Headers, Score: r.Score, Reason: r.Reason}
+		}
+	case StageRcpt:
+		switch {
+		case r.Action.Refuses() || r.Action == Accept || r.Action == Discard:
+			// the recipient stage decided on its own: an accept here wins
+			// over a held refusal (postmaster@ still gets mail).
+			if r.Action == Accept && held != nil && held.Action == DeferIfPermit {
+				r = *held
+				r.Action = TempFail
+				d.FromHeld = true
+			}
+		case held != nil:
+			hr := *held
+			if hr.Action == DeferIfPermit {
+				hr.Action = TempFail
+			}
+			r, d.FromHeld = hr, true
+		case r.Action == DeferIfPermit:
+			r.Action = TempFail
+		}
+	default:
+		if r.Action == DeferIfPermit {
+			r.Action = TempFail
+		}
+	}
+	s.mu.Unlock()
+
+	tr.mu.Lock()
+	d.Steps = tr.steps
+	tr.mu.Unlock()
+	if p.DryRun && r.Action != Continue && r.Action != Accept {
+		d.Would = r
+		r = Result{Reason: r.Reason, Headers: r.Headers, Score: r.Score}
+	}
+	d.Result = r
+	d.Took = time.Since(start)
+	if p.Metrics != nil {
+		p.Metrics.Decided(s.Stage, r.Action, d.Took)
+	}
+	if p.Logger != nil {
+		level := slog.LevelDebug
+		if r.Action != Continue || d.Held || d.Would.Action != Continue {
+			level = slog.LevelInfo
+		}
+		p.Logger.LogAttrs(ctx, level, "decision", slog.Any("session", s), slog.Any("decision", d))
+	}
+	return d
+}

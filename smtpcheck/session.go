@@ -1,0 +1,264 @@
+package smtpcheck
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Stage is the point of an SMTP conversation at which a check runs.
+type Stage uint8
+
+// Stages, in the order a conversation reaches them.
+const (
+	StageConnect   Stage = iota + 1 // before the greeting
+	StageHelo                       // HELO or EHLO
+	StageMail                       // MAIL FROM
+	StageRcpt                       // each RCPT TO
+	StageData                       // the DATA command (recipients known, no message yet)
+	StageHeaders                    // the message header has been read
+	StageEndOfData                  // the whole message has been read
+)
+
+var stageNames = [...]string{"", "connect", "helo", "mail", "rcpt", "data", "headers", "end-of-data"}
+
+// String returns the stage's lower-case name, such as "rcpt".
+func (s Stage) String() string {
+	if int(s) < len(stageNames) && s != 0 {
+		return stageNames[s]
+	}
+	return fmt.Sprintf("stage(%d)", uint8(s))
+}
+
+// Conn holds what is known about the client's connection.
+type Conn struct {
+	ID         string         // session identifier used in logs and Received lines
+	ClientIP   netip.Addr     // the client's address (IPv4-mapped addresses unmapped)
+	ClientPort uint16         // the client's source port
+	Local      netip.AddrPort // the address the client connected to
+	TLS        bool           // the connection is under TLS
+	TLSVersion string         // such as "TLS1.3", when TLS
+	AuthUser   string         // the SASL identity, when authenticated
+	Trusted    bool           // the client is in a trusted network (mynetworks)
+
+	// PTR holds the client's reverse DNS names once looked up, and
+	// Confirmed those whose A/AAAA records lead back to ClientIP
+	// (forward-confirmed reverse DNS). PTRLooked tells "no names" from
+	// "not looked up"; PTRErr records a temporary lookup failure.
+	PTR       []string
+	Confirmed []string
+	PTRLooked bool
+	PTRErr    error
+}
+
+// Authenticated reports whether the client authenticated.
+func (c *Conn) Authenticated() bool { return c.AuthUser != "" }
+
+// Name returns the client's verified host name, or "unknown" as Postfix and
+// smtpf print it when there is none.
+func (c *Conn) Name() string {
+	if len(c.Confirmed) > 0 {
+		return c.Confirmed[0]
+	}
+	return "unknown"
+}
+
+// Helo holds the client's HELO or EHLO.
+type Helo struct {
+	Verb string // "HELO" or "EHLO"
+	Name string // the argument as sent
+	// Previous lists earlier, different HELO arguments of this session.
+	Previous []string
+}
+
+// Address is a mail address split at its last '@'. The null sender is the
+// zero Address.
+type Address struct {
+	Local  string
+	Domain string
+}
+
+// ParseAddress splits a mail path's address (without angle brackets) into
+// local part and domain. It does no grammar check: that is for the envelope
+// checks, which may be strict or lenient. An address without '@' (such as
+// "postmaster") has an empty Domain.
+func ParseAddress(s string) Address {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+	i := strings.LastIndexByte(s, '@')
+	if i < 0 {
+		return Address{Local: s}
+	}
+	return Address{Local: s[:i], Domain: s[i+1:]}
+}
+
+// IsNull reports the null reverse-path <>.
+func (a Address) IsNull() bool { return a.Local == "" && a.Domain == "" }
+
+// String returns local@domain, or "" for the null address.
+func (a Address) String() string {
+	if a.Domain == "" {
+		return a.Local
+	}
+	return a.Local + "@" + a.Domain
+}
+
+// DomainFold returns the domain in lower case without a trailing dot.
+func (a Address) DomainFold() string {
+	return strings.TrimSuffix(strings.ToLower(a.Domain), ".")
+}
+
+// Mail holds the MAIL FROM command.
+type Mail struct {
+	From     Address
+	Raw      string // the command line as received, when the server exposes it
+	Size     int64  // SIZE= parameter, 0 when absent
+	Body     string // BODY= parameter ("7BIT", "8BITMIME", "BINARYMIME"), "" when absent
+	SMTPUTF8 bool   // SMTPUTF8 parameter
+}
+
+// HeaderField is one header field as received: its name and its unfolded
+// value (without the CRLF that ends it).
+type HeaderField struct {
+	Name  string
+	Value string
+}
+
+// Header is a message header in order of appearance.
+type Header []HeaderField
+
+// Get returns the first value of the named field (case-insensitive).
+func (h Header) Get(name string) (string, bool) {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// Count returns how many fields have the given name.
+func (h Header) Count(name string) int {
+	n := 0
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			n++
+		}
+	}
+	return n
+}
+
+// Body gives streaming access to a message's body: each call to Open returns
+// a new reader from the start, so several checks can read it in turn without
+// the whole message being held in memory.
+type Body interface {
+	Open() (io.ReadCloser, error)
+	Size() int64
+}
+
+// BytesBody is a Body held in memory.
+type BytesBody []byte
+
+// Open returns a reader over the bytes.
+func (b BytesBody) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+
+// Size returns the length in bytes.
+func (b BytesBody) Size() int64 { return int64(len(b)) }
+
+// Protocol records how the client speaks SMTP, as seen by the server's
+// listener: the facts behind postscreen-style protocol tests.
+type Protocol struct {
+	PreGreeting       bool // the client talked before the greeting
+	PipeliningOffered bool // the server offered PIPELINING in its EHLO reply
+	Pipelined         bool // the client sent a command before the reply to the previous one
+	Errors            int  // commands answered with an error so far
+	UnknownCommands   int  // unknown commands so far
+}
+
+// Session is what a check may look at: the facts of one SMTP session, filled
+// stage by stage by the server adapter. Checks read it; the few facts checks
+// share with later checks (an SPF result, a greylist triplet) go through
+// Value and SetValue, which are safe for checks running in parallel.
+type Session struct {
+	Stage Stage
+	Now   time.Time // when the current command arrived
+	Conn  Conn
+	Helo  Helo
+	Proto Protocol
+	Mail  *Mail     // nil before MAIL FROM
+	Rcpt  Address   // the recipient being checked, at StageRcpt
+	Rcpts []Address // recipients accepted so far in this transaction
+	// Header is set from StageHeaders on; Body at StageEndOfData.
+	Header Header
+	Body   Body
+
+	mu     sync.Mutex
+	values map[any]any
+	held   *Result // a verdict held for the first RCPT (delayed rejection)
+	trace  *Trace
+}
+
+// Value returns a value a check stored with SetValue for this session.
+func (s *Session) Value(key any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.values[key]
+}
+
+// SetValue stores a value for later checks of this session; use an unexported
+// key type, as with context.WithValue.
+func (s *Session) SetValue(key, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.values == nil {
+		s.values = make(map[any]any)
+	}
+	s.values[key] = value
+}
+
+// ResetTransaction forgets the MAIL transaction (after RSET, a completed
+// message or a new MAIL), keeping connection and HELO facts.
+func (s *Session) ResetTransaction() {
+	s.mu.Lock()
+	s.held = nil
+	s.mu.Unlock()
+	s.Mail = nil
+	s.Rcpt = Address{}
+	s.Rcpts = nil
+	s.Header = nil
+	s.Body = nil
+}
+
+// SetHelo records a HELO/EHLO, keeping earlier different arguments in
+// Helo.Previous.
+func (s *Session) SetHelo(verb, name string) {
+	if s.Helo.Name != "" && !strings.EqualFold(s.Helo.Name, name) {
+		s.Helo.Previous = append(s.Helo.Previous, s.Helo.Name)
+	}
+	s.Helo.Verb = strings.ToUpper(verb)
+	s.Helo.Name = name
+}
+
+// LogValue makes sessions log as a compact group.
+func (s *Session) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("id", s.Conn.ID),
+		slog.String("stage", s.Stage.String()),
+		slog.String("client", s.Conn.ClientIP.String()),
+	}
+	if s.Helo.Name != "" {
+		attrs = append(attrs, slog.String("helo", s.Helo.Name))
+	}
+	if s.Mail != nil {
+		attrs = append(attrs, slog.String("from", s.Mail.From.String()))
+	}
+	if s.Stage == StageRcpt {
+		attrs = append(attrs, slog.String("rcpt", s.Rcpt.String()))
+	}
+	return slog.GroupValue(attrs...)
+}
