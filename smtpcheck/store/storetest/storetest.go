@@ -418,14 +418,14 @@ func testIncrWindowNotExtended(t *testing.T, e *env) {
 
 func testScan(t *testing.T, e *env) {
 	records := map[string]string{
-		"a:1":    "one",
-		"a:2":    "two",
-		"a:":     "bare",
-		"ab:3":   "three",
-		"b:1":    "other",
-		"x*[?\\": "glob",
+		"a:1":     "one",
+		"a:2":     "two",
+		"a:":      "bare",
+		"ab:3":    "three",
+		"b:1":     "other",
+		"x*[?\\":  "glob",
 		"x*[?\\z": "glob2",
-		"xy":     "plain",
+		"xy":      "plain",
 	}
 	for k, v := range records {
 		e.mustSet(t, k, v, 0)

@@ -1,0 +1,63 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+)
+
+func ExampleNewMemory() {
+	ctx := context.Background()
+	s := store.NewMemory(store.MemoryOptions{MaxEntries: 100000})
+	defer s.Close()
+
+	// A rate limit: at most 3 connections per client per minute.
+	for i := 0; i < 4; i++ {
+		n, err := s.Incr(ctx, "conn:192.0.2.1", 1, time.Minute)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(n, n <= 3)
+	}
+	// Output:
+	// 1 true
+	// 2 true
+	// 3 true
+	// 4 false
+}
+
+func ExampleStore_update() {
+	ctx := context.Background()
+	var s store.Store = store.NewMemory(store.MemoryOptions{})
+	defer s.Close()
+
+	// Record the first time a triplet was seen; later calls leave it alone.
+	first := func(now int64) store.UpdateFunc {
+		return func(old []byte, ok bool) ([]byte, time.Duration, error) {
+			if ok {
+				return nil, 0, store.ErrNoChange
+			}
+			return strconv.AppendInt(nil, now, 10), 24 * time.Hour, nil
+		}
+	}
+	s.Update(ctx, "grey:a", first(100))
+	s.Update(ctx, "grey:a", first(200))
+	v, ok, _ := s.Get(ctx, "grey:a")
+	fmt.Println(string(v), ok)
+	// Output: 100 true
+}
+
+func ExampleMemory_SweepEvery() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := store.NewMemory(store.MemoryOptions{})
+	go s.SweepEvery(ctx, time.Minute)
+	// ... use s ...
+	cancel()
+	s.Close()
+	fmt.Println("stopped")
+	// Output: stopped
+}
