@@ -1,0 +1,496 @@
+// Package boltstore is a store.Store in one bbolt file: the embedded default
+// for a single host, whose greylisting and rate-limit state survives a
+// restart. Every change is one bbolt read-write transaction, so a crash
+// leaves either the old or the new record, never half of one.
+//
+// Records carry their expiry time. Expired records are invisible at once
+// and are removed by Sweep, which an optional background sweeper runs
+// periodically; an index ordered by expiry makes a sweep cost what it
+// removes, not the size of the file.
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+)
+
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// Now returns the current time; nil means time.Now. Tests inject a
+	// clock here.
+	Now func() time.Time
+
+	// OpenTimeout bounds the wait for the file lock another process holds;
+	// zero means one second. A negative value waits forever.
+	OpenTimeout time.Duration
+
+	// SweepInterval, when positive, starts a goroutine that calls Sweep at
+	// this interval until Close.
+	SweepInterval time.Duration
+
+	// NoSync skips fsync on commit: much faster, but a machine crash (not a
+	// process crash) may lose recent writes or corrupt the file. For tests
+	// and state that is cheap to lose.
+	NoSync bool
+
+	// Logger receives background sweep failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a store.Store backed by a bbolt file.
+type Store struct {
+	db     *bolt.DB
+	now    func() time.Time
+	log    *slog.Logger
+	closed atomic.Bool
+
+	closeOnce sync.Once
+	closeErr  error
+	stop      context.CancelFunc
+	sweeper   sync.WaitGroup
+}
+
+var _ store.Store = (*Store)(nil)
+
+var (
+	recBucket = []byte("records")
+	expBucket = []byte("expiry") // 8-byte expiry ‖ record key → empty
+)
+
+// headerLen is the size of the expiry stamp before each record's value.
+const headerLen = 8
+
+// Open opens or creates the bbolt file at path. A file locked by another
+// process yields an error after opts.OpenTimeout rather than a hang.
+func Open(path string, opts Options) (*Store, error) {
+	timeout := opts.OpenTimeout
+	switch {
+	case timeout == 0:
+		timeout = time.Second
+	case timeout < 0:
+		timeout = 0 // bbolt: wait forever
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: boltstore: %s is locked by another process: %w", store.ErrUnavailable, path, err)
+		}
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(recBucket); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists(expBucket)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	s := &Store{db: db, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	if opts.SweepInterval > 0 {
+		s.sweeper.Go(func() { s.sweepLoop(ctx, opts.SweepInterval) })
+	}
+	return s, nil
+}
+
+func (s *Store) sweepLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.Sweep(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("boltstore: sweep failed", "err", err)
+			} else if n > 0 {
+				s.log.Debug("boltstore: swept expired records", "removed", n)
+			}
+		}
+	}
+}
+
+// Close stops the sweeper and closes the file, waiting for transactions in
+// progress. Later calls return ErrUnavailable; Close itself may be called
+// again.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.stop()
+		s.sweeper.Wait()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
+
+// Len returns the number of records in the file, including expired ones
+// that no Sweep has removed yet.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(recBucket).Stats().KeyN
+		return nil
+	})
+	return n, wrap(err)
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+func (s *Store) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("%w: boltstore: closed", store.ErrUnavailable)
+	}
+	return nil
+}
+
+// wrap marks the errors that mean the file cannot be used as unavailable.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) || errors.Is(err, bolterrors.ErrDatabaseReadOnly) {
+		return fmt.Errorf("%w: boltstore: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// errCorrupt is returned for a stored record too short to hold its header.
+var errCorrupt = errors.New("boltstore: corrupt record")
+
+// recKey maps a store key to its bbolt key: bbolt refuses an empty key, so
+// every key gets a one-byte tag.
+func recKey(key string) []byte {
+	b := make([]byte, 1+len(key))
+	b[0] = 'k'
+	copy(b[1:], key)
+	return b
+}
+
+func expKey(expires uint64, rk []byte) []byte {
+	b := make([]byte, headerLen+len(rk))
+	binary.BigEndian.PutUint64(b, expires)
+	copy(b[headerLen:], rk)
+	return b
+}
+
+func (s *Store) nowNano() uint64 { return uint64(s.now().UnixNano()) }
+
+// live decodes a stored record, reporting whether it has not expired.
+func live(raw []byte, now uint64) (value []byte, expires uint64, ok bool, err error) {
+	if raw == nil {
+		return nil, 0, false, nil
+	}
+	if len(raw) < headerLen {
+		return nil, 0, false, errCorrupt
+	}
+	expires = binary.BigEndian.Uint64(raw)
+	if expires != 0 && now >= expires {
+		return nil, expires, false, nil
+	}
+	return raw[headerLen:], expires, true, nil
+}
+
+// put writes a record and keeps the expiry index in step with it.
+func (s *Store) put(tx *bolt.Tx, rk, value []byte, ttl time.Duration) error {
+	recs, exps := tx.Bucket(recBucket), tx.Bucket(expBucket)
+	if err := s.unindex(recs, exps, rk); err != nil {
+		return err
+	}
+	var expires uint64
+	if ttl > 0 {
+		expires = s.nowNano() + uint64(ttl)
+		if err := exps.Put(expKey(expires, rk), nil); err != nil {
+			return err
+		}
+	}
+	raw := make([]byte, headerLen+len(value))
+	binary.BigEndian.PutUint64(raw, expires)
+	copy(raw[headerLen:], value)
+	return recs.Put(rk, raw)
+}
+
+// del removes a record and its index entry.
+func (s *Store) del(tx *bolt.Tx, rk []byte) error {
+	recs, exps := tx.Bucket(recBucket), tx.Bucket(expBucket)
+	if err := s.unindex(recs, exps, rk); err != nil {
+		return err
+	}
+	return recs.Delete(rk)
+}
+
+func (s *Store) unindex(recs, exps *bolt.Bucket, rk []byte) error {
+	old := recs.Get(rk)
+	if len(old) < headerLen {
+		return nil
+	}
+	if e := binary.BigEndian.Uint64(old); e != 0 {
+		return exps.Delete(expKey(e, rk))
+	}
+	return nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, false, err
+	}
+	var out []byte
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v, _, ok, err := live(tx.Bucket(recBucket).Get(recKey(key)), s.nowNano())
+		if ok {
+			out, found = bytes.Clone(v), true
+			if out == nil {
+				out = []byte{}
+			}
+		}
+		return err
+	})
+	return out, found, wrap(err)
+}
+
+// Set implements store.Store.
+func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl < 0 {
+		return store.ErrNegativeTTL
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	return wrap(s.db.Update(func(tx *bolt.Tx) error {
+		return s.put(tx, recKey(key), value, ttl)
+	}))
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	return wrap(s.db.Update(func(tx *bolt.Tx) error {
+		return s.del(tx, recKey(key))
+	}))
+}
+
+// Update implements store.Store. The read, fn and the write are one bbolt
+// read-write transaction, so fn runs exactly once; writers of other keys
+// wait while it runs, so fn should be quick.
+func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	var fnErr error
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rk := recKey(key)
+		v, _, ok, err := live(tx.Bucket(recBucket).Get(rk), s.nowNano())
+		if err != nil {
+			return err
+		}
+		var old []byte
+		if ok {
+			old = append([]byte{}, v...) // fn may keep or modify it
+		}
+		value, ttl, err := fn(old, ok)
+		switch {
+		case errors.Is(err, store.ErrNoChange):
+			return nil
+		case err != nil:
+			fnErr = err
+			return err
+		case value == nil:
+			return s.del(tx, rk)
+		case ttl < 0:
+			return store.ErrNegativeTTL
+		}
+		return s.put(tx, rk, value, ttl)
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return wrap(err)
+}
+
+// Incr implements store.Store in one read-write transaction.
+func (s *Store) Incr(ctx context.Context, key string, delta int64, ttl time.Duration) (int64, error) {
+	if ttl < 0 {
+		return 0, store.ErrNegativeTTL
+	}
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rk := recKey(key)
+		recs := tx.Bucket(recBucket)
+		raw := recs.Get(rk)
+		now := s.nowNano()
+		v, expires, ok, err := live(raw, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			n = delta
+			return s.put(tx, rk, strconv.AppendInt(nil, delta, 10), ttl)
+		}
+		cur, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: %q", store.ErrNotCounter, key)
+		}
+		n = cur + delta
+		if (delta > 0 && n < cur) || (delta < 0 && n > cur) {
+			return fmt.Errorf("%w: %q: increment overflows", store.ErrNotCounter, key)
+		}
+		// Keep the window's expiry: rewrite the value behind the same header.
+		out := make([]byte, headerLen, headerLen+20)
+		binary.BigEndian.PutUint64(out, expires)
+		return recs.Put(rk, strconv.AppendInt(out, n, 10))
+	})
+	if err != nil {
+		return 0, wrap(err)
+	}
+	return n, nil
+}
+
+// scanBatch is how many records Scan copies per read transaction; fn runs
+// outside any transaction, so it may write to the store.
+const scanBatch = 256
+
+// Scan implements store.Store.
+func (s *Store) Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error {
+	type kv struct {
+		k string
+		v []byte
+	}
+	from := recKey(prefix)
+	pfx := bytes.Clone(from)
+	skipFirst := false
+	for {
+		if err := s.begin(ctx); err != nil {
+			return err
+		}
+		var batch []kv
+		var last []byte
+		err := s.db.View(func(tx *bolt.Tx) error {
+			now := s.nowNano()
+			c := tx.Bucket(recBucket).Cursor()
+			k, raw := c.Seek(from)
+			if skipFirst && bytes.Equal(k, from) {
+				k, raw = c.Next()
+			}
+			for ; k != nil && bytes.HasPrefix(k, pfx) && len(batch) < scanBatch; k, raw = c.Next() {
+				last = k
+				v, _, ok, err := live(raw, now)
+				if err != nil {
+					return fmt.Errorf("%w: key %q", err, k[1:])
+				}
+				if ok {
+					batch = append(batch, kv{string(k[1:]), bytes.Clone(v)})
+				}
+			}
+			if last != nil {
+				last = bytes.Clone(last)
+			}
+			if k == nil || !bytes.HasPrefix(k, pfx) {
+				last = nil // done
+			}
+			return nil
+		})
+		if err != nil {
+			return wrap(err)
+		}
+		for _, r := range batch {
+			if r.v == nil {
+				r.v = []byte{}
+			}
+			if err := fn(r.k, r.v); err != nil {
+				return err
+			}
+		}
+		if last == nil {
+			return nil
+		}
+		from, skipFirst = last, true
+	}
+}
+
+// sweepBatch bounds the records one sweep transaction removes, so that
+// writers are not held up behind a large sweep.
+const sweepBatch = 1000
+
+// Sweep removes expired records and returns how many it removed. It works in
+// batches of short transactions and stops early when ctx is done.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		if err := s.begin(ctx); err != nil {
+			return total, err
+		}
+		n, seen := 0, 0
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			now := s.nowNano()
+			recs, exps := tx.Bucket(recBucket), tx.Bucket(expBucket)
+			var doomed [][]byte
+			c := exps.Cursor()
+			for k, _ := c.First(); k != nil && len(doomed) < sweepBatch; k, _ = c.Next() {
+				if len(k) < headerLen || binary.BigEndian.Uint64(k) > now {
+					break
+				}
+				doomed = append(doomed, bytes.Clone(k))
+			}
+			seen = len(doomed)
+			for _, ik := range doomed {
+				rk := ik[headerLen:]
+				// Only remove the record if this index entry is still its
+				// expiry; the index is kept in step, but be sure.
+				if raw := recs.Get(rk); len(raw) >= headerLen && bytes.Equal(raw[:headerLen], ik[:headerLen]) {
+					if err := recs.Delete(rk); err != nil {
+						return err
+					}
+					n++
+				}
+				if err := exps.Delete(ik); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, wrap(err)
+		}
+		if seen < sweepBatch {
+			return total, nil
+		}
+	}
+}
