@@ -1,0 +1,556 @@
+// Package resolver is the one DNS resolver of the library: a stub resolver
+// on github.com/miekg/dns with a shared answer cache.
+//
+// A [Resolver] sends recursive queries to the configured servers (by
+// default those of /etc/resolv.conf) over UDP with EDNS0, retries over TCP
+// when an answer is truncated, and moves on to the next server on a
+// timeout, SERVFAIL or REFUSED, all within the caller's context deadline.
+//
+// Answers go into one in-memory cache shared by every check that holds the
+// Resolver: positive answers for their TTL, NXDOMAIN and NODATA for the
+// SOA minimum (RFC 2308), each clamped to [Config.MinTTL, Config.MaxTTL].
+// The cache is size bounded (least recently used entries go first), and
+// identical queries in flight at the same time are sent once.
+//
+// [Resolver.Query] reports NXDOMAIN and NODATA as an [Answer], not an
+// error, for callers that tell them apart (DNS lists). The typed lookups
+// ([Resolver.LookupIP], [Resolver.LookupMX], ...) return an error
+// wrapping [ErrNotFound] instead. Failures wrap [ErrTimeout],
+// [ErrServFail], [ErrRefused], [ErrNetwork] or [ErrBadResponse], so checks
+// can apply their own error policy with errors.Is.
+//
+// [Resolver.Net] gives a view with the method set of *net.Resolver, so
+// SPF (blitiri.com.ar/go/spf) and other standard-library-style consumers
+// use the same servers and cache.
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Defaults used for zero Config fields.
+const (
+	DefaultTimeout   = 2 * time.Second
+	DefaultAttempts  = 2
+	DefaultMinTTL    = 60 * time.Second // as Postfix postscreen
+	DefaultMaxTTL    = time.Hour
+	DefaultCacheSize = 10000
+	DefaultUDPSize   = 1232 // the DNS flag day 2020 EDNS0 buffer size
+)
+
+// Config configures a [Resolver]. The zero value is usable: it reads the
+// servers from /etc/resolv.conf and uses the defaults above.
+type Config struct {
+	// Servers are the recursive servers, as "host" or "host:port" (port 53
+	// when none is given), tried in order. Empty means the nameservers of
+	// ResolvConf.
+	Servers []string
+	// ResolvConf is the file read when Servers is empty;
+	// "" means /etc/resolv.conf.
+	ResolvConf string
+	// Timeout bounds each attempt at one server. Zero means
+	// DefaultTimeout. The caller's context deadline bounds the whole query.
+	Timeout time.Duration
+	// Attempts is how many times the whole server list is tried. Zero
+	// means DefaultAttempts.
+	Attempts int
+	// MinTTL and MaxTTL clamp how long answers stay cached. Zero means
+	// the default; a negative MinTTL means no floor (answers with TTL 0
+	// are then not cached).
+	MinTTL, MaxTTL time.Duration
+	// CacheSize is the most answers kept. Zero means DefaultCacheSize; a
+	// negative value turns the cache off.
+	CacheSize int
+	// UDPSize is the EDNS0 buffer size advertised. Zero means
+	// DefaultUDPSize.
+	UDPSize uint16
+	// Now is the clock for cache expiry; nil means time.Now.
+	Now func() time.Time
+	// Logger receives debug lines for retries and failures; nil means
+	// discard.
+	Logger *slog.Logger
+}
+
+// Resolver is a caching DNS stub resolver. It is safe for concurrent use;
+// share one per program.
+type Resolver struct {
+	servers  []string
+	timeout  time.Duration
+	attempts int
+	minTTL   time.Duration
+	maxTTL   time.Duration
+	udpSize  uint16
+	now      func() time.Time
+	log      *slog.Logger
+	cache    *cache
+
+	fmu     sync.Mutex
+	flights map[cacheKey]*flight
+
+	queries, hits, misses, shared, exchanges, tcp, failures atomic.Uint64
+}
+
+// New returns a Resolver for cfg. It fails if no server is configured and
+// the resolv.conf file cannot be read or names none, or if a server
+// address is malformed.
+func New(cfg Config) (*Resolver, error) {
+	r := &Resolver{
+		timeout:  cfg.Timeout,
+		attempts: cfg.Attempts,
+		minTTL:   cfg.MinTTL,
+		maxTTL:   cfg.MaxTTL,
+		udpSize:  cfg.UDPSize,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		flights:  make(map[cacheKey]*flight),
+	}
+	if r.timeout <= 0 {
+		r.timeout = DefaultTimeout
+	}
+	if r.attempts <= 0 {
+		r.attempts = DefaultAttempts
+	}
+	if r.minTTL == 0 {
+		r.minTTL = DefaultMinTTL
+	}
+	if r.maxTTL <= 0 {
+		r.maxTTL = DefaultMaxTTL
+	}
+	if r.udpSize == 0 {
+		r.udpSize = DefaultUDPSize
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case cfg.CacheSize == 0:
+		r.cache = newCache(DefaultCacheSize)
+	case cfg.CacheSize > 0:
+		r.cache = newCache(cfg.CacheSize)
+	}
+
+	servers := cfg.Servers
+	if len(servers) == 0 {
+		path := cfg.ResolvConf
+		if path == "" {
+			path = "/etc/resolv.conf"
+		}
+		cc, err := dns.ClientConfigFromFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("resolver: reading %s: %w", path, err)
+		}
+		for _, s := range cc.Servers {
+			servers = append(servers, net.JoinHostPort(s, cc.Port))
+		}
+		if len(servers) == 0 {
+			return nil, fmt.Errorf("resolver: no nameserver in %s", path)
+		}
+	}
+	for _, s := range servers {
+		addr, err := serverAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		r.servers = append(r.servers, addr)
+	}
+	return r, nil
+}
+
+// serverAddr normalises "host" or "host:port" to "host:port".
+func serverAddr(s string) (string, error) {
+	if host, port, err := net.SplitHostPort(s); err == nil {
+		if host == "" || port == "" {
+			return "", fmt.Errorf("resolver: malformed server address %q", s)
+		}
+		return s, nil
+	}
+	h := strings.Trim(s, "[]")
+	if h == "" || strings.ContainsAny(h, " /") {
+		return "", fmt.Errorf("resolver: malformed server address %q", s)
+	}
+	return net.JoinHostPort(h, "53"), nil
+}
+
+// Servers returns the servers queried, in order, as "host:port".
+func (r *Resolver) Servers() []string { return append([]string(nil), r.servers...) }
+
+// Answer is the outcome of one query that got a NOERROR or NXDOMAIN reply.
+type Answer struct {
+	// Name and Type are the question, Name fully qualified in lower case.
+	Name string
+	Type uint16
+	// Rcode is dns.RcodeSuccess or dns.RcodeNameError (NXDOMAIN).
+	Rcode int
+	// Records is the answer section: records of Type, and the CNAMEs that
+	// led to them. It is shared with the cache: do not modify it. The
+	// records' own TTL fields are as received; TTL below is what is left.
+	Records []dns.RR
+	// TTL is how long the answer stays cached from now (the clamped TTL of
+	// a fresh answer).
+	TTL time.Duration
+	// Cached reports whether the answer came from the cache.
+	Cached bool
+	// Server is the server that gave the answer.
+	Server string
+	// RTT is the round-trip time of the exchange that gave the answer;
+	// zero for a cached answer.
+	RTT time.Duration
+}
+
+// NXDomain reports whether the name does not exist.
+func (a Answer) NXDomain() bool { return a.Rcode == dns.RcodeNameError }
+
+// NotFound reports whether the answer holds no record of the question's
+// type: NXDOMAIN or NODATA.
+func (a Answer) NotFound() bool {
+	if a.Rcode != dns.RcodeSuccess {
+		return true
+	}
+	for _, rr := range a.Records {
+		if rr.Header().Rrtype == a.Type {
+			return false
+		}
+	}
+	return true
+}
+
+// Stats are counters since the Resolver was made.
+type Stats struct {
+	Queries     uint64 // calls to Query, typed lookups included
+	CacheHits   uint64 // answered from the cache
+	CacheMisses uint64 // not in the cache
+	Shared      uint64 // answered by joining an identical query in flight
+	Exchanges   uint64 // messages sent to servers, retries included
+	TCP         uint64 // retries over TCP after a truncated UDP answer
+	Failures    uint64 // queries that ended in an error
+	Entries     int    // answers in the cache now
+	Evictions   uint64 // answers dropped to make room
+}
+
+// Stats returns the resolver's counters.
+func (r *Resolver) Stats() Stats {
+	entries, evictions := r.cache.stats()
+	return Stats{
+		Queries:     r.queries.Load(),
+		CacheHits:   r.hits.Load(),
+		CacheMisses: r.misses.Load(),
+		Shared:      r.shared.Load(),
+		Exchanges:   r.exchanges.Load(),
+		TCP:         r.tcp.Load(),
+		Failures:    r.failures.Load(),
+		Entries:     entries,
+		Evictions:   evictions,
+	}
+}
+
+// Flush empties the cache.
+func (r *Resolver) Flush() { r.cache.flush() }
+
+// canonical validates name and returns it fully qualified in lower case.
+// It allows the octets of host names, underscores (for _dmarc and the
+// like) and nothing else: no spaces, no escapes, no control characters.
+func canonical(name string) (string, bool) {
+	if name == "" || name == "." {
+		return ".", name != ""
+	}
+	n := len(name)
+	if name[n-1] == '.' {
+		n--
+	}
+	if n > 253 {
+		return "", false
+	}
+	lower := true
+	label := 0
+	for i := 0; i < n; i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			if label == 0 || label > 63 {
+				return "", false
+			}
+			label = 0
+			continue
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c >= 'A' && c <= 'Z':
+			lower = false
+		default:
+			return "", false
+		}
+		label++
+	}
+	if label == 0 || label > 63 {
+		return "", false
+	}
+	if !lower {
+		name = strings.ToLower(name)
+	}
+	if name[len(name)-1] != '.' {
+		name += "."
+	}
+	return name, true
+}
+
+// Cached returns the cached answer for name and qtype without sending a
+// query, and false if there is none.
+func (r *Resolver) Cached(name string, qtype uint16) (Answer, bool) {
+	n, ok := canonical(name)
+	if !ok {
+		return Answer{}, false
+	}
+	a, ok := r.cache.get(cacheKey{n, qtype}, r.now())
+	if ok {
+		r.queries.Add(1)
+		r.hits.Add(1)
+	}
+	return a, ok
+}
+
+// Query asks for records of type qtype at name and returns the answer.
+// NXDOMAIN and NODATA are answers, not errors (see [Answer.NotFound]);
+// failures are *[Error] values wrapping the sentinel errors. The answer
+// comes from the cache when it can; otherwise one query is sent for all
+// concurrent callers asking the same question.
+func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (Answer, error) {
+	r.queries.Add(1)
+	n, ok := canonical(name)
+	if !ok {
+		r.failures.Add(1)
+		return Answer{}, newError(name, qtype, "", ErrInvalidName, nil)
+	}
+	k := cacheKey{n, qtype}
+	if a, ok := r.cache.get(k, r.now()); ok {
+		r.hits.Add(1)
+		return a, nil
+	}
+	r.misses.Add(1)
+	a, err := r.await(ctx, k)
+	if err != nil {
+		r.failures.Add(1)
+	}
+	return a, err
+}
+
+// flight is one query on the wire, awaited by every caller that asked the
+// same question meanwhile.
+type flight struct {
+	done    chan struct{}
+	ans     Answer
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+	expired bool // ended by its own deadline, not by an answer
+}
+
+// await joins or starts the flight for k and waits for it or for ctx.
+func (r *Resolver) await(ctx context.Context, k cacheKey) (Answer, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return Answer{}, ctxError(ctx, k.name, k.qtype)
+		}
+		r.fmu.Lock()
+		f, joined := r.flights[k]
+		if joined {
+			f.waiters++
+			r.shared.Add(1)
+		} else {
+			// The flight outlives no caller: it runs until its answer,
+			// the first caller's deadline (a later caller with more time
+			// starts a new flight), or until every caller has gone.
+			fctx := context.WithoutCancel(ctx)
+			var cancel context.CancelFunc
+			if d, ok := ctx.Deadline(); ok {
+				fctx, cancel = context.WithDeadline(fctx, d)
+			} else {
+				budget := r.timeout * time.Duration(r.attempts*len(r.servers))
+				fctx, cancel = context.WithTimeout(fctx, budget)
+			}
+			f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+			r.flights[k] = f
+			go r.fly(fctx, k, f)
+		}
+		r.fmu.Unlock()
+
+		select {
+		case <-f.done:
+			r.leave(k, f)
+			if f.expired && ctx.Err() == nil {
+				continue // the flight's deadline was someone else's
+			}
+			return f.ans, f.err
+		case <-ctx.Done():
+			r.leave(k, f)
+			return Answer{}, ctxError(ctx, k.name, k.qtype)
+		}
+	}
+}
+
+func (r *Resolver) leave(k cacheKey, f *flight) {
+	r.fmu.Lock()
+	f.waiters--
+	if f.waiters == 0 {
+		f.cancel()
+		if r.flights[k] == f {
+			delete(r.flights, k)
+		}
+	}
+	r.fmu.Unlock()
+}
+
+func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) {
+	a, err := r.exchange(ctx, k.name, k.qtype)
+	if err == nil {
+		r.cache.put(k, a, a.TTL, r.now())
+	}
+	r.fmu.Lock()
+	f.ans, f.err = a, err
+	f.expired = err != nil && ctx.Err() != nil
+	if r.flights[k] == f {
+		delete(r.flights, k) // later callers start afresh (or hit the cache)
+	}
+	r.fmu.Unlock()
+	close(f.done)
+}
+
+// exchange sends the question to the servers in turn until one gives a
+// usable answer, then computes its cache TTL.
+func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Answer, error) {
+	var last *Error
+	for attempt := 0; attempt < r.attempts; attempt++ {
+		for _, server := range r.servers {
+			if ctx.Err() != nil {
+				if last != nil && !errors.Is(last.Err, ErrTimeout) {
+					return Answer{}, last
+				}
+				e := ctxError(ctx, name, qtype)
+				e.Server = server
+				return Answer{}, e
+			}
+			resp, rtt, err := r.exchangeOne(ctx, name, qtype, server)
+			if err != nil {
+				last = err
+				r.log.Debug("dns query failed", "name", name, "type", dns.TypeToString[qtype],
+					"server", server, "attempt", attempt+1, "err", err)
+				continue
+			}
+			switch resp.Rcode {
+			case dns.RcodeSuccess, dns.RcodeNameError:
+				a := Answer{Name: name, Type: qtype, Rcode: resp.Rcode, Records: resp.Answer,
+					Server: server, RTT: rtt}
+				a.TTL = r.ttl(resp)
+				return a, nil
+			case dns.RcodeServerFailure:
+				last = newError(name, qtype, server, ErrServFail, nil)
+			case dns.RcodeRefused:
+				last = newError(name, qtype, server, ErrRefused, nil)
+			default:
+				last = newError(name, qtype, server, ErrBadResponse,
+					fmt.Errorf("rcode %s", dns.RcodeToString[resp.Rcode]))
+			}
+			r.log.Debug("dns query failed", "name", name, "type", dns.TypeToString[qtype],
+				"server", server, "attempt", attempt+1, "err", last)
+		}
+	}
+	return Answer{}, last
+}
+
+// exchangeOne asks one server, over UDP and then over TCP if the UDP
+// answer was truncated.
+func (r *Resolver) exchangeOne(ctx context.Context, name string, qtype uint16, server string) (*dns.Msg, time.Duration, *Error) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.SetEdns0(r.udpSize, false)
+	resp, rtt, err := r.roundTrip(ctx, m, "udp", server)
+	if err == nil && resp.Truncated {
+		r.tcp.Add(1)
+		m.Id = dns.Id()
+		resp, rtt, err = r.roundTrip(ctx, m, "tcp", server)
+	}
+	if err != nil {
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+			return nil, 0, newError(name, qtype, server, ErrTimeout, err)
+		case errors.Is(err, context.Canceled):
+			return nil, 0, newError(name, qtype, server, context.Canceled, err)
+		case errors.As(err, &ne):
+			return nil, 0, newError(name, qtype, server, ErrNetwork, err)
+		default:
+			return nil, 0, newError(name, qtype, server, ErrBadResponse, err)
+		}
+	}
+	if len(resp.Question) != 1 || resp.Question[0].Qtype != qtype ||
+		!strings.EqualFold(resp.Question[0].Name, name) {
+		return nil, 0, newError(name, qtype, server, ErrBadResponse, errors.New("answer does not match the question"))
+	}
+	return resp, rtt, nil
+}
+
+// roundTrip is one exchange bounded by the per-attempt timeout and ended
+// at once when ctx is cancelled (miekg/dns only honours its deadline).
+func (r *Resolver) roundTrip(ctx context.Context, m *dns.Msg, network, server string) (*dns.Msg, time.Duration, error) {
+	r.exchanges.Add(1)
+	actx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	c := &dns.Client{Net: network, UDPSize: r.udpSize, Timeout: r.timeout}
+	co, err := c.DialContext(actx, server)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer co.Close()
+	stop := context.AfterFunc(actx, func() { co.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	resp, rtt, err := c.ExchangeWithConnContext(actx, m, co)
+	if err != nil && actx.Err() != nil {
+		err = errors.Join(actx.Err(), err)
+	}
+	return resp, rtt, err
+}
+
+// ttl is how long to cache resp: the smallest TTL of the answer records,
+// or for NXDOMAIN and NODATA the smaller of the SOA's TTL and its minimum
+// field (RFC 2308 section 5), clamped to the configured bounds. A
+// negative answer without an SOA is kept for MinTTL.
+func (r *Resolver) ttl(resp *dns.Msg) time.Duration {
+	var ttl uint32
+	found := false
+	if resp.Rcode == dns.RcodeSuccess {
+		for _, rr := range resp.Answer {
+			if t := rr.Header().Ttl; !found || t < ttl {
+				ttl, found = t, true
+			}
+		}
+	}
+	if !found {
+		for _, rr := range resp.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				ttl, found = min(soa.Hdr.Ttl, soa.Minttl), true
+				break
+			}
+		}
+	}
+	d := time.Duration(ttl) * time.Second
+	if !found {
+		d = 0
+	}
+	if r.minTTL > 0 && d < r.minTTL {
+		d = r.minTTL
+	}
+	if d > r.maxTTL {
+		d = r.maxTTL
+	}
+	return d
+}
