@@ -1,0 +1,68 @@
+package redisstore_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
+)
+
+func benchStore(b *testing.B) *redisstore.Store {
+	c := client(b)
+	return redisstore.New(c, redisstore.Options{Prefix: prefix(b, c)})
+}
+
+func BenchmarkGet(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	s.Set(ctx, "grey:k", []byte("1735732800"), time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := s.Get(ctx, "grey:k"); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	fn := func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		n, _ := strconv.Atoi(string(old))
+		return strconv.AppendInt(old[:0], int64(n+1), 10), time.Hour, nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Update(ctx, "grey:k", fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkIncr(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Incr(ctx, "rate:192.0.2.1", 1, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIncrDeadline is Incr as a caller with a per-command deadline
+// makes it.
+func BenchmarkIncrDeadline(b *testing.B) {
+	s := benchStore(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := s.Incr(ctx, "rate:192.0.2.1", 1, time.Minute)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
