@@ -1,0 +1,486 @@
+// Package greylist implements triplet greylisting, as postgrey, rspamd and
+// Haraka do it, without the delays their users complain about.
+//
+// A first attempt from a client network, sender and recipient gets a
+// temporary refusal with the wait in its text; a retry after the delay (5
+// minutes by default) within the retry window (2 days) passes, and the
+// triplet is then known for the max age (35 days), refreshed on each pass.
+// A client network whose triplets passed the delay often enough (5 times,
+// counting at most one per hour) is allowed outright.
+//
+// Large senders that retry from other addresses (Office 365, Gmail, Amazon
+// SES, Mimecast ...) are allowed by their forward-confirmed reverse DNS name,
+// from a shipped list (LargeSenders); client networks and names, recipients
+// and sender domains can be allowlisted too, and any smtpcheck.Condition
+// (such as "listed on a DNS allowlist") can skip greylisting.
+//
+// Content greylisting (smtpf's grey-content) runs at the end of DATA: the
+// hash of the first attempt's message is kept, and a retry with different
+// content after the delay is greylisted again.
+//
+// State lives in a store.Store: store.NewMemory for tests and single
+// processes, boltstore for an embedded file that survives restarts,
+// redisstore for several MX hosts sharing one view. When the store cannot
+// be reached the check reports an error, logged at error level, and its
+// error policy (temp-fail by default) decides.
+package greylist
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+)
+
+// Defaults, as postgrey has them.
+const (
+	DefaultDelay             = 5 * time.Minute
+	DefaultRetryWindow       = 48 * time.Hour
+	DefaultMaxAge            = 35 * 24 * time.Hour
+	DefaultAutoAllow         = 5
+	DefaultAutoAllowInterval = time.Hour
+	DefaultKeyPrefix         = "grey:"
+)
+
+// Name is the check's name in traces and reasons.
+const Name = "greylist"
+
+// Config configures a Greylist. Zero fields take the defaults above.
+type Config struct {
+	// Store holds the records. Required.
+	Store store.Store
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Logger receives store errors (at error level) and decisions (debug);
+	// nil logs nothing.
+	Logger *slog.Logger
+
+	// Delay is how long a new triplet is refused.
+	Delay time.Duration
+	// RetryWindow is how long a triplet that has not passed is remembered.
+	RetryWindow time.Duration
+	// MaxAge is how long a triplet that passed is remembered after its last pass.
+	MaxAge time.Duration
+	// AutoAllow is the number of passes after which a client network is no
+	// longer greylisted; negative turns auto-allowing off.
+	AutoAllow int
+	// AutoAllowInterval: passes closer together than this count once.
+	AutoAllowInterval time.Duration
+
+	// IPv4Prefix and IPv6Prefix size the client network of the key
+	// (24 and 64 by default); ExactIP uses the whole address instead.
+	IPv4Prefix, IPv6Prefix int
+	ExactIP                bool
+
+	// Privacy stores only hashes of triplets and client networks, never
+	// addresses. Pending then cannot show who is waiting.
+	Privacy bool
+	// KeyPrefix starts every key this Greylist writes ("grey:"), so that
+	// several users can share one Redis database.
+	KeyPrefix string
+
+	// AllowClients lists client networks that are never greylisted.
+	AllowClients []netip.Prefix
+	// AllowClientNames lists domains whose forward-confirmed client names
+	// (the domain itself or any name under it) are never greylisted.
+	AllowClientNames []string
+	// AllowRecipients lists recipients that opt out: "user@example.org",
+	// a domain "example.org", or a local part "postmaster@".
+	AllowRecipients []string
+	// AllowSenderDomains lists sender domains (and their subdomains) that
+	// are never greylisted. The sender is not verified: prefer client names.
+	AllowSenderDomains []string
+	// NoLargeSenders turns off the shipped list of large senders
+	// (LargeSenders), which is otherwise matched against the client's
+	// forward-confirmed names.
+	NoLargeSenders bool
+	// Skip lists further conditions under which greylisting does not apply,
+	// such as a client found on a DNS allowlist by an earlier check.
+	// Authenticated and trusted clients are always skipped.
+	Skip []smtpcheck.Condition
+
+	// Exchange answers with enhanced code 4.2.0 instead of 4.7.1, for
+	// Microsoft Exchange peers that give up on 4.7.1.
+	Exchange bool
+	// TempFail makes greylisted attempts a plain temporary failure; by
+	// default they are defer-if-permit, so that a later check that rejects
+	// the mail still rejects it.
+	TempFail bool
+	// NoHeader turns off the X-Greylist header on mail that was delayed.
+	NoHeader bool
+	// Hostname names this server in the X-Greylist header.
+	Hostname string
+	// FailOpen lets mail through when the store cannot be reached; by
+	// default such attempts are temp-failed with the catalog's 451.
+	FailOpen bool
+}
+
+// Greylist decides on triplets. It is safe for concurrent use.
+type Greylist struct {
+	cfg   Config
+	tm    timing
+	now   func() time.Time
+	log   *slog.Logger
+	allow *allowlist
+}
+
+// New checks cfg, fills in defaults and returns a Greylist.
+func New(cfg Config) (*Greylist, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("greylist: Config.Store is nil")
+	}
+	if cfg.Delay < 0 || cfg.RetryWindow < 0 || cfg.MaxAge < 0 || cfg.AutoAllowInterval < 0 {
+		return nil, errors.New("greylist: negative duration in Config")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Delay, DefaultDelay)
+	def(&cfg.RetryWindow, DefaultRetryWindow)
+	def(&cfg.MaxAge, DefaultMaxAge)
+	def(&cfg.AutoAllowInterval, DefaultAutoAllowInterval)
+	if cfg.RetryWindow < cfg.Delay {
+		return nil, fmt.Errorf("greylist: retry window %v is shorter than the delay %v", cfg.RetryWindow, cfg.Delay)
+	}
+	if cfg.AutoAllow == 0 {
+		cfg.AutoAllow = DefaultAutoAllow
+	}
+	if cfg.IPv4Prefix == 0 {
+		cfg.IPv4Prefix = DefaultIPv4Prefix
+	}
+	if cfg.IPv6Prefix == 0 {
+		cfg.IPv6Prefix = DefaultIPv6Prefix
+	}
+	if cfg.IPv4Prefix < 0 || cfg.IPv4Prefix > 32 || cfg.IPv6Prefix < 0 || cfg.IPv6Prefix > 128 {
+		return nil, fmt.Errorf("greylist: client prefix /%d or /%d out of range", cfg.IPv4Prefix, cfg.IPv6Prefix)
+	}
+	if cfg.ExactIP {
+		cfg.IPv4Prefix, cfg.IPv6Prefix = 32, 128
+	}
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = DefaultKeyPrefix
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	g := &Greylist{
+		cfg: cfg,
+		tm:  timing{Delay: cfg.Delay, RetryWindow: cfg.RetryWindow, MaxAge: cfg.MaxAge},
+		now: cfg.Now,
+		log: cfg.Logger,
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if g.allow, err = newAllowlist(cfg); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Triplet returns the triplet of a client address, sender and recipient,
+// normalised and masked as this Greylist keys them.
+func (g *Greylist) Triplet(client netip.Addr, from, rcpt smtpcheck.Address) Triplet {
+	return Triplet{
+		Client: ClientNetwork(client, g.cfg.IPv4Prefix, g.cfg.IPv6Prefix),
+		Sender: NormalizeSender(from),
+		Rcpt:   NormalizeRecipient(rcpt),
+	}
+}
+
+// Key returns the store key of a triplet.
+func (g *Greylist) Key(t Triplet) string { return g.tripletKey(t) }
+
+// Decision is the outcome of one attempt.
+type Decision struct {
+	Outcome Outcome
+	// Wait is, for a greylisted attempt, how long until a retry passes.
+	Wait time.Duration
+	// Delayed is, for the attempt that passes the delay, how long it was held.
+	Delayed time.Duration
+	// Allowed names the allowlist that let the attempt through without a
+	// lookup ("client", "client-name", "large-sender", "recipient",
+	// "sender-domain", "auto-allow"); Outcome is then Known.
+	Allowed string
+}
+
+// Attempt records one delivery attempt for t (with the message's content
+// hash, or "" when not greylisting by content) and returns the decision. It
+// does not consult the allowlists, except the auto-allowed client networks.
+func (g *Greylist) Attempt(ctx context.Context, t Triplet, hash string) (Decision, error) {
+	now := g.now()
+	if g.cfg.AutoAllow > 0 {
+		ok, err := g.autoAllowed(ctx, t.Client, now)
+		if err != nil {
+			return Decision{}, err
+		}
+		if ok {
+			return Decision{Outcome: Known, Allowed: "auto-allow"}, nil
+		}
+	}
+	var st step
+	err := g.cfg.Store.Update(ctx, g.tripletKey(t), func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		var rec record
+		if ok {
+			var err error
+			if rec, err = decodeRecord(old); err != nil {
+				ok = false // a damaged record is replaced, not fatal
+			}
+		}
+		nrec, keep, s := g.tm.decide(rec, ok, now, hash)
+		st = s
+		if keep {
+			return nil, 0, store.ErrNoChange
+		}
+		return nrec.encode(), g.tm.ttl(nrec, now), nil
+	})
+	if err != nil {
+		return Decision{}, err
+	}
+	if st.Outcome == Passed && g.cfg.AutoAllow > 0 {
+		if err := g.countPass(ctx, t.Client, now); err != nil {
+			// The triplet passed and is stored; a lost count only delays
+			// auto-allowing, so it does not fail the attempt.
+			g.log.LogAttrs(ctx, slog.LevelError, "greylist: counting a pass failed", slog.String("client", t.Client.String()), slog.Any("error", err))
+		}
+	}
+	return Decision{Outcome: st.Outcome, Wait: st.Wait, Delayed: st.Delayed}, nil
+}
+
+// autoAllowed reports whether the client network passed often enough, and
+// refreshes its record (at most once per interval) so it lives max age
+// after its last use.
+func (g *Greylist) autoAllowed(ctx context.Context, p netip.Prefix, now time.Time) (bool, error) {
+	v, ok, err := g.cfg.Store.Get(ctx, g.clientKey(p))
+	if err != nil || !ok {
+		return false, err
+	}
+	c, err := decodeClient(v)
+	if err != nil || c.Count < int64(g.cfg.AutoAllow) {
+		return false, nil
+	}
+	if now.Unix()-c.Last > secs(g.cfg.MaxAge) {
+		return false, nil
+	}
+	if now.Unix()-c.Last >= secs(g.cfg.AutoAllowInterval) {
+		c.Last = now.Unix()
+		if err := g.cfg.Store.Set(ctx, g.clientKey(p), c.encode(), g.cfg.MaxAge+time.Minute); err != nil {
+			g.log.LogAttrs(ctx, slog.LevelError, "greylist: refreshing an auto-allowed client failed", slog.String("client", p.String()), slog.Any("error", err))
+		}
+	}
+	return true, nil
+}
+
+// countPass counts a pass for the client network, at most one per interval.
+func (g *Greylist) countPass(ctx context.Context, p netip.Prefix, now time.Time) error {
+	t := now.Unix()
+	return g.cfg.Store.Update(ctx, g.clientKey(p), func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		var c clientRecord
+		if ok {
+			c, _ = decodeClient(old)
+			if t-c.Last > secs(g.cfg.MaxAge) {
+				c = clientRecord{}
+			}
+		}
+		if c.Count > 0 && t-c.Last < secs(g.cfg.AutoAllowInterval) && c.Last <= t {
+			return nil, 0, store.ErrNoChange
+		}
+		c.Count++
+		c.Last = t
+		return c.encode(), g.cfg.MaxAge + time.Minute, nil
+	})
+}
+
+// Check returns the RCPT-stage check: it greylists the session's client,
+// sender and current recipient. Put it after the checks that reject
+// outright (relay, unknown users), so that refused mail leaves no record.
+func (g *Greylist) Check() smtpcheck.Check {
+	return g.guard(func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if s.Stage != smtpcheck.StageRcpt || s.Mail == nil {
+			return smtpcheck.Result{}
+		}
+		if r, ok := g.allowed(s, s.Rcpt); ok {
+			return r
+		}
+		t := g.Triplet(s.Conn.ClientIP, s.Mail.From, s.Rcpt)
+		d, err := g.Attempt(ctx, t, "")
+		if err != nil {
+			return g.storeError(ctx, s, t, err)
+		}
+		return g.result(s, t, d)
+	})
+}
+
+// ContentCheck returns the end-of-data check of content greylisting: every
+// recipient's triplet is greylisted together with a hash of the message, and
+// a retry after the delay whose message differs from the first attempt's is
+// greylisted again (with the catalog's 450 4.4.5, smtpf#553). Use it
+// instead of Check, not with it.
+func (g *Greylist) ContentCheck() smtpcheck.Check {
+	return g.guard(func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if s.Stage != smtpcheck.StageEndOfData || s.Mail == nil {
+			return smtpcheck.Result{}
+		}
+		hash, err := ContentHash(s.Header, s.Body)
+		if err != nil {
+			return smtpcheck.Result{Err: fmt.Errorf("greylist: reading the message: %w", err), Reason: smtpcheck.Reason{Check: Name}}
+		}
+		var worst, allowed smtpcheck.Result
+		var worstD Decision
+		checked := false
+		seen := map[string]bool{}
+		for _, rc := range s.Rcpts {
+			if r, ok := g.allowed(s, rc); ok {
+				allowed = r
+				continue
+			}
+			t := g.Triplet(s.Conn.ClientIP, s.Mail.From, rc)
+			k := g.tripletKey(t)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			d, err := g.Attempt(ctx, t, hash)
+			if err != nil {
+				return g.storeError(ctx, s, t, err)
+			}
+			r := g.result(s, t, d)
+			// Greylisted beats passed; of two greylisted, the longer wait.
+			if !checked || (d.Outcome.Greylisted() && (!worstD.Outcome.Greylisted() || d.Wait > worstD.Wait)) {
+				worst, worstD, checked = r, d, true
+			} else if len(r.Headers) > 0 && !worstD.Outcome.Greylisted() {
+				worst.Headers = r.Headers
+			}
+		}
+		if !checked {
+			return allowed
+		}
+		return worst
+	})
+}
+
+func (g *Greylist) guard(c smtpcheck.Check) smtpcheck.Check {
+	policy := smtpcheck.FailTemp
+	if g.cfg.FailOpen {
+		policy = smtpcheck.FailOpen
+	}
+	return smtpcheck.Guard(c, smtpcheck.Options{
+		Name:    Name,
+		OnError: policy,
+		Skip:    append([]smtpcheck.Condition{smtpcheck.Authenticated, smtpcheck.TrustedNetwork}, g.cfg.Skip...),
+	})
+}
+
+func (g *Greylist) storeError(ctx context.Context, s *smtpcheck.Session, t Triplet, err error) smtpcheck.Result {
+	policy := "temp-fail"
+	if g.cfg.FailOpen {
+		policy = "fail-open"
+	}
+	g.log.LogAttrs(ctx, slog.LevelError, "greylist: store failed; applying error policy",
+		slog.String("session", s.Conn.ID), slog.String("triplet", g.display(t)),
+		slog.String("policy", policy), slog.Any("error", err))
+	return smtpcheck.Result{Err: fmt.Errorf("greylist: %w", err), Reason: smtpcheck.Reason{Check: Name, Rule: "store"}}
+}
+
+// display is the triplet as logs may show it: hashed in privacy mode.
+func (g *Greylist) display(t Triplet) string {
+	if g.cfg.Privacy {
+		return strings.TrimPrefix(g.tripletKey(t), g.cfg.KeyPrefix+tripletSpace)
+	}
+	return t.String()
+}
+
+// headerSeen marks a transaction that already got its X-Greylist header.
+type headerSeen struct{}
+
+// result turns a decision into the check's result.
+func (g *Greylist) result(s *smtpcheck.Session, t Triplet, d Decision) smtpcheck.Result {
+	reason := smtpcheck.Reason{Check: Name, Rule: d.Outcome.String(), Matched: g.display(t)}
+	if d.Allowed != "" {
+		reason.Rule = d.Allowed
+	}
+	if d.Outcome.Greylisted() {
+		wait := int((d.Wait + time.Second - 1) / time.Second)
+		rep := g.Reply(wait)
+		if d.Outcome == ContentChanged {
+			if e := reply.ByRef("smtpf#553"); e != nil {
+				rep = e.Reply()
+			}
+		}
+		reason.Evidence = "wait=" + strconv.Itoa(wait) + "s"
+		r := smtpcheck.Refuse(rep, reason)
+		if r.Action == smtpcheck.TempFail && !g.cfg.TempFail {
+			r.Action = smtpcheck.DeferIfPermit
+		}
+		return r
+	}
+	r := smtpcheck.Pass(reason)
+	if d.Outcome == Passed && !g.cfg.NoHeader && s.Value(headerSeen{}) != s.Mail {
+		s.SetValue(headerSeen{}, s.Mail)
+		reason.Evidence = "delayed=" + d.Delayed.String()
+		r = smtpcheck.Pass(reason)
+		r.Headers = []smtpcheck.HeaderField{{Name: "X-Greylist", Value: g.Header(d.Delayed, g.now())}}
+	}
+	return r
+}
+
+// Reply returns the greylisting reply for a wait in seconds: the catalog's
+// 451 4.7.1, or 451 4.2.0 with Config.Exchange.
+func (g *Greylist) Reply(seconds int) reply.Reply {
+	if g.cfg.Exchange {
+		return reply.GreylistedExchange(seconds)
+	}
+	return reply.Greylisted(seconds)
+}
+
+// Header returns the X-Greylist header value for mail delayed by d, in
+// postgrey's form: "delayed 312 seconds by smtppolicy at mx.example; <date>".
+func (g *Greylist) Header(d time.Duration, now time.Time) string {
+	return "delayed " + strconv.FormatInt(int64(d/time.Second), 10) + " seconds by smtppolicy at " +
+		g.cfg.Hostname + "; " + now.Format(time.RFC1123Z)
+}
+
+// ContentHash returns the hash content greylisting compares: SHA-256 over
+// the header fields (except the trace fields Received and Return-Path,
+// which a relay may rewrite between attempts) and the body.
+func ContentHash(h smtpcheck.Header, body smtpcheck.Body) (string, error) {
+	sum := sha256.New()
+	for _, f := range h {
+		if strings.EqualFold(f.Name, "Received") || strings.EqualFold(f.Name, "Return-Path") {
+			continue
+		}
+		io.WriteString(sum, strings.ToLower(f.Name))
+		io.WriteString(sum, ":")
+		io.WriteString(sum, f.Value)
+		io.WriteString(sum, "\n")
+	}
+	sum.Write([]byte{0})
+	if body != nil {
+		rc, err := body.Open()
+		if err != nil {
+			return "", err
+		}
+		defer rc.Close()
+		if _, err := io.Copy(sum, rc); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(sum.Sum(nil)[:16]), nil
+}

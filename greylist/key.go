@@ -1,0 +1,249 @@
+package greylist
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"strings"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// Default client network sizes: a sender's outbound pool usually sits in
+// one IPv4 /24 or one IPv6 /64, and a retry often comes from a neighbour.
+const (
+	DefaultIPv4Prefix = 24
+	DefaultIPv6Prefix = 64
+)
+
+// maxPart bounds one key component; a longer address (a 1 MB MAIL FROM) is
+// replaced by its hash so that keys stay small in every store.
+const maxPart = 256
+
+// ClientNetwork returns the network a client address is greylisted by: the
+// address masked to v4 bits (IPv4) or v6 bits (IPv6). Bits out of range are
+// clamped; 32 and 128 give the exact address. An invalid address yields the
+// zero Prefix.
+func ClientNetwork(ip netip.Addr, v4, v6 int) netip.Prefix {
+	if !ip.IsValid() {
+		return netip.Prefix{}
+	}
+	ip = ip.Unmap()
+	bits := v6
+	if ip.Is4() {
+		bits = v4
+	}
+	bits = max(0, min(bits, ip.BitLen()))
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	return p
+}
+
+// NormalizeSender folds a sender address the way postgrey does, so that one
+// sender gives one key however its software varies the address between
+// messages: the whole address in lower case; a BATV tag (prvs=TAG=user or
+// the reversed prvs=user=TAG) removed; a "+extension" dropped; and every
+// all-digit word of the local part (the numbers of VERP and bounce
+// addresses) replaced by '#'. The null sender stays "".
+func NormalizeSender(a smtpcheck.Address) string {
+	if a.IsNull() {
+		return ""
+	}
+	local := strings.ToLower(a.Local)
+	domain := strings.TrimSuffix(strings.ToLower(a.Domain), ".")
+	if domain == "" {
+		return local
+	}
+	local = stripBATV(local)
+	if i := strings.IndexByte(local, '+'); i >= 0 {
+		local = local[:i]
+	}
+	local = hashNumbers(local)
+	return local + "@" + domain
+}
+
+// NormalizeRecipient folds a recipient address to lower case. The
+// extension is kept: user+lists and user are different mailboxes to the
+// receiving side.
+func NormalizeRecipient(a smtpcheck.Address) string {
+	if a.Domain == "" {
+		return strings.ToLower(a.Local)
+	}
+	return strings.ToLower(a.Local) + "@" + strings.TrimSuffix(strings.ToLower(a.Domain), ".")
+}
+
+// stripBATV removes a BATV "prvs=" tag (RFC draft-levine-smtp-batv). The
+// draft says prvs=TAG=user, but some signers write prvs=user=TAG; the tag
+// is the part that looks like one (ten characters of [0-9a-z] at its
+// start), and when both or neither do, the standard order wins.
+func stripBATV(local string) string {
+	if !strings.HasPrefix(local, "prvs=") {
+		return local
+	}
+	parts := strings.Split(local, "=")
+	if len(parts) != 3 {
+		return local
+	}
+	a, b := looksLikeTag(parts[1]), looksLikeTag(parts[2])
+	if !a && b {
+		return parts[1]
+	}
+	return parts[2]
+}
+
+func looksLikeTag(s string) bool {
+	if len(s) < 10 {
+		return false
+	}
+	for i := range 10 {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+func isWord(c byte) bool {
+	return c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// hashNumbers replaces every word (a run of [A-Za-z0-9_]) made only of
+// digits with '#': bounce-1234-x becomes bounce-#-x, user42 stays.
+func hashNumbers(s string) string {
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(s); {
+		if !isWord(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j, digits := i, true
+		for j < len(s) && isWord(s[j]) {
+			if s[j] < '0' || s[j] > '9' {
+				digits = false
+			}
+			j++
+		}
+		if digits {
+			b.WriteByte('#')
+			changed = true
+		} else {
+			b.WriteString(s[i:j])
+		}
+		i = j
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
+
+// Triplet is what greylisting remembers: the client's network, the
+// normalised sender and the normalised recipient.
+type Triplet struct {
+	Client netip.Prefix
+	Sender string // normalised; "" for the null sender
+	Rcpt   string // normalised
+}
+
+// String renders the triplet as "192.0.2.0/24 <a@example.org> <b@example.net>".
+func (t Triplet) String() string {
+	return t.Client.String() + " <" + t.Sender + "> <" + t.Rcpt + ">"
+}
+
+// escapePart makes a key component safe to join with spaces: '%', spaces
+// and control bytes become %XX, and an over-long part becomes its hash.
+func escapePart(s string) string {
+	if len(s) > maxPart {
+		sum := sha256.Sum256([]byte(s))
+		return "#" + hex.EncodeToString(sum[:16])
+	}
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == '%' || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	const hexd = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == '%' || c == 0x7f {
+			b.WriteByte('%')
+			b.WriteByte(hexd[c>>4])
+			b.WriteByte(hexd[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func unescapePart(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := hex.DecodeString(s[i+1 : i+3]); err == nil {
+				b.WriteByte(v[0])
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Key prefixes inside Config.KeyPrefix.
+const (
+	tripletSpace = "t:"
+	clientSpace  = "c:"
+)
+
+// tripletKey returns the store key of t: readable, or a hash in privacy mode.
+func (g *Greylist) tripletKey(t Triplet) string {
+	body := t.Client.String() + " " + escapePart(t.Sender) + " " + escapePart(t.Rcpt)
+	if g.cfg.Privacy {
+		body = hashHex(body)
+	}
+	return g.cfg.KeyPrefix + tripletSpace + body
+}
+
+// clientKey returns the store key of a client network's pass counter.
+func (g *Greylist) clientKey(p netip.Prefix) string {
+	body := p.String()
+	if g.cfg.Privacy {
+		body = hashHex(body)
+	}
+	return g.cfg.KeyPrefix + clientSpace + body
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:20])
+}
+
+// parseTripletKey reverses tripletKey's readable form; ok is false for a
+// hashed (privacy mode) or foreign key.
+func parseTripletKey(body string) (Triplet, bool) {
+	parts := strings.Split(body, " ")
+	if len(parts) != 3 {
+		return Triplet{}, false
+	}
+	p, err := netip.ParsePrefix(parts[0])
+	if err != nil {
+		return Triplet{}, false
+	}
+	return Triplet{Client: p, Sender: unescapePart(parts[1]), Rcpt: unescapePart(parts[2])}, true
+}
