@@ -1,0 +1,192 @@
+package uri
+
+import (
+	"bytes"
+	"errors"
+	"io"
+
+	"golang.org/x/net/html"
+)
+
+// maxHTMLBuf bounds the HTML tokenizer's buffer: one token (a comment, a run
+// of text, a tag with its attributes) larger than this ends HTML parsing of
+// the part, and the rest is scanned as plain text.
+const maxHTMLBuf = 1 << 20
+
+// urlAttrs names the attributes whose values are URLs, with the string used
+// for Host.Where (so no allocation happens per attribute).
+var urlAttrs = map[string]string{
+	"href": "href", "src": "src", "action": "action", "background": "background",
+	"formaction": "formaction", "cite": "cite", "data": "data", "poster": "poster",
+	"longdesc": "longdesc", "lowsrc": "lowsrc", "dynsrc": "dynsrc", "codebase": "codebase",
+	"usemap": "usemap", "manifest": "manifest", "icon": "icon", "ping": "ping",
+	"xlink:href": "xlink:href", "srcset": "srcset", "content": "content", "style": "style",
+	"imagesrcset": "imagesrcset", "archive": "archive",
+}
+
+// scanHTML finds hosts in an HTML part: URL attributes, the visible text,
+// and relative links resolved against <base href>.
+func (c *collector) scanHTML(r io.Reader) error {
+	z := html.NewTokenizer(r)
+	z.SetMaxBuf(maxHTMLBuf)
+	var base []byte // the <base href> host, when one was given
+	skip := 0       // inside <script> or <style>: not visible text
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			err := z.Err()
+			if err == io.EOF {
+				return nil
+			}
+			if errors.Is(err, html.ErrBufferExceeded) {
+				return c.scanTextReader(r)
+			}
+			return err
+		case html.TextToken:
+			if skip == 0 {
+				c.scanText(z.Text(), "text")
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, more := z.TagName()
+			isBase := string(name) == "base"
+			if string(name) == "script" || string(name) == "style" {
+				skip++
+			}
+			for more {
+				var k, v []byte
+				k, v, more = z.TagAttr()
+				where, ok := urlAttrs[string(k)]
+				if !ok {
+					continue
+				}
+				switch where {
+				case "style":
+					c.scanText(v, where)
+				case "content":
+					// <meta http-equiv="refresh" content="0; url=http://...">
+					if i := indexFold(v, "url="); i >= 0 {
+						c.attrURL(v[i+4:], where, base)
+					}
+				case "srcset", "imagesrcset":
+					for f := range bytes.SplitSeq(v, []byte(",")) {
+						f = bytes.TrimSpace(f)
+						if i := bytes.IndexAny(f, " \t\n"); i >= 0 {
+							f = f[:i]
+						}
+						c.attrURL(f, where, base)
+					}
+				default:
+					if isBase && where == "href" {
+						base = c.baseHost(v)
+						continue
+					}
+					c.attrURL(v, where, base)
+				}
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			if (string(name) == "script" || string(name) == "style") && skip > 0 {
+				skip--
+			}
+		}
+	}
+}
+
+// baseHost records a <base href> and returns its host for relative links.
+func (c *collector) baseHost(v []byte) []byte {
+	v = cleanAttrURL(v)
+	_, rest, ok := splitScheme(v)
+	if !ok || len(rest) < 2 || !isSlash(rest[0]) || !isSlash(rest[1]) {
+		return nil
+	}
+	h := authorityHost(bytes.TrimLeft(rest, "/\\"))
+	c.add(KindBase, h, v, "href")
+	return bytes.Clone(h)
+}
+
+// cleanAttrURL strips what browsers strip from a URL attribute: leading and
+// trailing spaces and every tab and newline inside.
+func cleanAttrURL(v []byte) []byte {
+	v = bytes.TrimSpace(v)
+	if bytes.IndexAny(v, "\t\r\n") < 0 {
+		return v
+	}
+	out := make([]byte, 0, len(v))
+	for _, ch := range v {
+		if ch != '\t' && ch != '\r' && ch != '\n' {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// splitScheme splits "scheme:rest"; ok is false for a relative reference.
+func splitScheme(v []byte) (scheme string, rest []byte, ok bool) {
+	for i := 0; i < len(v); i++ {
+		ch := v[i]
+		if ch == ':' {
+			if i == 0 {
+				return "", v, false
+			}
+			return string(bytes.ToLower(v[:i])), v[i+1:], true
+		}
+		if !isSchemeChar(ch) && ch != '.' {
+			return "", v, false
+		}
+		if i == 0 && !('a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z') {
+			return "", v, false
+		}
+	}
+	return "", v, false
+}
+
+// special lists the schemes whose URLs browsers read with or without the
+// two slashes ("http:evil.example" goes to evil.example).
+func special(scheme string) bool {
+	switch scheme {
+	case "http", "https", "ftp", "ws", "wss":
+		return true
+	}
+	return false
+}
+
+// attrURL handles one URL attribute value.
+func (c *collector) attrURL(v []byte, where string, base []byte) {
+	v = cleanAttrURL(v)
+	if len(v) == 0 {
+		return
+	}
+	if len(v) >= 2 && isSlash(v[0]) && isSlash(v[1]) {
+		c.add(KindURL, authorityHost(bytes.TrimLeft(v, "/\\")), v, where)
+		return
+	}
+	scheme, rest, ok := splitScheme(v)
+	if !ok {
+		if hasPrefixFold(v, "www.") {
+			c.add(KindWWW, hostEnd(v), v, where)
+			return
+		}
+		if base != nil {
+			c.add(KindBase, base, v, where)
+		}
+		return
+	}
+	switch scheme {
+	case "mailto":
+		for addr := range bytes.SplitSeq(rest, []byte(",")) {
+			if q := bytes.IndexByte(addr, '?'); q >= 0 {
+				addr = addr[:q]
+			}
+			if at := bytes.LastIndexByte(addr, '@'); at >= 0 {
+				c.add(KindMail, hostEnd(addr[at+1:]), v, where)
+			}
+		}
+	case "javascript", "vbscript", "data":
+		c.scanText(rest, where)
+	case "tel", "sms", "cid", "mid", "about", "callto", "skype":
+	default:
+		if len(rest) >= 2 && isSlash(rest[0]) && isSlash(rest[1]) || special(scheme) {
+			c.add(KindURL, authorityHost(bytes.TrimLeft(rest, "/\\")), v, where)
+		}
+	}
+}

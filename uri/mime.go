@@ -1,0 +1,366 @@
+package uri
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/transform"
+)
+
+// Sizes of the walker's buffers; together with the HTML tokenizer's they
+// bound the memory of an extraction whatever the message size.
+const (
+	lineBuf   = 64 << 10 // raw lines longer than this are handled in pieces
+	textBuf   = 32 << 10 // decoded text is scanned this much at a time
+	maxHeader = 64 << 10 // header bytes kept per part (the rest is skipped)
+)
+
+// errLimit ends a walk when MaxBytes has been read.
+var errLimit = errors.New("uri: byte limit reached")
+
+// walker reads a MIME message line by line in one pass, following nested
+// multiparts with a stack of boundaries, the way SpamAssassin's parser does:
+// nothing but the current line and one part's decoders is held in memory.
+type walker struct {
+	br     *bufio.Reader
+	src    *errReader
+	c      *collector
+	bounds []string // open multipart boundaries, innermost last
+	read   int64
+	midLn  bool // the next read continues a line longer than the buffer
+	// The delimiter that ended the last body read: its index in bounds, or
+	// -1 at the end of input; closing for "--boundary--".
+	endIdx   int
+	endClose bool
+}
+
+// line returns the next raw line (or a piece of a long one) and whether it
+// is a delimiter of an open multipart.
+func (w *walker) line() ([]byte, error) {
+	if w.read >= w.c.lim.MaxBytes {
+		w.c.res.Truncated = true
+		return nil, errLimit
+	}
+	b, err := w.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		err = nil
+	}
+	w.read += int64(len(b))
+	if len(b) == 0 && err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// delimiter reports whether a line starting a line is "--b" or "--b--" for
+// an open boundary b, innermost first.
+func (w *walker) delimiter(b []byte) (int, bool, bool) {
+	if len(b) < 3 || b[0] != '-' || b[1] != '-' {
+		return 0, false, false
+	}
+	for i := len(w.bounds) - 1; i >= 0; i-- {
+		bd := w.bounds[i]
+		if len(b)-2 < len(bd) || string(b[2:2+len(bd)]) != bd {
+			continue
+		}
+		rest := b[2+len(bd):]
+		closing := len(rest) >= 2 && rest[0] == '-' && rest[1] == '-'
+		if closing {
+			rest = rest[2:]
+		}
+		if len(bytes.TrimRight(rest, " \t\r\n")) == 0 {
+			return i, closing, true
+		}
+	}
+	return 0, false, false
+}
+
+// next returns the next body line, or io.EOF at a delimiter (recorded in
+// endIdx, endClose) or at the end of input.
+func (w *walker) next() ([]byte, error) {
+	atStart := !w.midLn
+	b, err := w.line()
+	if err != nil {
+		w.endIdx = -1
+		return nil, io.EOF
+	}
+	w.midLn = b[len(b)-1] != '\n'
+	if atStart {
+		if i, closing, ok := w.delimiter(b); ok {
+			w.endIdx, w.endClose = i, closing
+			return nil, io.EOF
+		}
+	}
+	return b, nil
+}
+
+// bodyReader reads one part's raw body, up to its delimiter.
+type bodyReader struct {
+	w    *walker
+	pend []byte
+	done bool
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(r.pend) == 0 {
+			if r.done {
+				break
+			}
+			if n > 0 && r.w.br.Buffered() == 0 {
+				break // return what we have rather than block on the source
+			}
+			b, err := r.w.next()
+			if err != nil {
+				r.done = true
+				break
+			}
+			r.pend = b
+		}
+		k := copy(p[n:], r.pend)
+		r.pend = r.pend[k:]
+		n += k
+	}
+	if n == 0 && r.done {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// drain reads the rest of a body.
+func (r *bodyReader) drain() {
+	for !r.done {
+		if _, err := r.w.next(); err != nil {
+			r.done = true
+		}
+	}
+	r.pend = nil
+}
+
+// header reads a part's header up to the blank line and returns its
+// Content-Type and Content-Transfer-Encoding. ok is false when the header
+// ended at a delimiter or the end of input instead.
+func (w *walker) header() (ctype, cte string, ok bool) {
+	var cur []byte // the field being unfolded, bounded
+	kept := 0
+	flush := func() {
+		name, value, found := bytes.Cut(cur, []byte(":"))
+		if found {
+			switch {
+			case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Type")):
+				ctype = string(bytes.TrimSpace(value))
+			case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Transfer-Encoding")):
+				cte = string(bytes.TrimSpace(value))
+			}
+		}
+		cur = cur[:0]
+	}
+	for {
+		b, err := w.next()
+		if err != nil {
+			flush()
+			return ctype, cte, false
+		}
+		line := bytes.TrimRight(b, "\r\n")
+		if len(line) == 0 && b[len(b)-1] == '\n' {
+			flush()
+			return ctype, cte, true
+		}
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && len(cur) > 0 {
+			line = append([]byte(" "), bytes.TrimLeft(line, " \t")...)
+		} else if len(cur) > 0 {
+			flush()
+		}
+		if kept+len(line) <= maxHeader {
+			cur = append(cur, line...)
+			kept += len(line)
+		}
+	}
+}
+
+// entity walks one MIME entity whose header has been read: a multipart's
+// parts, an attached message, or a leaf whose text is scanned.
+func (w *walker) entity(ctype, cte string, depth int, digest bool) {
+	mt, params := parseType(ctype, digest)
+	w.c.res.Parts++
+	if w.c.res.Parts > w.c.lim.MaxParts {
+		w.c.res.Truncated = true
+		w.skip()
+		return
+	}
+	switch {
+	case strings.HasPrefix(mt, "multipart/"):
+		bd := params["boundary"]
+		if bd == "" || len(bd) > 200 || depth >= w.c.lim.MaxDepth {
+			if depth >= w.c.lim.MaxDepth {
+				w.c.res.Truncated = true
+			}
+			w.skip()
+			return
+		}
+		w.bounds = append(w.bounds, bd)
+		k := len(w.bounds) - 1
+		w.skip() // preamble
+		for w.endIdx == k && !w.endClose {
+			ct, te, ok := w.header()
+			if !ok {
+				continue
+			}
+			w.entity(ct, te, depth+1, mt == "multipart/digest")
+		}
+		w.bounds = w.bounds[:k]
+		if w.endIdx == k { // closing delimiter: skip the epilogue
+			w.skip()
+		}
+	case mt == "message/rfc822" || mt == "message/global":
+		if depth >= w.c.lim.MaxDepth || !identityEncoding(cte) {
+			w.c.res.Truncated = w.c.res.Truncated || depth >= w.c.lim.MaxDepth
+			w.skip()
+			return
+		}
+		ct, te, ok := w.header()
+		if !ok {
+			return
+		}
+		w.entity(ct, te, depth+1, false)
+	case mt == "text/html" || mt == "application/xhtml+xml":
+		w.leaf(cte, params["charset"], true)
+	case strings.HasPrefix(mt, "text/"):
+		w.leaf(cte, params["charset"], false)
+	default:
+		w.skip()
+	}
+}
+
+// skip reads a body up to its delimiter without looking at it.
+func (w *walker) skip() {
+	for {
+		if _, err := w.next(); err != nil {
+			return
+		}
+	}
+}
+
+func parseType(ctype string, digest bool) (string, map[string]string) {
+	if ctype == "" {
+		if digest {
+			return "message/rfc822", nil
+		}
+		return "text/plain", nil
+	}
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil && mt == "" {
+		// A header too broken to parse: keep the type, lose the parameters.
+		mt, _, _ = strings.Cut(ctype, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+	}
+	return mt, params
+}
+
+func identityEncoding(cte string) bool {
+	switch strings.ToLower(cte) {
+	case "", "7bit", "8bit", "binary":
+		return true
+	}
+	return false
+}
+
+// leaf decodes one text part (transfer encoding, then charset) and scans it.
+func (w *walker) leaf(cte, cs string, isHTML bool) {
+	body := &bodyReader{w: w}
+	var r io.Reader = body
+	switch strings.ToLower(cte) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(r)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, &b64Filter{r: r})
+	}
+	if cs != "" && !isUTF8(cs) {
+		if enc, _ := charset.Lookup(cs); enc != nil {
+			r = transform.NewReader(r, enc.NewDecoder())
+		}
+	}
+	w.c.part = w.c.res.Parts
+	if isHTML {
+		_ = w.c.scanHTML(r)
+	} else {
+		_ = w.c.scanTextReader(r)
+	}
+	body.drain()
+}
+
+func isUTF8(cs string) bool {
+	switch strings.ToLower(cs) {
+	case "utf-8", "utf8", "us-ascii", "ascii":
+		return true
+	}
+	return false
+}
+
+// b64Filter drops the bytes base64 bodies carry besides the alphabet
+// (line ends, spaces, junk), which the standard decoder rejects.
+type b64Filter struct{ r io.Reader }
+
+func (f *b64Filter) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		j := 0
+		for _, ch := range p[:n] {
+			if 'A' <= ch && ch <= 'Z' || 'a' <= ch && ch <= 'z' || '0' <= ch && ch <= '9' || ch == '+' || ch == '/' || ch == '=' {
+				p[j] = ch
+				j++
+			}
+		}
+		if j > 0 || err != nil {
+			return j, err
+		}
+	}
+}
+
+// scanTextReader scans a text stream in chunks, carrying the last partial
+// token over to the next chunk so a URL split by a read is still seen whole.
+func (c *collector) scanTextReader(r io.Reader) error {
+	buf := make([]byte, textBuf)
+	n := 0
+	for {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			if n > 0 {
+				c.scanText(buf[:n], "text")
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if n < len(buf) && m > 0 {
+			continue
+		}
+		if n == 0 {
+			continue
+		}
+		// Scan up to the last delimiter; keep the tail for the next round,
+		// unless the whole buffer is one token.
+		cut := n
+		for i := n - 1; i >= 0; i-- {
+			if !tokenChar[buf[i]] {
+				cut = i + 1
+				break
+			}
+		}
+		if cut == n || cut == 0 {
+			cut = n
+		}
+		c.scanText(buf[:cut], "text")
+		n = copy(buf, buf[cut:n])
+	}
+}
