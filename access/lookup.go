@@ -1,0 +1,241 @@
+package access
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Hit is the entry a lookup found: its key as stored (lower case, such as
+// "connect:192.0.2") and its value.
+type Hit struct {
+	Key   string
+	Value *Value
+}
+
+// Found reports whether the lookup found an entry.
+func (h Hit) Found() bool { return h.Value != nil }
+
+// Client is a client as the map sees it: its address and verified name.
+type Client struct {
+	IP   netip.Addr
+	Name string // the forward-confirmed PTR name, or "" when unknown
+}
+
+// ipKey writes ip in the form keys use: dotted IPv4, full-form IPv6.
+func ipKey(ip netip.Addr) string {
+	var b [40]byte
+	return string(appendIP(b[:0], ip.Unmap()))
+}
+
+// appendIPChain appends the IP chain: the full address, then one octet (or
+// 16-bit group) fewer at a time.
+func appendIPChain(dst []string, ipk string) []string {
+	sep := byte('.')
+	if strings.IndexByte(ipk, ':') >= 0 {
+		sep = ':'
+	}
+	for s := ipk; s != ""; {
+		dst = append(dst, s)
+		i := strings.LastIndexByte(s, sep)
+		if i < 0 {
+			break
+		}
+		s = s[:i]
+	}
+	return dst
+}
+
+// appendDomainChain appends a host or domain name and its parents down to
+// the top-level domain.
+func appendDomainChain(dst []string, d string) []string {
+	for s := d; s != ""; {
+		dst = append(dst, s)
+		i := strings.IndexByte(s, '.')
+		if i < 0 {
+			break
+		}
+		s = s[i+1:]
+	}
+	return dst
+}
+
+// ClientChain returns the keys tried for a client, most specific first,
+// without the tag and without the bare default: the IP chain, "[ip]", then
+// the name chain label by label.
+func ClientChain(c Client) []string {
+	return appendClientChain(nil, c)
+}
+
+func appendClientChain(dst []string, c Client) []string {
+	if c.IP.IsValid() {
+		ipk := ipKey(c.IP)
+		dst = appendIPChain(dst, ipk)
+		dst = append(dst, "["+ipk+"]")
+	}
+	if name := strings.TrimSuffix(strings.ToLower(c.Name), "."); name != "" && name != "unknown" {
+		dst = appendDomainChain(dst, name)
+	}
+	return dst
+}
+
+// HeloChain returns the keys tried for a HELO argument: an address literal's
+// IP chain and bracketed form, or the name's domain chain.
+func HeloChain(helo string) []string {
+	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(helo)), ".")
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		inner := strings.TrimPrefix(h[1:len(h)-1], "ipv6:")
+		if a, err := netip.ParseAddr(inner); err == nil {
+			ipk := ipKey(a)
+			return append(appendIPChain(nil, ipk), "["+ipk+"]")
+		}
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		return appendIPChain(nil, ipKey(a))
+	}
+	if h == "" {
+		return nil
+	}
+	return appendDomainChain(nil, h)
+}
+
+// MailKey returns the lower-case address used for lookups: "+detail" is
+// stripped from the local part unless literalPlus is set.
+func MailKey(local, domain string, literalPlus bool) (l, d string) {
+	l, d = strings.ToLower(local), strings.TrimSuffix(strings.ToLower(domain), ".")
+	if !literalPlus {
+		if i := strings.IndexByte(l, '+'); i > 0 {
+			l = l[:i]
+		}
+	}
+	return l, d
+}
+
+// MailChain returns the keys tried for a mail address, most specific first,
+// without the tag and the bare default: user@sub.dom.tld, the domain chain
+// down to the top-level domain, then user@. The null sender has no keys.
+func MailChain(local, domain string, literalPlus bool) []string {
+	l, d := MailKey(local, domain, literalPlus)
+	return appendMailChain(nil, l, d)
+}
+
+func appendMailChain(dst []string, l, d string) []string {
+	if l == "" && d == "" {
+		return dst
+	}
+	if d != "" {
+		dst = append(dst, l+"@"+d)
+		dst = appendDomainChain(dst, d)
+	}
+	if l != "" {
+		dst = append(dst, l+"@")
+	}
+	return dst
+}
+
+// find returns the first key of tag:chain[i] that exists, then the bare tag
+// when bare is set.
+func (m *Map) find(tag string, chain []string, bare bool) Hit {
+	if m == nil || !m.tags[tag] {
+		return Hit{}
+	}
+	var kb [320]byte
+	buf := append(append(kb[:0], tag...), ':')
+	n := len(buf)
+	for _, k := range chain {
+		buf = append(buf[:n], k...)
+		if i, ok := m.keys[string(buf)]; ok {
+			return Hit{Key: string(buf), Value: &m.vals[i]}
+		}
+	}
+	if bare {
+		if i, ok := m.keys[string(buf[:n])]; ok {
+			return Hit{Key: string(buf[:n]), Value: &m.vals[i]}
+		}
+	}
+	return Hit{}
+}
+
+// findCombo runs the nested loop of a combo tag: every outer key (most
+// specific first) with every inner key. There are no combo defaults. Outer
+// keys that appear in no combo entry are skipped without building keys.
+func (m *Map) findCombo(kind int, tag string, outer []string, inner string, innerChain []string) Hit {
+	if m == nil {
+		return Hit{}
+	}
+	set := m.combo[kind]
+	if len(set) == 0 {
+		return Hit{}
+	}
+	var kb [640]byte
+	buf := append(append(kb[:0], tag...), ':')
+	n := len(buf)
+	for _, o := range outer {
+		if _, ok := set[o]; !ok {
+			continue
+		}
+		buf = append(append(append(append(buf[:n], o...), ':'), inner...), ':')
+		n2 := len(buf)
+		for _, k := range innerChain {
+			buf = append(buf[:n2], k...)
+			if i, ok := m.keys[string(buf)]; ok {
+				return Hit{Key: string(buf), Value: &m.vals[i]}
+			}
+		}
+	}
+	return Hit{}
+}
+
+// Connect looks up the Connect: tag for a client.
+func (m *Map) Connect(c Client) Hit { return m.find(TagConnect, ClientChain(c), true) }
+
+// From looks up the From: tag for a sender address (local part, domain).
+func (m *Map) From(local, domain string, literalPlus bool) Hit {
+	return m.find(TagFrom, MailChain(local, domain, literalPlus), true)
+}
+
+// To looks up the To: tag for a recipient address.
+func (m *Map) To(local, domain string, literalPlus bool) Hit {
+	return m.find(TagTo, MailChain(local, domain, literalPlus), true)
+}
+
+// ConnectFrom looks up Connect:<client>:From:<sender> combos.
+func (m *Map) ConnectFrom(c Client, local, domain string, literalPlus bool) Hit {
+	return m.findCombo(comboConnectFrom, TagConnect, ClientChain(c), TagFrom, MailChain(local, domain, literalPlus))
+}
+
+// ConnectTo looks up Connect:<client>:To:<recipient> combos.
+func (m *Map) ConnectTo(c Client, local, domain string, literalPlus bool) Hit {
+	return m.findCombo(comboConnectTo, TagConnect, ClientChain(c), TagTo, MailChain(local, domain, literalPlus))
+}
+
+// FromTo looks up From:<sender>:To:<recipient> combos; sender and recipient
+// are (local, domain) pairs.
+func (m *Map) FromTo(fromLocal, fromDomain, toLocal, toDomain string, literalPlus bool) Hit {
+	return m.findCombo(comboFromTo, TagFrom, MailChain(fromLocal, fromDomain, literalPlus), TagTo, MailChain(toLocal, toDomain, literalPlus))
+}
+
+// Helo looks up the Helo: tag for a HELO/EHLO argument.
+func (m *Map) Helo(helo string) Hit { return m.find(TagHelo, HeloChain(helo), true) }
+
+// Body looks up the Body: tag for a host name or IP address found in a
+// message (a URI's host): its domain or IP chain, then the bare Body: tag.
+// The verdict is the entry's action after its pattern list ran against host;
+// found is false when no entry applies.
+func (m *Map) Body(host string) (v Verdict, key string, found bool) {
+	h := strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	var chain []string
+	if a, err := netip.ParseAddr(h); err == nil {
+		chain = appendIPChain(nil, ipKey(a))
+	} else if h != "" {
+		chain = appendDomainChain(nil, h)
+	}
+	hit := m.find(TagBody, chain, true)
+	if !hit.Found() {
+		return Verdict{}, "", false
+	}
+	subj := Subject{Text: h}
+	if a, err := netip.ParseAddr(h); err == nil {
+		subj.IP = a
+	}
+	return hit.Value.Decide(subj), hit.Key, true
+}

@@ -1,0 +1,425 @@
+package access
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// Tag names of the smtpf access map, lower case as keys are stored.
+const (
+	TagConnect           = "connect"
+	TagFrom              = "from"
+	TagTo                = "to"
+	TagHelo              = "helo"
+	TagBody              = "body"
+	TagConcurrentConnect = "concurrent-connect"
+	TagRateConnect       = "rate-connect"
+	TagMsgLimitConnect   = "msg-limit-connect"
+	TagMsgLimitFrom      = "msg-limit-from"
+	TagMsgLimitTo        = "msg-limit-to"
+	TagLengthConnect     = "length-connect"
+	TagLengthFrom        = "length-from"
+	TagLengthTo          = "length-to"
+	TagNullRateTo        = "null-rate-to"
+	TagGreyConnect       = "grey-connect"
+	TagGreyTo            = "grey-to"
+)
+
+var tagKinds = map[string]valueKind{
+	TagConnect: kindAction, TagFrom: kindAction, TagTo: kindAction, TagHelo: kindAction, TagBody: kindAction,
+	TagConcurrentConnect: kindCount, TagRateConnect: kindCount, TagNullRateTo: kindCount,
+	TagMsgLimitConnect: kindRate, TagMsgLimitFrom: kindRate, TagMsgLimitTo: kindRate,
+	TagLengthConnect: kindSize, TagLengthFrom: kindSize, TagLengthTo: kindSize,
+	TagGreyConnect: kindPeriod, TagGreyTo: kindPeriod,
+}
+
+// tags whose key is a client (IP address or host name).
+var clientTags = map[string]bool{
+	TagConnect: true, TagConcurrentConnect: true, TagRateConnect: true,
+	TagMsgLimitConnect: true, TagLengthConnect: true, TagGreyConnect: true,
+}
+
+// combo kinds.
+const (
+	comboConnectFrom = iota
+	comboConnectTo
+	comboFromTo
+	numCombos
+)
+
+// MaxLineLength bounds one line of a map file.
+const MaxLineLength = 64 << 10
+
+// Map is one loaded smtpf access map: immutable, safe for concurrent use.
+// Keys live in one string arena and point into a table of distinct parsed
+// values, so a million-entry map costs a few dozen bytes per entry.
+type Map struct {
+	keys  map[string]uint32 // "tag:key" in lower case → index into vals
+	vals  []Value
+	combo [numCombos]map[string]struct{} // outer parts that have a combo entry
+	tags  map[string]bool                // tags present, for skipping whole lookups
+}
+
+// Len returns the number of distinct keys.
+func (m *Map) Len() int {
+	if m == nil {
+		return 0
+	}
+	return len(m.keys)
+}
+
+// Get returns the value stored at a full key such as "Connect:192.0.2"
+// (case-insensitive), without any chain.
+func (m *Map) Get(key string) (*Value, bool) {
+	if m == nil {
+		return nil, false
+	}
+	i, ok := m.keys[strings.ToLower(key)]
+	if !ok {
+		return nil, false
+	}
+	return &m.vals[i], true
+}
+
+// HasTag reports whether any key uses tag (lower case, such as "from").
+func (m *Map) HasTag(tag string) bool { return m != nil && m.tags[tag] }
+
+// LineError is the error for one bad line of a map or table file.
+type LineError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// LoadError gathers every bad line of a load (up to a limit); it unwraps to
+// the LineErrors.
+type LoadError struct {
+	Errs []error
+	More int // bad lines not listed
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	for i, err := range e.Errs {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(err.Error())
+	}
+	if e.More > 0 {
+		fmt.Fprintf(&b, "\n(and %d more bad lines)", e.More)
+	}
+	return b.String()
+}
+
+// Unwrap returns the line errors.
+func (e *LoadError) Unwrap() []error { return e.Errs }
+
+const maxListedErrors = 20
+
+// builder accumulates a map while parsing.
+type builder struct {
+	arena  []byte
+	ents   []entryRef
+	valIdx map[string]uint32
+	vals   []Value
+	errs   LoadError
+	tags   map[string]bool
+}
+
+type entryRef struct {
+	off, n uint32
+	val    uint32
+}
+
+func newBuilder() *builder {
+	return &builder{valIdx: make(map[string]uint32), tags: make(map[string]bool)}
+}
+
+// ParseFiles reads one or more smtpf map files into a new Map; a key in a
+// later file overrides the same key in an earlier one. Any bad line fails
+// the whole load, with a *LoadError naming every bad line as file:line.
+func ParseFiles(paths ...string) (*Map, error) {
+	b := newBuilder()
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		err = b.read(f, p)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b.finish()
+}
+
+// Parse reads an smtpf map from r; name is used in error messages.
+func Parse(r io.Reader, name string) (*Map, error) {
+	b := newBuilder()
+	if err := b.read(r, name); err != nil {
+		return nil, err
+	}
+	return b.finish()
+}
+
+func (b *builder) fail(name string, line int, err error) {
+	if len(b.errs.Errs) < maxListedErrors {
+		b.errs.Errs = append(b.errs.Errs, &LineError{File: name, Line: line, Err: err})
+	} else {
+		b.errs.More++
+	}
+}
+
+func (b *builder) read(r io.Reader, name string) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxLineLength)
+	n := 0
+	for sc.Scan() {
+		n++
+		if err := b.line(sc.Bytes()); err != nil {
+			b.fail(name, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("line longer than %d bytes", MaxLineLength)
+		}
+		b.fail(name, n+1, err)
+	}
+	return nil
+}
+
+func (b *builder) finish() (*Map, error) {
+	if len(b.errs.Errs) > 0 {
+		return nil, &b.errs
+	}
+	arena := string(b.arena)
+	m := &Map{keys: make(map[string]uint32, len(b.ents)), vals: b.vals, tags: b.tags}
+	for _, e := range b.ents {
+		k := arena[e.off : e.off+e.n]
+		m.keys[k] = e.val
+		if tag, rest, ok := strings.Cut(k, ":"); ok {
+			if kind, outer, ok := splitCombo(tag, rest); ok {
+				if m.combo[kind] == nil {
+					m.combo[kind] = make(map[string]struct{})
+				}
+				m.combo[kind][outer] = struct{}{}
+			}
+		}
+	}
+	return m, nil
+}
+
+// splitCombo recognises combo keys (already lower case) and returns their
+// kind and outer part.
+func splitCombo(tag, rest string) (int, string, bool) {
+	switch tag {
+	case TagConnect:
+		if i := strings.Index(rest, ":from:"); i > 0 {
+			return comboConnectFrom, rest[:i], true
+		}
+		if i := strings.Index(rest, ":to:"); i > 0 {
+			return comboConnectTo, rest[:i], true
+		}
+	case TagFrom:
+		if i := strings.Index(rest, ":to:"); i >= 0 {
+			return comboFromTo, rest[:i], true
+		}
+	}
+	return 0, "", false
+}
+
+var errNUL = errors.New("NUL byte in line")
+
+func (b *builder) line(raw []byte) error {
+	line := bytes.TrimSpace(raw)
+	if len(line) == 0 || line[0] == '#' {
+		return nil
+	}
+	if bytes.IndexByte(line, 0) >= 0 {
+		return errNUL
+	}
+	sp := bytes.IndexAny(line, " \t")
+	if sp < 0 {
+		return fmt.Errorf("key %q has no value", line)
+	}
+	key, val := line[:sp], bytes.TrimSpace(line[sp+1:])
+	colon := bytes.IndexByte(key, ':')
+	if colon <= 0 {
+		return fmt.Errorf("key %q has no tag (want tag:key, such as Connect:192.0.2.1)", key)
+	}
+	start := len(b.arena)
+	b.arena = appendLower(b.arena, key[:colon+1])
+	tag := string(b.arena[start : start+colon])
+	kind, known := tagKinds[tag]
+	if !known {
+		kind = kindRaw
+	}
+	rest := key[colon+1:]
+	var err error
+	switch {
+	case tag == TagConnect || tag == TagFrom:
+		b.arena, err = appendComboKey(b.arena, tag, rest)
+	case clientTags[tag] || tag == TagHelo:
+		b.arena, err = appendClientKey(b.arena, rest)
+	default:
+		b.arena = appendLower(b.arena, rest)
+	}
+	if err != nil {
+		b.arena = b.arena[:start]
+		return err
+	}
+	if len(b.arena) > 1<<32-1 {
+		b.arena = b.arena[:start]
+		return errors.New("map too large")
+	}
+	vi, err := b.value(kind, val)
+	if err != nil {
+		b.arena = b.arena[:start]
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	if !b.tags[tag] {
+		b.tags[strings.Clone(tag)] = true
+	}
+	b.ents = append(b.ents, entryRef{off: uint32(start), n: uint32(len(b.arena) - start), val: vi})
+	return nil
+}
+
+// value interns a right-hand side: maps repeat a handful of values.
+func (b *builder) value(kind valueKind, raw []byte) (uint32, error) {
+	var kb [256]byte
+	k := append(append(kb[:0], byte(kind)), raw...)
+	if i, ok := b.valIdx[string(k)]; ok {
+		return i, nil
+	}
+	v := Value{Raw: string(raw)}
+	if kind != kindRaw {
+		var err error
+		if v, err = parseValue(kind, string(raw)); err != nil {
+			return 0, err
+		}
+	}
+	i := uint32(len(b.vals))
+	b.vals = append(b.vals, v)
+	b.valIdx[string(k)] = i
+	return i, nil
+}
+
+// appendComboKey appends the lower-case key of a Connect: or From: entry,
+// normalising the client part of Connect keys.
+func appendComboKey(dst []byte, tag string, rest []byte) ([]byte, error) {
+	lower := bytes.ToLower(rest)
+	if tag == TagConnect {
+		sep := bytes.Index(lower, []byte(":from:"))
+		if sep < 0 {
+			sep = bytes.Index(lower, []byte(":to:"))
+		}
+		if sep > 0 {
+			var err error
+			if dst, err = appendClientKey(dst, lower[:sep]); err != nil {
+				return dst, err
+			}
+			return append(dst, lower[sep:]...), nil
+		}
+		return appendClientKey(dst, lower)
+	}
+	return append(dst, lower...), nil
+}
+
+// appendClientKey normalises the client part of a key: IPv6 addresses and
+// prefixes are written in smtpf's full form (every group four hex digits),
+// so "2001:db8::1" and "2001:0DB8:0:0:0:0:0:1" find the same entry, and a
+// literal "[ip]" is normalised inside its brackets.
+func appendClientKey(dst []byte, part []byte) ([]byte, error) {
+	s := strings.ToLower(string(part))
+	s = strings.TrimPrefix(s, "ipv6:")
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		inner := strings.TrimPrefix(s[1:len(s)-1], "ipv6:")
+		if a, err := netip.ParseAddr(inner); err == nil {
+			dst = append(dst, '[')
+			dst = appendIP(dst, a.Unmap())
+			return append(dst, ']'), nil
+		}
+		return append(dst, s...), nil
+	}
+	if strings.IndexByte(s, ':') < 0 {
+		return append(dst, s...), nil
+	}
+	if strings.Contains(s, "::") || strings.IndexByte(s, '.') >= 0 {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return dst, fmt.Errorf("bad IPv6 address %q: %v", s, err)
+		}
+		if a.Is4In6() {
+			return appendIP(dst, a.Unmap()), nil
+		}
+		return appendIP(dst, a), nil
+	}
+	groups := strings.Split(s, ":")
+	if len(groups) > 8 {
+		return dst, fmt.Errorf("bad IPv6 prefix %q: more than 8 groups", s)
+	}
+	for i, g := range groups {
+		if len(g) == 0 || len(g) > 4 || !isHex(g) {
+			return dst, fmt.Errorf("bad IPv6 prefix %q: group %q", s, g)
+		}
+		if i > 0 {
+			dst = append(dst, ':')
+		}
+		for j := len(g); j < 4; j++ {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, g...)
+	}
+	return dst, nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func appendLower(dst, s []byte) []byte {
+	for _, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendIP writes an IPv4 address dotted and an IPv6 address in full form.
+func appendIP(dst []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		return a.AppendTo(dst)
+	}
+	b := a.As16()
+	for i := 0; i < 16; i += 2 {
+		if i > 0 {
+			dst = append(dst, ':')
+		}
+		dst = append(dst, hexDigits[b[i]>>4], hexDigits[b[i]&15], hexDigits[b[i+1]>>4], hexDigits[b[i+1]&15])
+	}
+	return dst
+}
