@@ -1,35 +1,31 @@
 package reply
 
-// Params used by many entries.
-var (
-	pHost = Param{"host", KindHost}
-	pIP   = Param{"ip", KindIP}
-	pRcpt = Param{"rcpt", KindAddress}
-)
+import "strconv"
 
-// The catalog table. Entries are built once when the package loads and never
-// change afterwards; constructors below hand out pointers into it.
+// Parameters shared by many entries.
 var (
-	entryRelayDenied = newEntry("RelayDenied", 550, "5.7.1",
-		"recipient <{rcpt}> relaying denied", []Param{pRcpt},
-		"The client tried to send to a domain this server does not accept mail for, without authenticating or coming from a trusted network. Add the domain to the accepted domains if it is yours; otherwise the client is using the server as a relay and is refused on purpose.",
-		"smtpf#288", "smtpf#293", "smtpf#296")
-	entryInternalError = newEntry("InternalError", 451, "4.3.0",
-		"internal server error", nil,
-		"A check failed for a reason of this server's own (a lookup error, a store that is down, a bug). The client will retry; look in the server's log for the check that failed.",
-		"smtpf#550")
-	entryHostBlacklisted = newEntry("HostBlacklisted", 550, "5.7.1",
-		"host {host} [{ip}] black listed", []Param{pHost, pIP},
-		"An access map Connect: entry for the client's name or IP address says REJECT. Remove or change the entry if the client should be allowed.",
-		"smtpf#120")
+	pHost    = Param{"host", KindHost}
+	pIP      = Param{"ip", KindIP}
+	pRcpt    = Param{"rcpt", KindAddress}
+	pSender  = Param{"sender", KindAddress}
+	pHelo    = Param{"helo", KindText}
+	pDomain  = Param{"domain", KindHost}
+	pZone    = Param{"zone", KindWord}
+	pReason  = Param{"reason", KindText}
+	pText    = Param{"text", KindText}
+	pDetail  = Param{"detail", KindText}
+	pCommand = Param{"command", KindWord}
+	pClient  = Param{"client", KindText}
+	pID      = Param{"id", KindWord}
+	pURL     = Param{"url", KindText}
+	pNS      = Param{"ns", KindHost}
+	pScanner = Param{"scanner", KindWord}
+	pErrno   = Param{"errno", KindNumber}
+	pMax     = Param{"max", KindNumber}
+	pCount   = Param{"count", KindNumber}
+	pLength  = Param{"length", KindNumber}
+	pWait    = Param{"wait", KindNumber}
 )
-
-// catalog lists every entry, in reference order.
-var catalog = []*Entry{
-	entryHostBlacklisted,
-	entryRelayDenied,
-	entryInternalError,
-}
 
 // Catalog returns every catalog entry. The entries are shared: do not modify them.
 func Catalog() []*Entry { return append([]*Entry(nil), catalog...) }
@@ -45,7 +41,9 @@ func Lookup(name string) *Entry {
 }
 
 // ByRef returns the catalog entry carrying the reference ref, such as
-// "smtpf#288" or "barracuda:5XX_BLOCKED_RBL", or nil.
+// "smtpf#288" or "barracuda:5XX_BLOCKED_RBL", or nil. A reference carried by
+// several entries ("postfix", "barracuda:4XX_EINTERNAL" names three replies)
+// returns the first; use ByRefAll for all of them.
 func ByRef(ref string) *Entry {
 	for _, e := range catalog {
 		if e.HasRef(ref) {
@@ -55,14 +53,35 @@ func ByRef(ref string) *Entry {
 	return nil
 }
 
-// RelayDenied is 550 5.7.1 for a recipient in a domain this server does not
-// accept mail for (smtpf#288).
-func RelayDenied(rcpt string) Reply { return entryRelayDenied.Reply(rcpt) }
+// ByRefAll returns every catalog entry carrying the reference ref.
+func ByRefAll(ref string) []*Entry {
+	var out []*Entry
+	for _, e := range catalog {
+		if e.HasRef(ref) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
-// InternalError is 451 4.3.0, given when a check fails for a reason of the
-// server's own and the error policy is temp-fail (smtpf#550).
-func InternalError() Reply { return entryInternalError.Reply() }
+// itoa formats a number argument. Numbers below 100 come from strconv's
+// static table and do not allocate.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// HostBlacklisted is 550 5.7.1 for a client rejected by an access map Connect:
-// entry (smtpf#120).
-func HostBlacklisted(host, ip string) Reply { return entryHostBlacklisted.Reply(host, ip) }
+// plural returns "s" unless n is 1.
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// familyCode builds a reply of a family entry with the enhanced code, when
+// given, taking its subject and detail from enh (the forward host's own).
+func familyCode(e *Entry, code int, enh Enhanced, args ...string) Reply {
+	r := e.ReplyCode(code, args...)
+	if !enh.IsZero() && !r.enh.IsZero() {
+		r.enh.Subject, r.enh.Detail = enh.Subject, enh.Detail
+	}
+	return r
+}

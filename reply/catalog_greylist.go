@@ -5,12 +5,12 @@ package reply
 var (
 	entryGreylisted = newEntry("Greylisted", 451, "4.7.1",
 		"greylisted, try again in {wait} seconds", []Param{pWait},
-		"The client, sender and recipient were not seen together before (or the retry came too early), so the server asks the client to retry later; a real mail server retries and is accepted after the delay. Allowlist the client or its domain if it is a large sender that retries from other addresses.",
-		"postgrey", "rspamd:greylist")
+		"Greylisting (the postgrey technique): the client, sender and recipient were not seen together before (or the retry came too early), so the server asks the client to retry later; a real mail server retries (RFC 5321 4.5.4.1) and is accepted after the delay. Allowlist the client or its domain if it is a large sender that retries from other addresses.",
+		"smtppolicy")
 	entryGreylistedExchange = newEntry("GreylistedExchange", 451, "4.2.0",
 		"greylisted, try again in {wait} seconds", []Param{pWait},
 		"The same greylisting reply with enhanced code 4.2.0, for Microsoft Exchange peers that treat 4.7.1 as a final refusal and do not retry.",
-		"postgrey:4.2.0")
+		"smtppolicy")
 )
 
 // Greylisted is 451 4.7.1 for a greylisted attempt; seconds is how long

@@ -11,13 +11,35 @@ type Kind uint8
 
 // Parameter kinds.
 const (
-	KindText    Kind = iota // free text
+	KindText    Kind = iota // free text, possibly empty
 	KindHost                // a host name, or "unknown"
 	KindIP                  // an IPv4 or IPv6 address
 	KindAddress             // a mail address, possibly empty (the null sender)
 	KindNumber              // a decimal number
 	KindWord                // one word without spaces (a command, a zone, an ID)
+	KindAffix               // a short, possibly empty run of letters: a plural "s", the "E" of ESMTP
 )
+
+// String returns the kind's name, such as "host".
+func (k Kind) String() string {
+	switch k {
+	case KindText:
+		return "text"
+	case KindHost:
+		return "host"
+	case KindIP:
+		return "ip"
+	case KindAddress:
+		return "address"
+	case KindNumber:
+		return "number"
+	case KindWord:
+		return "word"
+	case KindAffix:
+		return "affix"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
 
 // Param is one typed parameter of a catalog template.
 type Param struct {
@@ -25,21 +47,41 @@ type Param struct {
 	Kind Kind
 }
 
+// Variant is another pair of codes under which the same reply is seen, such
+// as a Postfix access-map rejection written with 554 5.1.1 instead of 554
+// 5.7.1. Variants are recognised by Identify; constructors always use the
+// entry's own codes.
+type Variant struct {
+	Code     int
+	Enhanced Enhanced
+}
+
 // Entry is one reply of the catalog: its codes, a template with typed
 // parameters, an explanation an administrator can act on, and references to
 // the reply lists it comes from ("smtpf#288", "postfix",
-// "barracuda:5XX_BLOCKED_RBL").
+// "barracuda:5XX_BLOCKED_RBL", "smtppolicy" for replies of this product).
 //
 // Templates name their parameters in braces, "recipient <{rcpt}> relaying
 // denied"; a '\n' separates the lines of a multi-line reply.
 type Entry struct {
 	Name     string   // the constructor's name, such as "RelayDenied"
-	Code     int      // basic code
+	Code     int      // basic code (the default one when AnyCode is set)
 	Enhanced Enhanced // enhanced code; its class always matches Code
 	Template string
 	Params   []Param
 	Explain  string
 	Refs     []string
+
+	// AnyCode marks a family of replies whose basic code is chosen when the
+	// reply is made (smtpf's "%d %d.7.0 ..." replies relay a forward host's
+	// code): any 4xx or 5xx, with the enhanced class following the basic code
+	// and Enhanced giving subject and detail.
+	AnyCode bool
+	// Variants lists other codes the same reply is seen with.
+	Variants []Variant
+	// Alt lists other wordings of the same reply, with the same parameters,
+	// that Identify recognises as this entry (another server's spelling).
+	Alt []string
 
 	segs []segment // Template compiled: literal text and parameter slots
 }
@@ -61,19 +103,30 @@ func newEntry(name string, code int, enh, tmpl string, params []Param, explain s
 	if len(params) > maxArgs {
 		panic(fmt.Sprintf("reply catalog %s: %d parameters, at most %d", name, len(params), maxArgs))
 	}
+	segs, err := compileTemplate(tmpl, params)
+	if err != nil {
+		panic(fmt.Sprintf("reply catalog %s: %v", name, err))
+	}
+	e.segs = segs
+	return e
+}
+
+// compileTemplate splits a template into literal and parameter segments.
+func compileTemplate(tmpl string, params []Param) ([]segment, error) {
+	var segs []segment
 	rest := tmpl
 	for rest != "" {
 		i := strings.IndexByte(rest, '{')
 		if i < 0 {
-			e.segs = append(e.segs, segment{lit: rest, arg: -1})
+			segs = append(segs, segment{lit: rest, arg: -1})
 			break
 		}
 		if i > 0 {
-			e.segs = append(e.segs, segment{lit: rest[:i], arg: -1})
+			segs = append(segs, segment{lit: rest[:i], arg: -1})
 		}
 		j := strings.IndexByte(rest[i:], '}')
 		if j < 0 {
-			panic(fmt.Sprintf("reply catalog %s: unclosed { in %q", name, tmpl))
+			return nil, fmt.Errorf("unclosed { in %q", tmpl)
 		}
 		pname := rest[i+1 : i+j]
 		idx := -1
@@ -83,11 +136,51 @@ func newEntry(name string, code int, enh, tmpl string, params []Param, explain s
 			}
 		}
 		if idx < 0 {
-			panic(fmt.Sprintf("reply catalog %s: unknown parameter {%s}", name, pname))
+			return nil, fmt.Errorf("unknown parameter {%s} in %q", pname, tmpl)
 		}
-		e.segs = append(e.segs, segment{arg: idx})
+		segs = append(segs, segment{arg: idx})
 		rest = rest[i+j+1:]
 	}
+	return segs, nil
+}
+
+// variants adds other enhanced codes (same basic code) the reply is seen with.
+// Used only while the catalog table is built.
+func (e *Entry) variants(enh ...string) *Entry {
+	for _, s := range enh {
+		v, err := ParseEnhanced(s)
+		if err != nil || int(v.Class) != e.Code/100 {
+			panic(fmt.Sprintf("reply catalog %s: bad variant %q", e.Name, s))
+		}
+		e.Variants = append(e.Variants, Variant{Code: e.Code, Enhanced: v})
+	}
+	return e
+}
+
+// variantCode adds another basic and enhanced code pair.
+func (e *Entry) variantCode(code int, enh string) *Entry {
+	r, err := New(code, enh)
+	if err != nil {
+		panic(fmt.Sprintf("reply catalog %s: bad variant %d %s: %v", e.Name, code, enh, err))
+	}
+	e.Variants = append(e.Variants, Variant{Code: code, Enhanced: r.enh})
+	return e
+}
+
+// alt adds other wordings with the same parameters.
+func (e *Entry) alt(tmpl ...string) *Entry {
+	for _, t := range tmpl {
+		if _, err := compileTemplate(t, e.Params); err != nil {
+			panic(fmt.Sprintf("reply catalog %s: %v", e.Name, err))
+		}
+	}
+	e.Alt = append(e.Alt, tmpl...)
+	return e
+}
+
+// anyCode marks the entry as a family whose basic code is chosen per reply.
+func (e *Entry) anyCode() *Entry {
+	e.AnyCode = true
 	return e
 }
 
@@ -97,6 +190,23 @@ func newEntry(name string, code int, enh, tmpl string, params []Param, explain s
 func (e *Entry) Reply(args ...string) Reply {
 	r := Reply{code: int16(e.Code), enh: e.Enhanced, entry: e}
 	copy(r.args[:len(e.Params)], args)
+	return r
+}
+
+// ReplyCode builds a reply of a family entry (AnyCode) with the basic code
+// code, the enhanced class following it. A code outside 400..599, or any code
+// for an entry that is not a family, gives the entry's default code: a
+// family's code comes from another server and must never turn a rejection
+// into an acceptance.
+func (e *Entry) ReplyCode(code int, args ...string) Reply {
+	r := e.Reply(args...)
+	if !e.AnyCode || code < 400 || code > 599 {
+		return r
+	}
+	r.code = int16(code)
+	if !r.enh.IsZero() {
+		r.enh.Class = uint8(code / 100)
+	}
 	return r
 }
 
@@ -119,4 +229,22 @@ func (e *Entry) HasRef(ref string) bool {
 		}
 	}
 	return false
+}
+
+// generic reports an entry whose template has no literal letters ("{text}",
+// "{domain} {error}"): it matches almost any reply with its codes, so Identify
+// reports it only when nothing more specific matches.
+func (e *Entry) generic() bool {
+	for _, s := range e.segs {
+		if s.arg >= 0 {
+			continue
+		}
+		for i := 0; i < len(s.lit); i++ {
+			c := s.lit[i] | 0x20
+			if c >= 'a' && c <= 'z' {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -92,7 +92,7 @@ type Reply struct {
 }
 
 // maxArgs is the largest number of template parameters a catalog entry takes.
-const maxArgs = 4
+const maxArgs = 6
 
 // New builds a reply of our own. The basic code must be within 200..599 and a
 // non-empty enhanced code must parse and share the basic code's class. Text
