@@ -43,7 +43,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // storeMaker makes a fresh store for one test, driven by clk where the
 // store takes a clock, and the key prefix the Greylist should use.
-type storeMaker func(t *testing.T, clk *clock) (store.Store, string)
+type storeMaker func(t testing.TB, clk *clock) (store.Store, string)
 
 const redisAddr = "127.0.0.1:6379"
 
@@ -79,12 +79,12 @@ func randomPrefix(t testing.TB, c *redis.Client) string {
 }
 
 var stores = map[string]storeMaker{
-	"memory": func(t *testing.T, clk *clock) (store.Store, string) {
+	"memory": func(t testing.TB, clk *clock) (store.Store, string) {
 		s := store.NewMemory(store.MemoryOptions{Now: clk.Now})
 		t.Cleanup(func() { s.Close() })
 		return s, ""
 	},
-	"bolt": func(t *testing.T, clk *clock) (store.Store, string) {
+	"bolt": func(t testing.TB, clk *clock) (store.Store, string) {
 		s, err := boltstore.Open(filepath.Join(t.TempDir(), "grey.db"), boltstore.Options{Now: clk.Now})
 		if err != nil {
 			t.Fatalf("boltstore.Open: %v", err)
@@ -92,7 +92,7 @@ var stores = map[string]storeMaker{
 		t.Cleanup(func() { s.Close() })
 		return s, ""
 	},
-	"redis": func(t *testing.T, clk *clock) (store.Store, string) {
+	"redis": func(t testing.TB, clk *clock) (store.Store, string) {
 		c := redisClient(t, redisAddr)
 		// Redis expires keys on its own clock; the Greylist's rules read
 		// the times inside each record, so the injected clock still rules.
