@@ -1,0 +1,61 @@
+package storespec
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	bolt := "bolt:" + filepath.Join(t.TempDir(), "g.db")
+	tests := []struct {
+		name, spec string
+		redis      bool
+	}{
+		{"memory", "memory:", false},
+		{"bolt", bolt, false},
+		{"redis", "redis://127.0.0.1:6379/0", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(ctx, tt.spec)
+			if tt.redis && err != nil && os.Getenv("SMTPPOLICY_REQUIRE_REDIS") != "1" {
+				t.Skipf("no Redis: %v", err)
+			}
+			if err != nil {
+				t.Fatalf("Open(%q): %v", tt.spec, err)
+			}
+			defer s.Close()
+			key := "storespec-test:" + tt.name
+			if err := s.Set(ctx, key, []byte("v"), time.Minute); err != nil {
+				t.Fatalf("Set: %v", err)
+			}
+			v, ok, err := s.Get(ctx, key)
+			if string(v) != "v" || !ok || err != nil {
+				t.Errorf("Get(%q) = %q, %v, %v, want v", key, v, ok, err)
+			}
+			s.Delete(ctx, key)
+		})
+	}
+}
+
+func TestOpenBadSpec(t *testing.T) {
+	for _, spec := range []string{"", "bolt:", "mysql://x", "redis://127.0.0.1:6379/notanumber"} {
+		if _, err := Open(context.Background(), spec); !errors.Is(err, ErrSpec) {
+			t.Errorf("Open(%q) error = %v, want ErrSpec", spec, err)
+		}
+	}
+}
+
+func TestOpenRedisDown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	// port 1 on loopback: nothing listens there
+	if _, err := Open(ctx, "redis://127.0.0.1:1/0"); err == nil || errors.Is(err, ErrSpec) {
+		t.Errorf("Open(redis on a closed port) = %v, want an unavailable error", err)
+	}
+}
