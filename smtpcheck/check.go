@@ -2,6 +2,7 @@ package smtpcheck
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -76,6 +77,16 @@ type Options struct {
 	Skip []Condition
 }
 
+// policyFor returns the error policy for err: a panic is a bug, never a reason
+// to let mail through, so it temp-fails even under FailOpen.
+func (o Options) policyFor(err error) ErrorPolicy {
+	var pe *PanicError
+	if o.OnError == FailOpen && errors.As(err, &pe) {
+		return FailTemp
+	}
+	return o.OnError
+}
+
 // Named gives a check a name, so that it appears in the decision trace.
 func Named(name string, c Check) Check { return Guard(c, Options{Name: name}) }
 
@@ -106,8 +117,8 @@ func Guard(c Check, o Options) Check {
 		} else {
 			r = runContained(ctx, s, c, o.Name)
 		}
-		if r.Err != nil && r.Action == Continue {
-			r = o.OnError.Fail(r.Err, r.Reason)
+		if r.Undecided() {
+			r = o.policyFor(r.Err).Fail(r.Err, r.Reason)
 		}
 		if r.Reason.Check == "" && !r.IsZero() {
 			r.Reason.Check = o.Name

@@ -29,9 +29,11 @@ func FirstMatch(checks ...Check) Check {
 
 // folder accumulates results in list order with FirstMatch's rules.
 type folder struct {
-	acc      Result  // accumulated tag/quarantine, score and headers
-	deferred *Result // first defer-if-permit seen
-	final    *Result
+	acc         Result // accumulated tag/quarantine, score and headers
+	deferred    Result // first defer-if-permit seen
+	final       Result
+	hasDeferred bool
+	hasFinal    bool
 }
 
 // add folds in one result and reports whether the list is decided.
@@ -40,6 +42,11 @@ func (f *folder) add(r Result) bool {
 	f.acc.Headers = append(f.acc.Headers, r.Headers...)
 	switch r.Action {
 	case Continue:
+		// An undecided error travels up to the enclosing Guard unless a
+		// later check decides the list.
+		if r.Undecided() && f.acc.Err == nil {
+			f.acc.Err, f.acc.Reason = r.Err, r.Reason
+		}
 		return false
 	case Tag, Quarantine:
 		if r.Action > f.acc.Action || f.acc.Action == Continue {
@@ -47,29 +54,28 @@ func (f *folder) add(r Result) bool {
 		}
 		return false
 	case DeferIfPermit:
-		if f.deferred == nil {
-			f.deferred = &r
+		if !f.hasDeferred {
+			f.deferred, f.hasDeferred = r, true
 		}
 		return false
 	case Accept:
-		if f.deferred != nil {
-			d := *f.deferred
-			d.Action = TempFail
-			f.final = &d
+		if f.hasDeferred {
+			f.final, f.hasFinal = f.deferred, true
+			f.final.Action = TempFail
 			return true
 		}
 	}
-	f.final = &r
+	f.final, f.hasFinal = r, true
 	return true
 }
 
 func (f *folder) result() Result {
 	var r Result
 	switch {
-	case f.final != nil:
-		r = *f.final
-	case f.deferred != nil:
-		r = *f.deferred
+	case f.hasFinal:
+		r = f.final
+	case f.hasDeferred:
+		r = f.deferred
 	default:
 		r = f.acc
 		return r
@@ -77,8 +83,8 @@ func (f *folder) result() Result {
 	r.Score = f.acc.Score
 	r.Headers = f.acc.Headers
 	if r.Action == Accept && f.acc.Action != Continue {
-		// An accept after a tag or quarantine keeps the mark.
-		r.Action = f.acc.Action
+		// An accept after a tag or quarantine keeps the mark and its reason.
+		r.Action, r.Reason = f.acc.Action, f.acc.Reason
 	}
 	return r
 }

@@ -44,6 +44,9 @@ type Decision struct {
 	FromHeld bool
 	// Would is the verdict a dry run suppressed.
 	Would Result
+	// Steps is the trace: every named check that ran, in order of
+	// completion. It is valid until the next Evaluate of the same session;
+	// copy it to keep it longer.
 	Steps []Step
 	Took  time.Duration
 }
@@ -98,7 +101,12 @@ func (p *Policy) stageCheck(st Stage) Check {
 // decision, applying delayed rejection and defer-if-permit across stages.
 func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 	start := time.Now()
-	tr := &Trace{stage: s.Stage, metrics: p.Metrics}
+	// The session's trace buffer is reused from one evaluation to the next,
+	// so a steady stream of decisions allocates no trace memory.
+	tr := &s.traceBuf
+	tr.mu.Lock()
+	tr.stage, tr.metrics, tr.steps = s.Stage, p.Metrics, tr.steps[:0]
+	tr.mu.Unlock()
 	s.mu.Lock()
 	s.trace = tr
 	s.mu.Unlock()
@@ -107,8 +115,9 @@ func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 	if c := p.stageCheck(s.Stage); c != nil {
 		r = runContained(ctx, s, c, "policy")
 	}
-	if r.Err != nil && r.Action == Continue {
-		r = FailOpen.Fail(r.Err, r.Reason) // an unguarded error: fail open, but trace it
+	if r.Undecided() {
+		// An unguarded error fails open (traced); an unguarded panic temp-fails.
+		r = Options{}.policyFor(r.Err).Fail(r.Err, r.Reason)
 	}
 
 	d := Decision{Stage: s.Stage}

@@ -103,9 +103,16 @@ type Result struct {
 	// (smtpf's IREJECT), even when delayed rejection is on.
 	Immediate bool
 	// Err is set when the check could not decide (DNS timeout, store down).
-	// The check's error policy has already chosen Action.
+	// A Result from ErrorPolicy.Fail has had its policy applied; any other
+	// Result with Err and Action Continue is undecided, and the nearest
+	// enclosing Guard applies its policy.
 	Err error
+
+	errHandled bool
 }
+
+// Undecided reports a result whose error still awaits an error policy.
+func (r Result) Undecided() bool { return r.Err != nil && r.Action == Continue && !r.errHandled }
 
 // IsZero reports a plain "continue" with nothing attached.
 func (r Result) IsZero() bool {
@@ -202,7 +209,7 @@ func ParseErrorPolicy(s string) (ErrorPolicy, error) {
 // Fail returns the result a check gives when err kept it from deciding,
 // according to policy p. The error stays on the result for the trace.
 func (p ErrorPolicy) Fail(err error, reason Reason) Result {
-	r := Result{Err: err, Reason: reason}
+	r := Result{Err: err, Reason: reason, errHandled: true}
 	switch p {
 	case FailTemp:
 		r.Action, r.Reply = TempFail, reply.InternalError()
@@ -221,4 +228,6 @@ type PanicError struct {
 	Value any
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("smtpcheck: check %q panicked: %v", e.Check, e.Value) }
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("smtpcheck: check %q panicked: %v", e.Check, e.Value)
+}

@@ -197,10 +197,11 @@ type Session struct {
 	Header Header
 	Body   Body
 
-	mu     sync.Mutex
-	values map[any]any
-	held   *Result // a verdict held for the first RCPT (delayed rejection)
-	trace  *Trace
+	mu       sync.Mutex
+	values   map[any]any
+	held     *Result // a verdict held for the first RCPT (delayed rejection)
+	trace    *Trace  // the evaluation in progress, nil between evaluations
+	traceBuf Trace
 }
 
 // Value returns a value a check stored with SetValue for this session.

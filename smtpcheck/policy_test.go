@@ -1,0 +1,144 @@
+package smtpcheck_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
+)
+
+func listedClient(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	if s.Conn.ClientIP.String() == "192.0.2.66" {
+		return reject
+	}
+	return smtpcheck.Result{}
+}
+
+func postmasterOK(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	if strings.EqualFold(s.Rcpt.Local, "postmaster") {
+		return smtpcheck.Permit(smtpcheck.Reason{Check: "postmaster", Rule: "rfc5321"})
+	}
+	return smtpcheck.Result{}
+}
+
+func TestDelayedRejection(t *testing.T) {
+	p := &smtpcheck.Policy{
+		Connect:     smtpcheck.Named("dnsbl", listedClient),
+		Rcpt:        smtpcheck.FirstMatch(smtpcheck.Named("postmaster", postmasterOK), smtpcheck.RelayControl("example.org")),
+		DelayReject: true,
+	}
+	ctx := context.Background()
+	b := checktest.NewSession("192.0.2.66")
+	s := b.Session()
+
+	d := p.Evaluate(ctx, s)
+	if d.Result.Action != smtpcheck.Continue || !d.Held {
+		t.Fatalf("connect: %v held=%v, want continue with the rejection held", d.Result.Action, d.Held)
+	}
+	b.Helo("mx.example.net")
+	if d := p.Evaluate(ctx, s); d.Result.Action != smtpcheck.Continue {
+		t.Fatalf("helo: %v, want continue", d.Result.Action)
+	}
+	b.From("a@example.net")
+	if d := p.Evaluate(ctx, s); d.Result.Action != smtpcheck.Continue {
+		t.Fatalf("mail: %v, want continue", d.Result.Action)
+	}
+	b.To("postmaster@example.org")
+	if d := p.Evaluate(ctx, s); d.Result.Action != smtpcheck.Accept {
+		t.Errorf("rcpt postmaster: %v, want accept despite the held rejection", d.Result.Action)
+	}
+	b.To("bob@example.org")
+	d = p.Evaluate(ctx, s)
+	checktest.AssertVerdict(t, d.Result, smtpcheck.Reject, 550, "5.7.1", "dnsbl")
+	if !d.FromHeld {
+		t.Errorf("rcpt bob: FromHeld = false, want the held connect rejection")
+	}
+}
+
+func TestNoDelayRejectsAtConnect(t *testing.T) {
+	p := &smtpcheck.Policy{Connect: smtpcheck.Named("dnsbl", listedClient)}
+	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.66").Session())
+	checktest.AssertVerdict(t, d.Result, smtpcheck.Reject, 550, "", "dnsbl")
+}
+
+func TestImmediateIsNeverHeld(t *testing.T) {
+	imm := reject
+	imm.Immediate = true
+	p := &smtpcheck.Policy{Mail: fixed("irject", imm), DelayReject: true}
+	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").From("a@example.net").Session())
+	if d.Result.Action != smtpcheck.Reject || d.Held {
+		t.Errorf("immediate rejection: %v held=%v, want reject now", d.Result.Action, d.Held)
+	}
+}
+
+func TestDeferIfPermitAcrossStages(t *testing.T) {
+	p := &smtpcheck.Policy{
+		Mail: fixed("greylist-ish", deferIP),
+		Rcpt: smtpcheck.FirstMatch(smtpcheck.RelayControl("example.org")),
+	}
+	ctx := context.Background()
+	b := checktest.NewSession("192.0.2.1").From("a@example.net")
+	if d := p.Evaluate(ctx, b.Session()); d.Result.Action != smtpcheck.Continue {
+		t.Fatalf("mail: %v, want continue (defer held)", d.Result.Action)
+	}
+	// A recipient that would be permitted gets the temporary failure...
+	b.To("bob@example.org")
+	if d := p.Evaluate(ctx, b.Session()); d.Result.Action != smtpcheck.TempFail {
+		t.Errorf("rcpt local: %v, want tempfail from defer_if_permit", d.Result.Action)
+	}
+	// ...one that is rejected anyway gets the rejection.
+	b.To("bob@elsewhere.example")
+	d := p.Evaluate(ctx, b.Session())
+	checktest.AssertVerdict(t, d.Result, smtpcheck.Reject, 550, "5.7.1", "relay")
+}
+
+func TestTraceAndLog(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	counts := map[string]int{}
+	p := &smtpcheck.Policy{
+		Rcpt:   smtpcheck.FirstMatch(fixed("first", cont), smtpcheck.RelayControl("example.org")),
+		Logger: slog.New(slog.NewTextHandler(&buf, nil)),
+		Metrics: smtpcheck.MetricsFuncs{Check: func(check string, st smtpcheck.Stage, a smtpcheck.Action, took time.Duration, err error) {
+			mu.Lock()
+			counts[check+"/"+a.String()]++
+			mu.Unlock()
+		}},
+	}
+	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
+	if len(d.Steps) != 2 || d.Steps[0].Check != "first" || d.Steps[1].Check != "relay" {
+		t.Fatalf("trace steps = %+v, want first then relay", d.Steps)
+	}
+	if d.Steps[1].Result.Action != smtpcheck.Reject {
+		t.Errorf("trace relay step = %v, want reject", d.Steps[1].Result.Action)
+	}
+	if counts["relay/reject"] != 1 || counts["first/continue"] != 1 {
+		t.Errorf("metrics = %v, want one relay/reject and one first/continue", counts)
+	}
+	log := buf.String()
+	for _, want := range []string{"decision", "relay", "elsewhere.example", "reject", "550 5.7.1"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log %q lacks %q", log, want)
+		}
+	}
+}
+
+func TestDryRunLetsEverythingPass(t *testing.T) {
+	p := &smtpcheck.Policy{Rcpt: smtpcheck.RelayControl("example.org"), DryRun: true}
+	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
+	if d.Result.Action != smtpcheck.Continue || d.Would.Action != smtpcheck.Reject {
+		t.Errorf("dry run: result %v would %v, want continue and would reject", d.Result.Action, d.Would.Action)
+	}
+}
+
+func TestEvaluatePanicTempFails(t *testing.T) {
+	p := &smtpcheck.Policy{Helo: func(context.Context, *smtpcheck.Session) smtpcheck.Result { panic("bug") }}
+	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").Helo("x.example").Session())
+	checktest.AssertVerdict(t, d.Result, smtpcheck.TempFail, 451, "4.3.0", "")
+}
