@@ -1,0 +1,225 @@
+// Package policy speaks Postfix's SMTP access policy delegation protocol
+// (https://www.postfix.org/SMTPD_POLICY_README.html): requests of
+// name=value lines ended by an empty line, answered by one "action=..."
+// line and an empty line, many requests per connection. It maps a request
+// onto a smtpcheck.Session and a smtpcheck.Result onto a Postfix action.
+package policy
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// Limits on one request. Postfix's own requests are well under them; a
+// client past them is broken or hostile and its connection is closed.
+const (
+	MaxLine       = 8 << 10  // bytes in one name=value line
+	MaxAttributes = 128      // attributes in one request
+	MaxRequest    = 64 << 10 // bytes in one request
+)
+
+// ErrMalformed is wrapped by every error about a request's syntax; the
+// protocol asks a server to log it and close the connection.
+var ErrMalformed = errors.New("policy: malformed request")
+
+// Request is one policy request's attributes by name.
+type Request map[string]string
+
+// Reader reads requests from a connection.
+type Reader struct {
+	br *bufio.Reader
+}
+
+// NewReader returns a Reader on r.
+func NewReader(r io.Reader) *Reader { return &Reader{br: bufio.NewReaderSize(r, 4096)} }
+
+// Read reads one request. It returns io.EOF when the connection ends
+// cleanly between requests, and an error wrapping ErrMalformed for a line
+// without '=', a NUL byte, an over-long line or request, too many
+// attributes, or a connection that ends inside a request.
+func (r *Reader) Read() (Request, error) {
+	req := Request{}
+	total := 0
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if len(req) == 0 && total == 0 {
+					return nil, io.EOF
+				}
+				return nil, fmt.Errorf("%w: connection closed inside a request", ErrMalformed)
+			}
+			return nil, err
+		}
+		total += len(line) + 1
+		if total > MaxRequest {
+			return nil, fmt.Errorf("%w: request longer than %d bytes", ErrMalformed, MaxRequest)
+		}
+		if line == "" {
+			if len(req) == 0 {
+				return nil, fmt.Errorf("%w: empty request", ErrMalformed)
+			}
+			return req, nil
+		}
+		if strings.IndexByte(line, 0) >= 0 {
+			return nil, fmt.Errorf("%w: NUL byte in %.40q", ErrMalformed, line)
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%w: no name=value in %.40q", ErrMalformed, line)
+		}
+		if len(req) >= MaxAttributes {
+			return nil, fmt.Errorf("%w: more than %d attributes", ErrMalformed, MaxAttributes)
+		}
+		req[name] = value
+	}
+}
+
+// readLine reads one line without its "\n" (or "\r\n"), refusing lines
+// longer than MaxLine without buffering them.
+func (r *Reader) readLine() (string, error) {
+	var buf []byte
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		if len(buf) > MaxLine+2 {
+			return "", fmt.Errorf("%w: line longer than %d bytes", ErrMalformed, MaxLine)
+		}
+		switch {
+		case err == nil:
+			s := strings.TrimSuffix(string(buf[:len(buf)-1]), "\r")
+			return s, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(buf) > 0:
+			return "", fmt.Errorf("%w: connection closed inside a line", ErrMalformed)
+		default:
+			return "", err
+		}
+	}
+}
+
+// WriteAction writes "action=ACTION\n\n". Line breaks in action become
+// spaces so that a reply text can never end the response early.
+func WriteAction(w io.Writer, action string) error {
+	action = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == 0 {
+			return ' '
+		}
+		return r
+	}, action)
+	_, err := io.WriteString(w, "action="+action+"\n\n")
+	return err
+}
+
+// stages maps Postfix's protocol_state to a stage.
+var stages = map[string]smtpcheck.Stage{
+	"CONNECT":        smtpcheck.StageConnect,
+	"EHLO":           smtpcheck.StageHelo,
+	"HELO":           smtpcheck.StageHelo,
+	"MAIL":           smtpcheck.StageMail,
+	"RCPT":           smtpcheck.StageRcpt,
+	"DATA":           smtpcheck.StageData,
+	"END-OF-MESSAGE": smtpcheck.StageEndOfData,
+}
+
+// ErrUnsupported is returned by Session for a request this server does not
+// judge (another request type, a VRFY or ETRN state); answer DUNNO.
+var ErrUnsupported = errors.New("policy: unsupported request")
+
+// Session builds the session a policy sees from a request. Postfix's
+// client_name is the verified (forward-confirmed) name, "unknown" without
+// one; reverse_client_name is the unverified PTR name.
+func (r Request) Session() (*smtpcheck.Session, error) {
+	if t := r["request"]; t != "smtpd_access_policy" {
+		return nil, fmt.Errorf("%w: request=%q", ErrUnsupported, t)
+	}
+	st, ok := stages[strings.ToUpper(r["protocol_state"])]
+	if !ok {
+		return nil, fmt.Errorf("%w: protocol_state=%q", ErrUnsupported, r["protocol_state"])
+	}
+	ip, err := netip.ParseAddr(r["client_address"])
+	if err != nil {
+		return nil, fmt.Errorf("%w: client_address=%q", ErrMalformed, r["client_address"])
+	}
+	s := &smtpcheck.Session{Stage: st}
+	s.Conn.ID = r["queue_id"]
+	if s.Conn.ID == "" {
+		s.Conn.ID = r["instance"]
+	}
+	s.Conn.ClientIP = ip.Unmap()
+	if p, err := strconv.ParseUint(r["client_port"], 10, 16); err == nil {
+		s.Conn.ClientPort = uint16(p)
+	}
+	if n := r["client_name"]; n != "" && n != "unknown" {
+		s.Conn.Confirmed = []string{n}
+	}
+	if n := r["reverse_client_name"]; n != "" && n != "unknown" {
+		s.Conn.PTR = []string{n}
+	}
+	s.Conn.PTRLooked = r["client_name"] != "" || r["reverse_client_name"] != ""
+	s.Conn.AuthUser = r["sasl_username"]
+	if p := r["encryption_protocol"]; p != "" {
+		s.Conn.TLS, s.Conn.TLSVersion = true, p
+	}
+	if h := r["helo_name"]; h != "" {
+		verb := "EHLO"
+		if strings.EqualFold(r["protocol_name"], "SMTP") {
+			verb = "HELO"
+		}
+		s.SetHelo(verb, h)
+	}
+	if st >= smtpcheck.StageMail {
+		m := &smtpcheck.Mail{From: smtpcheck.ParseAddress(r["sender"])}
+		if n, err := strconv.ParseInt(r["size"], 10, 64); err == nil && n > 0 {
+			m.Size = n
+		}
+		s.Mail = m
+	}
+	if rc := r["recipient"]; rc != "" {
+		s.Rcpt = smtpcheck.ParseAddress(rc)
+		if st > smtpcheck.StageRcpt {
+			s.Rcpts = []smtpcheck.Address{s.Rcpt}
+		}
+	}
+	return s, nil
+}
+
+// Action turns a result into a Postfix action: DUNNO for no verdict (or
+// PREPEND for a header to add), DEFER_IF_PERMIT, DEFER, REJECT, DISCARD or
+// HOLD with the catalog reply's enhanced code and text, or the reply's own
+// 421 for a disconnect.
+func Action(r smtpcheck.Result) string {
+	text := func() string {
+		rep := r.DefaultReply()
+		return rep.Enhanced().String() + " " + strings.Join(rep.Text(), "; ")
+	}
+	switch r.Action {
+	case smtpcheck.DeferIfPermit:
+		return "DEFER_IF_PERMIT " + text()
+	case smtpcheck.TempFail:
+		return "DEFER " + text()
+	case smtpcheck.Reject:
+		return "REJECT " + text()
+	case smtpcheck.Disconnect:
+		rep := r.DefaultReply()
+		return strconv.Itoa(rep.Code()) + " " + text()
+	case smtpcheck.Discard:
+		return "DISCARD " + text()
+	case smtpcheck.Quarantine:
+		return "HOLD " + text()
+	}
+	if len(r.Headers) > 0 {
+		// One policy answer carries one action: the first header.
+		h := r.Headers[0]
+		return "PREPEND " + h.Name + ": " + h.Value
+	}
+	return "DUNNO"
+}
