@@ -3,6 +3,7 @@ package smtpcheck
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -69,7 +70,7 @@ func (d Decision) LogValue() slog.Value {
 	}
 	steps := make([]any, len(d.Steps))
 	for i, st := range d.Steps {
-		steps[i] = st
+		steps[i] = slog.Any(strconv.Itoa(i+1), st)
 	}
 	if len(steps) > 0 {
 		attrs = append(attrs, slog.Group("trace", steps...))

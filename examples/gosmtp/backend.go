@@ -1,0 +1,537 @@
+// Package gosmtp adapts an smtpcheck.Policy to github.com/emersion/go-smtp:
+// a Backend whose sessions evaluate the policy at every stage, and a
+// net.Listener wrapper that runs the connect stage before the greeting
+// (go-smtp's NewSession only runs at HELO).
+//
+// Every verdict reaches the client as an unwrapped *smtp.SMTPError built from
+// the catalog reply; each connection has its own context with a deadline per
+// command; a panic inside a check becomes 451 4.3.0 for that command.
+package gosmtp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// Message is an accepted message handed to Config.Deliver.
+type Message struct {
+	Session *smtpcheck.Session // facts of the session, including From and Rcpts
+	// Received is the trace header line this server prepends (with CRLF).
+	Received string
+	// Headers are the fields checks asked to add (X-Greylist, Received-SPF...).
+	Headers []smtpcheck.HeaderField
+	// Data is the message exactly as received, after dot-unstuffing.
+	Data []byte
+	// Quarantine is set when the verdict was quarantine (smtpf SAVE/TRAP).
+	Quarantine bool
+}
+
+// Config configures a Backend. Zero fields take the defaults noted.
+type Config struct {
+	Policy   *smtpcheck.Policy
+	Hostname string // this server's name, for Received lines (default "localhost")
+
+	// Trusted networks are exempt from the policy where checks say so
+	// (relay control, most checks' Skip conditions).
+	Trusted []netip.Prefix
+
+	// CommandTimeout bounds the checks of one command (default 30 s).
+	CommandTimeout time.Duration
+	// GreetPause, when set, waits this long before the greeting to catch
+	// clients that talk first (postscreen's pregreet test).
+	GreetPause time.Duration
+	// LookupPTR fills the client's reverse names before the connect stage;
+	// nil leaves them unknown.
+	LookupPTR func(ctx context.Context, ip netip.Addr) (names, confirmed []string, err error)
+	// MaxMessageBytes limits DATA (default 25 MiB); larger messages get the
+	// catalog's 552 5.3.4.
+	MaxMessageBytes int64
+	// MaxErrors disconnects a client after this many error replies with the
+	// catalog's 421 4.7.0 (default 20; negative: never).
+	MaxErrors int
+
+	// Deliver stores an accepted message; nil accepts and drops it.
+	Deliver func(ctx context.Context, m *Message) error
+	// OnClose is called once when a connection ends, for checks that hold
+	// per-connection state (concurrency limits).
+	OnClose func(s *smtpcheck.Session)
+
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Backend is a go-smtp Backend running a policy.
+type Backend struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	conns map[net.Conn]*session
+}
+
+var _ smtp.Backend = (*Backend)(nil)
+
+// New returns a Backend for cfg.
+func New(cfg Config) *Backend {
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 30 * time.Second
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 25 << 20
+	}
+	if cfg.MaxErrors == 0 {
+		cfg.MaxErrors = 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = &smtpcheck.Policy{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{cfg: cfg, log: log, conns: make(map[net.Conn]*session)}
+}
+
+// Listener wraps l so that every accepted connection runs the connect stage
+// before go-smtp greets it. Serve the go-smtp server on the returned listener.
+func (b *Backend) Listener(l net.Listener) net.Listener { return &listener{Listener: l, b: b} }
+
+type listener struct {
+	net.Listener
+	b *Backend
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	s := l.b.newSession(c)
+	tc := newTrackedConn(c, s)
+	s.conn = tc
+	l.b.mu.Lock()
+	l.b.conns[tc] = s
+	l.b.mu.Unlock()
+	return tc, nil
+}
+
+// ConnFacts returns the connection facts of a go-smtp connection: client and
+// local addresses, TLS state and, when it came through Listener, the ID.
+func ConnFacts(c *smtp.Conn) smtpcheck.Conn {
+	var f smtpcheck.Conn
+	if nc := c.Conn(); nc != nil {
+		f = addrFacts(nc)
+		if tc, ok := nc.(*trackedConn); ok {
+			f.ID = tc.sess.s.Conn.ID
+		}
+	}
+	if st, ok := c.TLSConnectionState(); ok {
+		f.TLS = true
+		f.TLSVersion = tlsVersionName(st.Version)
+	}
+	return f
+}
+
+func addrFacts(nc net.Conn) smtpcheck.Conn {
+	var f smtpcheck.Conn
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		f.ClientIP, f.ClientPort = ap.Addr().Unmap(), ap.Port()
+	}
+	if ap, err := netip.ParseAddrPort(nc.LocalAddr().String()); err == nil {
+		f.Local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return f
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case 0x0301:
+		return "TLS1.0"
+	case 0x0302:
+		return "TLS1.1"
+	case 0x0303:
+		return "TLS1.2"
+	case 0x0304:
+		return "TLS1.3"
+	}
+	return fmt.Sprintf("TLS(0x%04x)", v)
+}
+
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+func (b *Backend) newSession(c net.Conn) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{b: b, ctx: ctx, cancel: cancel, s: &smtpcheck.Session{Conn: addrFacts(c)}}
+	s.s.Conn.ID = newID()
+	for _, p := range b.cfg.Trusted {
+		if p.Contains(s.s.Conn.ClientIP) {
+			s.s.Conn.Trusted = true
+		}
+	}
+	return s
+}
+
+// NewSession is called by go-smtp at the first HELO/EHLO.
+func (b *Backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	b.mu.Lock()
+	s := b.conns[c.Conn()]
+	b.mu.Unlock()
+	if s == nil {
+		// Served without Listener: no connect stage, but the rest works.
+		s = b.newSession(c.Conn())
+		s.conn = newTrackedConn(c.Conn(), s)
+		s.connectDone = true
+	}
+	if st, ok := c.TLSConnectionState(); ok {
+		s.s.Conn.TLS, s.s.Conn.TLSVersion = true, tlsVersionName(st.Version)
+	}
+	verb := s.conn.lastVerbOr("EHLO")
+	if err := s.helo(verb, c.Hostname()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *trackedConn) lastVerbOr(def string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lastVerb == "HELO" || c.lastVerb == "EHLO" {
+		return c.lastVerb
+	}
+	return def
+}
+
+// session is one SMTP session: go-smtp's Session and the policy's facts.
+type session struct {
+	b      *Backend
+	conn   *trackedConn
+	ctx    context.Context
+	cancel context.CancelFunc
+	s      *smtpcheck.Session
+
+	connectDone bool
+	headers     []smtpcheck.HeaderField // added by checks in this transaction
+	quarantine  bool
+	discard     bool
+	pendingErr  *smtp.SMTPError // a HELO-stage refusal found at a repeated EHLO
+	closeOnce   sync.Once
+}
+
+// evaluate runs the policy at stage and turns the decision into an error for
+// go-smtp (nil to go on), with a deadline for the command and containment of
+// any panic.
+func (s *session) evaluate(st smtpcheck.Stage) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.b.log.Error("panic in policy", "session", s.s.Conn.ID, "stage", st, "panic", v)
+			err = toSMTPError(reply.InternalError())
+		}
+	}()
+	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	defer cancel()
+	s.s.Stage = st
+	s.s.Now = s.b.cfg.Now()
+	d := s.b.cfg.Policy.Evaluate(ctx, s.s)
+	return s.apply(d.Result)
+}
+
+func (s *session) apply(r smtpcheck.Result) error {
+	s.headers = append(s.headers, r.Headers...)
+	switch r.Action {
+	case smtpcheck.Continue, smtpcheck.Accept, smtpcheck.DeferIfPermit:
+		return nil
+	case smtpcheck.Tag:
+		return nil
+	case smtpcheck.Quarantine:
+		s.quarantine = true
+		return nil
+	case smtpcheck.Discard:
+		s.discard = true
+		return nil
+	case smtpcheck.Disconnect:
+		s.conn.markCloseAfterReply()
+	}
+	rep := r.DefaultReply()
+	if r.Action == smtpcheck.Disconnect && rep.Code() != 421 && !rep.IsPermanent() {
+		rep = reply.InternalError()
+	}
+	return toSMTPError(rep)
+}
+
+// toSMTPError converts a catalog reply to go-smtp's error type, keeping the
+// folding and the enhanced code on every line (go-smtp writes the enhanced
+// code only on the last line, so the others carry it in their text).
+func toSMTPError(r reply.Reply) *smtp.SMTPError {
+	wire := r.AppendTo(nil)
+	lines := strings.Split(strings.TrimSuffix(string(wire), "\r\n"), "\r\n")
+	enh := r.Enhanced()
+	prefix := 4
+	if !enh.IsZero() {
+		prefix += len(enh.String()) + 1
+	}
+	msg := make([]string, len(lines))
+	for i, l := range lines {
+		if i < len(lines)-1 && !enh.IsZero() {
+			msg[i] = l[4:] // "5.7.1 text"
+		} else if len(l) >= prefix {
+			msg[i] = l[prefix:]
+		} else {
+			msg[i] = ""
+		}
+	}
+	e := &smtp.SMTPError{Code: r.Code(), Message: strings.Join(msg, "\n")}
+	if enh.IsZero() {
+		e.EnhancedCode = smtp.NoEnhancedCode
+	} else {
+		e.EnhancedCode = smtp.EnhancedCode{int(enh.Class), int(enh.Subject), int(enh.Detail)}
+	}
+	return e
+}
+
+// connect runs before the greeting: the greet pause, the PTR lookup and the
+// connect-stage checks. It returns the wire reply to send instead of the
+// greeting, or nil.
+func (s *session) connect(c *trackedConn) []byte {
+	if s.connectDone {
+		return nil
+	}
+	s.connectDone = true
+	if s.b.cfg.GreetPause > 0 {
+		c.greetPause(s.b.cfg.GreetPause)
+	}
+	if s.b.cfg.LookupPTR != nil {
+		ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+		names, confirmed, err := s.b.cfg.LookupPTR(ctx, s.s.Conn.ClientIP)
+		cancel()
+		s.s.Conn.PTR, s.s.Conn.Confirmed, s.s.Conn.PTRLooked, s.s.Conn.PTRErr = names, confirmed, true, err
+	}
+	err := s.evaluate(smtpcheck.StageConnect)
+	if err == nil {
+		return nil
+	}
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) {
+		return nil
+	}
+	// The connection ends here: a refusal before the greeting is final.
+	s.close()
+	return []byte(wireOf(se))
+}
+
+func wireOf(se *smtp.SMTPError) string {
+	var b strings.Builder
+	lines := strings.Split(se.Message, "\n")
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		if i == len(lines)-1 && se.EnhancedCode != smtp.NoEnhancedCode {
+			fmt.Fprintf(&b, "%d%s%d.%d.%d %s\r\n", se.Code, sep, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], l)
+		} else {
+			fmt.Fprintf(&b, "%d%s%s\r\n", se.Code, sep, l)
+		}
+	}
+	return b.String()
+}
+
+func (s *session) helo(verb, name string) error {
+	s.s.SetHelo(verb, name)
+	return s.evaluate(smtpcheck.StageHelo)
+}
+
+// Mail implements smtp.Session.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.pendingErr != nil {
+		err := s.pendingErr
+		s.pendingErr = nil
+		return err
+	}
+	s.resetTransaction()
+	m := &smtpcheck.Mail{From: smtpcheck.ParseAddress(from), Raw: s.conn.lastLine("MAIL")}
+	if opts != nil {
+		m.Size, m.Body, m.SMTPUTF8 = opts.Size, string(opts.Body), opts.UTF8
+	}
+	s.s.Mail = m
+	if m.Size > s.b.cfg.MaxMessageBytes {
+		return toSMTPError(reply.MessageTooBig())
+	}
+	return s.evaluate(smtpcheck.StageMail)
+}
+
+// Rcpt implements smtp.Session.
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	s.s.Rcpt = smtpcheck.ParseAddress(to)
+	if err := s.evaluate(smtpcheck.StageRcpt); err != nil {
+		return err
+	}
+	s.s.Rcpts = append(s.s.Rcpts, s.s.Rcpt)
+	return nil
+}
+
+// Data implements smtp.Session: the DATA, header and end-of-data stages run
+// once the message is in, then an accepted message is delivered.
+func (s *session) Data(r io.Reader) error {
+	if err := s.evaluate(smtpcheck.StageData); err != nil {
+		io.Copy(io.Discard, r)
+		return err
+	}
+	limit := s.b.cfg.MaxMessageBytes
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return toSMTPError(reply.InternalError())
+	}
+	if int64(len(data)) > limit {
+		io.Copy(io.Discard, r)
+		return toSMTPError(reply.MessageTooBig())
+	}
+	s.s.Header = parseHeader(data)
+	if err := s.evaluate(smtpcheck.StageHeaders); err != nil {
+		return err
+	}
+	s.s.Body = smtpcheck.BytesBody(data)
+	if err := s.evaluate(smtpcheck.StageEndOfData); err != nil {
+		return err
+	}
+	if s.discard || s.b.cfg.Deliver == nil {
+		return nil
+	}
+	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: data, Quarantine: s.quarantine}
+	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	defer cancel()
+	if err := s.b.cfg.Deliver(ctx, m); err != nil {
+		s.b.log.Error("delivery failed", "session", s.s.Conn.ID, "error", err)
+		return toSMTPError(reply.InternalError())
+	}
+	return nil
+}
+
+// received builds this hop's Received: field (RFC 5321 4.4).
+func (s *session) received() string {
+	c := &s.s.Conn
+	proto := "SMTP"
+	if s.s.Helo.Verb == "EHLO" {
+		proto = "ESMTP"
+	}
+	if c.TLS {
+		proto += "S"
+	}
+	for_ := ""
+	if len(s.s.Rcpts) == 1 {
+		for_ = "\r\n\tfor <" + clean(s.s.Rcpts[0].String()) + ">"
+	}
+	return fmt.Sprintf("Received: from %s (%s [%s])\r\n\tby %s (smtppolicy) with %s id %s%s;\r\n\t%s\r\n",
+		clean(s.s.Helo.Name), clean(c.Name()), c.ClientIP, s.b.cfg.Hostname, proto, c.ID, for_,
+		s.b.cfg.Now().Format(time.RFC1123Z))
+}
+
+// clean keeps client-supplied text in a header printable and unfoldable.
+func clean(s string) string {
+	if len(s) > 256 {
+		s = s[:256]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x21 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// parseHeader reads the header fields of a message (unfolded values), up to
+// the first empty line.
+func parseHeader(data []byte) smtpcheck.Header {
+	var h smtpcheck.Header
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		var line []byte
+		if i < 0 {
+			line, data = data, nil
+		} else {
+			line, data = data[:i], data[i+1:]
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			break
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(h) > 0 {
+			h[len(h)-1].Value += "\r\n" + string(line)
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue // not a header field; header checks see it through Body
+		}
+		h = append(h, smtpcheck.HeaderField{Name: string(name), Value: string(bytes.TrimLeft(value, " \t"))})
+	}
+	return h
+}
+
+func (s *session) resetTransaction() {
+	s.s.ResetTransaction()
+	s.headers, s.quarantine, s.discard = nil, false, false
+}
+
+// Reset implements smtp.Session. go-smtp also calls it for a repeated
+// EHLO; a changed name is checked again and any refusal is given at MAIL.
+func (s *session) Reset() {
+	s.resetTransaction()
+	if v := s.conn.lastVerbOr(""); v != "" {
+		line := s.conn.lastLine(v)
+		_, arg, _ := strings.Cut(line, " ")
+		arg = strings.TrimSpace(arg)
+		if arg != "" && arg != s.s.Helo.Name {
+			if err := s.helo(v, arg); err != nil {
+				var se *smtp.SMTPError
+				if errors.As(err, &se) {
+					s.pendingErr = se
+				}
+			}
+		}
+	}
+}
+
+// Logout implements smtp.Session.
+func (s *session) Logout() error {
+	s.close()
+	return nil
+}
+
+func (s *session) close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.b.mu.Lock()
+		delete(s.b.conns, s.conn)
+		s.b.mu.Unlock()
+		if s.b.cfg.OnClose != nil {
+			s.b.cfg.OnClose(s.s)
+		}
+	})
+}

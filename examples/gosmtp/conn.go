@@ -1,0 +1,229 @@
+package gosmtp
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"time"
+)
+
+// maxTrackedLine is how much of one command line the listener keeps: enough
+// for any legal command (RFC 5321 allows 512 octets) and the start of an
+// illegal one.
+const maxTrackedLine = 1024
+
+// trackedConn wraps a client's connection. It runs the connect stage before
+// the greeting goes out, and watches the bytes both ways for the protocol
+// facts go-smtp does not expose: talk before the greeting, pipelining, the raw
+// command lines, and the error replies sent.
+type trackedConn struct {
+	net.Conn
+	sess *session
+
+	mu           sync.Mutex
+	started      bool // the greeting write has begun
+	greeted      bool // the greeting has gone out
+	greetErr     error
+	pending      []byte // bytes read during the greet pause, replayed to Read
+	line         []byte // the command line being received
+	lineTooLong  bool
+	queued       int  // complete commands received since our last reply
+	sawData      bool // DATA received, 354 not yet sent
+	inData       bool // between 354 and the final dot
+	opaque       bool // BDAT: chunks are binary, stop following lines
+	lastVerb     string
+	lastLines    map[string]string // verb -> the latest raw line
+	closeOnWrite bool
+}
+
+func newTrackedConn(c net.Conn, s *session) *trackedConn {
+	return &trackedConn{Conn: c, sess: s, lastLines: make(map[string]string)}
+}
+
+// Read passes bytes to go-smtp and follows the command lines in them.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		c.mu.Unlock()
+		return n, nil
+	}
+	c.mu.Unlock()
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.observe(p[:n])
+	}
+	return n, err
+}
+
+func (c *trackedConn) observe(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.greeted {
+		c.sess.s.Proto.PreGreeting = true
+	}
+	if c.opaque {
+		return
+	}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		part := b
+		if i >= 0 {
+			part = b[:i]
+		}
+		if room := maxTrackedLine - len(c.line); room > 0 {
+			if len(part) > room {
+				part, c.lineTooLong = part[:room], true
+			}
+			c.line = append(c.line, part...)
+		} else if len(part) > 0 {
+			c.lineTooLong = true
+		}
+		if i < 0 {
+			return
+		}
+		c.endLine()
+		b = b[i+1:]
+	}
+}
+
+// endLine handles one complete line from the client.
+func (c *trackedConn) endLine() {
+	line := string(bytes.TrimRight(c.line, "\r"))
+	c.line = c.line[:0]
+	c.lineTooLong = false
+	if c.inData {
+		if line == "." {
+			c.inData = false
+		}
+		return
+	}
+	c.queued++
+	if c.queued > 1 && !c.sess.s.Proto.PipeliningOffered {
+		c.sess.s.Proto.Pipelined = true
+	}
+	verb := line
+	if i := bytes.IndexByte([]byte(line), ' '); i >= 0 {
+		verb = line[:i]
+	}
+	verb = upper(verb)
+	c.lastVerb = verb
+	c.lastLines[verb] = line
+	switch verb {
+	case "DATA":
+		c.sawData = true
+	case "BDAT":
+		c.opaque = true
+	}
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if 'a' <= ch && ch <= 'z' {
+			b[i] = ch - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// lastLine returns the latest raw command line with the given verb.
+func (c *trackedConn) lastLine(verb string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastLines[verb]
+}
+
+// Write sends go-smtp's replies. The first write is the greeting: the connect
+// stage runs before it, and a refusal replaces it.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	first := !c.started
+	c.started = true
+	c.mu.Unlock()
+	if first {
+		refusal := c.sess.connect(c)
+		c.mu.Lock()
+		c.greeted = true
+		c.mu.Unlock()
+		if refusal != nil {
+			c.Conn.Write(refusal)
+			c.Conn.Close()
+			c.mu.Lock()
+			c.greetErr = net.ErrClosed
+			c.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+	}
+	c.observeReply(p)
+	n, err := c.Conn.Write(p)
+	c.mu.Lock()
+	closeNow := c.closeOnWrite && bytes.HasSuffix(p, []byte("\r\n"))
+	c.mu.Unlock()
+	if closeNow {
+		c.Conn.Close()
+	}
+	return n, err
+}
+
+// observeReply follows our own replies: each one answers the oldest queued
+// command; 354 starts the message; error codes are counted.
+func (c *trackedConn) observeReply(p []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, line := range bytes.Split(p, []byte("\r\n")) {
+		if len(line) < 4 || line[3] != ' ' {
+			if len(line) >= 4 && line[3] == '-' && bytes.Contains(line, []byte("PIPELINING")) {
+				c.sess.s.Proto.PipeliningOffered = true
+			}
+			continue // continuation lines and partial writes
+		}
+		if c.queued > 0 {
+			c.queued--
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("354")):
+			c.inData, c.sawData = true, false
+		case line[0] == '5' || line[0] == '4':
+			c.sawData = false
+			c.sess.s.Proto.Errors++
+			if bytes.HasPrefix(line, []byte("500")) || bytes.HasPrefix(line, []byte("502")) {
+				c.sess.s.Proto.UnknownCommands++
+			}
+		}
+		if bytes.Contains(line, []byte("PIPELINING")) {
+			c.sess.s.Proto.PipeliningOffered = true
+		}
+	}
+}
+
+// greetPause waits up to d for the client to talk first, keeping whatever it
+// sends for go-smtp to read later.
+func (c *trackedConn) greetPause(d time.Duration) {
+	buf := make([]byte, 512)
+	c.Conn.SetReadDeadline(time.Now().Add(d))
+	n, _ := c.Conn.Read(buf)
+	c.Conn.SetReadDeadline(time.Time{})
+	if n > 0 {
+		c.mu.Lock()
+		c.pending = append(c.pending, buf[:n]...)
+		c.mu.Unlock()
+		c.observe(buf[:n])
+	}
+}
+
+// markCloseAfterReply closes the connection once the next reply is written.
+func (c *trackedConn) markCloseAfterReply() {
+	c.mu.Lock()
+	c.closeOnWrite = true
+	c.mu.Unlock()
+}
+
+// Close ends the connection and the session's state with it, whether or not
+// the client ever said HELO.
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.sess.close()
+	return err
+}

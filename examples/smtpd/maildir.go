@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
+)
+
+// maildir writes accepted messages as .eml files: the Received: line and any
+// headers the checks added, then the message byte for byte.
+type maildir struct {
+	dir string
+	seq atomic.Uint64
+}
+
+func newMaildir(dir string) (*maildir, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "quarantine"), 0o755); err != nil {
+		return nil, fmt.Errorf("-maildir: %w", err)
+	}
+	return &maildir{dir: dir}, nil
+}
+
+func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message) error {
+	dir := m.dir
+	if msg.Quarantine {
+		dir = filepath.Join(dir, "quarantine")
+	}
+	name := fmt.Sprintf("%s-%d.eml", msg.Session.Conn.ID, m.seq.Add(1))
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(msg.Received)
+	for _, h := range msg.Headers {
+		if err == nil {
+			_, err = fmt.Fprintf(f, "%s: %s\r\n", h.Name, h.Value)
+		}
+	}
+	if err == nil {
+		_, err = f.Write(msg.Data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	// The rename makes the file appear whole or not at all.
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
