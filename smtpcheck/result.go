@@ -145,13 +145,13 @@ func (r Result) DefaultReply() reply.Reply {
 	}
 	switch r.Action {
 	case TempFail, DeferIfPermit:
-		return catalogReply("smtpf#552")
+		return reply.TryAgainLater()
 	case Reject:
-		return catalogReply("smtpf#306")
+		return reply.TransactionFailed()
 	case Disconnect:
-		return catalogReply("smtpf#549")
+		return reply.InternalErrorClosing()
 	}
-	return catalogReply("smtpf#547")
+	return reply.Accept()
 }
 
 // Continue results and constructors for the common verdicts.
@@ -214,7 +214,7 @@ func (p ErrorPolicy) Fail(err error, reason Reason) Result {
 	case FailTemp:
 		r.Action, r.Reply = TempFail, reply.InternalError()
 	case FailClosed:
-		r.Action, r.Reply = Reject, catalogReply("smtpf#306")
+		r.Action, r.Reply = Reject, reply.TransactionFailed()
 	}
 	return r
 }

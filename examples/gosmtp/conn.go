@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/smtppolicy/smtppolicy/reply"
 )
 
 // maxTrackedLine is how much of one command line the listener keeps: enough
@@ -160,7 +162,17 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.mu.Lock()
 	closeNow := c.closeOnWrite && bytes.HasSuffix(p, []byte("\r\n"))
+	max := c.sess.b.cfg.MaxErrors
+	tooMany := max > 0 && c.sess.s.Proto.Errors >= max && !c.closeOnWrite
+	if tooMany {
+		c.closeOnWrite = true
+	}
 	c.mu.Unlock()
+	if tooMany {
+		// Postfix's smtpd_hard_error_limit: say why, then hang up.
+		c.Conn.Write(reply.TooManyErrors().AppendTo(nil))
+		closeNow = true
+	}
 	if closeNow {
 		c.Conn.Close()
 	}
