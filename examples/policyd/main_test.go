@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startPolicyd runs the server on a loopback port with args.
+func startPolicyd(t *testing.T, args ...string) string {
+	t.Helper()
+	o, err := parseFlags(append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, _, closeStore, err := build(ctx, o, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		closeStore()
+	})
+	return ln.Addr().String()
+}
+
+func request(rcpt string) string {
+	return "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=192.0.2.10\n" +
+		"client_name=unknown\nreverse_client_name=unknown\nhelo_name=mx.example.org\nsender=a@example.org\nrecipient=" + rcpt + "\n\n"
+}
+
+func ask(t *testing.T, c net.Conn, br *bufio.Reader, req string) string {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if blank, err := br.ReadString('\n'); err != nil || blank != "\n" {
+		t.Fatalf("response not ended by an empty line: %q, %v", blank, err)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+func TestGreylistOverPolicyProtocol(t *testing.T) {
+	addr := startPolicyd(t, "-greylist", "memory:", "-greylist-delay", "1s")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	// one connection, many requests
+	if got := ask(t, c, br, request("b@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT 4.7.1 greylisted, try again in 1 seconds") {
+		t.Errorf("first request = %q, want DEFER_IF_PERMIT with the wait", got)
+	}
+	if got := ask(t, c, br, request("c@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT") {
+		t.Errorf("other recipient = %q, want DEFER_IF_PERMIT", got)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if got := ask(t, c, br, request("b@example.net")); !strings.HasPrefix(got, "action=PREPEND X-Greylist: delayed ") {
+		t.Errorf("retry after the delay = %q, want PREPEND X-Greylist", got)
+	}
+	if got := ask(t, c, br, request("b@example.net")); got != "action=DUNNO" {
+		t.Errorf("known triplet = %q, want DUNNO", got)
+	}
+	if got := ask(t, c, br, "request=smtpd_access_policy\nprotocol_state=VRFY\nclient_address=192.0.2.1\n\n"); got != "action=DUNNO" {
+		t.Errorf("VRFY request = %q, want DUNNO", got)
+	}
+}
+
+func TestMalformedRequestClosesConnection(t *testing.T) {
+	addr := startPolicyd(t, "-greylist", "memory:")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "this is not a policy request\n\n")
+	b, err := io.ReadAll(c)
+	if err != nil || len(b) != 0 {
+		t.Errorf("after a malformed request read %q, %v; want the connection closed with no answer", b, err)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-listen", "127.0.0.1:10040", "-greylist", "bolt:/tmp/x.db", "-greylist-delay", "2m"}, io.Discard)
+	if err != nil || o.greylist != "bolt:/tmp/x.db" || o.delay != 2*time.Minute {
+		t.Errorf("parseFlags = %+v, %v", o, err)
+	}
+	if _, err := parseFlags([]string{"-greylist-delay", "soon"}, io.Discard); err == nil {
+		t.Errorf("parseFlags(-greylist-delay soon) = nil error, want one")
+	}
+	o, _ = parseFlags([]string{"-greylist", "mysql://x"}, io.Discard)
+	if _, _, _, err := build(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil {
+		t.Errorf("build(-greylist mysql://x) = nil error, want one")
+	}
+}
