@@ -127,7 +127,7 @@ func (a *Access) Check() smtpcheck.Check {
 			chain := st.clientChain(s)
 			st.conn = found{}
 			if h := m.find(TagConnect, chain, true); h.Found() {
-				st.conn = found{kind: kindConnectTag, key: h.Key, subject: s.Conn.ClientIP.String(), verdict: h.Value.Decide(a.clientSubject(s))}
+				st.conn = found{kind: kindConnectTag, key: h.Key, subject: firstOr(chain, ""), verdict: h.Value.Decide(a.clientSubject(s))}
 				return a.result(ctx, s, &st.conn, true)
 			}
 		case smtpcheck.StageHelo:
@@ -229,9 +229,6 @@ func (a *Access) result(ctx context.Context, s *smtpcheck.Session, f *found, fre
 	}
 	v := f.verdict
 	reason := smtpcheck.Reason{Check: CheckName, Rule: f.key, Matched: f.subject, Evidence: v.String()}
-	if !fresh {
-		reason.Evidence += " (kept from an earlier stage)"
-	}
 	act := v.Action
 	if act == SPFPass {
 		act = Skip

@@ -68,9 +68,11 @@ func ClientChain(c Client) []string {
 
 func appendClientChain(dst []string, c Client) []string {
 	if c.IP.IsValid() {
-		ipk := ipKey(c.IP)
-		dst = appendIPChain(dst, ipk)
-		dst = append(dst, "["+ipk+"]")
+		// one allocation for "[ip]" and the IP chain inside it
+		var b [42]byte
+		bracket := string(append(appendIP(append(b[:0], '['), c.IP.Unmap()), ']'))
+		dst = appendIPChain(dst, bracket[1:len(bracket)-1])
+		dst = append(dst, bracket)
 	}
 	if name := strings.TrimSuffix(strings.ToLower(c.Name), "."); name != "" && name != "unknown" {
 		dst = appendDomainChain(dst, name)
@@ -122,12 +124,13 @@ func appendMailChain(dst []string, l, d string) []string {
 	if l == "" && d == "" {
 		return dst
 	}
+	full := l + "@" + d // "user@" is its prefix: one allocation for both
 	if d != "" {
-		dst = append(dst, l+"@"+d)
-		dst = appendDomainChain(dst, d)
+		dst = append(dst, full)
+		dst = appendDomainChain(dst, full[len(l)+1:])
 	}
 	if l != "" {
-		dst = append(dst, l+"@")
+		dst = append(dst, full[:len(l)+1])
 	}
 	return dst
 }

@@ -302,3 +302,5 @@ func TestGlobMatch(t *testing.T) {
 		}
 	}
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -1,0 +1,140 @@
+package access
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+)
+
+// bigMap writes n entries of the mix a large site has: client addresses and
+// networks, sender addresses and domains, recipient domains.
+func bigMap(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n * 40)
+	values := []string{"REJECT", "OK", `REJECT:"550 5.7.1 spam source"`, "SKIP", "TEMPFAIL", "CONTENT"}
+	for i := 0; i < n; i++ {
+		v := values[i%len(values)]
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&b, "Connect:%d.%d.%d.%d %s\n", 10+i>>24&0x7f, i>>16&0xff, i>>8&0xff, i&0xff, v)
+		case 1:
+			fmt.Fprintf(&b, "From:user%d@sender%d.example %s\n", i, i%50000, v)
+		case 2:
+			fmt.Fprintf(&b, "To:domain%d.example %s\n", i, v)
+		case 3:
+			fmt.Fprintf(&b, "Connect:host%d.dyn.example.net %s\n", i, v)
+		}
+	}
+	return b.Bytes()
+}
+
+func BenchmarkLoad1M(b *testing.B) {
+	const n = 1_000_000
+	data := bigMap(n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var perEntry float64
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m, err := Parse(bytes.NewReader(data), "big.map")
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perEntry = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(m.Len())
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(perEntry, "heap-bytes/entry")
+}
+
+// BenchmarkLookupSequence is one client's connect, MAIL and RCPT against a
+// 100,000-entry map with combo entries present, through the check.
+func BenchmarkLookupSequence(b *testing.B) {
+	benchSequence(b, 100_000)
+}
+
+// BenchmarkLookupSequence1M is the same against a million-entry map.
+func BenchmarkLookupSequence1M(b *testing.B) {
+	benchSequence(b, 1_000_000)
+}
+
+func benchSequence(b *testing.B, n int) {
+	data := append(bigMap(n), "Connect:192.0.2.1:From:spam@example.org REJECT\nFrom:friend@example.org:To:example.com OK\nTo:postmaster@ OK\n"...)
+	m, err := Parse(bytes.NewReader(data), "big.map")
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, _ := New(Config{})
+	a.Swap(m)
+	check := a.Check()
+	ctx := context.Background()
+	base := checktest.NewSession("198.51.100.77").PTR("mail.sender.example.com").Session()
+	mail := &smtpcheck.Mail{From: smtpcheck.Address{Local: "someone", Domain: "sender.example.org"}}
+	rcpt := smtpcheck.Address{Local: "user", Domain: "rcpt.example.com"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := &smtpcheck.Session{Conn: base.Conn}
+		s.Stage = smtpcheck.StageConnect
+		check(ctx, s)
+		s.Stage, s.Mail = smtpcheck.StageMail, mail
+		check(ctx, s)
+		s.Stage, s.Rcpt = smtpcheck.StageRcpt, rcpt
+		check(ctx, s)
+	}
+}
+
+// BenchmarkMapLookups is the same sequence on the Map alone, without a session.
+func BenchmarkMapLookups(b *testing.B) {
+	m, err := Parse(bytes.NewReader(bigMap(100_000)), "big.map")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var arr [16]string
+	client := appendClientChain(arr[:0], Client{IP: mustAddr("198.51.100.77"), Name: "mail.sender.example.com"})
+	from := MailChain("someone", "sender.example.org", false)
+	to := MailChain("user", "rcpt.example.com", false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.find(TagConnect, client, true)
+		m.findCombo(comboConnectFrom, TagConnect, client, TagFrom, from)
+		m.find(TagFrom, from, true)
+		m.findCombo(comboConnectTo, TagConnect, client, TagTo, to)
+		m.findCombo(comboFromTo, TagFrom, from, TagTo, to)
+		m.find(TagTo, to, true)
+	}
+}
+
+func BenchmarkRateLimitMemory(b *testing.B) {
+	st := store.NewMemory(store.MemoryOptions{})
+	benchRate(b, st)
+}
+
+func benchRate(b *testing.B, st store.Store) {
+	m, err := Parse(bytes.NewReader([]byte("Rate-Connect: 1000000000\n")), "rate.map")
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, _ := New(Config{Store: st})
+	a.Swap(m)
+	ctx := context.Background()
+	s := checktest.NewSession("192.0.2.1").Session()
+	client := appendClientChain(nil, Client{IP: s.Conn.ClientIP})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r := a.rate(ctx, s, m, client); r.Action != smtpcheck.Continue || r.Err != nil {
+			b.Fatal(r.Action, r.Err)
+		}
+	}
+}
