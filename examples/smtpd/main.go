@@ -65,6 +65,7 @@ type options struct {
 	resolver string
 	hostname string
 	verbose  bool
+	noPolicy bool
 }
 
 func main() {
@@ -107,6 +108,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
 	fs.StringVar(&o.hostname, "hostname", "smtpd.localhost", "this server's host name")
 	fs.BoolVar(&o.verbose, "v", false, "log every decision, not only refusals")
+	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
 	// The policy's parts, in the order their checks run at each stage.
 	features := []feature{}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
@@ -173,6 +175,10 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		EndOfData:   smtpcheck.FirstMatch(all.EndOfData...),
 		DelayReject: true,
 		Logger:      logger,
+	}
+	if o.noPolicy {
+		policy = &smtpcheck.Policy{Logger: logger}
+		logger.Warn("empty policy: every message is accepted")
 	}
 	store, err := newMaildir(o.maildir)
 	if err != nil {
