@@ -1,0 +1,505 @@
+// Package dnsbl checks IP addresses and domain names against DNS lists
+// (RFC 5782): DNS block lists, domain lists (RHSBL) and allowlists.
+//
+// Lists are written in Postfix syntax ([ParseList]): answer filters
+// (zen.example=127.0.0.[2..11]), bit masks (dbl.example&0.0.0.4) and
+// weights, negative for allowlists (list.dnswl.example=127.0.[0..255].[1..3]*-2).
+// A [Checker] queries all its lists in parallel under one deadline through
+// the library's caching [resolver.Resolver], and returns a [Verdict] as
+// data: per list the answer codes, weight, TXT reason and query time, and
+// the total score. [Checker.Decide] turns the verdict into an
+// smtpcheck.Result with separate tag, temp-fail and reject thresholds and
+// an allowlist short-circuit; [Checker.ClientCheck], [Checker.HeloCheck],
+// [Checker.SenderCheck], [Checker.ClientNameCheck] and
+// [Checker.ReverseClientNameCheck] are ready-made checks.
+//
+// Answers are checked before they count: an answer outside 127.0.0.0/8 is
+// ignored and logged, and the answers a list gives when it refuses a query
+// (Spamhaus's 127.255.255.252, .254 and .255 for a public resolver or a
+// rate limit, dnswl's 127.0.0.255) are never a listing: they are reported
+// loudly as errors of that list. A list that fails (timeout, SERVFAIL,
+// refusal) never fails the others; what its failure means is the
+// Checker's error policy: fail open by default, temp-fail or fail closed on
+// request. An optional health probe of the RFC 5782 test points marks a
+// misbehaving zone unhealthy and skips it until it recovers.
+package dnsbl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
+)
+
+// Kind says what a Checker's lists hold.
+type Kind uint8
+
+// Kinds of list.
+const (
+	// IPList lists IP addresses (reversed, RFC 5782 section 2.1).
+	IPList Kind = iota
+	// DomainList lists domain names (RHSBL, RFC 5782 section 2.2).
+	DomainList
+)
+
+// String returns "ip" or "domain".
+func (k Kind) String() string {
+	if k == DomainList {
+		return "domain"
+	}
+	return "ip"
+}
+
+// DefaultTimeout bounds one evaluation of all lists when Config.Timeout is
+// zero and the caller's context has no earlier deadline.
+const DefaultTimeout = 5 * time.Second
+
+// DefaultRefusedCodes are the answers that mean a list refused the query,
+// never a listing: Spamhaus's 127.255.255.252 (typo in the zone name or a
+// DQS key), 127.255.255.254 (query through a public resolver),
+// 127.255.255.255 (excessive number of queries), and dnswl.org's
+// 127.0.0.255 (over the free limit).
+var DefaultRefusedCodes = []netip.Addr{
+	netip.AddrFrom4([4]byte{127, 255, 255, 252}),
+	netip.AddrFrom4([4]byte{127, 255, 255, 254}),
+	netip.AddrFrom4([4]byte{127, 255, 255, 255}),
+	netip.AddrFrom4([4]byte{127, 0, 0, 255}),
+}
+
+// Errors a list result can carry besides the resolver's.
+var (
+	// ErrQueryRefused means the list answered with one of its "query
+	// refused" codes (see DefaultRefusedCodes): usually the server's
+	// resolver is a public one, or the free query limit is exceeded.
+	ErrQueryRefused = errors.New("dnsbl: list refused the query")
+	// ErrNotQueried means the evaluation ended (deadline, allowlist
+	// short-circuit) before the list answered.
+	ErrNotQueried = errors.New("dnsbl: list did not answer in time")
+)
+
+// Config configures a Checker.
+type Config struct {
+	// Resolver sends the queries and caches the answers. Required.
+	Resolver *resolver.Resolver
+	// Lists are the lists to query, from ParseList or built by hand.
+	Lists []List
+	// Kind says whether the lists are IP lists or domain lists; it
+	// chooses the health-probe test points and which checks apply.
+	Kind Kind
+	// Timeout bounds one evaluation of all lists together; zero means
+	// DefaultTimeout. The caller's deadline applies if earlier.
+	Timeout time.Duration
+	// Thresholds turn the score into an action in Decide. The zero value
+	// means Reject at 1 (any listing in a list of weight 1 rejects, as
+	// reject_rbl_client does) and Allow at -1 (an allowlist hit accepts).
+	// Allow, when negative, also short-circuits an evaluation: once the
+	// allowlists seen reach it, the rest are not waited for.
+	Thresholds smtpcheck.Thresholds
+	// OnError is what a list's failure means for Decide when no listing
+	// decided already: FailOpen (the default) ignores that list,
+	// FailTemp answers with a temporary failure, FailClosed rejects.
+	OnError smtpcheck.ErrorPolicy
+	// RefusedCodes replaces DefaultRefusedCodes when not nil.
+	RefusedCodes []netip.Addr
+	// Style chooses the catalog reply for a rejection: StyleSmtpf (the
+	// default, reply.DNSBLListed) or StylePostfix (reply.DNSBLBlocked).
+	Style Style
+	// Reply, when set, replaces the catalog reply with a template in the
+	// style of Postfix's rbl_reply_maps (see Template).
+	Reply *Template
+	// HideZones keeps zone names out of replies: a list without a Name is
+	// called "a DNS list" there, so a zone that carries an access key
+	// never reaches the client. Logs use the Name too, when set.
+	HideZones bool
+	// Logger receives a line for every refused or out-of-range answer and
+	// every change of a zone's health; nil means discard.
+	Logger *slog.Logger
+	// Now is the clock for health-check times; nil means time.Now.
+	Now func() time.Time
+}
+
+// Checker queries a set of DNS lists. It is safe for concurrent use.
+type Checker struct {
+	res       *resolver.Resolver
+	zones     []*zone
+	kind      Kind
+	timeout   time.Duration
+	th        smtpcheck.Thresholds
+	onError   smtpcheck.ErrorPolicy
+	refused   []netip.Addr
+	reply     *Template
+	style     Style
+	hideZones bool
+	log       *slog.Logger
+	now       func() time.Time
+	hasAllow  bool
+}
+
+// zone is a list with its counters and health.
+type zone struct {
+	List
+	queries, listed, errors, refused, outOfRange atomic.Uint64
+	nanos                                        atomic.Int64
+
+	mu      sync.Mutex
+	healthy bool
+	reason  string
+	checked time.Time
+	skipped atomic.Bool // unhealthy: skip in evaluations
+}
+
+// New returns a Checker for cfg. It fails without a resolver or lists, or
+// with a list whose zone is not a valid name.
+func New(cfg Config) (*Checker, error) {
+	if cfg.Resolver == nil {
+		return nil, errors.New("dnsbl: Config.Resolver is required")
+	}
+	if len(cfg.Lists) == 0 {
+		return nil, errors.New("dnsbl: no lists configured")
+	}
+	c := &Checker{
+		res:       cfg.Resolver,
+		kind:      cfg.Kind,
+		timeout:   cfg.Timeout,
+		th:        cfg.Thresholds,
+		onError:   cfg.OnError,
+		refused:   cfg.RefusedCodes,
+		reply:     cfg.Reply,
+		style:     cfg.Style,
+		hideZones: cfg.HideZones,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.th == (smtpcheck.Thresholds{}) {
+		c.th = smtpcheck.Thresholds{Reject: 1, Allow: -1}
+	}
+	if c.refused == nil {
+		c.refused = DefaultRefusedCodes
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	for _, l := range cfg.Lists {
+		z, err := canonZone(l.Zone)
+		if err != nil {
+			return nil, err
+		}
+		l.Zone = z
+		if l.Weight == 0 {
+			l.Weight = 1
+		}
+		if l.Weight < 0 {
+			c.hasAllow = true
+		}
+		c.zones = append(c.zones, &zone{List: l, healthy: true})
+	}
+	return c, nil
+}
+
+// Kind returns the kind of lists the Checker holds.
+func (c *Checker) Kind() Kind { return c.kind }
+
+// ListResult is what one list said about one subject.
+type ListResult struct {
+	// List is the list as configured.
+	List *List
+	// Query is the name looked up, such as "2.0.0.127.zen.example.".
+	Query string
+	// Listed reports that an answer matched the list's filter.
+	Listed bool
+	// Codes are the answers that matched; Answers are all the A records
+	// in the reply, out-of-range and refusal codes included.
+	Codes, Answers []netip.Addr
+	// Weight is the list's weight if Listed, else 0.
+	Weight int
+	// TXT is the list's reason text, filled by Checker.TXT.
+	TXT []string
+	// Time is how long the answer took (near zero from the cache).
+	Time time.Duration
+	// Cached reports an answer from the resolver's cache.
+	Cached bool
+	// Skipped reports a list not asked because its zone is unhealthy.
+	Skipped bool
+	// Err is why the list gave no usable answer: a resolver error, an
+	// ErrQueryRefused, or ErrNotQueried. NXDOMAIN is not an error.
+	Err error
+}
+
+// Name returns the list's name for replies and logs.
+func (r *ListResult) Name() string { return r.List.display() }
+
+// Verdict is what all lists said about one subject.
+type Verdict struct {
+	// Subject is the IP address or the normalised domain asked about.
+	Subject string
+	// Kind is the kind of lists asked.
+	Kind Kind
+	// Lists holds one result per configured list, in configuration order.
+	Lists []ListResult
+	// Score is the sum of the weights of the lists that listed Subject.
+	Score int
+	// Allowed reports that the allowlists reached the Allow threshold.
+	Allowed bool
+	// Err is set when Subject could not be turned into a query name (an
+	// invalid HELO name, for instance); Lists is then empty.
+	Err error
+}
+
+// Listed returns the results of the lists (allowlists excluded) that
+// listed the subject, heaviest first.
+func (v *Verdict) Listed() []*ListResult {
+	var out []*ListResult
+	for i := range v.Lists {
+		r := &v.Lists[i]
+		if r.Listed && r.List.Weight > 0 {
+			out = append(out, r)
+		}
+	}
+	for i := 1; i < len(out); i++ { // insertion sort: stable, tiny
+		for j := i; j > 0 && out[j].List.Weight > out[j-1].List.Weight; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// Errors returns the results of the lists that failed (not skipped ones).
+func (v *Verdict) Errors() []*ListResult {
+	var out []*ListResult
+	for i := range v.Lists {
+		if v.Lists[i].Err != nil {
+			out = append(out, &v.Lists[i])
+		}
+	}
+	return out
+}
+
+// CheckIP asks every list about ip. An IPv4-mapped IPv6 address is asked
+// as IPv4.
+func (c *Checker) CheckIP(ctx context.Context, ip netip.Addr) *Verdict {
+	if !ip.IsValid() {
+		return &Verdict{Kind: IPList, Err: ErrBadIP}
+	}
+	ip = ip.Unmap().WithZone("")
+	v := &Verdict{Subject: ip.String(), Kind: IPList, Lists: make([]ListResult, len(c.zones))}
+	for i, z := range c.zones {
+		v.Lists[i] = ListResult{List: &z.List, Query: ipQuery(ip, z.Zone)}
+	}
+	c.evaluate(ctx, v)
+	return v
+}
+
+// CheckDomain asks every list about domain (normalised with
+// NormalizeDomain). A name that is not a valid domain gives a Verdict with
+// Err set and no queries: a hostile HELO name never reaches the wire.
+func (c *Checker) CheckDomain(ctx context.Context, domain string) *Verdict {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return &Verdict{Subject: domain, Kind: DomainList, Err: err}
+	}
+	v := &Verdict{Subject: d, Kind: DomainList, Lists: make([]ListResult, len(c.zones))}
+	for i, z := range c.zones {
+		q, err := domainQuery(d, z.Zone)
+		v.Lists[i] = ListResult{List: &z.List, Query: q, Err: err}
+	}
+	c.evaluate(ctx, v)
+	return v
+}
+
+// evaluate fills v.Lists: first from the cache without any goroutine,
+// then the rest in parallel under one deadline.
+func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
+	var todo []int
+	for i, z := range c.zones {
+		r := &v.Lists[i]
+		if r.Err != nil {
+			continue
+		}
+		if z.skipped.Load() {
+			r.Skipped = true
+			continue
+		}
+		if a, ok := c.res.Cached(r.Query, dns.TypeA); ok {
+			c.record(z, r, a, nil)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) > 0 {
+		c.wait(ctx, v, todo)
+	}
+	for i := range v.Lists {
+		r := &v.Lists[i]
+		if r.Listed {
+			v.Score += r.List.Weight
+		}
+	}
+	v.Allowed = c.th.Allow < 0 && c.allowScore(v) <= int(c.th.Allow)
+}
+
+// allowScore sums the weights of the allowlists that listed the subject.
+func (c *Checker) allowScore(v *Verdict) int {
+	s := 0
+	for i := range v.Lists {
+		if r := &v.Lists[i]; r.Listed && r.List.Weight < 0 {
+			s += r.List.Weight
+		}
+	}
+	return s
+}
+
+type answer struct {
+	i   int
+	a   resolver.Answer
+	err error
+	d   time.Duration
+}
+
+// wait queries the lists at indexes todo in parallel and records their
+// answers until all are in, the deadline passes, or the allowlists decide.
+func (c *Checker) wait(ctx context.Context, v *Verdict, todo []int) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel() // ends the queries still out: the resolver drops them
+	pending := len(todo)
+	ch := make(chan answer, pending) // buffered: late senders never block
+	for _, i := range todo {
+		go func(i int, q string) {
+			start := time.Now()
+			a, err := c.res.Query(ctx, q, dns.TypeA)
+			ch <- answer{i, a, err, time.Since(start)}
+		}(i, v.Lists[i].Query)
+	}
+	done := make([]bool, len(v.Lists))
+	for n := 0; n < pending; n++ {
+		select {
+		case x := <-ch:
+			done[x.i] = true
+			r := &v.Lists[x.i]
+			c.record(c.zones[x.i], r, x.a, x.err)
+			r.Time = x.d
+			if c.hasAllow && c.th.Allow < 0 && r.Listed && r.List.Weight < 0 &&
+				c.allowScore(v) <= int(c.th.Allow) {
+				n = pending // allowlisted: the rest cannot change the outcome
+			}
+		case <-ctx.Done():
+			n = pending
+		}
+	}
+	for _, i := range todo {
+		if !done[i] {
+			v.Lists[i].Err = ErrNotQueried
+			c.zones[i].errors.Add(1)
+			c.zones[i].queries.Add(1)
+		}
+	}
+}
+
+// record turns one answer into the list result and counts it.
+func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
+	z.queries.Add(1)
+	r.Cached = a.Cached
+	if !a.Cached {
+		z.nanos.Add(int64(a.RTT))
+	}
+	if err != nil {
+		r.Err = err
+		z.errors.Add(1)
+		c.log.Warn("dnsbl: list lookup failed", "list", z.display(), "query", c.logQuery(z, r.Query), "err", c.logErr(z, err))
+		return
+	}
+	for _, rr := range a.Records {
+		ar, ok := rr.(*dns.A)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(ar.A.To4())
+		if !ok {
+			continue
+		}
+		r.Answers = append(r.Answers, ip)
+		switch {
+		case c.isRefused(ip):
+			r.Err = fmt.Errorf("%w: answer %s", ErrQueryRefused, ip)
+			z.refused.Add(1)
+			// Loud: a refusal usually means every lookup of this list is
+			// useless (public resolver, exhausted quota) until fixed.
+			c.log.Error("dnsbl: list refused the query; check the resolver and the list's terms of use",
+				"list", z.display(), "answer", ip.String())
+		case ip.As4()[0] != 127:
+			z.outOfRange.Add(1)
+			c.log.Warn("dnsbl: answer outside 127.0.0.0/8 ignored", "list", z.display(), "answer", ip.String())
+		case z.Match(ip):
+			r.Codes = append(r.Codes, ip)
+		}
+	}
+	if r.Err != nil {
+		z.errors.Add(1)
+		r.Codes = nil // a refused query never lists
+		return
+	}
+	if len(r.Codes) > 0 {
+		r.Listed = true
+		r.Weight = z.Weight
+		z.listed.Add(1)
+	}
+}
+
+func (c *Checker) isRefused(ip netip.Addr) bool {
+	for _, x := range c.refused {
+		if x == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// logQuery hides the zone of a keyed list in logs.
+func (c *Checker) logQuery(z *zone, q string) string {
+	if z.Name == "" {
+		return q
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(q, "."), z.Zone) + z.Name
+}
+
+func (c *Checker) logErr(z *zone, err error) string {
+	s := err.Error()
+	if z.Name != "" {
+		s = strings.ReplaceAll(s, z.Zone, z.Name)
+	}
+	return s
+}
+
+// TXT fetches the TXT reason of a listing (once; later calls return the
+// same) and stores it in r.TXT. Replies ask for it only when their
+// template uses $text, as Postfix does.
+func (c *Checker) TXT(ctx context.Context, r *ListResult) ([]string, error) {
+	if r.TXT != nil || r.Query == "" {
+		return r.TXT, nil
+	}
+	txt, err := c.res.LookupTXT(ctx, r.Query)
+	if err != nil {
+		if resolver.IsNotFound(err) {
+			r.TXT = []string{}
+			return r.TXT, nil
+		}
+		return nil, err
+	}
+	r.TXT = txt
+	return txt, nil
+}

@@ -1,0 +1,197 @@
+package dnsbl
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Errors of the query-name builders.
+var (
+	// ErrBadIP means the address is not a valid IP address.
+	ErrBadIP = errors.New("dnsbl: invalid IP address")
+	// ErrBadDomain means a name is not a domain that a list can be asked
+	// about: empty, a single label, an address literal, an IDN that does
+	// not convert, or a label with characters outside letters, digits,
+	// hyphen and underscore (which keeps a hostile HELO name from
+	// injecting labels or escapes into the query).
+	ErrBadDomain = errors.New("dnsbl: not a valid domain name")
+	// ErrBadZone means a list's zone is not a valid DNS name.
+	ErrBadZone = errors.New("dnsbl: invalid zone name")
+	// ErrNameTooLong means the query name would pass 253 octets.
+	ErrNameTooLong = errors.New("dnsbl: query name too long")
+)
+
+// ReverseIP returns the RFC 5782 label sequence for ip, without a zone:
+// "2.0.0.127" for 127.0.0.2, and for IPv6 the 32 nibbles of the address,
+// least significant first ("1.0.0.0.…8.b.d.0.1.0.0.2"). An IPv4-mapped
+// IPv6 address gives its IPv4 form, as lists publish IPv4 clients only
+// under IPv4 names.
+func ReverseIP(ip netip.Addr) string {
+	var buf [72]byte
+	return string(appendReverse(buf[:0], ip.Unmap()))
+}
+
+func appendReverse(b []byte, ip netip.Addr) []byte {
+	if ip.Is4() {
+		a := ip.As4()
+		for i := 3; i >= 0; i-- {
+			v := a[i]
+			if v >= 100 {
+				b = append(b, '0'+v/100)
+			}
+			if v >= 10 {
+				b = append(b, '0'+v/10%10)
+			}
+			b = append(b, '0'+v%10)
+			if i > 0 {
+				b = append(b, '.')
+			}
+		}
+		return b
+	}
+	const hex = "0123456789abcdef"
+	a := ip.As16()
+	for i := 15; i >= 0; i-- {
+		b = append(b, hex[a[i]&0xf], '.', hex[a[i]>>4])
+		if i > 0 {
+			b = append(b, '.')
+		}
+	}
+	return b
+}
+
+// IPQueryName returns the fully qualified name to look up for ip in zone,
+// such as "2.0.0.127.zen.example.". IPv4-mapped IPv6 addresses are asked
+// as IPv4; zone is validated and lower-cased.
+func IPQueryName(ip netip.Addr, zone string) (string, error) {
+	if !ip.IsValid() {
+		return "", ErrBadIP
+	}
+	z, err := canonZone(zone)
+	if err != nil {
+		return "", err
+	}
+	return ipQuery(ip.Unmap(), z), nil
+}
+
+// ipQuery builds the query name for a valid, unmapped ip and a canonical
+// zone (lower case, no trailing dot).
+func ipQuery(ip netip.Addr, zone string) string {
+	var buf [128]byte
+	b := appendReverse(buf[:0], ip.WithZone(""))
+	b = append(b, '.')
+	b = append(b, zone...)
+	b = append(b, '.')
+	return string(b)
+}
+
+// DomainQueryName returns the fully qualified name to look up for domain
+// in the domain list (RHSBL) zone, such as "spam.example.dbl.example.".
+// The domain is normalised with [NormalizeDomain].
+func DomainQueryName(domain, zone string) (string, error) {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return "", err
+	}
+	z, err := canonZone(zone)
+	if err != nil {
+		return "", err
+	}
+	return domainQuery(d, z)
+}
+
+func domainQuery(domain, zone string) (string, error) {
+	if len(domain)+1+len(zone) > 253 {
+		return "", fmt.Errorf("%w: %s.%s", ErrNameTooLong, domain, zone)
+	}
+	return domain + "." + zone + ".", nil
+}
+
+// NormalizeDomain returns domain as a list expects it: lower case, without
+// a trailing dot, internationalised labels in their ASCII (A-label) form.
+// It fails with ErrBadDomain for anything else: an address literal such as
+// "[192.0.2.1]" or a bare IP address, a single label such as "localhost",
+// an empty label, a label over 63 octets, or any octet other than a
+// letter, digit, hyphen or underscore.
+func NormalizeDomain(domain string) (string, error) {
+	d := strings.TrimSuffix(domain, ".")
+	if d == "" || len(d) > 253 {
+		return "", fmt.Errorf("%w: %q", ErrBadDomain, domain)
+	}
+	if ascii(d) {
+		d = strings.ToLower(d)
+	} else {
+		a, err := idna.Lookup.ToASCII(d)
+		if err != nil {
+			return "", fmt.Errorf("%w: %q: %v", ErrBadDomain, domain, err)
+		}
+		d = a
+	}
+	if !validHost(d, false) {
+		return "", fmt.Errorf("%w: %q", ErrBadDomain, domain)
+	}
+	if _, err := netip.ParseAddr(d); err == nil {
+		return "", fmt.Errorf("%w: %q is an address", ErrBadDomain, domain)
+	}
+	if !strings.Contains(d, ".") {
+		return "", fmt.Errorf("%w: %q has one label", ErrBadDomain, domain)
+	}
+	// A name whose last label is all digits is no domain (RFC 3696 2).
+	last := d[strings.LastIndexByte(d, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
+		return "", fmt.Errorf("%w: %q has a numeric top-level label", ErrBadDomain, domain)
+	}
+	return d, nil
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost reports whether s (lower case, no trailing dot) is a sequence
+// of 1..63-octet labels of letters, digits, hyphens and underscores.
+func validHost(s string, allowUpper bool) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case allowUpper && c >= 'A' && c <= 'Z':
+		default:
+			return false
+		}
+		label++
+		if label > 63 {
+			return false
+		}
+	}
+	return label > 0
+}
+
+// canonZone validates a zone and returns it in lower case without the
+// trailing dot.
+func canonZone(zone string) (string, error) {
+	z := strings.ToLower(strings.TrimSuffix(zone, "."))
+	if !validHost(z, false) || len(z) > 253-len("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.") {
+		return "", fmt.Errorf("%w: %q", ErrBadZone, zone)
+	}
+	return z, nil
+}
