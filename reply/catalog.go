@@ -1,3 +1,5 @@
+//go:generate sh gen_catalog_list.sh
+
 package reply
 
 import "strconv"

@@ -28,11 +28,11 @@ var (
 		"postfix")
 	entryMailOk = newEntry("MailOk", 250, "2.1.0",
 		"Ok", nil,
-		"MAIL FROM was accepted.",
+		"MAIL FROM was accepted; the client goes on with RCPT TO. Nothing to do.",
 		"postfix")
 	entryRcptOk = newEntry("RcptOk", 250, "2.1.5",
 		"Ok", nil,
-		"RCPT TO was accepted.",
+		"RCPT TO was accepted; the client adds more recipients or goes on with DATA. Nothing to do.",
 		"postfix")
 	entryLocalDataError = newEntry("LocalDataError", 421, "4.3.0",
 		"Server local data error", nil,

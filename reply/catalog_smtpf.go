@@ -181,7 +181,7 @@ var (
 		"smtpf#282").anyCode()
 	entrySenderAccepted = newEntry("SenderAccepted", 250, "2.1.0",
 		"sender <{sender}> accepted", []Param{pSender},
-		"MAIL FROM was accepted.",
+		"MAIL FROM was accepted; the client goes on with RCPT TO. Nothing to do.",
 		"smtpf#283")
 	entryRecipientSyntax = newEntry("RecipientSyntax", 553, "5.5.2",
 		"rejected recipient {rcpt} {reason}", []Param{{"rcpt", KindWord}, pReason},
@@ -201,7 +201,7 @@ var (
 		"smtpf#288", "smtpf#293", "smtpf#296")
 	entryRecipientAccepted = newEntry("RecipientAccepted", 250, "2.1.5",
 		"recipient <{rcpt}> accepted", []Param{pRcpt},
-		"RCPT TO was accepted.",
+		"RCPT TO was accepted; the client adds more recipients or goes on with DATA. Nothing to do.",
 		"smtpf#290", "smtpf#297")
 	entryRecipientUnknown = newEntry("RecipientUnknown", 550, "5.7.1",
 		"recipient <{rcpt}> unknown", []Param{pRcpt},
@@ -401,7 +401,7 @@ var (
 		"smtpf#525", "smtpf#530", "smtppolicy")
 	entryAccept = newEntry("Accept", 250, "2.0.0",
 		"OK", nil,
-		"The command was accepted.",
+		"The command was accepted; the client goes on with the next one. Nothing to do.",
 		"smtpf#547", "postfix", "smtppolicy").alt("Ok")
 	entryHelpEnd = newEntry("HelpEnd", 214, "2.0.0",
 		"end", nil,
