@@ -1,0 +1,125 @@
+package postfix
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Verb is a Postfix access(5) action.
+type Verb uint8
+
+// Access actions.
+const (
+	OK            Verb = iota + 1 // OK, or an all-numerical value
+	Reject                        // REJECT [text]
+	Defer                         // DEFER [text]
+	DeferIfPermit                 // DEFER_IF_PERMIT [text]
+	DeferIfReject                 // DEFER_IF_REJECT [text]
+	Dunno                         // DUNNO
+	Discard                       // DISCARD [text]
+	Hold                          // HOLD [text]
+	Warn                          // WARN text
+	Prepend                       // PREPEND header: value
+	Code                          // 4NN text or 5NN text
+)
+
+var verbNames = [...]string{"", "OK", "REJECT", "DEFER", "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "DUNNO", "DISCARD", "HOLD", "WARN", "PREPEND", "CODE"}
+
+// String returns the action's word.
+func (v Verb) String() string {
+	if int(v) < len(verbNames) && v != 0 {
+		return verbNames[v]
+	}
+	return fmt.Sprintf("Verb(%d)", uint8(v))
+}
+
+// Action is a parsed right-hand side.
+type Action struct {
+	Verb     Verb
+	Code     int    // for Code: the reply code
+	Enhanced string // for Code, REJECT and DEFER: an enhanced code written before the text
+	Text     string // the optional text (the header for PREPEND)
+}
+
+// ParseAction parses a right-hand side of an access table.
+func ParseAction(s string) (Action, error) {
+	s = strings.TrimSpace(s)
+	word, text, _ := strings.Cut(s, " ")
+	text = strings.TrimSpace(text)
+	if strings.ContainsAny(s, "\r\n\x00") {
+		return Action{}, fmt.Errorf("control character in action")
+	}
+	if isDigits(word) {
+		if len(word) == 3 && (word[0] == '4' || word[0] == '5') {
+			code, _ := strconv.Atoi(word)
+			a := Action{Verb: Code, Code: code}
+			a.Enhanced, a.Text = splitEnhanced(text)
+			if a.Enhanced != "" && a.Enhanced[0] != word[0] {
+				return Action{}, fmt.Errorf("reply %s with enhanced code %s of another class", word, a.Enhanced)
+			}
+			return a, nil
+		}
+		return Action{Verb: OK}, nil // all-numerical: OK (as for pop-before-smtp tables)
+	}
+	v := Action{}
+	switch strings.ToUpper(word) {
+	case "OK":
+		v.Verb = OK
+	case "REJECT":
+		v.Verb = Reject
+	case "DEFER":
+		v.Verb = Defer
+	case "DEFER_IF_PERMIT":
+		v.Verb = DeferIfPermit
+	case "DEFER_IF_REJECT":
+		v.Verb = DeferIfReject
+	case "DUNNO":
+		v.Verb = Dunno
+	case "DISCARD":
+		v.Verb = Discard
+	case "HOLD":
+		v.Verb = Hold
+	case "WARN":
+		v.Verb = Warn
+	case "PREPEND":
+		v.Verb = Prepend
+		if name, _, ok := strings.Cut(text, ":"); !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return Action{}, fmt.Errorf("PREPEND needs a header line (Name: value), got %q", text)
+		}
+	default:
+		return Action{}, fmt.Errorf("unsupported access action %q (want OK, REJECT, DEFER, DEFER_IF_PERMIT, DEFER_IF_REJECT, DUNNO, DISCARD, HOLD, WARN, PREPEND or 4NN/5NN text)", word)
+	}
+	if v.Verb == Reject || v.Verb == Defer || v.Verb == DeferIfPermit || v.Verb == DeferIfReject {
+		v.Enhanced, v.Text = splitEnhanced(text)
+		want := byte('5')
+		if v.Verb != Reject {
+			want = '4'
+		}
+		if v.Enhanced != "" && v.Enhanced[0] != want {
+			return Action{}, fmt.Errorf("%s with enhanced code %s of another class", v.Verb, v.Enhanced)
+		}
+	} else {
+		v.Text = text
+	}
+	return v, nil
+}
+
+// splitEnhanced splits a leading enhanced status code (4.7.1) off text.
+func splitEnhanced(text string) (string, string) {
+	w, rest, _ := strings.Cut(text, " ")
+	parts := strings.Split(w, ".")
+	if len(parts) == 3 && (w[0] == '2' || w[0] == '4' || w[0] == '5') && len(parts[0]) == 1 && isDigits(parts[1]) && isDigits(parts[2]) && len(parts[1]) <= 3 && len(parts[2]) <= 3 {
+		return w, strings.TrimSpace(rest)
+	}
+	return "", text
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,343 @@
+// Package postfix reads Postfix access(5) tables — hash: key-value files,
+// cidr: tables and regexp:/pcre: tables — and turns them into smtpcheck
+// checks with Postfix's lookup order and replies, so an administrator moving
+// from Postfix keeps their tables. CheckClientAccess, CheckHeloAccess,
+// CheckSenderAccess and CheckRecipientAccess are the check_*_access
+// restrictions of main.cf.
+package postfix
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/smtppolicy/smtppolicy/access"
+)
+
+// Table is a loaded Postfix lookup table.
+type Table interface {
+	// Name is the table as written in main.cf, such as "hash:/etc/postfix/access".
+	Name() string
+	// Fixed reports a table of fixed strings (hash:), which is queried with
+	// access(5)'s sequence of partial keys; pattern tables (cidr:, regexp:)
+	// get only whole strings.
+	Fixed() bool
+	// Find returns the action for a query string.
+	Find(q string) (Action, bool)
+}
+
+// MaxLineLength bounds one line of a table file.
+const MaxLineLength = access.MaxLineLength
+
+// Load reads a table given as "type:path" with type hash, cidr, regexp or
+// pcre (btree and lmdb are read as hash).
+func Load(spec string) (Table, error) {
+	kind, path, ok := strings.Cut(spec, ":")
+	if !ok || path == "" {
+		return nil, fmt.Errorf("postfix: table %q is not type:path", spec)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(kind, f, path)
+}
+
+// Parse reads a table of the given type from r; name is the file name used
+// in errors. Any bad line fails the whole table with an *access.LoadError
+// listing file:line for each.
+func Parse(kind string, r io.Reader, name string) (Table, error) {
+	var t interface {
+		Table
+		add(line string) error
+	}
+	switch strings.ToLower(kind) {
+	case "hash", "btree", "lmdb", "texthash", "inline":
+		t = &HashTable{name: kind + ":" + name, m: make(map[string]Action)}
+	case "cidr":
+		t = &CIDRTable{name: "cidr:" + name}
+	case "regexp", "pcre":
+		t = &RegexpTable{name: kind + ":" + name}
+	default:
+		return nil, fmt.Errorf("postfix: unsupported table type %q (want hash, cidr, regexp or pcre)", kind)
+	}
+	var errs access.LoadError
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), MaxLineLength)
+	n := 0
+	var pending string
+	pendingLine := 0
+	flush := func() {
+		if pending == "" {
+			return
+		}
+		if err := t.add(pending); err != nil && len(errs.Errs) < 20 {
+			errs.Errs = append(errs.Errs, &access.LineError{File: name, Line: pendingLine, Err: err})
+		} else if err != nil {
+			errs.More++
+		}
+		pending = ""
+	}
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if strings.IndexByte(line, 0) >= 0 {
+			errs.Errs = append(errs.Errs, &access.LineError{File: name, Line: n, Err: errors.New("NUL byte in line")})
+			continue
+		}
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || trimmed[0] == '#' {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' { // Postfix continuation line
+			if pending == "" {
+				errs.Errs = append(errs.Errs, &access.LineError{File: name, Line: n, Err: errors.New("continuation line without a line to continue")})
+				continue
+			}
+			pending += " " + trimmed
+			continue
+		}
+		flush()
+		pending, pendingLine = trimmed, n
+	}
+	flush()
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("line longer than %d bytes", MaxLineLength)
+		}
+		errs.Errs = append(errs.Errs, &access.LineError{File: name, Line: n + 1, Err: err})
+	}
+	if len(errs.Errs) > 0 {
+		return nil, &errs
+	}
+	return t, nil
+}
+
+func splitKV(line string) (string, string, error) {
+	i := strings.IndexAny(line, " \t")
+	if i < 0 {
+		return "", "", fmt.Errorf("%q has no value", line)
+	}
+	return line[:i], strings.TrimSpace(line[i+1:]), nil
+}
+
+// HashTable is a fixed-string table (hash:, btree:, lmdb:, texthash:),
+// keys folded to lower case as Postfix does for access tables.
+type HashTable struct {
+	name string
+	m    map[string]Action
+}
+
+// Name implements Table.
+func (t *HashTable) Name() string { return t.name }
+
+// Fixed implements Table.
+func (t *HashTable) Fixed() bool { return true }
+
+// Find implements Table.
+func (t *HashTable) Find(q string) (Action, bool) {
+	a, ok := t.m[strings.ToLower(q)]
+	return a, ok
+}
+
+// Len returns the number of keys.
+func (t *HashTable) Len() int { return len(t.m) }
+
+func (t *HashTable) add(line string) error {
+	k, v, err := splitKV(line)
+	if err != nil {
+		return err
+	}
+	a, err := ParseAction(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k, err)
+	}
+	t.m[strings.ToLower(k)] = a
+	return nil
+}
+
+// CIDRTable is a cidr: table: network patterns tried in file order.
+type CIDRTable struct {
+	name  string
+	rules []cidrRule
+}
+
+type cidrRule struct {
+	p      netip.Prefix
+	negate bool
+	a      Action
+}
+
+// Name implements Table.
+func (t *CIDRTable) Name() string { return t.name }
+
+// Fixed implements Table.
+func (t *CIDRTable) Fixed() bool { return false }
+
+// Find implements Table: q must be an IP address; others never match.
+func (t *CIDRTable) Find(q string) (Action, bool) {
+	ip, err := netip.ParseAddr(strings.Trim(q, "[]"))
+	if err != nil {
+		return Action{}, false
+	}
+	ip = ip.Unmap()
+	for _, r := range t.rules {
+		if r.p.Contains(ip) != r.negate {
+			return r.a, true
+		}
+	}
+	return Action{}, false
+}
+
+func (t *CIDRTable) add(line string) error {
+	k, v, err := splitKV(line)
+	if err != nil {
+		return err
+	}
+	r := cidrRule{}
+	if strings.HasPrefix(k, "!") {
+		r.negate, k = true, k[1:]
+	}
+	k = strings.Trim(k, "[]")
+	if strings.IndexByte(k, '/') < 0 {
+		a, err := netip.ParseAddr(k)
+		if err != nil {
+			return fmt.Errorf("bad address %q: %v", k, err)
+		}
+		r.p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+	} else {
+		p, err := netip.ParsePrefix(k)
+		if err != nil {
+			return fmt.Errorf("bad network %q: %v", k, err)
+		}
+		if p != p.Masked() {
+			return fmt.Errorf("network %q has host bits set (want %s)", k, p.Masked())
+		}
+		r.p = p
+	}
+	if r.a, err = ParseAction(v); err != nil {
+		return fmt.Errorf("%s: %w", k, err)
+	}
+	t.rules = append(t.rules, r)
+	return nil
+}
+
+// RegexpTable is a regexp: or pcre: table: /pattern/flags action lines tried
+// in file order, case-insensitive unless the i flag toggles it; !/pattern/
+// matches when the pattern does not. $1..$9 in the action are replaced by
+// the match's groups. Patterns are compiled once, at load; Go's RE2 syntax
+// covers the PCRE features access tables use, and anchors (^, $) behave as
+// in PCRE.
+type RegexpTable struct {
+	name  string
+	rules []reRule
+}
+
+type reRule struct {
+	re     *regexp.Regexp
+	negate bool
+	a      Action
+	expand bool
+}
+
+// Name implements Table.
+func (t *RegexpTable) Name() string { return t.name }
+
+// Fixed implements Table.
+func (t *RegexpTable) Fixed() bool { return false }
+
+// Find implements Table.
+func (t *RegexpTable) Find(q string) (Action, bool) {
+	for _, r := range t.rules {
+		m := r.re.FindStringSubmatchIndex(q)
+		if (m != nil) == r.negate {
+			continue
+		}
+		if !r.expand || m == nil {
+			return r.a, true
+		}
+		a := r.a
+		a.Text = string(r.re.ExpandString(nil, a.Text, q, m))
+		return a, true
+	}
+	return Action{}, false
+}
+
+func (t *RegexpTable) add(line string) error {
+	r := reRule{}
+	if strings.HasPrefix(line, "!") {
+		r.negate, line = true, line[1:]
+	}
+	if line == "" || line[0] == '#' {
+		return nil
+	}
+	if strings.HasPrefix(strings.ToLower(line), "if ") || strings.EqualFold(line, "endif") {
+		return errors.New("if/endif blocks are not supported; write each pattern on its own line")
+	}
+	delim := line[0]
+	if delim != '/' {
+		return fmt.Errorf("pattern %q does not start with /", line)
+	}
+	end := -1
+	for i := 1; i < len(line); i++ {
+		if line[i] == '\\' {
+			i++
+			continue
+		}
+		if line[i] == delim {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		return fmt.Errorf("pattern %q has no closing /", line)
+	}
+	pat := line[1:end]
+	rest := line[end+1:]
+	fl := ""
+	for rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		fl += rest[:1]
+		rest = rest[1:]
+	}
+	icase := true
+	for _, c := range fl {
+		switch c {
+		case 'i':
+			icase = !icase
+		case 'm', 's', 'x', 'U', 'X', 'A', 'E':
+		default:
+			return fmt.Errorf("unknown flag %q", c)
+		}
+	}
+	prefix := ""
+	if icase {
+		prefix = "(?i)"
+	}
+	if strings.ContainsRune(fl, 'm') {
+		prefix += "(?m)"
+	}
+	if strings.ContainsRune(fl, 's') {
+		prefix += "(?s)"
+	}
+	re, err := regexp.Compile(prefix + pat)
+	if err != nil {
+		return fmt.Errorf("/%s/: %v", pat, err)
+	}
+	r.re = re
+	v := strings.TrimSpace(rest)
+	if v == "" {
+		return fmt.Errorf("/%s/ has no action", pat)
+	}
+	if r.a, err = ParseAction(v); err != nil {
+		return fmt.Errorf("/%s/: %w", pat, err)
+	}
+	r.expand = strings.IndexByte(r.a.Text, '$') >= 0 && !r.negate
+	t.rules = append(t.rules, r)
+	return nil
+}
