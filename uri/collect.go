@@ -318,6 +318,10 @@ func (c *collector) mailToken(t []byte, at int, where string) {
 		return
 	}
 	dom := hostEnd(t[at+1:])
+	if _, ok := c.seen[string(dom)]; ok {
+		c.res.Mentions++
+		return
+	}
 	if !explicit && !plausibleDomain(dom, false) {
 		return
 	}
@@ -349,6 +353,10 @@ var fileExt = map[string]bool{"zip": true, "mov": true, "md": true, "py": true, 
 // bare handles a schemeless token that may be a domain.
 func (c *collector) bare(t []byte, where string) {
 	h := hostEnd(t)
+	if _, ok := c.seen[string(h)]; ok {
+		c.res.Mentions++
+		return
+	}
 	if !plausibleDomain(h, true) {
 		return
 	}

@@ -47,11 +47,19 @@ func (c *collector) scanHTML(r io.Reader) error {
 				c.scanText(z.Text(), "text")
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
-			name, more := z.TagName()
-			isBase := string(name) == "base"
-			if string(name) == "script" || string(name) == "style" {
+			raw := z.Raw()
+			name := rawTagName(raw)
+			isBase := name == "base"
+			if name == "script" || name == "style" {
 				skip++
 			}
+			// Attribute parsing copies every key and value; a tag with no
+			// byte a host or an entity needs cannot link anywhere (unless a
+			// <base> makes relative links count), so it is passed over.
+			if base == nil && !isBase && bytes.IndexAny(raw, ".:&\\") < 0 {
+				continue
+			}
+			_, more := z.TagName()
 			for more {
 				var k, v []byte
 				k, v, more = z.TagAttr()
@@ -84,12 +92,32 @@ func (c *collector) scanHTML(r io.Reader) error {
 				}
 			}
 		case html.EndTagToken:
-			name, _ := z.TagName()
-			if (string(name) == "script" || string(name) == "style") && skip > 0 {
+			name := rawTagName(z.Raw())
+			if (name == "script" || name == "style") && skip > 0 {
 				skip--
 			}
 		}
 	}
+}
+
+// rawTagName returns the lower-cased name of the tag in raw ("<A HREF=...>",
+// "</a>") when it is one the scanner acts on, else "".
+func rawTagName(raw []byte) string {
+	i := 1
+	if i < len(raw) && raw[i] == '/' {
+		i++
+	}
+	j := i
+	for j < len(raw) && raw[j] != ' ' && raw[j] != '>' && raw[j] != '/' && raw[j] != '\t' && raw[j] != '\n' && raw[j] != '\r' && raw[j] != '\f' {
+		j++
+	}
+	n := raw[i:j]
+	for _, t := range [...]string{"base", "script", "style"} {
+		if bytes.EqualFold(n, []byte(t)) {
+			return t
+		}
+	}
+	return ""
 }
 
 // baseHost records a <base href> and returns its host for relative links.
@@ -128,7 +156,7 @@ func splitScheme(v []byte) (scheme string, rest []byte, ok bool) {
 			if i == 0 {
 				return "", v, false
 			}
-			return string(bytes.ToLower(v[:i])), v[i+1:], true
+			return schemeName(v[:i]), v[i+1:], true
 		}
 		if !isSchemeChar(ch) && ch != '.' {
 			return "", v, false
@@ -138,6 +166,16 @@ func splitScheme(v []byte) (scheme string, rest []byte, ok bool) {
 		}
 	}
 	return "", v, false
+}
+
+// schemeName lower-cases a scheme, without allocating for the usual ones.
+func schemeName(b []byte) string {
+	for _, s := range [...]string{"http", "https", "mailto", "ftp", "javascript", "data", "cid", "tel"} {
+		if bytes.EqualFold(b, []byte(s)) {
+			return s
+		}
+	}
+	return string(bytes.ToLower(b))
 }
 
 // special lists the schemes whose URLs browsers read with or without the

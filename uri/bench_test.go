@@ -1,0 +1,163 @@
+package uri
+
+import (
+	"bytes"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// corpus builds about n bytes of text: prose with the punctuation, times,
+// versions and file names that make the scanner look twice, and a link every
+// few lines.
+func textCorpus(n int) []byte {
+	lines := []string{
+		"Dear customer, thank you for your order no. 4711. It ships on Mon. at 10:30 a.m.\r\n",
+		"Please read the attached report.pdf and readme.md (version 1.2.3) before you reply.\r\n",
+		"Visit http://www.shop.example.com/offer?id=42 or write to sales@shop.example.com today!\r\n",
+		"The quick brown fox jumps over the lazy dog; e.g. this line has no link at all, i.e. none.\r\n",
+		"Track it at www.track.example.net/parcel/123 or see example.org for details.\r\n",
+		"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt.\r\n",
+	}
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(lines[i%len(lines)])
+	}
+	return b.Bytes()
+}
+
+func htmlCorpus(n int) []byte {
+	blocks := []string{
+		`<tr><td class="cell" style="padding:4px;font-family:Arial">Dear customer, thank you for your order no. 4711.</td></tr>` + "\r\n",
+		`<p>Please <a href="http://www.shop.example.com/offer?id=42&amp;ref=mail">click here</a> to see the offer.</p>` + "\r\n",
+		`<img src="https://img.example.net/logo.png" width="120" height="40" alt="Logo" border="0">` + "\r\n",
+		`<div>The quick brown fox jumps over the lazy dog &mdash; visit www.track.example.net today.</div>` + "\r\n",
+		`<p style="color:#333333">Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.</p>` + "\r\n",
+	}
+	var b bytes.Buffer
+	b.WriteString("<html><head><title>Offer</title></head><body><table>\r\n")
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(blocks[i%len(blocks)])
+	}
+	b.WriteString("</table></body></html>\r\n")
+	return b.Bytes()
+}
+
+func BenchmarkExtractPlain(b *testing.B) {
+	msg := append([]byte("Content-Type: text/plain; charset=us-ascii\r\n\r\n"), textCorpus(4<<20)...)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Extract(bytes.NewReader(msg), Limits{})
+		if err != nil || len(r.Hosts) != 4 {
+			b.Fatalf("Extract = %d hosts, %v; want 4", len(r.Hosts), err)
+		}
+	}
+}
+
+func BenchmarkExtractHTML(b *testing.B) {
+	msg := append([]byte("Content-Type: text/html; charset=utf-8\r\n\r\n"), htmlCorpus(4<<20)...)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Extract(bytes.NewReader(msg), Limits{})
+		if err != nil || len(r.Hosts) != 3 {
+			b.Fatalf("Extract = %d hosts, %v; want 3", len(r.Hosts), err)
+		}
+	}
+}
+
+func BenchmarkExtractQuotedPrintableHTML(b *testing.B) {
+	var qp bytes.Buffer
+	for _, line := range strings.SplitAfter(string(htmlCorpus(4<<20)), "\r\n") {
+		line = strings.ReplaceAll(line, "=", "=3D")
+		for len(line) > 74 {
+			qp.WriteString(line[:74] + "=\r\n")
+			line = line[74:]
+		}
+		qp.WriteString(line)
+	}
+	msg := append([]byte("Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"), qp.Bytes()...)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Extract(bytes.NewReader(msg), Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// repeatReader yields a header and then body bytes cycled until size, so a
+// 50 MB message never sits in memory and the heap measured is the walker's.
+type repeatReader struct {
+	head  []byte
+	chunk []byte
+	left  int64
+	off   int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if len(r.head) > 0 {
+		n := copy(p, r.head)
+		r.head = r.head[n:]
+		return n, nil
+	}
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n := copy(p, r.chunk[r.off:])
+	r.off = (r.off + n) % len(r.chunk)
+	r.left -= int64(n)
+	return n, nil
+}
+
+// BenchmarkExtract50MB scans a 50 MB multipart message (plain, HTML and a
+// base64 attachment) and reports the peak heap growth while it runs.
+func BenchmarkExtract50MB(b *testing.B) {
+	const size = 50 << 20
+	part := "--bd\r\nContent-Type: text/plain\r\n\r\n" + string(textCorpus(256<<10)) +
+		"--bd\r\nContent-Type: text/html\r\n\r\n" + string(htmlCorpus(256<<10)) +
+		"--bd\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		strings.Repeat(strings.Repeat("QUJDRA", 12)+"\r\n", 4000)
+	head := []byte("Content-Type: multipart/mixed; boundary=bd\r\n\r\n")
+	b.SetBytes(size)
+	b.ReportAllocs()
+	var peak uint64
+	for b.Loop() {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		done := make(chan struct{})
+		highest := make(chan uint64)
+		go func() {
+			var m runtime.MemStats
+			top := before.HeapAlloc
+			for {
+				runtime.ReadMemStats(&m)
+				top = max(top, m.HeapAlloc)
+				select {
+				case <-done:
+					highest <- top
+					return
+				case <-time.After(200 * time.Microsecond):
+				}
+			}
+		}()
+		r, err := Extract(&repeatReader{head: head, chunk: []byte(part), left: size}, Limits{MaxBytes: size + 1<<20})
+		close(done)
+		maxHeap := <-highest
+		if err != nil || r.Truncated || r.Bytes < size {
+			b.Fatalf("Extract = %d bytes, truncated %v, %v", r.Bytes, r.Truncated, err)
+		}
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		maxHeap = max(maxHeap, after.HeapAlloc)
+		peak = max(peak, maxHeap-before.HeapAlloc)
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
