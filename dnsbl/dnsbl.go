@@ -423,6 +423,17 @@ func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 		c.log.Warn("dnsbl: list lookup failed", "list", z.display(), "query", c.logQuery(z, r.Query), "err", c.logErr(z, err))
 		return
 	}
+	n := 0
+	for _, rr := range a.Records {
+		if _, ok := rr.(*dns.A); ok {
+			n++
+		}
+	}
+	if n > 0 {
+		// One allocation for both: Codes is a subset of Answers.
+		buf := make([]netip.Addr, 2*n)
+		r.Answers, r.Codes = buf[:0:n], buf[n:n]
+	}
 	for _, rr := range a.Records {
 		ar, ok := rr.(*dns.A)
 		if !ok {
@@ -453,7 +464,9 @@ func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 		r.Codes = nil // a refused query never lists
 		return
 	}
-	if len(r.Codes) > 0 {
+	if len(r.Codes) == 0 {
+		r.Codes = nil
+	} else {
 		r.Listed = true
 		r.Weight = z.Weight
 		z.listed.Add(1)

@@ -417,7 +417,10 @@ func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) {
 	}
 	r.fmu.Lock()
 	f.ans, f.err = a, err
-	f.expired = err != nil && ctx.Err() != nil
+	// A network deadline can fire a moment before the context reports it,
+	// so "ran out of time" is judged by the clock as well.
+	d, _ := ctx.Deadline()
+	f.expired = err != nil && (ctx.Err() != nil || time.Until(d) < time.Millisecond)
 	if r.flights[k] == f {
 		delete(r.flights, k) // later callers start afresh (or hit the cache)
 	}
