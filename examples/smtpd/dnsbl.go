@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/dnsbl"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// dnsblFlags adds the DNS list flags: -dnsbl SPEC (repeatable, Postfix
+// syntax such as zen.example=127.0.0.[2..11]*2 or list.dnswl.example*-5)
+// checks the client's IP address at connect, and -dnsbl-threshold N
+// rejects when the listed weights add up to N or more. An allowlist hit
+// (negative weight) accepts the client. A list that fails to answer is
+// ignored (fail open) and logged. The lists need -resolver.
+func dnsblFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
+	var specs listFlag
+	fs.Var(&specs, "dnsbl", "DNS list to check the client IP against, Postfix syntax ZONE[=PATTERN|&MASK][*WEIGHT] (repeatable)")
+	threshold := fs.Int("dnsbl-threshold", 1, "reject when the weights of the DNS lists that list the client add up to this")
+	return func(env *buildEnv) (staged, error) {
+		if len(specs) == 0 {
+			return staged{}, nil
+		}
+		if env.Resolver == nil {
+			return staged{}, errors.New("-dnsbl needs -resolver")
+		}
+		if *threshold < 1 {
+			return staged{}, fmt.Errorf("-dnsbl-threshold %d: want 1 or more", *threshold)
+		}
+		lists, err := dnsbl.ParseLists(specs...)
+		if err != nil {
+			return staged{}, fmt.Errorf("-dnsbl: %w", err)
+		}
+		c, err := dnsbl.New(dnsbl.Config{
+			Resolver:   env.Resolver,
+			Lists:      lists,
+			Timeout:    5 * time.Second,
+			Thresholds: smtpcheck.Thresholds{Reject: float64(*threshold), Allow: -1},
+			Logger:     env.Logger,
+		})
+		if err != nil {
+			return staged{}, fmt.Errorf("-dnsbl: %w", err)
+		}
+		env.Logger.Info("DNS lists on", "lists", specs.String(), "threshold", *threshold)
+		check := smtpcheck.Guard(c.ClientCheck(), smtpcheck.Options{
+			Name:    "dnsbl",
+			Timeout: 6 * time.Second, // the lists' own deadline comes first
+			Skip:    []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated},
+		})
+		return staged{Connect: []smtpcheck.Check{check}}, nil
+	}
+}
