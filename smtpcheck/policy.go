@@ -124,14 +124,21 @@ func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 	d := Decision{Stage: s.Stage}
 	s.mu.Lock()
 	s.trace = nil
-	held := s.held
+	held := s.heldConn
+	if s.heldTx != nil && (held == nil || s.heldTx.Action > held.Action) {
+		held = s.heldTx
+	}
 	switch s.Stage {
 	case StageConnect, StageHelo, StageMail:
 		holdable := r.Action == Reject || r.Action == TempFail
 		if r.Action == DeferIfPermit || (p.DelayReject && holdable && !r.Immediate) {
-			if held == nil || r.Action > held.Action {
+			slot := &s.heldConn
+			if s.Stage == StageMail {
+				slot = &s.heldTx
+			}
+			if *slot == nil || r.Action > (*slot).Action {
 				hr := r
-				s.held = &hr
+				*slot = &hr
 			}
 			d.Held = true
 			r = Result{Headers: r.Headers, Score: r.Score, Reason: r.Reason}

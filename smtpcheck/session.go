@@ -199,7 +199,8 @@ type Session struct {
 
 	mu       sync.Mutex
 	values   map[any]any
-	held     *Result // a verdict held for the first RCPT (delayed rejection)
+	heldConn *Result // a verdict from connect or HELO held for RCPT (delayed rejection)
+	heldTx   *Result // a verdict from MAIL held for RCPT; ends with the transaction
 	trace    *Trace  // the evaluation in progress, nil between evaluations
 	traceBuf Trace
 }
@@ -223,10 +224,11 @@ func (s *Session) SetValue(key, value any) {
 }
 
 // ResetTransaction forgets the MAIL transaction (after RSET, a completed
-// message or a new MAIL), keeping connection and HELO facts.
+// message or a new MAIL), keeping connection and HELO facts, and any verdict
+// from connect or HELO still held for RCPT.
 func (s *Session) ResetTransaction() {
 	s.mu.Lock()
-	s.held = nil
+	s.heldTx = nil
 	s.mu.Unlock()
 	s.Mail = nil
 	s.Rcpt = Address{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
@@ -14,12 +15,13 @@ import (
 
 // accessFlags wires the smtpf access map (-access FILE, repeatable), its
 // limits (counted in memory), and Postfix access tables
-// (-postfix-access KIND:TYPE:FILE, such as client:hash:/etc/postfix/access;
-// KIND is client, helo, sender or recipient).
+// (-postfix-access KIND:FILE, Postfix's table notation such as
+// hash:/etc/postfix/access, optionally led by client:, helo:, sender: or
+// recipient: to serve one lookup only).
 func accessFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	var files, tables listFlag
 	fs.Var(&files, "access", "smtpf access map file (repeatable; later files override earlier keys)")
-	fs.Var(&tables, "postfix-access", "Postfix access table KIND:TYPE:FILE with KIND client, helo, sender or recipient and TYPE hash, cidr, regexp or pcre (repeatable)")
+	fs.Var(&tables, "postfix-access", "Postfix access table KIND:FILE, KIND hash, cidr, regexp or pcre (repeatable); prefix client:, helo:, sender: or recipient: to use it for one lookup only")
 	reload := fs.Duration("access-reload", 5*time.Second, "how often to check the access map files for changes (0: never)")
 	return func(env *buildEnv) (staged, error) {
 		var st staged
@@ -47,37 +49,39 @@ func accessFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			env.Logger.Info("access map on", "files", []string(files), "keys", a.Map().Len())
 		}
 		for _, spec := range tables {
-			kind, table, ok := cutKind(spec)
-			if !ok {
-				return st, fmt.Errorf("-postfix-access %q: want KIND:TYPE:FILE", spec)
-			}
+			kinds, table := lookupKinds(spec)
 			t, err := postfix.Load(table)
 			if err != nil {
 				return st, fmt.Errorf("-postfix-access %q: %w", spec, err)
 			}
 			o := postfix.DefaultOptions
-			switch kind {
-			case "client":
-				st.Connect = append(st.Connect, smtpcheck.Named("check_client_access", postfix.CheckClientAccess(t, o)))
-			case "helo":
-				st.Helo = append(st.Helo, smtpcheck.Named("check_helo_access", postfix.CheckHeloAccess(t, o)))
-			case "sender":
-				st.Mail = append(st.Mail, smtpcheck.Named("check_sender_access", postfix.CheckSenderAccess(t, o)))
-			case "recipient":
-				st.Rcpt = append(st.Rcpt, smtpcheck.Named("check_recipient_access", postfix.CheckRecipientAccess(t, o)))
-			default:
-				return st, fmt.Errorf("-postfix-access %q: unknown kind %q (want client, helo, sender or recipient)", spec, kind)
+			for _, kind := range kinds {
+				switch kind {
+				case "client":
+					st.Connect = append(st.Connect, smtpcheck.Named("check_client_access", postfix.CheckClientAccess(t, o)))
+				case "helo":
+					st.Helo = append(st.Helo, smtpcheck.Named("check_helo_access", postfix.CheckHeloAccess(t, o)))
+				case "sender":
+					st.Mail = append(st.Mail, smtpcheck.Named("check_sender_access", postfix.CheckSenderAccess(t, o)))
+				case "recipient":
+					st.Rcpt = append(st.Rcpt, smtpcheck.Named("check_recipient_access", postfix.CheckRecipientAccess(t, o)))
+				}
 			}
+			env.Logger.Info("postfix access table on", "table", table, "lookups", kinds)
 		}
 		return st, nil
 	}
 }
 
-func cutKind(spec string) (kind, table string, ok bool) {
-	for i := 0; i < len(spec); i++ {
-		if spec[i] == ':' {
-			return spec[:i], spec[i+1:], i > 0 && i+1 < len(spec)
+// lookupKinds splits a -postfix-access value. The plain form is Postfix's
+// TYPE:FILE (hash:/etc/postfix/access), and the table then serves every
+// lookup, as one access(5) table keyed by addresses, domains and networks
+// can; a leading client:, helo:, sender: or recipient: limits it to one.
+func lookupKinds(spec string) (kinds []string, table string) {
+	for _, k := range []string{"client", "helo", "sender", "recipient"} {
+		if strings.HasPrefix(spec, k+":") {
+			return []string{k}, spec[len(k)+1:]
 		}
 	}
-	return "", "", false
+	return []string{"client", "helo", "sender", "recipient"}, spec
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
@@ -110,7 +111,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	fs.BoolVar(&o.verbose, "v", false, "log every decision, not only refusals")
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{}
+	features := []feature{accessFlags, greylistFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))
@@ -166,10 +167,12 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		all.EndOfData = append(all.EndOfData, st.EndOfData...)
 	}
 	policy := &smtpcheck.Policy{
-		Connect:     smtpcheck.FirstMatch(all.Connect...),
-		Helo:        smtpcheck.FirstMatch(all.Helo...),
-		Mail:        smtpcheck.FirstMatch(all.Mail...),
-		Rcpt:        smtpcheck.FirstMatch(append(all.Rcpt, smtpcheck.RelayControl(o.domains...))...),
+		Connect: smtpcheck.FirstMatch(all.Connect...),
+		Helo:    smtpcheck.FirstMatch(all.Helo...),
+		Mail:    smtpcheck.FirstMatch(all.Mail...),
+		// Relay control comes first: no allowlist may turn the server into
+		// an open relay.
+		Rcpt:        smtpcheck.FirstMatch(append([]smtpcheck.Check{smtpcheck.RelayControl(o.domains...)}, all.Rcpt...)...),
 		Data:        smtpcheck.FirstMatch(all.Data...),
 		Headers:     smtpcheck.FirstMatch(all.Headers...),
 		EndOfData:   smtpcheck.FirstMatch(all.EndOfData...),
@@ -191,6 +194,12 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		Trusted:  trusted,
 		Deliver:  store.deliver,
 		Logger:   logger,
+		OnClose: func(s *smtpcheck.Session) {
+			// Give back the session's concurrency slot (Concurrent-Connect:).
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			access.Release(ctx, s)
+		},
 	}
 	if env.Resolver != nil {
 		cfg.LookupPTR = env.Resolver.VerifyPTR
