@@ -1,6 +1,7 @@
 package hygiene
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,37 +68,68 @@ func (sc *Scanner) lineBreak(bare bool, at int64) {
 	sc.dot, sc.lineStart, sc.lastBare = false, true, bare
 }
 
-// Write scans p; it never fails.
+// Write scans p; it never fails. Runs of ordinary bytes inside a line are
+// skipped with bytes.IndexByte, so the scan costs little more than a copy.
 func (sc *Scanner) Write(p []byte) (int, error) {
 	sc.init()
-	for i, c := range p {
-		at := sc.off + int64(i)
-		if sc.pendingCR {
-			sc.pendingCR = false
-			if c == '\n' {
-				sc.lineBreak(false, at)
-				continue
-			}
-			sc.f.BareCR++
-			sc.note(at - 1)
-			sc.lineBreak(true, at-1)
+	n := len(p)
+	base := sc.off
+	i := 0
+	for i < n {
+		if sc.pendingCR || sc.lineStart {
+			sc.step(p[i], base+int64(i))
+			i++
+			continue
 		}
-		switch c {
-		case '\r':
-			sc.pendingCR = true
-		case '\n':
-			sc.f.BareLF++
-			sc.note(at)
-			sc.lineBreak(true, at)
-		case '.':
-			sc.dot = sc.lineStart
-			sc.lineStart = false
-		default:
-			sc.dot, sc.lineStart = false, false
+		rest := p[i:]
+		j := bytes.IndexByte(rest, '\n')
+		seg := rest
+		if j >= 0 {
+			seg = rest[:j]
+		}
+		if k := bytes.IndexByte(seg, '\r'); k >= 0 {
+			j = k
+		} else if j < 0 {
+			j = len(rest)
+		}
+		if j > 0 {
+			sc.dot = false
+		}
+		i += j
+		if i < n {
+			sc.step(p[i], base+int64(i))
+			i++
 		}
 	}
-	sc.off += int64(len(p))
-	return len(p), nil
+	sc.off += int64(n)
+	return n, nil
+}
+
+// step scans one byte at offset at.
+func (sc *Scanner) step(c byte, at int64) {
+	if sc.pendingCR {
+		sc.pendingCR = false
+		if c == '\n' {
+			sc.lineBreak(false, at)
+			return
+		}
+		sc.f.BareCR++
+		sc.note(at - 1)
+		sc.lineBreak(true, at-1)
+	}
+	switch c {
+	case '\r':
+		sc.pendingCR = true
+	case '\n':
+		sc.f.BareLF++
+		sc.note(at)
+		sc.lineBreak(true, at)
+	case '.':
+		sc.dot = sc.lineStart
+		sc.lineStart = false
+	default:
+		sc.dot, sc.lineStart = false, false
+	}
 }
 
 // Findings returns what was found so far, counting a CR that ends the
@@ -123,7 +155,12 @@ func (sc *Scanner) Findings() LineFindings {
 // findings.
 func ScanLineEndings(ctx context.Context, r io.Reader) (LineFindings, error) {
 	var sc Scanner
-	buf := make([]byte, 32<<10)
+	if wt, ok := r.(io.WriterTo); ok {
+		// An in-memory body hands its bytes over without a copy.
+		_, err := wt.WriteTo(&sc)
+		return sc.Findings(), err
+	}
+	buf := make([]byte, 16<<10)
 	for {
 		if err := ctx.Err(); err != nil {
 			return sc.Findings(), err

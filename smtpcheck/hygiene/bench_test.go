@@ -1,0 +1,63 @@
+package hygiene
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
+)
+
+// BenchmarkDefaultOneMessage runs every check of Default over one
+// message: HELO, MAIL, two RCPTs, DATA, the header and the end of data
+// (a 2 kB body scanned for bare line endings).
+func BenchmarkDefaultOneMessage(b *testing.B) {
+	st := Default(DefaultConfig{Names: []string{"mx.our.example"}})
+	helo := smtpcheck.FirstMatch(st.Helo...)
+	mail := smtpcheck.FirstMatch(st.Mail...)
+	rcpt := smtpcheck.FirstMatch(st.Rcpt...)
+	data := smtpcheck.FirstMatch(st.Data...)
+	headers := smtpcheck.FirstMatch(st.Headers...)
+	eod := smtpcheck.FirstMatch(st.EndOfData...)
+	raw := strings.NewReplacer("example.org", "alpha-mail.de", "example.net", "beta-post.fr").Replace(goodHeader) + strings.Repeat("a line of text in the body of the message\n", 50)
+	bld := checktest.NewSession("192.0.2.1").Helo("mail.alpha-mail.de").From("alice@alpha-mail.de").To("bob@beta-post.fr").To("carol@beta-post.fr")
+	s := bld.Message(raw)
+	hdr, body := s.Session().Header, s.Session().Body
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ss := s.Session()
+		ss.Header, ss.Body = nil, nil
+		for _, st := range []struct {
+			stage smtpcheck.Stage
+			c     smtpcheck.Check
+		}{{smtpcheck.StageHelo, helo}, {smtpcheck.StageMail, mail}, {smtpcheck.StageRcpt, rcpt}, {smtpcheck.StageRcpt, rcpt}, {smtpcheck.StageData, data}} {
+			ss.Stage = st.stage
+			if r := st.c(ctx, ss); r.Action != smtpcheck.Continue {
+				b.Fatalf("stage %v: %v %s", st.stage, r.Action, r.Reason)
+			}
+		}
+		ss.Header, ss.Stage = hdr, smtpcheck.StageHeaders
+		if r := headers(ctx, ss); r.Action != smtpcheck.Continue {
+			b.Fatalf("headers: %v %s", r.Action, r.Reason)
+		}
+		ss.Body, ss.Stage = body, smtpcheck.StageEndOfData
+		if r := eod(ctx, ss); r.Action != smtpcheck.Continue {
+			b.Fatalf("end of data: %v %s", r.Action, r.Reason)
+		}
+	}
+}
+
+func BenchmarkScanLineEndings64K(b *testing.B) {
+	var sc Scanner
+	buf := []byte(strings.Repeat("a line of text in the body of the message\r\n", 1500))
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		sc = Scanner{}
+		sc.Write(buf)
+	}
+	_ = sc.Findings()
+}
