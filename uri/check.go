@@ -347,7 +347,7 @@ func (c *Checker) dnsChecks(ctx context.Context, hosts []Host) smtpcheck.Result 
 			}
 			continue
 		}
-		if !seenDomain[h.Domain] {
+		if h.Domain != "" && !seenDomain[h.Domain] {
 			seenDomain[h.Domain] = true
 			for k, lc := range c.domains {
 				if listUsed[k] >= c.cfg.MaxLookups {

@@ -63,7 +63,7 @@ func TestCheckLists(t *testing.T) {
 	}, Exclude: []string{"good.example"}})
 	tests := []struct {
 		name, body, rule, reply string
-		action              smtpcheck.Action
+		action                  smtpcheck.Action
 	}{
 		{"clean", "see http://clean.example/ and www.good.example", "", "", smtpcheck.Continue},
 		{"domain listed via subdomain", "click http://www.shop.spam.example/x", "uri-bl dbl.test", "black listed URL domain spam.example by dbl.test", smtpcheck.Reject},
