@@ -47,21 +47,28 @@ var ErrEnhanced = errors.New("reply: malformed enhanced status code")
 
 // ParseEnhanced parses "class.subject.detail", such as "4.7.1" or "5.7.27".
 func ParseEnhanced(s string) (Enhanced, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
-		return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
-	}
 	var n [3]uint16
-	for i, p := range parts {
-		if len(p) == 0 || len(p) > 3 || (i == 0 && len(p) != 1) {
-			return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
-		}
-		for _, c := range []byte(p) {
-			if c < '0' || c > '9' {
+	part, digits := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if digits == 0 || part == 2 {
 				return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
 			}
-			n[i] = n[i]*10 + uint16(c-'0')
+			part, digits = part+1, 0
+		case c >= '0' && c <= '9':
+			digits++
+			if digits > 3 || (part == 0 && digits > 1) {
+				return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+			}
+			n[part] = n[part]*10 + uint16(c-'0')
+		default:
+			return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
 		}
+	}
+	if part != 2 || digits == 0 {
+		return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
 	}
 	if n[0] != 2 && n[0] != 4 && n[0] != 5 {
 		return Enhanced{}, fmt.Errorf("%w: class %d in %q", ErrEnhanced, n[0], s)

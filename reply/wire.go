@@ -26,6 +26,9 @@ func (r Reply) AppendTo(dst []byte) []byte {
 	textStart := len(dst)
 	dst = r.appendRawText(dst)
 	text := dst[textStart:]
+	if r.enh.IsZero() {
+		guardEnhanced(text)
+	}
 	if len(text) <= maxContent-(textStart-start) && !containsNL(text) {
 		if len(text) == 0 && textStart > start {
 			dst = dst[:textStart-1] // no trailing space after the codes
@@ -36,6 +39,20 @@ func (r Reply) AppendTo(dst []byte) []byte {
 	raw := append([]byte(nil), text...)
 	dst = dst[:start]
 	return r.appendFolded(dst, raw)
+}
+
+// guardEnhanced keeps the text of a reply without an enhanced code from
+// starting with a word a reader would take for one ("0.0.0 ESMTP" from a
+// hostile host name): its first dot is written as '?', as other bytes that
+// would change the reply's meaning are.
+func guardEnhanced(text []byte) {
+	end := 0
+	for end < len(text) && text[end] != ' ' && text[end] != '\n' {
+		end++
+	}
+	if looksEnhanced(string(text[:end])) { // no allocation: the conversion is only compared
+		text[1] = '?'
+	}
 }
 
 func containsNL(b []byte) bool {
@@ -88,7 +105,9 @@ func (r Reply) appendFolded(dst, raw []byte) []byte {
 		if nl >= 0 {
 			line = raw[:nl]
 		}
-		chunks = appendFold(chunks, line, width)
+		// Without an enhanced code, a hard cut of the first word could leave
+		// something that reads as one ("5.5.2" out of "5.5.2222..."): guard it.
+		chunks = appendFold(chunks, line, width, r.enh.IsZero() && len(chunks) == 0)
 		if nl < 0 {
 			break
 		}
@@ -112,8 +131,9 @@ func (r Reply) appendFolded(dst, raw []byte) []byte {
 
 // appendFold splits one line into chunks of at most width bytes, breaking at
 // the last space that fits, or hard at width when a word is longer than that.
-func appendFold(chunks [][]byte, line []byte, width int) [][]byte {
-	for len(line) > width {
+// With guardFirst, the first chunk never reads as an enhanced status code.
+func appendFold(chunks [][]byte, line []byte, width int, guardFirst bool) [][]byte {
+	for first := guardFirst; len(line) > width; first = false {
 		cut := -1
 		for i := width; i > 0; i-- {
 			if line[i] == ' ' {
@@ -122,8 +142,12 @@ func appendFold(chunks [][]byte, line []byte, width int) [][]byte {
 			}
 		}
 		if cut <= 0 {
-			chunks = append(chunks, line[:width])
-			line = line[width:]
+			w := width
+			if first && looksEnhanced(string(line[:w])) {
+				w = 4 // no string of four bytes looks like an enhanced code
+			}
+			chunks = append(chunks, line[:w])
+			line = line[w:]
 			continue
 		}
 		chunks = append(chunks, line[:cut])
