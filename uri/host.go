@@ -72,7 +72,7 @@ var profile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.StrictDomainNa
 
 // ParseHost normalises one host as a browser would read it from a URL's
 // authority (without userinfo or port): percent-encoding, IDN, upper case,
-// trailing dots, IPv6 brackets, and the decimal, hex, octal and short IPv4
+// trailing dots, IPv6 with or without brackets, and the decimal, hex, octal and short IPv4
 // forms that browsers accept ("0x7f.1", "2130706433", "0177.0.0.1").
 func ParseHost(s string) (Host, error) {
 	if strings.IndexByte(s, '%') >= 0 {
@@ -93,6 +93,15 @@ func ParseHost(s string) (Host, error) {
 		a, err := netip.ParseAddr(s[1:end])
 		if err != nil || !a.Is6() {
 			return Host{}, ErrBadIP
+		}
+		a = a.WithZone("").Unmap()
+		return Host{Name: a.String(), IP: a}, nil
+	}
+	if strings.IndexByte(s, ':') >= 0 {
+		// An IPv6 address without brackets, as Host.Name holds it.
+		a, err := netip.ParseAddr(s)
+		if err != nil || !a.Is6() {
+			return Host{}, ErrBadHost
 		}
 		a = a.WithZone("").Unmap()
 		return Host{Name: a.String(), IP: a}, nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 
 	"golang.org/x/net/html/charset"
@@ -279,7 +278,7 @@ func (w *walker) leaf(cte, cs string, isHTML bool) {
 	var r io.Reader = body
 	switch strings.ToLower(cte) {
 	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
+		r = &qpReader{br: bufio.NewReaderSize(r, 4096)}
 	case "base64":
 		r = base64.NewDecoder(base64.StdEncoding, &b64Filter{r: r})
 	}
@@ -303,6 +302,57 @@ func isUTF8(cs string) bool {
 		return true
 	}
 	return false
+}
+
+// qpReader decodes quoted-printable leniently: soft line breaks join lines
+// (so a URL broken across them is whole again), =XX escapes are decoded, and
+// a malformed '=' is kept as it is rather than ending the part, as mail
+// readers do.
+type qpReader struct {
+	br   *bufio.Reader
+	out  []byte
+	line []byte
+	err  error
+}
+
+func (q *qpReader) Read(p []byte) (int, error) {
+	for len(q.out) == 0 {
+		if q.err != nil {
+			return 0, q.err
+		}
+		raw, err := q.br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			err = nil
+		}
+		q.err = err
+		q.line = q.decode(q.line[:0], raw)
+		q.out = q.line
+	}
+	n := copy(p, q.out)
+	q.out = q.out[n:]
+	return n, nil
+}
+
+func (q *qpReader) decode(dst, raw []byte) []byte {
+	hard := len(raw) > 0 && raw[len(raw)-1] == '\n'
+	body := bytes.TrimRight(raw, " \t\r\n")
+	soft := len(body) > 0 && body[len(body)-1] == '='
+	if soft {
+		body = body[:len(body)-1]
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c == '=' && i+2 < len(body) && isHex(body[i+1]) && isHex(body[i+2]) {
+			dst = append(dst, unhex(body[i+1])<<4|unhex(body[i+2]))
+			i += 2
+			continue
+		}
+		dst = append(dst, c)
+	}
+	if hard && !soft {
+		dst = append(dst, '\n')
+	}
+	return dst
 }
 
 // b64Filter drops the bytes base64 bodies carry besides the alphabet
