@@ -386,6 +386,7 @@ func (c *Checker) wait(ctx context.Context, v *Verdict, todo []int) {
 		}(i, v.Lists[i].Query)
 	}
 	done := make([]bool, len(v.Lists))
+	allowed := false
 	for n := 0; n < pending; n++ {
 		select {
 		case x := <-ch:
@@ -395,6 +396,7 @@ func (c *Checker) wait(ctx context.Context, v *Verdict, todo []int) {
 			r.Time = x.d
 			if c.hasAllow && c.th.Allow < 0 && r.Listed && r.List.Weight < 0 &&
 				c.allowScore(v) <= int(c.th.Allow) {
+				allowed = true
 				n = pending // allowlisted: the rest cannot change the outcome
 			}
 		case <-ctx.Done():
@@ -404,8 +406,10 @@ func (c *Checker) wait(ctx context.Context, v *Verdict, todo []int) {
 	for _, i := range todo {
 		if !done[i] {
 			v.Lists[i].Err = ErrNotQueried
-			c.zones[i].errors.Add(1)
-			c.zones[i].queries.Add(1)
+			if !allowed { // not waited for is no fault of the zone's
+				c.zones[i].errors.Add(1)
+				c.zones[i].queries.Add(1)
+			}
 		}
 	}
 }

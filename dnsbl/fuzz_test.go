@@ -77,3 +77,23 @@ func FuzzIPQueryName(f *testing.F) {
 		}
 	})
 }
+
+func FuzzNewTemplate(f *testing.F) {
+	for _, s := range []string{dnsbl.PostfixTemplate, "$ip ${text?; $text} ${zone:none} $$", "${text?${zone?x}}", "${", "$"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		tpl, err := dnsbl.NewTemplate(554, "5.7.1", text)
+		if err != nil {
+			return
+		}
+		r := tpl.Reply(map[string]string{"ip": "192.0.2.1", "zone": "zen.example", "text": "reason\r\nRSET"})
+		if r.Code() != 554 {
+			t.Fatalf("NewTemplate(%q).Reply code = %d, want 554", text, r.Code())
+		}
+		// The wire form keeps a TXT record's CR LF from starting a command.
+		if w := r.String(); strings.Contains(strings.TrimSuffix(w, "\r\n"), "\r\nRSET") {
+			t.Fatalf("NewTemplate(%q).Reply = %q: a TXT line break reached the wire", text, w)
+		}
+	})
+}

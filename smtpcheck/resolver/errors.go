@@ -14,6 +14,10 @@ var (
 	// records of the type asked for (NODATA). Only the typed lookups return
 	// it; Query reports both as an [Answer] instead.
 	ErrNotFound = errors.New("name not found")
+	// ErrNXDomain and ErrNoData tell the two kinds of ErrNotFound apart:
+	// an error wrapping ErrNotFound also wraps one of them.
+	ErrNXDomain = errors.New("NXDOMAIN")
+	ErrNoData   = errors.New("NODATA")
 	// ErrTimeout means no server answered before the deadline: the
 	// caller's context deadline or the resolver's per-attempt timeouts.
 	ErrTimeout = errors.New("timeout")

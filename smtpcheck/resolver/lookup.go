@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -29,9 +28,9 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns
 		}
 	}
 	if len(out) == 0 {
-		cause := errors.New("NODATA")
+		cause := ErrNoData
 		if a.NXDomain() {
-			cause = errors.New("NXDOMAIN")
+			cause = ErrNXDomain
 		}
 		return nil, newError(a.Name, qtype, a.Server, ErrNotFound, cause)
 	}

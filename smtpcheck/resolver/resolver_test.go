@@ -151,6 +151,9 @@ func TestNotFound(t *testing.T) {
 			if !resolver.IsNotFound(err) || resolver.IsTemporary(err) {
 				t.Errorf("lookup(%q) error = %v, want ErrNotFound and not temporary", tt.qname, err)
 			}
+			if errors.Is(err, resolver.ErrNXDomain) != tt.nxdomain || errors.Is(err, resolver.ErrNoData) == tt.nxdomain {
+				t.Errorf("lookup(%q) error = %v, want ErrNXDomain %v, ErrNoData %v", tt.qname, err, tt.nxdomain, !tt.nxdomain)
+			}
 		})
 	}
 }
