@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// Limits bound the work and memory of one extraction. Zero fields take the
-// defaults of DefaultLimits; memory stays bounded whatever the message size.
+// Limits bound the work and memory of one extraction; memory stays bounded
+// whatever the message size. Zero fields take the defaults: 32 MiB read,
+// MIME depth 10, 256 parts, 1000 hosts, 16 broken URLs.
 type Limits struct {
 	// MaxBytes is how many bytes of the message are read at most; the rest
 	// is left unread and the result marked Truncated.
@@ -21,25 +22,24 @@ type Limits struct {
 	MaxBroken int
 }
 
-// DefaultLimits are the limits used for zero fields: 32 MiB read, MIME depth
-// 10, 256 parts, 1000 hosts, 16 broken URLs.
-var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 10, MaxParts: 256, MaxHosts: 1000, MaxBroken: 16}
+// defaultLimits are the limits used for zero fields.
+var defaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 10, MaxParts: 256, MaxHosts: 1000, MaxBroken: 16}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultLimits.MaxBytes
+		l.MaxBytes = defaultLimits.MaxBytes
 	}
 	if l.MaxDepth <= 0 {
-		l.MaxDepth = DefaultLimits.MaxDepth
+		l.MaxDepth = defaultLimits.MaxDepth
 	}
 	if l.MaxParts <= 0 {
-		l.MaxParts = DefaultLimits.MaxParts
+		l.MaxParts = defaultLimits.MaxParts
 	}
 	if l.MaxHosts <= 0 {
-		l.MaxHosts = DefaultLimits.MaxHosts
+		l.MaxHosts = defaultLimits.MaxHosts
 	}
 	if l.MaxBroken <= 0 {
-		l.MaxBroken = DefaultLimits.MaxBroken
+		l.MaxBroken = defaultLimits.MaxBroken
 	}
 	return l
 }
