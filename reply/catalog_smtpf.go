@@ -166,7 +166,7 @@ var (
 	entryForwardReply = newEntry("ForwardReply", 550, "5.0.0",
 		"{text}", []Param{pText},
 		"The reply of the forward (downstream) host, relayed to the client as it was given: after ETRN, or with relay-reply on. Look the text up on the forward host; its own catalog tells which rule answered.",
-		"smtpf#277", "smtpf#299").anyCode()
+		"smtpf#277", "smtpf#299").anyCode().passThrough()
 	entrySenderSyntax = newEntry("SenderSyntax", 553, "5.5.2",
 		"rejected sender {sender} {reason}", []Param{{"sender", KindWord}, pReason},
 		"The MAIL FROM address breaks a strict RFC 5321 grammar rule (line, local part or domain length, a plus in an IP literal, a leading, trailing or double dot). The sending software is broken; relax the strict grammar options only if a legitimate sender needs it.",

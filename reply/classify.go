@@ -121,9 +121,11 @@ func Explain(r Reply) Explanation {
 	return x
 }
 
-// ExplainText parses s as a reply and explains it.
+// ExplainText parses s as a reply and explains it. Made for text pasted
+// from a bounce: leading white space on each line and a DSN
+// "Diagnostic-Code: smtp;" prefix are removed first.
 func ExplainText(s string) (Explanation, error) {
-	r, err := Parse(s)
+	r, err := Parse(unpaste(s))
 	if err != nil {
 		return Explanation{}, err
 	}
@@ -136,7 +138,7 @@ func (x Explanation) String() string {
 	r := x.Reply
 	c := x.Classification
 	b.WriteString("reply:    ")
-	b.WriteString(strings.TrimRight(r.Error(), " "))
+	b.WriteString(strings.ReplaceAll(strings.TrimSuffix(r.String(), "\r\n"), "\r\n", "\n          "))
 	b.WriteString("\nclass:    ")
 	b.WriteString(c.Class.String())
 	if c.Retryable {
@@ -169,14 +171,14 @@ func (x Explanation) String() string {
 		b.WriteString("\n          ")
 		b.WriteString(ClassMeaning(r.enh.Class))
 	}
-	b.WriteString("\nadvice:   ")
+	b.WriteString("\nretry:    ")
 	b.WriteString(c.Advice())
 	if x.BasicKnown && x.Basic.Advice != "" {
-		b.WriteString(" ")
+		b.WriteString("\nadvice:   ")
 		b.WriteString(x.Basic.Advice)
 	}
 	if x.StatusKnown && x.Status.Advice != "" {
-		b.WriteString(" ")
+		b.WriteString("\n          ")
 		b.WriteString(x.Status.Advice)
 	}
 	if len(x.Matches) == 0 {
@@ -209,4 +211,19 @@ func (x Explanation) String() string {
 
 func quoteArg(s string) string {
 	return "\"" + string(appendSanitized(nil, s)) + "\""
+}
+
+// unpaste undoes what mail clients and DSNs do to a pasted reply.
+func unpaste(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		l = strings.TrimLeft(l, " \t")
+		if len(l) > 16 && strings.EqualFold(l[:16], "diagnostic-code:") {
+			if _, rest, ok := strings.Cut(l, ";"); ok {
+				l = strings.TrimLeft(rest, " \t")
+			}
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
 }

@@ -128,6 +128,10 @@ func TestExplainText(t *testing.T) {
 	if !strings.Contains(x.String(), "mismatch") {
 		t.Errorf("ExplainText(550 4.7.1) does not report the class mismatch:\n%s", x)
 	}
+	x, err = ExplainText("Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")
+	if err != nil || len(x.Matches) == 0 || x.Matches[0].Entry.Name != "DNSBLBlocked" {
+		t.Errorf("ExplainText(DSN diagnostic) = %v, %v, want DNSBLBlocked", x.Matches, err)
+	}
 	if _, err := ExplainText("not a reply"); err == nil {
 		t.Errorf("ExplainText(not a reply) error = nil")
 	}

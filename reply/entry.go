@@ -84,6 +84,9 @@ type Entry struct {
 	Alt []string
 
 	segs []segment // Template compiled: literal text and parameter slots
+	// opaque marks an entry Identify leaves out: its text is another
+	// server's reply passed through whole, so it would match any reply.
+	opaque bool
 }
 
 type segment struct {
@@ -175,6 +178,13 @@ func (e *Entry) alt(tmpl ...string) *Entry {
 		}
 	}
 	e.Alt = append(e.Alt, tmpl...)
+	return e
+}
+
+// passThrough marks an entry whose text is another server's reply relayed
+// whole; Identify leaves it out.
+func (e *Entry) passThrough() *Entry {
+	e.opaque = true
 	return e
 }
 

@@ -24,7 +24,11 @@ type Match struct {
 // take any 4xx or 5xx); an enhanced code that differs from the entry's still
 // matches, with Exact false. The most specific matches come first. Entries
 // whose template is nothing but parameters ("{reason}") are reported only
-// when nothing more specific matches.
+// when nothing more specific matches, and only with their exact codes. For a
+// multi-line reply whose whole text matches nothing specific, the first line
+// alone is tried. ForwardReply (smtpf#277, smtpf#299) is never reported:
+// its text is the forward host's reply passed through whole, so identify
+// that reply against the forward host's own rules instead.
 func Identify(r Reply) []Match {
 	if r.code == 0 {
 		return nil
@@ -33,12 +37,24 @@ func Identify(r Reply) []Match {
 	lines := r.Text()
 	text := normalize(strings.Join(lines, " "))
 	ms := id.match(r, text)
-	if len(ms) == 0 && len(lines) > 1 {
+	if len(lines) > 1 && !anySpecific(ms) {
 		// A multi-line reply whose first line alone is a catalog reply, such
-		// as an EHLO reply's greeting line.
-		ms = id.match(r, normalize(lines[0]))
+		// as an EHLO reply's greeting line or a rejection with a help URL on
+		// the next line.
+		if first := id.match(r, normalize(lines[0])); anySpecific(first) {
+			return first
+		}
 	}
 	return ms
+}
+
+func anySpecific(ms []Match) bool {
+	for _, m := range ms {
+		if !m.Entry.generic() {
+			return true
+		}
+	}
+	return false
 }
 
 // IdentifyText parses s as a reply and identifies it.
@@ -68,6 +84,9 @@ type identifierSet struct {
 var identifier = sync.OnceValue(func() *identifierSet {
 	id := &identifierSet{byCode: make(map[int][]*matcher)}
 	for _, e := range catalog {
+		if e.opaque {
+			continue
+		}
 		for _, tmpl := range append([]string{e.Template}, e.Alt...) {
 			m := compileMatcher(e, tmpl)
 			if e.AnyCode {
@@ -219,6 +238,10 @@ func (id *identifierSet) match(r Reply, text string) []Match {
 	}
 	out := found[:0]
 	for _, f := range found {
+		// A template of parameters alone says nothing unless the codes agree.
+		if f.generic && !f.Exact {
+			continue
+		}
 		if !specific || !f.generic {
 			out = append(out, f)
 		}

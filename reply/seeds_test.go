@@ -60,6 +60,9 @@ func TestSeedRepliesIdentify(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Parse(%q) error %v", s.line, err)
 				}
+				if e := ByRef(s.key); e != nil && e.opaque {
+					return // another server's reply passed through: see Identify
+				}
 				ms := Identify(r)
 				if len(ms) == 0 {
 					t.Fatalf("Identify(%q) = no match, want an entry with ref %s", s.line, s.key)

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string
+		code       int
+		wantOut    []string
+		wantStderr string
+	}{
+		{"argument", []string{"550 5.7.1 host mail.example.net [192.0.2.1] black listed"}, "", 0,
+			[]string{"class:    permanent, not retryable", "enhanced: 5.7.1 Delivery not authorized", "HostBlacklisted [smtpf#120]", `ip="192.0.2.1"`}, ""},
+		{"stdin multi-line", nil, "451-4.7.1 greylisted, try again in 300 seconds\r\n451 4.7.1 see https://example.org\r\n", 0,
+			[]string{"transient, retryable", "Retry later"}, ""},
+		{"lines as arguments", []string{"550-5.1.1 no such user", "550 5.1.1 here"}, "", 0,
+			[]string{"Bad destination mailbox address"}, ""},
+		{"postfix dnsbl", []string{"554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"}, "", 0,
+			[]string{"DNSBLBlocked [postfix smtppolicy]"}, ""},
+		{"not a reply", []string{"hello there"}, "", 1, nil, "not an SMTP reply"},
+		{"code over 599", []string{"650 5.7.1 x"}, "", 1, nil, "basic code out of range"},
+		{"empty stdin", nil, "", 1, nil, "empty input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(tt.args, strings.NewReader(tt.stdin), &out, &errb)
+			if code != tt.code {
+				t.Fatalf("run(%q) = %d, want %d; stderr %q", tt.args, code, tt.code, errb.String())
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("run(%q) output lacks %q:\n%s", tt.args, w, out.String())
+				}
+			}
+			if !strings.Contains(errb.String(), tt.wantStderr) {
+				t.Errorf("run(%q) stderr = %q, want %q", tt.args, errb.String(), tt.wantStderr)
+			}
+		})
+	}
+}
