@@ -54,7 +54,7 @@ func (sc *Scanner) init() {
 }
 
 func (sc *Scanner) note(at int64) {
-	if sc.f.First < 0 {
+	if sc.f.First < 0 || at < sc.f.First {
 		sc.f.First = at
 	}
 }
@@ -144,6 +144,9 @@ func (sc *Scanner) Findings() LineFindings {
 		}
 		if sc.dot {
 			f.DotLines++
+			if sc.off-2 < f.First {
+				f.First = sc.off - 2
+			}
 		}
 	} else if sc.dot && sc.lastBare {
 		f.DotLines++
