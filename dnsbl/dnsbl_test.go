@@ -462,3 +462,30 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("NewTemplate(550, 4.7.1): no error for mismatched classes")
 	}
 }
+
+func TestRunHealth(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.Zone("gone.test", 60)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := newChecker(t, srv, dnsbl.Config{Now: func() time.Time { return at }}, "gone.test")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		c.RunHealth(ctx, time.Hour)
+		close(done)
+	}()
+	// The first probe runs at once; wait for its result, then stop.
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Status()[0].Checked.IsZero() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("RunHealth did not return after its context ended")
+	}
+	if st := c.Status()[0]; st.Healthy || !st.Checked.Equal(at) {
+		t.Errorf("Status() after RunHealth = %+v, want unhealthy, checked at %v", st, at)
+	}
+}
