@@ -246,3 +246,109 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+// The DNSBL tutorial's two restriction blocks (seed 002) load as written,
+// with the list zones renamed to test zones, and behave as Postfix
+// documents them.
+func TestTutorialBlocks(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.Add(
+		"example.org. 300 IN MX 10 mx.example.org.",
+		"mx.example.org. 300 IN A 192.0.2.10",
+		"example.net. 300 IN MX 10 mx.example.net.",
+		"mx.example.net. 300 IN A 192.0.2.20",
+		"20.2.0.192.in-addr.arpa. 300 IN PTR mx.example.net.",
+		"mx2.example.net. 300 IN A 192.0.2.21",
+		"21.2.0.192.in-addr.arpa. 300 IN PTR mx2.example.net.",
+		"spammer.example. 300 IN MX 10 mx.example.net.",
+		"bounces.example. 300 IN MX 10 mx.example.net.",
+	)
+	srv.Zone("2.0.192.in-addr.arpa.", 60)
+	srv.ListIP("zen.test", "192.0.2.66", "127.0.0.4", "XBL listing")
+	srv.ListIP("sorbs.test", "192.0.2.21", "127.0.0.10")
+	srv.ListDomain("dbl.test", "spammer.example", "127.0.1.2")
+	srv.ListDomain("dsn.test", "bounces.example", "127.0.0.2")
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	env := postconf.Env{
+		Resolver: res,
+		Logger:   slog.New(slog.NewTextHandler(&log, nil)),
+		Domains:  []string{"example.org"},
+		VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {
+			if a.Local == "nobody" {
+				return postconf.ErrUndeliverable
+			}
+			return nil
+		},
+	}
+
+	t.Run("recipient block", func(t *testing.T) {
+		cfg, err := postconf.Load(filepath.Join("testdata", "tutorial_recipient.cf"), env)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		tests := []struct {
+			name, ip, helo, from, rcpt string
+			want                       smtpcheck.Action
+			reply                      string
+		}{
+			{"clean", "192.0.2.20", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Continue, ""},
+			{"listed client", "192.0.2.66", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Client host [192.0.2.66] blocked using zen.test; XBL listing"},
+			{"listed sender domain", "192.0.2.20", "mx.example.net", "a@spammer.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [spammer.example] blocked using dbl.test"},
+			{"relaying", "192.0.2.20", "mx.example.net", "a@example.net", "bob@example.net", smtpcheck.Reject, "554 5.7.1 <bob@example.net>: Recipient address rejected: Relay access denied"},
+			{"relaying to a domain without DNS", "192.0.2.20", "mx.example.net", "a@example.net", "bob@elsewhere.example", smtpcheck.TempFail, "450 4.1.2 <bob@elsewhere.example>: Recipient address rejected: Domain not found"},
+			{"mynetworks may relay", "127.0.0.1", "mx.example.net", "a@example.net", "bob@elsewhere.example", smtpcheck.Continue, ""},
+			{"non-fqdn recipient", "192.0.2.20", "mx.example.net", "a@example.net", "bob@localhost", smtpcheck.Reject, "504 5.5.2 <bob@localhost>"},
+			{"invalid helo", "192.0.2.20", "[300.1.2.3]", "a@example.net", "bob@example.org", smtpcheck.Reject, "501 5.5.2"},
+			{"unverified recipient", "192.0.2.20", "mx.example.net", "a@example.net", "nobody@example.org", smtpcheck.TempFail, "450 4.1.1 <nobody@example.org>"}, // unverified_recipient_reject_code = 450
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := run(t, cfg.Policy, tt.ip, tt.helo, tt.from, tt.rcpt)
+				if d.Result.Action != tt.want {
+					t.Fatalf("verdict = %v (%s), want %v", d.Result.Action, d.Result.DefaultReply().Error(), tt.want)
+				}
+				if got := d.Result.DefaultReply().Error(); tt.reply != "" && !strings.HasPrefix(got, tt.reply) {
+					t.Errorf("reply = %q, want prefix %q", got, tt.reply)
+				}
+			})
+		}
+	})
+
+	t.Run("client block", func(t *testing.T) {
+		cfg, err := postconf.Load(filepath.Join("testdata", "tutorial_client.cf"), env)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if !cfg.HeloRequired {
+			t.Errorf("smtpd_helo_required = yes not applied")
+		}
+		tests := []struct {
+			name, ip, helo, from, rcpt string
+			want                       smtpcheck.Action
+			reply                      string
+		}{
+			{"clean", "192.0.2.20", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Continue, ""},
+			{"no HELO", "192.0.2.20", "", "a@example.net", "bob@example.org", smtpcheck.Reject, "503 5.5.1"},
+			{"non-fqdn helo", "192.0.2.20", "mx", "a@example.net", "bob@example.org", smtpcheck.Reject, "504 5.5.2 <mx>: Helo command rejected"},
+			{"unknown client", "192.0.2.30", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.TempFail, "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.30]"},
+			{"listed client", "192.0.2.21", "mx2.example.net", "a@example.net", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Client host [192.0.2.21] blocked using sorbs.test"},
+			{"listed sender (dsn)", "192.0.2.20", "mx.example.net", "a@bounces.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [bounces.example] blocked using dsn.test"},
+			{"mynetworks", "127.0.0.1", "localhost", "a@localhost", "bob@example.org", smtpcheck.Continue, ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := run(t, cfg.Policy, tt.ip, tt.helo, tt.from, tt.rcpt)
+				if d.Result.Action != tt.want {
+					t.Fatalf("verdict = %v (%s), want %v", d.Result.Action, d.Result.DefaultReply().Error(), tt.want)
+				}
+				if got := d.Result.DefaultReply().Error(); tt.reply != "" && !strings.HasPrefix(got, tt.reply) {
+					t.Errorf("reply = %q, want prefix %q", got, tt.reply)
+				}
+			})
+		}
+	})
+}
