@@ -46,13 +46,22 @@ func (r Reply) AppendTo(dst []byte) []byte {
 // hostile host name): its first dot is written as '?', as other bytes that
 // would change the reply's meaning are.
 func guardEnhanced(text []byte) {
-	end := 0
-	for end < len(text) && text[end] != ' ' && text[end] != '\n' {
+	if start, ok := leadsEnhanced(text); ok {
+		text[start+1] = '?'
+	}
+}
+
+// leadsEnhanced reports whether the first word of b, after the spaces a
+// parser skips, looks like an enhanced status code, and where it starts.
+func leadsEnhanced(b []byte) (start int, ok bool) {
+	for start < len(b) && b[start] == ' ' {
+		start++
+	}
+	end := start
+	for end < len(b) && b[end] != ' ' && b[end] != '\n' {
 		end++
 	}
-	if looksEnhanced(string(text[:end])) { // no allocation: the conversion is only compared
-		text[1] = '?'
-	}
+	return start, looksEnhanced(string(b[start:end])) // the conversion does not allocate
 }
 
 func containsNL(b []byte) bool {
@@ -143,8 +152,8 @@ func appendFold(chunks [][]byte, line []byte, width int, guardFirst bool) [][]by
 		}
 		if cut <= 0 {
 			w := width
-			if first && looksEnhanced(string(line[:w])) {
-				w = 4 // no string of four bytes looks like an enhanced code
+			if start, ok := leadsEnhanced(line[:w]); first && ok {
+				w = start + 4 // no word of four bytes looks like an enhanced code
 			}
 			chunks = append(chunks, line[:w])
 			line = line[w:]
