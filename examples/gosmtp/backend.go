@@ -66,6 +66,10 @@ type Config struct {
 	// catalog's 421 4.7.0 (default 20; negative: never).
 	MaxErrors int
 
+	// Normalize, when set, rewrites an accepted message before delivery
+	// (the checks saw it as received), such as bare LF to CRLF.
+	Normalize func(io.Reader) io.Reader
+
 	// Deliver stores an accepted message; nil accepts and drops it.
 	Deliver func(ctx context.Context, m *Message) error
 	// OnClose is called once when a connection ends, for checks that hold
@@ -422,6 +426,13 @@ func (s *session) Data(r io.Reader) error {
 	}
 	if s.discard || s.b.cfg.Deliver == nil {
 		return nil
+	}
+	if s.b.cfg.Normalize != nil {
+		norm, err := io.ReadAll(s.b.cfg.Normalize(bytes.NewReader(data)))
+		if err != nil {
+			return toSMTPError(reply.InternalError())
+		}
+		data = norm
 	}
 	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: data, Quarantine: s.quarantine}
 	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)

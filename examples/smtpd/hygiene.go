@@ -46,7 +46,7 @@ func hygieneFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			}
 			env.Logger.Info("hygiene checks on, with sender domain, reverse DNS and SPF")
 		}
-		return staged{
+		out := staged{
 			Connect:   st.Connect,
 			Helo:      st.Helo,
 			Mail:      st.Mail,
@@ -54,6 +54,11 @@ func hygieneFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			Data:      st.Data,
 			Headers:   st.Headers,
 			EndOfData: st.EndOfData,
-		}, nil
+		}
+		if mode == hygiene.LineNormalize {
+			// The checks pass bare LF/CR; the stored message gets CRLF.
+			out.Normalize = hygiene.NormalizeLineEndings
+		}
+		return out, nil
 	}
 }

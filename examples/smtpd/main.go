@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -43,6 +44,9 @@ type buildEnv struct {
 // staged are a feature's checks per stage, appended to that stage's list.
 type staged struct {
 	Connect, Helo, Mail, Rcpt, Data, Headers, EndOfData []smtpcheck.Check
+	// Normalize, when set, rewrites an accepted message before it is
+	// stored (bare LF/CR to CRLF).
+	Normalize func(io.Reader) io.Reader
 }
 
 // feature registers its flags and returns the builder to call after parsing.
@@ -67,6 +71,8 @@ type options struct {
 	hostname string
 	verbose  bool
 	noPolicy bool
+	config   string
+	dryRun   bool
 }
 
 func main() {
@@ -110,8 +116,10 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	fs.StringVar(&o.hostname, "hostname", "smtpd.localhost", "this server's host name")
 	fs.BoolVar(&o.verbose, "v", false, "log every decision, not only refusals")
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
+	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, greylistFlags}
+	features := []feature{accessFlags, hygieneFlags, uriFlags, greylistFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))
@@ -165,6 +173,9 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		all.Data = append(all.Data, st.Data...)
 		all.Headers = append(all.Headers, st.Headers...)
 		all.EndOfData = append(all.EndOfData, st.EndOfData...)
+		if st.Normalize != nil {
+			all.Normalize = st.Normalize
+		}
 	}
 	policy := &smtpcheck.Policy{
 		Connect: smtpcheck.FirstMatch(all.Connect...),
@@ -179,6 +190,17 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		DelayReject: true,
 		Logger:      logger,
 	}
+	if o.config != "" {
+		policy, err = configPolicy(o.config, env, all)
+		if err != nil {
+			ln.Close()
+			return nil, nil, nil, err
+		}
+	}
+	policy.DryRun = policy.DryRun || o.dryRun
+	if policy.DryRun {
+		logger.Warn("dry run: verdicts are logged, every message passes")
+	}
 	if o.noPolicy {
 		policy = &smtpcheck.Policy{Logger: logger}
 		logger.Warn("empty policy: every message is accepted")
@@ -189,11 +211,12 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		return nil, nil, nil, err
 	}
 	cfg := gosmtp.Config{
-		Policy:   policy,
-		Hostname: o.hostname,
-		Trusted:  trusted,
-		Deliver:  store.deliver,
-		Logger:   logger,
+		Policy:    policy,
+		Hostname:  o.hostname,
+		Trusted:   trusted,
+		Deliver:   store.deliver,
+		Normalize: all.Normalize,
+		Logger:    logger,
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
