@@ -836,7 +836,7 @@ func SenderMXInvalid(sender, domain string) Reply { return entrySenderMXInvalid.
 // DSNTooManyRecipients is 550 5.7.1 for a null-sender message to several recipients (smtpf#441).
 func DSNTooManyRecipients() Reply { return entryDSNTooManyRecipients.Reply() }
 
-// HeaderNotASCII is 550 5.6.0 for a raw 8-bit byte b in a header (smtpf#456).
+// HeaderNotASCII is 554 5.6.0 for a raw 8-bit byte b in a header (smtpf#456).
 func HeaderNotASCII(b byte) Reply {
 	const hex = "0123456789ABCDEF"
 	return entryHeaderNotASCII.Reply(string([]byte{hex[b>>4], hex[b&15]}))

@@ -6,6 +6,13 @@
 // (RelayDenied, HostBlacklisted, ...), so a reply's code, enhanced code and text
 // never disagree. Replies built by hand go through New, which refuses a basic and
 // an enhanced code of different classes.
+//
+// The catalog holds every reply of the lists the product grew from (smtpf's
+// numbered replies, Postfix's, the Barracuda gateway's named codes) and the
+// replies of its own checks, each with an explanation an administrator can
+// act on and its references. Parse reads replies from other servers;
+// Classify, Explain and Identify tell what a received reply means, whether
+// to retry, and which catalog rule produced it.
 package reply
 
 import (
