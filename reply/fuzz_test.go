@@ -14,7 +14,7 @@ func squash(r Reply) string {
 
 func addSeedCorpus(f *testing.F) {
 	for _, name := range []string{"smtpf.txt", "postfix.txt", "barracuda.txt"} {
-		for _, s := range readSeedLines(&testing.T{}, name) {
+		for _, s := range readSeedLines(f, name) {
 			f.Add(s.line)
 		}
 	}

@@ -13,7 +13,7 @@ type seedLine struct {
 	key, line string
 }
 
-func readSeedLines(t *testing.T, name string) []seedLine {
+func readSeedLines(t testing.TB, name string) []seedLine {
 	t.Helper()
 	f, err := os.Open("testdata/" + name)
 	if err != nil {
