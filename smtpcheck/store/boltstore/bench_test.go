@@ -3,7 +3,9 @@ package boltstore_test
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,5 +57,48 @@ func BenchmarkIncr(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// benchParallel runs fn from 16 concurrent callers (with GOMAXPROCS
+// dividing 16), as a policy server with 16 connections makes them.
+func benchParallel(b *testing.B, fn func(s *boltstore.Store, i int) error) {
+	benchStores(b, func(b *testing.B, s *boltstore.Store) {
+		b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+		var next atomic.Int64
+		commits0 := s.Commits()
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(next.Add(1))
+			for pb.Next() {
+				if err := fn(s, i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		if c := s.Commits() - commits0; c > 0 {
+			b.ReportMetric(float64(b.N)/float64(c), "ops/commit")
+		}
+	})
+}
+
+// BenchmarkUpdateParallel is Update from 16 concurrent callers, each on
+// its own key.
+func BenchmarkUpdateParallel(b *testing.B) {
+	fn := func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		n, _ := strconv.Atoi(string(old))
+		return strconv.AppendInt(old[:0], int64(n+1), 10), time.Hour, nil
+	}
+	benchParallel(b, func(s *boltstore.Store, i int) error {
+		return s.Update(context.Background(), "grey:k"+strconv.Itoa(i), fn)
+	})
+}
+
+// BenchmarkIncrParallel is Incr from 16 concurrent callers on one counter.
+func BenchmarkIncrParallel(b *testing.B) {
+	benchParallel(b, func(s *boltstore.Store, i int) error {
+		_, err := s.Incr(context.Background(), "rate:192.0.2.1", 1, time.Minute)
+		return err
 	})
 }
