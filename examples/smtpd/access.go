@@ -37,6 +37,7 @@ func accessFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			if *reload > 0 {
 				go a.Watch(context.Background(), *reload) // for the life of the program
 			}
+			env.Access = a
 			check := smtpcheck.Named(access.CheckName, a.Check())
 			limits := smtpcheck.Guard(a.Limits(), smtpcheck.Options{Name: access.LimitsName, OnError: smtpcheck.FailOpen})
 			st.Connect = append(st.Connect, limits, check)

@@ -39,6 +39,9 @@ type buildEnv struct {
 	Domains  []string     // accepted recipient domains
 	Hostname string       // this server's name
 	Local    []netip.Addr // this server's addresses
+	// Access is the smtpf access map when -access gave one, for the link
+	// checks' Body: lookups.
+	Access *access.Access
 }
 
 // staged are a feature's checks per stage, appended to that stage's list.

@@ -56,7 +56,10 @@ func uriFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			cfg.Resolver = env.Resolver
 			cfg.IPInName, cfg.NSNXDomain, cfg.IPInNS, cfg.RequirePTR = *ipInName, *nsNX, *ipInNS, *requirePTR
 		}
-		if cfg.Resolver == nil && cfg.MaxURIs == 0 && !cfg.RequireDomain && cfg.Links == uri.LinksIgnore {
+		if env.Access != nil {
+			cfg.Body = env.Access.Body // Body: entries exempt or reject link hosts
+		}
+		if cfg.Resolver == nil && cfg.MaxURIs == 0 && !cfg.RequireDomain && cfg.Links == uri.LinksIgnore && cfg.Body == nil {
 			return staged{}, nil
 		}
 		c, err := uri.New(cfg)
