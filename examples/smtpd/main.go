@@ -80,6 +80,9 @@ type options struct {
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "smtpd:", err)
 		os.Exit(1)
 	}
