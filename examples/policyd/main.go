@@ -1,18 +1,36 @@
 // Command policyd is a Postfix SMTP access policy server (the policy
-// delegation protocol of SMTPD_POLICY_README) running smtppolicy's
-// greylisting, in place of postgrey:
+// delegation protocol of SMTPD_POLICY_README) running a whole smtppolicy
+// policy: greylisting, in place of postgrey, plus DNS lists, an smtpf
+// access map, the hygiene checks and Postfix restriction lists from a
+// main.cf-style file:
 //
-//	policyd -listen 127.0.0.1:10040 -greylist bolt:/var/lib/policyd/grey.db
+//	policyd -listen 127.0.0.1:10040 -greylist bolt:/var/lib/policyd/grey.db \
+//	    -resolver 127.0.0.1:53 -dnsbl zen.spamhaus.org -access /etc/policyd/access.cf
 //
 // and in Postfix's main.cf:
 //
 //	smtpd_recipient_restrictions = ..., reject_unauth_destination,
 //	    check_policy_service inet:127.0.0.1:10040
 //
-// Each request is mapped onto a smtpcheck session and answered with DUNNO,
-// DEFER_IF_PERMIT, DEFER, REJECT or PREPEND with the catalog's text. A
-// malformed request is logged and its connection closed, as the protocol
-// asks.
+// A request carries the whole envelope at once. It is mapped onto one
+// fresh smtpcheck session that is walked through the stages up to the
+// request's protocol_state (connect, HELO, MAIL, RCPT, then DATA and
+// END-OF-MESSAGE), each stage evaluated by smtpcheck.Policy.Evaluate with
+// delayed rejection, so every decision is traced, logged and counted as
+// in an SMTP server. The first refusal ends the walk and is answered
+// REJECT, DEFER, DEFER_IF_PERMIT (Postfix applies defer-if-permit across
+// its own restriction lists, so it is never turned into a final DEFER
+// here), DISCARD or HOLD with the catalog's text; a request that passes is
+// answered PREPEND (a header to add) or DUNNO. A malformed request is
+// logged and its connection closed, as the protocol asks.
+//
+// When the policy itself fails (a check panicked, or an error the policy
+// turns into 451 4.3.0), the answer is the -config file's
+// smtpd_policy_service_default_action if the file sets one, and otherwise
+// "DEFER_IF_PERMIT 4.3.0 internal server error": DUNNO would let mail
+// through unchecked while the policy is broken, and a plain DEFER would
+// defer mail Postfix's own lists reject; DEFER_IF_PERMIT lets Postfix's
+// rejections stand and defers the rest until the policy works again.
 //
 // -greylist-list prints the triplets waiting out their delay and exits;
 // -greylist-release KEY lets one through at once.
@@ -29,13 +47,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
 	"github.com/smtppolicy/smtppolicy/greylist"
-	"github.com/smtppolicy/smtppolicy/greylist/storespec"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 
@@ -60,6 +78,24 @@ type options struct {
 	release  string
 	timeout  time.Duration
 	idle     time.Duration
+
+	config    string
+	resolver  string
+	dnsbl     listFlag
+	threshold int
+	access    listFlag
+	hygiene   bool
+	dryRun    bool
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -76,6 +112,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.release, "greylist-release", "", "let the triplet stored at this key through at once, then exit")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline for answering one request")
 	fs.DurationVar(&o.idle, "idle", 5*time.Minute, "close a connection idle for this long")
+	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); its lists run first at each stage")
+	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
+	fs.Var(&o.dnsbl, "dnsbl", "DNS list to check the client IP against, Postfix syntax ZONE[=PATTERN|&MASK][*WEIGHT] (repeatable; needs -resolver)")
+	fs.IntVar(&o.threshold, "dnsbl-threshold", 1, "reject when the weights of the DNS lists that list the client add up to this")
+	fs.Var(&o.access, "access", "smtpf access map file (repeatable; later files override earlier keys)")
+	fs.BoolVar(&o.hygiene, "hygiene", false, "HELO, envelope and size checks (off by default: Postfix enforces protocol hygiene itself)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but answer DUNNO (PREPEND headers are still given)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,11 +130,18 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // server answers policy requests with a smtpcheck.Policy.
 type server struct {
-	policy  *smtpcheck.Policy
-	verbose bool
-	log     *slog.Logger
-	timeout time.Duration
-	idle    time.Duration
+	// policy holds refusals found before RCPT until RCPT (delayed
+	// rejection); immediate is the same policy without, for requests the
+	// walk never takes to RCPT (a CONNECT, HELO or MAIL request, or a DATA
+	// request without a single recipient).
+	policy    *smtpcheck.Policy
+	immediate *smtpcheck.Policy
+	// failAction answers a request the policy failed on.
+	failAction string
+	verbose    bool
+	log        *slog.Logger
+	timeout    time.Duration
+	idle       time.Duration
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -126,34 +176,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("serving the Postfix policy protocol", "listen", ln.Addr().String(), "greylist", o.greylist, "delay", o.delay)
+	logger.Info("serving the Postfix policy protocol", "listen", ln.Addr().String(), "greylist", o.greylist, "delay", o.delay, "dry_run", srv.policy.DryRun)
 	return srv.serve(ctx, ln)
-}
-
-// build makes the server and its greylist from the options.
-func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greylist.Greylist, func(), error) {
-	var rcpt []smtpcheck.Check
-	var g *greylist.Greylist
-	closeStore := func() {}
-	if o.greylist != "none" {
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err := storespec.Open(octx, o.greylist)
-		cancel()
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("-greylist: %w", err)
-		}
-		closeStore = func() { st.Close() }
-		g, err = greylist.New(greylist.Config{Store: st, Delay: o.delay, Exchange: o.exchange, Hostname: o.hostname, Logger: logger})
-		if err != nil {
-			st.Close()
-			return nil, nil, nil, err
-		}
-		rcpt = append(rcpt, g.Check())
-	} else if o.list || o.release != "" {
-		return nil, nil, nil, errors.New("-greylist-list and -greylist-release need a -greylist store")
-	}
-	p := &smtpcheck.Policy{Rcpt: smtpcheck.FirstMatch(rcpt...)}
-	return &server{policy: p, verbose: o.verbose, log: logger, timeout: o.timeout, idle: o.idle, conns: map[net.Conn]struct{}{}}, g, closeStore, nil
 }
 
 // serve accepts connections until ctx is done, then closes them all.
@@ -213,52 +237,4 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 			return
 		}
 	}
-}
-
-// decide evaluates one request and returns the action to answer.
-func (s *server) decide(ctx context.Context, req policy.Request) string {
-	sess, err := req.Session()
-	if err != nil {
-		if !errors.Is(err, policy.ErrUnsupported) {
-			s.log.Warn("policy request not understood; answering DUNNO", "error", err)
-		}
-		return "DUNNO"
-	}
-	sess.Now = time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	// The stage's check runs directly rather than through Policy.Evaluate:
-	// Postfix applies defer-if-permit across its own restriction lists, so
-	// the verdict must reach it as DEFER_IF_PERMIT, not as a final DEFER.
-	var r smtpcheck.Result
-	if c := stageCheck(s.policy, sess.Stage); c != nil {
-		r = c(ctx, sess)
-	}
-	if r.Err != nil && r.Action == smtpcheck.Continue {
-		r = smtpcheck.FailOpen.Fail(r.Err, r.Reason)
-	}
-	action := policy.Action(r)
-	if s.verbose || r.Action != smtpcheck.Continue {
-		s.log.Debug("policy decision", "session", sess, "result", r, "action", action)
-	}
-	return action
-}
-
-// stageCheck returns the policy's check for a stage.
-func stageCheck(p *smtpcheck.Policy, st smtpcheck.Stage) smtpcheck.Check {
-	switch st {
-	case smtpcheck.StageConnect:
-		return p.Connect
-	case smtpcheck.StageHelo:
-		return p.Helo
-	case smtpcheck.StageMail:
-		return p.Mail
-	case smtpcheck.StageRcpt:
-		return p.Rcpt
-	case smtpcheck.StageData:
-		return p.Data
-	case smtpcheck.StageEndOfData:
-		return p.EndOfData
-	}
-	return nil
 }

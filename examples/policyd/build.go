@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/dnsbl"
+	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
+	"github.com/smtppolicy/smtppolicy/greylist"
+	"github.com/smtppolicy/smtppolicy/greylist/storespec"
+	"github.com/smtppolicy/smtppolicy/postconf"
+	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+)
+
+// staged are checks per stage. Postfix sends no request between DATA and
+// the end of the message, so there is no header stage.
+type staged struct {
+	Connect, Helo, Mail, Rcpt, Data, EndOfData []smtpcheck.Check
+}
+
+// requestStageKey keys the stage of the request being answered in the
+// session's values.
+type requestStageKey struct{}
+
+// notRequestStage is true while the walk passes a stage on its way to the
+// request's own. Checks that count events (the access map's limits) or
+// record them (greylisting) run only at the request's own stage: Postfix
+// sends one request per recipient, and an earlier stage re-walked for each
+// of them has not happened again.
+func notRequestStage(s *smtpcheck.Session) bool {
+	st, _ := s.Value(requestStageKey{}).(smtpcheck.Stage)
+	return s.Stage != st
+}
+
+// build makes the server and its greylist from the options; the returned
+// func closes what build opened.
+func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greylist.Greylist, func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*server, *greylist.Greylist, func(), error) {
+		closeAll()
+		return nil, nil, nil, err
+	}
+
+	var res *resolver.Resolver
+	if o.resolver != "" {
+		r, err := resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
+		if err != nil {
+			return fail(fmt.Errorf("-resolver: %w", err))
+		}
+		res = r
+		logger.Info("DNS-based checks on", "resolver", o.resolver)
+	} else {
+		logger.Info("DNS-based checks off: no -resolver given")
+	}
+
+	var all staged
+	add := func(st staged) {
+		all.Connect = append(all.Connect, st.Connect...)
+		all.Helo = append(all.Helo, st.Helo...)
+		all.Mail = append(all.Mail, st.Mail...)
+		all.Rcpt = append(all.Rcpt, st.Rcpt...)
+		all.Data = append(all.Data, st.Data...)
+		all.EndOfData = append(all.EndOfData, st.EndOfData...)
+	}
+
+	// The access map first, as smtpf consults it before anything else.
+	if len(o.access) > 0 {
+		a, err := access.New(access.Config{
+			Files:  o.access,
+			Store:  store.NewMemory(store.MemoryOptions{MaxEntries: 1 << 20}),
+			Logger: logger,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("-access: %w", err))
+		}
+		go a.Watch(ctx, 5*time.Second) // reload edited files until shutdown
+		check := smtpcheck.Named(access.CheckName, a.Check())
+		limits := smtpcheck.SkipIf(notRequestStage,
+			smtpcheck.Guard(a.Limits(), smtpcheck.Options{Name: access.LimitsName, OnError: smtpcheck.FailOpen}))
+		add(staged{
+			Connect:   []smtpcheck.Check{limits, check},
+			Helo:      []smtpcheck.Check{check},
+			Mail:      []smtpcheck.Check{check, limits},
+			Rcpt:      []smtpcheck.Check{check, limits},
+			Data:      []smtpcheck.Check{check},
+			EndOfData: []smtpcheck.Check{check, limits},
+		})
+		logger.Info("access map on", "files", []string(o.access), "keys", a.Map().Len())
+	}
+
+	if len(o.dnsbl) > 0 {
+		if res == nil {
+			return fail(errors.New("-dnsbl needs -resolver"))
+		}
+		if o.threshold < 1 {
+			return fail(fmt.Errorf("-dnsbl-threshold %d: want 1 or more", o.threshold))
+		}
+		lists, err := dnsbl.ParseLists(o.dnsbl...)
+		if err != nil {
+			return fail(fmt.Errorf("-dnsbl: %w", err))
+		}
+		c, err := dnsbl.New(dnsbl.Config{
+			Resolver:   res,
+			Lists:      lists,
+			Timeout:    5 * time.Second,
+			Thresholds: smtpcheck.Thresholds{Reject: float64(o.threshold), Allow: -1},
+			Logger:     logger,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("-dnsbl: %w", err))
+		}
+		add(staged{Connect: []smtpcheck.Check{smtpcheck.Guard(c.ClientCheck(), smtpcheck.Options{
+			Name:    "dnsbl",
+			Timeout: 6 * time.Second, // the lists' own deadline comes first
+			Skip:    []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated},
+		})}})
+		logger.Info("DNS lists on", "lists", o.dnsbl.String(), "threshold", o.threshold)
+	}
+
+	if o.hygiene {
+		st := hygiene.Default(hygiene.DefaultConfig{Names: []string{o.hostname}})
+		if res != nil {
+			st = st.Append(hygiene.DefaultDNS(hygiene.DNSConfig{Resolver: res}))
+		}
+		add(staged{Connect: st.Connect, Helo: st.Helo, Mail: st.Mail, Rcpt: st.Rcpt, Data: st.Data, EndOfData: st.EndOfData})
+		logger.Info("hygiene checks on", "dns", res != nil)
+	}
+
+	var g *greylist.Greylist
+	if o.greylist != "none" {
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := storespec.Open(octx, o.greylist)
+		cancel()
+		if err != nil {
+			return fail(fmt.Errorf("-greylist: %w", err))
+		}
+		closers = append(closers, func() { st.Close() })
+		g, err = greylist.New(greylist.Config{Store: st, Delay: o.delay, Exchange: o.exchange, Hostname: o.hostname, Logger: logger})
+		if err != nil {
+			return fail(err)
+		}
+		add(staged{Rcpt: []smtpcheck.Check{smtpcheck.SkipIf(notRequestStage, g.Check())}})
+	} else if o.list || o.release != "" {
+		return fail(errors.New("-greylist-list and -greylist-release need a -greylist store"))
+	}
+
+	p := &smtpcheck.Policy{
+		Connect:   smtpcheck.FirstMatch(all.Connect...),
+		Helo:      smtpcheck.FirstMatch(all.Helo...),
+		Mail:      smtpcheck.FirstMatch(all.Mail...),
+		Rcpt:      smtpcheck.FirstMatch(all.Rcpt...),
+		Data:      smtpcheck.FirstMatch(all.Data...),
+		EndOfData: smtpcheck.FirstMatch(all.EndOfData...),
+	}
+	failAction := policy.Action(smtpcheck.Result{Action: smtpcheck.DeferIfPermit, Reply: reply.InternalError()})
+	if o.config != "" {
+		cfg, err := postconf.Load(o.config, postconf.Env{Resolver: res, Logger: logger})
+		if err != nil {
+			return fail(err)
+		}
+		p = cfg.Policy
+		then := func(first smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
+			if first == nil {
+				return smtpcheck.FirstMatch(more...)
+			}
+			return smtpcheck.FirstMatch(append([]smtpcheck.Check{first}, more...)...)
+		}
+		p.Connect = then(p.Connect, all.Connect)
+		p.Helo = then(p.Helo, all.Helo)
+		p.Mail = then(p.Mail, all.Mail)
+		p.Rcpt = then(p.Rcpt, all.Rcpt)
+		p.Data = then(p.Data, all.Data)
+		p.EndOfData = then(p.EndOfData, all.EndOfData)
+		// Postfix's default for the parameter is the reply it gives itself
+		// when a policy service cannot be reached; only a file that sets
+		// it chooses our answer to a failed policy.
+		if _, set := cfg.File.Raw("smtpd_policy_service_default_action"); set && cfg.PolicyServiceDefaultAction != "" {
+			failAction = cfg.PolicyServiceDefaultAction
+		}
+		logger.Info("policy from file", "config", o.config, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
+	}
+	// Each stage's check records its own result before the Policy rewrites
+	// it, so that a defer-if-permit still reaches Postfix as one.
+	p.Connect, p.Helo, p.Mail = recordRaw(p.Connect), recordRaw(p.Helo), recordRaw(p.Mail)
+	p.Rcpt, p.Data, p.EndOfData = recordRaw(p.Rcpt), recordRaw(p.Data), recordRaw(p.EndOfData)
+	p.Headers = nil
+	p.DelayReject = true
+	p.DryRun = p.DryRun || o.dryRun
+	p.Logger = logger
+	if p.DryRun {
+		logger.Warn("dry run: verdicts are logged, every request is answered DUNNO")
+	}
+	imm := *p
+	imm.DelayReject = false
+	return &server{
+		policy:     p,
+		immediate:  &imm,
+		failAction: failAction,
+		verbose:    o.verbose,
+		log:        logger,
+		timeout:    o.timeout,
+		idle:       o.idle,
+		conns:      map[net.Conn]struct{}{},
+	}, g, closeAll, nil
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
+	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// walkKey keys the walk's record in the session's values.
+type walkKey struct{}
+
+// walk records, for one request, what each stage's check answered before
+// the Policy rewrote it, and the refusal the Policy holds for RCPT.
+// Policy.Evaluate turns a defer-if-permit into a final temporary failure
+// at RCPT and later; Postfix must get DEFER_IF_PERMIT instead, for its own
+// restriction lists to apply.
+type walk struct {
+	raw     smtpcheck.Result // the current stage's own result
+	rawSeen bool
+	held    *smtpcheck.Result // the strongest refusal held so far
+}
+
+// errHeldFailure stands for a held result whose check never returned (a
+// contained panic): the Policy held a temporary failure we did not see.
+var errHeldFailure = errors.New("policyd: a check failed before RCPT")
+
+// recordRaw wraps a stage's check to record its own result in the walk.
+func recordRaw(c smtpcheck.Check) smtpcheck.Check {
+	if c == nil {
+		return nil
+	}
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		r := c(ctx, s)
+		if w, ok := s.Value(walkKey{}).(*walk); ok {
+			w.raw, w.rawSeen = r, true
+		}
+		return r
+	}
+}
+
+// walkStages are the stages a request may be walked through, in order.
+// Postfix sends no request between DATA and the end of the message.
+var walkStages = [...]smtpcheck.Stage{
+	smtpcheck.StageConnect, smtpcheck.StageHelo, smtpcheck.StageMail,
+	smtpcheck.StageRcpt, smtpcheck.StageData, smtpcheck.StageEndOfData,
+}
+
+// decide evaluates one request and returns the action to answer.
+//
+// The request's envelope is revealed to one fresh session stage by stage
+// (the client at connect, helo_name at HELO, the sender at MAIL, the
+// recipient at RCPT, the recipient list at DATA) and each stage is
+// evaluated by the Policy, up to the request's protocol_state. Refusals
+// found before RCPT are held for RCPT (delayed rejection, as with
+// smtpd_delay_reject); a request that never reaches RCPT (CONNECT, HELO
+// and MAIL requests, and DATA requests from a transaction of several
+// recipients, where Postfix sends no recipient) is judged without holding.
+// The first refusal ends the walk.
+func (s *server) decide(ctx context.Context, req policy.Request) (action string) {
+	full, err := req.Session()
+	if err != nil {
+		if !errors.Is(err, policy.ErrUnsupported) {
+			s.log.Warn("policy request not understood; answering DUNNO", "error", err)
+		}
+		return "DUNNO"
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	target := full.Stage
+	sess := &smtpcheck.Session{Conn: full.Conn, Now: time.Now()}
+	w := &walk{}
+	sess.SetValue(walkKey{}, w)
+	sess.SetValue(requestStageKey{}, target)
+	// A policy request is not a connection: give back any concurrency
+	// slot the access map's limits took for it.
+	defer access.Release(ctx, sess)
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("policy failed; answering the default action", "session", sess, "panic", fmt.Sprint(v), "action", s.failAction)
+			action = s.failAction
+		}
+	}()
+
+	toRcpt := target == smtpcheck.StageRcpt || (target > smtpcheck.StageRcpt && !full.Rcpt.IsNull())
+	p := s.immediate
+	if toRcpt {
+		p = s.policy
+	}
+	var headers []smtpcheck.HeaderField
+	var hold smtpcheck.Result // a quarantine verdict, answered HOLD unless refused
+	for _, st := range walkStages {
+		if st > target {
+			break
+		}
+		switch st {
+		case smtpcheck.StageHelo:
+			if full.Helo.Name == "" {
+				continue // the client sent no HELO
+			}
+			sess.Helo = full.Helo
+		case smtpcheck.StageMail:
+			sess.Mail = full.Mail
+		case smtpcheck.StageRcpt:
+			if !toRcpt {
+				continue
+			}
+			sess.Rcpt = full.Rcpt
+		case smtpcheck.StageData:
+			sess.Rcpts = full.Rcpts
+		}
+		sess.Stage = st
+		w.raw, w.rawSeen = smtpcheck.Result{}, false
+		d := p.Evaluate(ctx, sess)
+		if d.Held {
+			h := w.raw
+			if !w.rawSeen || h.Action < smtpcheck.DeferIfPermit {
+				h = smtpcheck.Result{Action: smtpcheck.TempFail, Reply: reply.InternalError(), Err: errHeldFailure}
+			}
+			if w.held == nil || h.Action > w.held.Action {
+				w.held = &h
+			}
+		}
+		r, dry := d.Result, false
+		if d.Would.Action != smtpcheck.Continue {
+			r, dry = d.Would, true
+		}
+		headers = append(headers, r.Headers...)
+		switch {
+		case r.Action.Refuses() || r.Action == smtpcheck.Discard:
+			return s.answer(sess, r, dry, s.wasDeferIfPermit(d, r, w))
+		case r.Action == smtpcheck.Quarantine && hold.Action == smtpcheck.Continue:
+			hold = r
+		}
+	}
+	if w.held != nil && !toRcpt {
+		// Refusals are held only for RCPT; without one, the walk ends with
+		// the held verdict undelivered.
+		r := *w.held
+		return s.answer(sess, r, s.policy.DryRun, r.Action == smtpcheck.DeferIfPermit)
+	}
+	if hold.Action == smtpcheck.Quarantine {
+		return s.answer(sess, hold, s.policy.DryRun, false)
+	}
+	if len(headers) > 1 {
+		s.log.Info("policy answers carry one header; the rest are dropped", "session", sess, "headers", len(headers))
+	}
+	action = policy.Action(smtpcheck.Result{Headers: headers})
+	s.log.Debug("policy answer", "session", sess, "action", action)
+	return action
+}
+
+// wasDeferIfPermit reports whether a temporary failure the Policy gave was
+// a defer-if-permit before Evaluate made it final: the stage's own result
+// (at RCPT and later), or a held defer-if-permit released at RCPT.
+func (s *server) wasDeferIfPermit(d smtpcheck.Decision, r smtpcheck.Result, w *walk) bool {
+	if r.Action != smtpcheck.TempFail {
+		return false
+	}
+	if d.FromHeld {
+		return w.held != nil && w.held.Action == smtpcheck.DeferIfPermit
+	}
+	return w.rawSeen && w.raw.Action == smtpcheck.DeferIfPermit
+}
+
+// answer turns the verdict that ended the walk into a Postfix action: the
+// failure action for a policy that failed, DEFER_IF_PERMIT for a
+// defer-if-permit, the result's own action otherwise. In a dry run the
+// would-be action is logged and DUNNO answered.
+func (s *server) answer(sess *smtpcheck.Session, r smtpcheck.Result, dry, deferIfPermit bool) string {
+	var action string
+	switch {
+	case r.Err != nil && r.Action == smtpcheck.TempFail:
+		action = s.failAction
+		s.log.Error("policy failed; answering the default action", "session", sess, "error", r.Err, "action", action)
+	case deferIfPermit:
+		r.Action = smtpcheck.DeferIfPermit
+		action = policy.Action(r)
+	default:
+		action = policy.Action(r)
+	}
+	if dry {
+		s.log.Info("dry run: answering DUNNO", "session", sess, "would_answer", action, "reason", r.Reason.String())
+		return "DUNNO"
+	}
+	s.log.Debug("policy answer", "session", sess, "action", action)
+	return action
+}
