@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,11 +46,30 @@ func dnsblFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			return staged{}, fmt.Errorf("-dnsbl: %w", err)
 		}
 		env.Logger.Info("DNS lists on", "lists", specs.String(), "threshold", *threshold)
-		check := smtpcheck.Guard(c.ClientCheck(), smtpcheck.Options{
+		client := c.ClientCheck()
+		remember := func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			r := client(ctx, s)
+			if r.Action == smtpcheck.Accept {
+				s.SetValue(dnsAllowlisted{}, true) // greylisting skips this client
+			}
+			return r
+		}
+		check := smtpcheck.Guard(remember, smtpcheck.Options{
 			Name:    "dnsbl",
 			Timeout: 6 * time.Second, // the lists' own deadline comes first
 			Skip:    []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated},
 		})
 		return staged{Connect: []smtpcheck.Check{check}}, nil
 	}
+}
+
+// dnsAllowlisted is the session key set when a DNS allowlist accepted the
+// client.
+type dnsAllowlisted struct{}
+
+// onDNSAllowlist is true for a client a DNS allowlist (-dnsbl with a
+// negative weight) accepted at connect.
+func onDNSAllowlist(s *smtpcheck.Session) bool {
+	v, _ := s.Value(dnsAllowlisted{}).(bool)
+	return v
 }

@@ -35,6 +35,8 @@ func greylistFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			Exchange: *exchange,
 			Hostname: env.Hostname,
 			Logger:   env.Logger,
+			// A client already on a DNS allowlist is not greylisted.
+			Skip: []smtpcheck.Condition{onDNSAllowlist},
 		})
 		if err != nil {
 			st.Close()

@@ -125,7 +125,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, hygieneFlags, uriFlags, greylistFlags}
+	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, greylistFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))
