@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
@@ -168,7 +169,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 	}
 	failAction := policy.Action(smtpcheck.Result{Action: smtpcheck.DeferIfPermit, Reply: reply.InternalError()})
 	if o.config != "" {
-		cfg, err := postconf.Load(o.config, postconf.Env{Resolver: res, Logger: logger})
+		cfg, err := loadConfig(o.config, postconf.Env{Resolver: res, Logger: logger})
 		if err != nil {
 			return fail(err)
 		}
@@ -216,4 +217,25 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 		idle:       o.idle,
 		conns:      map[net.Conn]struct{}{},
 	}, g, closeAll, nil
+}
+
+// loadConfig reads a Postfix-style policy file. Postfix does relay control
+// itself before it asks a policy service, so a file that leaves
+// smtpd_relay_restrictions unset gets an empty list here, not Postfix's
+// default (whose defer_unauth_destination would defer every recipient of
+// a policy service that knows no domains); a file that sets it is obeyed.
+func loadConfig(path string, env postconf.Env) (*postconf.Config, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, &postconf.Error{File: path, Msg: err.Error()}
+	}
+	defer fh.Close()
+	f, err := postconf.Parse(fh, path)
+	if err != nil {
+		return nil, err
+	}
+	if _, set := f.Raw("smtpd_relay_restrictions"); !set {
+		f.Set("smtpd_relay_restrictions", "")
+	}
+	return postconf.Build(f, env)
 }

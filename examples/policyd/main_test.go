@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -14,13 +16,42 @@ import (
 // startPolicyd runs the server on a loopback port with args.
 func startPolicyd(t *testing.T, args ...string) string {
 	t.Helper()
+	addr, _ := startPolicydLog(t, args...)
+	return addr
+}
+
+// logBuffer collects the server's log for a test to read.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// startPolicydLog runs the server on a loopback port with args and returns
+// its address and its log (at debug level).
+func startPolicydLog(t *testing.T, args ...string) (string, *logBuffer) {
+	t.Helper()
 	o, err := parseFlags(append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, _, closeStore, err := build(ctx, o, slog.New(slog.DiscardHandler))
+	srv, _, closeStore, err := build(ctx, o, logger)
 	if err != nil {
+		cancel()
 		t.Fatalf("build: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,7 +67,7 @@ func startPolicyd(t *testing.T, args ...string) string {
 		}
 		closeStore()
 	})
-	return ln.Addr().String()
+	return ln.Addr().String(), logs
 }
 
 func request(rcpt string) string {
