@@ -81,7 +81,9 @@ func plausibleDomain(d string) bool {
 			return false
 		}
 	}
-	return !strings.Contains(d, "..")
+	// foldDomain strips one leading and one trailing dot; a name with more
+	// ("..example") is not a domain.
+	return d[0] != '.' && d[len(d)-1] != '.' && !strings.Contains(d, "..")
 }
 
 // allowlist is Config's allowlists, compiled.
