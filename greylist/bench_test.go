@@ -2,7 +2,9 @@ package greylist
 
 import (
 	"net/netip"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -59,5 +61,39 @@ func BenchmarkNormalizeSender(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NormalizeSender(a)
+	}
+}
+
+// BenchmarkAttemptParallel is BenchmarkAttempt from 16 concurrent callers
+// (with GOMAXPROCS dividing 16), as a policy server with 16 connections
+// makes them.
+func BenchmarkAttemptParallel(b *testing.B) {
+	for _, name := range []string{"memory", "bolt", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			clk := newClock()
+			s, prefix := stores[name](b, clk)
+			g, err := New(Config{Store: s, Now: clk.Now, KeyPrefix: prefix, AutoAllow: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			trips := make([]Triplet, 1000)
+			for i := range trips {
+				trips[i] = Triplet{Client: netip.MustParsePrefix("192.0.2.0/24"), Sender: "s" + strconv.Itoa(i) + "@example.org", Rcpt: "r@example.net"}
+			}
+			b.ReportAllocs()
+			b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(next.Add(1)) * 61
+				for pb.Next() {
+					if _, err := g.Attempt(ctx, trips[i%len(trips)], ""); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+		})
 	}
 }

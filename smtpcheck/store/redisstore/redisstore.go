@@ -2,7 +2,8 @@
 // share one greylist and one set of rate limits. Redis's own key expiry does
 // the TTLs; every read-modify-write is atomic on the server: Incr is one Lua
 // script (one round trip, as a per-connection rate-limit decision needs) and
-// Update is optimistic WATCH/MULTI/EXEC with bounded retries.
+// Update is two: a GET, then a Lua compare-and-set that writes only if the
+// value is still the one read, with bounded retries when it is not.
 //
 // Every failure to reach Redis (refused, reset, timed out, a server that is
 // loading or read-only) wraps store.ErrUnavailable together with its cause,
@@ -193,46 +194,77 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	})
 }
 
-// Update implements store.Store with WATCH, GET, then MULTI/SET (or DEL)/EXEC:
-// if another writer changes the key in between, EXEC fails and Update
-// retries with a fresh read, after a short random pause that grows with
-// each attempt, up to Options.UpdateRetries times.
+// casScript writes KEYS[1] only if it still holds what Update read:
+// ARGV[1] is "1" when the key was present with value ARGV[2], "0" when it
+// was absent; ARGV[3] is "set" (value ARGV[4], expiry ARGV[5] ms, 0 for
+// none) or "del". It returns 1 when it wrote, 0 when the key had changed.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+	if cur ~= ARGV[2] then return 0 end
+elseif cur then
+	return 0
+end
+if ARGV[3] == 'del' then
+	redis.call('DEL', KEYS[1])
+elseif tonumber(ARGV[5]) > 0 then
+	redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+else
+	redis.call('SET', KEYS[1], ARGV[4])
+end
+return 1
+`)
+
+// Update implements store.Store in two round trips: GET, then a Lua script
+// that compares the value with the one read and, if it is unchanged, sets
+// the new value and its expiry (or deletes the key). When another writer
+// changed the key in between, Update reads again and retries, after a
+// short random pause that grows with each attempt, up to
+// Options.UpdateRetries times.
+//
+// The comparison is by value: a key changed and changed back between the
+// read and the write counts as unchanged, which is harmless because fn
+// computes the new record from the value alone.
 func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) error {
 	k := s.key(key)
+	keys := []string{k}
 	return s.do(ctx, func(ctx context.Context) error {
 		for attempt := range s.retries {
-			err := s.c.Watch(ctx, func(tx *redis.Tx) error {
-				old, err := tx.Get(ctx, k).Bytes()
-				ok := err == nil
-				switch {
-				case errors.Is(err, redis.Nil):
-					old = nil
-				case err != nil:
-					return err
-				case old == nil:
-					old = []byte{}
-				}
-				value, ttl, err := fn(old, ok)
-				switch {
-				case errors.Is(err, store.ErrNoChange):
-					return nil
-				case err != nil:
-					return keepErr{err}
-				case value != nil && ttl < 0:
-					return keepErr{store.ErrNegativeTTL}
-				}
-				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-					if value == nil {
-						p.Del(ctx, k)
-					} else {
-						p.Set(ctx, k, value, pttl(ttl))
-					}
-					return nil
-				})
+			old, err := s.c.Get(ctx, k).Bytes()
+			ok := err == nil
+			switch {
+			case errors.Is(err, redis.Nil):
+				old = nil
+			case err != nil:
 				return err
-			}, k)
-			if !errors.Is(err, redis.TxFailedErr) {
+			case old == nil:
+				old = []byte{}
+			}
+			// fn may keep or modify old; the comparison needs the value read.
+			var had any = "0"
+			var was any = ""
+			if ok {
+				had, was = "1", string(old)
+			}
+			value, ttl, err := fn(old, ok)
+			switch {
+			case errors.Is(err, store.ErrNoChange):
+				return nil
+			case err != nil:
+				return keepErr{err}
+			case value != nil && ttl < 0:
+				return keepErr{store.ErrNegativeTTL}
+			}
+			args := []any{had, was, "del", "", 0}
+			if value != nil {
+				args[2], args[3], args[4] = "set", value, pttl(ttl).Milliseconds()
+			}
+			wrote, err := casScript.Run(ctx, s.c, keys, args...).Int()
+			if err != nil {
 				return err
+			}
+			if wrote == 1 {
+				return nil
 			}
 			backoff := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 4)))
 			t := time.NewTimer(backoff)

@@ -287,3 +287,28 @@ func TestServerErrorsAreNotUnavailable(t *testing.T) {
 		t.Errorf("Get of a hash = %v, want a WRONGTYPE error that is not ErrUnavailable", err)
 	}
 }
+
+// TestUpdateIsTwoRoundTrips checks that an Update that meets no other
+// writer reads once and writes once.
+func TestUpdateIsTwoRoundTrips(t *testing.T) {
+	c := client(t)
+	ctx := t.Context()
+	s := redisstore.New(c, redisstore.Options{Prefix: prefix(t, c)})
+	inc := func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		return append(old, 'x'), time.Minute, nil
+	}
+	s.Update(ctx, "warm", inc) // loads the script if the server lacks it
+	var calls atomic.Int64
+	c.AddHook(countHook{&calls})
+	for i := range 10 {
+		if err := s.Update(ctx, fmt.Sprint("k", i%3), inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := calls.Load(); got != 20 {
+		t.Errorf("10 Update calls sent %d commands, want 20", got)
+	}
+	if v, _, _ := s.Get(ctx, "k0"); string(v) != "xxxx" {
+		t.Errorf("Get(%q) = %q, want %q", "k0", v, "xxxx")
+	}
+}
