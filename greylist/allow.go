@@ -72,8 +72,8 @@ func foldDomain(s string) string {
 }
 
 func plausibleDomain(d string) bool {
-	if d == "" || len(d) > 253 {
-		return false
+	if d == "" || len(d) > 253 || d[0] == '.' || strings.Contains(d, "..") {
+		return false // an empty label is no domain
 	}
 	for i := 0; i < len(d); i++ {
 		c := d[i]
