@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -144,5 +146,38 @@ func TestFlags(t *testing.T) {
 	o, _ = parseFlags([]string{"-greylist", "mysql://x"}, io.Discard)
 	if _, _, _, err := build(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil {
 		t.Errorf("build(-greylist mysql://x) = nil error, want one")
+	}
+}
+
+func TestNewFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-dnsbl", "a.test", "-dnsbl", "b.test*2", "-access", "x.cf", "-access", "y.cf", "-dnsbl-threshold", "2", "-dry-run", "-hygiene"}, io.Discard)
+	if err != nil || len(o.dnsbl) != 2 || len(o.access) != 2 || o.threshold != 2 || !o.dryRun || !o.hygiene {
+		t.Errorf("parseFlags = %+v, %v; want both lists, threshold 2, dry run and hygiene", o, err)
+	}
+	if o, _ := parseFlags(nil, io.Discard); o.hygiene || o.dryRun || o.config != "" || o.resolver != "" {
+		t.Errorf("parseFlags(nil) = %+v; want hygiene and dry run off, no config, no resolver", o)
+	}
+	bad := filepath.Join(t.TempDir(), "main.cf")
+	os.WriteFile(bad, []byte("smtpd_recipient_restrictons = reject\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"-dnsbl without -resolver", []string{"-greylist", "none", "-dnsbl", "zen.test"}},
+		{"misspelt parameter in -config", []string{"-greylist", "none", "-config", bad}},
+		{"missing -config file", []string{"-greylist", "none", "-config", filepath.Join(t.TempDir(), "none.cf")}},
+		{"missing -access file", []string{"-greylist", "none", "-access", filepath.Join(t.TempDir(), "none.cf")}},
+		{"-dnsbl-threshold 0", []string{"-greylist", "none", "-resolver", "127.0.0.1:53", "-dnsbl", "zen.test", "-dnsbl-threshold", "0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseFlags(tt.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, err := build(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil {
+				t.Errorf("build(%q) = nil error, want one", tt.args)
+			}
+		})
 	}
 }
