@@ -21,6 +21,7 @@ func dnsblFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	var specs listFlag
 	fs.Var(&specs, "dnsbl", "DNS list to check the client IP against, Postfix syntax ZONE[=PATTERN|&MASK][*WEIGHT] (repeatable)")
 	threshold := fs.Int("dnsbl-threshold", 1, "reject when the weights of the DNS lists that list the client add up to this")
+	health := fs.Duration("dnsbl-health", 0, "probe each list's RFC 5782 test points this often and skip a misbehaving one (0: no probes)")
 	return func(env *buildEnv) (staged, error) {
 		if len(specs) == 0 {
 			return staged{}, nil
@@ -46,6 +47,9 @@ func dnsblFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			return staged{}, fmt.Errorf("-dnsbl: %w", err)
 		}
 		env.Logger.Info("DNS lists on", "lists", specs.String(), "threshold", *threshold)
+		if *health > 0 {
+			go c.RunHealth(context.Background(), *health) // for the life of the program
+		}
 		client := c.ClientCheck()
 		remember := func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 			r := client(ctx, s)
