@@ -46,10 +46,10 @@ func ParseCommand(line string, o Options) (Command, error) {
 		return c, errorf(RuleSyntax, line, "not a MAIL or RCPT command")
 	}
 	var want string
-	switch strings.ToUpper(line[:4]) {
-	case "MAIL":
+	switch verb := line[:4]; {
+	case strings.EqualFold(verb, "MAIL"):
 		c.Verb, want = "MAIL", "FROM:"
-	case "RCPT":
+	case strings.EqualFold(verb, "RCPT"):
 		c.Verb, want = "RCPT", "TO:"
 	default:
 		return c, errorf(RuleSyntax, line, "not a MAIL or RCPT command")

@@ -175,6 +175,46 @@ func ParsePath(s string, o Options) (Path, error) {
 	return parseMailbox(s[1:len(s)-1], s, o)
 }
 
+// ParseParts parses the path a local part and a domain make, as split by
+// smtpcheck.ParseAddress: it returns what ParsePath returns for
+// "<local@domain>" ("<local>" when domain is empty), errors included, but
+// does not build that string for an ordinary address, so that checking
+// each recipient of a message allocates nothing.
+func ParseParts(local, domain string, o Options) (Path, error) {
+	if p, ok := parseParts(local, domain, o); ok {
+		return p, nil
+	}
+	path := "<" + local + ">"
+	if domain != "" {
+		path = "<" + local + "@" + domain + ">"
+	}
+	return ParsePath(path, o)
+}
+
+// parseParts is ParseParts for a dot-string local part that parses without
+// error; ok is false for anything else, which the caller parses whole.
+func parseParts(local, domain string, o Options) (Path, bool) {
+	if local == "" || local[0] == '@' || local[0] == '"' {
+		return Path{}, false
+	}
+	l, rest, err := scanLocal(local, "", o)
+	if err != nil || rest != "" {
+		return Path{}, false
+	}
+	p := Path{Local: l}
+	if domain == "" {
+		return p, strings.EqualFold(l, "postmaster")
+	}
+	if max := limit(o.MaxLocal, MaxLocalLength); max > 0 && len(l) > max {
+		return Path{}, false
+	}
+	if strings.HasPrefix(domain, "[") || checkDomain(domain, "", o) != nil {
+		return Path{}, false
+	}
+	p.Domain = domain
+	return p, true
+}
+
 // ParseAddress parses a mailbox without angle brackets, user@example.org.
 func ParseAddress(s string, o Options) (Path, error) {
 	if s == "" {

@@ -232,3 +232,58 @@ func TestErrorMessageIsBounded(t *testing.T) {
 		t.Fatalf("ParsePath(1 MB) error length = %d, want a short error", len(err.Error()))
 	}
 }
+
+func TestParseParts(t *testing.T) {
+	tests := []struct {
+		name          string
+		local, domain string
+		opt           Options
+		want          string
+		rule          Rule
+	}{
+		{name: "plain", local: "user", domain: "example.org", want: "user@example.org"},
+		{name: "postmaster", local: "Postmaster", want: "Postmaster"},
+		{name: "no domain", local: "user", rule: RuleNoDomain},
+		{name: "quoted at", local: `"a@b"`, domain: "example.org", want: `"a@b"@example.org`},
+		{name: "literal", local: "u", domain: "[192.0.2.1]", want: "u@[192.0.2.1]"},
+		{name: "bad domain", local: "u", domain: "ex_ample.org", rule: RuleSyntax},
+		{name: "local 65", local: strings.Repeat("a", 65), domain: "example.org", rule: RuleLocalLength},
+		{name: "strict dot", local: "a..b", domain: "example.org", opt: Options{StrictDots: true}, rule: RuleStrictDot},
+		{name: "8bit", local: "jörg", domain: "example.org", rule: RuleEightBit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParseParts(tt.local, tt.domain, tt.opt)
+			if RuleOf(err) != tt.rule {
+				t.Fatalf("ParseParts(%q, %q) error = %v, want rule %q", tt.local, tt.domain, err, tt.rule)
+			}
+			if err == nil && p.String() != tt.want {
+				t.Errorf("ParseParts(%q, %q) = %q, want %q", tt.local, tt.domain, p.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestMaybeIP(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"192.0.2.1", true}, {"2001:db8::1", true}, {"fe80::1%eth0", true}, {"::ffff:192.0.2.1", true},
+		{"mx.example.org", false}, {"1-2-3-4.dsl.example", false}, {"", false}, {"999.1", true},
+	}
+	for _, tt := range tests {
+		if got := MaybeIP(tt.in); got != tt.want {
+			t.Errorf("MaybeIP(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkParseParts(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseParts("bob", "beta-post.fr", Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -38,3 +38,20 @@ func ExampleParseHelo() {
 	// dotless false
 	// invalid true
 }
+
+func ExampleParseParts() {
+	// The parts of an address a server already split, checked without
+	// joining them again.
+	p, err := envelope.ParseParts("bob", "example.org", envelope.Options{})
+	fmt.Println(p, err)
+	_, err = envelope.ParseParts("bob", "ex_ample.org", envelope.Options{})
+	fmt.Println(envelope.RuleOf(err))
+	// Output:
+	// bob@example.org <nil>
+	// syntax
+}
+
+func ExampleMaybeIP() {
+	fmt.Println(envelope.MaybeIP("192.0.2.1"), envelope.MaybeIP("mx.example.org"))
+	// Output: true false
+}

@@ -1,6 +1,8 @@
 package envelope
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -50,6 +52,36 @@ func FuzzParseHelo(f *testing.F) {
 		}
 		if h.Kind == HeloFQDN && !strings.Contains(strings.TrimSuffix(s, "."), ".") {
 			t.Fatalf("ParseHelo(%q) = fqdn for a single label", s)
+		}
+	})
+}
+
+// FuzzParseParts checks that ParseParts gives what ParsePath gives for the
+// joined path, errors included, and that MaybeIP never turns away an
+// address netip.ParseAddr accepts.
+func FuzzParseParts(f *testing.F) {
+	for _, s := range [][2]string{
+		{"user", "example.org"}, {"postmaster", ""}, {"user", ""}, {`"a@b"`, "example.org"},
+		{"a@b", "example.org"}, {"@r.example:u", "example.org"}, {"u", "[192.0.2.1]"},
+		{"first..last", "example.org"}, {"jörg", "bücher.example"}, {"a", "-x.example"}, {"", ""},
+	} {
+		f.Add(s[0], s[1], false, false)
+	}
+	f.Fuzz(func(t *testing.T, local, domain string, strict, utf bool) {
+		o := Options{StrictDots: strict, SMTPUTF8: utf}
+		path := "<" + local + ">"
+		if domain != "" {
+			path = "<" + local + "@" + domain + ">"
+		}
+		want, wantErr := ParsePath(path, o)
+		got, err := ParseParts(local, domain, o)
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) || got.String() != want.String() || got.Quoted != want.Quoted || got.Literal != want.Literal || len(got.Route) != len(want.Route) {
+			t.Fatalf("ParseParts(%q, %q) = %+v, %v, want %+v, %v", local, domain, got, err, want, wantErr)
+		}
+		for _, s := range []string{local, domain} {
+			if _, err := netip.ParseAddr(s); err == nil && !MaybeIP(s) {
+				t.Fatalf("MaybeIP(%q) = false for an address", s)
+			}
 		}
 	})
 }

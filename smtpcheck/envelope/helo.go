@@ -85,9 +85,11 @@ func ParseHelo(s string) (Helo, error) {
 		h.Kind, h.Addr = HeloLiteral, a
 		return h, nil
 	}
-	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
-		h.Kind, h.Addr = HeloBareIP, a
-		return h, nil
+	if MaybeIP(s) {
+		if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+			h.Kind, h.Addr = HeloBareIP, a
+			return h, nil
+		}
 	}
 	d := strings.TrimSuffix(s, ".")
 	if d == "" {
@@ -125,4 +127,22 @@ func ParseHelo(s string) (Helo, error) {
 		h.Kind = HeloFQDN
 	}
 	return h, nil
+}
+
+// MaybeIP reports whether s could be an IP address for netip.ParseAddr:
+// it has a colon (IPv6) or only digits and dots (IPv4). A host name is
+// neither, which spares it a failed parse and the error it allocates.
+func MaybeIP(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ':':
+			return true
+		case c != '.' && (c < '0' || c > '9'):
+			return strings.IndexByte(s[i:], ':') >= 0
+		}
+	}
+	return true
 }

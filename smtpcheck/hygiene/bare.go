@@ -68,13 +68,79 @@ func (sc *Scanner) lineBreak(bare bool, at int64) {
 	sc.dot, sc.lineStart, sc.lastBare = false, true, bare
 }
 
-// Write scans p; it never fails. Runs of ordinary bytes inside a line are
-// skipped with bytes.IndexByte, so the scan costs little more than a copy.
+// Write scans p; it never fails. A stretch of well-formed CRLF lines is
+// taken in one pass per line (bytes.IndexByte for the LF, and one
+// bytes.Count of CRs for the whole stretch); only a stretch with a bare
+// line ending is scanned again byte by byte at its line ends.
 func (sc *Scanner) Write(p []byte) (int, error) {
 	sc.init()
 	n := len(p)
-	base := sc.off
 	i := 0
+	// A CRLF split between two writes: finish it first, which leaves the
+	// scanner in the state the fast path starts from.
+	if sc.pendingCR && n > 0 && p[0] == '\n' {
+		sc.step(p[0], sc.off)
+		i = 1
+	}
+	if !sc.pendingCR && !sc.lastBare && sc.crlfOnly(p[i:]) {
+		sc.off += int64(n)
+		return n, nil
+	}
+	sc.scan(p, i)
+	sc.off += int64(n)
+	return n, nil
+}
+
+// crlfOnly takes q in one go when each of its line endings is a CRLF pair
+// (a CR at its very end waits for the next write): then it holds nothing
+// to find, and only the line state at its end matters. It reports false,
+// leaving the scanner as it was, when q holds a bare CR or LF. The scanner
+// must not be in the middle of a CRLF or just after a bare line ending.
+func (sc *Scanner) crlfOnly(q []byte) bool {
+	pairs, last := 0, -1
+	for i := 0; ; {
+		j := bytes.IndexByte(q[i:], '\n')
+		if j < 0 {
+			break
+		}
+		k := i + j
+		if k == 0 || q[k-1] != '\r' {
+			return false
+		}
+		pairs, last, i = pairs+1, k, k+1
+	}
+	tail := q[last+1:]
+	cr := len(tail) > 0 && tail[len(tail)-1] == '\r'
+	if cr {
+		tail = tail[:len(tail)-1]
+	}
+	want := pairs
+	if cr {
+		want++
+	}
+	// Every LF has its CR; a CR anywhere else is a bare one.
+	if bytes.Count(q, crByte) != want {
+		return false
+	}
+	if last >= 0 {
+		sc.dot, sc.lineStart = false, true
+	}
+	if len(tail) > 0 {
+		sc.dot = sc.lineStart && len(tail) == 1 && tail[0] == '.'
+		sc.lineStart = false
+	}
+	sc.pendingCR = cr
+	return true
+}
+
+var crByte = []byte{'\r'}
+
+// scan is the general scan of p from i, for a stretch with bare line
+// endings: runs of ordinary bytes inside a line are skipped with
+// bytes.IndexByte and line ends are stepped through byte by byte.
+func (sc *Scanner) scan(p []byte, i int) {
+	n := len(p)
+	base := sc.off
 	for i < n {
 		if sc.pendingCR || sc.lineStart {
 			sc.step(p[i], base+int64(i))
@@ -101,8 +167,6 @@ func (sc *Scanner) Write(p []byte) (int, error) {
 			i++
 		}
 	}
-	sc.off += int64(n)
-	return n, nil
 }
 
 // step scans one byte at offset at.
@@ -177,6 +241,22 @@ func ScanLineEndings(ctx context.Context, r io.Reader) (LineFindings, error) {
 			return sc.Findings(), err
 		}
 	}
+}
+
+// scanBody scans a message body; one held in memory is scanned in place,
+// without a reader.
+func scanBody(ctx context.Context, b smtpcheck.Body) (LineFindings, error) {
+	if bb, ok := b.(smtpcheck.BytesBody); ok {
+		var sc Scanner
+		sc.Write(bb)
+		return sc.Findings(), nil
+	}
+	rc, err := b.Open()
+	if err != nil {
+		return LineFindings{}, err
+	}
+	defer rc.Close()
+	return ScanLineEndings(ctx, rc)
 }
 
 // NormalizeLineEndings returns a reader giving r's bytes with every bare
@@ -269,12 +349,7 @@ func BareLineEndings(cfg LineConfig) smtpcheck.Check {
 		if s.Body == nil {
 			return smtpcheck.Result{}
 		}
-		rc, err := s.Body.Open()
-		if err != nil {
-			return smtpcheck.Result{Err: err, Reason: smtpcheck.Reason{Check: NameBareLineEndings}}
-		}
-		defer rc.Close()
-		f, err := ScanLineEndings(ctx, rc)
+		f, err := scanBody(ctx, s.Body)
 		if err != nil {
 			return smtpcheck.Result{Err: err, Reason: smtpcheck.Reason{Check: NameBareLineEndings}}
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -246,27 +248,26 @@ var obsZones = [...]string{"ut", "gmt", "est", "edt", "cst", "cdt", "mst", "mdt"
 // ParseDate checks v against the RFC 5322 date-time grammar. With strict,
 // the obsolete zone names and two-digit years are errors too.
 func ParseDate(v string, strict bool) error {
-	f := strings.Fields(stripComments(v))
-	if len(f) > 0 {
-		if name, comma := strings.CutSuffix(f[0], ","); comma || (len(f) > 1 && f[1] == ",") {
-			if !oneOf(strings.ToLower(name), dayNames[:]) {
+	var buf [7]string
+	f, n := dateFields(stripComments(v), &buf)
+	if n > 0 {
+		if name, comma := strings.CutSuffix(f[0], ","); comma || (n > 1 && f[1] == ",") {
+			if !foldOneOf(name, dayNames[:]) {
 				return fmt.Errorf("bad day name %q", name)
 			}
-			f = f[1:]
+			f, n = f[1:], n-1
 			if !comma {
-				f = f[1:]
+				f, n = f[1:], n-1
 			}
 		}
 	}
-	if len(f) != 5 {
-		return fmt.Errorf("want day month year time zone, got %d fields", len(f))
+	if n != 5 {
+		return fmt.Errorf("want day month year time zone, got %d fields", n)
 	}
-	day, err := number(f[0], 1, 2, 1, 31)
-	if err != nil {
+	if _, err := number(f[0], 1, 2, 1, 31); err != nil {
 		return fmt.Errorf("bad day: %w", err)
 	}
-	_ = day
-	if !oneOf(strings.ToLower(f[1]), monthNames[:]) {
+	if !foldOneOf(f[1], monthNames[:]) {
 		return fmt.Errorf("bad month %q", f[1])
 	}
 	yearMin := 4
@@ -276,15 +277,8 @@ func ParseDate(v string, strict bool) error {
 	if _, err := number(f[2], yearMin, 4, 0, 9999); err != nil {
 		return fmt.Errorf("bad year: %w", err)
 	}
-	t := strings.Split(f[3], ":")
-	if len(t) != 2 && len(t) != 3 {
-		return fmt.Errorf("bad time %q", f[3])
-	}
-	limits := [3]int{23, 59, 60}
-	for i, p := range t {
-		if _, err := number(p, 2, 2, 0, limits[i]); err != nil {
-			return fmt.Errorf("bad time %q: %w", f[3], err)
-		}
+	if err := timeOfDay(f[3]); err != nil {
+		return err
 	}
 	z := f[4]
 	if len(z) == 5 && (z[0] == '+' || z[0] == '-') {
@@ -296,10 +290,91 @@ func ParseDate(v string, strict bool) error {
 		}
 		return nil
 	}
-	if !strict && oneOf(strings.ToLower(z), obsZones[:]) {
+	if !strict && foldOneOf(z, obsZones[:]) {
 		return nil
 	}
 	return fmt.Errorf("bad zone %q", z)
+}
+
+// dateFields splits v at white space as strings.Fields does, into buf
+// while it lasts: it returns the fields kept and how many there are in
+// all, without allocating (a date has at most seven).
+func dateFields(v string, buf *[7]string) ([]string, int) {
+	n, start := 0, -1
+	for i := 0; i < len(v); {
+		c, size := rune(v[i]), 1
+		if c >= utf8.RuneSelf {
+			c, size = utf8.DecodeRuneInString(v[i:])
+		}
+		if space := c < utf8.RuneSelf && asciiSpace[c] || c >= utf8.RuneSelf && unicode.IsSpace(c); space {
+			if start >= 0 {
+				if n < len(buf) {
+					buf[n] = v[start:i]
+				}
+				n++
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+		i += size
+	}
+	if start >= 0 {
+		if n < len(buf) {
+			buf[n] = v[start:]
+		}
+		n++
+	}
+	return buf[:min(n, len(buf))], n
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// timeOfDay checks hh:mm or hh:mm:ss.
+func timeOfDay(t string) error {
+	limits := [3]int{23, 59, 60}
+	parts := strings.Count(t, ":") + 1
+	if parts != 2 && parts != 3 {
+		return fmt.Errorf("bad time %q", t)
+	}
+	rest := t
+	for i := 0; i < parts; i++ {
+		p, next, _ := strings.Cut(rest, ":")
+		if _, err := number(p, 2, 2, 0, limits[i]); err != nil {
+			return fmt.Errorf("bad time %q: %w", t, err)
+		}
+		rest = next
+	}
+	return nil
+}
+
+// foldOneOf reports whether strings.ToLower(s) is in list (whose names are
+// lower-case ASCII), without allocating for ASCII s.
+func foldOneOf(s string, list []string) bool {
+	if !isASCII(s) {
+		return oneOf(strings.ToLower(s), list)
+	}
+	for _, l := range list {
+		if len(s) == len(l) && asciiFoldEqual(s, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiFoldEqual compares ASCII s with lower-case ASCII l of the same
+// length, ignoring case.
+func asciiFoldEqual(s, l string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != l[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func oneOf(s string, list []string) bool {

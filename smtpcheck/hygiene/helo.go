@@ -252,8 +252,10 @@ func HeloIsPTR(cfg IPInNameConfig) smtpcheck.Check {
 		if !heloDone(s) || strings.HasPrefix(s.Helo.Name, "[") {
 			return smtpcheck.Result{}
 		}
-		if _, err := netip.ParseAddr(s.Helo.Name); err == nil {
-			return smtpcheck.Result{}
+		if envelope.MaybeIP(s.Helo.Name) {
+			if _, err := netip.ParseAddr(s.Helo.Name); err == nil {
+				return smtpcheck.Result{}
+			}
 		}
 		if IPInName(s.Helo.Name, s.Conn.ClientIP, cfg.Words) {
 			return refuse(reply.HeloIsPTR(s.Helo.Name), NameHeloIsPTR, "helo-is-ptr", s.Helo.Name)

@@ -75,7 +75,7 @@ func MailSyntax(cfg SyntaxConfig) smtpcheck.Check {
 				return refuse(reply.SyntaxError(), NameMailSyntax, "rfc2821-extra-spaces", raw)
 			}
 		} else {
-			_, err = envelope.ParsePath(pathOf(s.Mail.From), o)
+			_, err = envelope.ParseParts(s.Mail.From.Local, s.Mail.From.Domain, o)
 		}
 		if err == nil {
 			return smtpcheck.Result{}
@@ -106,7 +106,7 @@ func RcptSyntax(cfg SyntaxConfig) smtpcheck.Check {
 		if s.Rcpt.IsNull() {
 			return refuse(reply.NullRecipient(), NameRcptSyntax, "smtpf#286", "<>")
 		}
-		p, err := envelope.ParsePath(pathOf(s.Rcpt), cfg.options(s))
+		p, err := envelope.ParseParts(s.Rcpt.Local, s.Rcpt.Domain, cfg.options(s))
 		if err != nil {
 			rule, reason := grammarReason(err)
 			return refuse(reply.RecipientSyntax(pathOf(s.Rcpt), reason), NameRcptSyntax, rule, s.Rcpt.String())

@@ -46,7 +46,8 @@ func (r Reserved) Match(domain string) string {
 	}
 	if r.names == nil {
 		for _, n := range defaultReserved {
-			if d == n || strings.HasSuffix(d, "."+n) {
+			// d is n or ends in "." + n, compared in place.
+			if d == n || len(d) > len(n) && d[len(d)-len(n)-1] == '.' && d[len(d)-len(n):] == n {
 				return n
 			}
 		}
