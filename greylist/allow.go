@@ -72,8 +72,10 @@ func foldDomain(s string) string {
 }
 
 func plausibleDomain(d string) bool {
-	if d == "" || len(d) > 253 || d[0] == '.' || strings.Contains(d, "..") {
-		return false // an empty label is no domain
+	// foldDomain strips one leading and one trailing dot; a name with more
+	// ("..example", "example..") has an empty label and is no domain.
+	if d == "" || len(d) > 253 || d[0] == '.' || d[len(d)-1] == '.' || strings.Contains(d, "..") {
+		return false
 	}
 	for i := 0; i < len(d); i++ {
 		c := d[i]
@@ -81,9 +83,7 @@ func plausibleDomain(d string) bool {
 			return false
 		}
 	}
-	// foldDomain strips one leading and one trailing dot; a name with more
-	// ("..example") is not a domain.
-	return d[0] != '.' && d[len(d)-1] != '.' && !strings.Contains(d, "..")
+	return true
 }
 
 // allowlist is Config's allowlists, compiled.
