@@ -48,23 +48,65 @@ type DefaultConfig struct {
 	LabNames bool
 }
 
-// guard exempts trusted networks and authenticated users from checks that
-// judge how a client presents itself: a laptop may say "HELO MacBook" or
-// send a message the submission service completes. The checks name
-// themselves in their results' Reason.
-func guard(_ string, c smtpcheck.Check, skipTrusted bool) smtpcheck.Check {
-	if skipTrusted {
-		return smtpcheck.SkipIf(smtpcheck.Any(smtpcheck.TrustedNetwork, smtpcheck.Authenticated), c)
-	}
-	return c
+// member is one check of a stage's list. skipTrusted exempts trusted
+// networks and authenticated users from a check that judges how a client
+// presents itself: a laptop may say "HELO MacBook" or send a message the
+// submission service completes. The checks name themselves in their
+// results' Reason.
+type member struct {
+	check       smtpcheck.Check
+	skipTrusted bool
 }
 
 // group runs a stage's hygiene checks as one restriction list under one
 // Guard named "hygiene": one trace step per stage rather than one per
 // microsecond-long check, while a refusal still names the check that
-// decided in its Reason.
-func group(checks ...smtpcheck.Check) []smtpcheck.Check {
-	return []smtpcheck.Check{smtpcheck.Guard(smtpcheck.FirstMatch(checks...), smtpcheck.Options{Name: "hygiene"})}
+// decided in its Reason. The list for trusted and authenticated clients is
+// chosen once per run, not tested check by check.
+func group(ms ...member) []smtpcheck.Check {
+	var all, trusted []smtpcheck.Check
+	for _, m := range ms {
+		if m.check == nil {
+			continue
+		}
+		all = append(all, m.check)
+		if !m.skipTrusted {
+			trusted = append(trusted, m.check)
+		}
+	}
+	run := func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if smtpcheck.TrustedNetwork(s) || smtpcheck.Authenticated(s) {
+			return firstMatch(ctx, s, trusted)
+		}
+		return firstMatch(ctx, s, all)
+	}
+	return []smtpcheck.Check{smtpcheck.Guard(run, smtpcheck.Options{Name: "hygiene"})}
+}
+
+// firstMatch is smtpcheck.FirstMatch for lists whose checks nearly always
+// pass: a plain continue adds nothing to FirstMatch's fold, so the fold
+// starts at the first result that is not one, and a final action there is
+// already the list's verdict. Anything else (a tag, an undecided error) is
+// folded with the rest of the list by FirstMatch itself.
+func firstMatch(ctx context.Context, s *smtpcheck.Session, checks []smtpcheck.Check) smtpcheck.Result {
+	for i, c := range checks {
+		r := c(ctx, s)
+		if r.IsZero() {
+			continue
+		}
+		if r.Action.Final() {
+			return r
+		}
+		return foldFrom(ctx, s, r, checks[i+1:])
+	}
+	return smtpcheck.Result{}
+}
+
+// foldFrom folds r and the rest of a list with FirstMatch. It is a
+// function of its own so that only this rare path moves r to the heap.
+func foldFrom(ctx context.Context, s *smtpcheck.Session, r smtpcheck.Result, rest []smtpcheck.Check) smtpcheck.Result {
+	first := func(context.Context, *smtpcheck.Session) smtpcheck.Result { return r }
+	return smtpcheck.FirstMatch(append([]smtpcheck.Check{first}, rest...)...)(ctx, s)
 }
 
 // Default returns the hygiene checks an administrator would turn on
@@ -78,56 +120,58 @@ func group(checks ...smtpcheck.Check) []smtpcheck.Check {
 // on the headers a submission service completes.
 func Default(cfg DefaultConfig) Staged {
 	tc := TLDConfig{TLDs: cfg.TLDs}
-	errLimit := guard(NameErrorLimit, ErrorLimit(ErrorLimitConfig{}), true)
-	pipelining := guard(NamePipelining, Pipelining(PipeliningConfig{}), true)
-	size := guard(NameMessageSize, MessageSize(SizeConfig{Max: cfg.MaxSize}), false)
-	names := func(c smtpcheck.Check) smtpcheck.Check {
+	errLimit := member{ErrorLimit(ErrorLimitConfig{}), true}
+	pipelining := member{Pipelining(PipeliningConfig{}), true}
+	size := member{MessageSize(SizeConfig{Max: cfg.MaxSize}), false}
+	// names leaves out a check on names when the network uses reserved
+	// ones.
+	names := func(m member) member {
 		if cfg.LabNames {
-			return func(context.Context, *smtpcheck.Session) smtpcheck.Result { return smtpcheck.Result{} }
+			return member{}
 		}
-		return c
+		return m
 	}
 	return Staged{
 		Helo: group(
-			guard(NameGreetPause, GreetPause(GreetPauseConfig{}), true),
-			guard(NameHeloChars, HeloChars(HeloCharsConfig{}), true),
-			guard(NameHeloFQDN, HeloFQDN(HeloFQDNConfig{}), true),
-			guard(NameHeloIPMismatch, HeloIPMismatch(HeloIPMismatchConfig{}), true),
-			guard(NameHeloClaimsUs, HeloClaimsUs(HeloClaimsUsConfig{Names: cfg.Names, Addrs: cfg.Addrs}), true),
-			names(guard(NameHeloReserved, HeloReserved(cfg.Reserved), true)),
-			names(guard(NameHeloUnknownTLD, HeloUnknownTLD(tc), true)),
-			guard(NameHeloIsPTR, HeloIsPTR(IPInNameConfig{}), true),
-			guard(NameHeloChanged, HeloChanged(HeloChangedConfig{}), true),
+			member{GreetPause(GreetPauseConfig{}), true},
+			member{HeloChars(HeloCharsConfig{}), true},
+			member{HeloFQDN(HeloFQDNConfig{}), true},
+			member{HeloIPMismatch(HeloIPMismatchConfig{}), true},
+			member{HeloClaimsUs(HeloClaimsUsConfig{Names: cfg.Names, Addrs: cfg.Addrs}), true},
+			names(member{HeloReserved(cfg.Reserved), true}),
+			names(member{HeloUnknownTLD(tc), true}),
+			member{HeloIsPTR(IPInNameConfig{}), true},
+			member{HeloChanged(HeloChangedConfig{}), true},
 			errLimit,
 		),
 		Mail: group(
-			guard(NameMailSyntax, MailSyntax(SyntaxConfig{}), false),
-			names(guard(NameSenderReserved, SenderReserved(cfg.Reserved), true)),
-			names(guard(NameSenderUnknownTLD, SenderUnknownTLD(tc), true)),
+			member{MailSyntax(SyntaxConfig{}), false},
+			names(member{SenderReserved(cfg.Reserved), true}),
+			names(member{SenderUnknownTLD(tc), true}),
 			size,
 			pipelining,
 			errLimit,
 		),
 		Rcpt: group(
-			guard(NameRcptSyntax, RcptSyntax(SyntaxConfig{}), false),
-			names(guard(NameRcptReserved, RcptReserved(cfg.Reserved), false)),
-			names(guard(NameRcptUnknownTLD, RcptUnknownTLD(tc), false)),
-			guard(NameNullSenderRcpts, NullSenderRcpts(NullSenderConfig{}), false),
-			guard(NameMaxRecipients, MaxRecipients(MaxRecipientsConfig{}), false),
+			member{RcptSyntax(SyntaxConfig{}), false},
+			names(member{RcptReserved(cfg.Reserved), false}),
+			names(member{RcptUnknownTLD(tc), false}),
+			member{NullSenderRcpts(NullSenderConfig{}), false},
+			member{MaxRecipients(MaxRecipientsConfig{}), false},
 			pipelining,
 			errLimit,
 		),
 		Data: group(pipelining, errLimit),
 		Headers: group(
-			guard(NameHeaderASCII, HeaderASCII(HeaderASCIIConfig{}), true),
-			guard(NameMinHeaders, MinHeaders(MinHeadersConfig{}), true),
-			guard(NameDateSyntax, DateSyntax(DateConfig{}), true),
-			guard(NameDuplicateHeaders, DuplicateHeaders(DuplicateConfig{}), true),
-			guard(NameHeaderLength, HeaderLineLength(HeaderLengthConfig{}), false),
+			member{HeaderASCII(HeaderASCIIConfig{}), true},
+			member{MinHeaders(MinHeadersConfig{}), true},
+			member{DateSyntax(DateConfig{}), true},
+			member{DuplicateHeaders(DuplicateConfig{}), true},
+			member{HeaderLineLength(HeaderLengthConfig{}), false},
 		),
 		EndOfData: group(
 			size,
-			guard(NameBareLineEndings, BareLineEndings(LineConfig{Mode: cfg.Lines}), false),
+			member{BareLineEndings(LineConfig{Mode: cfg.Lines}), false},
 		),
 	}
 }

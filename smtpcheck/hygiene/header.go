@@ -223,6 +223,9 @@ func DateSyntax(cfg DateConfig) smtpcheck.Check {
 			return smtpcheck.Result{}
 		}
 		for _, f := range s.Header {
+			if len(f.Name) != len("Date") && len(f.Name) != len("Resent-Date") {
+				continue
+			}
 			resent := strings.EqualFold(f.Name, "Resent-Date")
 			if !resent && !strings.EqualFold(f.Name, "Date") {
 				continue
@@ -430,7 +433,7 @@ func DuplicateHeaders(cfg DuplicateConfig) smtpcheck.Check {
 		var seen [64]bool // fields is bounded in practice; beyond 64, no check
 		for _, f := range s.Header {
 			for i, name := range fields {
-				if i >= len(seen) || !strings.EqualFold(f.Name, name) {
+				if i >= len(seen) || len(f.Name) != len(name) || !strings.EqualFold(f.Name, name) {
 					continue
 				}
 				if seen[i] {
