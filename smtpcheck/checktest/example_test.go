@@ -1,0 +1,31 @@
+package checktest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
+)
+
+// Build a session in one line and run a check against it.
+func ExampleNewSession() {
+	s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("alice@example.net").To("eve@elsewhere.example").Session()
+	r := smtpcheck.RelayControl("example.org")(context.Background(), s)
+	fmt.Println(r.Action, r.DefaultReply().Error())
+	// Output:
+	// reject 550 5.7.1 recipient <eve@elsewhere.example> relaying denied
+}
+
+// In a downstream unit test, assert the verdict, its reply and its reason.
+func ExampleAssertVerdict() {
+	t := &testing.T{} // in a real test, the *testing.T of the test function
+	s := checktest.NewSession("192.0.2.1").To("eve@elsewhere.example").Session()
+	r := smtpcheck.RelayControl("example.org")(context.Background(), s)
+	checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.1", "relay")
+	checktest.AssertRule(t, r, "accepted-domains", "elsewhere.example")
+	fmt.Println("failed:", t.Failed())
+	// Output:
+	// failed: false
+}
