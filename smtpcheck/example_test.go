@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -57,4 +58,46 @@ func ExampleScore() {
 	fmt.Println(r.Action, r.Reason.Matched, r.Reason.Evidence)
 	// Output:
 	// tag 2 zen.example=3 bl.example=1 wl.example=-2
+}
+
+// A restriction list in Postfix's sense: the first final verdict wins, so
+// the allowlisted recipient is accepted before relay control is asked.
+func ExampleFirstMatch() {
+	postmaster := func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if s.Rcpt.Local == "postmaster" {
+			return smtpcheck.Permit(smtpcheck.Reason{Check: "postmaster"})
+		}
+		return smtpcheck.Result{}
+	}
+	list := smtpcheck.FirstMatch(postmaster, smtpcheck.RelayControl("example.org"))
+	for _, rcpt := range []string{"postmaster", "eve@elsewhere.example"} {
+		r := list(context.Background(), checktest.NewSession("192.0.2.1").To(rcpt).Session())
+		fmt.Println(rcpt, r.Action, r.Reason.Check)
+	}
+	// Output:
+	// postmaster accept postmaster
+	// eve@elsewhere.example reject relay
+}
+
+// DNS-bound checks run at once under one deadline; their verdicts fold in
+// list order, whichever answered first.
+func ExampleParallel() {
+	slow := func(d time.Duration, r smtpcheck.Result) smtpcheck.Check {
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			select {
+			case <-time.After(d):
+				return r
+			case <-ctx.Done():
+				return smtpcheck.Result{Err: ctx.Err()}
+			}
+		}
+	}
+	group := smtpcheck.Parallel(time.Second,
+		slow(20*time.Millisecond, smtpcheck.Result{Action: smtpcheck.Reject, Reason: smtpcheck.Reason{Check: "first-list"}}),
+		slow(1*time.Millisecond, smtpcheck.Result{Action: smtpcheck.Reject, Reason: smtpcheck.Reason{Check: "second-list"}}),
+	)
+	r := group(context.Background(), checktest.NewSession("192.0.2.1").Session())
+	fmt.Println(r.Action, r.Reason.Check)
+	// Output:
+	// reject first-list
 }
