@@ -84,18 +84,19 @@ func group(ms ...member) []smtpcheck.Check {
 }
 
 // firstMatch is smtpcheck.FirstMatch for lists whose checks nearly always
-// pass: a plain continue adds nothing to FirstMatch's fold, so the fold
-// starts at the first result that is not one, and a final action there is
-// already the list's verdict. Anything else (a tag, an undecided error) is
-// folded with the rest of the list by FirstMatch itself.
+// pass: a continue without error, score or headers adds nothing to
+// FirstMatch's fold, so the fold starts at the first result that is not
+// one, and a final action there is already the list's verdict. Anything
+// else (a tag, an undecided error) is folded with the rest of the list by
+// FirstMatch itself.
 func firstMatch(ctx context.Context, s *smtpcheck.Session, checks []smtpcheck.Check) smtpcheck.Result {
 	for i, c := range checks {
 		r := c(ctx, s)
-		if r.IsZero() {
-			continue
-		}
 		if r.Action.Final() {
 			return r
+		}
+		if r.Action == smtpcheck.Continue && r.Err == nil && r.Score == 0 && len(r.Headers) == 0 {
+			continue
 		}
 		return foldFrom(ctx, s, r, checks[i+1:])
 	}

@@ -17,7 +17,9 @@ func TestFirstMatchFoldsLikeCore(t *testing.T) {
 	undecided := smtpcheck.Result{Err: errors.New("store down"), Reason: smtpcheck.Reason{Check: "e"}}
 	deferred := smtpcheck.Result{Action: smtpcheck.DeferIfPermit, Reason: smtpcheck.Reason{Check: "d"}}
 	accept := smtpcheck.Result{Action: smtpcheck.Accept}
-	results := []smtpcheck.Result{{}, refusal, tag, undecided, deferred, accept}
+	noted := smtpcheck.Result{Reason: smtpcheck.Reason{Check: "n", Evidence: "looked"}}
+	scored := smtpcheck.Result{Score: 2.5}
+	results := []smtpcheck.Result{{}, refusal, tag, undecided, deferred, accept, noted, scored}
 	fixed := func(r smtpcheck.Result) smtpcheck.Check {
 		return func(context.Context, *smtpcheck.Session) smtpcheck.Result { return r }
 	}
