@@ -166,11 +166,14 @@ type FCrDNSConfig struct {
 	Permanent bool
 }
 
-// ClientFCrDNS requires forward-confirmed reverse DNS: one of the client's
-// PTR names must resolve back to its address (Postfix
-// reject_unknown_client_hostname). 450 4.7.1, or 550 5.7.1 with
-// Permanent; a lookup failure is a temporary refusal unless
-// IgnoreDNSErrors. A client with no PTR at all is ClientPTR's to judge.
+// ClientFCrDNS requires forward-confirmed reverse DNS, as Postfix's
+// reject_unknown_client_hostname does: the client's address must have a
+// PTR name and one of its PTR names must resolve back to the address. A
+// client with no PTR name, or with names none of which leads back, gets
+// 450 4.7.1 (550 5.7.1 with Permanent), unless it is an MX host of its
+// sender's domain and ExemptSenderMX is set; a lookup failure is a
+// temporary refusal unless IgnoreDNSErrors. ClientPTR is the lighter test
+// that asks for a PTR name only (reject_unknown_reverse_client_hostname).
 func ClientFCrDNS(cfg FCrDNSConfig) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		names, confirmed, err := ReverseDNS(ctx, cfg.Resolver, s)
@@ -185,7 +188,7 @@ func ClientFCrDNS(cfg FCrDNSConfig) smtpcheck.Check {
 			r.Err, r.Reason.Evidence = err, err.Error()
 			return r
 		}
-		if len(names) == 0 || len(confirmed) > 0 {
+		if len(confirmed) > 0 {
 			return smtpcheck.Result{}
 		}
 		if ex, wait := cfg.exempt(ctx, s); ex || wait {
@@ -194,6 +197,11 @@ func ClientFCrDNS(cfg FCrDNSConfig) smtpcheck.Check {
 		rep := reply.ClientNoHostnameTemp(clientIP(s))
 		if cfg.Permanent {
 			rep = reply.ClientNoHostname(clientIP(s))
+		}
+		if len(names) == 0 {
+			r := refuse(rep, NameClientFCrDNS, "reject_unknown_client_hostname", clientIP(s))
+			r.Reason.Evidence = "no PTR name"
+			return r
 		}
 		return refuse(rep, NameClientFCrDNS, "reject_unknown_client_hostname", names[0])
 	}
