@@ -344,14 +344,16 @@ func LineFindingsOf(s *smtpcheck.Session) (LineFindings, bool) {
 // sequences of SMTP smuggling, and refuses per Mode with 550 5.5.2. The
 // findings are kept in the session (LineFindingsOf). It runs at the end of
 // data.
-func BareLineEndings(cfg LineConfig) smtpcheck.Check {
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func BareLineEndings(cfg LineConfig) smtpcheck.Check { return bareLineEndingsTest(cfg).check() }
+
+func bareLineEndingsTest(cfg LineConfig) test {
+	return func(ctx context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Body == nil {
-			return smtpcheck.Result{}
+			return nil
 		}
 		f, err := scanBody(ctx, s.Body)
 		if err != nil {
-			return smtpcheck.Result{Err: err, Reason: smtpcheck.Reason{Check: NameBareLineEndings}}
+			return &smtpcheck.Result{Err: err, Reason: smtpcheck.Reason{Check: NameBareLineEndings}}
 		}
 		s.SetValue(lineKey{}, f)
 		refuseIt := false
@@ -362,7 +364,7 @@ func BareLineEndings(cfg LineConfig) smtpcheck.Check {
 			refuseIt = f.DotLines > 0
 		}
 		if !refuseIt {
-			return smtpcheck.Result{}
+			return nil
 		}
 		rule := "bare-line-ending"
 		if f.DotLines > 0 {
@@ -370,6 +372,6 @@ func BareLineEndings(cfg LineConfig) smtpcheck.Check {
 		}
 		r := refuse(reply.BareLineEnding(), NameBareLineEndings, rule, strconv.FormatInt(f.First, 10))
 		r.Reason.Evidence = f.String()
-		return r
+		return &r
 	}
 }

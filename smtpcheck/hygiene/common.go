@@ -1,6 +1,7 @@
 package hygiene
 
 import (
+	"context"
 	"net/netip"
 
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -30,3 +31,20 @@ func senderText(s *smtpcheck.Session) string {
 
 // sameAddr compares addresses with IPv4-mapped IPv6 unmapped.
 func sameAddr(a, b netip.Addr) bool { return a.IsValid() && a.Unmap() == b.Unmap() }
+
+// test is a check's logic in the form Default's lists run: nil when the
+// check passes, which spares the copying of a whole Result per check.
+type test func(ctx context.Context, s *smtpcheck.Session) *smtpcheck.Result
+
+// check turns a test into a smtpcheck.Check.
+func (t test) check() smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if r := t(ctx, s); r != nil {
+			return *r
+		}
+		return smtpcheck.Result{}
+	}
+}
+
+// ptr returns a refusal for a test.
+func ptr(r smtpcheck.Result) *smtpcheck.Result { return &r }

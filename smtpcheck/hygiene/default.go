@@ -54,7 +54,7 @@ type DefaultConfig struct {
 // submission service completes. The checks name themselves in their
 // results' Reason.
 type member struct {
-	check       smtpcheck.Check
+	test        test
 	skipTrusted bool
 }
 
@@ -64,14 +64,14 @@ type member struct {
 // decided in its Reason. The list for trusted and authenticated clients is
 // chosen once per run, not tested check by check.
 func group(ms ...member) []smtpcheck.Check {
-	var all, trusted []smtpcheck.Check
+	var all, trusted []test
 	for _, m := range ms {
-		if m.check == nil {
+		if m.test == nil {
 			continue
 		}
-		all = append(all, m.check)
+		all = append(all, m.test)
 		if !m.skipTrusted {
-			trusted = append(trusted, m.check)
+			trusted = append(trusted, m.test)
 		}
 	}
 	run := func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
@@ -84,30 +84,35 @@ func group(ms ...member) []smtpcheck.Check {
 }
 
 // firstMatch is smtpcheck.FirstMatch for lists whose checks nearly always
-// pass: a continue without error, score or headers adds nothing to
-// FirstMatch's fold, so the fold starts at the first result that is not
-// one, and a final action there is already the list's verdict. Anything
-// else (a tag, an undecided error) is folded with the rest of the list by
-// FirstMatch itself.
-func firstMatch(ctx context.Context, s *smtpcheck.Session, checks []smtpcheck.Check) smtpcheck.Result {
-	for i, c := range checks {
-		r := c(ctx, s)
+// pass: a passing test adds nothing to FirstMatch's fold, and neither does
+// a continue without error, score or headers, so the fold starts at the
+// first result that is not one, and a final action there is already the
+// list's verdict. Anything else (a tag, an undecided error) is folded with
+// the rest of the list by FirstMatch itself.
+func firstMatch(ctx context.Context, s *smtpcheck.Session, tests []test) smtpcheck.Result {
+	for i, t := range tests {
+		r := t(ctx, s)
+		if r == nil {
+			continue
+		}
 		if r.Action.Final() {
-			return r
+			return *r
 		}
 		if r.Action == smtpcheck.Continue && r.Err == nil && r.Score == 0 && len(r.Headers) == 0 {
 			continue
 		}
-		return foldFrom(ctx, s, r, checks[i+1:])
+		return foldFrom(ctx, s, *r, tests[i+1:])
 	}
 	return smtpcheck.Result{}
 }
 
-// foldFrom folds r and the rest of a list with FirstMatch. It is a
-// function of its own so that only this rare path moves r to the heap.
-func foldFrom(ctx context.Context, s *smtpcheck.Session, r smtpcheck.Result, rest []smtpcheck.Check) smtpcheck.Result {
-	first := func(context.Context, *smtpcheck.Session) smtpcheck.Result { return r }
-	return smtpcheck.FirstMatch(append([]smtpcheck.Check{first}, rest...)...)(ctx, s)
+// foldFrom folds r and the rest of a list with FirstMatch.
+func foldFrom(ctx context.Context, s *smtpcheck.Session, r smtpcheck.Result, rest []test) smtpcheck.Result {
+	checks := []smtpcheck.Check{func(context.Context, *smtpcheck.Session) smtpcheck.Result { return r }}
+	for _, t := range rest {
+		checks = append(checks, t.check())
+	}
+	return smtpcheck.FirstMatch(checks...)(ctx, s)
 }
 
 // Default returns the hygiene checks an administrator would turn on
@@ -121,9 +126,9 @@ func foldFrom(ctx context.Context, s *smtpcheck.Session, r smtpcheck.Result, res
 // on the headers a submission service completes.
 func Default(cfg DefaultConfig) Staged {
 	tc := TLDConfig{TLDs: cfg.TLDs}
-	errLimit := member{ErrorLimit(ErrorLimitConfig{}), true}
-	pipelining := member{Pipelining(PipeliningConfig{}), true}
-	size := member{MessageSize(SizeConfig{Max: cfg.MaxSize}), false}
+	errLimit := member{errorLimitTest(ErrorLimitConfig{}), true}
+	pipelining := member{pipeliningTest(PipeliningConfig{}), true}
+	size := member{messageSizeTest(SizeConfig{Max: cfg.MaxSize}), false}
 	// names leaves out a check on names when the network uses reserved
 	// ones.
 	names := func(m member) member {
@@ -134,45 +139,45 @@ func Default(cfg DefaultConfig) Staged {
 	}
 	return Staged{
 		Helo: group(
-			member{GreetPause(GreetPauseConfig{}), true},
-			member{HeloChars(HeloCharsConfig{}), true},
-			member{HeloFQDN(HeloFQDNConfig{}), true},
-			member{HeloIPMismatch(HeloIPMismatchConfig{}), true},
-			member{HeloClaimsUs(HeloClaimsUsConfig{Names: cfg.Names, Addrs: cfg.Addrs}), true},
-			names(member{HeloReserved(cfg.Reserved), true}),
-			names(member{HeloUnknownTLD(tc), true}),
-			member{HeloIsPTR(IPInNameConfig{}), true},
-			member{HeloChanged(HeloChangedConfig{}), true},
+			member{greetPauseTest(GreetPauseConfig{}), true},
+			member{heloCharsTest(HeloCharsConfig{}), true},
+			member{heloFQDNTest(HeloFQDNConfig{}), true},
+			member{heloIPMismatchTest(HeloIPMismatchConfig{}), true},
+			member{heloClaimsUsTest(HeloClaimsUsConfig{Names: cfg.Names, Addrs: cfg.Addrs}), true},
+			names(member{heloReservedTest(cfg.Reserved), true}),
+			names(member{heloUnknownTLDTest(tc), true}),
+			member{heloIsPTRTest(IPInNameConfig{}), true},
+			member{heloChangedTest(HeloChangedConfig{}), true},
 			errLimit,
 		),
 		Mail: group(
-			member{MailSyntax(SyntaxConfig{}), false},
-			names(member{SenderReserved(cfg.Reserved), true}),
-			names(member{SenderUnknownTLD(tc), true}),
+			member{mailSyntaxTest(SyntaxConfig{}), false},
+			names(member{senderReservedTest(cfg.Reserved), true}),
+			names(member{senderUnknownTLDTest(tc), true}),
 			size,
 			pipelining,
 			errLimit,
 		),
 		Rcpt: group(
-			member{RcptSyntax(SyntaxConfig{}), false},
-			names(member{RcptReserved(cfg.Reserved), false}),
-			names(member{RcptUnknownTLD(tc), false}),
-			member{NullSenderRcpts(NullSenderConfig{}), false},
-			member{MaxRecipients(MaxRecipientsConfig{}), false},
+			member{rcptSyntaxTest(SyntaxConfig{}), false},
+			names(member{rcptReservedTest(cfg.Reserved), false}),
+			names(member{rcptUnknownTLDTest(tc), false}),
+			member{nullSenderRcptsTest(NullSenderConfig{}), false},
+			member{maxRecipientsTest(MaxRecipientsConfig{}), false},
 			pipelining,
 			errLimit,
 		),
 		Data: group(pipelining, errLimit),
 		Headers: group(
-			member{HeaderASCII(HeaderASCIIConfig{}), true},
-			member{MinHeaders(MinHeadersConfig{}), true},
-			member{DateSyntax(DateConfig{}), true},
-			member{DuplicateHeaders(DuplicateConfig{}), true},
-			member{HeaderLineLength(HeaderLengthConfig{}), false},
+			member{headerASCIITest(HeaderASCIIConfig{}), true},
+			member{minHeadersTest(MinHeadersConfig{}), true},
+			member{dateSyntaxTest(DateConfig{}), true},
+			member{duplicateHeadersTest(DuplicateConfig{}), true},
+			member{headerLineLengthTest(HeaderLengthConfig{}), false},
 		),
 		EndOfData: group(
 			size,
-			member{BareLineEndings(LineConfig{Mode: cfg.Lines}), false},
+			member{bareLineEndingsTest(LineConfig{Mode: cfg.Lines}), false},
 		),
 	}
 }

@@ -20,15 +20,20 @@ func TestFirstMatchFoldsLikeCore(t *testing.T) {
 	noted := smtpcheck.Result{Reason: smtpcheck.Reason{Check: "n", Evidence: "looked"}}
 	scored := smtpcheck.Result{Score: 2.5}
 	results := []smtpcheck.Result{{}, refusal, tag, undecided, deferred, accept, noted, scored}
-	fixed := func(r smtpcheck.Result) smtpcheck.Check {
-		return func(context.Context, *smtpcheck.Session) smtpcheck.Result { return r }
+	fixed := func(r smtpcheck.Result) test {
+		return func(context.Context, *smtpcheck.Session) *smtpcheck.Result {
+			if r.IsZero() {
+				return nil
+			}
+			return &r
+		}
 	}
 	for i, a := range results {
 		for j, b := range results {
 			for k, c := range results {
-				list := []smtpcheck.Check{fixed(a), fixed(b), fixed(c)}
+				list := []test{fixed(a), fixed(b), fixed(c)}
 				s := checktest.NewSession("192.0.2.1").Session()
-				want := smtpcheck.FirstMatch(list...)(context.Background(), s)
+				want := smtpcheck.FirstMatch(list[0].check(), list[1].check(), list[2].check())(context.Background(), s)
 				got := firstMatch(context.Background(), s, list)
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("firstMatch(%d, %d, %d) = %+v, want %+v", i, j, k, got, want)

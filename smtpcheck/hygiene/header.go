@@ -29,21 +29,23 @@ type HeaderASCIIConfig struct{}
 // HeaderASCII refuses raw 8-bit bytes in the header unless the client gave
 // SMTPUTF8 (RFC 5322 2.2, RFC 6532; smtpf rfc2822-7bit-headers). 554 5.6.0
 // (smtpf#456).
-func HeaderASCII(HeaderASCIIConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func HeaderASCII(cfg HeaderASCIIConfig) smtpcheck.Check { return headerASCIITest(cfg).check() }
+
+func headerASCIITest(_ HeaderASCIIConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Header == nil || (s.Mail != nil && s.Mail.SMTPUTF8) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		for _, f := range s.Header {
 			for _, v := range [2]string{f.Name, f.Value} {
 				for i := 0; i < len(v); i++ {
 					if v[i] >= 0x80 {
-						return refuse(reply.HeaderNotASCII(v[i]), NameHeaderASCII, "rfc2822-7bit-headers", f.Name)
+						return ptr(refuse(reply.HeaderNotASCII(v[i]), NameHeaderASCII, "rfc2822-7bit-headers", f.Name))
 					}
 				}
 			}
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -59,10 +61,12 @@ type MinHeadersConfig struct {
 // and Date) and a Message-ID, and checks the Message-ID's syntax (smtpf
 // rfc2822-min-headers). Missing fields get 554 5.6.0 (smtpf#462), a
 // malformed Message-ID 554 5.6.0 (smtpf#458).
-func MinHeaders(cfg MinHeadersConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func MinHeaders(cfg MinHeadersConfig) smtpcheck.Check { return minHeadersTest(cfg).check() }
+
+func minHeadersTest(cfg MinHeadersConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Header == nil {
-			return smtpcheck.Result{}
+			return nil
 		}
 		var from, date, mid bool
 		var midValue string
@@ -88,12 +92,12 @@ func MinHeaders(cfg MinHeadersConfig) smtpcheck.Check {
 			missing = "Message-ID"
 		}
 		if missing != "" {
-			return refuse(reply.MissingRequiredHeaders(), NameMinHeaders, "rfc2822-min-headers", missing)
+			return ptr(refuse(reply.MissingRequiredHeaders(), NameMinHeaders, "rfc2822-min-headers", missing))
 		}
 		if mid && !ValidMessageID(midValue) {
-			return refuse(reply.InvalidMessageIDHeader(), NameMessageID, "rfc2822-min-headers", truncate(midValue, 80))
+			return ptr(refuse(reply.InvalidMessageIDHeader(), NameMessageID, "rfc2822-min-headers", truncate(midValue, 80)))
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -217,10 +221,12 @@ type DateConfig struct {
 // a numeric zone, with optional day name and comments (smtpf
 // rfc2822-strict-date). A bad Date gets 554 5.6.0 (smtpf#457), a bad
 // Resent-Date 554 5.6.0 (smtpf#461).
-func DateSyntax(cfg DateConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func DateSyntax(cfg DateConfig) smtpcheck.Check { return dateSyntaxTest(cfg).check() }
+
+func dateSyntaxTest(cfg DateConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Header == nil {
-			return smtpcheck.Result{}
+			return nil
 		}
 		for _, f := range s.Header {
 			if len(f.Name) != len("Date") && len(f.Name) != len("Resent-Date") {
@@ -237,10 +243,10 @@ func DateSyntax(cfg DateConfig) smtpcheck.Check {
 				}
 				r := refuse(rep, NameDateSyntax, "rfc2822-strict-date", truncate(f.Value, 80))
 				r.Reason.Evidence = err.Error()
-				return r
+				return &r
 			}
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -420,15 +426,17 @@ type DuplicateConfig struct {
 // DuplicateHeaders refuses a message with a singleton field more than once:
 // two From or Subject fields are shown differently by different clients,
 // which spoofing exploits. 554 5.6.0.
-func DuplicateHeaders(cfg DuplicateConfig) smtpcheck.Check {
+func DuplicateHeaders(cfg DuplicateConfig) smtpcheck.Check { return duplicateHeadersTest(cfg).check() }
+
+func duplicateHeadersTest(cfg DuplicateConfig) test {
 	fields := cfg.Fields
 	if fields == nil {
 		fields = defaultSingletons[:]
 	}
 	fields = append([]string(nil), fields...)
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if len(s.Header) < 2 {
-			return smtpcheck.Result{}
+			return nil
 		}
 		var seen [64]bool // fields is bounded in practice; beyond 64, no check
 		for _, f := range s.Header {
@@ -437,12 +445,12 @@ func DuplicateHeaders(cfg DuplicateConfig) smtpcheck.Check {
 					continue
 				}
 				if seen[i] {
-					return refuse(reply.DuplicateHeader(name), NameDuplicateHeaders, "rfc5322-3.6", name)
+					return ptr(refuse(reply.DuplicateHeader(name), NameDuplicateHeaders, "rfc5322-3.6", name))
 				}
 				seen[i] = true
 			}
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -456,11 +464,15 @@ type HeaderLengthConfig struct {
 // HeaderLineLength refuses a header line longer than the limit: the folded
 // lines as sent, each counted on its own. 554 5.5.2 (smtpf#321).
 func HeaderLineLength(cfg HeaderLengthConfig) smtpcheck.Check {
+	return headerLineLengthTest(cfg).check()
+}
+
+func headerLineLengthTest(cfg HeaderLengthConfig) test {
 	max := cfg.Max
 	if max <= 0 {
 		max = 998
 	}
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		for _, f := range s.Header {
 			first := len(f.Name) + 2 // "Name: "
 			v := f.Value
@@ -473,7 +485,7 @@ func HeaderLineLength(cfg HeaderLengthConfig) smtpcheck.Check {
 				n := len(strings.TrimSuffix(line, "\r")) + first
 				first = 0
 				if n > max {
-					return refuse(reply.ContentLineTooLong(int64(n)), NameHeaderLength, "rfc5322-2.1.1", f.Name)
+					return ptr(refuse(reply.ContentLineTooLong(int64(n)), NameHeaderLength, "rfc5322-2.1.1", f.Name))
 				}
 				if i < 0 {
 					break
@@ -481,7 +493,7 @@ func HeaderLineLength(cfg HeaderLengthConfig) smtpcheck.Check {
 				v = v[i+1:]
 			}
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -498,14 +510,16 @@ const DefaultMaxSize = 50 << 20
 // MessageSize refuses a message over the size limit: at MAIL when the
 // client declares a larger SIZE (RFC 1870), and at the end of data by the
 // size received (header and body). 552 5.3.4.
-func MessageSize(cfg SizeConfig) smtpcheck.Check {
+func MessageSize(cfg SizeConfig) smtpcheck.Check { return messageSizeTest(cfg).check() }
+
+func messageSizeTest(cfg SizeConfig) test {
 	max := cfg.Max
 	if max == 0 {
 		max = DefaultMaxSize
 	}
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if max < 0 {
-			return smtpcheck.Result{}
+			return nil
 		}
 		var size int64
 		switch {
@@ -518,11 +532,11 @@ func MessageSize(cfg SizeConfig) smtpcheck.Check {
 			size = s.Mail.Size
 		}
 		if size <= max {
-			return smtpcheck.Result{}
+			return nil
 		}
 		r := refuse(reply.MessageTooBig(), NameMessageSize, "message_size_limit", strconv.FormatInt(size, 10))
 		r.Reason.Evidence = "max " + strconv.FormatInt(max, 10)
 		r.Immediate = true
-		return r
+		return &r
 	}
 }

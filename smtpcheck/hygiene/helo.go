@@ -37,10 +37,12 @@ type HeloCharsConfig struct {
 // address literal has: only letters, digits, hyphen, underscore, dot and
 // square brackets (and the colons of an IPv6 literal) pass. 501 5.5.4
 // (smtpf#423).
-func HeloChars(cfg HeloCharsConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func HeloChars(cfg HeloCharsConfig) smtpcheck.Check { return heloCharsTest(cfg).check() }
+
+func heloCharsTest(cfg HeloCharsConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !heloDone(s) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		bad, i := envelope.BadHeloChar(s.Helo.Name)
 		if i < 0 && cfg.RejectUnderscore && !strings.HasPrefix(s.Helo.Name, "[") {
@@ -49,9 +51,9 @@ func HeloChars(cfg HeloCharsConfig) smtpcheck.Check {
 			}
 		}
 		if i < 0 {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.HeloInvalid(s.Helo.Name), NameHeloChars, "smtpf#423", string(bad))
+		return ptr(refuse(reply.HeloInvalid(s.Helo.Name), NameHeloChars, "smtpf#423", string(bad)))
 	}
 }
 
@@ -68,28 +70,30 @@ type HeloFQDNConfig struct {
 // or an address literal (RFC 5321 4.1.1.1; smtpf rfc2821-strict-helo,
 // Postfix reject_non_fqdn_helo_hostname and reject_invalid_helo_hostname).
 // 550 5.7.0 (smtpf#428).
-func HeloFQDN(cfg HeloFQDNConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func HeloFQDN(cfg HeloFQDNConfig) smtpcheck.Check { return heloFQDNTest(cfg).check() }
+
+func heloFQDNTest(cfg HeloFQDNConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !heloDone(s) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		h, err := envelope.ParseHelo(s.Helo.Name)
 		switch {
 		case err != nil:
 		case h.Kind == envelope.HeloFQDN:
-			return smtpcheck.Result{}
+			return nil
 		case h.Kind == envelope.HeloLiteral && h.Addr.IsValid():
-			return smtpcheck.Result{}
+			return nil
 		case h.Kind == envelope.HeloBareIP && cfg.AllowBareIP:
-			return smtpcheck.Result{}
+			return nil
 		case h.Kind == envelope.HeloDotless:
 			for _, a := range cfg.Allow {
 				if strings.EqualFold(a, h.Domain()) {
-					return smtpcheck.Result{}
+					return nil
 				}
 			}
 		}
-		return refuse(reply.HeloNotFQDN(s.Helo.Name), NameHeloFQDN, "rfc2821-strict-helo", h.Kind.String())
+		return ptr(refuse(reply.HeloNotFQDN(s.Helo.Name), NameHeloFQDN, "rfc2821-strict-helo", h.Kind.String()))
 	}
 }
 
@@ -104,22 +108,24 @@ type HeloIPMismatchConfig struct {
 
 // HeloIPMismatch refuses a HELO address literal that is not the client's
 // own address (smtpf helo-ip-mismatch). 550 5.7.0 (smtpf#424).
-func HeloIPMismatch(cfg HeloIPMismatchConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func HeloIPMismatch(cfg HeloIPMismatchConfig) smtpcheck.Check { return heloIPMismatchTest(cfg).check() }
+
+func heloIPMismatchTest(cfg HeloIPMismatchConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !heloDone(s) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		h, err := envelope.ParseHelo(s.Helo.Name)
 		if err != nil || !h.Addr.IsValid() {
-			return smtpcheck.Result{}
+			return nil
 		}
 		if h.Kind == envelope.HeloBareIP && cfg.IgnoreBareIP {
-			return smtpcheck.Result{}
+			return nil
 		}
 		if sameAddr(h.Addr, s.Conn.ClientIP) || (cfg.AllowPrivate && h.Addr.Unmap().IsPrivate()) {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.HeloMismatch(s.Helo.Name, s.Conn.Name(), clientIP(s)), NameHeloIPMismatch, "helo-ip-mismatch", h.Addr.String())
+		return ptr(refuse(reply.HeloMismatch(s.Helo.Name, s.Conn.Name(), clientIP(s)), NameHeloIPMismatch, "helo-ip-mismatch", h.Addr.String()))
 	}
 }
 
@@ -136,7 +142,9 @@ type HeloClaimsUsConfig struct {
 // addresses: we do not connect to ourselves (smtpf helo-claims-us).
 // Trusted and authenticated clients are for the caller to skip, since a
 // local relay may legitimately do this. 550 5.7.0 (smtpf#430).
-func HeloClaimsUs(cfg HeloClaimsUsConfig) smtpcheck.Check {
+func HeloClaimsUs(cfg HeloClaimsUsConfig) smtpcheck.Check { return heloClaimsUsTest(cfg).check() }
+
+func heloClaimsUsTest(cfg HeloClaimsUsConfig) test {
 	names := make(map[string]struct{}, len(cfg.Names))
 	for _, n := range cfg.Names {
 		if n = normDomain(n); n != "" {
@@ -144,9 +152,9 @@ func HeloClaimsUs(cfg HeloClaimsUsConfig) smtpcheck.Check {
 		}
 	}
 	addrs := append([]netip.Addr(nil), cfg.Addrs...)
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !heloDone(s) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		name := s.Helo.Name
 		claims := false
@@ -166,9 +174,9 @@ func HeloClaimsUs(cfg HeloClaimsUsConfig) smtpcheck.Check {
 			_, claims = names[normDomain(name)]
 		}
 		if !claims {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.HeloClaimsUs(s.Conn.Name(), clientIP(s), name), NameHeloClaimsUs, "helo-claims-us", name)
+		return ptr(refuse(reply.HeloClaimsUs(s.Conn.Name(), clientIP(s), name), NameHeloClaimsUs, "helo-claims-us", name))
 	}
 }
 
@@ -192,16 +200,18 @@ func (c ReservedConfig) set() Reserved {
 // HeloReserved refuses a HELO name in an RFC 2606 / RFC 6761 reserved
 // domain, such as localhost or mx.example.com (smtpf
 // rfc2606-special-domains). 550 5.7.0 (smtpf#427).
-func HeloReserved(cfg ReservedConfig) smtpcheck.Check {
+func HeloReserved(cfg ReservedConfig) smtpcheck.Check { return heloReservedTest(cfg).check() }
+
+func heloReservedTest(cfg ReservedConfig) test {
 	res := cfg.set()
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !heloDone(s) || strings.HasPrefix(s.Helo.Name, "[") {
-			return smtpcheck.Result{}
+			return nil
 		}
 		if m := res.Match(s.Helo.Name); m != "" {
-			return refuse(reply.HeloReservedDomain(s.Helo.Name), NameHeloReserved, "rfc2606-special-domains", m)
+			return ptr(refuse(reply.HeloReservedDomain(s.Helo.Name), NameHeloReserved, "rfc2606-special-domains", m))
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -222,17 +232,19 @@ func (c TLDConfig) list() *TLDs {
 // HeloUnknownTLD refuses a HELO domain whose top-level domain does not
 // exist (smtpf reject-unknown-tld). Address literals and dotless names are
 // left to HeloFQDN. 550 5.7.0.
-func HeloUnknownTLD(cfg TLDConfig) smtpcheck.Check {
+func HeloUnknownTLD(cfg TLDConfig) smtpcheck.Check { return heloUnknownTLDTest(cfg).check() }
+
+func heloUnknownTLDTest(cfg TLDConfig) test {
 	tlds := cfg.list()
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !heloDone(s) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		h, err := envelope.ParseHelo(s.Helo.Name)
 		if err != nil || h.Kind != envelope.HeloFQDN || tlds.Known(s.Helo.Name) {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.HeloUnknownTLD(s.Helo.Name), NameHeloUnknownTLD, "reject-unknown-tld", lastLabel(s.Helo.Name))
+		return ptr(refuse(reply.HeloUnknownTLD(s.Helo.Name), NameHeloUnknownTLD, "reject-unknown-tld", lastLabel(s.Helo.Name)))
 	}
 }
 
@@ -247,20 +259,22 @@ type IPInNameConfig struct {
 // generic PTR names of dynamic ranges do (1-2-3-4.dsl.isp.example): the
 // client is a home machine naming itself after its reverse DNS (smtpf
 // helo-is-ptr). 550 5.7.0 (smtpf#432).
-func HeloIsPTR(cfg IPInNameConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func HeloIsPTR(cfg IPInNameConfig) smtpcheck.Check { return heloIsPTRTest(cfg).check() }
+
+func heloIsPTRTest(cfg IPInNameConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !heloDone(s) || strings.HasPrefix(s.Helo.Name, "[") {
-			return smtpcheck.Result{}
+			return nil
 		}
 		if envelope.MaybeIP(s.Helo.Name) {
 			if _, err := netip.ParseAddr(s.Helo.Name); err == nil {
-				return smtpcheck.Result{}
+				return nil
 			}
 		}
 		if IPInName(s.Helo.Name, s.Conn.ClientIP, cfg.Words) {
-			return refuse(reply.HeloIsPTR(s.Helo.Name), NameHeloIsPTR, "helo-is-ptr", s.Helo.Name)
+			return ptr(refuse(reply.HeloIsPTR(s.Helo.Name), NameHeloIsPTR, "helo-is-ptr", s.Helo.Name))
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -275,22 +289,24 @@ type HeloChangedConfig struct {
 // different name in one session: real servers know their own name
 // (smtpf#252, "schizophrenic"). Case and a trailing dot do not count as a
 // change. 550 5.7.1.
-func HeloChanged(cfg HeloChangedConfig) smtpcheck.Check {
+func HeloChanged(cfg HeloChangedConfig) smtpcheck.Check { return heloChangedTest(cfg).check() }
+
+func heloChangedTest(cfg HeloChangedConfig) test {
 	max := cfg.Max
 	if max <= 0 {
 		max = 1
 	}
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if len(s.Helo.Previous) < max {
-			return smtpcheck.Result{}
+			return nil
 		}
 		seen := map[string]bool{normDomain(s.Helo.Name): true}
 		for _, p := range s.Helo.Previous {
 			seen[normDomain(p)] = true
 		}
 		if len(seen) <= max {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.HeloChanged(s.Conn.Name(), clientIP(s)), NameHeloChanged, "smtpf#252", strings.Join(s.Helo.Previous, ",")+","+s.Helo.Name)
+		return ptr(refuse(reply.HeloChanged(s.Conn.Name(), clientIP(s)), NameHeloChanged, "smtpf#252", strings.Join(s.Helo.Previous, ",")+","+s.Helo.Name))
 	}
 }

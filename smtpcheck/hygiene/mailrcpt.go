@@ -61,10 +61,12 @@ func pathOf(a smtpcheck.Address) string {
 // 5.5.2 (smtpf#279); extra spaces, when refused, 501 5.5.2 (smtpf#280).
 // The null sender and legal-but-odd addresses (quoted local parts, address
 // literals, IDN with SMTPUTF8) pass.
-func MailSyntax(cfg SyntaxConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func MailSyntax(cfg SyntaxConfig) smtpcheck.Check { return mailSyntaxTest(cfg).check() }
+
+func mailSyntaxTest(cfg SyntaxConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Mail == nil {
-			return smtpcheck.Result{}
+			return nil
 		}
 		o := cfg.options(s)
 		var err error
@@ -72,16 +74,16 @@ func MailSyntax(cfg SyntaxConfig) smtpcheck.Check {
 			var c envelope.Command
 			c, err = envelope.ParseCommand(raw, o)
 			if err == nil && c.ExtraSpaces && cfg.RejectExtraSpaces {
-				return refuse(reply.SyntaxError(), NameMailSyntax, "rfc2821-extra-spaces", raw)
+				return ptr(refuse(reply.SyntaxError(), NameMailSyntax, "rfc2821-extra-spaces", raw))
 			}
 		} else {
 			_, err = envelope.ParseParts(s.Mail.From.Local, s.Mail.From.Domain, o)
 		}
 		if err == nil {
-			return smtpcheck.Result{}
+			return nil
 		}
 		rule, reason := grammarReason(err)
-		return refuse(reply.SenderSyntax(pathOf(s.Mail.From), reason), NameMailSyntax, rule, s.Mail.From.String())
+		return ptr(refuse(reply.SenderSyntax(pathOf(s.Mail.From), reason), NameMailSyntax, rule, s.Mail.From.String()))
 	}
 }
 
@@ -98,28 +100,30 @@ func grammarReason(err error) (rule, reason string) {
 // 550 5.7.1 (#131), a UUCP bang path (#132) and a quoted at-sign (#133)
 // are refused unless allowed. <postmaster> without a domain passes, as RFC
 // 5321 requires.
-func RcptSyntax(cfg SyntaxConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func RcptSyntax(cfg SyntaxConfig) smtpcheck.Check { return rcptSyntaxTest(cfg).check() }
+
+func rcptSyntaxTest(cfg SyntaxConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Stage != smtpcheck.StageRcpt {
-			return smtpcheck.Result{}
+			return nil
 		}
 		if s.Rcpt.IsNull() {
-			return refuse(reply.NullRecipient(), NameRcptSyntax, "smtpf#286", "<>")
+			return ptr(refuse(reply.NullRecipient(), NameRcptSyntax, "smtpf#286", "<>"))
 		}
 		p, err := envelope.ParseParts(s.Rcpt.Local, s.Rcpt.Domain, cfg.options(s))
 		if err != nil {
 			rule, reason := grammarReason(err)
-			return refuse(reply.RecipientSyntax(pathOf(s.Rcpt), reason), NameRcptSyntax, rule, s.Rcpt.String())
+			return ptr(refuse(reply.RecipientSyntax(pathOf(s.Rcpt), reason), NameRcptSyntax, rule, s.Rcpt.String()))
 		}
 		switch {
 		case p.QuotedAt() && !cfg.AllowQuotedAt:
-			return refuse(reply.QuotedAtSignDenied(), NameRcptSyntax, "reject-quoted-at-sign", s.Rcpt.String())
+			return ptr(refuse(reply.QuotedAtSignDenied(), NameRcptSyntax, "reject-quoted-at-sign", s.Rcpt.String()))
 		case p.PercentHack() && !cfg.AllowPercent:
-			return refuse(reply.RoutedRelayDenied(), NameRcptSyntax, "reject-percent-relay", s.Rcpt.String())
+			return ptr(refuse(reply.RoutedRelayDenied(), NameRcptSyntax, "reject-percent-relay", s.Rcpt.String()))
 		case p.BangPath() && !cfg.AllowBang:
-			return refuse(reply.UUCPDenied(), NameRcptSyntax, "reject-uucp-route", s.Rcpt.String())
+			return ptr(refuse(reply.UUCPDenied(), NameRcptSyntax, "reject-uucp-route", s.Rcpt.String()))
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
@@ -129,55 +133,63 @@ func isLiteral(d string) bool { return strings.HasPrefix(d, "[") }
 // SenderReserved refuses a sender in an RFC 2606 / RFC 6761 reserved domain,
 // which can never receive a bounce (smtpf rfc2606-special-domains). 550
 // 5.7.1 (smtpf#128).
-func SenderReserved(cfg ReservedConfig) smtpcheck.Check {
+func SenderReserved(cfg ReservedConfig) smtpcheck.Check { return senderReservedTest(cfg).check() }
+
+func senderReservedTest(cfg ReservedConfig) test {
 	set := cfg.set()
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Mail == nil || s.Mail.From.Domain == "" || isLiteral(s.Mail.From.Domain) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		if m := set.Match(s.Mail.From.Domain); m != "" {
-			return refuse(reply.SenderReservedDomain(s.Mail.From.String()), NameSenderReserved, "rfc2606-special-domains", m)
+			return ptr(refuse(reply.SenderReservedDomain(s.Mail.From.String()), NameSenderReserved, "rfc2606-special-domains", m))
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
 // RcptReserved refuses a recipient in a reserved domain. 550 5.7.1
 // (smtpf#140).
-func RcptReserved(cfg ReservedConfig) smtpcheck.Check {
+func RcptReserved(cfg ReservedConfig) smtpcheck.Check { return rcptReservedTest(cfg).check() }
+
+func rcptReservedTest(cfg ReservedConfig) test {
 	set := cfg.set()
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Stage != smtpcheck.StageRcpt || s.Rcpt.Domain == "" || isLiteral(s.Rcpt.Domain) {
-			return smtpcheck.Result{}
+			return nil
 		}
 		if m := set.Match(s.Rcpt.Domain); m != "" {
-			return refuse(reply.RecipientReservedDomain(s.Rcpt.String()), NameRcptReserved, "rfc2606-special-domains", m)
+			return ptr(refuse(reply.RecipientReservedDomain(s.Rcpt.String()), NameRcptReserved, "rfc2606-special-domains", m))
 		}
-		return smtpcheck.Result{}
+		return nil
 	}
 }
 
 // SenderUnknownTLD refuses a sender whose domain's TLD does not exist
 // (smtpf reject-unknown-tld). 550 5.7.1 (smtpf#129).
-func SenderUnknownTLD(cfg TLDConfig) smtpcheck.Check {
+func SenderUnknownTLD(cfg TLDConfig) smtpcheck.Check { return senderUnknownTLDTest(cfg).check() }
+
+func senderUnknownTLDTest(cfg TLDConfig) test {
 	tlds := cfg.list()
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Mail == nil || s.Mail.From.Domain == "" || isLiteral(s.Mail.From.Domain) || tlds.Known(s.Mail.From.Domain) {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.SenderUnknownTLD(s.Mail.From.String()), NameSenderUnknownTLD, "reject-unknown-tld", lastLabel(s.Mail.From.Domain))
+		return ptr(refuse(reply.SenderUnknownTLD(s.Mail.From.String()), NameSenderUnknownTLD, "reject-unknown-tld", lastLabel(s.Mail.From.Domain)))
 	}
 }
 
 // RcptUnknownTLD refuses a recipient whose domain's TLD does not exist.
 // 550 5.7.1 (smtpf#141).
-func RcptUnknownTLD(cfg TLDConfig) smtpcheck.Check {
+func RcptUnknownTLD(cfg TLDConfig) smtpcheck.Check { return rcptUnknownTLDTest(cfg).check() }
+
+func rcptUnknownTLDTest(cfg TLDConfig) test {
 	tlds := cfg.list()
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Stage != smtpcheck.StageRcpt || s.Rcpt.Domain == "" || isLiteral(s.Rcpt.Domain) || tlds.Known(s.Rcpt.Domain) {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.RecipientUnknownTLD(s.Rcpt.String()), NameRcptUnknownTLD, "reject-unknown-tld", lastLabel(s.Rcpt.Domain))
+		return ptr(refuse(reply.RecipientUnknownTLD(s.Rcpt.String()), NameRcptUnknownTLD, "reject-unknown-tld", lastLabel(s.Rcpt.Domain)))
 	}
 }
 
@@ -190,23 +202,25 @@ type NullSenderConfig struct {
 
 // NullSenderRcpts refuses a further recipient of a message from the null
 // sender (smtpf one-rcpt-per-null). 550 5.7.1 (smtpf#441, #452 at DATA).
-func NullSenderRcpts(cfg NullSenderConfig) smtpcheck.Check {
+func NullSenderRcpts(cfg NullSenderConfig) smtpcheck.Check { return nullSenderRcptsTest(cfg).check() }
+
+func nullSenderRcptsTest(cfg NullSenderConfig) test {
 	max := cfg.Max
 	if max <= 0 {
 		max = 1
 	}
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Mail == nil || !s.Mail.From.IsNull() {
-			return smtpcheck.Result{}
+			return nil
 		}
 		n := len(s.Rcpts)
 		if s.Stage == smtpcheck.StageRcpt {
 			n++
 		}
 		if n <= max {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.DSNTooManyRecipients(), NameNullSenderRcpts, "one-rcpt-per-null", strconv.Itoa(n))
+		return ptr(refuse(reply.DSNTooManyRecipients(), NameNullSenderRcpts, "one-rcpt-per-null", strconv.Itoa(n)))
 	}
 }
 
@@ -220,17 +234,19 @@ type MaxRecipientsConfig struct {
 // MaxRecipients answers 452 4.5.3 to recipients past the limit, which
 // tells the client to send the rest in another transaction (RFC 5321
 // 4.5.3.1.10).
-func MaxRecipients(cfg MaxRecipientsConfig) smtpcheck.Check {
+func MaxRecipients(cfg MaxRecipientsConfig) smtpcheck.Check { return maxRecipientsTest(cfg).check() }
+
+func maxRecipientsTest(cfg MaxRecipientsConfig) test {
 	max := cfg.Max
 	if max <= 0 {
 		max = 1000
 	}
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Stage != smtpcheck.StageRcpt || len(s.Rcpts) < max {
-			return smtpcheck.Result{}
+			return nil
 		}
 		r := refuse(reply.TooManyRecipients(), NameMaxRecipients, "smtpd_recipient_limit", strconv.Itoa(len(s.Rcpts)+1))
 		r.Immediate = true
-		return r
+		return &r
 	}
 }

@@ -22,12 +22,14 @@ type GreetPauseConfig struct{}
 // (Session.Proto.PreGreeting, set by the server's listener): RFC 5321 3.1
 // forbids it and spam software does it (smtpf GreetPause, postscreen's
 // pregreet test). 550 5.7.1 (smtpf#420).
-func GreetPause(GreetPauseConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func GreetPause(cfg GreetPauseConfig) smtpcheck.Check { return greetPauseTest(cfg).check() }
+
+func greetPauseTest(_ GreetPauseConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !s.Proto.PreGreeting {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.PreGreetingTraffic(s.Conn.Name(), clientIP(s)), NameGreetPause, "GreetPause", clientIP(s))
+		return ptr(refuse(reply.PreGreetingTraffic(s.Conn.Name(), clientIP(s)), NameGreetPause, "GreetPause", clientIP(s)))
 	}
 }
 
@@ -42,12 +44,14 @@ type PipeliningConfig struct {
 // Pipelining refuses a client that sent commands before the reply to the
 // previous one when PIPELINING was not offered (Session.Proto, from the
 // server's listener). 550 5.3.3 (smtpf#631).
-func Pipelining(cfg PipeliningConfig) smtpcheck.Check {
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+func Pipelining(cfg PipeliningConfig) smtpcheck.Check { return pipeliningTest(cfg).check() }
+
+func pipeliningTest(cfg PipeliningConfig) test {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if !s.Proto.Pipelined || (s.Proto.PipeliningOffered && !cfg.Strict) {
-			return smtpcheck.Result{}
+			return nil
 		}
-		return refuse(reply.PipeliningNotAllowed(), NamePipelining, "CommandPause", clientIP(s))
+		return ptr(refuse(reply.PipeliningNotAllowed(), NamePipelining, "CommandPause", clientIP(s)))
 	}
 }
 
@@ -63,7 +67,9 @@ type ErrorLimitConfig struct {
 
 // ErrorLimit disconnects a client past the error or unknown-command limit
 // with 421 4.7.0 (Postfix "Error: too many errors").
-func ErrorLimit(cfg ErrorLimitConfig) smtpcheck.Check {
+func ErrorLimit(cfg ErrorLimitConfig) smtpcheck.Check { return errorLimitTest(cfg).check() }
+
+func errorLimitTest(cfg ErrorLimitConfig) test {
 	maxErr, maxUnk := cfg.MaxErrors, cfg.MaxUnknown
 	if maxErr <= 0 {
 		maxErr = 20
@@ -71,7 +77,7 @@ func ErrorLimit(cfg ErrorLimitConfig) smtpcheck.Check {
 	if maxUnk <= 0 {
 		maxUnk = 5
 	}
-	return func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		var what string
 		switch {
 		case s.Proto.Errors >= maxErr:
@@ -79,10 +85,10 @@ func ErrorLimit(cfg ErrorLimitConfig) smtpcheck.Check {
 		case s.Proto.UnknownCommands >= maxUnk:
 			what = "unknown=" + strconv.Itoa(s.Proto.UnknownCommands)
 		default:
-			return smtpcheck.Result{}
+			return nil
 		}
 		r := refuse(reply.TooManyErrors(), NameErrorLimit, "smtpd_hard_error_limit", what)
 		r.Action, r.Immediate = smtpcheck.Disconnect, true
-		return r
+		return &r
 	}
 }
