@@ -58,7 +58,7 @@ func ParseCommand(line string, o Options) (Command, error) {
 	if rest == "" || rest[0] != ' ' {
 		return c, errorf(RuleSyntax, line, "missing space after %s", c.Verb)
 	}
-	if t := strings.TrimLeft(rest, " \t"); len(rest)-len(t) != 1 || rest[0] != ' ' {
+	if t := trimBlanksLeft(rest); len(rest)-len(t) != 1 || rest[0] != ' ' {
 		c.ExtraSpaces = true
 		rest = t
 	} else {
@@ -68,7 +68,7 @@ func ParseCommand(line string, o Options) (Command, error) {
 		return c, errorf(RuleSyntax, line, "expected %s", want)
 	}
 	rest = rest[len(want):]
-	if t := strings.TrimLeft(rest, " \t"); len(t) != len(rest) {
+	if t := trimBlanksLeft(rest); len(t) != len(rest) {
 		c.ExtraSpaces = true
 		rest = t
 	}
@@ -120,7 +120,7 @@ func pathEnd(s string) int {
 }
 
 func parseParams(s, line string, extra bool) ([]Param, bool, error) {
-	if t := strings.TrimRight(s, " \t"); len(t) != len(s) {
+	if t := trimBlanksRight(s); len(t) != len(s) {
 		extra = true
 		s = t
 	}
@@ -162,4 +162,20 @@ func parseParams(s, line string, extra bool) ([]Param, bool, error) {
 		out = append(out, Param{Key: key, Value: value})
 	}
 	return out, extra, nil
+}
+
+// trimBlanksLeft and trimBlanksRight trim spaces and tabs, as
+// strings.TrimLeft(s, " \t") does, without building a cutset each call.
+func trimBlanksLeft(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
+func trimBlanksRight(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }

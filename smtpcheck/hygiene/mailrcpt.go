@@ -70,7 +70,7 @@ func mailSyntaxTest(cfg SyntaxConfig) test {
 		}
 		o := cfg.options(s)
 		var err error
-		if raw := strings.TrimRight(s.Mail.Raw, "\r\n"); raw != "" {
+		if raw := trimLineEnd(s.Mail.Raw); raw != "" {
 			var c envelope.Command
 			c, err = envelope.ParseCommand(raw, o)
 			if err == nil && c.ExtraSpaces && cfg.RejectExtraSpaces {
@@ -125,6 +125,15 @@ func rcptSyntaxTest(cfg SyntaxConfig) test {
 		}
 		return nil
 	}
+}
+
+// trimLineEnd trims CR and LF from the end of a command line, as
+// strings.TrimRight(s, "\r\n") does.
+func trimLineEnd(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\r' || s[len(s)-1] == '\n') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // isLiteral reports an address-literal domain.

@@ -46,7 +46,11 @@ func (r Reserved) Match(domain string) string {
 	}
 	if r.names == nil {
 		for _, n := range defaultReserved {
-			// d is n or ends in "." + n, compared in place.
+			// d is n or ends in "." + n, compared in place; the last
+			// byte turns most names away at once.
+			if d[len(d)-1] != n[len(n)-1] {
+				continue
+			}
 			if d == n || len(d) > len(n) && d[len(d)-len(n)-1] == '.' && d[len(d)-len(n):] == n {
 				return n
 			}
