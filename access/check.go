@@ -36,7 +36,8 @@ type found struct {
 
 func (f *found) ok() bool { return f != nil && f.kind != 0 }
 
-// sessionState is the access map's memory of one session.
+// sessionState is the access map's memory of one session, allocated once:
+// the chains' slices start in its arrays.
 type sessionState struct {
 	mu       sync.Mutex
 	clientOK bool // client chain computed
@@ -50,6 +51,9 @@ type sessionState struct {
 	rcptMark found  // strongest DISCARD/TAG/SAVE/TRAP among recipients
 	release  func() // concurrency slot to release (limits)
 	released bool
+
+	clientArr [12]string
+	fromArr   [8]string
 }
 
 type stateKey struct{}
@@ -70,7 +74,7 @@ func (st *sessionState) clientChain(s *smtpcheck.Session) []string {
 		if len(s.Conn.Confirmed) > 0 {
 			name = s.Conn.Confirmed[0]
 		}
-		st.client = appendClientChain(make([]string, 0, 16), Client{IP: s.Conn.ClientIP, Name: name})
+		st.client = appendClientChain(st.clientArr[:0], Client{IP: s.Conn.ClientIP, Name: name})
 		st.clientOK = true
 	}
 	return st.client
@@ -87,7 +91,7 @@ func (st *sessionState) transaction(s *smtpcheck.Session, literalPlus bool) {
 	st.from = nil
 	if s.Mail != nil {
 		l, d := MailKey(s.Mail.From.Local, s.Mail.From.Domain, literalPlus)
-		st.from = appendMailChain(make([]string, 0, 8), l, d)
+		st.from = appendMailChain(st.fromArr[:0], l, d)
 	}
 }
 
@@ -141,14 +145,13 @@ func (a *Access) Check() smtpcheck.Check {
 			if s.Mail == nil {
 				return smtpcheck.Result{}
 			}
-			sender := s.Mail.From.String()
 			subj := Subject{Text: firstOr(st.from, "")}
 			if h := m.findCombo(comboConnectFrom, TagConnect, st.clientChain(s), TagFrom, st.from); h.Found() {
-				st.mailHit = found{kind: kindConnectFromTag, key: h.Key, subject: sender, verdict: h.Value.Decide(subj)}
+				st.mailHit = found{kind: kindConnectFromTag, key: h.Key, subject: s.Mail.From.String(), verdict: h.Value.Decide(subj)}
 				return a.result(ctx, s, &st.mailHit, true)
 			}
 			if h := m.find(TagFrom, st.from, true); h.Found() {
-				st.mailHit = found{kind: kindFromTag, key: h.Key, subject: sender, verdict: h.Value.Decide(subj)}
+				st.mailHit = found{kind: kindFromTag, key: h.Key, subject: s.Mail.From.String(), verdict: h.Value.Decide(subj)}
 				return a.result(ctx, s, &st.mailHit, true)
 			}
 			return a.result(ctx, s, st.carried(), false)
@@ -157,19 +160,19 @@ func (a *Access) Check() smtpcheck.Check {
 			l, d := MailKey(s.Rcpt.Local, s.Rcpt.Domain, a.cfg.LiteralPlus)
 			var arr [12]string
 			rc := appendMailChain(arr[:0], l, d)
-			subj := Subject{Text: firstOr(rc, "")}
-			rcpt := s.Rcpt.String()
 			var f found
-			if h := m.findCombo(comboConnectTo, TagConnect, st.clientChain(s), TagTo, rc); h.Found() {
-				f = found{kind: kindConnectToTag, key: h.Key, subject: rcpt, verdict: h.Value.Decide(subj)}
-			} else if h := m.findCombo(comboFromTo, TagFrom, st.from, TagTo, rc); st.mail != nil && h.Found() {
-				f = found{kind: kindFromToTag, key: h.Key, subject: rcpt, verdict: h.Value.Decide(subj)}
-			} else if h := m.find(TagTo, rc, true); h.Found() {
-				f = found{kind: kindToTag, key: h.Key, subject: rcpt, verdict: h.Value.Decide(subj)}
+			h := m.findCombo(comboConnectTo, TagConnect, st.clientChain(s), TagTo, rc)
+			if h.Found() {
+				f.kind = kindConnectToTag
+			} else if h = m.findCombo(comboFromTo, TagFrom, st.from, TagTo, rc); st.mail != nil && h.Found() {
+				f.kind = kindFromToTag
+			} else if h = m.find(TagTo, rc, true); h.Found() {
+				f.kind = kindToTag
 			}
 			if !f.ok() {
 				return a.result(ctx, s, st.carried(), false)
 			}
+			f.key, f.subject, f.verdict = h.Key, s.Rcpt.String(), h.Value.Decide(Subject{Text: firstOr(rc, "")})
 			r := a.result(ctx, s, &f, true)
 			switch {
 			case r.Action == smtpcheck.Accept && f.verdict.Action == Content:

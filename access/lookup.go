@@ -138,50 +138,70 @@ func appendMailChain(dst []string, l, d string) []string {
 // find returns the first key of tag:chain[i] that exists, then the bare tag
 // when bare is set.
 func (m *Map) find(tag string, chain []string, bare bool) Hit {
-	if m == nil || !m.tags[tag] {
+	if m == nil {
+		return Hit{}
+	}
+	lens := m.tags[tag]
+	if lens == 0 {
 		return Hit{}
 	}
 	var kb [320]byte
 	buf := append(append(kb[:0], tag...), ':')
 	n := len(buf)
 	for _, k := range chain {
+		if lens&lenBit(len(k)) == 0 {
+			continue
+		}
 		buf = append(buf[:n], k...)
-		if i, ok := m.keys[string(buf)]; ok {
-			return Hit{Key: string(buf), Value: &m.vals[i]}
+		if h := m.probe(buf); h.Found() {
+			return h
 		}
 	}
-	if bare {
-		if i, ok := m.keys[string(buf[:n])]; ok {
-			return Hit{Key: string(buf[:n]), Value: &m.vals[i]}
-		}
+	if bare && lens&lenBit(0) != 0 {
+		return m.probe(buf[:n])
+	}
+	return Hit{}
+}
+
+// probe looks up one full key, asking the filter first.
+func (m *Map) probe(key []byte) Hit {
+	if !m.filter.mayHave(key) {
+		return Hit{}
+	}
+	if i, ok := m.keys[string(key)]; ok {
+		return Hit{Key: string(key), Value: &m.vals[i]}
 	}
 	return Hit{}
 }
 
 // findCombo runs the nested loop of a combo tag: every outer key (most
 // specific first) with every inner key. There are no combo defaults. Outer
-// keys that appear in no combo entry are skipped without building keys.
+// keys that begin no combo entry are skipped on their length or the
+// filter's word.
 func (m *Map) findCombo(kind int, tag string, outer []string, inner string, innerChain []string) Hit {
 	if m == nil {
 		return Hit{}
 	}
-	set := m.combo[kind]
-	if len(set) == 0 {
+	lens := m.combo[kind]
+	if lens == 0 {
 		return Hit{}
 	}
 	var kb [640]byte
 	buf := append(append(kb[:0], tag...), ':')
 	n := len(buf)
 	for _, o := range outer {
-		if _, ok := set[o]; !ok {
+		if lens&lenBit(len(o)) == 0 {
 			continue
 		}
 		buf = append(append(append(append(buf[:n], o...), ':'), inner...), ':')
+		if !m.filter.mayHave(buf) {
+			continue
+		}
 		n2 := len(buf)
 		for _, k := range innerChain {
 			buf = append(buf[:n2], k...)
-			if i, ok := m.keys[string(buf)]; ok {
-				return Hit{Key: string(buf), Value: &m.vals[i]}
+			if h := m.probe(buf); h.Found() {
+				return h
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/netip"
 	"os"
@@ -53,6 +54,9 @@ const (
 	numCombos
 )
 
+// comboInner is each combo kind's inner tag.
+var comboInner = [numCombos]string{comboConnectFrom: TagFrom, comboConnectTo: TagTo, comboFromTo: TagTo}
+
 // MaxLineLength bounds one line of a map file.
 const MaxLineLength = 64 << 10
 
@@ -60,10 +64,57 @@ const MaxLineLength = 64 << 10
 // Keys live in one string arena and point into a table of distinct parsed
 // values, so a million-entry map costs a few dozen bytes per entry.
 type Map struct {
-	keys  map[string]uint32 // "tag:key" in lower case → index into vals
-	vals  []Value
-	combo [numCombos]map[string]struct{} // outer parts that have a combo entry
-	tags  map[string]bool                // tags present, for skipping whole lookups
+	keys   map[string]uint32 // "tag:key" in lower case → index into vals
+	vals   []Value
+	filter filter            // every key and every combo's "tag:outer:tag:" prefix
+	tags   map[string]uint64 // tag → lengths of its keys (lenBit), for skipping probes
+	combo  [numCombos]uint64 // lengths of each combo kind's outer parts
+}
+
+// lenBit is the bit of a length in a length set: one bit per length up to
+// 62, the last for every longer one. A map's keys under one tag are often
+// all of a few lengths (addresses, networks), and a chain element of a
+// length no key has needs no hash.
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
+
+// filter is a blocked Bloom filter over a map's keys: three bits in one
+// 64-bit word per key, at least 16 bits per key (under 2% false
+// positives). Nearly every lookup of a connection misses, and a miss in a
+// large hash table costs a cache miss or two; the filter is small enough to
+// stay in cache and answers most misses with one hash and one load.
+type filter struct {
+	seed  maphash.Seed
+	words []uint64
+	mask  uint64
+}
+
+func newFilter(n int) filter {
+	size := 1
+	for size*64 < n*16 {
+		size <<= 1
+	}
+	return filter{seed: maphash.MakeSeed(), words: make([]uint64, size), mask: uint64(size - 1)}
+}
+
+// filterBits picks the word's three bits from hash bits the word index
+// does not use (a map would need 2^40 words to reach them).
+func filterBits(h uint64) uint64 {
+	return 1<<(h>>40&63) | 1<<(h>>46&63) | 1<<(h>>52&63)
+}
+
+func (f *filter) add(k string) {
+	h := maphash.String(f.seed, k)
+	f.words[h&f.mask] |= filterBits(h)
+}
+
+// mayHave reports whether k may be a key; false is certain.
+func (f *filter) mayHave(k []byte) bool {
+	if len(f.words) == 0 {
+		return false
+	}
+	h := maphash.Bytes(f.seed, k)
+	bits := filterBits(h)
+	return f.words[h&f.mask]&bits == bits
 }
 
 // Len returns the number of distinct keys.
@@ -88,7 +139,7 @@ func (m *Map) Get(key string) (*Value, bool) {
 }
 
 // HasTag reports whether any key uses tag (lower case, such as "from").
-func (m *Map) HasTag(tag string) bool { return m != nil && m.tags[tag] }
+func (m *Map) HasTag(tag string) bool { return m != nil && m.tags[tag] != 0 }
 
 // LineError is the error for one bad line of a map or table file.
 type LineError struct {
@@ -135,7 +186,6 @@ type builder struct {
 	valIdx map[string]uint32
 	vals   []Value
 	errs   LoadError
-	tags   map[string]bool
 }
 
 type entryRef struct {
@@ -144,7 +194,7 @@ type entryRef struct {
 }
 
 func newBuilder() *builder {
-	return &builder{valIdx: make(map[string]uint32), tags: make(map[string]bool)}
+	return &builder{valIdx: make(map[string]uint32)}
 }
 
 // ParseFiles reads one or more smtpf map files into a new Map; a key in a
@@ -207,39 +257,49 @@ func (b *builder) finish() (*Map, error) {
 		return nil, &b.errs
 	}
 	arena := string(b.arena)
-	m := &Map{keys: make(map[string]uint32, len(b.ents)), vals: b.vals, tags: b.tags}
+	m := &Map{keys: make(map[string]uint32, len(b.ents)), vals: b.vals, tags: make(map[string]uint64)}
 	for _, e := range b.ents {
-		k := arena[e.off : e.off+e.n]
-		m.keys[k] = e.val
-		if tag, rest, ok := strings.Cut(k, ":"); ok {
-			if kind, outer, ok := splitCombo(tag, rest); ok {
-				if m.combo[kind] == nil {
-					m.combo[kind] = make(map[string]struct{})
-				}
-				m.combo[kind][outer] = struct{}{}
-			}
-		}
+		m.keys[arena[e.off:e.off+e.n]] = e.val
+	}
+	m.filter = newFilter(len(m.keys))
+	for k := range m.keys {
+		m.filter.add(k)
+		tag, rest, _ := strings.Cut(k, ":") // every key has its tag
+		m.tags[tag] |= lenBit(len(rest))
+		comboPrefixes(tag, rest, func(kind, n int) {
+			m.combo[kind] |= lenBit(n - len(comboInner[kind]) - 2)
+			// the key up to the inner part, as findCombo builds it
+			m.filter.add(k[:len(tag)+1+n])
+		})
 	}
 	return m, nil
 }
 
-// splitCombo recognises combo keys (already lower case) and returns their
-// kind and outer part.
-func splitCombo(tag, rest string) (int, string, bool) {
-	switch tag {
-	case TagConnect:
-		if i := strings.Index(rest, ":from:"); i > 0 {
-			return comboConnectFrom, rest[:i], true
-		}
-		if i := strings.Index(rest, ":to:"); i > 0 {
-			return comboConnectTo, rest[:i], true
-		}
-	case TagFrom:
-		if i := strings.Index(rest, ":to:"); i >= 0 {
-			return comboFromTo, rest[:i], true
+// comboPrefixes calls fn with the kind and length of every way rest (of a
+// key already in lower case) reads as a combo: the outer part with the
+// inner tag and its colons, such as "192.0.2.1:from:" of
+// "192.0.2.1:from:user@example.org". Every reading counts, so a key is
+// found exactly when it exists, whatever its parts contain.
+func comboPrefixes(tag, rest string, fn func(kind, n int)) {
+	each := func(kind int, sep string, min int) {
+		for off := 0; ; {
+			i := strings.Index(rest[off:], sep)
+			if i < 0 {
+				return
+			}
+			if off+i >= min {
+				fn(kind, off+i+len(sep))
+			}
+			off += i + 1
 		}
 	}
-	return 0, "", false
+	switch tag {
+	case TagConnect:
+		each(comboConnectFrom, ":from:", 1)
+		each(comboConnectTo, ":to:", 1)
+	case TagFrom:
+		each(comboFromTo, ":to:", 0)
+	}
 }
 
 var errNUL = errors.New("NUL byte in line")
@@ -290,9 +350,6 @@ func (b *builder) line(raw []byte) error {
 	if err != nil {
 		b.arena = b.arena[:start]
 		return fmt.Errorf("%s: %w", key, err)
-	}
-	if !b.tags[tag] {
-		b.tags[strings.Clone(tag)] = true
 	}
 	b.ents = append(b.ents, entryRef{off: uint32(start), n: uint32(len(b.arena) - start), val: vi})
 	return nil
