@@ -309,6 +309,35 @@ func ParseDate(v string, strict bool) error {
 // while it lasts: it returns the fields kept and how many there are in
 // all, without allocating (a date has at most seven).
 func dateFields(v string, buf *[7]string) ([]string, int) {
+	if !isASCII(v) {
+		return dateFieldsUnicode(v, buf)
+	}
+	n, start := 0, -1
+	for i := 0; i < len(v); i++ {
+		if asciiSpace[v[i]] {
+			if start >= 0 {
+				if n < len(buf) {
+					buf[n] = v[start:i]
+				}
+				n++
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		if n < len(buf) {
+			buf[n] = v[start:]
+		}
+		n++
+	}
+	return buf[:min(n, len(buf))], n
+}
+
+// dateFieldsUnicode is dateFields for text with non-ASCII bytes, which
+// strings.Fields splits at Unicode white space too (such as U+00A0).
+func dateFieldsUnicode(v string, buf *[7]string) ([]string, int) {
 	n, start := 0, -1
 	for i := 0; i < len(v); {
 		c, size := rune(v[i]), 1
@@ -337,7 +366,7 @@ func dateFields(v string, buf *[7]string) ([]string, int) {
 	return buf[:min(n, len(buf))], n
 }
 
-var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // timeOfDay checks hh:mm or hh:mm:ss.
 func timeOfDay(t string) error {
