@@ -332,6 +332,10 @@ type LineConfig struct {
 
 type lineKey struct{}
 
+// cleanFindings is the findings of a clean message, boxed once: storing
+// it in a session allocates nothing. It is never modified.
+var cleanFindings any = LineFindings{First: -1}
+
 // LineFindingsOf returns the findings BareLineEndings recorded for the
 // session's current message.
 func LineFindingsOf(s *smtpcheck.Session) (LineFindings, bool) {
@@ -355,7 +359,11 @@ func bareLineEndingsTest(cfg LineConfig) test {
 		if err != nil {
 			return &smtpcheck.Result{Err: err, Reason: smtpcheck.Reason{Check: NameBareLineEndings}}
 		}
-		s.SetValue(lineKey{}, f)
+		if f == (LineFindings{First: -1}) {
+			s.SetValue(lineKey{}, cleanFindings)
+		} else {
+			s.SetValue(lineKey{}, f)
+		}
 		refuseIt := false
 		switch cfg.Mode {
 		case LineReject:

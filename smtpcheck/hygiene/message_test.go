@@ -151,8 +151,9 @@ func TestBareLineEndings(t *testing.T) {
 			s.Body = smtpcheck.BytesBody(body)
 			r := run(t, BareLineEndings(LineConfig{Mode: tt.mode}), s)
 			expect(t, "BareLineEndings", r, tt.want, NameBareLineEndings)
-			if _, ok := LineFindingsOf(s); !ok {
-				t.Errorf("LineFindingsOf = not recorded")
+			got, ok := LineFindingsOf(s)
+			if want := scanRef([]byte(body)); !ok || got != want {
+				t.Errorf("LineFindingsOf = %s, %v, want %s, true", got, ok, want)
 			}
 		})
 	}
