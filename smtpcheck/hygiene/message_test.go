@@ -49,6 +49,8 @@ func TestHeaderChecks(t *testing.T) {
 		{"no duplicates", DuplicateHeaders(DuplicateConfig{}), NameDuplicateHeaders, "Received: a\nReceived: b\n" + goodHeader, false, pass},
 		{"duplicate from", DuplicateHeaders(DuplicateConfig{}), NameDuplicateHeaders, "From: mallory@evil.example\n" + goodHeader, false, bad},
 		{"duplicate subject case", DuplicateHeaders(DuplicateConfig{}), NameDuplicateHeaders, "SUBJECT: again\n" + goodHeader, false, bad},
+		{"duplicate subject folded long s", DuplicateHeaders(DuplicateConfig{}), NameDuplicateHeaders, "\u017fubject: again\n" + goodHeader, true, bad},
+		{"message-id folded long s", MinHeaders(MinHeadersConfig{}), NameMinHeaders, strings.Replace(goodHeader, "Message-ID:", "Me\u017f\u017fage-ID:", 1), true, pass},
 		{"line ok", HeaderLineLength(HeaderLengthConfig{}), NameHeaderLength, goodHeader, false, pass},
 		{"folded long ok", HeaderLineLength(HeaderLengthConfig{}), NameHeaderLength, "X-Long: " + strings.Repeat("a", 900) + "\n " + strings.Repeat("b", 900) + "\n" + goodHeader, false, pass},
 		{"line too long", HeaderLineLength(HeaderLengthConfig{}), NameHeaderLength, "X-Long: " + strings.Repeat("a", 1000) + "\n" + goodHeader, false, verdict{smtpcheck.Reject, 554, "5.5.2"}},
