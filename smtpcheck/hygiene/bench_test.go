@@ -61,3 +61,44 @@ func BenchmarkScanLineEndings64K(b *testing.B) {
 	}
 	_ = sc.Findings()
 }
+
+// BenchmarkDefaultStages runs each stage of Default on its own, and an
+// empty stage list ("guard-only") that measures what the stage's Guard
+// and FirstMatch cost without any check.
+func BenchmarkDefaultStages(b *testing.B) {
+	st := Default(DefaultConfig{Names: []string{"mx.our.example"}})
+	raw := strings.NewReplacer("example.org", "alpha-mail.de", "example.net", "beta-post.fr").Replace(goodHeader) + strings.Repeat("a line of text in the body of the message\n", 50)
+	s := checktest.NewSession("192.0.2.1").Helo("mail.alpha-mail.de").From("alice@alpha-mail.de").To("bob@beta-post.fr").Message(raw).Session()
+	hdr, body := s.Header, s.Body
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name  string
+		stage smtpcheck.Stage
+		list  []smtpcheck.Check
+	}{
+		{"guard-only", smtpcheck.StageData, group()},
+		{"helo", smtpcheck.StageHelo, st.Helo},
+		{"mail", smtpcheck.StageMail, st.Mail},
+		{"rcpt", smtpcheck.StageRcpt, st.Rcpt},
+		{"data", smtpcheck.StageData, st.Data},
+		{"headers", smtpcheck.StageHeaders, st.Headers},
+		{"end-of-data", smtpcheck.StageEndOfData, st.EndOfData},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			c := smtpcheck.FirstMatch(tt.list...)
+			s.Stage, s.Header, s.Body = tt.stage, nil, nil
+			if tt.stage >= smtpcheck.StageHeaders {
+				s.Header = hdr
+			}
+			if tt.stage == smtpcheck.StageEndOfData {
+				s.Body = body
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := c(ctx, s); r.Action != smtpcheck.Continue {
+					b.Fatalf("%s: %v %s", tt.name, r.Action, r.Reason)
+				}
+			}
+		})
+	}
+}
