@@ -153,11 +153,18 @@ func ValidMessageID(v string) bool {
 }
 
 func dotAtomText(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && !(c < 128 && atext[c]) {
+		c := s[i]
+		if c == '.' {
+			if s[i-1] == '.' { // i > 0: s does not start with a dot
+				return false
+			}
+			continue
+		}
+		if !(c < 128 && atext[c]) {
 			return false
 		}
 	}
@@ -183,7 +190,7 @@ var atext = func() (t [128]bool) {
 // stripComments removes RFC 5322 comments (nested parentheses, quoted
 // pairs) outside quoted strings, and unfolds CRLF.
 func stripComments(v string) string {
-	if strings.IndexByte(v, '(') < 0 && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+	if !hasCommentOrBreak(v) {
 		return v
 	}
 	var b strings.Builder
@@ -216,6 +223,17 @@ func stripComments(v string) string {
 		}
 	}
 	return b.String()
+}
+
+// hasCommentOrBreak reports a '(', CR or LF in v: one pass over a short
+// header value rather than three searches.
+func hasCommentOrBreak(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '(' || c == '\r' || c == '\n' {
+			return true
+		}
+	}
+	return false
 }
 
 // DateConfig configures DateSyntax.
@@ -381,17 +399,24 @@ var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r':
 // timeOfDay checks hh:mm or hh:mm:ss.
 func timeOfDay(t string) error {
 	limits := [3]int{23, 59, 60}
-	parts := strings.Count(t, ":") + 1
+	parts := 1
+	for i := 0; i < len(t); i++ {
+		if t[i] == ':' {
+			parts++
+		}
+	}
 	if parts != 2 && parts != 3 {
 		return fmt.Errorf("bad time %q", t)
 	}
 	rest := t
 	for i := 0; i < parts; i++ {
-		p, next, _ := strings.Cut(rest, ":")
+		p := rest
+		if j := strings.IndexByte(rest, ':'); j >= 0 {
+			p, rest = rest[:j], rest[j+1:]
+		}
 		if _, err := number(p, 2, 2, 0, limits[i]); err != nil {
 			return fmt.Errorf("bad time %q: %w", t, err)
 		}
-		rest = next
 	}
 	return nil
 }
