@@ -108,9 +108,7 @@ func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 	tr.mu.Lock()
 	tr.stage, tr.metrics, tr.steps = s.Stage, p.Metrics, tr.steps[:0]
 	tr.mu.Unlock()
-	s.mu.Lock()
-	s.trace = tr
-	s.mu.Unlock()
+	s.trace.Store(tr)
 
 	var r Result
 	if c := p.stageCheck(s.Stage); c != nil {
@@ -122,8 +120,8 @@ func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 	}
 
 	d := Decision{Stage: s.Stage}
+	s.trace.Store(nil)
 	s.mu.Lock()
-	s.trace = nil
 	held := s.heldConn
 	if s.heldTx != nil && (held == nil || s.heldTx.Action > held.Action) {
 		held = s.heldTx

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -199,9 +200,9 @@ type Session struct {
 
 	mu       sync.Mutex
 	values   map[any]any
-	heldConn *Result // a verdict from connect or HELO held for RCPT (delayed rejection)
-	heldTx   *Result // a verdict from MAIL held for RCPT; ends with the transaction
-	trace    *Trace  // the evaluation in progress, nil between evaluations
+	heldConn *Result               // a verdict from connect or HELO held for RCPT (delayed rejection)
+	heldTx   *Result               // a verdict from MAIL held for RCPT; ends with the transaction
+	trace    atomic.Pointer[Trace] // the evaluation in progress, nil between evaluations
 	traceBuf Trace
 }
 

@@ -33,10 +33,7 @@ type Trace struct {
 	metrics Metrics
 }
 
-func (s *Session) record(name string, d time.Duration, r Result) {
-	s.mu.Lock()
-	t := s.trace
-	s.mu.Unlock()
+func (s *Session) record(t *Trace, name string, d time.Duration, r Result) {
 	if t == nil || name == "" {
 		return
 	}
