@@ -16,6 +16,12 @@ import (
 // final verdict, the result is Continue (or the remembered tag, quarantine or
 // defer-if-permit), leaving the decision to the enclosing list.
 func FirstMatch(checks ...Check) Check {
+	switch len(checks) {
+	case 0:
+		return func(context.Context, *Session) Result { return Result{} }
+	case 1:
+		return checks[0] // a list of one decides as its check does
+	}
 	return func(ctx context.Context, s *Session) Result {
 		var f folder
 		for _, c := range checks {
