@@ -129,19 +129,19 @@ func BenchmarkMapLookups(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var arr [16]string
-	client := appendClientChain(arr[:0], Client{IP: mustAddr("198.51.100.77"), Name: "mail.sender.example.com"})
-	from := MailChain("someone", "sender.example.org", false)
-	to := MailChain("user", "rcpt.example.com", false)
+	var ca, fa, ta chainArr
+	client := chain{keys: appendClientChain(ca[:0], Client{IP: mustAddr("198.51.100.77"), Name: "mail.sender.example.com"})}
+	from := mailKeys(fa[:0], "someone", "sender.example.org")
+	to := mailKeys(ta[:0], "user", "rcpt.example.com")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m.find(TagConnect, client, true)
-		m.findCombo(comboConnectFrom, TagConnect, client, TagFrom, from)
-		m.find(TagFrom, from, true)
-		m.findCombo(comboConnectTo, TagConnect, client, TagTo, to)
-		m.findCombo(comboFromTo, TagFrom, from, TagTo, to)
-		m.find(TagTo, to, true)
+		m.findChain(TagConnect, &client, true)
+		m.findCombo(comboConnectFrom, TagConnect, &client, TagFrom, &from)
+		m.findChain(TagFrom, &from, true)
+		m.findCombo(comboConnectTo, TagConnect, &client, TagTo, &to)
+		m.findCombo(comboFromTo, TagFrom, &from, TagTo, &to)
+		m.findChain(TagTo, &to, true)
 	}
 }
 

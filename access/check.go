@@ -36,25 +36,33 @@ type found struct {
 
 func (f *found) ok() bool { return f != nil && f.kind != 0 }
 
-// sessionState is the access map's memory of one session, allocated once:
-// the chains' slices start in its arrays.
+// sessionState is the access map's memory of one session, allocated once.
+// It keeps the strings its chains are cut from, not the chains: a dozen
+// string headers per chain would cost more to allocate and scan than
+// cutting the keys again, onto the stack, at each lookup.
 type sessionState struct {
 	mu       sync.Mutex
-	clientOK bool // client chain computed
-	client   []string
+	clientOK bool   // bracket and name set
+	bracket  string // the client chain's parts (clientParts)
+	name     string
 	conn     found           // Connect: (or Helo:) hit
 	mail     *smtpcheck.Mail // the transaction mailState belongs to
-	from     []string
+	fromL    string          // the sender (MailKey), "" and "" for none
+	fromD    string
 	mailHit  found
 	rcptOK   bool   // a recipient of this transaction was allowlisted (OK)
 	rcptCont bool   // a recipient of this transaction was CONTENT
 	rcptMark found  // strongest DISCARD/TAG/SAVE/TRAP among recipients
 	release  func() // concurrency slot to release (limits)
 	released bool
-
-	clientArr [12]string
-	fromArr   [8]string
 }
+
+// chainArr holds a chain on the caller's stack: client chains have up to a
+// dozen keys or so (a longer one spills to the heap).
+type chainArr [12]string
+
+// domainArr holds a mail chain's domain chain on the caller's stack.
+type domainArr [6]string
 
 type stateKey struct{}
 
@@ -68,16 +76,45 @@ func state(s *smtpcheck.Session) *sessionState {
 	return st
 }
 
-func (st *sessionState) clientChain(s *smtpcheck.Session) []string {
+// clientChain appends the client chain to dst; its parts are made once
+// per session.
+func (st *sessionState) clientChain(s *smtpcheck.Session, dst []string) []string {
 	if !st.clientOK {
 		name := ""
 		if len(s.Conn.Confirmed) > 0 {
 			name = s.Conn.Confirmed[0]
 		}
-		st.client = appendClientChain(st.clientArr[:0], Client{IP: s.Conn.ClientIP, Name: name})
+		st.bracket, st.name = clientParts(Client{IP: s.Conn.ClientIP, Name: name})
 		st.clientOK = true
 	}
-	return st.client
+	return appendClientParts(dst, st.bracket, st.name)
+}
+
+// fromKeys returns the sender chain of the current transaction, cut into
+// dst.
+func (st *sessionState) fromKeys(dst []string) chain { return mailKeys(dst, st.fromL, st.fromD) }
+
+// clientKeysFor returns the client chain for a combo lookup of kind, left
+// uncut when the map holds no such combo.
+func (st *sessionState) clientKeysFor(m *Map, kind int, s *smtpcheck.Session, dst []string) chain {
+	if m == nil || m.combo[kind] == 0 {
+		return chain{}
+	}
+	return chain{keys: st.clientChain(s, dst)}
+}
+
+// fromKeysFor is fromKeys for a combo lookup of kind, left uncut when the
+// map holds no such combo.
+func (st *sessionState) fromKeysFor(m *Map, kind int, dst []string) chain {
+	if m == nil || m.combo[kind] == 0 {
+		return chain{}
+	}
+	return st.fromKeys(dst)
+}
+
+// fromChain appends the sender chain of the current transaction to dst.
+func (st *sessionState) fromChain(dst []string) []string {
+	return appendMailChain(dst, st.fromL, st.fromD)
 }
 
 // transaction resets the per-transaction state when a new MAIL began.
@@ -88,10 +125,9 @@ func (st *sessionState) transaction(s *smtpcheck.Session, literalPlus bool) {
 	st.mail = s.Mail
 	st.mailHit = found{}
 	st.rcptOK, st.rcptCont, st.rcptMark = false, false, found{}
-	st.from = nil
+	st.fromL, st.fromD = "", ""
 	if s.Mail != nil {
-		l, d := MailKey(s.Mail.From.Local, s.Mail.From.Domain, literalPlus)
-		st.from = appendMailChain(st.fromArr[:0], l, d)
+		st.fromL, st.fromD = MailKey(s.Mail.From.Local, s.Mail.From.Domain, literalPlus)
 	}
 }
 
@@ -128,10 +164,11 @@ func (a *Access) Check() smtpcheck.Check {
 		defer st.mu.Unlock()
 		switch s.Stage {
 		case smtpcheck.StageConnect:
-			chain := st.clientChain(s)
+			var carr chainArr
+			client := chain{keys: st.clientChain(s, carr[:0])}
 			st.conn = found{}
-			if h := m.find(TagConnect, chain, true); h.Found() {
-				st.conn = found{kind: kindConnectTag, key: h.Key, subject: firstOr(chain, ""), verdict: h.Value.Decide(a.clientSubject(s))}
+			if h := m.findChain(TagConnect, &client, true); h.Found() {
+				st.conn = found{kind: kindConnectTag, key: h.Key, subject: client.first(), verdict: h.Value.Decide(a.clientSubject(s))}
 				return a.result(ctx, s, &st.conn, true)
 			}
 		case smtpcheck.StageHelo:
@@ -145,34 +182,39 @@ func (a *Access) Check() smtpcheck.Check {
 			if s.Mail == nil {
 				return smtpcheck.Result{}
 			}
-			subj := Subject{Text: firstOr(st.from, "")}
-			if h := m.findCombo(comboConnectFrom, TagConnect, st.clientChain(s), TagFrom, st.from); h.Found() {
-				st.mailHit = found{kind: kindConnectFromTag, key: h.Key, subject: s.Mail.From.String(), verdict: h.Value.Decide(subj)}
+			var carr chainArr
+			var farr domainArr
+			from := st.fromKeys(farr[:0])
+			client := st.clientKeysFor(m, comboConnectFrom, s, carr[:0])
+			if h := m.findCombo(comboConnectFrom, TagConnect, &client, TagFrom, &from); h.Found() {
+				st.mailHit = found{kind: kindConnectFromTag, key: h.Key, subject: s.Mail.From.String(), verdict: h.Value.Decide(Subject{Text: from.first()})}
 				return a.result(ctx, s, &st.mailHit, true)
 			}
-			if h := m.find(TagFrom, st.from, true); h.Found() {
-				st.mailHit = found{kind: kindFromTag, key: h.Key, subject: s.Mail.From.String(), verdict: h.Value.Decide(subj)}
+			if h := m.findChain(TagFrom, &from, true); h.Found() {
+				st.mailHit = found{kind: kindFromTag, key: h.Key, subject: s.Mail.From.String(), verdict: h.Value.Decide(Subject{Text: from.first()})}
 				return a.result(ctx, s, &st.mailHit, true)
 			}
 			return a.result(ctx, s, st.carried(), false)
 		case smtpcheck.StageRcpt:
 			st.transaction(s, a.cfg.LiteralPlus)
 			l, d := MailKey(s.Rcpt.Local, s.Rcpt.Domain, a.cfg.LiteralPlus)
-			var arr [12]string
-			rc := appendMailChain(arr[:0], l, d)
+			var carr chainArr
+			var farr, rarr domainArr
+			rc := mailKeys(rarr[:0], l, d)
 			var f found
-			h := m.findCombo(comboConnectTo, TagConnect, st.clientChain(s), TagTo, rc)
+			client, from := st.clientKeysFor(m, comboConnectTo, s, carr[:0]), st.fromKeysFor(m, comboFromTo, farr[:0])
+			h := m.findCombo(comboConnectTo, TagConnect, &client, TagTo, &rc)
 			if h.Found() {
 				f.kind = kindConnectToTag
-			} else if h = m.findCombo(comboFromTo, TagFrom, st.from, TagTo, rc); st.mail != nil && h.Found() {
+			} else if h = m.findCombo(comboFromTo, TagFrom, &from, TagTo, &rc); st.mail != nil && h.Found() {
 				f.kind = kindFromToTag
-			} else if h = m.find(TagTo, rc, true); h.Found() {
+			} else if h = m.findChain(TagTo, &rc, true); h.Found() {
 				f.kind = kindToTag
 			}
 			if !f.ok() {
 				return a.result(ctx, s, st.carried(), false)
 			}
-			f.key, f.subject, f.verdict = h.Key, s.Rcpt.String(), h.Value.Decide(Subject{Text: firstOr(rc, "")})
+			f.key, f.subject, f.verdict = h.Key, s.Rcpt.String(), h.Value.Decide(Subject{Text: rc.first()})
 			r := a.result(ctx, s, &f, true)
 			switch {
 			case r.Action == smtpcheck.Accept && f.verdict.Action == Content:

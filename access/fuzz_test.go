@@ -20,6 +20,12 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		// the filter must never turn away a key that exists
+		for k := range m.keys {
+			if !m.filter.mayHave([]byte(k)) {
+				t.Fatalf("Parse(%q): filter misses key %q", input, k)
+			}
+		}
 		// lookups on whatever loaded must not panic
 		c := Client{IP: netip.MustParseAddr("192.0.2.1"), Name: "a.example"}
 		m.Connect(c)
@@ -42,6 +48,19 @@ func FuzzPatternList(f *testing.F) {
 		got := v.Decide(Subject{IP: netip.MustParseAddr("192.0.2.1"), Text: subject})
 		if got.Action > Skip {
 			t.Fatalf("Decide gave action %d out of range", got.Action)
+		}
+	})
+}
+
+// FuzzMailKeys checks that the lookups build the same keys as MailChain
+// for any address.
+func FuzzMailKeys(f *testing.F) {
+	f.Add("User+x", "Example.ORG.")
+	f.Add("", "")
+	f.Add("@", "a..b.")
+	f.Fuzz(func(t *testing.T, local, domain string) {
+		if got, want := keysOf(t, mailKeysOf(local, domain)), MailChain(local, domain, false); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("mail keys(%q, %q) = %q, want %q", local, domain, got, want)
 		}
 	})
 }

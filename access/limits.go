@@ -51,9 +51,10 @@ func (a *Access) Limits() smtpcheck.Check {
 		m := a.Map()
 		st := state(s)
 		st.mu.Lock()
-		client := st.clientChain(s)
+		var carr, farr chainArr
+		client := st.clientChain(s, carr[:0])
 		st.transaction(s, a.cfg.LiteralPlus)
-		from := st.from
+		from := st.fromChain(farr[:0])
 		st.mu.Unlock()
 		switch s.Stage {
 		case smtpcheck.StageConnect:

@@ -67,14 +67,30 @@ func ClientChain(c Client) []string {
 }
 
 func appendClientChain(dst []string, c Client) []string {
+	bracket, name := clientParts(c)
+	return appendClientParts(dst, bracket, name)
+}
+
+// clientParts returns the strings a client chain is cut from: "[ip]" (one
+// allocation for it and the IP chain inside it) and the lower-case name,
+// each "" when absent.
+func clientParts(c Client) (bracket, name string) {
 	if c.IP.IsValid() {
-		// one allocation for "[ip]" and the IP chain inside it
 		var b [42]byte
-		bracket := string(append(appendIP(append(b[:0], '['), c.IP.Unmap()), ']'))
+		bracket = string(append(appendIP(append(b[:0], '['), c.IP.Unmap()), ']'))
+	}
+	if name = strings.TrimSuffix(strings.ToLower(c.Name), "."); name == "unknown" {
+		name = ""
+	}
+	return bracket, name
+}
+
+func appendClientParts(dst []string, bracket, name string) []string {
+	if bracket != "" {
 		dst = appendIPChain(dst, bracket[1:len(bracket)-1])
 		dst = append(dst, bracket)
 	}
-	if name := strings.TrimSuffix(strings.ToLower(c.Name), "."); name != "" && name != "unknown" {
+	if name != "" {
 		dst = appendDomainChain(dst, name)
 	}
 	return dst
@@ -135,9 +151,93 @@ func appendMailChain(dst []string, l, d string) []string {
 	return dst
 }
 
+// chain is a lookup chain whose keys need no allocation: a client chain
+// or any []string as it is, or a mail chain kept as its local part and
+// its domain's chain, "local@" being joined to them in the lookup's own
+// buffer rather than in a new string per address.
+type chain struct {
+	keys  []string // the keys; for a mail chain, the domain chain
+	local string   // mail: the lower-case local part
+	mail  bool
+}
+
+// mailKeys returns the chain of a lower-case address (MailKey), the domain
+// chain cut into dst: local@domain, the domain chain, local@.
+func mailKeys(dst []string, l, d string) chain {
+	if d != "" {
+		dst = appendDomainChain(dst, d)
+	}
+	return chain{keys: dst, local: l, mail: true}
+}
+
+// len returns the number of keys.
+func (c *chain) len() int {
+	n := len(c.keys)
+	if c.mail && len(c.keys) > 0 {
+		n++
+	}
+	if c.mail && c.local != "" {
+		n++
+	}
+	return n
+}
+
+// keyLen returns the length of key i.
+func (c *chain) keyLen(i int) int {
+	if !c.mail {
+		return len(c.keys[i])
+	}
+	if len(c.keys) > 0 {
+		if i == 0 {
+			return len(c.local) + 1 + len(c.keys[0])
+		}
+		i--
+	}
+	if i < len(c.keys) {
+		return len(c.keys[i])
+	}
+	return len(c.local) + 1
+}
+
+// appendKey appends key i to dst.
+func (c *chain) appendKey(dst []byte, i int) []byte {
+	if !c.mail {
+		return append(dst, c.keys[i]...)
+	}
+	if len(c.keys) > 0 {
+		if i == 0 {
+			return append(append(append(dst, c.local...), '@'), c.keys[0]...)
+		}
+		i--
+	}
+	if i < len(c.keys) {
+		return append(dst, c.keys[i]...)
+	}
+	return append(append(dst, c.local...), '@')
+}
+
+// first returns the first key, "" for none (for a mail chain, an
+// allocation: call it on a hit only).
+func (c *chain) first() string {
+	switch {
+	case c.len() == 0:
+		return ""
+	case !c.mail:
+		return c.keys[0]
+	}
+	var b [256]byte
+	return string(c.appendKey(b[:0], 0))
+}
+
 // find returns the first key of tag:chain[i] that exists, then the bare tag
 // when bare is set.
-func (m *Map) find(tag string, chain []string, bare bool) Hit {
+func (m *Map) find(tag string, keys []string, bare bool) Hit {
+	return m.findChain(tag, &chain{keys: keys}, bare)
+}
+
+// findChain is find over a chain. Keys of a length the tag has none of are
+// skipped without being built.
+func (m *Map) findChain(tag string, c *chain, bare bool) Hit {
 	if m == nil {
 		return Hit{}
 	}
@@ -148,11 +248,11 @@ func (m *Map) find(tag string, chain []string, bare bool) Hit {
 	var kb [320]byte
 	buf := append(append(kb[:0], tag...), ':')
 	n := len(buf)
-	for _, k := range chain {
-		if lens&lenBit(len(k)) == 0 {
+	for i, end := 0, c.len(); i < end; i++ {
+		if lens&lenBit(c.keyLen(i)) == 0 {
 			continue
 		}
-		buf = append(buf[:n], k...)
+		buf = c.appendKey(buf[:n], i)
 		if h := m.probe(buf); h.Found() {
 			return h
 		}
@@ -178,7 +278,7 @@ func (m *Map) probe(key []byte) Hit {
 // specific first) with every inner key. There are no combo defaults. Outer
 // keys that begin no combo entry are skipped on their length or the
 // filter's word.
-func (m *Map) findCombo(kind int, tag string, outer []string, inner string, innerChain []string) Hit {
+func (m *Map) findCombo(kind int, tag string, outer *chain, inner string, innerChain *chain) Hit {
 	if m == nil {
 		return Hit{}
 	}
@@ -189,17 +289,17 @@ func (m *Map) findCombo(kind int, tag string, outer []string, inner string, inne
 	var kb [640]byte
 	buf := append(append(kb[:0], tag...), ':')
 	n := len(buf)
-	for _, o := range outer {
-		if lens&lenBit(len(o)) == 0 {
+	for i, end := 0, outer.len(); i < end; i++ {
+		if lens&lenBit(outer.keyLen(i)) == 0 {
 			continue
 		}
-		buf = append(append(append(append(buf[:n], o...), ':'), inner...), ':')
+		buf = append(append(append(outer.appendKey(buf[:n], i), ':'), inner...), ':')
 		if !m.filter.mayHave(buf) {
 			continue
 		}
 		n2 := len(buf)
-		for _, k := range innerChain {
-			buf = append(buf[:n2], k...)
+		for j, end := 0, innerChain.len(); j < end; j++ {
+			buf = innerChain.appendKey(buf[:n2], j)
 			if h := m.probe(buf); h.Found() {
 				return h
 			}
@@ -223,18 +323,25 @@ func (m *Map) To(local, domain string, literalPlus bool) Hit {
 
 // ConnectFrom looks up Connect:<client>:From:<sender> combos.
 func (m *Map) ConnectFrom(c Client, local, domain string, literalPlus bool) Hit {
-	return m.findCombo(comboConnectFrom, TagConnect, ClientChain(c), TagFrom, MailChain(local, domain, literalPlus))
+	l, d := MailKey(local, domain, literalPlus)
+	cs, ms := chain{keys: ClientChain(c)}, mailKeys(nil, l, d)
+	return m.findCombo(comboConnectFrom, TagConnect, &cs, TagFrom, &ms)
 }
 
 // ConnectTo looks up Connect:<client>:To:<recipient> combos.
 func (m *Map) ConnectTo(c Client, local, domain string, literalPlus bool) Hit {
-	return m.findCombo(comboConnectTo, TagConnect, ClientChain(c), TagTo, MailChain(local, domain, literalPlus))
+	l, d := MailKey(local, domain, literalPlus)
+	cs, ms := chain{keys: ClientChain(c)}, mailKeys(nil, l, d)
+	return m.findCombo(comboConnectTo, TagConnect, &cs, TagTo, &ms)
 }
 
 // FromTo looks up From:<sender>:To:<recipient> combos; sender and recipient
 // are (local, domain) pairs.
 func (m *Map) FromTo(fromLocal, fromDomain, toLocal, toDomain string, literalPlus bool) Hit {
-	return m.findCombo(comboFromTo, TagFrom, MailChain(fromLocal, fromDomain, literalPlus), TagTo, MailChain(toLocal, toDomain, literalPlus))
+	fl, fd := MailKey(fromLocal, fromDomain, literalPlus)
+	tl, td := MailKey(toLocal, toDomain, literalPlus)
+	from, to := mailKeys(nil, fl, fd), mailKeys(nil, tl, td)
+	return m.findCombo(comboFromTo, TagFrom, &from, TagTo, &to)
 }
 
 // Helo looks up the Helo: tag for a HELO/EHLO argument.

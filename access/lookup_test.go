@@ -304,3 +304,55 @@ func TestGlobMatch(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestComboAnyReading checks that a combo key is found whenever it exists,
+// even when its outer part holds the inner tag's separator.
+func TestComboAnyReading(t *testing.T) {
+	m := mustParse(t, "From:a:to:b@x.example:To:y.example OK\n")
+	if h := m.FromTo("a:to:b", "x.example", "c", "y.example", false); h.Key != "from:a:to:b@x.example:to:y.example" {
+		t.Errorf("FromTo(a:to:b@x.example, c@y.example) = %q, want the combo", h.Key)
+	}
+	if h := m.FromTo("a", "x.example", "c", "y.example", false); h.Found() {
+		t.Errorf("FromTo(a@x.example, c@y.example) = %q, want no hit", h.Key)
+	}
+}
+
+// keysOf lists a chain's keys as the lookups build them.
+func keysOf(t testing.TB, c chain) []string {
+	t.Helper()
+	var out []string
+	for i := 0; i < c.len(); i++ {
+		k := string(c.appendKey(nil, i))
+		if len(k) != c.keyLen(i) {
+			t.Fatalf("keyLen(%d) = %d, want %d (len of %q)", i, c.keyLen(i), len(k), k)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// mailKeysOf is mailKeys of an address as the check gives it.
+func mailKeysOf(local, domain string) chain {
+	l, d := MailKey(local, domain, false)
+	return mailKeys(nil, l, d)
+}
+
+// TestMailKeysOrder checks that the lookups build a mail address's keys
+// in MailChain's order.
+func TestMailKeysOrder(t *testing.T) {
+	mails := []struct{ name, local, domain string }{
+		{"address", "User+tag", "Sub.Example.ORG."},
+		{"null sender", "", ""},
+		{"local only", "postmaster", ""},
+		{"domain only", "", "example.org"},
+		{"single label", "u", "localhost"},
+	}
+	for _, tt := range mails {
+		t.Run(tt.name, func(t *testing.T) {
+			got, want := keysOf(t, mailKeysOf(tt.local, tt.domain)), MailChain(tt.local, tt.domain, false)
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("mail keys(%q, %q) = %q, want %q", tt.local, tt.domain, got, want)
+			}
+		})
+	}
+}
