@@ -198,19 +198,29 @@ type Session struct {
 	Header Header
 	Body   Body
 
-	mu       sync.Mutex
-	values   map[any]any
+	mu sync.Mutex
+	// values holds what checks share; a session holds few, so a short
+	// slice (backed by inline room for the usual number) beats a map.
+	values   []keyValue
+	inline   [4]keyValue
 	heldConn *Result               // a verdict from connect or HELO held for RCPT (delayed rejection)
 	heldTx   *Result               // a verdict from MAIL held for RCPT; ends with the transaction
 	trace    atomic.Pointer[Trace] // the evaluation in progress, nil between evaluations
 	traceBuf Trace
 }
 
+type keyValue struct{ key, value any }
+
 // Value returns a value a check stored with SetValue for this session.
 func (s *Session) Value(key any) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.values[key]
+	for i := range s.values {
+		if s.values[i].key == key {
+			return s.values[i].value
+		}
+	}
+	return nil
 }
 
 // SetValue stores a value for later checks of this session; use an unexported
@@ -218,10 +228,16 @@ func (s *Session) Value(key any) any {
 func (s *Session) SetValue(key, value any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.values == nil {
-		s.values = make(map[any]any)
+	for i := range s.values {
+		if s.values[i].key == key {
+			s.values[i].value = value
+			return
+		}
 	}
-	s.values[key] = value
+	if s.values == nil {
+		s.values = s.inline[:0]
+	}
+	s.values = append(s.values, keyValue{key, value})
 }
 
 // ResetTransaction forgets the MAIL transaction (after RSET, a completed
