@@ -352,3 +352,22 @@ func TestTutorialBlocks(t *testing.T) {
 		}
 	})
 }
+
+// An access table's DEFER_IF_REJECT makes later rejections of the same list
+// temporary; WARN logs and lets the request go on.
+func TestAccessTableVerbs(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "client.cidr")
+	os.WriteFile(table, []byte("192.0.2.0/24 DEFER_IF_REJECT\n198.51.100.0/24 WARN watch this one\n"), 0o644)
+	var buf bytes.Buffer
+	env := postconf.Env{Logger: slog.New(slog.NewTextHandler(&buf, nil)), Domains: []string{"example.org"}}
+	cfg := build(t, "smtpd_client_restrictions = check_client_access cidr:"+table+", reject\n", env)
+
+	d := run(t, cfg.Policy, "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org")
+	checktest.AssertVerdict(t, d.Result, smtpcheck.TempFail, 450, "4.7.1", "")
+	d = run(t, cfg.Policy, "198.51.100.1", "mx.example.net", "a@example.net", "b@example.org")
+	checktest.AssertVerdict(t, d.Result, smtpcheck.Reject, 554, "5.7.1", "")
+	if !strings.Contains(buf.String(), "watch this one") {
+		t.Errorf("WARN was not logged:\n%s", buf.String())
+	}
+}

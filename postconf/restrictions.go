@@ -92,7 +92,7 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		c = smtpcheck.Named(w, c)
+		c = b.tableVerbs(smtpcheck.Named(w, c))
 		if deferIfReject {
 			c = deferRejects(c)
 		}
@@ -111,6 +111,7 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 	list := smtpcheck.FirstMatch(checks...)
 	// A permit ends this list only; the next list still runs.
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		ctx = context.WithValue(ctx, listStateKey{}, &listState{})
 		r := list(ctx, s)
 		if r.Action == smtpcheck.Accept {
 			r.Action = smtpcheck.Continue
@@ -137,17 +138,56 @@ func (b *builder) warnOnly(name string, c smtpcheck.Check) smtpcheck.Check {
 	}
 }
 
+// listState is what one evaluation of a restriction list learns as it
+// goes: an access table's DEFER_IF_REJECT applies to the rest of the list.
+type listState struct{ deferRejects bool }
+
+type listStateKey struct{}
+
+// tableVerbs carries out the access(5) verbs that act beyond their own
+// lookup: DEFER_IF_REJECT (later rejections in this list become
+// temporary) and WARN (a logged warning, the request goes on).
+func (b *builder) tableVerbs(c smtpcheck.Check) smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		r := c(ctx, s)
+		st, _ := ctx.Value(listStateKey{}).(*listState)
+		if st == nil {
+			return r
+		}
+		if st.deferRejects && r.Action == smtpcheck.Reject {
+			return deferred(r)
+		}
+		if r.Action == smtpcheck.Continue {
+			verb, text, _ := strings.Cut(r.Reason.Evidence, " ")
+			switch verb {
+			case "DEFER_IF_REJECT":
+				st.deferRejects = true
+			case "WARN":
+				b.log.LogAttrs(ctx, slog.LevelWarn, "access table warning",
+					slog.Any("session", s), slog.String("table", r.Reason.Rule), slog.String("text", text))
+			}
+		}
+		return r
+	}
+}
+
+// deferred turns a permanent refusal into a temporary one (450).
+func deferred(r smtpcheck.Result) smtpcheck.Result {
+	r.Action = smtpcheck.TempFail
+	if rep, err := r.DefaultReply().WithCode(450); err == nil {
+		r.Reply = rep
+	}
+	r.Reason.Evidence = strings.TrimSpace(r.Reason.Evidence + " (defer_if_reject)")
+	return r
+}
+
 // deferRejects is defer_if_reject: a later permanent refusal becomes a
 // temporary one.
 func deferRejects(c smtpcheck.Check) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		r := c(ctx, s)
 		if r.Action == smtpcheck.Reject {
-			r.Action = smtpcheck.TempFail
-			if rep, err := r.DefaultReply().WithCode(450); err == nil {
-				r.Reply = rep
-			}
-			r.Reason.Evidence = strings.TrimSpace(r.Reason.Evidence + " (defer_if_reject)")
+			r = deferred(r)
 		}
 		return r
 	}
