@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -217,5 +218,33 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), local_hostname="client.example.
 	}
 	if got := stripReceived(t, msgs[0]); string(got) != testMessage {
 		t.Errorf("stored message differs:\ngot  %q\nwant %q", got, testMessage)
+	}
+}
+
+// A client that talks before the greeting is refused (GreetPause, smtpf#420).
+func TestPreGreetingTalkRefused(t *testing.T) {
+	s := startServer(t, "-greet-pause", "300ms")
+	c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("EHLO eager.example.net\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n"))
+	// Greeting, EHLO, MAIL, then the refusal held for RCPT.
+	r := bufio.NewReader(c)
+	var seen []string
+	for len(seen) < 20 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			break
+		}
+		seen = append(seen, line)
+		if strings.HasPrefix(line, "550 ") {
+			break
+		}
+	}
+	if last := seen[len(seen)-1]; !strings.Contains(last, "sent pre-greeting traffic") {
+		t.Errorf("server replies to a pre-greeting talker:\n%s", strings.Join(seen, ""))
 	}
 }

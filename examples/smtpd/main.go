@@ -66,16 +66,17 @@ func (l *listFlag) Set(v string) error {
 
 // options are the core flags.
 type options struct {
-	listen   string
-	domains  listFlag
-	maildir  string
-	trusted  string
-	resolver string
-	hostname string
-	verbose  bool
-	noPolicy bool
-	config   string
-	dryRun   bool
+	listen     string
+	domains    listFlag
+	maildir    string
+	trusted    string
+	resolver   string
+	hostname   string
+	verbose    bool
+	noPolicy   bool
+	config     string
+	dryRun     bool
+	greetPause time.Duration
 }
 
 func main() {
@@ -124,6 +125,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
+	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	// The policy's parts, in the order their checks run at each stage.
 	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, greylistFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
@@ -217,12 +219,13 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		return nil, nil, nil, err
 	}
 	cfg := gosmtp.Config{
-		Policy:    policy,
-		Hostname:  o.hostname,
-		Trusted:   trusted,
-		Deliver:   store.deliver,
-		Normalize: all.Normalize,
-		Logger:    logger,
+		Policy:     policy,
+		Hostname:   o.hostname,
+		Trusted:    trusted,
+		Deliver:    store.deliver,
+		Normalize:  all.Normalize,
+		GreetPause: o.greetPause,
+		Logger:     logger,
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
