@@ -23,10 +23,8 @@ import (
 )
 
 // staged are checks per stage. Postfix sends no request between DATA and
-// the end of the message, so there is no header stage.
-type staged struct {
-	Connect, Helo, Mail, Rcpt, Data, EndOfData []smtpcheck.Check
-}
+// the end of the message, so the header stage stays empty.
+type staged = smtpcheck.Stages
 
 // requestStageKey keys the stage of the request being answered in the
 // session's values.
@@ -69,14 +67,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 	}
 
 	var all staged
-	add := func(st staged) {
-		all.Connect = append(all.Connect, st.Connect...)
-		all.Helo = append(all.Helo, st.Helo...)
-		all.Mail = append(all.Mail, st.Mail...)
-		all.Rcpt = append(all.Rcpt, st.Rcpt...)
-		all.Data = append(all.Data, st.Data...)
-		all.EndOfData = append(all.EndOfData, st.EndOfData...)
-	}
+	add := func(st staged) { all = all.Append(st) }
 
 	// The access map first, as smtpf consults it before anything else.
 	if len(o.access) > 0 {
@@ -137,7 +128,8 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 		if res != nil {
 			st = st.Append(hygiene.DefaultDNS(hygiene.DNSConfig{Resolver: res}))
 		}
-		add(staged{Connect: st.Connect, Helo: st.Helo, Mail: st.Mail, Rcpt: st.Rcpt, Data: st.Data, EndOfData: st.EndOfData})
+		st.Headers = nil // no policy request carries the header
+		add(st)
 		logger.Info("hygiene checks on", "dns", res != nil)
 	}
 

@@ -63,7 +63,7 @@ func dnsblFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			Timeout: 6 * time.Second, // the lists' own deadline comes first
 			Skip:    []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated},
 		})
-		return staged{Connect: []smtpcheck.Check{check}}, nil
+		return staged{Stages: smtpcheck.Stages{Connect: []smtpcheck.Check{check}}}, nil
 	}
 }
 

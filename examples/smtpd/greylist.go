@@ -44,8 +44,8 @@ func greylistFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		}
 		env.Logger.Info("greylisting on", "store", *spec, "delay", *delay, "content", *content)
 		if *content {
-			return staged{EndOfData: []smtpcheck.Check{g.ContentCheck()}}, nil
+			return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{g.ContentCheck()}}}, nil
 		}
-		return staged{Rcpt: []smtpcheck.Check{g.Check()}}, nil
+		return staged{Stages: smtpcheck.Stages{Rcpt: []smtpcheck.Check{g.Check()}}}, nil
 	}
 }

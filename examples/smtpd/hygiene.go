@@ -46,15 +46,7 @@ func hygieneFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			}
 			env.Logger.Info("hygiene checks on, with sender domain, reverse DNS and SPF")
 		}
-		out := staged{
-			Connect:   st.Connect,
-			Helo:      st.Helo,
-			Mail:      st.Mail,
-			Rcpt:      st.Rcpt,
-			Data:      st.Data,
-			Headers:   st.Headers,
-			EndOfData: st.EndOfData,
-		}
+		out := staged{Stages: st}
 		if mode == hygiene.LineNormalize {
 			// The checks pass bare LF/CR; the stored message gets CRLF.
 			out.Normalize = hygiene.NormalizeLineEndings

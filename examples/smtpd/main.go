@@ -46,7 +46,7 @@ type buildEnv struct {
 
 // staged are a feature's checks per stage, appended to that stage's list.
 type staged struct {
-	Connect, Helo, Mail, Rcpt, Data, Headers, EndOfData []smtpcheck.Check
+	smtpcheck.Stages
 	// Normalize, when set, rewrites an accepted message before it is
 	// stored (bare LF/CR to CRLF).
 	Normalize func(io.Reader) io.Reader
@@ -174,13 +174,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 			ln.Close()
 			return nil, nil, nil, err
 		}
-		all.Connect = append(all.Connect, st.Connect...)
-		all.Helo = append(all.Helo, st.Helo...)
-		all.Mail = append(all.Mail, st.Mail...)
-		all.Rcpt = append(all.Rcpt, st.Rcpt...)
-		all.Data = append(all.Data, st.Data...)
-		all.Headers = append(all.Headers, st.Headers...)
-		all.EndOfData = append(all.EndOfData, st.EndOfData...)
+		all.Stages = all.Stages.Append(st.Stages)
 		if st.Normalize != nil {
 			all.Normalize = st.Normalize
 		}

@@ -71,7 +71,7 @@ func uriFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		guard := func(name string, check smtpcheck.Check) smtpcheck.Check {
 			return smtpcheck.Guard(check, smtpcheck.Options{Name: name, Timeout: 15 * time.Second, Skip: skip})
 		}
-		st := staged{EndOfData: []smtpcheck.Check{guard("uri", c.Check())}}
+		st := staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{guard("uri", c.Check())}}}
 		if cfg.Resolver != nil && len(cfg.Lists) > 0 {
 			if *blHelo {
 				st.Helo = append(st.Helo, guard("uri-bl-helo", c.HeloCheck()))

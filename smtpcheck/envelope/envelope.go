@@ -365,6 +365,10 @@ var atextTable = func() (t [128]bool) {
 
 func isAtext(c byte) bool { return c < 128 && atextTable[c] }
 
+// IsAtext reports whether c is an atext character of RFC 5322 section
+// 3.2.3: a letter, a digit or one of !#$%&'*+-/=?^_`{|}~.
+func IsAtext(c byte) bool { return isAtext(c) }
+
 func isLetDig(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

@@ -11,21 +11,7 @@ import (
 
 // Staged holds checks by the stage they run at, ready to append to a
 // policy's restriction lists.
-type Staged struct {
-	Connect, Helo, Mail, Rcpt, Data, Headers, EndOfData []smtpcheck.Check
-}
-
-// Append adds o's checks after s's, stage by stage.
-func (s Staged) Append(o Staged) Staged {
-	s.Connect = append(s.Connect, o.Connect...)
-	s.Helo = append(s.Helo, o.Helo...)
-	s.Mail = append(s.Mail, o.Mail...)
-	s.Rcpt = append(s.Rcpt, o.Rcpt...)
-	s.Data = append(s.Data, o.Data...)
-	s.Headers = append(s.Headers, o.Headers...)
-	s.EndOfData = append(s.EndOfData, o.EndOfData...)
-	return s
-}
+type Staged = smtpcheck.Stages
 
 // DefaultConfig configures Default.
 type DefaultConfig struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/envelope"
 )
 
 // Check names of the message checks.
@@ -173,28 +174,12 @@ func dotAtomText(s string) bool {
 			}
 			continue
 		}
-		if !(c < 128 && atext[c]) {
+		if !envelope.IsAtext(c) {
 			return false
 		}
 	}
 	return true
 }
-
-var atext = func() (t [128]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "!#$%&'*+-/=?^_`{|}~" {
-		t[c] = true
-	}
-	return t
-}()
 
 // stripComments removes RFC 5322 comments (nested parentheses, quoted
 // pairs) outside quoted strings, and unfolds CRLF.
