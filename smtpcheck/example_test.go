@@ -101,3 +101,20 @@ func ExampleParallel() {
 	// Output:
 	// reject first-list
 }
+
+// Check families hand over their checks by stage; a program appends them and
+// builds its policy.
+func ExampleStages() {
+	relay := smtpcheck.Stages{Rcpt: []smtpcheck.Check{smtpcheck.RelayControl("example.org")}}
+	heloDigits := smtpcheck.Stages{Helo: []smtpcheck.Check{smtpcheck.Named("helo-digits", func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if strings.ContainsAny(s.Helo.Name, "0123456789") {
+			return smtpcheck.Refuse(reply.HeloInvalid(s.Helo.Name), smtpcheck.Reason{Rule: "digits"})
+		}
+		return smtpcheck.Result{}
+	})}}
+	p := relay.Append(heloDigits).Policy()
+	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").Helo("host-1.example").Session())
+	fmt.Println(d.Result.Action, d.Result.Reason.Check)
+	// Output:
+	// reject helo-digits
+}
