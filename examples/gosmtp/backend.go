@@ -267,7 +267,11 @@ func (s *session) evaluate(st smtpcheck.Stage) (err error) {
 }
 
 func (s *session) apply(r smtpcheck.Result) error {
-	s.headers = append(s.headers, r.Headers...)
+	if !r.Action.Refuses() {
+		// A refused command's headers (say, a greylisted recipient's) never
+		// reach the message.
+		s.headers = append(s.headers, r.Headers...)
+	}
 	switch r.Action {
 	case smtpcheck.Continue, smtpcheck.Accept, smtpcheck.DeferIfPermit:
 		return nil
