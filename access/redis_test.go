@@ -3,52 +3,17 @@ package access
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"os"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 const redisAddr = "127.0.0.1:6379"
-
-// redisFixture returns a client of the real Redis on loopback and a fresh
-// key prefix whose keys are deleted when t ends. It skips when there is no
-// Redis, unless SMTPPOLICY_REQUIRE_REDIS=1.
-func redisFixture(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: true})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("SMTPPOLICY_REQUIRE_REDIS") == "1" {
-			t.Fatalf("Redis at %s is required (SMTPPOLICY_REQUIRE_REDIS=1) but unreachable: %v", redisAddr, err)
-		}
-		t.Skipf("no Redis at %s: %v", redisAddr, err)
-	}
-	p := fmt.Sprintf("smtppolicy-test:%016x:", rand.Uint64())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var keys []string
-		for iter := c.Scan(ctx, 0, p+"*", 1000).Iterator(); iter.Next(ctx); {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-		c.Close()
-	})
-	return c, p
-}
 
 func redisAccess(t testing.TB, text string) (*Access, *redis.Client, string) {
 	c, p := redisFixture(t)
@@ -162,8 +127,8 @@ func TestRedisConcurrentConnectRace(t *testing.T) {
 func BenchmarkRateLimitRedis(b *testing.B) {
 	c, p := redisFixture(b)
 	st := redisstore.New(c, redisstore.Options{Prefix: p})
-	var cmds atomic.Int64
-	c.AddHook(countHook{&cmds})
+	var cmds redistest.Counter
+	c.AddHook(&cmds)
 	m, err := Parse(bytes.NewReader([]byte("Rate-Connect: 1000000000\n")), "rate.map")
 	if err != nil {
 		b.Fatal(err)
@@ -174,7 +139,7 @@ func BenchmarkRateLimitRedis(b *testing.B) {
 	s := checktest.NewSession("192.0.2.1").Session()
 	client := appendClientChain(nil, Client{IP: s.Conn.ClientIP})
 	a.rate(ctx, s, m, client) // loads the script if the server lacks it
-	cmds.Store(0)
+	cmds.Reset()
 	b.ReportAllocs()
 	for b.Loop() {
 		if r := a.rate(ctx, s, m, client); r.Action != smtpcheck.Continue || r.Err != nil {
@@ -184,20 +149,9 @@ func BenchmarkRateLimitRedis(b *testing.B) {
 	b.ReportMetric(float64(cmds.Load())/float64(b.N), "roundtrips/op")
 }
 
-// countHook counts the commands and pipelines a client sends: each is one
-// round trip.
-type countHook struct{ n *atomic.Int64 }
-
-func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
+// redisFixture returns a client of the real Redis on loopback and a fresh
+// key prefix whose keys are deleted when t ends.
+func redisFixture(t testing.TB) (*redis.Client, string) {
+	c := redistest.Client(t, "")
+	return c, redistest.Prefix(t, c)
 }

@@ -2,10 +2,7 @@ package greylist
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +16,7 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/boltstore"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 // clock is a manual clock shared by a Greylist and its store.
@@ -45,38 +43,10 @@ func (c *clock) Advance(d time.Duration) {
 // store takes a clock, and the key prefix the Greylist should use.
 type storeMaker func(t testing.TB, clk *clock) (store.Store, string)
 
-const redisAddr = "127.0.0.1:6379"
+const redisAddr = redistest.Addr
 
-func redisClient(t testing.TB, addr string) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, DialTimeout: time.Second, MaxRetries: -1})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("SMTPPOLICY_REQUIRE_REDIS") == "1" {
-			t.Fatalf("Redis at %s is required (SMTPPOLICY_REQUIRE_REDIS=1) but unreachable: %v", addr, err)
-		}
-		t.Skipf("no Redis at %s: %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// randomPrefix isolates one test's keys in the shared Redis.
-func randomPrefix(t testing.TB, c *redis.Client) string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	p := "greylisttest:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		keys, _ := c.Keys(ctx, p+"*").Result()
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return p
-}
+func redisClient(t testing.TB, addr string) *redis.Client { return redistest.Client(t, addr) }
+func randomPrefix(t testing.TB, c *redis.Client) string   { return redistest.Prefix(t, c) }
 
 var stores = map[string]storeMaker{
 	"memory": func(t testing.TB, clk *clock) (store.Store, string) {

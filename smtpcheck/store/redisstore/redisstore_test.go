@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
-	"os"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,46 +13,11 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
 
 const redisAddr = "127.0.0.1:6379"
-
-// client returns a client of the real Redis on loopback, skipping the test
-// when there is none (failing instead under SMTPPOLICY_REQUIRE_REDIS=1).
-func client(t testing.TB) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: true})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("SMTPPOLICY_REQUIRE_REDIS") == "1" {
-			t.Fatalf("Redis at %s is required (SMTPPOLICY_REQUIRE_REDIS=1) but unreachable: %v", redisAddr, err)
-		}
-		t.Skipf("no Redis at %s: %v", redisAddr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// prefix returns a fresh key prefix and deletes its keys when t ends.
-func prefix(t testing.TB, c *redis.Client) string {
-	p := fmt.Sprintf("smtppolicy-test:%016x:", rand.Uint64())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, p+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-	})
-	return p
-}
 
 func TestContract(t *testing.T) {
 	c := client(t)
@@ -95,8 +57,8 @@ func TestIncrIsOneRoundTrip(t *testing.T) {
 	ctx := t.Context()
 	s := redisstore.New(c, redisstore.Options{Prefix: prefix(t, c)})
 	s.Incr(ctx, "warm", 1, time.Minute) // loads the script if the server lacks it
-	var calls atomic.Int64
-	c.AddHook(countHook{&calls})
+	var calls redistest.Counter
+	c.AddHook(&calls)
 	for i := range 10 {
 		if _, err := s.Incr(ctx, fmt.Sprint("k", i%3), 1, time.Minute); err != nil {
 			t.Fatal(err)
@@ -107,22 +69,9 @@ func TestIncrIsOneRoundTrip(t *testing.T) {
 	}
 }
 
-// countHook counts the commands and pipelines a client sends.
-type countHook struct{ n *atomic.Int64 }
-
-func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
+// client and prefix are the shared Redis test fixtures.
+func client(t testing.TB) *redis.Client           { return redistest.Client(t, "") }
+func prefix(t testing.TB, c *redis.Client) string { return redistest.Prefix(t, c) }
 
 func TestUpdateGivesUpUnderContention(t *testing.T) {
 	c := client(t)
@@ -298,8 +247,8 @@ func TestUpdateIsTwoRoundTrips(t *testing.T) {
 		return append(old, 'x'), time.Minute, nil
 	}
 	s.Update(ctx, "warm", inc) // loads the script if the server lacks it
-	var calls atomic.Int64
-	c.AddHook(countHook{&calls})
+	var calls redistest.Counter
+	c.AddHook(&calls)
 	for i := range 10 {
 		if err := s.Update(ctx, fmt.Sprint("k", i%3), inc); err != nil {
 			t.Fatal(err)
