@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,5 +248,31 @@ func TestPreGreetingTalkRefused(t *testing.T) {
 	}
 	if last := seen[len(seen)-1]; !strings.Contains(last, "sent pre-greeting traffic") {
 		t.Errorf("server replies to a pre-greeting talker:\n%s", strings.Join(seen, ""))
+	}
+}
+
+// -metrics serves counts per check and verdict through expvar.
+func TestMetrics(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	s := startServer(t, "-metrics", addr)
+	swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "eve@elsewhere.example")
+	resp, err := http.Get("http://" + addr + "/debug/vars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var vars struct {
+		Smtppolicy struct {
+			Checks    map[string]int `json:"checks"`
+			Decisions map[string]int `json:"decisions"`
+		} `json:"smtppolicy"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
+		t.Fatal(err)
+	}
+	if vars.Smtppolicy.Checks["relay rcpt reject"] != 1 || vars.Smtppolicy.Decisions["rcpt reject"] != 1 {
+		t.Errorf("metrics = %+v, want one relay rejection at rcpt", vars.Smtppolicy)
 	}
 }

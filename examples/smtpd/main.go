@@ -77,6 +77,7 @@ type options struct {
 	config     string
 	dryRun     bool
 	greetPause time.Duration
+	metrics    string
 }
 
 func main() {
@@ -125,6 +126,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
+	fs.StringVar(&o.metrics, "metrics", "", "serve counts and durations per check and verdict at http://ADDR/debug/vars (expvar), such as 127.0.0.1:9025")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	// The policy's parts, in the order their checks run at each stage.
 	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, greylistFlags}
@@ -206,6 +208,14 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	if o.noPolicy {
 		policy = &smtpcheck.Policy{Logger: logger}
 		logger.Warn("empty policy: every message is accepted")
+	}
+	if o.metrics != "" {
+		m, err := serveMetrics(o.metrics, logger)
+		if err != nil {
+			ln.Close()
+			return nil, nil, nil, fmt.Errorf("-metrics: %w", err)
+		}
+		policy.Metrics = m
 	}
 	store, err := newMaildir(o.maildir)
 	if err != nil {
