@@ -276,3 +276,25 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("metrics = %+v, want one relay rejection at rcpt", vars.Smtppolicy)
 	}
 }
+
+// Postfix's smtp-source, several sessions at once, each message stored.
+func TestSMTPSource(t *testing.T) {
+	src, err := exec.LookPath("smtp-source")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/smtp-source"); serr != nil {
+			t.Skip("smtp-source not installed (Debian package postfix); .ci/run installs it")
+		}
+		src = "/usr/sbin/smtp-source"
+	}
+	s := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, src, "-s", "4", "-m", "40", "-l", "1024",
+		"-f", "alice@example.net", "-t", "bob@example.org", "-M", "mx.example.net", s.addr).CombinedOutput()
+	if err != nil {
+		t.Fatalf("smtp-source: %v\n%s", err, out)
+	}
+	if n := len(s.messages(t)); n != 40 {
+		t.Errorf("stored %d messages, want 40", n)
+	}
+}
