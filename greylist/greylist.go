@@ -68,6 +68,11 @@ type Config struct {
 
 	// Delay is how long a new triplet is refused.
 	Delay time.Duration
+	// Period, when set, overrides Delay for a session: the access map's
+	// Grey-Connect: and Grey-To: tags (access.Access.GreyPeriod fits;
+	// the smallest applies). A period of zero lets the session through
+	// ungreylisted; ok false keeps Delay.
+	Period func(ctx context.Context, s *smtpcheck.Session) (d time.Duration, ok bool)
 	// RetryWindow is how long a triplet that has not passed is remembered.
 	RetryWindow time.Duration
 	// MaxAge is how long a triplet that passed is remembered after its last pass.
@@ -225,6 +230,31 @@ type Decision struct {
 // hash, or "" when not greylisting by content) and returns the decision. It
 // does not consult the allowlists, except the auto-allowed client networks.
 func (g *Greylist) Attempt(ctx context.Context, t Triplet, hash string) (Decision, error) {
+	return g.attempt(ctx, t, hash, g.tm)
+}
+
+// timingFor returns the timing for a session, with Config.Period's
+// override; skip is true when the period is zero.
+func (g *Greylist) timingFor(ctx context.Context, s *smtpcheck.Session) (tm timing, skip bool) {
+	tm = g.tm
+	if g.cfg.Period == nil {
+		return tm, false
+	}
+	d, ok := g.cfg.Period(ctx, s)
+	if !ok || d < 0 {
+		return tm, false
+	}
+	if d == 0 {
+		return tm, true
+	}
+	tm.Delay = d
+	if tm.RetryWindow < d {
+		tm.RetryWindow = d + g.tm.RetryWindow // the retry must still find its record
+	}
+	return tm, false
+}
+
+func (g *Greylist) attempt(ctx context.Context, t Triplet, hash string, tm timing) (Decision, error) {
 	now := g.now()
 	if g.cfg.AutoAllow > 0 {
 		ok, err := g.autoAllowed(ctx, t.Client, now)
@@ -244,12 +274,12 @@ func (g *Greylist) Attempt(ctx context.Context, t Triplet, hash string) (Decisio
 				ok = false // a damaged record is replaced, not fatal
 			}
 		}
-		nrec, keep, s := g.tm.decide(rec, ok, now, hash)
+		nrec, keep, s := tm.decide(rec, ok, now, hash)
 		st = s
 		if keep {
 			return nil, 0, store.ErrNoChange
 		}
-		return nrec.encode(), g.tm.ttl(nrec, now), nil
+		return nrec.encode(), tm.ttl(nrec, now), nil
 	})
 	if err != nil {
 		return Decision{}, err
@@ -319,8 +349,12 @@ func (g *Greylist) Check() smtpcheck.Check {
 		if r, ok := g.allowed(s, s.Rcpt); ok {
 			return r
 		}
+		tm, skip := g.timingFor(ctx, s)
+		if skip {
+			return smtpcheck.Pass(smtpcheck.Reason{Check: Name, Rule: "period", Evidence: "greylist period 0 for this session"})
+		}
 		t := g.Triplet(s.Conn.ClientIP, s.Mail.From, s.Rcpt)
-		d, err := g.Attempt(ctx, t, "")
+		d, err := g.attempt(ctx, t, "", tm)
 		if err != nil {
 			return g.storeError(ctx, s, t, err)
 		}
@@ -342,6 +376,10 @@ func (g *Greylist) ContentCheck() smtpcheck.Check {
 		if err != nil {
 			return smtpcheck.Result{Err: fmt.Errorf("greylist: reading the message: %w", err), Reason: smtpcheck.Reason{Check: Name}}
 		}
+		tm, skip := g.timingFor(ctx, s)
+		if skip {
+			return smtpcheck.Pass(smtpcheck.Reason{Check: Name, Rule: "period", Evidence: "greylist period 0 for this session"})
+		}
 		var worst, allowed smtpcheck.Result
 		var worstD Decision
 		checked := false
@@ -357,7 +395,7 @@ func (g *Greylist) ContentCheck() smtpcheck.Check {
 				continue
 			}
 			seen[k] = true
-			d, err := g.Attempt(ctx, t, hash)
+			d, err := g.attempt(ctx, t, hash, tm)
 			if err != nil {
 				return g.storeError(ctx, s, t, err)
 			}

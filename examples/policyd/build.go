@@ -70,6 +70,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 	add := func(st staged) { all = all.Append(st) }
 
 	// The access map first, as smtpf consults it before anything else.
+	var accessMap *access.Access
 	if len(o.access) > 0 {
 		a, err := access.New(access.Config{
 			Files:  o.access,
@@ -79,6 +80,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 		if err != nil {
 			return fail(fmt.Errorf("-access: %w", err))
 		}
+		accessMap = a
 		go a.Watch(ctx, 5*time.Second) // reload edited files until shutdown
 		check := smtpcheck.Named(access.CheckName, a.Check())
 		limits := smtpcheck.SkipIf(notRequestStage,
@@ -142,7 +144,11 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 			return fail(fmt.Errorf("-greylist: %w", err))
 		}
 		closers = append(closers, func() { st.Close() })
-		g, err = greylist.New(greylist.Config{Store: st, Delay: o.delay, Exchange: o.exchange, Hostname: o.hostname, Logger: logger})
+		gc := greylist.Config{Store: st, Delay: o.delay, Exchange: o.exchange, Hostname: o.hostname, Logger: logger}
+		if accessMap != nil {
+			gc.Period = accessMap.GreyPeriod // Grey-Connect: and Grey-To:
+		}
+		g, err = greylist.New(gc)
 		if err != nil {
 			return fail(err)
 		}

@@ -29,7 +29,7 @@ func greylistFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		if err != nil {
 			return staged{}, fmt.Errorf("-greylist: %w", err)
 		}
-		g, err := greylist.New(greylist.Config{
+		cfg := greylist.Config{
 			Store:    st,
 			Delay:    *delay,
 			Exchange: *exchange,
@@ -37,7 +37,12 @@ func greylistFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			Logger:   env.Logger,
 			// A client already on a DNS allowlist is not greylisted.
 			Skip: []smtpcheck.Condition{onDNSAllowlist},
-		})
+		}
+		if env.Access != nil {
+			// The access map's Grey-Connect: and Grey-To: set the period.
+			cfg.Period = env.Access.GreyPeriod
+		}
+		g, err := greylist.New(cfg)
 		if err != nil {
 			st.Close()
 			return staged{}, err

@@ -1,0 +1,41 @@
+package greylist
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
+)
+
+// Config.Period (the access map's Grey-Connect:/Grey-To:) overrides the
+// delay per session; a period of zero lets the session through.
+func TestPeriodOverride(t *testing.T) {
+	clk := newClock()
+	periods := map[string]time.Duration{"198.51.100.1": 30 * time.Second, "198.51.100.2": 0}
+	g := newTestGreylist(t, Config{Now: clk.Now, Delay: time.Hour, Period: func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
+		d, ok := periods[s.Conn.ClientIP.String()]
+		return d, ok
+	}})
+	check := g.Check()
+	ctx := context.Background()
+	session := func(ip string) *smtpcheck.Session {
+		return checktest.NewSession(ip).Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
+	}
+
+	r := check(ctx, session("198.51.100.1"))
+	checktest.AssertVerdict(t, r, smtpcheck.DeferIfPermit, 451, "4.7.1", Name)
+	checktest.AssertReplyContains(t, r, "30 seconds")
+	clk.Advance(31 * time.Second)
+	if r := check(ctx, session("198.51.100.1")); r.Action.Refuses() || r.Action == smtpcheck.DeferIfPermit {
+		t.Errorf("after the 30 s override: %v, want the retry to pass", r.Action)
+	}
+
+	if r := check(ctx, session("198.51.100.2")); r.Action != smtpcheck.Continue || r.Reason.Rule != "period" {
+		t.Errorf("period 0: %v (%s), want a pass without greylisting", r.Action, r.Reason)
+	}
+
+	r = check(ctx, session("203.0.113.3")) // no override (and another /24): the hour
+	checktest.AssertReplyContains(t, r, "3600 seconds")
+}
