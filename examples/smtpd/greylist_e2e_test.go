@@ -2,29 +2,34 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// startGreylisting starts the server with greylisting from memory; it
-// skips while main.go does not register greylistFlags.
+// startGreylisting starts the server with greylisting in memory.
 func startGreylisting(t *testing.T, args ...string) *server {
 	t.Helper()
-	args = append([]string{"-greylist", "memory:"}, args...)
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
+	return startServer(t, append([]string{"-greylist", "memory:"}, args...)...)
+}
+
+// The access map's Grey-To: sets the period for a recipient (smtpf's
+// greylist period override), while others wait the default delay.
+func TestSwaksGreyToOverride(t *testing.T) {
+	m := filepath.Join(t.TempDir(), "access.cf")
+	if err := os.WriteFile(m, []byte("Grey-To:vip@example.org 2s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer devnull.Close()
-	_, ln, _, err := setup(append([]string{"-listen", "127.0.0.1:0", "-maildir", t.TempDir()}, args...), devnull)
-	if err != nil && strings.Contains(err.Error(), "flag provided but not defined: -greylist") {
-		t.Skip("main.go does not register greylistFlags yet")
+	s := startGreylisting(t, "-greylist-delay", "1h", "-access", m)
+	out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "vip@example.org")
+	if err == nil || !strings.Contains(out, "451 4.7.1 greylisted, try again in 2 seconds") {
+		t.Errorf("Grey-To: 2s recipient: want a two-second greylisting; err=%v\n%s", err, out)
 	}
-	if err == nil {
-		ln.Close()
+	out, err = swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "bob@example.org")
+	if err == nil || !strings.Contains(out, "451 4.7.1 greylisted, try again in 3600 seconds") {
+		t.Errorf("other recipient: want the hour's greylisting; err=%v\n%s", err, out)
 	}
-	return startServer(t, args...)
 }
 
 func TestSwaksGreylistedThenAccepted(t *testing.T) {
