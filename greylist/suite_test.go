@@ -17,27 +17,13 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/boltstore"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
 
-// clock is a manual clock shared by a Greylist and its store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the manual clock shared by a Greylist and its store.
+type clock = storetest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return storetest.NewClock() }
 
 // storeMaker makes a fresh store for one test, driven by clk where the
 // store takes a clock, and the key prefix the Greylist should use.

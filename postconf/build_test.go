@@ -247,6 +247,29 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+// verdictCase is one session walked through a policy and the verdict and
+// reply (a prefix of the first line) it must meet.
+type verdictCase struct {
+	name, ip, helo, from, rcpt string
+	want                       smtpcheck.Action
+	reply                      string
+}
+
+func checkVerdicts(t *testing.T, p *smtpcheck.Policy, cases []verdictCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			d := run(t, p, tt.ip, tt.helo, tt.from, tt.rcpt)
+			if d.Result.Action != tt.want {
+				t.Fatalf("verdict = %v (%s), want %v", d.Result.Action, d.Result.DefaultReply().Error(), tt.want)
+			}
+			if got := d.Result.DefaultReply().Error(); tt.reply != "" && !strings.HasPrefix(got, tt.reply) {
+				t.Errorf("reply = %q, want prefix %q", got, tt.reply)
+			}
+		})
+	}
+}
+
 // The DNSBL tutorial's two restriction blocks (seed 002) load as written,
 // with the list zones renamed to test zones, and behave as Postfix
 // documents them.
@@ -290,11 +313,7 @@ func TestTutorialBlocks(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Load: %v", err)
 		}
-		tests := []struct {
-			name, ip, helo, from, rcpt string
-			want                       smtpcheck.Action
-			reply                      string
-		}{
+		checkVerdicts(t, cfg.Policy, []verdictCase{
 			{"clean", "192.0.2.20", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Continue, ""},
 			{"listed client", "192.0.2.66", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Client host [192.0.2.66] blocked using zen.test; XBL listing"},
 			{"listed sender domain", "192.0.2.20", "mx.example.net", "a@spammer.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [spammer.example] blocked using dbl.test"},
@@ -304,18 +323,7 @@ func TestTutorialBlocks(t *testing.T) {
 			{"non-fqdn recipient", "192.0.2.20", "mx.example.net", "a@example.net", "bob@localhost", smtpcheck.Reject, "504 5.5.2 <bob@localhost>"},
 			{"invalid helo", "192.0.2.20", "[300.1.2.3]", "a@example.net", "bob@example.org", smtpcheck.Reject, "501 5.5.2"},
 			{"unverified recipient", "192.0.2.20", "mx.example.net", "a@example.net", "nobody@example.org", smtpcheck.TempFail, "450 4.1.1 <nobody@example.org>"}, // unverified_recipient_reject_code = 450
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				d := run(t, cfg.Policy, tt.ip, tt.helo, tt.from, tt.rcpt)
-				if d.Result.Action != tt.want {
-					t.Fatalf("verdict = %v (%s), want %v", d.Result.Action, d.Result.DefaultReply().Error(), tt.want)
-				}
-				if got := d.Result.DefaultReply().Error(); tt.reply != "" && !strings.HasPrefix(got, tt.reply) {
-					t.Errorf("reply = %q, want prefix %q", got, tt.reply)
-				}
-			})
-		}
+		})
 	})
 
 	t.Run("client block", func(t *testing.T) {
@@ -326,11 +334,7 @@ func TestTutorialBlocks(t *testing.T) {
 		if !cfg.HeloRequired {
 			t.Errorf("smtpd_helo_required = yes not applied")
 		}
-		tests := []struct {
-			name, ip, helo, from, rcpt string
-			want                       smtpcheck.Action
-			reply                      string
-		}{
+		checkVerdicts(t, cfg.Policy, []verdictCase{
 			{"clean", "192.0.2.20", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Continue, ""},
 			{"no HELO", "192.0.2.20", "", "a@example.net", "bob@example.org", smtpcheck.Reject, "503 5.5.1"},
 			{"non-fqdn helo", "192.0.2.20", "mx", "a@example.net", "bob@example.org", smtpcheck.Reject, "504 5.5.2 <mx>: Helo command rejected"},
@@ -338,18 +342,7 @@ func TestTutorialBlocks(t *testing.T) {
 			{"listed client", "192.0.2.21", "mx2.example.net", "a@example.net", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Client host [192.0.2.21] blocked using sorbs.test"},
 			{"listed sender (dsn)", "192.0.2.20", "mx.example.net", "a@bounces.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [bounces.example] blocked using dsn.test"},
 			{"mynetworks", "127.0.0.1", "localhost", "a@localhost", "bob@example.org", smtpcheck.Continue, ""},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				d := run(t, cfg.Policy, tt.ip, tt.helo, tt.from, tt.rcpt)
-				if d.Result.Action != tt.want {
-					t.Fatalf("verdict = %v (%s), want %v", d.Result.Action, d.Result.DefaultReply().Error(), tt.want)
-				}
-				if got := d.Result.DefaultReply().Error(); tt.reply != "" && !strings.HasPrefix(got, tt.reply) {
-					t.Errorf("reply = %q, want prefix %q", got, tt.reply)
-				}
-			})
-		}
+		})
 	})
 }
 
