@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
@@ -64,9 +65,7 @@ func (r *throwawayRedis) kill() {
 func (r *throwawayRedis) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
 
 func TestRedisKilledAndRestarted(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
-	}
+	peertest.Look(t, "redis-server", "redis-server")
 	redisClient(t, redisAddr) // skips (or fails when required) like the other Redis tests
 	srv := &throwawayRedis{t: t, port: freePort(t), dir: t.TempDir()}
 	srv.start()

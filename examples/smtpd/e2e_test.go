@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
 	"net"
 	"net/http"
 	"os"
@@ -114,11 +115,7 @@ func firstLine(b []byte) []byte {
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s); .ci/run installs it", name, name)
-	}
-	return p
+	return peertest.Look(t, name, name)
 }
 
 // swaks runs swaks against the server and returns its transcript and error.
@@ -279,13 +276,7 @@ func TestMetrics(t *testing.T) {
 
 // Postfix's smtp-source, several sessions at once, each message stored.
 func TestSMTPSource(t *testing.T) {
-	src, err := exec.LookPath("smtp-source")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/smtp-source"); serr != nil {
-			t.Skip("smtp-source not installed (Debian package postfix); .ci/run installs it")
-		}
-		src = "/usr/sbin/smtp-source"
-	}
+	src := peertest.Look(t, "smtp-source", "postfix")
 	s := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
