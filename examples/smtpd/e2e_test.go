@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/smtppolicy/smtppolicy/internal/peertest"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
 )
 
 // server is the example server running in-process on a loopback port.
