@@ -90,7 +90,7 @@ func (a *Access) Limits() smtpcheck.Check {
 				return a.length(s, m, s.Mail.Size, nil, nil, [][]string{rc})
 			}
 		case smtpcheck.StageEndOfData:
-			if s.Body == nil {
+			if s.Message == nil {
 				return smtpcheck.Result{}
 			}
 			rcpts := make([][]string, 0, len(s.Rcpts))
@@ -98,7 +98,7 @@ func (a *Access) Limits() smtpcheck.Check {
 				l, d := MailKey(r.Local, r.Domain, a.cfg.LiteralPlus)
 				rcpts = append(rcpts, appendMailChain(nil, l, d))
 			}
-			return a.length(s, m, s.Body.Size(), client, from, rcpts)
+			return a.length(s, m, s.Message.Size(), client, from, rcpts)
 		}
 		return smtpcheck.Result{}
 	}

@@ -154,9 +154,10 @@ func (h Header) Count(name string) int {
 	return n
 }
 
-// Body gives streaming access to a message's body: each call to Open returns
-// a new reader from the start, so several checks can read it in turn without
-// the whole message being held in memory.
+// Body is message content that checks can read more than once: each call
+// to Open returns a new reader from the start, so several checks read it in
+// turn without the message being held in memory (a front-end may keep it in
+// a file). Size is the number of octets Open reads.
 type Body interface {
 	Open() (io.ReadCloser, error)
 	Size() int64
@@ -194,9 +195,21 @@ type Session struct {
 	Mail  *Mail     // nil before MAIL FROM
 	Rcpt  Address   // the recipient being checked, at StageRcpt
 	Rcpts []Address // recipients accepted so far in this transaction
-	// Header is set from StageHeaders on; Body at StageEndOfData.
-	Header Header
-	Body   Body
+	// The message, as every front-end sets it (SplitMessage does the
+	// splitting, so all of them agree):
+	//
+	//   - Header, from StageHeaders on: the header fields, up to the empty
+	//     line that ends the header (or the first line that is no field).
+	//   - Body, at StageEndOfData: the octets after that empty line, as
+	//     received after dot-unstuffing and still transfer-encoded (a
+	//     base64 part is base64). A check of the content reads it with the
+	//     top-level Content-Type and Content-Transfer-Encoding from Header.
+	//   - Message, at StageEndOfData: the whole message as received after
+	//     dot-unstuffing (header, empty line, body), for checks of its
+	//     form: line endings, size.
+	Header  Header
+	Body    Body
+	Message Body
 
 	mu sync.Mutex
 	// values holds what checks share; a session holds few, so a short
@@ -252,6 +265,7 @@ func (s *Session) ResetTransaction() {
 	s.Rcpts = nil
 	s.Header = nil
 	s.Body = nil
+	s.Message = nil
 }
 
 // SetHelo records a HELO/EHLO, keeping earlier different arguments in

@@ -78,29 +78,20 @@ func (b *Builder) To(addr string) *Builder {
 	return b
 }
 
-// Message sets the header and body from a raw message (header, blank line,
-// body; LF or CRLF) and moves to the end-of-data stage. The current recipient
-// joins the accepted ones.
+// Message sets the message from raw (header, empty line, body; LF or CRLF
+// line breaks, sent as CRLF) the way a server front-end does, through
+// smtpcheck.SplitMessage: Header the fields, Body what follows the empty
+// line, Message the whole. It moves to the end-of-data stage; the current
+// recipient joins the accepted ones.
 func (b *Builder) Message(raw string) *Builder {
 	if b.s.Stage == smtpcheck.StageRcpt {
 		b.s.Rcpts = append(b.s.Rcpts, b.s.Rcpt)
 	}
-	raw = strings.ReplaceAll(raw, "\r\n", "\n")
-	head, body, _ := strings.Cut(raw, "\n\n")
-	var h smtpcheck.Header
-	for _, line := range strings.Split(head, "\n") {
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && len(h) > 0 {
-			h[len(h)-1].Value += "\r\n" + line
-			continue
-		}
-		name, value, _ := strings.Cut(line, ":")
-		h = append(h, smtpcheck.HeaderField{Name: name, Value: strings.TrimPrefix(value, " ")})
-	}
-	b.s.Header = h
-	b.s.Body = smtpcheck.BytesBody(strings.ReplaceAll(body, "\n", "\r\n"))
+	raw = strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", "\r\n")
+	m := smtpcheck.BytesBody(raw)
+	// An in-memory message cannot fail to read.
+	b.s.Header, b.s.Body, _ = smtpcheck.SplitMessage(m)
+	b.s.Message = m
 	b.s.Stage = smtpcheck.StageEndOfData
 	return b
 }

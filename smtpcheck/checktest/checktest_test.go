@@ -23,6 +23,9 @@ func TestBuilderStages(t *testing.T) {
 	if s.Body.Size() != int64(len("body\r\n")) {
 		t.Errorf("body size %d", s.Body.Size())
 	}
+	if want := int64(len("Subject: x\r\nX-Long: a\r\n b\r\n\r\nbody\r\n")); s.Message == nil || s.Message.Size() != want {
+		t.Errorf("Message = %v, want the whole message of %d bytes", s.Message, want)
+	}
 }
 
 // The assertions must fail on a wrong verdict: a helper that cannot fail

@@ -243,7 +243,7 @@ func ScanLineEndings(ctx context.Context, r io.Reader) (LineFindings, error) {
 	}
 }
 
-// scanBody scans a message body; one held in memory is scanned in place,
+// scanBody scans a message; one held in memory is scanned in place,
 // without a reader.
 func scanBody(ctx context.Context, b smtpcheck.Body) (LineFindings, error) {
 	if bb, ok := b.(smtpcheck.BytesBody); ok {
@@ -343,8 +343,8 @@ func LineFindingsOf(s *smtpcheck.Session) (LineFindings, bool) {
 	return f, ok
 }
 
-// BareLineEndings scans the message (Session.Body, as received after
-// dot-unstuffing) for bare LF, bare CR and the non-standard end-of-data
+// BareLineEndings scans the whole message (Session.Message, as received
+// after dot-unstuffing, header included) for bare LF, bare CR and the non-standard end-of-data
 // sequences of SMTP smuggling, and refuses per Mode with 550 5.5.2. The
 // findings are kept in the session (LineFindingsOf). It runs at the end of
 // data.
@@ -352,10 +352,10 @@ func BareLineEndings(cfg LineConfig) smtpcheck.Check { return bareLineEndingsTes
 
 func bareLineEndingsTest(cfg LineConfig) test {
 	return func(ctx context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if s.Body == nil {
+		if s.Message == nil {
 			return nil
 		}
-		f, err := scanBody(ctx, s.Body)
+		f, err := scanBody(ctx, s.Message)
 		if err != nil {
 			return &smtpcheck.Result{Err: err, Reason: smtpcheck.Reason{Check: NameBareLineEndings}}
 		}

@@ -23,13 +23,13 @@ func BenchmarkDefaultOneMessage(b *testing.B) {
 	raw := strings.NewReplacer("example.org", "alpha-mail.de", "example.net", "beta-post.fr").Replace(goodHeader) + strings.Repeat("a line of text in the body of the message\n", 50)
 	bld := checktest.NewSession("192.0.2.1").Helo("mail.alpha-mail.de").From("alice@alpha-mail.de").To("bob@beta-post.fr").To("carol@beta-post.fr")
 	s := bld.Message(raw)
-	hdr, body := s.Session().Header, s.Session().Body
+	hdr, body, whole := s.Session().Header, s.Session().Body, s.Session().Message
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		ss := s.Session()
-		ss.Header, ss.Body = nil, nil
+		ss.Header, ss.Body, ss.Message = nil, nil, nil
 		for _, st := range []struct {
 			stage smtpcheck.Stage
 			c     smtpcheck.Check
@@ -43,7 +43,7 @@ func BenchmarkDefaultOneMessage(b *testing.B) {
 		if r := headers(ctx, ss); r.Action != smtpcheck.Continue {
 			b.Fatalf("headers: %v %s", r.Action, r.Reason)
 		}
-		ss.Body, ss.Stage = body, smtpcheck.StageEndOfData
+		ss.Body, ss.Message, ss.Stage = body, whole, smtpcheck.StageEndOfData
 		if r := eod(ctx, ss); r.Action != smtpcheck.Continue {
 			b.Fatalf("end of data: %v %s", r.Action, r.Reason)
 		}
@@ -69,7 +69,7 @@ func BenchmarkDefaultStages(b *testing.B) {
 	st := Default(DefaultConfig{Names: []string{"mx.our.example"}})
 	raw := strings.NewReplacer("example.org", "alpha-mail.de", "example.net", "beta-post.fr").Replace(goodHeader) + strings.Repeat("a line of text in the body of the message\n", 50)
 	s := checktest.NewSession("192.0.2.1").Helo("mail.alpha-mail.de").From("alice@alpha-mail.de").To("bob@beta-post.fr").Message(raw).Session()
-	hdr, body := s.Header, s.Body
+	hdr, body, whole := s.Header, s.Body, s.Message
 	ctx := context.Background()
 	for _, tt := range []struct {
 		name  string
@@ -86,12 +86,12 @@ func BenchmarkDefaultStages(b *testing.B) {
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			c := smtpcheck.FirstMatch(tt.list...)
-			s.Stage, s.Header, s.Body = tt.stage, nil, nil
+			s.Stage, s.Header, s.Body, s.Message = tt.stage, nil, nil, nil
 			if tt.stage >= smtpcheck.StageHeaders {
 				s.Header = hdr
 			}
 			if tt.stage == smtpcheck.StageEndOfData {
-				s.Body = body
+				s.Body, s.Message = body, whole
 			}
 			b.ReportAllocs()
 			for b.Loop() {

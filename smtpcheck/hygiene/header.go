@@ -579,7 +579,7 @@ const DefaultMaxSize = 50 << 20
 
 // MessageSize refuses a message over the size limit: at MAIL when the
 // client declares a larger SIZE (RFC 1870), and at the end of data by the
-// size received (header and body). 552 5.3.4.
+// size received (Session.Message: header and body). 552 5.3.4.
 func MessageSize(cfg SizeConfig) smtpcheck.Check { return messageSizeTest(cfg).check() }
 
 func messageSizeTest(cfg SizeConfig) test {
@@ -593,11 +593,8 @@ func messageSizeTest(cfg SizeConfig) test {
 		}
 		var size int64
 		switch {
-		case s.Body != nil:
-			size = s.Body.Size()
-			for _, f := range s.Header {
-				size += int64(len(f.Name) + len(f.Value) + 4)
-			}
+		case s.Message != nil:
+			size = s.Message.Size()
 		case s.Mail != nil && s.Stage <= smtpcheck.StageData:
 			size = s.Mail.Size
 		}

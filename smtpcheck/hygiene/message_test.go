@@ -148,9 +148,11 @@ func TestBareLineEndings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := msg(goodHeader)
-			// checktest turns LF into CRLF; set the body as received.
-			_, body, _ := strings.Cut(tt.body, "\n\n")
-			s.Body = smtpcheck.BytesBody(body)
+			// checktest turns LF into CRLF; set the message as received,
+			// with a CRLF header and the body under test.
+			head, rest, _ := strings.Cut(tt.body, "\n\n")
+			body := strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n" + rest
+			s.Message = smtpcheck.BytesBody(body)
 			r := run(t, BareLineEndings(LineConfig{Mode: tt.mode}), s)
 			expect(t, "BareLineEndings", r, tt.want, NameBareLineEndings)
 			got, ok := LineFindingsOf(s)
