@@ -45,11 +45,11 @@ func SplitMessage(m Body) (Header, Body, error) {
 func readHeader(r io.Reader) (Header, int64, error) {
 	br := bufio.NewReaderSize(r, 16<<10)
 	var (
-		h        Header
-		off      int64
-		kept     int
-		full     bool // past the budget: later fields are skipped
-		line     []byte
+		h    Header
+		off  int64
+		kept int
+		full bool // past the budget: later fields are skipped
+		line []byte
 	)
 	for {
 		line = line[:0]
