@@ -9,7 +9,6 @@
 package gosmtp
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,6 +18,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +37,10 @@ type Message struct {
 	Received string
 	// Headers are the fields checks asked to add (X-Greylist, Received-SPF...).
 	Headers []smtpcheck.HeaderField
-	// Data is the message exactly as received, after dot-unstuffing.
-	Data []byte
+	// Data is the message exactly as received, after dot-unstuffing (and
+	// Config.Normalize when set). It may be in a temporary file: open it
+	// as often as needed, but only until Deliver returns.
+	Data smtpcheck.Body
 	// Quarantine is set when the verdict was quarantine (smtpf SAVE/TRAP).
 	Quarantine bool
 }
@@ -60,8 +63,22 @@ type Config struct {
 	// nil leaves them unknown.
 	LookupPTR func(ctx context.Context, ip netip.Addr) (names, confirmed []string, err error)
 	// MaxMessageBytes limits DATA (default 25 MiB); larger messages get the
-	// catalog's 552 5.3.4.
+	// catalog's 552 5.3.4, and the session goes on. Configure hands it to
+	// go-smtp, which advertises it in EHLO (SIZE) and refuses a larger
+	// MAIL FROM SIZE= with 552 5.3.4.
 	MaxMessageBytes int64
+	// DataTimeout bounds the whole of DATA, from the 354 to the final
+	// dot (default 10 minutes: a 25 MiB message at 40 KiB/s). A client
+	// still sending then gets the catalog's 421 4.4.2 and is disconnected,
+	// so a client dripping a byte at a time cannot hold a session.
+	DataTimeout time.Duration
+	// MemoryPerMessage is how much of a message is held in memory; the
+	// rest goes to a temporary file (mode 0600) in SpoolDir, removed
+	// whatever ends the transaction. Default 1 MiB.
+	MemoryPerMessage int
+	// SpoolDir is where messages larger than MemoryPerMessage are kept
+	// while checked and delivered (default os.TempDir()).
+	SpoolDir string
 	// MaxErrors disconnects a client after this many error replies with the
 	// catalog's 421 4.7.0 (default 20; negative: never).
 	MaxErrors int
@@ -103,6 +120,15 @@ func New(cfg Config) *Backend {
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 25 << 20
 	}
+	if cfg.DataTimeout <= 0 {
+		cfg.DataTimeout = DefaultDataTimeout
+	}
+	if cfg.MemoryPerMessage <= 0 {
+		cfg.MemoryPerMessage = 1 << 20
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = os.TempDir()
+	}
 	if cfg.MaxErrors == 0 {
 		cfg.MaxErrors = 20
 	}
@@ -117,6 +143,20 @@ func New(cfg Config) *Backend {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Backend{cfg: cfg, log: log, conns: make(map[net.Conn]*session)}
+}
+
+// DefaultDataTimeout is Config.DataTimeout's default.
+const DefaultDataTimeout = 10 * time.Minute
+
+// Configure sets the limits of srv that the Backend enforces with it: the
+// message size (advertised in EHLO as SIZE) and the line length. Body lines
+// may be of any length up to the message size, as Postfix accepts them;
+// command lines stay bounded (2048 octets) by the Listener, which srv must
+// serve on.
+func (b *Backend) Configure(srv *smtp.Server) {
+	srv.MaxMessageBytes = b.cfg.MaxMessageBytes
+	// go-smtp's own limit applies to every line, message included.
+	srv.MaxLineLength = 0
 }
 
 // Listener wraps l so that every accepted connection runs the connect stage
@@ -405,26 +445,39 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 // Data implements smtp.Session: the DATA, header and end-of-data stages run
-// once the message is in, then an accepted message is delivered.
+// once the message is in, then an accepted message is delivered. The
+// message is spooled (memory, then a file) and removed on every path.
 func (s *session) Data(r io.Reader) error {
+	s.conn.startData(s.b.cfg.DataTimeout)
 	if err := s.evaluate(smtpcheck.StageData); err != nil {
 		io.Copy(io.Discard, r)
 		return err
 	}
+	sp := newSpool(s.b.cfg.SpoolDir, s.b.cfg.MemoryPerMessage)
+	defer sp.Close()
 	limit := s.b.cfg.MaxMessageBytes
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	n, err := io.Copy(sp, io.LimitReader(r, limit+1))
+	if err == nil && n > limit || err == smtp.ErrDataTooLarge {
+		// go-smtp reads the rest of the message before the reply.
+		return s.decided(smtpcheck.StageEndOfData, smtpcheck.Result{
+			Action: smtpcheck.Reject, Reply: reply.MessageTooBig(),
+			Reason: smtpcheck.Reason{Check: "message-size", Rule: "max-message-bytes",
+				Matched: ">" + strconv.FormatInt(limit, 10), Evidence: "max " + strconv.FormatInt(limit, 10)},
+		})
+	}
 	if err != nil {
-		return toSMTPError(reply.InternalError())
+		return s.dataError(err, sp)
 	}
-	if int64(len(data)) > limit {
-		io.Copy(io.Discard, r)
-		return toSMTPError(reply.MessageTooBig())
+	msg := sp.body()
+	h, body, err := smtpcheck.SplitMessage(msg)
+	if err != nil {
+		return s.dataError(err, sp)
 	}
-	s.s.Header = parseHeader(data)
+	s.s.Header = h
 	if err := s.evaluate(smtpcheck.StageHeaders); err != nil {
 		return err
 	}
-	s.s.Body = smtpcheck.BytesBody(data)
+	s.s.Body, s.s.Message = body, msg
 	if err := s.evaluate(smtpcheck.StageEndOfData); err != nil {
 		return err
 	}
@@ -432,13 +485,19 @@ func (s *session) Data(r io.Reader) error {
 		return nil
 	}
 	if s.b.cfg.Normalize != nil {
-		norm, err := io.ReadAll(s.b.cfg.Normalize(bytes.NewReader(data)))
-		if err != nil {
-			return toSMTPError(reply.InternalError())
+		norm := newSpool(s.b.cfg.SpoolDir, s.b.cfg.MemoryPerMessage)
+		defer norm.Close()
+		rc, err := msg.Open()
+		if err == nil {
+			_, err = io.Copy(norm, s.b.cfg.Normalize(rc))
+			rc.Close()
 		}
-		data = norm
+		if err != nil {
+			return s.dataError(err, norm)
+		}
+		msg = norm.body()
 	}
-	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: data, Quarantine: s.quarantine}
+	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: msg, Quarantine: s.quarantine}
 	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	if err := s.b.cfg.Deliver(ctx, m); err != nil {
@@ -446,6 +505,49 @@ func (s *session) Data(r io.Reader) error {
 		return toSMTPError(reply.InternalError())
 	}
 	return nil
+}
+
+// dataError answers a failure while the message was read or spooled: the
+// DATA deadline (421 4.4.2, then the connection closes), the client gone,
+// or a local fault such as a full disk (451 4.3.0, logged).
+func (s *session) dataError(err error, sp *spool) error {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return s.dataTimeout()
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
+		s.b.log.Info("client left during DATA", "session", s.s.Conn.ID, "error", err)
+		return toSMTPError(reply.InternalError())
+	}
+	s.b.log.Error("message not spooled", "session", s.s.Conn.ID, "dir", s.b.cfg.SpoolDir, "in_file", sp.inFile(), "error", err)
+	return toSMTPError(reply.InternalError())
+}
+
+// dataTimeout ends a session whose DATA outlasted Config.DataTimeout.
+func (s *session) dataTimeout() error {
+	s.conn.markCloseAfterReply()
+	return s.decided(smtpcheck.StageEndOfData, smtpcheck.Result{
+		Action: smtpcheck.Disconnect, Reply: reply.TimeoutExceeded(),
+		Reason: smtpcheck.Reason{Check: "data-timeout", Rule: "max-data-time",
+			Evidence: "limit " + s.b.cfg.DataTimeout.String()},
+	})
+}
+
+// decided logs and counts a verdict the adapter reached itself (a server
+// limit, not a check), the way Policy.Evaluate does for the checks', and
+// returns its reply.
+func (s *session) decided(st smtpcheck.Stage, r smtpcheck.Result) error {
+	s.s.Stage = st
+	p := s.b.cfg.Policy
+	if p.Metrics != nil {
+		p.Metrics.Decided(st, r.Action, 0)
+	}
+	log := p.Logger
+	if log == nil {
+		log = s.b.log
+	}
+	log.LogAttrs(s.ctx, slog.LevelInfo, "decision", slog.Any("session", s.s), slog.Any("decision", smtpcheck.Decision{Stage: st, Result: r}))
+	return toSMTPError(r.DefaultReply())
 }
 
 // received builds this hop's Received: field (RFC 5321 4.4).
@@ -478,35 +580,6 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// parseHeader reads the header fields of a message (unfolded values), up to
-// the first empty line.
-func parseHeader(data []byte) smtpcheck.Header {
-	var h smtpcheck.Header
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		var line []byte
-		if i < 0 {
-			line, data = data, nil
-		} else {
-			line, data = data[:i], data[i+1:]
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) == 0 {
-			break
-		}
-		if (line[0] == ' ' || line[0] == '\t') && len(h) > 0 {
-			h[len(h)-1].Value += "\r\n" + string(line)
-			continue
-		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue // not a header field; header checks see it through Body
-		}
-		h = append(h, smtpcheck.HeaderField{Name: string(name), Value: string(bytes.TrimLeft(value, " \t"))})
-	}
-	return h
 }
 
 func (s *session) resetTransaction() {

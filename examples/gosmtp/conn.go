@@ -2,9 +2,12 @@ package gosmtp
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/smtppolicy/smtppolicy/reply"
 )
@@ -13,6 +16,12 @@ import (
 // for any legal command (RFC 5321 allows 512 octets) and the start of an
 // illegal one.
 const maxTrackedLine = 1024
+
+// maxCommandLine bounds a command line, CRLF included (Postfix's
+// line_length_limit); a longer one ends the connection with go-smtp's 500.
+// Message lines are not bounded: go-smtp's own limit, which would bound
+// them too, is off (Backend.Configure).
+const maxCommandLine = 2048
 
 // trackedConn wraps a client's connection. It runs the connect stage before
 // the greeting goes out, and watches the bytes both ways for the protocol
@@ -36,6 +45,9 @@ type trackedConn struct {
 	lastVerb     string
 	lastLines    map[string]string // verb -> the latest raw line
 	closeOnWrite bool
+	lineLen      int  // octets of the current line so far
+	dataDeadline bool // the DATA deadline is set on the connection
+	dataTimedOut bool // and it expired: the reply to DATA becomes 421 4.4.2
 }
 
 func newTrackedConn(c net.Conn, s *session) *trackedConn {
@@ -53,26 +65,49 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	}
 	c.mu.Unlock()
 	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.observe(p[:n])
+	if n > 0 && c.observe(p[:n]) {
+		return 0, smtp.ErrTooLongLine
+	}
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.mu.Lock()
+			c.dataTimedOut = c.dataDeadline
+			c.mu.Unlock()
+		}
 	}
 	return n, err
 }
 
-func (c *trackedConn) observe(b []byte) {
+// startData sets the deadline for the whole of DATA; the reply to DATA
+// lifts it.
+func (c *trackedConn) startData(d time.Duration) {
+	c.mu.Lock()
+	c.dataDeadline = true
+	c.mu.Unlock()
+	c.Conn.SetReadDeadline(time.Now().Add(d))
+}
+
+// observe follows the bytes read; it reports a command line over
+// maxCommandLine.
+func (c *trackedConn) observe(b []byte) (tooLong bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.greeted {
 		c.sess.s.Proto.PreGreeting = true
 	}
 	if c.opaque {
-		return
+		return false
 	}
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		part := b
 		if i >= 0 {
 			part = b[:i]
+		}
+		c.lineLen += len(part)
+		if c.lineLen+2 > maxCommandLine && !c.inData {
+			tooLong = true
 		}
 		if room := maxTrackedLine - len(c.line); room > 0 {
 			if len(part) > room {
@@ -83,11 +118,12 @@ func (c *trackedConn) observe(b []byte) {
 			c.lineTooLong = true
 		}
 		if i < 0 {
-			return
+			return tooLong
 		}
 		c.endLine()
 		b = b[i+1:]
 	}
+	return tooLong
 }
 
 // endLine handles one complete line from the client.
@@ -95,6 +131,7 @@ func (c *trackedConn) endLine() {
 	line := string(bytes.TrimRight(c.line, "\r"))
 	c.line = c.line[:0]
 	c.lineTooLong = false
+	c.lineLen = 0
 	if c.inData {
 		if line == "." {
 			c.inData = false
@@ -158,6 +195,12 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 			return 0, net.ErrClosed
 		}
 	}
+	if replaced, ok := c.afterData(p); ok {
+		c.observeReply(replaced)
+		c.Conn.Write(replaced)
+		c.Conn.Close()
+		return len(p), nil
+	}
 	c.observeReply(p)
 	n, err := c.Conn.Write(p)
 	c.mu.Lock()
@@ -208,6 +251,29 @@ func (c *trackedConn) observeReply(p []byte) {
 			c.sess.s.Proto.PipeliningOffered = true
 		}
 	}
+}
+
+// afterData lifts the DATA deadline when the reply to DATA goes out. When
+// the deadline expired while go-smtp read the rest of a refused message,
+// it returns the 421 4.4.2 to send instead (the connection then closes).
+func (c *trackedConn) afterData(p []byte) ([]byte, bool) {
+	c.mu.Lock()
+	active, expired := c.dataDeadline, c.dataTimedOut
+	c.dataDeadline, c.dataTimedOut = false, false
+	if expired {
+		c.closeOnWrite = true
+	}
+	c.mu.Unlock()
+	if !active {
+		return nil, false
+	}
+	c.Conn.SetReadDeadline(time.Time{}) // go-smtp sets its own per command
+	if !expired || bytes.HasPrefix(p, []byte("421")) {
+		return nil, false
+	}
+	var se *smtp.SMTPError
+	errors.As(c.sess.dataTimeout(), &se)
+	return []byte(wireOf(se)), true
 }
 
 // greetPause waits up to d for the client to talk first, keeping whatever it

@@ -46,7 +46,7 @@ func hygieneFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			}
 			env.Logger.Info("hygiene checks on, with sender domain, reverse DNS and SPF")
 		}
-		out := staged{Stages: st}
+		out := staged{Stages: st, MaxSize: *maxSize}
 		if mode == hygiene.LineNormalize {
 			// The checks pass bare LF/CR; the stored message gets CRLF.
 			out.Normalize = hygiene.NormalizeLineEndings

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 
 // maildir writes accepted messages as .eml files: the Received: line and any
@@ -42,7 +44,7 @@ func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message) error {
 		}
 	}
 	if err == nil {
-		_, err = f.Write(msg.Data)
+		err = copyBody(f, msg.Data)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -56,4 +58,15 @@ func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message) error {
 	}
 	// The rename makes the file appear whole or not at all.
 	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+// copyBody streams a message (which may be in a temporary file) to w.
+func copyBody(w io.Writer, b smtpcheck.Body) error {
+	rc, err := b.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
 }

@@ -50,6 +50,8 @@ type staged struct {
 	// Normalize, when set, rewrites an accepted message before it is
 	// stored (bare LF/CR to CRLF).
 	Normalize func(io.Reader) io.Reader
+	// MaxSize, when set, is the largest message accepted (SIZE in EHLO).
+	MaxSize int64
 }
 
 // feature registers its flags and returns the builder to call after parsing.
@@ -127,6 +129,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counts and durations per check and verdict at http://ADDR/debug/vars (expvar), such as 127.0.0.1:9025")
+	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	// The policy's parts, in the order their checks run at each stage.
 	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, greylistFlags}
@@ -180,6 +183,9 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		if st.Normalize != nil {
 			all.Normalize = st.Normalize
 		}
+		if st.MaxSize > 0 {
+			all.MaxSize = st.MaxSize
+		}
 	}
 	policy := &smtpcheck.Policy{
 		Connect: smtpcheck.FirstMatch(all.Connect...),
@@ -230,6 +236,9 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		Normalize:  all.Normalize,
 		GreetPause: o.greetPause,
 		Logger:     logger,
+		// The size check's limit, so that EHLO advertises it (SIZE).
+		MaxMessageBytes: all.MaxSize,
+		DataTimeout:     *dataTimeout,
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -245,7 +254,7 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	srv.Domain = o.hostname
 	srv.ReadTimeout = 5 * time.Minute
 	srv.WriteTimeout = time.Minute
-	srv.MaxMessageBytes = 25 << 20
+	be.Configure(srv) // the message size limit; body lines of any length
 	srv.MaxRecipients = 100
 	srv.AllowInsecureAuth = false
 	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelError)
