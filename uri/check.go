@@ -207,14 +207,25 @@ func (c *Checker) excluded(name string) bool {
 
 type foundKey struct{}
 
-// Found returns the extraction result a Check stored in the session, or nil
-// when none ran.
-func Found(s *smtpcheck.Session) *Result {
-	r, _ := s.Value(foundKey{}).(*Result)
-	return r
+// found is an extraction with the transaction it belongs to: session
+// values outlive a transaction, and the next message of the session must
+// be read afresh.
+type found struct {
+	mail *smtpcheck.Mail
+	r    *Result
 }
 
-// extract reads the session's body once per session; later checks reuse it.
+// Found returns the extraction result a Check stored for the session's
+// current message, or nil when none ran.
+func Found(s *smtpcheck.Session) *Result {
+	f, _ := s.Value(foundKey{}).(found)
+	if f.mail != s.Mail {
+		return nil
+	}
+	return f.r
+}
+
+// extract reads the message's body once; later checks reuse it.
 func (c *Checker) extract(s *smtpcheck.Session) (*Result, error) {
 	if r := Found(s); r != nil {
 		return r, nil
@@ -233,7 +244,7 @@ func (c *Checker) extract(s *smtpcheck.Session) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uri: read body: %w", err)
 	}
-	s.SetValue(foundKey{}, r)
+	s.SetValue(foundKey{}, found{s.Mail, r})
 	return r, nil
 }
 

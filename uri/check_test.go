@@ -2,6 +2,7 @@ package uri
 
 import (
 	"context"
+	"encoding/base64"
 	"net/netip"
 	"strings"
 	"testing"
@@ -294,3 +295,27 @@ func TestNewErrors(t *testing.T) {
 }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// Each message of a session is read afresh: the second message's links are
+// judged, not the first one's.
+func TestCheckEachMessageOfSession(t *testing.T) {
+	bad := access.Verdict{Action: access.Reject}
+	c := newChecker(t, Config{Body: func(h string) (access.Verdict, string, bool) { return bad, "Body:bad.example", h == "www.bad.example" }}).Check()
+	b := checktest.NewSession("192.0.2.1").Helo("mx.client.example").From("a@sender.example").To("b@rcpt.example")
+	s := b.Message("Subject: one\n\nhttp://www.fine.example/").Session()
+	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Continue, 0, "", "")
+	s.ResetTransaction()
+	b.From("a@sender.example").To("b@rcpt.example").Message("Subject: two\n\nhttp://www.bad.example/")
+	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Reject, 550, "5.7.1", "uri")
+}
+
+// Through checktest, which splits a message as the servers do, a link in a
+// single-part base64 HTML body is found.
+func TestCheckSinglePartBase64(t *testing.T) {
+	bad := access.Verdict{Action: access.Reject}
+	c := newChecker(t, Config{Body: func(h string) (access.Verdict, string, bool) { return bad, "Body:bad.example", h == "www.bad.example" }}).Check()
+	html := base64.StdEncoding.EncodeToString([]byte(`<a href="http://www.bad.example/x">x</a>`))
+	s := checktest.NewSession("192.0.2.1").Helo("mx.client.example").From("a@sender.example").To("b@rcpt.example").
+		Message("Subject: b64\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\n" + html + "\n").Session()
+	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Reject, 550, "5.7.1", "uri")
+}
