@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -149,14 +150,19 @@ func New(cfg Config) *Backend {
 const DefaultDataTimeout = 10 * time.Minute
 
 // Configure sets the limits of srv that the Backend enforces with it: the
-// message size (advertised in EHLO as SIZE) and the line length. Body lines
-// may be of any length up to the message size, as Postfix accepts them;
-// command lines stay bounded (2048 octets) by the Listener, which srv must
-// serve on.
+// message size (advertised in EHLO as SIZE) and the line length. Call it
+// after setting srv.TLSConfig. Body lines may be of any length up to the
+// message size, as Postfix accepts them; command lines stay bounded (2048
+// octets) by the Listener, which srv must serve on. Under TLS the Listener
+// sees no lines: there go-smtp's limit, set to the message size, bounds
+// command lines (its limit applies to message lines too, so it cannot be
+// lower).
 func (b *Backend) Configure(srv *smtp.Server) {
 	srv.MaxMessageBytes = b.cfg.MaxMessageBytes
-	// go-smtp's own limit applies to every line, message included.
 	srv.MaxLineLength = 0
+	if srv.TLSConfig != nil {
+		srv.MaxLineLength = int(min(b.cfg.MaxMessageBytes, math.MaxInt32))
+	}
 }
 
 // Listener wraps l so that every accepted connection runs the connect stage

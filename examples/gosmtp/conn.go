@@ -41,7 +41,8 @@ type trackedConn struct {
 	queued       int  // complete commands received since our last reply
 	sawData      bool // DATA received, 354 not yet sent
 	inData       bool // between 354 and the final dot
-	opaque       bool // BDAT: chunks are binary, stop following lines
+	opaque       bool // BDAT or TLS: the bytes are no lines, stop following them
+	readAny      bool // the client has sent something
 	lastVerb     string
 	lastLines    map[string]string // verb -> the latest raw line
 	closeOnWrite bool
@@ -96,6 +97,12 @@ func (c *trackedConn) observe(b []byte) (tooLong bool) {
 	if !c.greeted {
 		c.sess.s.Proto.PreGreeting = true
 	}
+	if !c.readAny && len(b) > 0 && b[0] == 0x16 {
+		// A TLS handshake record: TLS from the first byte, under a TLS
+		// listener wrapped around this one.
+		c.opaque = true
+	}
+	c.readAny = true
 	if c.opaque {
 		return false
 	}
@@ -240,6 +247,10 @@ func (c *trackedConn) observeReply(p []byte) {
 		switch {
 		case bytes.HasPrefix(line, []byte("354")):
 			c.inData, c.sawData = true, false
+		case bytes.HasPrefix(line, []byte("220")) && c.lastVerb == "STARTTLS":
+			// TLS from the next byte: go-smtp's line limit, which Configure
+			// sets for a server with TLS, bounds the command lines.
+			c.opaque = true
 		case line[0] == '5' || line[0] == '4':
 			c.sawData = false
 			c.sess.s.Proto.Errors++

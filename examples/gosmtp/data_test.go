@@ -2,9 +2,16 @@ package gosmtp_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -194,5 +201,65 @@ func TestLineLengths(t *testing.T) {
 	}
 	if r := c.cmd("NOOP " + strings.Repeat("n", 2050)); !strings.HasPrefix(r[0], "500 5.4.0") {
 		t.Errorf("2056-octet command line: %q, want 500 5.4.0", r)
+	}
+}
+
+// selfSigned returns a TLS configuration with a fresh certificate for
+// mx.test.
+func selfSigned(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "mx.test"},
+		DNSNames:     []string{"mx.test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+// After STARTTLS the listener sees ciphertext, which has no lines: the
+// command-line bound must not cut a TLS session, and long body lines pass
+// there too.
+func TestLongLinesUnderSTARTTLS(t *testing.T) {
+	var got []byte
+	be := gosmtp.New(gosmtp.Config{Deliver: func(ctx context.Context, m *gosmtp.Message) error {
+		rc, _ := m.Data.Open()
+		defer rc.Close()
+		got, _ = io.ReadAll(rc)
+		return nil
+	}})
+	srv := smtp.NewServer(be)
+	srv.Domain = "mx.test"
+	srv.TLSConfig = selfSigned(t)
+	be.Configure(srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(be.Listener(ln))
+	t.Cleanup(func() { srv.Close() })
+
+	c, err := smtp.DialStartTLS(ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	defer c.Close()
+	// 4 MiB of ciphertext holds, almost surely, a stretch of more than
+	// 2048 octets without a LF byte: a bound on such "lines" would cut it.
+	msg := "Subject: tls\r\n\r\n" + strings.Repeat("<p>long line</p>", 2000) + "\r\n" + strings.Repeat(strings.Repeat("t", 78)+"\r\n", 4<<20/80)
+	if err := c.SendMail("a@client.test", []string{"b@mx.test"}, strings.NewReader(msg)); err != nil {
+		t.Fatalf("4 MiB with a 32000-octet body line under TLS: %v", err)
+	}
+	if string(got) != msg {
+		t.Errorf("delivered %d bytes, want the %d sent", len(got), len(msg))
 	}
 }
