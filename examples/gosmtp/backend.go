@@ -71,7 +71,8 @@ type Config struct {
 	// DataTimeout bounds the whole of DATA, from the 354 to the final
 	// dot (default 10 minutes: a 25 MiB message at 40 KiB/s). A client
 	// still sending then gets the catalog's 421 4.4.2 and is disconnected,
-	// so a client dripping a byte at a time cannot hold a session.
+	// so a client dripping a byte at a time cannot hold a session. It
+	// needs the Listener, which sees the reply to DATA.
 	DataTimeout time.Duration
 	// MemoryPerMessage is how much of a message is held in memory; the
 	// rest goes to a temporary file (mode 0600) in SpoolDir, removed
@@ -257,6 +258,7 @@ func (b *Backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		// Served without Listener: no connect stage, but the rest works.
 		s = b.newSession(c.Conn())
 		s.conn = newTrackedConn(c.Conn(), s)
+		s.conn.detached = true
 		s.connectDone = true
 	}
 	if st, ok := c.TLSConnectionState(); ok {

@@ -43,6 +43,7 @@ type trackedConn struct {
 	inData       bool // between 354 and the final dot
 	opaque       bool // BDAT or TLS: the bytes are no lines, stop following them
 	readAny      bool // the client has sent something
+	detached     bool // go-smtp reads the connection directly (no Listener)
 	lastVerb     string
 	lastLines    map[string]string // verb -> the latest raw line
 	closeOnWrite bool
@@ -83,6 +84,9 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 // startData sets the deadline for the whole of DATA; the reply to DATA
 // lifts it.
 func (c *trackedConn) startData(d time.Duration) {
+	if c.detached {
+		return // the reply to DATA would not lift it
+	}
 	c.mu.Lock()
 	c.dataDeadline = true
 	c.mu.Unlock()
