@@ -116,8 +116,8 @@ func (c *trackedConn) observe(b []byte) (tooLong bool) {
 		if i >= 0 {
 			part = b[:i]
 		}
-		c.lineLen += len(part)
-		if c.lineLen+2 > maxCommandLine && !c.inData {
+		c.lineLen += len(part) // with the CR, when there is one
+		if c.lineLen+1 > maxCommandLine && !c.inData {
 			tooLong = true
 		}
 		if room := maxTrackedLine - len(c.line); room > 0 {

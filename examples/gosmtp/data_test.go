@@ -196,11 +196,11 @@ func TestLineLengths(t *testing.T) {
 	if string(got) != msg {
 		t.Errorf("delivered %d bytes, want the %d sent", len(got), len(msg))
 	}
-	if r := c.cmd("NOOP " + strings.Repeat("n", 2040)); !strings.HasPrefix(r[0], "250") {
-		t.Errorf("2046-octet command line: %q, want 250", r)
+	if r := c.cmd("NOOP " + strings.Repeat("n", 2041)); !strings.HasPrefix(r[0], "250") {
+		t.Errorf("2048-octet command line (CRLF included): %q, want 250", r)
 	}
-	if r := c.cmd("NOOP " + strings.Repeat("n", 2050)); !strings.HasPrefix(r[0], "500 5.4.0") {
-		t.Errorf("2056-octet command line: %q, want 500 5.4.0", r)
+	if r := c.cmd("NOOP " + strings.Repeat("n", 2042)); !strings.HasPrefix(r[0], "500 5.4.0") {
+		t.Errorf("2049-octet command line: %q, want 500 5.4.0", r)
 	}
 }
 
