@@ -344,10 +344,10 @@ func LineFindingsOf(s *smtpcheck.Session) (LineFindings, bool) {
 }
 
 // BareLineEndings scans the whole message (Session.Message, as received
-// after dot-unstuffing, header included) for bare LF, bare CR and the non-standard end-of-data
-// sequences of SMTP smuggling, and refuses per Mode with 550 5.5.2. The
-// findings are kept in the session (LineFindingsOf). It runs at the end of
-// data.
+// after dot-unstuffing, header included) for bare LF, bare CR and the
+// non-standard end-of-data sequences of SMTP smuggling, and refuses per
+// Mode with 550 5.5.2. The findings are kept in the session
+// (LineFindingsOf). It runs at the end of data.
 func BareLineEndings(cfg LineConfig) smtpcheck.Check { return bareLineEndingsTest(cfg).check() }
 
 func bareLineEndingsTest(cfg LineConfig) test {

@@ -211,3 +211,12 @@ func TestDefaultAcceptsGoodMail(t *testing.T) {
 		t.Errorf("Default HELO MacBook-Pro unauthenticated = %v, want reject", r.Action)
 	}
 }
+
+// A smuggling dot line in the header is found too: the check reads the
+// whole message, not only the body after the header.
+func TestBareLineEndingsInHeader(t *testing.T) {
+	s := msg(goodHeader)
+	s.Message = smtpcheck.BytesBody("Subject: x\n.\nMAIL FROM:<evil@example.com>\r\n\r\nbody\r\n")
+	r := run(t, BareLineEndings(LineConfig{Mode: LineNormalize}), s)
+	expect(t, "BareLineEndings", r, verdict{smtpcheck.Reject, 550, "5.5.2"}, NameBareLineEndings)
+}
