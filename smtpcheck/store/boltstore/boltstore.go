@@ -8,9 +8,16 @@
 // change.
 //
 // Records carry their expiry time. Expired records are invisible at once
-// and are removed by Sweep, which an optional background sweeper runs
-// periodically; an index ordered by expiry makes a sweep cost what it
+// and are removed by Sweep, which a background sweeper runs every
+// SweepInterval (ten minutes unless set), so the file does not grow
+// without bound; an index ordered by expiry makes a sweep cost what it
 // removes, not the size of the file.
+//
+// A damaged file never takes the process down: Open checks the file
+// (its length against what its header claims, and every page reachable
+// from its root) and returns an error wrapping ErrCorrupt, and a panic
+// inside bbolt, or a memory fault on the mapped file, during any call is
+// returned as an error wrapping ErrPanicked.
 package boltstore
 
 import (
@@ -20,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -41,9 +49,21 @@ type Options struct {
 	// zero means one second. A negative value waits forever.
 	OpenTimeout time.Duration
 
-	// SweepInterval, when positive, starts a goroutine that calls Sweep at
-	// this interval until Close.
+	// SweepInterval is how often a background goroutine calls Sweep,
+	// until Close; zero means DefaultSweepInterval and a negative value
+	// runs no sweeper (the owner then calls Sweep itself).
 	SweepInterval time.Duration
+
+	// Timeout bounds how long a write waits for its commit, on top of the
+	// caller's context, so that a stalled disk costs a caller this much
+	// and no more; zero means DefaultTimeout, negative leaves only the
+	// caller's context.
+	Timeout time.Duration
+
+	// NoCheck skips reading every page at Open. The check costs about a
+	// read of the whole file; without it a damaged page is found only when
+	// a call reaches it (and that call fails with ErrPanicked).
+	NoCheck bool
 
 	// NoSync skips fsync on commit: much faster, but a machine crash (not a
 	// process crash) may lose recent writes or corrupt the file. For tests
@@ -54,13 +74,33 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Defaults for Options.
+const (
+	DefaultSweepInterval = 10 * time.Minute
+	DefaultTimeout       = 2 * time.Second
+)
+
+// ErrCorrupt is wrapped by Open's error for a file that is truncated or
+// whose pages do not read back as bbolt wrote them. Move the file aside:
+// a new one is created in its place.
+var ErrCorrupt = errors.New("boltstore: damaged file")
+
+// ErrPanicked is wrapped (together with store.ErrUnavailable) by the error
+// of a call during which bbolt panicked or the mapped file faulted. The
+// store goes on serving other calls; repeated ErrPanicked means a damaged
+// file.
+var ErrPanicked = errors.New("boltstore: bbolt panicked")
+
+var errClosed = fmt.Errorf("%w: boltstore: closed", store.ErrUnavailable)
+
 // Store is a store.Store backed by a bbolt file.
 type Store struct {
-	db     *bolt.DB
-	w      committer
-	now    func() time.Time
-	log    *slog.Logger
-	closed atomic.Bool
+	db      *bolt.DB
+	w       *committer
+	now     func() time.Time
+	log     *slog.Logger
+	timeout time.Duration
+	closed  atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -79,7 +119,8 @@ var (
 const headerLen = 8
 
 // Open opens or creates the bbolt file at path. A file locked by another
-// process yields an error after opts.OpenTimeout rather than a hang.
+// process yields an error after opts.OpenTimeout rather than a hang; a
+// damaged file yields an error wrapping ErrCorrupt.
 func Open(path string, opts Options) (*Store, error) {
 	timeout := opts.OpenTimeout
 	switch {
@@ -88,37 +129,127 @@ func Open(path string, opts Options) (*Store, error) {
 	case timeout < 0:
 		timeout = 0 // bbolt: wait forever
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
-	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: boltstore: %s is locked by another process: %w", store.ErrUnavailable, path, err)
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		if err := preflight(path, timeout, !opts.NoCheck); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(recBucket); err != nil {
-			return err
-		}
-		_, err := tx.CreateBucketIfNotExists(expBucket)
+	var db *bolt.DB
+	err := guard("open", func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
 		return err
 	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	if err == nil {
+		err = guard("open", func() error {
+			return db.Update(func(tx *bolt.Tx) error {
+				if _, err := tx.CreateBucketIfNotExists(recBucket); err != nil {
+					return err
+				}
+				_, err := tx.CreateBucketIfNotExists(expBucket)
+				return err
+			})
+		})
+		if err != nil {
+			guard("close", db.Close)
+		}
 	}
-	s := &Store{db: db, w: committer{db: db}, now: opts.Now, log: opts.Logger}
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	s := &Store{db: db, w: newCommitter(db), now: opts.Now, log: opts.Logger, timeout: opts.Timeout}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	if opts.SweepInterval > 0 {
-		s.sweeper.Go(func() { s.sweepLoop(ctx, opts.SweepInterval) })
+	every := opts.SweepInterval
+	if every == 0 {
+		every = DefaultSweepInterval
+	}
+	if every > 0 {
+		s.sweeper.Go(func() { s.sweepLoop(ctx, every) })
 	}
 	return s, nil
+}
+
+// openError classifies an error of opening path.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return fmt.Errorf("boltstore: open %s: %w", path, err)
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return fmt.Errorf("%w: boltstore: %s is locked by another process: %w", store.ErrUnavailable, path, err)
+	case errors.Is(err, ErrPanicked), errors.Is(err, bolterrors.ErrInvalid),
+		errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
+		return fmt.Errorf("boltstore: open %s: %w: %w", path, ErrCorrupt, err)
+	}
+	return fmt.Errorf("boltstore: open %s: %w", path, err)
+}
+
+// preflight opens an existing file read-only and checks it before it is
+// opened for writing, so that a damaged file is refused before bbolt's
+// writable open (which loads the free-page list and panics on a bad one)
+// and is left as it was for the operator to look at. It checks that the
+// file is as long as its header says (a copy cut short, a full disk) and,
+// with pages, reads every page reachable from the root and bbolt's own
+// consistency check (the free-page list, pages neither used nor free).
+func preflight(path string, timeout time.Duration, pages bool) error {
+	var db *bolt.DB
+	err := guard("open", func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+		return err
+	})
+	if err != nil {
+		return openError(path, err)
+	}
+	defer guard("close", db.Close)
+	err = guard("check", func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			fi, err := os.Stat(path)
+			if err != nil {
+				return err
+			}
+			if fi.Size() < tx.Size() {
+				return fmt.Errorf("%w: the file has %d bytes, its header says %d (truncated)", ErrCorrupt, fi.Size(), tx.Size())
+			}
+			if !pages {
+				return nil
+			}
+			// First a cursor walk in this goroutine, where guard turns a
+			// memory fault on a page number out of the file into an
+			// error; only then bbolt's check, which runs on a goroutine
+			// of its own and recovers bbolt's panics but not faults.
+			err = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+				c := b.Cursor()
+				for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			// Drain the channel: the check reads tx until it closes it.
+			var first error
+			for err := range tx.Check() {
+				if first == nil {
+					first = fmt.Errorf("%w: %w", ErrCorrupt, err)
+				}
+			}
+			return first
+		})
+	})
+	if err != nil {
+		return openError(path, err)
+	}
+	return nil
 }
 
 func (s *Store) sweepLoop(ctx context.Context, every time.Duration) {
@@ -147,7 +278,8 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		s.stop()
 		s.sweeper.Wait()
-		s.closeErr = s.db.Close()
+		s.w.close()
+		s.closeErr = guard("close", s.db.Close)
 	})
 	return s.closeErr
 }
@@ -159,11 +291,11 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view("len", func(tx *bolt.Tx) error {
 		n = tx.Bucket(recBucket).Stats().KeyN
 		return nil
 	})
-	return n, wrap(err)
+	return n, err
 }
 
 // Path returns the file's path.
@@ -174,9 +306,24 @@ func (s *Store) begin(ctx context.Context) error {
 		return err
 	}
 	if s.closed.Load() {
-		return fmt.Errorf("%w: boltstore: closed", store.ErrUnavailable)
+		return errClosed
 	}
 	return nil
+}
+
+// view runs fn in a read-only transaction, guarded against bbolt's panics.
+func (s *Store) view(what string, fn func(tx *bolt.Tx) error) error {
+	return wrap(guard(what, func() error { return s.db.View(fn) }))
+}
+
+// write runs fn through the group committer under the store's timeout.
+func (s *Store) write(ctx context.Context, fn opFunc) error {
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	return wrap(s.w.write(ctx, fn))
 }
 
 // wrap marks the errors that mean the file cannot be used as unavailable.
@@ -190,8 +337,8 @@ func wrap(err error) error {
 	return err
 }
 
-// errCorrupt is returned for a stored record too short to hold its header.
-var errCorrupt = errors.New("boltstore: corrupt record")
+// errBadRecord is returned for a stored record too short to hold its header.
+var errBadRecord = errors.New("boltstore: corrupt record")
 
 // recKey maps a store key to its bbolt key: bbolt refuses an empty key, so
 // every key gets a one-byte tag.
@@ -217,7 +364,7 @@ func live(raw []byte, now uint64) (value []byte, expires uint64, ok bool, err er
 		return nil, 0, false, nil
 	}
 	if len(raw) < headerLen {
-		return nil, 0, false, errCorrupt
+		return nil, 0, false, errBadRecord
 	}
 	expires = binary.BigEndian.Uint64(raw)
 	if expires != 0 && now >= expires {
@@ -272,7 +419,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	var out []byte
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view("get", func(tx *bolt.Tx) error {
 		v, _, ok, err := live(tx.Bucket(recBucket).Get(recKey(key)), s.nowNano())
 		if ok {
 			out, found = bytes.Clone(v), true
@@ -282,7 +429,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		return err
 	})
-	return out, found, wrap(err)
+	return out, found, err
 }
 
 // Set implements store.Store.
@@ -294,9 +441,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	rk := recKey(key)
-	return wrap(s.w.write(func(tx *bolt.Tx) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
 		return s.put(tx, rk, value, ttl)
-	}))
+	})
 }
 
 // Delete implements store.Store.
@@ -305,9 +452,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	rk := recKey(key)
-	return wrap(s.w.write(func(tx *bolt.Tx) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
 		return s.del(tx, rk)
-	}))
+	})
 }
 
 // Update implements store.Store. The read, fn and the write happen in one
@@ -320,7 +467,7 @@ func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) err
 		return err
 	}
 	rk := recKey(key)
-	return wrap(s.w.write(func(tx *bolt.Tx) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
 		v, _, ok, err := live(tx.Bucket(recBucket).Get(rk), s.nowNano())
 		if err != nil {
 			return &cleanError{err}
@@ -341,7 +488,7 @@ func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) err
 			return &cleanError{store.ErrNegativeTTL}
 		}
 		return s.put(tx, rk, value, ttl)
-	}))
+	})
 }
 
 // Incr implements store.Store in one read-write transaction, which other
@@ -355,7 +502,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64, ttl time.Dura
 	}
 	var n int64
 	rk := recKey(key)
-	err := s.w.write(func(tx *bolt.Tx) error {
+	err := s.write(ctx, func(tx *bolt.Tx) error {
 		recs := tx.Bucket(recBucket)
 		raw := recs.Get(rk)
 		now := s.nowNano()
@@ -381,7 +528,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64, ttl time.Dura
 		return recs.Put(rk, strconv.AppendInt(out, n, 10))
 	})
 	if err != nil {
-		return 0, wrap(err)
+		return 0, err
 	}
 	return n, nil
 }
@@ -405,7 +552,7 @@ func (s *Store) Scan(ctx context.Context, prefix string, fn func(key string, val
 		}
 		var batch []kv
 		var last []byte
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.view("scan", func(tx *bolt.Tx) error {
 			now := s.nowNano()
 			c := tx.Bucket(recBucket).Cursor()
 			k, raw := c.Seek(from)
@@ -431,7 +578,7 @@ func (s *Store) Scan(ctx context.Context, prefix string, fn func(key string, val
 			return nil
 		})
 		if err != nil {
-			return wrap(err)
+			return err
 		}
 		for _, r := range batch {
 			if r.v == nil {
@@ -461,33 +608,35 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 			return total, err
 		}
 		n, seen := 0, 0
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			now := s.nowNano()
-			recs, exps := tx.Bucket(recBucket), tx.Bucket(expBucket)
-			var doomed [][]byte
-			c := exps.Cursor()
-			for k, _ := c.First(); k != nil && len(doomed) < sweepBatch; k, _ = c.Next() {
-				if len(k) < headerLen || binary.BigEndian.Uint64(k) > now {
-					break
+		err := guard("sweep", func() error {
+			return s.db.Update(func(tx *bolt.Tx) error {
+				now := s.nowNano()
+				recs, exps := tx.Bucket(recBucket), tx.Bucket(expBucket)
+				var doomed [][]byte
+				c := exps.Cursor()
+				for k, _ := c.First(); k != nil && len(doomed) < sweepBatch; k, _ = c.Next() {
+					if len(k) < headerLen || binary.BigEndian.Uint64(k) > now {
+						break
+					}
+					doomed = append(doomed, bytes.Clone(k))
 				}
-				doomed = append(doomed, bytes.Clone(k))
-			}
-			seen = len(doomed)
-			for _, ik := range doomed {
-				rk := ik[headerLen:]
-				// Only remove the record if this index entry is still its
-				// expiry; the index is kept in step, but be sure.
-				if raw := recs.Get(rk); len(raw) >= headerLen && bytes.Equal(raw[:headerLen], ik[:headerLen]) {
-					if err := recs.Delete(rk); err != nil {
+				seen = len(doomed)
+				for _, ik := range doomed {
+					rk := ik[headerLen:]
+					// Only remove the record if this index entry is still its
+					// expiry; the index is kept in step, but be sure.
+					if raw := recs.Get(rk); len(raw) >= headerLen && bytes.Equal(raw[:headerLen], ik[:headerLen]) {
+						if err := recs.Delete(rk); err != nil {
+							return err
+						}
+						n++
+					}
+					if err := exps.Delete(ik); err != nil {
 						return err
 					}
-					n++
 				}
-				if err := exps.Delete(ik); err != nil {
-					return err
-				}
-			}
-			return nil
+				return nil
+			})
 		})
 		total += n
 		if err != nil {

@@ -1,30 +1,41 @@
 package boltstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
 
 // Group commit. A bbolt commit with fsync costs about as much as the disk's
 // flush (a quarter of a millisecond to several milliseconds), and bbolt has
 // one writer at a time, so writes from concurrent callers (16 greylisting
 // decisions at once) would wait for each other's fsync. Instead, writes
-// that arrive while a commit is in progress queue up, and the next commit
-// runs them all in one transaction with one fsync. A lone writer commits at
-// once: unlike bbolt's DB.Batch there is no timer to wait for.
+// queue up for one committing goroutine, which runs everything queued in
+// one transaction with one fsync. A lone write is committed at once:
+// unlike bbolt's DB.Batch there is no timer to wait for.
 //
-// Every caller returns only after the transaction holding its write has
-// committed, so committed still means durable. An operation that fails
-// before writing anything (its fn refused, a record is not a counter) is
-// reported to its caller alone and the others in the transaction commit.
-// One that fails after it may have written (bbolt refused a put) rolls the
-// transaction back; it is then retried in a transaction of its own and the
-// others in a new shared one, as bbolt's DB.Batch does, so it cannot fail
-// them.
+// Callers wait for their outcome, or for their context, whichever comes
+// first: a commit that hangs (a stalled disk) or a committer that is
+// stuck costs a caller its deadline, never more. A write whose caller has
+// gone before its group started is dropped; one already in a group may
+// still commit after its caller returned with the context's error.
+//
+// Every caller that gets nil has its write committed, so committed still
+// means durable. An operation that fails before writing anything (its fn
+// refused, a record is not a counter) is reported to its caller alone and
+// the others in the transaction commit. One that fails after it may have
+// written (bbolt refused a put) rolls the transaction back; it is then
+// retried in a transaction of its own and the others in a new shared one,
+// as bbolt's DB.Batch does, so it cannot fail them. A panic inside bbolt
+// (a damaged page, a bug) fails the writes of that transaction with
+// ErrPanicked and the committer goes on with the next group.
 
 // maxGroup bounds the operations one transaction commits, so that one
 // slow transaction does not hold many callers.
@@ -42,44 +53,58 @@ func (e *cleanError) Error() string { return e.err.Error() }
 // op is one queued write and where its outcome goes.
 type op struct {
 	fn   opFunc
-	done chan error // buffered; receives errLead or the outcome
+	done chan error // buffered, so the committer never waits for a caller
+	gone atomic.Bool
 }
 
-// errLead tells a queued caller that it now runs the commits.
-var errLead = errors.New("boltstore: lead the next commit")
-
-// committer queues writes and commits them in groups.
+// committer queues writes and commits them in groups from one goroutine.
 type committer struct {
 	db *bolt.DB
 
-	mu      sync.Mutex
-	queue   []*op
-	running bool // a leader is committing
+	mu     sync.Mutex
+	more   sync.Cond // signalled when queue grows or closing is set
+	queue  []*op
+	closed bool
+	exited chan struct{}
+
+	// inTx, when set, runs inside every shared transaction after its
+	// operations: tests make it panic to stand in for bbolt failing.
+	inTx func(tx *bolt.Tx)
 
 	commits atomic.Int64 // transactions run, for the benchmarks' ops/commit
 }
 
-var opPool = sync.Pool{New: func() any { return &op{done: make(chan error, 1)} }}
+func newCommitter(db *bolt.DB) *committer {
+	c := &committer{db: db, exited: make(chan struct{})}
+	c.more.L = &c.mu
+	go c.run()
+	return c
+}
 
 // write runs fn in a read-write transaction, possibly shared with other
-// callers' writes, and returns once that transaction has committed. fn may
-// run more than once.
-func (c *committer) write(fn opFunc) error {
-	o := opPool.Get().(*op)
-	o.fn = fn
+// callers' writes, and returns once that transaction has committed or ctx
+// is done. fn may run more than once.
+func (c *committer) write(ctx context.Context, fn opFunc) error {
+	o := &op{fn: fn, done: make(chan error, 1)}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
 	c.queue = append(c.queue, o)
-	lead := !c.running
-	c.running = true
+	c.more.Signal()
 	c.mu.Unlock()
 	var err error
-	if lead {
-		err = c.lead(o)
-	} else if err = <-o.done; err == errLead {
-		err = c.lead(o)
+	select {
+	case err = <-o.done:
+	case <-ctx.Done():
+		o.gone.Store(true)
+		select {
+		case err = <-o.done: // it finished as we gave up: report the outcome
+		default:
+			return fmt.Errorf("%w: boltstore: write not committed in time: %w", store.ErrUnavailable, ctx.Err())
+		}
 	}
-	o.fn = nil
-	opPool.Put(o)
 	var ce *cleanError
 	if errors.As(err, &ce) {
 		err = ce.err
@@ -87,38 +112,47 @@ func (c *committer) write(fn opFunc) error {
 	return err
 }
 
-// lead commits the queued writes, from the front, until own's has been
-// committed; then it hands the lead to the first caller still waiting, or
-// marks the committer idle.
-func (c *committer) lead(own *op) error {
-	var ownErr error
-	ownDone := false
-	for !ownDone {
+// close lets the committer finish what is queued, refuses later writes
+// and waits for the committing goroutine to end.
+func (c *committer) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.more.Broadcast()
+	c.mu.Unlock()
+	<-c.exited
+}
+
+func (c *committer) run() {
+	defer close(c.exited)
+	for {
 		c.mu.Lock()
-		n := min(len(c.queue), maxGroup)
-		group := make([]*op, n)
-		copy(group, c.queue)
+		for len(c.queue) == 0 && !c.closed {
+			c.more.Wait()
+		}
+		if len(c.queue) == 0 {
+			c.mu.Unlock()
+			return
+		}
+		group := make([]*op, 0, min(len(c.queue), maxGroup))
+		n := 0
+		for _, o := range c.queue {
+			if len(group) == maxGroup {
+				break
+			}
+			n++
+			if !o.gone.Load() {
+				group = append(group, o)
+			}
+		}
 		c.queue = append(c.queue[:0], c.queue[n:]...)
 		c.mu.Unlock()
-		errs := c.commit(group)
-		for i, o := range group {
-			if o == own {
-				ownErr, ownDone = errs[i], true
-				continue
-			}
-			o.done <- errs[i]
+		if len(group) == 0 {
+			continue
+		}
+		for i, err := range c.commit(group) {
+			group[i].done <- err
 		}
 	}
-	c.mu.Lock()
-	if len(c.queue) > 0 {
-		next := c.queue[0]
-		c.mu.Unlock()
-		next.done <- errLead
-		return ownErr
-	}
-	c.running = false
-	c.mu.Unlock()
-	return ownErr
 }
 
 // commit runs group in one transaction and returns each operation's error.
@@ -133,33 +167,41 @@ func (c *committer) commit(group []*op) []error {
 	for len(todo) > 0 {
 		failed := -1
 		c.commits.Add(1)
-		err := c.db.Update(func(tx *bolt.Tx) error {
-			for j, i := range todo {
-				err := call(group[i].fn, tx)
-				var ce *cleanError
-				switch {
-				case err == nil:
-					errs[i] = nil
-				case errors.As(err, &ce):
-					errs[i] = err
-				default:
-					failed = j
-					return err
+		err := guard("commit", func() error {
+			return c.db.Update(func(tx *bolt.Tx) error {
+				for j, i := range todo {
+					err := call(group[i].fn, tx)
+					var ce *cleanError
+					switch {
+					case err == nil:
+						errs[i] = nil
+					case errors.As(err, &ce):
+						errs[i] = err
+					default:
+						failed = j
+						return err
+					}
 				}
-			}
-			return nil
+				if c.inTx != nil {
+					c.inTx(tx)
+				}
+				return nil
+			})
 		})
 		if failed >= 0 {
 			i := todo[failed]
-			errs[i] = c.db.Update(func(tx *bolt.Tx) error { return call(group[i].fn, tx) })
+			errs[i] = guard("commit", func() error {
+				return c.db.Update(func(tx *bolt.Tx) error { return call(group[i].fn, tx) })
+			})
 			todo = append(todo[:failed], todo[failed+1:]...)
 			continue
 		}
 		if err != nil {
-			// The commit itself failed (disk full, file closed): every
-			// write in it is lost.
+			// The commit itself failed (disk full, file closed, bbolt
+			// panicked): every write in it is lost.
 			for _, i := range todo {
-				if errs[i] == nil {
+				var ce *cleanError
+				if !errors.As(errs[i], &ce) {
 					errs[i] = err
 				}
 			}
@@ -178,4 +220,19 @@ func call(fn opFunc, tx *bolt.Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// guard runs fn, one use of bbolt, turning a panic inside bbolt (which it
+// raises on a page it cannot make sense of) or a memory fault on the
+// mapped file (a file truncated under it) into an error wrapping
+// ErrPanicked and store.ErrUnavailable, so that neither a caller nor the
+// process goes down with it.
+func guard(what string, fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %w in %s: %v", store.ErrUnavailable, ErrPanicked, what, r)
+		}
+	}()
+	return fn()
 }

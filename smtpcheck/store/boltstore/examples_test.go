@@ -2,6 +2,7 @@ package boltstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,7 +41,8 @@ func ExampleStore_Sweep() {
 	dir, _ := os.MkdirTemp("", "boltstore")
 	defer os.RemoveAll(dir)
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	s, _ := boltstore.Open(filepath.Join(dir, "policy.db"), boltstore.Options{Now: func() time.Time { return now }})
+	// No background sweeper: this owner sweeps when it chooses.
+	s, _ := boltstore.Open(filepath.Join(dir, "policy.db"), boltstore.Options{Now: func() time.Time { return now }, SweepInterval: -1})
 	defer s.Close()
 	ctx := context.Background()
 
@@ -49,4 +51,25 @@ func ExampleStore_Sweep() {
 	n, _ := s.Sweep(ctx)
 	fmt.Println("removed", n)
 	// Output: removed 1
+}
+
+// A file cut short (a copy interrupted, a full disk) is refused at Open
+// with ErrCorrupt, so a program can say what to do instead of crashing.
+func ExampleOpen_damaged() {
+	dir, _ := os.MkdirTemp("", "boltstore")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "policy.db")
+	s, _ := boltstore.Open(path, boltstore.Options{})
+	for i := range 500 {
+		s.Set(context.Background(), fmt.Sprint("grey:", i), []byte("a record"), time.Hour)
+	}
+	s.Close()
+	fi, _ := os.Stat(path)
+	os.Truncate(path, fi.Size()/2)
+
+	_, err := boltstore.Open(path, boltstore.Options{})
+	if errors.Is(err, boltstore.ErrCorrupt) {
+		fmt.Println("damaged: move it aside and start afresh")
+	}
+	// Output: damaged: move it aside and start afresh
 }
