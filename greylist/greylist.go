@@ -21,8 +21,9 @@
 // State lives in a store.Store: store.NewMemory for tests and single
 // processes, boltstore for an embedded file that survives restarts,
 // redisstore for several MX hosts sharing one view. When the store cannot
-// be reached the check reports an error, logged at error level, and its
-// error policy (temp-fail by default) decides.
+// be reached the check reports an error and its error policy (temp-fail by
+// default) decides; the errors are logged at error level, one line per
+// ErrorLogInterval with their count, so an outage does not flood the log.
 package greylist
 
 import (
@@ -65,6 +66,10 @@ type Config struct {
 	// Logger receives store errors (at error level) and decisions (debug);
 	// nil logs nothing.
 	Logger *slog.Logger
+	// ErrorLogInterval: store errors of one kind are logged at most once
+	// per interval, with the number since the previous line; zero means
+	// store.DefaultErrorLogInterval (a minute).
+	ErrorLogInterval time.Duration
 
 	// Delay is how long a new triplet is refused.
 	Delay time.Duration
@@ -137,6 +142,7 @@ type Greylist struct {
 	tm    timing
 	now   func() time.Time
 	log   *slog.Logger
+	errs  *store.ErrorLog
 	allow *allowlist
 }
 
@@ -193,6 +199,7 @@ func New(cfg Config) (*Greylist, error) {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
+	g.errs = store.NewErrorLog(g.log, cfg.ErrorLogInterval, g.now)
 	var err error
 	if g.allow, err = newAllowlist(cfg); err != nil {
 		return nil, err
@@ -288,7 +295,7 @@ func (g *Greylist) attempt(ctx context.Context, t Triplet, hash string, tm timin
 		if err := g.countPass(ctx, t.Client, now); err != nil {
 			// The triplet passed and is stored; a lost count only delays
 			// auto-allowing, so it does not fail the attempt.
-			g.log.LogAttrs(ctx, slog.LevelError, "greylist: counting a pass failed", slog.String("client", t.Client.String()), slog.Any("error", err))
+			g.errs.Error(ctx, "greylist: counting a pass failed", err, slog.String("client", t.Client.String()))
 		}
 	}
 	return Decision{Outcome: st.Outcome, Wait: st.Wait, Delayed: st.Delayed}, nil
@@ -312,7 +319,7 @@ func (g *Greylist) autoAllowed(ctx context.Context, p netip.Prefix, now time.Tim
 	if now.Unix()-c.Last >= secs(g.cfg.AutoAllowInterval) {
 		c.Last = now.Unix()
 		if err := g.cfg.Store.Set(ctx, g.clientKey(p), c.encode(), g.cfg.MaxAge+time.Minute); err != nil {
-			g.log.LogAttrs(ctx, slog.LevelError, "greylist: refreshing an auto-allowed client failed", slog.String("client", p.String()), slog.Any("error", err))
+			g.errs.Error(ctx, "greylist: refreshing an auto-allowed client failed", err, slog.String("client", p.String()))
 		}
 	}
 	return true, nil
@@ -431,9 +438,9 @@ func (g *Greylist) storeError(ctx context.Context, s *smtpcheck.Session, t Tripl
 	if g.cfg.FailOpen {
 		policy = "fail-open"
 	}
-	g.log.LogAttrs(ctx, slog.LevelError, "greylist: store failed; applying error policy",
+	g.errs.Error(ctx, "greylist: store failed; applying error policy", err,
 		slog.String("session", s.Conn.ID), slog.String("triplet", g.display(t)),
-		slog.String("policy", policy), slog.Any("error", err))
+		slog.String("policy", policy))
 	return smtpcheck.Result{Err: fmt.Errorf("greylist: %w", err), Reason: smtpcheck.Reason{Check: Name, Rule: "store"}}
 }
 

@@ -5,6 +5,11 @@
 //	bolt:/var/lib/smtpd/grey.db  an embedded bbolt file that survives restarts
 //	redis://127.0.0.1:6379/0     Redis, shared by several MX hosts
 //
+// Each store comes with its package's defaults: a Redis or bbolt call that
+// hangs fails after 2 s (so the caller's error policy answers, rather than
+// the SMTP command's deadline), and a bbolt file is swept of expired records
+// every 10 minutes.
+//
 // It links the memory, bbolt and Redis stores all three; a program that
 // wants only one opens it directly instead.
 package storespec

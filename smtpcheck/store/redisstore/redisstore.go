@@ -37,7 +37,20 @@ type Options struct {
 	// changed the key between its read and its write; zero means 50. An
 	// Update that loses every race returns store.ErrContention.
 	UpdateRetries int
+
+	// Timeout bounds each call, on top of the caller's context, so that a
+	// Redis that hangs (stopped, swapping, blocked by a slow command)
+	// costs a greylisting decision this much, not the whole SMTP command
+	// deadline; zero means DefaultTimeout, negative leaves only the
+	// caller's context. The call then fails with store.ErrUnavailable and
+	// the caller's error policy applies.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is the deadline of one Store call unless Options.Timeout
+// says otherwise: well above a healthy Redis's latency, well below an SMTP
+// client's patience.
+const DefaultTimeout = 2 * time.Second
 
 // Store is a store.Store on a Redis client. It does not own the client:
 // Close leaves the client open for the caller to close.
@@ -45,6 +58,7 @@ type Store struct {
 	c       redis.UniversalClient
 	prefix  string
 	retries int
+	timeout time.Duration
 	closed  atomic.Bool
 	// ctxIO is true when the client itself stops socket I/O at the
 	// context's deadline (ContextTimeoutEnabled); otherwise the Store
@@ -59,9 +73,12 @@ var _ store.Store = (*Store)(nil)
 // caller's deadline; with a client that ignores deadlines, the Store still
 // returns at the deadline but leaves the call to finish in the background.
 func New(c redis.UniversalClient, opts Options) *Store {
-	s := &Store{c: c, prefix: opts.Prefix, retries: opts.UpdateRetries}
+	s := &Store{c: c, prefix: opts.Prefix, retries: opts.UpdateRetries, timeout: opts.Timeout}
 	if s.retries <= 0 {
 		s.retries = 50
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
 	}
 	switch c := c.(type) {
 	case *redis.Client:
@@ -92,14 +109,20 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 }
 
-// do runs one call under ctx: it refuses a done context or a closed Store,
-// enforces ctx's deadline when the client does not, and classifies errors.
+// do runs one call under ctx and the Store's timeout: it refuses a done
+// context or a closed Store, enforces the deadline when the client does
+// not, and classifies errors.
 func (s *Store) do(ctx context.Context, call func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if s.closed.Load() {
 		return fmt.Errorf("%w: redisstore: closed", store.ErrUnavailable)
+	}
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
 	}
 	if s.ctxIO || ctx.Done() == nil {
 		return classify(call(ctx))

@@ -1,7 +1,8 @@
 // Package redistest connects tests to a real Redis: a client that skips the
 // test when no Redis answers (or fails it when SMTPPOLICY_REQUIRE_REDIS=1, as
 // in CI), a key prefix that keeps one test's keys apart and deletes them at
-// the end, and a hook that counts round trips.
+// the end, a hook that counts round trips, and a redis-server of the test's
+// own (StartServer) that a test can freeze to play a Redis that hangs.
 package redistest
 
 import (
