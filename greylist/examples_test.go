@@ -91,3 +91,34 @@ func ExampleLargeSenders() {
 	// Output:
 	// outlook.com
 }
+
+// Auto-allowing counts passes per client address, as postgrey does; with
+// AutoAllowByNetwork a pass counts for the client's whole /24 or /64.
+// AutoAllowOff turns it off; zero is the default count of five.
+func ExampleConfig_autoAllow() {
+	ctx := context.Background()
+	for _, byNetwork := range []bool{false, true} {
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		g, _ := greylist.New(greylist.Config{
+			Store:              store.NewMemory(store.MemoryOptions{Now: clock}),
+			Now:                clock,
+			AutoAllow:          2,
+			AutoAllowByNetwork: byNetwork,
+		})
+		client := netip.MustParseAddr("192.0.2.10")
+		for _, rcpt := range []string{"a@example.net", "b@example.net"} {
+			t := g.Triplet(client, smtpcheck.ParseAddress("alice@example.org"), smtpcheck.ParseAddress(rcpt))
+			g.Attempt(ctx, t, "")
+			now = now.Add(10 * time.Minute)
+			g.Attempt(ctx, t, "") // passes
+			now = now.Add(time.Hour)
+		}
+		neighbour := netip.MustParseAddr("192.0.2.11")
+		d, _ := g.Attempt(ctx, g.Triplet(neighbour, smtpcheck.ParseAddress("carol@example.org"), smtpcheck.ParseAddress("c@example.net")), "")
+		fmt.Printf("by network %v: neighbour %v, allowed by %q\n", byNetwork, d.Outcome, d.Allowed)
+	}
+	// Output:
+	// by network false: neighbour new, allowed by ""
+	// by network true: neighbour known, allowed by "auto-allow"
+}

@@ -5,8 +5,10 @@
 // temporary refusal with the wait in its text; a retry after the delay (5
 // minutes by default) within the retry window (2 days) passes, and the
 // triplet is then known for the max age (35 days), refreshed on each pass.
-// A client network whose triplets passed the delay often enough (5 times,
-// counting at most one per hour) is allowed outright.
+// A client whose triplets passed the delay often enough (5 times, counting
+// at most one per hour) is allowed outright: each client address on its
+// own, as postgrey's --auto-whitelist-clients counts, or its whole network
+// with Config.AutoAllowByNetwork.
 //
 // Large senders that retry from other addresses (Office 365, Gmail, Amazon
 // SES, Mimecast ...) are allowed by their forward-confirmed reverse DNS name,
@@ -50,6 +52,7 @@ const (
 	DefaultRetryWindow       = 48 * time.Hour
 	DefaultMaxAge            = 35 * 24 * time.Hour
 	DefaultAutoAllow         = 5
+	AutoAllowOff             = -1 // Config.AutoAllow: never allow a client outright
 	DefaultAutoAllowInterval = time.Hour
 	DefaultKeyPrefix         = "grey:"
 )
@@ -82,9 +85,17 @@ type Config struct {
 	RetryWindow time.Duration
 	// MaxAge is how long a triplet that passed is remembered after its last pass.
 	MaxAge time.Duration
-	// AutoAllow is the number of passes after which a client network is no
-	// longer greylisted; negative turns auto-allowing off.
+	// AutoAllow is the number of passes after which a client is no longer
+	// greylisted. Zero means DefaultAutoAllow (5); AutoAllowOff (or any
+	// negative number) turns auto-allowing off. (postgrey's
+	// --auto-whitelist-clients=0, which means off, is AutoAllowOff here.)
 	AutoAllow int
+	// AutoAllowByNetwork counts passes per client network (IPv4Prefix,
+	// IPv6Prefix: a /24 or /64), so that one host's passes allow its
+	// neighbours too, as rspamd and Haraka do. By default each client
+	// address counts on its own, as in postgrey, so that a shared hosting
+	// network does not earn a spammer next door a free pass.
+	AutoAllowByNetwork bool
 	// AutoAllowInterval: passes closer together than this count once.
 	AutoAllowInterval time.Duration
 
@@ -214,6 +225,7 @@ func (g *Greylist) Triplet(client netip.Addr, from, rcpt smtpcheck.Address) Trip
 		Client: ClientNetwork(client, g.cfg.IPv4Prefix, g.cfg.IPv6Prefix),
 		Sender: NormalizeSender(from),
 		Rcpt:   NormalizeRecipient(rcpt),
+		Addr:   client,
 	}
 }
 
@@ -264,7 +276,7 @@ func (g *Greylist) timingFor(ctx context.Context, s *smtpcheck.Session) (tm timi
 func (g *Greylist) attempt(ctx context.Context, t Triplet, hash string, tm timing) (Decision, error) {
 	now := g.now()
 	if g.cfg.AutoAllow > 0 {
-		ok, err := g.autoAllowed(ctx, t.Client, now)
+		ok, err := g.autoAllowed(ctx, g.counted(t), now)
 		if err != nil {
 			return Decision{}, err
 		}
@@ -292,13 +304,22 @@ func (g *Greylist) attempt(ctx context.Context, t Triplet, hash string, tm timin
 		return Decision{}, err
 	}
 	if st.Outcome == Passed && g.cfg.AutoAllow > 0 {
-		if err := g.countPass(ctx, t.Client, now); err != nil {
+		if err := g.countPass(ctx, g.counted(t), now); err != nil {
 			// The triplet passed and is stored; a lost count only delays
 			// auto-allowing, so it does not fail the attempt.
-			g.errs.Error(ctx, "greylist: counting a pass failed", err, slog.String("client", t.Client.String()))
+			g.errs.Error(ctx, "greylist: counting a pass failed", err, slog.String("client", g.counted(t).String()))
 		}
 	}
 	return Decision{Outcome: st.Outcome, Wait: st.Wait, Delayed: st.Delayed}, nil
+}
+
+// counted returns what a pass of t counts for: the client's address, or
+// its network with Config.AutoAllowByNetwork or when t has no address.
+func (g *Greylist) counted(t Triplet) netip.Prefix {
+	if g.cfg.AutoAllowByNetwork || !t.Addr.IsValid() {
+		return t.Client
+	}
+	return ClientNetwork(t.Addr, 32, 128)
 }
 
 // autoAllowed reports whether the client network passed often enough, and

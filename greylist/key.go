@@ -148,6 +148,10 @@ type Triplet struct {
 	Client netip.Prefix
 	Sender string // normalised; "" for the null sender
 	Rcpt   string // normalised
+	// Addr is the client's own address, which Greylist.Triplet fills in.
+	// It is not part of the triplet's key: auto-allowing counts passes by
+	// it (unless Config.AutoAllowByNetwork), and by Client when it is unset.
+	Addr netip.Addr
 }
 
 // String renders the triplet as "192.0.2.0/24 <a@example.org> <b@example.net>".

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
 
 // Config.Period (the access map's Grey-Connect:/Grey-To:) overrides the
@@ -38,4 +39,46 @@ func TestPeriodOverride(t *testing.T) {
 
 	r = check(ctx, session("203.0.113.3")) // no override (and another /24): the hour
 	checktest.AssertReplyContains(t, r, "3600 seconds")
+}
+
+// A per-session period of zero (the access map's "Grey-To: 0") turns
+// greylisting off for that session at RCPT and at the end of DATA: the
+// mail passes at once, nothing is stored, and other sessions are still
+// greylisted.
+func TestPeriodZeroIsOff(t *testing.T) {
+	clk := newClock()
+	st := store.NewMemory(store.MemoryOptions{Now: clk.Now})
+	t.Cleanup(func() { st.Close() })
+	off := func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
+		return 0, s.Conn.ClientIP.String() == "198.51.100.2"
+	}
+	g := newTestGreylist(t, Config{Store: st, Now: clk.Now, Period: off})
+	ctx := context.Background()
+	rcpt := func(ip string) *smtpcheck.Session {
+		return checktest.NewSession(ip).Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
+	}
+	eod := func(ip string) *smtpcheck.Session {
+		return checktest.NewSession(ip).Helo("mx.example.net").From("a@example.net").To("b@example.org").
+			Message("Subject: hi\r\n\r\nhello\r\n").Session()
+	}
+	for _, tt := range []struct {
+		name  string
+		check smtpcheck.Check
+		s     *smtpcheck.Session
+	}{
+		{"RCPT", g.Check(), rcpt("198.51.100.2")},
+		{"end of data", g.ContentCheck(), eod("198.51.100.2")},
+	} {
+		r := tt.check(ctx, tt.s)
+		if r.Action != smtpcheck.Continue || r.Reason.Rule != "period" || r.Err != nil {
+			t.Errorf("%s with period 0: %v (%s, %v), want a pass by rule period", tt.name, r.Action, r.Reason, r.Err)
+		}
+	}
+	n := 0
+	st.Scan(ctx, "", func(string, []byte) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("records after sessions with period 0 = %d, want none", n)
+	}
+	r := g.Check()(ctx, rcpt("198.51.100.3"))
+	checktest.AssertVerdict(t, r, smtpcheck.DeferIfPermit, 451, "4.7.1", Name)
 }

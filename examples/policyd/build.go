@@ -145,6 +145,10 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 		}
 		closers = append(closers, func() { st.Close() })
 		gc := greylist.Config{Store: st, Delay: o.delay, Exchange: o.exchange, Hostname: o.hostname, Logger: logger}
+		gc.AutoAllow, gc.AutoAllowByNetwork = o.autoAllow, o.autoAllowNet
+		if o.autoAllow == 0 {
+			gc.AutoAllow = greylist.AutoAllowOff // -greylist-auto-allow 0 means off, as in postgrey
+		}
 		if accessMap != nil {
 			gc.Period = accessMap.GreyPeriod // Grey-Connect: and Grey-To:
 		}

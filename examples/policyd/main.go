@@ -86,6 +86,9 @@ type options struct {
 	access    listFlag
 	hygiene   bool
 	dryRun    bool
+
+	autoAllow    int  // -greylist-auto-allow: passes before a client is allowed outright; 0: off
+	autoAllowNet bool // -greylist-auto-allow-by-network: count per /24 or /64, not per address
 }
 
 // listFlag is a repeatable string flag.
@@ -106,6 +109,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.greylist, "greylist", "memory:", "greylist store: memory:, bolt:PATH or redis://HOST:PORT/DB; none turns greylisting off")
 	fs.DurationVar(&o.delay, "greylist-delay", greylist.DefaultDelay, "how long a new triplet is deferred")
 	fs.BoolVar(&o.exchange, "greylist-exchange", false, "defer with enhanced code 4.2.0 instead of 4.7.1 (for Exchange peers)")
+	fs.IntVar(&o.autoAllow, "greylist-auto-allow", greylist.DefaultAutoAllow, "allow a client outright after this many passes (at most one an hour counts); 0 turns it off, as postgrey's --auto-whitelist-clients=0")
+	fs.BoolVar(&o.autoAllowNet, "greylist-auto-allow-by-network", false, "count passes per client /24 or /64 network instead of per client address (postgrey counts per address)")
 	fs.StringVar(&o.hostname, "hostname", "localhost", "this host's name, for the X-Greylist header")
 	fs.BoolVar(&o.verbose, "v", false, "log every decision")
 	fs.BoolVar(&o.list, "greylist-list", false, "print the triplets waiting out their delay, then exit")
