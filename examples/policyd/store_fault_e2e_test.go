@@ -2,13 +2,19 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/boltstore"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
@@ -71,5 +77,39 @@ func TestHungRedisOverPolicyProtocol(t *testing.T) {
 	srv.Thaw(t)
 	if got := ask(t, c, br, request("first@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT 4.7.1 greylisted") {
 		t.Errorf("with Redis back: %q, want DEFER_IF_PERMIT 4.7.1 greylisted", got)
+	}
+}
+
+// TestDamagedBoltFile starts the policy service on a bolt file cut short
+// (a restore interrupted, a full disk): it refuses to start with an error
+// naming the damage, instead of panicking inside bbolt.
+func TestDamagedBoltFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "grey.db")
+	s, err := boltstore.Open(path, boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		s.Set(t.Context(), fmt.Sprint("grey:t:", i), []byte("a greylisting record"), time.Hour)
+	}
+	s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{"-listen", "127.0.0.1:0", "-greylist", "bolt:" + path}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, closeStore, err := build(t.Context(), o, slog.New(slog.DiscardHandler))
+	if err == nil {
+		closeStore()
+		t.Fatal("build with a truncated bolt file = nil error, want one")
+	}
+	if !errors.Is(err, boltstore.ErrCorrupt) {
+		t.Errorf("build with a truncated bolt file = %v, want ErrCorrupt", err)
 	}
 }
