@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -82,6 +83,7 @@ type Scanner struct {
 	onFound smtpcheck.Action
 	onError smtpcheck.ErrorPolicy
 	log     *slog.Logger
+	bufs    sync.Pool // chunk buffers, so a scan allocates none in the steady state
 }
 
 // New returns a Scanner for cfg. It fails on an address it cannot read or an
@@ -194,7 +196,13 @@ func (c *Scanner) Scan(ctx context.Context, r io.Reader) (Verdict, error) {
 
 	// One buffer holds a chunk's length prefix and its octets, so each
 	// chunk is one write.
-	buf := make([]byte, 4+chunkSize)
+	bp, _ := c.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 4+chunkSize)
+		bp = &b
+	}
+	defer c.bufs.Put(bp)
+	buf := *bp
 	if _, err := io.WriteString(conn, "zINSTREAM\x00"); err != nil {
 		return Verdict{}, &Error{Op: "write", Err: err}
 	}
