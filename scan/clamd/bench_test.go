@@ -2,6 +2,7 @@ package clamd_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,4 +85,39 @@ func BenchmarkClamdscan(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkOverhead sets the check beside clamdscan against an in-process
+// clamd that answers at once, so the figures are the clients' own cost per
+// message without the scan.
+func BenchmarkOverhead(b *testing.B) {
+	addr := fake(b, func(c net.Conn) {
+		readStream(c)
+		c.Write([]byte("stream: OK\x00"))
+	})
+	msg := benchMessages()["clean"]
+	b.Run("check", func(b *testing.B) {
+		check := newScanner(b, clamd.Config{Address: addr, OnError: smtpcheck.FailTemp}).Check()
+		s := session(msg)
+		b.ReportAllocs()
+		for b.Loop() {
+			if r := check(context.Background(), s); r.Action != smtpcheck.Continue || r.Err != nil {
+				b.Fatalf("action %v err %v", r.Action, r.Err)
+			}
+		}
+	})
+	b.Run("clamdscan", func(b *testing.B) {
+		bin := peertest.Look(b, "clamdscan", "clamav-daemon")
+		dir := b.TempDir()
+		conf, file := filepath.Join(dir, "clamd.conf"), filepath.Join(dir, "clean.eml")
+		_, port, _ := net.SplitHostPort(addr)
+		os.WriteFile(conf, []byte("TCPSocket "+port+"\nTCPAddr 127.0.0.1\n"), 0o644)
+		os.WriteFile(file, []byte(msg), 0o644)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := exec.Command(bin, "--config-file="+conf, "--stream", "--no-summary", "--quiet", file).Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

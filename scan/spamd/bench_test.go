@@ -1,12 +1,16 @@
 package spamd_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/internal/peertest"
@@ -72,4 +76,53 @@ func BenchmarkSpamc(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkOverhead sets the check beside spamc against an in-process spamd
+// that answers at once, so the figures are the clients' own cost per message
+// without the scoring.
+func BenchmarkOverhead(b *testing.B) {
+	const answer = "SPAMD/1.1 0 EX_OK\r\nContent-length: 9\r\nSpam: False ; 0.4 / 5.0\r\n\r\nNO_RELAYS"
+	addr := fake(b, func(c net.Conn) {
+		// Read the request's header and Content-length octets, as spamd does.
+		br := bufio.NewReader(c)
+		n := 0
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if v, ok := strings.CutPrefix(line, "Content-length: "); ok {
+				n, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+			if line == "\r\n" {
+				break
+			}
+		}
+		io.CopyN(io.Discard, br, int64(n))
+		io.WriteString(c, answer)
+	})
+	msg := benchMessages[0].msg
+	b.Run("check", func(b *testing.B) {
+		check := newScanner(b, spamd.Config{Address: addr, OnError: smtpcheck.FailTemp}).Check()
+		s := session(msg)
+		b.ReportAllocs()
+		for b.Loop() {
+			if r := check(context.Background(), s); r.Action != smtpcheck.Continue || r.Err != nil {
+				b.Fatalf("action %v err %v", r.Action, r.Err)
+			}
+		}
+	})
+	b.Run("spamc", func(b *testing.B) {
+		bin := peertest.Look(b, "spamc", "spamc")
+		host, port, _ := net.SplitHostPort(addr)
+		b.ReportAllocs()
+		for b.Loop() {
+			cmd := exec.Command(bin, "-d", host, "-p", port, "-y", "-x")
+			cmd.Stdin = strings.NewReader(msg)
+			if out, err := cmd.Output(); err != nil || !bytes.Contains(out, []byte("NO_RELAYS")) {
+				b.Fatalf("spamc: %v, %q", err, out)
+			}
+		}
+	})
 }

@@ -194,7 +194,7 @@ func closedAddr(t *testing.T) string {
 }
 
 // fake serves each connection with handle on a loopback port.
-func fake(t *testing.T, handle func(net.Conn)) string {
+func fake(t testing.TB, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
