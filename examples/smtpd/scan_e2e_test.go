@@ -12,9 +12,9 @@ import (
 )
 
 // scanMessage is a complete message with body as its text.
-func scanMessage(t *testing.T, body string) string {
+func scanMessage(t *testing.T, body string, extra ...string) string {
 	t.Helper()
-	msg := "From: Alice <alice@example.net>\r\nTo: Bob <bob@example.org>\r\nSubject: lunch on Tuesday\r\n" +
+	msg := "From: Alice <alice@example.net>\r\nTo: Bob <bob@example.org>\r\n" + strings.Join(extra, "") + "Subject: lunch on Tuesday\r\n" +
 		"Date: Fri, 04 Dec 2026 17:00:00 +0000\r\nMessage-ID: <scan-1@example.net>\r\n" +
 		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" + body
 	p := filepath.Join(t.TempDir(), "msg.eml")
@@ -90,5 +90,13 @@ func TestSwaksSpamd(t *testing.T) {
 		if !bytes.Contains(msgs[0], []byte(want)) {
 			t.Errorf("stored message lacks %q:\n%s", strings.TrimSpace(want), msgs[0])
 		}
+	}
+
+	// A message its sender's filter marked as spam is refused without a
+	// score (smtpf#679).
+	s = startServer(t, "-spamd-socket", sd.Addr, "-spamd-sender-marked-spam")
+	out, err = sendWith(t, s, scanMessage(t, lunch, "X-Spam-Flag: YES\r\n"))
+	if err == nil || !strings.Contains(out, "<** 550 5.7.1 message was already marked as spam by sender") {
+		t.Errorf("X-Spam-Flag: YES: want 550 5.7.1 already marked; swaks err=%v:\n%s", err, out)
 	}
 }

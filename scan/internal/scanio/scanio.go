@@ -157,7 +157,8 @@ func IsAddressError(err error) bool {
 
 // Message opens the whole message (header, empty line, body, as received)
 // that a scanner reads, and its size. It is the one place that knows where
-// the session keeps it.
+// the session keeps it: the front-ends hand end-of-data checks the whole
+// message as Session.Body.
 func Message(s *smtpcheck.Session) (io.ReadCloser, int64, error) {
 	m := s.Body
 	if m == nil {
