@@ -176,8 +176,9 @@ func (e *Error) Reply() reply.Reply {
 }
 
 // Scan streams r to clamd and returns its verdict. The exchange ends at
-// ctx's deadline or the Scanner's Timeout, whichever is sooner. Every error
-// is an *Error.
+// ctx's deadline or the Scanner's Timeout, whichever is sooner. A failed
+// exchange with clamd is an *Error; a failure to read r is returned as it
+// is.
 func (c *Scanner) Scan(ctx context.Context, r io.Reader) (Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

@@ -160,7 +160,8 @@ func (e *Error) Reply() reply.Reply {
 
 // Scan sends the size octets of msg to spamd and returns its verdict. The
 // exchange ends at ctx's deadline or the Scanner's Timeout, whichever is
-// sooner. Every error is an *Error.
+// sooner. Every error is an *Error (a failure to read msg is a "write"
+// error).
 func (c *Scanner) Scan(ctx context.Context, msg io.Reader, size int64) (Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
