@@ -57,11 +57,7 @@ func message(body string) string {
 
 // session is at end of data with msg as the message the scanners read.
 func session(msg string) *smtpcheck.Session {
-	s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("alice@example.net").To("bob@example.org").Session()
-	s.Stage = smtpcheck.StageEndOfData
-	s.Rcpts = append(s.Rcpts, s.Rcpt)
-	s.Body = smtpcheck.BytesBody(msg)
-	return s
+	return checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("alice@example.net").To("bob@example.org").Message(msg).Session()
 }
 
 func newScanner(t testing.TB, cfg clamd.Config) *clamd.Scanner {

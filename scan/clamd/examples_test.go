@@ -64,7 +64,7 @@ func ExampleScanner_Check() {
 	check := smtpcheck.Guard(sc.Check(), smtpcheck.Options{Name: clamd.Name, Skip: []smtpcheck.Condition{smtpcheck.TrustedNetwork}})
 
 	s := &smtpcheck.Session{Stage: smtpcheck.StageEndOfData, Conn: smtpcheck.Conn{ID: "4F2A"}}
-	s.Body = smtpcheck.BytesBody("Subject: hi\r\n\r\na virus\r\n")
+	s.Message = smtpcheck.BytesBody("Subject: hi\r\n\r\na virus\r\n")
 	r := check(context.Background(), s)
 	fmt.Println(r.Action, r.Reply)
 	fmt.Println(r.Reason)

@@ -42,7 +42,7 @@ func ExampleScanner_Check() {
 
 	for _, body := range []string{"cheap viagra", "lunch on Tuesday?"} {
 		s := &smtpcheck.Session{Stage: smtpcheck.StageEndOfData, Conn: smtpcheck.Conn{ID: "4F2A"}}
-		s.Body = smtpcheck.BytesBody("Subject: hi\r\n\r\n" + body + "\r\n")
+		s.Message = smtpcheck.BytesBody("Subject: hi\r\n\r\n" + body + "\r\n")
 		r := check(context.Background(), s)
 		fmt.Println(r.Action, r.Reason)
 		if r.Action.Refuses() {

@@ -63,9 +63,7 @@ const plain = "Hi Bob,\r\n\r\nShall we meet for lunch on Tuesday at noon? The us
 // session is at end of data with msg as the message the scanners read and
 // its header parsed.
 func session(msg string) *smtpcheck.Session {
-	s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("alice@example.net").To("bob@example.org").Message(msg).Session()
-	s.Body = smtpcheck.BytesBody(msg)
-	return s
+	return checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("alice@example.net").To("bob@example.org").Message(msg).Session()
 }
 
 func newScanner(t testing.TB, cfg spamd.Config) *spamd.Scanner {

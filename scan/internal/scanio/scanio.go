@@ -156,11 +156,9 @@ func IsAddressError(err error) bool {
 }
 
 // Message opens the whole message (header, empty line, body, as received)
-// that a scanner reads, and its size. It is the one place that knows where
-// the session keeps it: the front-ends hand end-of-data checks the whole
-// message as Session.Body.
+// that a scanner reads, and its size: Session.Message, set at end of data.
 func Message(s *smtpcheck.Session) (io.ReadCloser, int64, error) {
-	m := s.Body
+	m := s.Message
 	if m == nil {
 		return nil, 0, nil
 	}
