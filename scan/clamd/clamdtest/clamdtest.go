@@ -1,0 +1,231 @@
+// Package clamdtest runs a private ClamAV clamd for tests: started in the
+// foreground from Debian's /usr/sbin/clamd with its own configuration in a
+// temporary directory, listening on a unix socket and on an ephemeral
+// loopback TCP port, and loading one signature database it writes itself (the
+// EICAR test file's), so no download is needed and it starts in about a
+// second.
+//
+// A missing clamd skips the test with a one-line reason, or fails it when
+// SMTPPOLICY_REQUIRE_PEERS=1 (see internal/peertest).
+package clamdtest
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
+)
+
+// Signature is the name clamd reports for EICAR with the database Launch
+// writes (clamd adds ".UNOFFICIAL" to signatures from local databases).
+const Signature = "Smtppolicy.Test.EICAR.UNOFFICIAL"
+
+// EICAR returns the EICAR anti-virus test file, which every scanner detects
+// and which does no harm. It is built from two halves so that scanners on
+// developers' machines leave this source file alone.
+func EICAR() string {
+	return `X5O!P%@AP[4\PZX54(P^)7CC)7}$` + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+}
+
+// Options adjust the daemon.
+type Options struct {
+	// StreamMaxLength is clamd's limit on an INSTREAM stream, in clamd's
+	// syntax ("1M", "64K"); empty keeps clamd's default.
+	StreamMaxLength string
+}
+
+// Server is a running clamd.
+type Server struct {
+	// Socket is the unix socket's path.
+	Socket string
+	// TCP is the loopback host:port.
+	TCP string
+	// Dir holds the configuration, database and log.
+	Dir string
+
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// ErrMissing is returned by Launch when clamd is not installed.
+var ErrMissing = errors.New("clamd not installed (Debian package clamav-daemon); .ci/run installs it")
+
+// Path returns the clamd program's path, or "" when it is not installed.
+func Path() string {
+	for _, p := range []string{"/usr/sbin/clamd", "/usr/local/sbin/clamd"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("clamd"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// Start launches a clamd that stops when the test ends. A missing clamd
+// skips the test (or fails it when peers are required).
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	s, err := Launch(o)
+	if errors.Is(err, ErrMissing) {
+		peertest.Missing(t, err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Launch starts a clamd and waits until it answers PING; Close stops it.
+// For a daemon shared by a package's tests, call it from TestMain or a
+// sync.Once.
+func Launch(o Options) (*Server, error) {
+	bin := Path()
+	if bin == "" {
+		return nil, ErrMissing
+	}
+	var lastErr error
+	// The port is chosen by listening on port 0 and closing: another
+	// process may take it before clamd does, so a failed start is retried.
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := launch(bin, o)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func launch(bin string, o Options) (*Server, error) {
+	// A short directory name: a unix socket path must fit in 108 octets.
+	dir, err := os.MkdirTemp("", "clamdtest")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, Socket: filepath.Join(dir, "clamd.sock")}
+	fail := func(err error) (*Server, error) {
+		log, _ := os.ReadFile(filepath.Join(dir, "clamd.out"))
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("clamdtest: %w\n%s", err, log)
+	}
+	port, err := freePort()
+	if err != nil {
+		return fail(err)
+	}
+	s.TCP = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	db := filepath.Join(dir, "db")
+	if err := os.Mkdir(db, 0o755); err != nil {
+		return fail(err)
+	}
+	// An extended signature (.ndb): any file type, any offset, the EICAR
+	// octets in hex.
+	sig := strings.TrimSuffix(Signature, ".UNOFFICIAL") + ":0:*:" + hex.EncodeToString([]byte(EICAR())) + "\n"
+	if err := os.WriteFile(filepath.Join(db, "smtppolicy-test.ndb"), []byte(sig), 0o644); err != nil {
+		return fail(err)
+	}
+	conf := []string{
+		"Foreground yes",
+		"LocalSocket " + s.Socket,
+		"TCPSocket " + strconv.Itoa(port),
+		"TCPAddr 127.0.0.1",
+		"DatabaseDirectory " + db,
+		"TemporaryDirectory " + dir,
+		"LogFile " + filepath.Join(dir, "clamd.log"),
+		"LogTime yes",
+		"MaxThreads 4",
+	}
+	if o.StreamMaxLength != "" {
+		conf = append(conf, "StreamMaxLength "+o.StreamMaxLength)
+	}
+	cf := filepath.Join(dir, "clamd.conf")
+	if err := os.WriteFile(cf, []byte(strings.Join(conf, "\n")+"\n"), 0o644); err != nil {
+		return fail(err)
+	}
+	out, err := os.Create(filepath.Join(dir, "clamd.out"))
+	if err != nil {
+		return fail(err)
+	}
+	defer out.Close()
+	s.cmd = exec.Command(bin, "-c", cf)
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	if err := s.cmd.Start(); err != nil {
+		return fail(err)
+	}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			return fail(fmt.Errorf("clamd exited: %v", err))
+		case <-time.After(50 * time.Millisecond):
+		}
+		if ping("unix", s.Socket) == nil && ping("tcp", s.TCP) == nil {
+			return s, nil
+		}
+	}
+	s.Close()
+	return fail(errors.New("clamd did not answer PING within 60 s"))
+}
+
+// Close stops clamd and removes its directory.
+func (s *Server) Close() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+	}
+	os.RemoveAll(s.Dir)
+}
+
+// Log returns clamd's log so far.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "clamd.log"))
+	return string(b)
+}
+
+func ping(network, addr string) error {
+	c, err := net.DialTimeout(network, addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("zPING\x00")); err != nil {
+		return err
+	}
+	ans, err := bufio.NewReader(c).ReadString(0)
+	if err != nil {
+		return err
+	}
+	if ans != "PONG\x00" {
+		return fmt.Errorf("PING answered %q", ans)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
