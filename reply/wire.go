@@ -88,6 +88,19 @@ func (r Reply) appendRawText(dst []byte) []byte {
 	if r.entry != nil {
 		return r.entry.appendText(dst, &r.args)
 	}
+	if r.raw != "" {
+		it := newParsedLines(r.raw)
+		for i := 0; ; i++ {
+			l, ok := it.next()
+			if !ok {
+				return dst
+			}
+			if i > 0 {
+				dst = append(dst, '\n')
+			}
+			dst = appendSanitized(dst, l)
+		}
+	}
 	for i, l := range r.lines {
 		if i > 0 {
 			dst = append(dst, '\n')
