@@ -417,6 +417,40 @@ func TestHealthProbe(t *testing.T) {
 	}
 }
 
+// A domain list is probed with the RFC 5782 names TEST and INVALID, which
+// DomainQueryName builds; a list that does not list TEST is unhealthy.
+func TestHealthProbeDomainList(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListDomain("dbl.test", "test", "127.0.1.2")
+	srv.ListDomain("dbl.test", "spam.example", "127.0.1.2")
+	srv.Zone("dead.test", 60)
+	srv.ListDomain("wild.test", "test", "127.0.1.2")
+	srv.ListDomain("wild.test", "invalid", "127.0.1.2")
+	c := newChecker(t, srv, dnsbl.Config{Kind: dnsbl.DomainList}, "dbl.test", "dead.test", "wild.test")
+	st := c.Probe(ctxTimeout(t, 5*time.Second))
+	if !st[0].Healthy || st[1].Healthy || st[2].Healthy {
+		t.Errorf("Probe = %+v; want dbl.test healthy, dead.test and wild.test not", st)
+	}
+	if !strings.Contains(st[1].Reason, "test.dead.test. is not listed") || !strings.Contains(st[2].Reason, "invalid.wild.test. is listed") {
+		t.Errorf("Probe reasons = %q, %q; want the test names", st[1].Reason, st[2].Reason)
+	}
+	for _, q := range []string{"test.dbl.test.", "invalid.dbl.test."} {
+		if srv.Count(q, dns.TypeA) != 1 {
+			t.Errorf("queries for %s = %d, want 1", q, srv.Count(q, dns.TypeA))
+		}
+		if want, err := dnsbl.DomainQueryName(strings.TrimSuffix(q, ".dbl.test."), "dbl.test"); err != nil || want != q {
+			t.Errorf("DomainQueryName of the probe's %s = %q, %v", q, want, err)
+		}
+	}
+	// A client calling itself TEST is not asked about.
+	srv.ClearLog()
+	s := session(client)
+	s.SetHelo("HELO", "TEST")
+	if res := c.HeloCheck()(ctxTimeout(t, 5*time.Second), s); res.Action != smtpcheck.Continue || len(srv.Queries()) != 0 {
+		t.Errorf("HeloCheck(TEST) = %v with queries %v; want continue, none", res.Action, srv.Queries())
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	srv := dnstest.New(t)
 	r := newResolver(t, srv)
