@@ -102,8 +102,12 @@ type Config struct {
 	// Thresholds turn the score into an action in Decide. The zero value
 	// means Reject at 1 (any listing in a list of weight 1 rejects, as
 	// reject_rbl_client does) and Allow at -1 (an allowlist hit accepts).
-	// Allow, when negative, also short-circuits an evaluation: once the
-	// allowlists seen reach it, the rest are not waited for.
+	// Allow, when negative, also short-circuits an evaluation: the lists
+	// are combined in configuration order, and once the allowlists met so
+	// far reach Allow, the lists after them are not waited for and do not
+	// count (their result is ErrNotQueried). Put allowlists first to spare
+	// an allowlisted client the wait for the block lists, as
+	// permit_dnswl_client before reject_rbl_client does in Postfix.
 	Thresholds smtpcheck.Thresholds
 	// OnError is what a list's failure means for Decide when no listing
 	// decided already: FailOpen (the default) ignores that list,
@@ -322,27 +326,33 @@ func (c *Checker) CheckDomain(ctx context.Context, domain string) *Verdict {
 	return v
 }
 
-// evaluate fills v.Lists: first from the cache without any goroutine,
-// then the rest in parallel under one deadline.
+// evaluate fills v.Lists. Answers are combined in configuration order,
+// whatever order they arrive in, so the same answers always give the same
+// verdict: once the allowlists met so far reach the Allow threshold, the
+// lists after them are not waited for (ErrNotQueried), cached or not. The
+// leading lists whose answers are cached are read without any goroutine;
+// the rest are asked in parallel under one deadline.
 func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
-	var todo []int
+	cut := false
 	for i, z := range c.zones {
 		r := &v.Lists[i]
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			continue
-		}
-		if z.skipped.Load() {
+		case z.skipped.Load():
 			r.Skipped = true
 			continue
-		}
-		if a, ok := c.res.Cached(r.Query, dns.TypeA); ok {
-			c.record(z, r, a, nil)
+		case cut:
+			r.Err = ErrNotQueried
 			continue
 		}
-		todo = append(todo, i)
-	}
-	if len(todo) > 0 {
-		c.wait(ctx, v, todo)
+		a, ok := c.res.Cached(r.Query, dns.TypeA)
+		if !ok {
+			c.wait(ctx, v, i)
+			break
+		}
+		c.record(z, r, a, nil)
+		cut = c.allowReached(v, r)
 	}
 	for i := range v.Lists {
 		r := &v.Lists[i]
@@ -351,6 +361,14 @@ func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
 		}
 	}
 	v.Allowed = c.th.Allow < 0 && c.allowScore(v) <= int(c.th.Allow)
+}
+
+// allowReached reports whether r, just recorded, is an allowlist listing
+// that brings the allowlists recorded so far to the Allow threshold: the
+// lists after it cannot change the outcome.
+func (c *Checker) allowReached(v *Verdict, r *ListResult) bool {
+	return c.hasAllow && c.th.Allow < 0 && r.Listed && r.List.Weight < 0 &&
+		c.allowScore(v) <= int(c.th.Allow)
 }
 
 // allowScore sums the weights of the allowlists that listed the subject.
@@ -371,46 +389,69 @@ type answer struct {
 	d   time.Duration
 }
 
-// wait queries the lists at indexes todo in parallel and records their
-// answers until all are in, the deadline passes, or the allowlists decide.
-func (c *Checker) wait(ctx context.Context, v *Verdict, todo []int) {
+// wait completes v.Lists from index first on, whose answer is not cached:
+// it asks every list from there on that the cache cannot answer, all in
+// parallel, then records the answers in configuration order as they become
+// available, until the deadline passes or the allowlists decide.
+func (c *Checker) wait(ctx context.Context, v *Verdict, first int) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel() // ends the queries still out: the resolver drops them
-	pending := len(todo)
-	ch := make(chan answer, pending) // buffered: late senders never block
-	for _, i := range todo {
+	n := len(v.Lists)
+	got := make([]answer, n)
+	have := make([]bool, n)
+	ch := make(chan answer, n-first) // buffered: late senders never block
+	for i := first; i < n; i++ {
+		r := &v.Lists[i]
+		if r.Err != nil {
+			continue
+		}
+		if i > first {
+			if c.zones[i].skipped.Load() {
+				r.Skipped = true
+				continue
+			}
+			if a, ok := c.res.Cached(r.Query, dns.TypeA); ok {
+				got[i], have[i] = answer{i: i, a: a}, true
+				continue
+			}
+		}
 		go func(i int, q string) {
 			start := time.Now()
 			a, err := c.res.Query(ctx, q, dns.TypeA)
 			ch <- answer{i, a, err, time.Since(start)}
-		}(i, v.Lists[i].Query)
+		}(i, r.Query)
 	}
-	done := make([]bool, len(v.Lists))
-	allowed := false
-	for n := 0; n < pending; n++ {
-		select {
-		case x := <-ch:
-			done[x.i] = true
-			r := &v.Lists[x.i]
-			c.record(c.zones[x.i], r, x.a, x.err)
-			r.Time = x.d
-			if c.hasAllow && c.th.Allow < 0 && r.Listed && r.List.Weight < 0 &&
-				c.allowScore(v) <= int(c.th.Allow) {
-				allowed = true
-				n = pending // allowlisted: the rest cannot change the outcome
-			}
-		case <-ctx.Done():
-			n = pending
+	expired, cut := false, false
+	for i := first; i < n; i++ {
+		r, z := &v.Lists[i], c.zones[i]
+		switch {
+		case r.Err != nil || r.Skipped:
+			continue
+		case cut:
+			r.Err = ErrNotQueried // not waited for is no fault of the zone's
+			continue
 		}
-	}
-	for _, i := range todo {
-		if !done[i] {
-			v.Lists[i].Err = ErrNotQueried
-			if !allowed { // not waited for is no fault of the zone's
-				c.zones[i].errors.Add(1)
-				c.zones[i].queries.Add(1)
+		for !have[i] && !expired {
+			select {
+			case x := <-ch:
+				got[x.i], have[x.i] = x, true
+			case <-ctx.Done():
+				expired = true
 			}
 		}
+		for !have[i] && len(ch) > 0 { // past the deadline: what has arrived counts
+			x := <-ch
+			got[x.i], have[x.i] = x, true
+		}
+		if !have[i] {
+			r.Err = ErrNotQueried
+			z.errors.Add(1)
+			z.queries.Add(1)
+			continue
+		}
+		c.record(z, r, got[i].a, got[i].err)
+		r.Time = got[i].d
+		cut = c.allowReached(v, r)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -219,7 +220,9 @@ func TestAllowlistShortCircuit(t *testing.T) {
 	srv.ListIP("slow.test", client, "127.0.0.2")
 	srv.Latency("slow.test", time.Hour)
 	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: time.Hour})
-	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: time.Hour}, "slow.test*5", "wl.test*-10")
+	// The allowlist comes first: once it lists the client, the block list
+	// after it is not waited for.
+	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: time.Hour}, "wl.test*-10", "slow.test*5")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan smtpcheck.Result, 1)
@@ -231,6 +234,76 @@ func TestAllowlistShortCircuit(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("ClientCheck still waiting for slow.test after the allowlist answered")
+	}
+}
+
+// The verdict does not depend on which answer arrives first: the answers
+// are combined in configuration order. The server delays each list's
+// answer at random, run after run, and every run must give one score. With
+// the zero-value thresholds (Reject 1, Allow -1) and a listing block list
+// before a listing allowlist, both count (3 - 4 = -1); with the allowlist
+// first, the block list after it is not waited for (-4).
+func TestVerdictIndependentOfArrivalOrder(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", client, "127.0.0.2")
+	srv.ListIP("wl.test", client, "127.0.10.2")
+	srv.ListIP("bl.test", client, "127.0.0.3")
+	// No cache: every run asks the server again, with new delays.
+	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, CacheSize: -1, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name   string
+		th     smtpcheck.Thresholds
+		specs  []string
+		score  int
+		action smtpcheck.Action
+	}{
+		{"block list first", smtpcheck.Thresholds{}, []string{"zen.test*3", "wl.test*-4"}, -1, smtpcheck.Accept},
+		{"allowlist first", smtpcheck.Thresholds{}, []string{"wl.test*-4", "zen.test*3"}, -4, smtpcheck.Accept},
+		{"allowlist between", smtpcheck.Thresholds{}, []string{"bl.test*2", "wl.test*-4", "zen.test*3"}, -2, smtpcheck.Accept},
+		{"allowlist not reaching", smtpcheck.Thresholds{Reject: 1, Allow: -5}, []string{"wl.test*-4", "zen.test*3", "bl.test*2"}, 1, smtpcheck.Reject},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newChecker(t, srv, dnsbl.Config{Resolver: r, Thresholds: tt.th}, tt.specs...)
+			scores := map[int]int{}
+			for range 40 {
+				for _, z := range []string{"zen.test", "wl.test", "bl.test"} {
+					srv.Latency(z, time.Duration(rng.IntN(8000))*time.Microsecond)
+				}
+				v := c.CheckIP(ctxTimeout(t, 10*time.Second), netip.MustParseAddr(client))
+				scores[v.Score]++
+				if res := c.Decide(context.Background(), session(client), v, dnsbl.SubjectClient); res.Action != tt.action {
+					t.Errorf("Decide = %v (%v), want %v", res.Action, res.Reason, tt.action)
+				}
+			}
+			if len(scores) != 1 || scores[tt.score] == 0 {
+				t.Errorf("scores over 40 runs with random answer delays = %v, want only %d", scores, tt.score)
+			}
+		})
+	}
+}
+
+// A cached answer after the allowlist that decided does not count either:
+// a lookup scores the same whether or not the cache holds that list.
+func TestVerdictSameWithAndWithoutCache(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", client, "127.0.0.2")
+	srv.ListIP("wl.test", client, "127.0.10.2")
+	r := newResolver(t, srv)
+	ip := netip.MustParseAddr(client)
+	ctx := ctxTimeout(t, 5*time.Second)
+	// Warm the cache for zen.test only.
+	newChecker(t, srv, dnsbl.Config{Resolver: r}, "zen.test").CheckIP(ctx, ip)
+	c := newChecker(t, srv, dnsbl.Config{Resolver: r}, "wl.test*-4", "zen.test*3")
+	for i := range 2 {
+		v := c.CheckIP(ctx, ip)
+		if v.Score != -4 || !v.Allowed || !errors.Is(v.Lists[1].Err, dnsbl.ErrNotQueried) {
+			t.Errorf("run %d: CheckIP = score %d allowed %v, zen.test %+v; want -4, allowed, zen.test not counted", i, v.Score, v.Allowed, v.Lists[1])
+		}
 	}
 }
 
