@@ -3,6 +3,7 @@ package reply
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Errors a ParseError wraps; test with errors.Is. ErrCode and ErrEnhanced
@@ -209,13 +210,10 @@ func MustParse(s string) Reply {
 	return r
 }
 
+// indexByte is strings.IndexByte, whose assembly finds the line ends of
+// a long reply several bytes at a time.
 func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
+	return strings.IndexByte(s, c)
 }
 
 // trimRight removes a trailing CR and trailing spaces and tabs.

@@ -43,9 +43,23 @@ func (e Enhanced) String() string {
 
 func (e Enhanced) appendTo(dst []byte) []byte {
 	dst = append(dst, '0'+e.Class, '.')
-	dst = strconv.AppendUint(dst, uint64(e.Subject), 10)
+	dst = appendSmall(dst, e.Subject)
 	dst = append(dst, '.')
-	return strconv.AppendUint(dst, uint64(e.Detail), 10)
+	return appendSmall(dst, e.Detail)
+}
+
+// appendSmall appends n in decimal, as strconv.AppendUint does, for the
+// one to three digits of an enhanced code's subject and detail.
+func appendSmall(dst []byte, n uint16) []byte {
+	switch {
+	case n < 10:
+		return append(dst, '0'+byte(n))
+	case n < 100:
+		return append(dst, '0'+byte(n/10), '0'+byte(n%10))
+	case n < 1000:
+		return append(dst, '0'+byte(n/100), '0'+byte(n/10%10), '0'+byte(n%10))
+	}
+	return strconv.AppendUint(dst, uint64(n), 10)
 }
 
 // ErrEnhanced reports an enhanced status code that is not class.subject.detail
