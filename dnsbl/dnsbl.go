@@ -147,6 +147,7 @@ type Checker struct {
 	log       *slog.Logger
 	now       func() time.Time
 	hasAllow  bool
+	verdicts  sync.Pool // *Verdict memory for ClientCheck's evaluations
 }
 
 // zone is a list with its counters and health.
@@ -243,6 +244,8 @@ type ListResult struct {
 	// Err is why the list gave no usable answer: a resolver error, an
 	// ErrQueryRefused, or ErrNotQueried. NXDOMAIN is not an error.
 	Err error
+
+	buf []netip.Addr // the memory of Answers and Codes, kept for reuse
 }
 
 // Name returns the list's name for replies and logs.
@@ -263,6 +266,9 @@ type Verdict struct {
 	// Err is set when Subject could not be turned into a query name (an
 	// invalid HELO name, for instance); Lists is then empty.
 	Err error
+
+	by   *Checker   // the Checker that filled Lists, whose zones name the queries
+	addr netip.Addr // the IP address asked about, for reuse by CheckIPInto
 }
 
 // Listed returns the results of the lists (allowlists excluded) that
@@ -297,16 +303,45 @@ func (v *Verdict) Errors() []*ListResult {
 // CheckIP asks every list about ip. An IPv4-mapped IPv6 address is asked
 // as IPv4.
 func (c *Checker) CheckIP(ctx context.Context, ip netip.Addr) *Verdict {
+	v := new(Verdict)
+	c.CheckIPInto(ctx, ip, v)
+	return v
+}
+
+// CheckIPInto is CheckIP filling v, whose memory it reuses: the Lists
+// array and the answer arrays always, and for the same address as v's
+// previous evaluation by this Checker, the subject and the query names, so
+// that a verdict from the cache allocates nothing. Everything v held
+// before, slices included, is overwritten: keep no part of it across
+// calls, and give one v to one evaluation at a time. The zero Verdict is
+// ready for use.
+func (c *Checker) CheckIPInto(ctx context.Context, ip netip.Addr, v *Verdict) {
 	if !ip.IsValid() {
-		return &Verdict{Kind: IPList, Err: ErrBadIP}
+		*v = Verdict{Kind: IPList, Err: ErrBadIP, Lists: v.Lists[:0]}
+		return
 	}
 	ip = ip.Unmap().WithZone("")
-	v := &Verdict{Subject: ip.String(), Kind: IPList, Lists: make([]ListResult, len(c.zones))}
+	same := v.by == c && v.addr == ip && v.Kind == IPList && v.Subject != "" && len(v.Lists) == len(c.zones)
+	lists := v.Lists
+	if cap(lists) >= len(c.zones) {
+		lists = lists[:len(c.zones)]
+	} else {
+		lists, same = make([]ListResult, len(c.zones)), false
+	}
+	subject := v.Subject
+	if !same {
+		subject = ip.String()
+	}
+	*v = Verdict{Subject: subject, Kind: IPList, Lists: lists, by: c, addr: ip}
 	for i, z := range c.zones {
-		v.Lists[i] = ListResult{List: &z.List, Query: ipQuery(ip, z.Zone)}
+		r := &lists[i]
+		q := r.Query
+		if !same {
+			q = ipQuery(ip, z.Zone)
+		}
+		*r = ListResult{List: &z.List, Query: q, buf: r.buf}
 	}
 	c.evaluate(ctx, v)
-	return v
 }
 
 // CheckDomain asks every list about domain (normalised with
@@ -475,9 +510,13 @@ func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 		}
 	}
 	if n > 0 {
-		// One allocation for both: Codes is a subset of Answers.
-		buf := make([]netip.Addr, 2*n)
-		r.Answers, r.Codes = buf[:0:n], buf[n:n]
+		// One array for both, kept for the next evaluation into the same
+		// Verdict: Codes is a subset of Answers.
+		if cap(r.buf) < 2*n {
+			r.buf = make([]netip.Addr, 2*n)
+		}
+		buf := r.buf[:2*n]
+		r.Answers, r.Codes = buf[:0:n], buf[n:n:2*n]
 	}
 	for _, rr := range a.Records {
 		ar, ok := rr.(*dns.A)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -305,6 +307,79 @@ func TestVerdictSameWithAndWithoutCache(t *testing.T) {
 			t.Errorf("run %d: CheckIP = score %d allowed %v, zen.test %+v; want -4, allowed, zen.test not counted", i, v.Score, v.Allowed, v.Lists[1])
 		}
 	}
+}
+
+// A Verdict reused across evaluations never carries anything over: not
+// the subject, the query names, the codes, nor the lists of another
+// Checker.
+func TestCheckIPIntoReuse(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", client, "127.0.0.2")
+	srv.ListIP("zen.test", client, "127.0.0.4")
+	srv.ListIP("bl.test", "192.0.2.7", "127.0.0.3")
+	srv.Zone("wl.test", 60)
+	r := newResolver(t, srv)
+	c1 := newChecker(t, srv, dnsbl.Config{Resolver: r}, "zen.test", "bl.test")
+	c2 := newChecker(t, srv, dnsbl.Config{Resolver: r}, "wl.test*-1", "bl.test", "zen.test")
+	ctx := ctxTimeout(t, 5*time.Second)
+	var v dnsbl.Verdict
+	steps := []struct {
+		c      *dnsbl.Checker
+		ip     string
+		score  int
+		codes  string
+		query0 string
+	}{
+		{c1, client, 1, "[[127.0.0.2 127.0.0.4] []]", "99.2.0.192.zen.test."},
+		{c1, client, 1, "[[127.0.0.2 127.0.0.4] []]", "99.2.0.192.zen.test."}, // from the cache
+		{c1, "192.0.2.7", 1, "[[] [127.0.0.3]]", "7.2.0.192.zen.test."},
+		{c2, "192.0.2.7", 1, "[[] [127.0.0.3] []]", "7.2.0.192.wl.test."},
+		{c1, "192.0.2.8", 0, "[[] []]", "8.2.0.192.zen.test."},
+	}
+	for i, st := range steps {
+		st.c.CheckIPInto(ctx, netip.MustParseAddr(st.ip), &v)
+		want := st.c.CheckIP(ctx, netip.MustParseAddr(st.ip))
+		var codes []string
+		for _, l := range v.Lists {
+			codes = append(codes, fmt.Sprint(l.Codes))
+		}
+		got := "[" + strings.Join(codes, " ") + "]"
+		if v.Subject != st.ip || v.Score != st.score || got != st.codes || v.Lists[0].Query != st.query0 ||
+			v.Score != want.Score || len(v.Lists) != len(want.Lists) {
+			t.Errorf("step %d: CheckIPInto(%s) = subject %s score %d codes %s query %s; want %s %d %s %s (CheckIP score %d)",
+				i, st.ip, v.Subject, v.Score, got, v.Lists[0].Query, st.ip, st.score, st.codes, st.query0, want.Score)
+		}
+	}
+	c1.CheckIPInto(ctx, netip.Addr{}, &v)
+	if !errors.Is(v.Err, dnsbl.ErrBadIP) || len(v.Lists) != 0 || v.Score != 0 {
+		t.Errorf("CheckIPInto(invalid) = %+v, want ErrBadIP and no lists", v)
+	}
+}
+
+// ClientCheck reuses verdict memory between evaluations; concurrent
+// sessions for different clients must each get their own decision.
+func TestClientCheckConcurrentClients(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", "192.0.2.1", "127.0.0.2")
+	srv.Zone("zen.test", 60)
+	c := newChecker(t, srv, dnsbl.Config{}, "zen.test")
+	check := c.ClientCheck()
+	ctx := ctxTimeout(t, 10*time.Second)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			ip := []string{"192.0.2.1", "192.0.2.2"}[i%2]
+			res := check(ctx, session(ip))
+			want := smtpcheck.Continue
+			if ip == "192.0.2.1" {
+				want = smtpcheck.Reject
+			}
+			if res.Action != want || res.Reason.Matched != ip {
+				t.Errorf("ClientCheck(%s) = %v matched %s, want %v", ip, res.Action, res.Reason.Matched, want)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestCachedVerdict(t *testing.T) {

@@ -145,6 +145,22 @@ func ExampleChecker_Probe() {
 	// gone.example false test point 2.0.0.127.gone.example. is not listed (zone not answering as a list)
 }
 
+func ExampleChecker_CheckIPInto() {
+	srv, r := exampleLists()
+	defer srv.Close()
+	c, _ := dnsbl.New(dnsbl.Config{Resolver: r, Lists: []dnsbl.List{{Zone: "zen.example"}}})
+	// One Verdict serves evaluation after evaluation; the second comes
+	// from the cache and allocates nothing.
+	var v dnsbl.Verdict
+	for range 2 {
+		c.CheckIPInto(context.Background(), netip.MustParseAddr("192.0.2.99"), &v)
+		fmt.Println(v.Subject, v.Score, v.Lists[0].Cached)
+	}
+	// Output:
+	// 192.0.2.99 1 false
+	// 192.0.2.99 1 true
+}
+
 func ExampleTestPoints() {
 	points, _ := dnsbl.TestPoints(dnsbl.DomainList, "dbl.example", false)
 	for _, p := range points {
