@@ -328,20 +328,30 @@ func (c *Checker) CheckIPInto(ctx context.Context, ip netip.Addr, v *Verdict) {
 	} else {
 		lists, same = make([]ListResult, len(c.zones)), false
 	}
-	subject := v.Subject
+	// Field by field, not whole structs: an evaluation from the cache is
+	// short enough that copying the structs would show.
 	if !same {
-		subject = ip.String()
+		v.Subject = ip.String()
 	}
-	*v = Verdict{Subject: subject, Kind: IPList, Lists: lists, by: c, addr: ip}
+	v.Kind, v.Lists, v.Score, v.Allowed, v.Err, v.by, v.addr = IPList, lists, 0, false, nil, c, ip
 	for i, z := range c.zones {
 		r := &lists[i]
-		q := r.Query
 		if !same {
-			q = ipQuery(ip, z.Zone)
+			r.Query = ipQuery(ip, z.Zone)
 		}
-		*r = ListResult{List: &z.List, Query: q, buf: r.buf}
+		r.reset(&z.List)
 	}
 	c.evaluate(ctx, v)
+}
+
+// reset clears r for a new evaluation of list l, keeping its query name
+// and its answer memory.
+func (r *ListResult) reset(l *List) {
+	r.List = l
+	r.Listed, r.Weight, r.Time, r.Cached, r.Skipped = false, 0, 0, false, false
+	if r.Codes != nil || r.Answers != nil || r.TXT != nil || r.Err != nil {
+		r.Codes, r.Answers, r.TXT, r.Err = nil, nil, nil, nil
+	}
 }
 
 // CheckDomain asks every list about domain (normalised with
