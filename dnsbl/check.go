@@ -220,8 +220,16 @@ func (c *Checker) ClientCheck() smtpcheck.Check {
 		if !s.Conn.ClientIP.IsValid() {
 			return smtpcheck.Result{}
 		}
-		v := c.CheckIP(ctx, s.Conn.ClientIP)
-		return c.Decide(ctx, s, v, SubjectClient)
+		v, _ := c.verdicts.Get().(*Verdict)
+		if v == nil {
+			v = new(Verdict)
+		}
+		c.CheckIPInto(ctx, s.Conn.ClientIP, v)
+		// The result holds strings, never a pointer into v: v can serve
+		// the next evaluation.
+		res := c.Decide(ctx, s, v, SubjectClient)
+		c.verdicts.Put(v)
+		return res
 	}
 }
 

@@ -102,8 +102,12 @@ type Config struct {
 	// Thresholds turn the score into an action in Decide. The zero value
 	// means Reject at 1 (any listing in a list of weight 1 rejects, as
 	// reject_rbl_client does) and Allow at -1 (an allowlist hit accepts).
-	// Allow, when negative, also short-circuits an evaluation: once the
-	// allowlists seen reach it, the rest are not waited for.
+	// Allow, when negative, also short-circuits an evaluation: the lists
+	// are combined in configuration order, and once the allowlists met so
+	// far reach Allow, the lists after them are not waited for and do not
+	// count (their result is ErrNotQueried). Put allowlists first to spare
+	// an allowlisted client the wait for the block lists, as
+	// permit_dnswl_client before reject_rbl_client does in Postfix.
 	Thresholds smtpcheck.Thresholds
 	// OnError is what a list's failure means for Decide when no listing
 	// decided already: FailOpen (the default) ignores that list,
@@ -143,6 +147,7 @@ type Checker struct {
 	log       *slog.Logger
 	now       func() time.Time
 	hasAllow  bool
+	verdicts  sync.Pool // *Verdict memory for ClientCheck's evaluations
 }
 
 // zone is a list with its counters and health.
@@ -239,6 +244,8 @@ type ListResult struct {
 	// Err is why the list gave no usable answer: a resolver error, an
 	// ErrQueryRefused, or ErrNotQueried. NXDOMAIN is not an error.
 	Err error
+
+	buf []netip.Addr // the memory of Answers and Codes, kept for reuse
 }
 
 // Name returns the list's name for replies and logs.
@@ -259,6 +266,9 @@ type Verdict struct {
 	// Err is set when Subject could not be turned into a query name (an
 	// invalid HELO name, for instance); Lists is then empty.
 	Err error
+
+	by   *Checker   // the Checker that filled Lists, whose zones name the queries
+	addr netip.Addr // the IP address asked about, for reuse by CheckIPInto
 }
 
 // Listed returns the results of the lists (allowlists excluded) that
@@ -293,16 +303,55 @@ func (v *Verdict) Errors() []*ListResult {
 // CheckIP asks every list about ip. An IPv4-mapped IPv6 address is asked
 // as IPv4.
 func (c *Checker) CheckIP(ctx context.Context, ip netip.Addr) *Verdict {
+	v := new(Verdict)
+	c.CheckIPInto(ctx, ip, v)
+	return v
+}
+
+// CheckIPInto is CheckIP filling v, whose memory it reuses: the Lists
+// array and the answer arrays always, and for the same address as v's
+// previous evaluation by this Checker, the subject and the query names, so
+// that a verdict from the cache allocates nothing. Everything v held
+// before, slices included, is overwritten: keep no part of it across
+// calls, and give one v to one evaluation at a time. The zero Verdict is
+// ready for use.
+func (c *Checker) CheckIPInto(ctx context.Context, ip netip.Addr, v *Verdict) {
 	if !ip.IsValid() {
-		return &Verdict{Kind: IPList, Err: ErrBadIP}
+		*v = Verdict{Kind: IPList, Err: ErrBadIP, Lists: v.Lists[:0]}
+		return
 	}
 	ip = ip.Unmap().WithZone("")
-	v := &Verdict{Subject: ip.String(), Kind: IPList, Lists: make([]ListResult, len(c.zones))}
+	same := v.by == c && v.addr == ip && v.Kind == IPList && v.Subject != "" && len(v.Lists) == len(c.zones)
+	lists := v.Lists
+	if cap(lists) >= len(c.zones) {
+		lists = lists[:len(c.zones)]
+	} else {
+		lists, same = make([]ListResult, len(c.zones)), false
+	}
+	// Field by field, not whole structs: an evaluation from the cache is
+	// short enough that copying the structs would show.
+	if !same {
+		v.Subject = ip.String()
+	}
+	v.Kind, v.Lists, v.Score, v.Allowed, v.Err, v.by, v.addr = IPList, lists, 0, false, nil, c, ip
 	for i, z := range c.zones {
-		v.Lists[i] = ListResult{List: &z.List, Query: ipQuery(ip, z.Zone)}
+		r := &lists[i]
+		if !same {
+			r.Query = ipQuery(ip, z.Zone)
+		}
+		r.reset(&z.List)
 	}
 	c.evaluate(ctx, v)
-	return v
+}
+
+// reset clears r for a new evaluation of list l, keeping its query name
+// and its answer memory.
+func (r *ListResult) reset(l *List) {
+	r.List = l
+	r.Listed, r.Weight, r.Time, r.Cached, r.Skipped = false, 0, 0, false, false
+	if r.Codes != nil || r.Answers != nil || r.TXT != nil || r.Err != nil {
+		r.Codes, r.Answers, r.TXT, r.Err = nil, nil, nil, nil
+	}
 }
 
 // CheckDomain asks every list about domain (normalised with
@@ -322,27 +371,33 @@ func (c *Checker) CheckDomain(ctx context.Context, domain string) *Verdict {
 	return v
 }
 
-// evaluate fills v.Lists: first from the cache without any goroutine,
-// then the rest in parallel under one deadline.
+// evaluate fills v.Lists. Answers are combined in configuration order,
+// whatever order they arrive in, so the same answers always give the same
+// verdict: once the allowlists met so far reach the Allow threshold, the
+// lists after them are not waited for (ErrNotQueried), cached or not. The
+// leading lists whose answers are cached are read without any goroutine;
+// the rest are asked in parallel under one deadline.
 func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
-	var todo []int
+	cut := false
 	for i, z := range c.zones {
 		r := &v.Lists[i]
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			continue
-		}
-		if z.skipped.Load() {
+		case z.skipped.Load():
 			r.Skipped = true
 			continue
-		}
-		if a, ok := c.res.Cached(r.Query, dns.TypeA); ok {
-			c.record(z, r, a, nil)
+		case cut:
+			r.Err = ErrNotQueried
 			continue
 		}
-		todo = append(todo, i)
-	}
-	if len(todo) > 0 {
-		c.wait(ctx, v, todo)
+		a, ok := c.res.Cached(r.Query, dns.TypeA)
+		if !ok {
+			c.wait(ctx, v, i)
+			break
+		}
+		c.record(z, r, a, nil)
+		cut = c.allowReached(v, r)
 	}
 	for i := range v.Lists {
 		r := &v.Lists[i]
@@ -351,6 +406,14 @@ func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
 		}
 	}
 	v.Allowed = c.th.Allow < 0 && c.allowScore(v) <= int(c.th.Allow)
+}
+
+// allowReached reports whether r, just recorded, is an allowlist listing
+// that brings the allowlists recorded so far to the Allow threshold: the
+// lists after it cannot change the outcome.
+func (c *Checker) allowReached(v *Verdict, r *ListResult) bool {
+	return c.hasAllow && c.th.Allow < 0 && r.Listed && r.List.Weight < 0 &&
+		c.allowScore(v) <= int(c.th.Allow)
 }
 
 // allowScore sums the weights of the allowlists that listed the subject.
@@ -371,46 +434,69 @@ type answer struct {
 	d   time.Duration
 }
 
-// wait queries the lists at indexes todo in parallel and records their
-// answers until all are in, the deadline passes, or the allowlists decide.
-func (c *Checker) wait(ctx context.Context, v *Verdict, todo []int) {
+// wait completes v.Lists from index first on, whose answer is not cached:
+// it asks every list from there on that the cache cannot answer, all in
+// parallel, then records the answers in configuration order as they become
+// available, until the deadline passes or the allowlists decide.
+func (c *Checker) wait(ctx context.Context, v *Verdict, first int) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel() // ends the queries still out: the resolver drops them
-	pending := len(todo)
-	ch := make(chan answer, pending) // buffered: late senders never block
-	for _, i := range todo {
+	n := len(v.Lists)
+	got := make([]answer, n)
+	have := make([]bool, n)
+	ch := make(chan answer, n-first) // buffered: late senders never block
+	for i := first; i < n; i++ {
+		r := &v.Lists[i]
+		if r.Err != nil {
+			continue
+		}
+		if i > first {
+			if c.zones[i].skipped.Load() {
+				r.Skipped = true
+				continue
+			}
+			if a, ok := c.res.Cached(r.Query, dns.TypeA); ok {
+				got[i], have[i] = answer{i: i, a: a}, true
+				continue
+			}
+		}
 		go func(i int, q string) {
 			start := time.Now()
 			a, err := c.res.Query(ctx, q, dns.TypeA)
 			ch <- answer{i, a, err, time.Since(start)}
-		}(i, v.Lists[i].Query)
+		}(i, r.Query)
 	}
-	done := make([]bool, len(v.Lists))
-	allowed := false
-	for n := 0; n < pending; n++ {
-		select {
-		case x := <-ch:
-			done[x.i] = true
-			r := &v.Lists[x.i]
-			c.record(c.zones[x.i], r, x.a, x.err)
-			r.Time = x.d
-			if c.hasAllow && c.th.Allow < 0 && r.Listed && r.List.Weight < 0 &&
-				c.allowScore(v) <= int(c.th.Allow) {
-				allowed = true
-				n = pending // allowlisted: the rest cannot change the outcome
-			}
-		case <-ctx.Done():
-			n = pending
+	expired, cut := false, false
+	for i := first; i < n; i++ {
+		r, z := &v.Lists[i], c.zones[i]
+		switch {
+		case r.Err != nil || r.Skipped:
+			continue
+		case cut:
+			r.Err = ErrNotQueried // not waited for is no fault of the zone's
+			continue
 		}
-	}
-	for _, i := range todo {
-		if !done[i] {
-			v.Lists[i].Err = ErrNotQueried
-			if !allowed { // not waited for is no fault of the zone's
-				c.zones[i].errors.Add(1)
-				c.zones[i].queries.Add(1)
+		for !have[i] && !expired {
+			select {
+			case x := <-ch:
+				got[x.i], have[x.i] = x, true
+			case <-ctx.Done():
+				expired = true
 			}
 		}
+		for !have[i] && len(ch) > 0 { // past the deadline: what has arrived counts
+			x := <-ch
+			got[x.i], have[x.i] = x, true
+		}
+		if !have[i] {
+			r.Err = ErrNotQueried
+			z.errors.Add(1)
+			z.queries.Add(1)
+			continue
+		}
+		c.record(z, r, got[i].a, got[i].err)
+		r.Time = got[i].d
+		cut = c.allowReached(v, r)
 	}
 }
 
@@ -434,9 +520,13 @@ func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 		}
 	}
 	if n > 0 {
-		// One allocation for both: Codes is a subset of Answers.
-		buf := make([]netip.Addr, 2*n)
-		r.Answers, r.Codes = buf[:0:n], buf[n:n]
+		// One array for both, kept for the next evaluation into the same
+		// Verdict: Codes is a subset of Answers.
+		if cap(r.buf) < 2*n {
+			r.buf = make([]netip.Addr, 2*n)
+		}
+		buf := r.buf[:2*n]
+		r.Answers, r.Codes = buf[:0:n], buf[n:n:2*n]
 	}
 	for _, rr := range a.Records {
 		ar, ok := rr.(*dns.A)

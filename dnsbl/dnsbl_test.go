@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,7 +222,9 @@ func TestAllowlistShortCircuit(t *testing.T) {
 	srv.ListIP("slow.test", client, "127.0.0.2")
 	srv.Latency("slow.test", time.Hour)
 	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: time.Hour})
-	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: time.Hour}, "slow.test*5", "wl.test*-10")
+	// The allowlist comes first: once it lists the client, the block list
+	// after it is not waited for.
+	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: time.Hour}, "wl.test*-10", "slow.test*5")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan smtpcheck.Result, 1)
@@ -232,6 +237,149 @@ func TestAllowlistShortCircuit(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("ClientCheck still waiting for slow.test after the allowlist answered")
 	}
+}
+
+// The verdict does not depend on which answer arrives first: the answers
+// are combined in configuration order. The server delays each list's
+// answer at random, run after run, and every run must give one score. With
+// the zero-value thresholds (Reject 1, Allow -1) and a listing block list
+// before a listing allowlist, both count (3 - 4 = -1); with the allowlist
+// first, the block list after it is not waited for (-4).
+func TestVerdictIndependentOfArrivalOrder(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", client, "127.0.0.2")
+	srv.ListIP("wl.test", client, "127.0.10.2")
+	srv.ListIP("bl.test", client, "127.0.0.3")
+	// No cache: every run asks the server again, with new delays.
+	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, CacheSize: -1, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name   string
+		th     smtpcheck.Thresholds
+		specs  []string
+		score  int
+		action smtpcheck.Action
+	}{
+		{"block list first", smtpcheck.Thresholds{}, []string{"zen.test*3", "wl.test*-4"}, -1, smtpcheck.Accept},
+		{"allowlist first", smtpcheck.Thresholds{}, []string{"wl.test*-4", "zen.test*3"}, -4, smtpcheck.Accept},
+		{"allowlist between", smtpcheck.Thresholds{}, []string{"bl.test*2", "wl.test*-4", "zen.test*3"}, -2, smtpcheck.Accept},
+		{"allowlist not reaching", smtpcheck.Thresholds{Reject: 1, Allow: -5}, []string{"wl.test*-4", "zen.test*3", "bl.test*2"}, 1, smtpcheck.Reject},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newChecker(t, srv, dnsbl.Config{Resolver: r, Thresholds: tt.th}, tt.specs...)
+			scores := map[int]int{}
+			for range 40 {
+				for _, z := range []string{"zen.test", "wl.test", "bl.test"} {
+					srv.Latency(z, time.Duration(rng.IntN(8000))*time.Microsecond)
+				}
+				v := c.CheckIP(ctxTimeout(t, 10*time.Second), netip.MustParseAddr(client))
+				scores[v.Score]++
+				if res := c.Decide(context.Background(), session(client), v, dnsbl.SubjectClient); res.Action != tt.action {
+					t.Errorf("Decide = %v (%v), want %v", res.Action, res.Reason, tt.action)
+				}
+			}
+			if len(scores) != 1 || scores[tt.score] == 0 {
+				t.Errorf("scores over 40 runs with random answer delays = %v, want only %d", scores, tt.score)
+			}
+		})
+	}
+}
+
+// A cached answer after the allowlist that decided does not count either:
+// a lookup scores the same whether or not the cache holds that list.
+func TestVerdictSameWithAndWithoutCache(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", client, "127.0.0.2")
+	srv.ListIP("wl.test", client, "127.0.10.2")
+	r := newResolver(t, srv)
+	ip := netip.MustParseAddr(client)
+	ctx := ctxTimeout(t, 5*time.Second)
+	// Warm the cache for zen.test only.
+	newChecker(t, srv, dnsbl.Config{Resolver: r}, "zen.test").CheckIP(ctx, ip)
+	c := newChecker(t, srv, dnsbl.Config{Resolver: r}, "wl.test*-4", "zen.test*3")
+	for i := range 2 {
+		v := c.CheckIP(ctx, ip)
+		if v.Score != -4 || !v.Allowed || !errors.Is(v.Lists[1].Err, dnsbl.ErrNotQueried) {
+			t.Errorf("run %d: CheckIP = score %d allowed %v, zen.test %+v; want -4, allowed, zen.test not counted", i, v.Score, v.Allowed, v.Lists[1])
+		}
+	}
+}
+
+// A Verdict reused across evaluations never carries anything over: not
+// the subject, the query names, the codes, nor the lists of another
+// Checker.
+func TestCheckIPIntoReuse(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", client, "127.0.0.2")
+	srv.ListIP("zen.test", client, "127.0.0.4")
+	srv.ListIP("bl.test", "192.0.2.7", "127.0.0.3")
+	srv.Zone("wl.test", 60)
+	r := newResolver(t, srv)
+	c1 := newChecker(t, srv, dnsbl.Config{Resolver: r}, "zen.test", "bl.test")
+	c2 := newChecker(t, srv, dnsbl.Config{Resolver: r}, "wl.test*-1", "bl.test", "zen.test")
+	ctx := ctxTimeout(t, 5*time.Second)
+	var v dnsbl.Verdict
+	steps := []struct {
+		c      *dnsbl.Checker
+		ip     string
+		score  int
+		codes  string
+		query0 string
+	}{
+		{c1, client, 1, "[[127.0.0.2 127.0.0.4] []]", "99.2.0.192.zen.test."},
+		{c1, client, 1, "[[127.0.0.2 127.0.0.4] []]", "99.2.0.192.zen.test."}, // from the cache
+		{c1, "192.0.2.7", 1, "[[] [127.0.0.3]]", "7.2.0.192.zen.test."},
+		{c2, "192.0.2.7", 1, "[[] [127.0.0.3] []]", "7.2.0.192.wl.test."},
+		{c1, "192.0.2.8", 0, "[[] []]", "8.2.0.192.zen.test."},
+	}
+	for i, st := range steps {
+		st.c.CheckIPInto(ctx, netip.MustParseAddr(st.ip), &v)
+		want := st.c.CheckIP(ctx, netip.MustParseAddr(st.ip))
+		var codes []string
+		for _, l := range v.Lists {
+			codes = append(codes, fmt.Sprint(l.Codes))
+		}
+		got := "[" + strings.Join(codes, " ") + "]"
+		if v.Subject != st.ip || v.Score != st.score || got != st.codes || v.Lists[0].Query != st.query0 ||
+			v.Score != want.Score || len(v.Lists) != len(want.Lists) {
+			t.Errorf("step %d: CheckIPInto(%s) = subject %s score %d codes %s query %s; want %s %d %s %s (CheckIP score %d)",
+				i, st.ip, v.Subject, v.Score, got, v.Lists[0].Query, st.ip, st.score, st.codes, st.query0, want.Score)
+		}
+	}
+	c1.CheckIPInto(ctx, netip.Addr{}, &v)
+	if !errors.Is(v.Err, dnsbl.ErrBadIP) || len(v.Lists) != 0 || v.Score != 0 {
+		t.Errorf("CheckIPInto(invalid) = %+v, want ErrBadIP and no lists", v)
+	}
+}
+
+// ClientCheck reuses verdict memory between evaluations; concurrent
+// sessions for different clients must each get their own decision.
+func TestClientCheckConcurrentClients(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListIP("zen.test", "192.0.2.1", "127.0.0.2")
+	srv.Zone("zen.test", 60)
+	c := newChecker(t, srv, dnsbl.Config{}, "zen.test")
+	check := c.ClientCheck()
+	ctx := ctxTimeout(t, 10*time.Second)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			ip := []string{"192.0.2.1", "192.0.2.2"}[i%2]
+			res := check(ctx, session(ip))
+			want := smtpcheck.Continue
+			if ip == "192.0.2.1" {
+				want = smtpcheck.Reject
+			}
+			if res.Action != want || res.Reason.Matched != ip {
+				t.Errorf("ClientCheck(%s) = %v matched %s, want %v", ip, res.Action, res.Reason.Matched, want)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestCachedVerdict(t *testing.T) {
@@ -414,6 +562,40 @@ func TestHealthProbe(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "healthy again") {
 		t.Errorf("no recovery log line:\n%s", logs.String())
+	}
+}
+
+// A domain list is probed with the RFC 5782 names TEST and INVALID, which
+// DomainQueryName builds; a list that does not list TEST is unhealthy.
+func TestHealthProbeDomainList(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.ListDomain("dbl.test", "test", "127.0.1.2")
+	srv.ListDomain("dbl.test", "spam.example", "127.0.1.2")
+	srv.Zone("dead.test", 60)
+	srv.ListDomain("wild.test", "test", "127.0.1.2")
+	srv.ListDomain("wild.test", "invalid", "127.0.1.2")
+	c := newChecker(t, srv, dnsbl.Config{Kind: dnsbl.DomainList}, "dbl.test", "dead.test", "wild.test")
+	st := c.Probe(ctxTimeout(t, 5*time.Second))
+	if !st[0].Healthy || st[1].Healthy || st[2].Healthy {
+		t.Errorf("Probe = %+v; want dbl.test healthy, dead.test and wild.test not", st)
+	}
+	if !strings.Contains(st[1].Reason, "test.dead.test. is not listed") || !strings.Contains(st[2].Reason, "invalid.wild.test. is listed") {
+		t.Errorf("Probe reasons = %q, %q; want the test names", st[1].Reason, st[2].Reason)
+	}
+	for _, q := range []string{"test.dbl.test.", "invalid.dbl.test."} {
+		if srv.Count(q, dns.TypeA) != 1 {
+			t.Errorf("queries for %s = %d, want 1", q, srv.Count(q, dns.TypeA))
+		}
+		if want, err := dnsbl.DomainQueryName(strings.TrimSuffix(q, ".dbl.test."), "dbl.test"); err != nil || want != q {
+			t.Errorf("DomainQueryName of the probe's %s = %q, %v", q, want, err)
+		}
+	}
+	// A client calling itself TEST is not asked about.
+	srv.ClearLog()
+	s := session(client)
+	s.SetHelo("HELO", "TEST")
+	if res := c.HeloCheck()(ctxTimeout(t, 5*time.Second), s); res.Action != smtpcheck.Continue || len(srv.Queries()) != 0 {
+		t.Errorf("HeloCheck(TEST) = %v with queries %v; want continue, none", res.Action, srv.Queries())
 	}
 }
 

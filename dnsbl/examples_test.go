@@ -63,7 +63,8 @@ func ExampleIPQueryName() {
 }
 
 func ExampleDomainQueryName() {
-	for _, d := range []string{"Bücher.Example.", "[192.0.2.1]", "evil.example\x00.zen"} {
+	// TEST is RFC 5782's test name, which every domain list lists.
+	for _, d := range []string{"Bücher.Example.", "[192.0.2.1]", "evil.example\x00.zen", "TEST"} {
 		q, err := dnsbl.DomainQueryName(d, "dbl.example")
 		fmt.Printf("%q %v\n", q, err != nil)
 	}
@@ -71,6 +72,7 @@ func ExampleDomainQueryName() {
 	// "xn--bcher-kva.example.dbl.example." false
 	// "" true
 	// "" true
+	// "test.dbl.example." false
 }
 
 func ExampleNew() {
@@ -141,6 +143,38 @@ func ExampleChecker_Probe() {
 	// Output:
 	// zen.example true
 	// gone.example false test point 2.0.0.127.gone.example. is not listed (zone not answering as a list)
+}
+
+func ExampleChecker_CheckIPInto() {
+	srv, r := exampleLists()
+	defer srv.Close()
+	c, _ := dnsbl.New(dnsbl.Config{Resolver: r, Lists: []dnsbl.List{{Zone: "zen.example"}}})
+	// One Verdict serves evaluation after evaluation; the second comes
+	// from the cache and allocates nothing.
+	var v dnsbl.Verdict
+	for range 2 {
+		c.CheckIPInto(context.Background(), netip.MustParseAddr("192.0.2.99"), &v)
+		fmt.Println(v.Subject, v.Score, v.Lists[0].Cached)
+	}
+	// Output:
+	// 192.0.2.99 1 false
+	// 192.0.2.99 1 true
+}
+
+func ExampleTestPoints() {
+	points, _ := dnsbl.TestPoints(dnsbl.DomainList, "dbl.example", false)
+	for _, p := range points {
+		fmt.Println(p.Query, p.Listed)
+	}
+	points, _ = dnsbl.TestPoints(dnsbl.IPList, "zen.example", false)
+	for _, p := range points {
+		fmt.Println(p.Query, p.Listed)
+	}
+	// Output:
+	// test.dbl.example. true
+	// invalid.dbl.example. false
+	// 2.0.0.127.zen.example. true
+	// 1.0.0.127.zen.example. false
 }
 
 func ExampleNewTemplate() {

@@ -10,16 +10,57 @@ import (
 	"github.com/miekg/dns"
 )
 
-// RFC 5782 section 5 test points: every IP list must list 127.0.0.2 and
-// must not list 127.0.0.1; an IPv6-capable list must list ::FFFF:7F00:2
-// and not ::FFFF:7F00:1 (asked in nibble form, not as IPv4); every domain
-// list must list "test" and must not list "invalid".
+// RFC 5782 section 5 test points of IP lists: every IP list must list
+// 127.0.0.2 and must not list 127.0.0.1; an IPv6-capable list must list
+// ::FFFF:7F00:2 and not ::FFFF:7F00:1, asked in nibble form, not as IPv4.
 var (
-	testListedV4    = netip.AddrFrom4([4]byte{127, 0, 0, 2})
-	testNotListedV4 = netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	testListedV6    = netip.MustParseAddr("::ffff:7f00:2")
-	testNotListedV6 = netip.MustParseAddr("::ffff:7f00:1")
+	testListedIP     = netip.AddrFrom4([4]byte{127, 0, 0, 2})
+	testNotListedIP  = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	testListedIP6    = netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 127, 15: 2})
+	testNotListedIP6 = netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 127, 15: 1})
 )
+
+// TestPoint is one RFC 5782 section 5 test query of a list: the name to
+// look up and whether a working list answers it with a listing.
+type TestPoint struct {
+	Query  string // such as "2.0.0.127.zen.example." or "test.dbl.example."
+	Listed bool
+}
+
+// TestPoints returns the RFC 5782 section 5 test queries of a list in zone,
+// built by the public query builders: for a DomainList, TEST (listed) and
+// INVALID (not listed) through DomainQueryName; for an IPList, 127.0.0.2
+// (listed) and 127.0.0.1 (not listed) through IPQueryName, and with ipv6
+// their IPv6 forms ::FFFF:7F00:2 and ::FFFF:7F00:1 in nibble form. The
+// health probe asks exactly these.
+func TestPoints(kind Kind, zone string, ipv6 bool) ([]TestPoint, error) {
+	if kind == DomainList {
+		listed, err := DomainQueryName(TestListedDomain, zone)
+		if err != nil {
+			return nil, err
+		}
+		unlisted, err := DomainQueryName(TestNotListedDomain, zone)
+		if err != nil {
+			return nil, err
+		}
+		return []TestPoint{{listed, true}, {unlisted, false}}, nil
+	}
+	listed, err := IPQueryName(testListedIP, zone)
+	if err != nil {
+		return nil, err
+	}
+	unlisted, _ := IPQueryName(testNotListedIP, zone)
+	points := []TestPoint{{listed, true}, {unlisted, false}}
+	if ipv6 {
+		// IPQueryName asks a mapped address as IPv4, as a client's is; the
+		// RFC's IPv6 test points are the mapped addresses in nibble form.
+		z, _ := canonZone(zone)
+		points = append(points,
+			TestPoint{string(appendReverse(nil, testListedIP6)) + "." + z + ".", true},
+			TestPoint{string(appendReverse(nil, testNotListedIP6)) + "." + z + ".", false})
+	}
+	return points, nil
+}
 
 // ZoneStatus is the health and the counters of one list.
 type ZoneStatus struct {
@@ -107,25 +148,14 @@ func (c *Checker) probeZone(ctx context.Context, z *zone) {
 
 // probeReason returns why z fails its test points, or "".
 func (c *Checker) probeReason(ctx context.Context, z *zone) string {
-	type point struct {
-		name   string
-		listed bool
-	}
-	var points []point
-	if c.kind == DomainList {
-		points = []point{{"test." + z.Zone + ".", true}, {"invalid." + z.Zone + ".", false}}
-	} else {
-		points = []point{{ipQuery(testListedV4, z.Zone), true}, {ipQuery(testNotListedV4, z.Zone), false}}
-		if z.IPv6 {
-			points = append(points,
-				point{string(appendReverse(nil, testListedV6)) + "." + z.Zone + ".", true},
-				point{string(appendReverse(nil, testNotListedV6)) + "." + z.Zone + ".", false})
-		}
+	points, err := TestPoints(c.kind, z.Zone, z.IPv6)
+	if err != nil {
+		return "test points: " + err.Error()
 	}
 	for _, p := range points {
-		a, err := c.res.Query(ctx, p.name, dns.TypeA)
+		a, err := c.res.Query(ctx, p.Query, dns.TypeA)
 		if err != nil {
-			return fmt.Sprintf("test point %s: %v", c.logQuery(z, p.name), c.logErr(z, err))
+			return fmt.Sprintf("test point %s: %v", c.logQuery(z, p.Query), c.logErr(z, err))
 		}
 		listed := false
 		for _, rr := range a.Records {
@@ -135,17 +165,17 @@ func (c *Checker) probeReason(ctx context.Context, z *zone) string {
 			}
 			ip, _ := netip.AddrFromSlice(ar.A.To4())
 			if c.isRefused(ip) {
-				return fmt.Sprintf("test point %s: query refused (answer %s)", c.logQuery(z, p.name), ip)
+				return fmt.Sprintf("test point %s: query refused (answer %s)", c.logQuery(z, p.Query), ip)
 			}
 			if ip.Is4() && ip.As4()[0] == 127 {
 				listed = true
 			}
 		}
 		switch {
-		case p.listed && !listed:
-			return fmt.Sprintf("test point %s is not listed (zone not answering as a list)", c.logQuery(z, p.name))
-		case !p.listed && listed:
-			return fmt.Sprintf("test point %s is listed (zone lists everything)", c.logQuery(z, p.name))
+		case p.Listed && !listed:
+			return fmt.Sprintf("test point %s is not listed (zone not answering as a list)", c.logQuery(z, p.Query))
+		case !p.Listed && listed:
+			return fmt.Sprintf("test point %s is listed (zone lists everything)", c.logQuery(z, p.Query))
 		}
 	}
 	return ""

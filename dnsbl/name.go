@@ -91,17 +91,44 @@ func ipQuery(ip netip.Addr, zone string) string {
 
 // DomainQueryName returns the fully qualified name to look up for domain
 // in the domain list (RHSBL) zone, such as "spam.example.dbl.example.".
-// The domain is normalised with [NormalizeDomain].
+// The domain is normalised with [NormalizeDomain], except for the test
+// names of RFC 5782 section 5, TEST and INVALID (any case, with or without
+// the root dot): single labels that every domain list must list (TEST) or
+// must not list (INVALID), asked as "test.dbl.example." and
+// "invalid.dbl.example." so that a list's health can be checked. Checker's
+// evaluations still refuse them: a client that names itself TEST is not
+// asked about.
 func DomainQueryName(domain, zone string) (string, error) {
-	d, err := NormalizeDomain(domain)
-	if err != nil {
-		return "", err
+	d, ok := testDomain(domain)
+	if !ok {
+		var err error
+		if d, err = NormalizeDomain(domain); err != nil {
+			return "", err
+		}
 	}
 	z, err := canonZone(zone)
 	if err != nil {
 		return "", err
 	}
 	return domainQuery(d, z)
+}
+
+// RFC 5782 section 5 test names of domain lists.
+const (
+	TestListedDomain    = "test"    // every domain list lists it
+	TestNotListedDomain = "invalid" // no domain list lists it
+)
+
+// testDomain returns the RFC 5782 test name domain is, in lower case.
+func testDomain(domain string) (string, bool) {
+	d := strings.TrimSuffix(domain, ".")
+	switch {
+	case strings.EqualFold(d, TestListedDomain):
+		return TestListedDomain, true
+	case strings.EqualFold(d, TestNotListedDomain):
+		return TestNotListedDomain, true
+	}
+	return "", false
 }
 
 func domainQuery(domain, zone string) (string, error) {

@@ -2,6 +2,7 @@ package dnsbl_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -70,6 +71,11 @@ func TestDomainQueryName(t *testing.T) {
 		{"CRLF", "spam.example\r\nRSET", "", dnsbl.ErrBadDomain},
 		{"label over 63", strings.Repeat("a", 64) + ".example", "", dnsbl.ErrBadDomain},
 		{"too long with zone", strings.Repeat(strings.Repeat("a", 60)+".", 4) + "example", "", dnsbl.ErrNameTooLong},
+		// RFC 5782 section 5: the test names are single labels.
+		{"RFC 5782 TEST", "TEST", "test.dbl.example.", nil},
+		{"RFC 5782 test with root dot", "test.", "test.dbl.example.", nil},
+		{"RFC 5782 INVALID", "Invalid", "invalid.dbl.example.", nil},
+		{"other single label", "tests", "", dnsbl.ErrBadDomain},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +84,54 @@ func TestDomainQueryName(t *testing.T) {
 				t.Errorf("DomainQueryName(%q) = %q, %v; want %q, %v", tt.domain, got, err, tt.want, tt.err)
 			}
 		})
+	}
+}
+
+// The RFC 5782 test names are for asking about a list, not about a
+// client: a HELO of TEST or INVALID is not a domain to look up.
+func TestNormalizeDomainRefusesTestNames(t *testing.T) {
+	for _, d := range []string{"TEST", "test.", "invalid"} {
+		if got, err := dnsbl.NormalizeDomain(d); !errors.Is(err, dnsbl.ErrBadDomain) {
+			t.Errorf("NormalizeDomain(%q) = %q, %v; want ErrBadDomain", d, got, err)
+		}
+	}
+}
+
+func TestTestPoints(t *testing.T) {
+	nibbles := func(last string) string {
+		return last + ".0.0.0.0.0.f.7.f.f.f.f." + strings.Repeat("0.", 20) + "zen.example."
+	}
+	tests := []struct {
+		name string
+		kind dnsbl.Kind
+		zone string
+		ipv6 bool
+		want []dnsbl.TestPoint
+		err  error
+	}{
+		{name: "domain list", kind: dnsbl.DomainList, zone: "DBL.example.",
+			want: []dnsbl.TestPoint{{Query: "test.dbl.example.", Listed: true}, {Query: "invalid.dbl.example."}}},
+		{name: "ip list", kind: dnsbl.IPList, zone: "zen.example",
+			want: []dnsbl.TestPoint{{Query: "2.0.0.127.zen.example.", Listed: true}, {Query: "1.0.0.127.zen.example."}}},
+		{name: "ipv6 list", kind: dnsbl.IPList, zone: "zen.example", ipv6: true,
+			want: []dnsbl.TestPoint{{Query: "2.0.0.127.zen.example.", Listed: true}, {Query: "1.0.0.127.zen.example."},
+				{Query: nibbles("2"), Listed: true}, {Query: nibbles("1")}}},
+		{name: "bad zone", kind: dnsbl.DomainList, zone: "bad zone", err: dnsbl.ErrBadZone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := dnsbl.TestPoints(tt.kind, tt.zone, tt.ipv6)
+			if !errors.Is(err, tt.err) || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("TestPoints(%v, %q, %v) = %v, %v; want %v, %v", tt.kind, tt.zone, tt.ipv6, got, err, tt.want, tt.err)
+			}
+		})
+	}
+	// The IP test points are what IPQueryName gives for 127.0.0.2 and 127.0.0.1.
+	for i, ip := range []string{"127.0.0.2", "127.0.0.1"} {
+		q, err := dnsbl.IPQueryName(netip.MustParseAddr(ip), "zen.example")
+		if err != nil || q != tests[1].want[i].Query {
+			t.Errorf("IPQueryName(%s) = %q, %v; want %q", ip, q, err, tests[1].want[i].Query)
+		}
 	}
 }
 

@@ -169,7 +169,7 @@ var (
 		"smtpf#277", "smtpf#299").anyCode().passThrough()
 	entrySenderSyntax = newEntry("SenderSyntax", 553, "5.5.2",
 		"rejected sender {sender} {reason}", []Param{{"sender", KindWord}, pReason},
-		"The MAIL FROM address breaks a strict RFC 5321 grammar rule (line, local part or domain length, a plus in an IP literal, a leading, trailing or double dot). The sending software is broken; relax the strict grammar options only if a legitimate sender needs it.",
+		"The MAIL FROM address breaks a strict RFC 5321 grammar rule (line, path, local part or domain length, a plus in an IP literal, a leading, trailing or double dot, postmaster without a domain, which only RCPT may use). The sending software is broken; relax the strict grammar options only if a legitimate sender needs it.",
 		"smtpf#279")
 	entrySyntaxError = newEntry("SyntaxError", 501, "5.5.2",
 		"syntax error", nil,
@@ -185,7 +185,7 @@ var (
 		"smtpf#283")
 	entryRecipientSyntax = newEntry("RecipientSyntax", 553, "5.5.2",
 		"rejected recipient {rcpt} {reason}", []Param{{"rcpt", KindWord}, pReason},
-		"The RCPT TO address breaks a strict RFC 5321 grammar rule (line, local part or domain length, a plus in an IP literal, a leading, trailing or double dot). The sender must correct the address.",
+		"The RCPT TO address breaks a strict RFC 5321 grammar rule (line, path, local part or domain length, a plus in an IP literal, a leading, trailing or double dot). The sender must correct the address.",
 		"smtpf#284")
 	entryNullRecipient = newEntry("NullRecipient", 550, "5.7.1",
 		"null recipient invalid", nil,

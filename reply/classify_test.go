@@ -18,7 +18,6 @@ func TestClassify(t *testing.T) {
 		{"550 5.7.1 denied", ClassPermanent, false, false},
 		{"550 4.7.1 mixed", ClassPermanent, false, true},
 		{"451 5.7.1 mixed", ClassTransient, true, true},
-		{"111 connection refused", ClassPreliminary, true, false},
 		{"550 no enhanced code", ClassPermanent, false, false},
 	}
 	for _, tt := range tests {
@@ -31,6 +30,17 @@ func TestClassify(t *testing.T) {
 				t.Errorf("Classify(%q).Advice() is empty", tt.in)
 			}
 		})
+	}
+}
+
+// ClassOf still names the 1xx class that some clients show for a failed
+// connection (101, 111), although Parse refuses such a reply from a server.
+func TestClassOfPreliminary(t *testing.T) {
+	if c := ClassOf(111); c != ClassPreliminary {
+		t.Errorf("ClassOf(111) = %v, want %v", c, ClassPreliminary)
+	}
+	if c := (Classification{Class: ClassPreliminary, Retryable: true}); c.Advice() == "" {
+		t.Errorf("Advice of the preliminary class is empty")
 	}
 }
 

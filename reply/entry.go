@@ -84,6 +84,12 @@ type Entry struct {
 	Alt []string
 
 	segs []segment // Template compiled: literal text and parameter slots
+	// prefix is "550 5.7.1 ", the start of a one-line reply with the
+	// entry's own codes, written once instead of formatted per reply.
+	prefix string
+	// multiline is set when the template has a '\n': arguments are
+	// sanitised, so only the template can make a reply of several lines.
+	multiline bool
 	// opaque marks an entry Identify leaves out: its text is another
 	// server's reply passed through whole, so it would match any reply.
 	opaque bool
@@ -111,6 +117,8 @@ func newEntry(name string, code int, enh, tmpl string, params []Param, explain s
 		panic(fmt.Sprintf("reply catalog %s: %v", name, err))
 	}
 	e.segs = segs
+	e.prefix = string(Reply{code: int16(code), enh: r.enh}.appendPrefix(nil, ' '))
+	e.multiline = strings.IndexByte(tmpl, '\n') >= 0
 	return e
 }
 

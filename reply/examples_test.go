@@ -58,6 +58,30 @@ func ExampleParse() {
 	// true
 }
 
+func ExampleParse_grammar() {
+	// RFC 5321 4.2: the first digit is 2 to 5, the second 0 to 5.
+	_, err := reply.Parse("150 opening data connection")
+	fmt.Println(errors.Is(err, reply.ErrCode), err)
+	// RFC 3463 2: no leading zeros in an enhanced code.
+	_, err = reply.Parse("550 5.07.1 denied")
+	var pe *reply.ParseError
+	fmt.Println(errors.Is(err, reply.ErrEnhanced), errors.As(err, &pe) && pe.Line == 1, pe.Reason)
+	// Output:
+	// true reply: basic code out of range: first digit 1 is not 2 to 5 (RFC 5321 4.2) (line 1: "150 opening data connection")
+	// true true 5.07.1: subject has a leading zero (RFC 3463 2)
+}
+
+func ExampleReply_Received() {
+	r, _ := reply.Parse("550-5.7.1 listed at \x1b[1mbl.example\r\n550 5.7.1 see https://bl.example/q?ip=192.0.2.1\r\n")
+	fmt.Printf("%q\n", r.Text())
+	fmt.Printf("%q\n", r.ReceivedText())
+	fmt.Printf("%q\n", r.Received())
+	// Output:
+	// ["listed at ?[1mbl.example" "see https://bl.example/q?ip=192.0.2.1"]
+	// ["5.7.1 listed at \x1b[1mbl.example" "5.7.1 see https://bl.example/q?ip=192.0.2.1"]
+	// "550-5.7.1 listed at \x1b[1mbl.example\r\n550 5.7.1 see https://bl.example/q?ip=192.0.2.1\r\n"
+}
+
 func ExampleClassify() {
 	c := reply.Classify(reply.MustParse("451 4.7.1 greylisted, try again in 300 seconds"))
 	fmt.Println(c.Class, c.Retryable, c.Mismatch)

@@ -37,6 +37,23 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		// What was received is a piece of the input and parses the same.
+		raw := r.Received()
+		if !strings.Contains(in, raw) || len(r.ReceivedText()) != len(r.Text()) {
+			t.Fatalf("Parse(%q).Received() = %q, ReceivedText %q, Text %q", in, raw, r.ReceivedText(), r.Text())
+		}
+		if back, err := Parse(raw); err != nil || back.Code() != r.Code() || back.Enhanced() != r.Enhanced() || strings.Join(back.Text(), "\n") != strings.Join(r.Text(), "\n") {
+			t.Fatalf("Parse(Received() %q) = %v, %v", raw, back, err)
+		}
+		// RFC 5321 4.2 and RFC 3463 2.
+		if c := r.Code(); c < 200 || c > 559 || c/10%10 > 5 {
+			t.Fatalf("Parse(%q) accepted code %d", in, c)
+		}
+		if e := r.Enhanced(); !e.IsZero() {
+			if _, err := ParseEnhanced(e.String()); err != nil {
+				t.Fatalf("Parse(%q) accepted enhanced code %v: %v", in, e, err)
+			}
+		}
 		wire := r.String()
 		checkWire(t, wire)
 		again, err := Parse(wire)

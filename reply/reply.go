@@ -43,48 +43,91 @@ func (e Enhanced) String() string {
 
 func (e Enhanced) appendTo(dst []byte) []byte {
 	dst = append(dst, '0'+e.Class, '.')
-	dst = strconv.AppendUint(dst, uint64(e.Subject), 10)
+	dst = appendSmall(dst, e.Subject)
 	dst = append(dst, '.')
-	return strconv.AppendUint(dst, uint64(e.Detail), 10)
+	return appendSmall(dst, e.Detail)
+}
+
+// appendSmall appends n in decimal, as strconv.AppendUint does, for the
+// one to three digits of an enhanced code's subject and detail.
+func appendSmall(dst []byte, n uint16) []byte {
+	switch {
+	case n < 10:
+		return append(dst, '0'+byte(n))
+	case n < 100:
+		return append(dst, '0'+byte(n/10), '0'+byte(n%10))
+	case n < 1000:
+		return append(dst, '0'+byte(n/100), '0'+byte(n/10%10), '0'+byte(n%10))
+	}
+	return strconv.AppendUint(dst, uint64(n), 10)
 }
 
 // ErrEnhanced reports an enhanced status code that is not class.subject.detail
-// with a class of 2, 4 or 5 and subject and detail of one to three digits.
+// with a class of 2, 4 or 5 and subject and detail of one to three digits
+// without a leading zero (RFC 3463 2).
 var ErrEnhanced = errors.New("reply: malformed enhanced status code")
 
 // ParseEnhanced parses "class.subject.detail", such as "4.7.1" or "5.7.27".
 func ParseEnhanced(s string) (Enhanced, error) {
+	e, reason := parseEnhanced(s)
+	if reason != "" {
+		return Enhanced{}, fmt.Errorf("%w: %q: %s", ErrEnhanced, s, reason)
+	}
+	return e, nil
+}
+
+// parseEnhanced is ParseEnhanced without the error value: reason says what
+// is wrong, "" when s is a valid code. RFC 3463 2:
+//
+//	status-code = class "." subject "." detail
+//	class       = "2" / "4" / "5"
+//	subject     = "0" / ("1"-"9" 0*2DIGIT)
+//	detail      = "0" / ("1"-"9" 0*2DIGIT)
+func parseEnhanced(s string) (Enhanced, string) {
 	var n [3]uint16
 	part, digits := 0, 0
+	lead := false // the current part began with "0"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '.':
-			if digits == 0 || part == 2 {
-				return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+			if digits == 0 {
+				return Enhanced{}, "empty part"
+			}
+			if part == 2 {
+				return Enhanced{}, "more than three parts"
 			}
 			part, digits = part+1, 0
 		case c >= '0' && c <= '9':
+			if digits > 0 && lead {
+				return Enhanced{}, enhancedPartNames[part] + " has a leading zero"
+			}
+			lead = digits == 0 && c == '0'
 			digits++
-			if digits > 3 || (part == 0 && digits > 1) {
-				return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+			if part == 0 && digits > 1 {
+				return Enhanced{}, "class of more than one digit"
+			}
+			if digits > 3 {
+				return Enhanced{}, enhancedPartNames[part] + " of more than three digits"
 			}
 			n[part] = n[part]*10 + uint16(c-'0')
 		default:
-			return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+			return Enhanced{}, "not digits and dots"
 		}
 	}
 	if part != 2 || digits == 0 {
-		return Enhanced{}, fmt.Errorf("%w: %q", ErrEnhanced, s)
+		return Enhanced{}, "not class.subject.detail"
 	}
 	if n[0] != 2 && n[0] != 4 && n[0] != 5 {
-		return Enhanced{}, fmt.Errorf("%w: class %d in %q", ErrEnhanced, n[0], s)
+		return Enhanced{}, "class " + string(rune('0'+n[0])) + " is not 2, 4 or 5"
 	}
-	return Enhanced{Class: uint8(n[0]), Subject: n[1], Detail: n[2]}, nil
+	return Enhanced{Class: uint8(n[0]), Subject: n[1], Detail: n[2]}, ""
 }
 
-// ErrCode reports a basic reply code outside 200..599 (or 100..599 for parsed
-// replies, which may carry the non-standard codes some servers send).
+var enhancedPartNames = [3]string{"class", "subject", "detail"}
+
+// ErrCode reports a basic reply code outside RFC 5321 4.2's grammar: a
+// first digit of 2 to 5 and a second of 0 to 5.
 var ErrCode = errors.New("reply: basic code out of range")
 
 // ErrClassMismatch reports an enhanced code whose class differs from the first
@@ -102,17 +145,19 @@ type Reply struct {
 	enh   Enhanced
 	entry *Entry // catalog entry, or nil for replies built by New or Parse
 	args  [maxArgs]string
-	lines []string // literal text lines when entry is nil
+	lines []string // literal text lines of a reply built by New or WithText
+	raw   string   // a parsed reply as received; its text lines are derived from it
 }
 
 // maxArgs is the largest number of template parameters a catalog entry takes.
 const maxArgs = 6
 
-// New builds a reply of our own. The basic code must be within 200..599 and a
-// non-empty enhanced code must parse and share the basic code's class. Text
-// lines are sanitised when written: control bytes never reach the wire.
+// New builds a reply of our own. The basic code must be within 200..559
+// with a second digit of 0 to 5 (RFC 5321 4.2), and a non-empty enhanced code
+// must parse and share the basic code's class. Text lines are sanitised when
+// written: control bytes never reach the wire.
 func New(code int, enhanced string, text ...string) (Reply, error) {
-	if code < 200 || code > 599 {
+	if code < 200 || code > 599 || code/10%10 > 5 {
 		return Reply{}, fmt.Errorf("%w: %d", ErrCode, code)
 	}
 	var e Enhanced
@@ -165,6 +210,16 @@ func (r Reply) Args() []string {
 // Text returns the reply's text lines, without codes, after sanitising and
 // template expansion but before folding.
 func (r Reply) Text() []string {
+	if r.raw != "" {
+		var out []string
+		for it := newParsedLines(r.raw); ; {
+			l, ok := it.next()
+			if !ok {
+				return out
+			}
+			out = append(out, string(appendSanitized(nil, l)))
+		}
+	}
 	if r.entry == nil {
 		out := make([]string, len(r.lines))
 		for i, l := range r.lines {

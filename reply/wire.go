@@ -29,7 +29,10 @@ func (r Reply) AppendTo(dst []byte) []byte {
 	if r.enh.IsZero() {
 		guardEnhanced(text)
 	}
-	if len(text) <= maxContent-(textStart-start) && !containsNL(text) {
+	// A catalog template without a line break cannot make one: its
+	// arguments are sanitised.
+	oneLine := r.entry != nil && !r.entry.multiline || !containsNL(text)
+	if len(text) <= maxContent-(textStart-start) && oneLine {
 		if len(text) == 0 && textStart > start {
 			dst = dst[:textStart-1] // no trailing space after the codes
 		}
@@ -74,8 +77,16 @@ func containsNL(b []byte) bool {
 }
 
 func (r Reply) appendPrefix(dst []byte, sep byte) []byte {
-	dst = strconv.AppendInt(dst, int64(r.code), 10)
-	dst = append(dst, sep)
+	if e := r.entry; e != nil && sep == ' ' && e.prefix != "" && int(r.code) == e.Code && r.enh == e.Enhanced {
+		return append(dst, e.prefix...)
+	}
+	if r.code >= 100 && r.code <= 999 {
+		c := byte(r.code / 100)
+		dst = append(dst, '0'+c, '0'+byte(r.code/10%10), '0'+byte(r.code%10), sep)
+	} else {
+		dst = strconv.AppendInt(dst, int64(r.code), 10)
+		dst = append(dst, sep)
+	}
 	if !r.enh.IsZero() {
 		dst = r.enh.appendTo(dst)
 		dst = append(dst, ' ')
@@ -87,6 +98,19 @@ func (r Reply) appendPrefix(dst []byte, sep byte) []byte {
 func (r Reply) appendRawText(dst []byte) []byte {
 	if r.entry != nil {
 		return r.entry.appendText(dst, &r.args)
+	}
+	if r.raw != "" {
+		it := newParsedLines(r.raw)
+		for i := 0; ; i++ {
+			l, ok := it.next()
+			if !ok {
+				return dst
+			}
+			if i > 0 {
+				dst = append(dst, '\n')
+			}
+			dst = appendSanitized(dst, l)
+		}
 	}
 	for i, l := range r.lines {
 		if i > 0 {
@@ -169,6 +193,16 @@ func appendFold(chunks [][]byte, line []byte, width int, guardFirst bool) [][]by
 // by '?': no CR, LF, NUL or other control byte from a client can reach the
 // wire and start a reply line of its own.
 func appendSanitized(dst []byte, s string) []byte {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			clean = false
+			break
+		}
+	}
+	if clean { // the common case: one copy
+		return append(dst, s...)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c > 0x7e {

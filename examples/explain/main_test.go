@@ -25,6 +25,10 @@ func TestRun(t *testing.T) {
 			[]string{"DNSBLBlocked [postfix smtppolicy]"}, ""},
 		{"not a reply", []string{"hello there"}, "", 1, nil, "not an SMTP reply"},
 		{"code over 599", []string{"650 5.7.1 x"}, "", 1, nil, "basic code out of range"},
+		// RFC 5321 4.2 and RFC 3463 2: the error names the rule and the line.
+		{"1yz code", []string{"150 opening data connection"}, "", 1, nil, `basic code out of range: first digit 1 is not 2 to 5 (RFC 5321 4.2) (line 1: "150 opening data connection")`},
+		{"second digit 6", nil, "250-mx.example.org\r\n260 SIZE\r\n", 1, nil, `basic code out of range: second digit 6 is not 0 to 5 (RFC 5321 4.2) (line 2: "260 SIZE")`},
+		{"enhanced leading zero", []string{"550 5.07.1 denied"}, "", 1, nil, `malformed enhanced status code: 5.07.1: subject has a leading zero (RFC 3463 2) (line 1: "550 5.07.1 denied")`},
 		{"empty stdin", nil, "", 1, nil, "empty input"},
 	}
 	for _, tt := range tests {

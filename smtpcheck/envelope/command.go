@@ -38,8 +38,10 @@ func (c Command) Param(key string) (string, bool) {
 // ParseCommand parses a MAIL FROM or RCPT TO command line (without CRLF),
 // such as "MAIL FROM:<a@example.org> SIZE=1000". It tolerates extra white
 // space and reports it in ExtraSpaces. A SMTPUTF8 parameter on MAIL turns on
-// o.SMTPUTF8 for the path. The null path is accepted for MAIL and refused for
-// RCPT by the caller (a policy question, smtpf #286), not here.
+// o.SMTPUTF8 for the path. It applies the rules of each verb (CheckVerb):
+// the null path only after MAIL, <postmaster> without a domain only after
+// RCPT. A caller that answers RCPT TO:<> with its own reply (smtpf#286)
+// looks for the null path before calling it.
 func ParseCommand(line string, o Options) (Command, error) {
 	var c Command
 	if len(line) < 5 {
@@ -95,7 +97,33 @@ func ParseCommand(line string, o Options) (Command, error) {
 	if c.Path, err = ParsePath(path, o); err != nil {
 		return c, err
 	}
+	if err := checkVerb(c.Verb, c.Path, line); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// CheckVerb applies the rules of RFC 5321 section 4.1.2 that depend on the
+// verb a path follows, which ParsePath, ParseAddress and ParseParts cannot
+// know: the null path <> is a reverse-path (MAIL) only, and <postmaster>
+// without a domain is a forward-path (RCPT) only (section 4.5.1). verb is
+// "MAIL" or "RCPT" in any case; other verbs have no path rules here.
+func CheckVerb(verb string, p Path) error {
+	return checkVerb(verb, p, "<"+p.String()+">")
+}
+
+func checkVerb(verb string, p Path, input string) error {
+	switch {
+	case strings.EqualFold(verb, "MAIL"):
+		if p.Postmaster() {
+			return errorf(RuleNoDomain, input, "address has no domain (postmaster alone is a recipient only)")
+		}
+	case strings.EqualFold(verb, "RCPT"):
+		if p.Null {
+			return errorf(RuleSyntax, input, "the null path is a sender only")
+		}
+	}
+	return nil
 }
 
 // pathEnd returns the index of the '>' closing the path that starts s,

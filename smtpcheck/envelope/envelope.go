@@ -27,8 +27,9 @@ const (
 	RuleLocalLength  Rule = "local-length"  // local part longer than 64 octets
 	RuleDomainLength Rule = "domain-length" // domain longer than 255 octets
 	RuleLabelLength  Rule = "label-length"  // a domain label longer than 63 octets
+	RulePathLength   Rule = "path-length"   // path longer than 256 octets, brackets included
 	RuleStrictDot    Rule = "strict-dot"    // leading, trailing or doubled dot
-	RuleNoDomain     Rule = "no-domain"     // an address without a domain other than postmaster
+	RuleNoDomain     Rule = "no-domain"     // an address without a domain other than postmaster, or postmaster after MAIL
 	RuleParams       Rule = "params"        // malformed ESMTP parameters
 	RuleEightBit     Rule = "8bit"          // non-ASCII without SMTPUTF8
 )
@@ -71,6 +72,9 @@ const (
 	MaxLocalLength  = 64
 	MaxDomainLength = 255
 	MaxLabelLength  = 63
+	// MaxPathLength is the longest reverse-path or forward-path, angle
+	// brackets and source route included (RFC 5321 section 4.5.3.1.3).
+	MaxPathLength = 256
 	// MaxPathLine is the longest "MAIL FROM:<path>" or "RCPT TO:<path>"
 	// command without its parameters, excluding CRLF (512 octets with it).
 	MaxPathLine = 510
@@ -85,6 +89,9 @@ type Options struct {
 	// MaxLocal, MaxDomain and MaxLabel override the RFC limits; zero means
 	// the RFC's value, a negative number turns the limit off.
 	MaxLocal, MaxDomain, MaxLabel int
+	// MaxPath overrides MaxPathLength, the limit on the whole path with its
+	// angle brackets; zero means the RFC's 256 octets, negative turns it off.
+	MaxPath int
 	// MaxLine limits the command up to and including the path (parameters
 	// excluded, as extensions lengthen the line); zero means MaxPathLine,
 	// negative turns it off.
@@ -202,6 +209,14 @@ func parseParts(local, domain string, o Options) (Path, bool) {
 		return Path{}, false
 	}
 	p := Path{Local: l}
+	// The path ParsePath would see: "<local>" or "<local@domain>".
+	n := len(local) + 2
+	if domain != "" {
+		n += len(domain) + 1
+	}
+	if max := limit(o.MaxPath, MaxPathLength); max > 0 && n > max {
+		return Path{}, false
+	}
 	if domain == "" {
 		return p, strings.EqualFold(l, "postmaster")
 	}
@@ -223,7 +238,22 @@ func ParseAddress(s string, o Options) (Path, error) {
 	return parseMailbox(s, s, o)
 }
 
+// parseMailbox parses the inside of a path, in, and checks the length of
+// the path it makes with its angle brackets after the parts' own limits, so
+// that the more precise rule (a local part or a domain too long) is the one
+// reported.
 func parseMailbox(in, orig string, o Options) (Path, error) {
+	p, err := parseMailboxParts(in, orig, o)
+	if err != nil {
+		return Path{}, err
+	}
+	if max := limit(o.MaxPath, MaxPathLength); max > 0 && len(in)+2 > max {
+		return Path{}, errorf(RulePathLength, orig, "path exceeds %d octets", max)
+	}
+	return p, nil
+}
+
+func parseMailboxParts(in, orig string, o Options) (Path, error) {
 	var p Path
 	if in == "" {
 		p.Null = true

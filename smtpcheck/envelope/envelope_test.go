@@ -56,6 +56,15 @@ func TestParsePath(t *testing.T) {
 		{name: "no brackets", in: "a@example.org", rule: RuleSyntax},
 		{name: "nul byte", in: "<a\x00@example.org>", rule: RuleSyntax},
 		{name: "empty local", in: "<@example.org>", rule: RuleSyntax},
+		// RFC 5321 4.5.3.1.3: 256 octets for the whole path, brackets and
+		// source route included; each part within its own limit.
+		{name: "path 256", in: path256, want: local64 + "@" + domain189},
+		{name: "path 257", in: path257, rule: RulePathLength},
+		{name: "path 257 by source route", in: "<@r.example:" + strings.Repeat("l", 64-len("@r.example:")+1) + "@" + domain189 + ">", rule: RulePathLength},
+		{name: "path limit off", in: path257, opt: Options{MaxPath: -1}, want: local64 + "@x" + domain189},
+		{name: "path limit raised", in: path257, opt: Options{MaxPath: 300}, want: local64 + "@x" + domain189},
+		{name: "long domain reports domain", in: "<a@" + strings.Repeat("abcdefg.", 32) + "org>", rule: RuleDomainLength},
+		{name: "long local reports local", in: "<" + strings.Repeat("a", 65) + "@" + strings.Repeat("b.", 100) + "org>", rule: RuleLocalLength},
 		{name: "plus and equals", in: "<SRS0=abcd=TT=example.com=a+b@fwd.example>", want: "SRS0=abcd=TT=example.com=a+b@fwd.example"},
 	}
 	for _, tt := range tests {
@@ -80,6 +89,22 @@ func TestParsePath(t *testing.T) {
 				t.Errorf("ParsePath(%q).Literal = %v, want %v", tt.in, p.Literal, tt.literal)
 			}
 		})
+	}
+}
+
+// path256 is a path of exactly 256 octets with its brackets: a 64-octet
+// local part and a 189-octet domain of labels within their limits; path257
+// has one more octet in the domain.
+var (
+	local64   = strings.Repeat("l", 64)
+	domain189 = strings.Repeat(strings.Repeat("d", 62)+".", 2) + strings.Repeat("d", 59) + ".org"
+	path256   = "<" + local64 + "@" + domain189 + ">"
+	path257   = "<" + local64 + "@x" + domain189 + ">"
+)
+
+func TestPath256(t *testing.T) {
+	if len(path256) != 256 {
+		t.Fatalf("len(path256) = %d, want 256", len(path256))
 	}
 }
 
@@ -141,6 +166,16 @@ func TestParseCommand(t *testing.T) {
 		{name: "empty param value", in: "MAIL FROM:<a@example.org> SIZE=", rule: RuleParams},
 		{name: "long line", in: "MAIL FROM:<" + strings.Repeat("a", 60) + "@" + strings.Repeat(strings.Repeat("b", 60)+".", 8) + "org>", opt: Options{MaxDomain: -1}, rule: RuleLineLength},
 		{name: "other verb", in: "VRFY foo", rule: RuleSyntax},
+		// Per-verb rules of RFC 5321 4.1.2 and 4.5.1.
+		{name: "rcpt postmaster", in: "RCPT TO:<Postmaster>", path: "Postmaster"},
+		{name: "rcpt postmaster with domain", in: "RCPT TO:<Postmaster@example.org>", path: "Postmaster@example.org"},
+		{name: "mail postmaster", in: "MAIL FROM:<postmaster>", rule: RuleNoDomain},
+		{name: "mail POSTMASTER", in: "mail from:<POSTMASTER> SIZE=10", rule: RuleNoDomain},
+		{name: "mail postmaster with domain", in: "MAIL FROM:<postmaster@example.org>", path: "postmaster@example.org"},
+		{name: "rcpt null", in: "RCPT TO:<>", rule: RuleSyntax},
+		{name: "mail path 256", in: "MAIL FROM:" + path256 + " SIZE=10", path: local64 + "@" + domain189, params: 1},
+		{name: "mail path 257", in: "MAIL FROM:" + path257, rule: RulePathLength},
+		{name: "rcpt path 257", in: "RCPT TO:" + path257 + " NOTIFY=NEVER", rule: RulePathLength},
 		{name: "short", in: "MAI", rule: RuleSyntax},
 	}
 	for _, tt := range tests {
@@ -250,6 +285,9 @@ func TestParseParts(t *testing.T) {
 		{name: "local 65", local: strings.Repeat("a", 65), domain: "example.org", rule: RuleLocalLength},
 		{name: "strict dot", local: "a..b", domain: "example.org", opt: Options{StrictDots: true}, rule: RuleStrictDot},
 		{name: "8bit", local: "jörg", domain: "example.org", rule: RuleEightBit},
+		{name: "path 256", local: local64, domain: domain189, want: local64 + "@" + domain189},
+		{name: "path 257", local: local64, domain: "x" + domain189, rule: RulePathLength},
+		{name: "path 257 limit off", local: local64, domain: "x" + domain189, opt: Options{MaxPath: -1}, want: local64 + "@x" + domain189},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +299,31 @@ func TestParseParts(t *testing.T) {
 				t.Errorf("ParseParts(%q, %q) = %q, want %q", tt.local, tt.domain, p.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestCheckVerb(t *testing.T) {
+	tests := []struct {
+		verb, path string
+		rule       Rule
+	}{
+		{verb: "MAIL", path: "<>"},
+		{verb: "RCPT", path: "<>", rule: RuleSyntax},
+		{verb: "MAIL", path: "<postmaster>", rule: RuleNoDomain},
+		{verb: "mail", path: "<PostMaster>", rule: RuleNoDomain},
+		{verb: "RCPT", path: "<postmaster>"},
+		{verb: "MAIL", path: "<postmaster@example.org>"},
+		{verb: "RCPT", path: "<user@example.org>"},
+		{verb: "VRFY", path: "<postmaster>"},
+	}
+	for _, tt := range tests {
+		p, err := ParsePath(tt.path, Options{})
+		if err != nil {
+			t.Fatalf("ParsePath(%q): %v", tt.path, err)
+		}
+		if got := RuleOf(CheckVerb(tt.verb, p)); got != tt.rule {
+			t.Errorf("CheckVerb(%q, %s) rule = %q, want %q", tt.verb, tt.path, got, tt.rule)
+		}
 	}
 }
 

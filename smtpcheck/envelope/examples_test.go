@@ -27,6 +27,17 @@ func ExampleParsePath() {
 	// true
 }
 
+func ExampleCheckVerb() {
+	// <postmaster> without a domain is for RCPT only, <> for MAIL only.
+	p, _ := envelope.ParsePath("<postmaster>", envelope.Options{})
+	fmt.Println(envelope.CheckVerb("RCPT", p), envelope.RuleOf(envelope.CheckVerb("MAIL", p)))
+	_, err := envelope.ParseCommand("MAIL FROM:<Postmaster>", envelope.Options{})
+	fmt.Println(err)
+	// Output:
+	// <nil> no-domain
+	// envelope: address has no domain (postmaster alone is a recipient only): "MAIL FROM:<Postmaster>"
+}
+
 func ExampleParseHelo() {
 	for _, s := range []string{"mx.example.org", "[192.0.2.1]", "localhost", "bad name"} {
 		h, err := envelope.ParseHelo(s)

@@ -12,6 +12,7 @@ func FuzzParseCommand(f *testing.F) {
 		"MAIL FROM:<a@example.org>", "MAIL FROM:<>", "RCPT TO:<postmaster>",
 		"MAIL FROM: <a@example.org> SIZE=10", `RCPT TO:<"a\"@b"@example.org>`,
 		"RCPT TO:<@r.example:u@[IPv6:2001:db8::1]>", "MAIL FROM:<jörg@bücher.example> SMTPUTF8",
+		"MAIL FROM:<postmaster>", "RCPT TO:<>", "RCPT TO:<" + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + ".org>",
 	} {
 		f.Add(s, false)
 	}
@@ -23,10 +24,17 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
+		// The per-verb rules hold for every command that parses.
+		if c.Path.Null && c.Verb != "MAIL" || c.Path.Postmaster() && c.Verb != "RCPT" {
+			t.Fatalf("ParseCommand(%q) = %s %q, a path that verb may not take", line, c.Verb, c.Path.String())
+		}
+		if len(c.Path.String())+2 > MaxPathLength && len(c.Path.Route) == 0 {
+			t.Fatalf("ParseCommand(%q) accepted a path of %d octets", line, len(c.Path.String())+2)
+		}
 		// A parsed path must reparse to itself.
 		if !c.Path.Null {
 			s := c.Path.String()
-			p, err := ParseAddress(s, Options{StrictDots: strict, SMTPUTF8: true, MaxLocal: -1, MaxDomain: -1, MaxLabel: -1})
+			p, err := ParseAddress(s, Options{StrictDots: strict, SMTPUTF8: true, MaxLocal: -1, MaxDomain: -1, MaxLabel: -1, MaxPath: -1})
 			if err != nil || p.String() != s {
 				t.Fatalf("ParseAddress(%q) = %q, %v; want it to reparse", s, p.String(), err)
 			}

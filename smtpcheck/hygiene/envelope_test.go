@@ -33,6 +33,10 @@ func TestMailSyntax(t *testing.T) {
 		{name: "double dot lenient", from: "first..last@example.jp", want: pass},
 		{name: "double dot strict", cfg: SyntaxConfig{Options: envelope.Options{StrictDots: true}}, from: "first..last@example.jp", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, rule: "rfc2821-strict-dot"},
 		{name: "no domain", from: "alice", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, rule: "rfc2821-no-domain"},
+		{name: "postmaster sender", raw: "MAIL FROM:<postmaster>", from: "postmaster", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, rule: "rfc2821-no-domain"},
+		{name: "postmaster sender without raw", from: "Postmaster", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, rule: "rfc2821-no-domain"},
+		{name: "path 259", raw: "MAIL FROM:<" + strings.Repeat("x", 64) + "@" + strings.Repeat(strings.Repeat("d", 62)+".", 3) + "org>", from: strings.Repeat("x", 64) + "@" + strings.Repeat(strings.Repeat("d", 62)+".", 3) + "org", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, rule: "rfc2821-path-length"},
+		{name: "path 259 without raw", from: strings.Repeat("x", 64) + "@" + strings.Repeat(strings.Repeat("d", 62)+".", 3) + "org", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, rule: "rfc2821-path-length"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +70,7 @@ func TestRcptSyntax(t *testing.T) {
 		{name: "bang path", to: "host!b@example.net", want: verdict{smtpcheck.Reject, 550, "5.7.1"}, text: "UUCP"},
 		{name: "quoted at sign", to: `"b@other.example"@example.net`, want: verdict{smtpcheck.Reject, 550, "5.7.1"}, text: "at-sign"},
 		{name: "grammar", to: "b c@example.net", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, text: "rejected recipient"},
+		{name: "path 259", to: strings.Repeat("x", 64) + "@" + strings.Repeat(strings.Repeat("d", 62)+".", 3) + "org", want: verdict{smtpcheck.Reject, 553, "5.5.2"}, text: "path exceeds 256 octets"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,7 +77,10 @@ func mailSyntaxTest(cfg SyntaxConfig) test {
 				return ptr(refuse(reply.SyntaxError(), NameMailSyntax, "rfc2821-extra-spaces", raw))
 			}
 		} else {
-			_, err = envelope.ParseParts(s.Mail.From.Local, s.Mail.From.Domain, o)
+			var p envelope.Path
+			if p, err = envelope.ParseParts(s.Mail.From.Local, s.Mail.From.Domain, o); err == nil {
+				err = envelope.CheckVerb("MAIL", p)
+			}
 		}
 		if err == nil {
 			return nil
