@@ -12,7 +12,9 @@ import (
 // restriction list: the first final verdict (accept, refuse, discard) ends
 // the list. Tags, quarantine, scores and headers accumulate along the way.
 // A defer-if-permit verdict is remembered: a later refusal replaces it, while
-// a later accept turns it into a temporary failure. When the list ends with no
+// a later accept turns it into a temporary failure. A temporary refusal a
+// check gave because it could not decide (Result.Err set) counts as a
+// defer-if-permit, as with Postfix's reject_tempfail_action. When the list ends with no
 // final verdict, the result is Continue (or the remembered tag, quarantine or
 // defer-if-permit), leaving the decision to the enclosing list.
 func FirstMatch(checks ...Check) Check {
@@ -44,6 +46,7 @@ type folder struct {
 
 // add folds in one result and reports whether the list is decided.
 func (f *folder) add(r Result) bool {
+	r = deferTempFailure(r)
 	f.acc.Score += r.Score
 	f.acc.Headers = append(f.acc.Headers, r.Headers...)
 	switch r.Action {

@@ -118,20 +118,29 @@ func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 		// An unguarded error fails open (traced); an unguarded panic temp-fails.
 		r = Options{}.policyFor(r.Err).Fail(r.Err, r.Reason)
 	}
+	r = deferTempFailure(r)
 
 	d := Decision{Stage: s.Stage}
 	s.trace.Store(nil)
 	s.mu.Lock()
-	held := s.heldConn
-	if s.heldTx != nil && (held == nil || s.heldTx.Action > held.Action) {
-		held = s.heldTx
+	var held *Result
+	for _, h := range [...]*Result{s.heldConnect, s.heldHelo, s.heldTx} {
+		if h != nil && (held == nil || h.Action > held.Action) {
+			held = h
+		}
+	}
+	if s.Stage == StageHelo {
+		s.heloRefused = r.Action.Refuses() || r.Action == DeferIfPermit
 	}
 	switch s.Stage {
 	case StageConnect, StageHelo, StageMail:
 		holdable := r.Action == Reject || r.Action == TempFail
 		if r.Action == DeferIfPermit || (p.DelayReject && holdable && !r.Immediate) {
-			slot := &s.heldConn
-			if s.Stage == StageMail {
+			slot := &s.heldConnect
+			switch s.Stage {
+			case StageHelo:
+				slot = &s.heldHelo
+			case StageMail:
 				slot = &s.heldTx
 			}
 			if *slot == nil || r.Action > (*slot).Action {

@@ -181,6 +181,12 @@ const (
 	// FailOpen continues as if the check had no opinion, and logs the error.
 	FailOpen ErrorPolicy = iota
 	// FailTemp answers with the catalog's 451 4.3.0 so the client retries.
+	// In a restriction list (FirstMatch, Parallel, Policy.Evaluate) the
+	// answer is a defer-if-permit, given only when nothing else rejects
+	// the request (Postfix's reject_tempfail_action = defer_if_permit): a
+	// check that could not look is no reason to hide a refusal another
+	// check is sure of. A panic, a bug rather than a failed lookup, is
+	// answered at once.
 	FailTemp
 	// FailClosed refuses permanently with the catalog's 554 5.7.0.
 	FailClosed
@@ -217,6 +223,31 @@ func (p ErrorPolicy) Fail(err error, reason Reason) Result {
 		r.Action, r.Reply = Reject, reply.TransactionFailed()
 	}
 	return r
+}
+
+// deferTempFailure applies Postfix's reject_tempfail_action =
+// defer_if_permit to a result: a temporary refusal that a check gave only
+// because it could not decide (Err set: a DNS timeout or SERVFAIL, a store
+// that is down) becomes a defer-if-permit, so that a permanent refusal by
+// another check, before or after it, still wins, and the temporary failure
+// is given only when nothing rejects. A 421 keeps its reply but no longer
+// closes the connection before the other checks have had their say. Every
+// other result is returned as it is. FirstMatch, Parallel and
+// Policy.Evaluate apply it when they compose results, so checks need not.
+func deferTempFailure(r Result) Result {
+	if r.Err == nil || isPanic(r.Err) {
+		return r
+	}
+	if r.Action == TempFail || (r.Action == Disconnect && !r.DefaultReply().IsPermanent()) {
+		r.Action = DeferIfPermit
+		r.errHandled = true
+	}
+	return r
+}
+
+func isPanic(err error) bool {
+	var pe *PanicError
+	return errors.As(err, &pe)
 }
 
 // ErrDeadline is the error of a check cut off at its deadline.

@@ -47,10 +47,21 @@ type Conn struct {
 	AuthUser   string         // the SASL identity, when authenticated
 	Trusted    bool           // the client is in a trusted network (mynetworks)
 
-	// PTR holds the client's reverse DNS names once looked up, and
-	// Confirmed those whose A/AAAA records lead back to ClientIP
-	// (forward-confirmed reverse DNS). PTRLooked tells "no names" from
-	// "not looked up"; PTRErr records a temporary lookup failure.
+	// The client's reverse DNS, with the same meaning whoever fills it (a
+	// server adapter, a policy-protocol front-end from Postfix's
+	// client_name and reverse_client_name, a test):
+	//
+	//   - PTRLooked false: nothing is known; a check may look it up.
+	//   - PTRLooked, PTRErr nil, PTR empty: the address has no PTR record
+	//     (NXDOMAIN or NODATA). That is an answer, not an error: checks
+	//     that require reverse DNS refuse such a client.
+	//   - PTR: the names found (lower case, no trailing dot); Confirmed:
+	//     those among them whose A/AAAA records lead back to ClientIP
+	//     (forward-confirmed reverse DNS). A name in Confirmed is in PTR.
+	//   - PTRErr: the lookup failed temporarily (SERVFAIL, timeout), so
+	//     the client may have names nobody could see. With PTR empty the
+	//     PTR lookup itself failed; with names in PTR and none confirmed,
+	//     a forward lookup did. Never set for NXDOMAIN or NODATA.
 	PTR       []string
 	Confirmed []string
 	PTRLooked bool
@@ -214,12 +225,17 @@ type Session struct {
 	mu sync.Mutex
 	// values holds what checks share; a session holds few, so a short
 	// slice (backed by inline room for the usual number) beats a map.
-	values   []keyValue
-	inline   [4]keyValue
-	heldConn *Result               // a verdict from connect or HELO held for RCPT (delayed rejection)
-	heldTx   *Result               // a verdict from MAIL held for RCPT; ends with the transaction
-	trace    atomic.Pointer[Trace] // the evaluation in progress, nil between evaluations
-	traceBuf Trace
+	values []keyValue
+	inline [4]keyValue
+	// Verdicts held for RCPT (delayed rejection, defer-if-permit), one
+	// slot per lifetime: the connection's, the current HELO's (a new HELO
+	// replaces it) and the transaction's (RSET and MAIL end it).
+	heldConnect *Result
+	heldHelo    *Result
+	heldTx      *Result
+	heloRefused bool                  // the current HELO was refused, at once or held
+	trace       atomic.Pointer[Trace] // the evaluation in progress, nil between evaluations
+	traceBuf    Trace
 }
 
 type keyValue struct{ key, value any }
@@ -255,7 +271,7 @@ func (s *Session) SetValue(key, value any) {
 
 // ResetTransaction forgets the MAIL transaction (after RSET, a completed
 // message or a new MAIL), keeping connection and HELO facts, and any verdict
-// from connect or HELO still held for RCPT.
+// from connect or the current HELO still held for RCPT.
 func (s *Session) ResetTransaction() {
 	s.mu.Lock()
 	s.heldTx = nil
@@ -268,10 +284,18 @@ func (s *Session) ResetTransaction() {
 	s.Message = nil
 }
 
-// SetHelo records a HELO/EHLO, keeping earlier different arguments in
-// Helo.Previous.
+// SetHelo records a HELO/EHLO. The new HELO is the one judged from now on:
+// any verdict held from the previous one is dropped, so a client that
+// corrects a refused HELO (EHLO localhost, RSET, EHLO mx.example.org) is
+// judged by its correction. An earlier different argument is kept in
+// Helo.Previous, unless it was refused: replacing a refused name is a
+// correction, not a change of identity.
 func (s *Session) SetHelo(verb, name string) {
-	if s.Helo.Name != "" && !strings.EqualFold(s.Helo.Name, name) {
+	s.mu.Lock()
+	refused := s.heloRefused
+	s.heldHelo, s.heloRefused = nil, false
+	s.mu.Unlock()
+	if s.Helo.Name != "" && !strings.EqualFold(s.Helo.Name, name) && !refused {
 		s.Helo.Previous = append(s.Helo.Previous, s.Helo.Name)
 	}
 	s.Helo.Verb = strings.ToUpper(verb)
