@@ -39,8 +39,25 @@ func NewSession(clientIP string) *Builder {
 }
 
 // PTR sets the client's reverse names; all of them are forward-confirmed.
+// With no names it records that the address has no PTR record (NXDOMAIN or
+// NODATA), an answer that checks requiring reverse DNS refuse. The facts
+// mean what smtpcheck.Conn documents, as when a server filled them.
 func (b *Builder) PTR(names ...string) *Builder {
-	b.s.Conn.PTR, b.s.Conn.Confirmed, b.s.Conn.PTRLooked = names, names, true
+	b.s.Conn.PTR, b.s.Conn.Confirmed, b.s.Conn.PTRLooked, b.s.Conn.PTRErr = names, names, true, nil
+	return b
+}
+
+// PTRUnverified sets reverse names none of which leads back to the client's
+// address (Postfix: reverse_client_name set, client_name "unknown").
+func (b *Builder) PTRUnverified(names ...string) *Builder {
+	b.s.Conn.PTR, b.s.Conn.Confirmed, b.s.Conn.PTRLooked, b.s.Conn.PTRErr = names, nil, true, nil
+	return b
+}
+
+// PTRFailed records a reverse lookup that failed temporarily (SERVFAIL, a
+// timeout) with err: whether the client has names is unknown.
+func (b *Builder) PTRFailed(err error) *Builder {
+	b.s.Conn.PTR, b.s.Conn.Confirmed, b.s.Conn.PTRLooked, b.s.Conn.PTRErr = nil, nil, true, err
 	return b
 }
 

@@ -2,11 +2,13 @@ package checktest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
 )
 
 // Build a session in one line and run a check against it.
@@ -28,4 +30,24 @@ func ExampleAssertVerdict() {
 	fmt.Println("failed:", t.Failed())
 	// Output:
 	// failed: false
+}
+
+// The client's reverse DNS as a server would have found it: names, no PTR
+// record, names that do not lead back, or a lookup that failed.
+func ExampleBuilder_PTRFailed() {
+	ptr := hygiene.ClientPTR(hygiene.ClientConfig{})
+	for _, b := range []*checktest.Builder{
+		checktest.NewSession("192.0.2.1").PTR("mx.example.net"),
+		checktest.NewSession("192.0.2.1").PTR(),
+		checktest.NewSession("192.0.2.1").PTRUnverified("forged.example.net"),
+		checktest.NewSession("192.0.2.1").PTRFailed(errors.New("SERVFAIL")),
+	} {
+		r := ptr(context.Background(), b.Session())
+		fmt.Println(r.Action, r.Reply.Code())
+	}
+	// Output:
+	// continue 0
+	// reject 554
+	// continue 0
+	// defer-if-permit 421
 }

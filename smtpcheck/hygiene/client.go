@@ -38,6 +38,10 @@ type ptrFacts struct {
 // temporary lookup failure otherwise.
 func ReverseDNS(ctx context.Context, res *resolver.Resolver, s *smtpcheck.Session) (names, confirmed []string, err error) {
 	if s.Conn.PTRLooked {
+		if resolver.IsNotFound(s.Conn.PTRErr) {
+			// No PTR is an answer (see smtpcheck.Conn), whoever stored it.
+			return s.Conn.PTR, s.Conn.Confirmed, nil
+		}
 		return s.Conn.PTR, s.Conn.Confirmed, s.Conn.PTRErr
 	}
 	if v, ok := s.Value(ptrKey{}).(ptrFacts); ok {
@@ -127,25 +131,24 @@ func (c ClientConfig) exempt(ctx context.Context, s *smtpcheck.Session) (exempt,
 
 // ClientPTR requires the client's address to have reverse DNS (smtpf
 // client-ptr-required; Postfix reject_unknown_reverse_client_hostname).
-// A missing PTR gets 554 5.7.1 (smtpf#416), or 550 5.7.1 (smtpf#449) at
-// RCPT and later; a lookup failure gets 421 4.4.3 (smtpf#415) unless
-// IgnoreDNSErrors.
+// A missing PTR (NXDOMAIN or NODATA: an answer) gets 554 5.7.1
+// (smtpf#416), or 550 5.7.1 (smtpf#449) at RCPT and later. A lookup that
+// failed (SERVFAIL, timeout) is a defer-if-permit with 421 4.4.3
+// (smtpf#415): given only when nothing else rejects, unless
+// IgnoreDNSErrors lets the client through.
 func ClientPTR(cfg ClientConfig) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		names, _, err := ReverseDNS(ctx, cfg.Resolver, s)
 		if errors.Is(err, errNoPTRData) {
 			return smtpcheck.Result{}
 		}
-		if err != nil {
-			if cfg.IgnoreDNSErrors {
-				return smtpcheck.Result{Reason: smtpcheck.Reason{Check: NameClientPTR, Evidence: err.Error()}}
-			}
-			r := refuse(reply.PTRLookupError(clientIP(s)), NameClientPTR, "client-ptr-required", clientIP(s))
-			r.Action, r.Err, r.Reason.Evidence = smtpcheck.Disconnect, err, err.Error()
-			return r
-		}
 		if len(names) > 0 {
+			// A name is all this check asks for; a failed forward lookup
+			// does not matter here.
 			return smtpcheck.Result{}
+		}
+		if err != nil {
+			return lookupFailed(cfg, reply.PTRLookupError(clientIP(s)), NameClientPTR, "client-ptr-required", s, err)
 		}
 		if ex, wait := cfg.exempt(ctx, s); ex || wait {
 			return smtpcheck.Result{}
@@ -156,6 +159,19 @@ func ClientPTR(cfg ClientConfig) smtpcheck.Check {
 		}
 		return refuse(rep, NameClientPTR, "client-ptr-required", clientIP(s))
 	}
+}
+
+// lookupFailed is a client-name check's answer when the reverse lookup
+// failed temporarily: a defer-if-permit with rep (Postfix's
+// reject_tempfail_action), so that a permanent refusal by another check
+// still wins, or nothing with IgnoreDNSErrors.
+func lookupFailed(cfg ClientConfig, rep reply.Reply, name, rule string, s *smtpcheck.Session, err error) smtpcheck.Result {
+	if cfg.IgnoreDNSErrors {
+		return smtpcheck.Result{Reason: smtpcheck.Reason{Check: name, Evidence: err.Error()}}
+	}
+	r := refuse(rep, name, rule, clientIP(s))
+	r.Action, r.Err, r.Reason.Evidence = smtpcheck.DeferIfPermit, err, err.Error()
+	return r
 }
 
 // FCrDNSConfig configures ClientFCrDNS.
@@ -172,7 +188,7 @@ type FCrDNSConfig struct {
 // client with no PTR name, or with names none of which leads back, gets
 // 450 4.7.1 (550 5.7.1 with Permanent), unless it is an MX host of its
 // sender's domain and ExemptSenderMX is set; a lookup failure is a
-// temporary refusal unless IgnoreDNSErrors. ClientPTR is the lighter test
+// defer-if-permit with 450 4.7.1 unless IgnoreDNSErrors. ClientPTR is the lighter test
 // that asks for a PTR name only (reject_unknown_reverse_client_hostname).
 func ClientFCrDNS(cfg FCrDNSConfig) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
@@ -180,16 +196,11 @@ func ClientFCrDNS(cfg FCrDNSConfig) smtpcheck.Check {
 		if errors.Is(err, errNoPTRData) {
 			return smtpcheck.Result{}
 		}
-		if err != nil {
-			if cfg.IgnoreDNSErrors {
-				return smtpcheck.Result{Reason: smtpcheck.Reason{Check: NameClientFCrDNS, Evidence: err.Error()}}
-			}
-			r := refuse(reply.ClientNoHostnameTemp(clientIP(s)), NameClientFCrDNS, "reject_unknown_client_hostname", clientIP(s))
-			r.Err, r.Reason.Evidence = err, err.Error()
-			return r
-		}
 		if len(confirmed) > 0 {
 			return smtpcheck.Result{}
+		}
+		if err != nil {
+			return lookupFailed(cfg.ClientConfig, reply.ClientNoHostnameTemp(clientIP(s)), NameClientFCrDNS, "reject_unknown_client_hostname", s, err)
 		}
 		if ex, wait := cfg.exempt(ctx, s); ex || wait {
 			return smtpcheck.Result{}

@@ -2,6 +2,7 @@ package hygiene
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -128,7 +129,7 @@ func TestClientChecks(t *testing.T) {
 		{"ptr present", ClientPTR(cc), NameClientPTR, "198.51.200.20", "a@good.mail.test", false, pass},
 		{"ptr missing", ClientPTR(cc), NameClientPTR, "198.51.200.30", "a@good.mail.test", false, verdict{smtpcheck.Reject, 554, "5.7.1"}},
 		{"ptr missing at rcpt", ClientPTR(cc), NameClientPTR, "198.51.200.30", "a@good.mail.test", true, verdict{smtpcheck.Reject, 550, "5.7.1"}},
-		{"ptr servfail", ClientPTR(cc), NameClientPTR, "198.51.200.22", "a@good.mail.test", false, verdict{smtpcheck.Disconnect, 421, "4.4.3"}},
+		{"ptr servfail", ClientPTR(cc), NameClientPTR, "198.51.200.22", "a@good.mail.test", false, verdict{smtpcheck.DeferIfPermit, 421, "4.4.3"}},
 		{"ptr servfail ignored", ClientPTR(ClientConfig{Resolver: res, IgnoreDNSErrors: true}), NameClientPTR, "198.51.200.22", "a@good.mail.test", false, pass},
 		{"fcrdns confirmed", ClientFCrDNS(FCrDNSConfig{ClientConfig: cc}), NameClientFCrDNS, "198.51.200.20", "a@good.mail.test", false, pass},
 		{"fcrdns forged", ClientFCrDNS(FCrDNSConfig{ClientConfig: cc}), NameClientFCrDNS, "198.51.200.21", "a@good.mail.test", false, verdict{smtpcheck.TempFail, 450, "4.7.1"}},
@@ -138,7 +139,7 @@ func TestClientChecks(t *testing.T) {
 		{"fcrdns no ptr but sender's mx", ClientFCrDNS(FCrDNSConfig{ClientConfig: mxExempt}), NameClientFCrDNS, "198.51.200.31", "a@noptrmx.mail.test", true, pass},
 		{"fcrdns no ptr not sender's mx", ClientFCrDNS(FCrDNSConfig{ClientConfig: mxExempt}), NameClientFCrDNS, "198.51.200.30", "a@good.mail.test", true, verdict{smtpcheck.TempFail, 450, "4.7.1"}},
 		{"fcrdns forged but sender's mx", ClientFCrDNS(FCrDNSConfig{ClientConfig: mxExempt}), NameClientFCrDNS, "198.51.200.21", "a@forgedmx.mail.test", true, pass},
-		{"fcrdns servfail", ClientFCrDNS(FCrDNSConfig{ClientConfig: cc}), NameClientFCrDNS, "198.51.200.22", "a@good.mail.test", false, verdict{smtpcheck.TempFail, 450, "4.7.1"}},
+		{"fcrdns servfail", ClientFCrDNS(FCrDNSConfig{ClientConfig: cc}), NameClientFCrDNS, "198.51.200.22", "a@good.mail.test", false, verdict{smtpcheck.DeferIfPermit, 450, "4.7.1"}},
 		{"ip in ptr", ClientIPInName(ClientIPInNameConfig{ClientConfig: cc}), NameClientIPInName, "198.51.200.10", "a@other.mail.test", false, verdict{smtpcheck.Reject, 550, "5.7.1"}},
 		{"ip in ptr but sender's mx", ClientIPInName(ClientIPInNameConfig{ClientConfig: mxExempt}), NameClientIPInName, "198.51.200.10", "a@good.mail.test", true, pass},
 		{"ip in ptr not sender's mx", ClientIPInName(ClientIPInNameConfig{ClientConfig: mxExempt}), NameClientIPInName, "198.51.200.10", "a@aonly.mail.test", true, verdict{smtpcheck.Reject, 550, "5.7.1"}},
@@ -162,6 +163,18 @@ func TestClientChecksUseSessionFacts(t *testing.T) {
 	expect(t, "ClientUnknownTLD(session facts)", run(t, ClientUnknownTLD(ClientUnknownTLDConfig{}), s), verdict{smtpcheck.Reject, 550, "5.7.1"}, NameClientUnknownTLD)
 	s = checktest.NewSession("192.0.2.1").PTR("host.localhost").Helo("mx.x.de").Session()
 	expect(t, "ClientReserved(session facts)", run(t, ClientReserved(ClientReservedConfig{}), s), verdict{smtpcheck.Reject, 550, "5.7.1"}, NameClientReserved)
+	// No PTR is an answer, even when a front-end stored the NXDOMAIN as
+	// the lookup's error; a failed lookup defers; a name is enough for
+	// ClientPTR even when its forward lookup failed.
+	nx := &resolver.Error{Name: "1.2.0.192.in-addr.arpa.", Err: resolver.ErrNotFound}
+	s = checktest.NewSession("192.0.2.1").PTRFailed(nx).Helo("mx.x.de").Session()
+	expect(t, "ClientPTR(NXDOMAIN stored as error)", run(t, ClientPTR(ClientConfig{}), s), verdict{smtpcheck.Reject, 554, "5.7.1"}, NameClientPTR)
+	s = checktest.NewSession("192.0.2.1").PTRFailed(errors.New("SERVFAIL")).Helo("mx.x.de").Session()
+	expect(t, "ClientPTR(SERVFAIL)", run(t, ClientPTR(ClientConfig{}), s), verdict{smtpcheck.DeferIfPermit, 421, "4.4.3"}, NameClientPTR)
+	s = checktest.NewSession("192.0.2.1").PTRUnverified("host.example.net").Helo("mx.x.de").Session()
+	s.Conn.PTRErr = errors.New("SERVFAIL on the forward lookup")
+	expect(t, "ClientPTR(name, forward lookup failed)", run(t, ClientPTR(ClientConfig{}), s), pass, "")
+	expect(t, "ClientFCrDNS(name, forward lookup failed)", run(t, ClientFCrDNS(FCrDNSConfig{}), s), verdict{smtpcheck.DeferIfPermit, 450, "4.7.1"}, NameClientFCrDNS)
 	// No facts, no resolver: no opinion.
 	s = checktest.NewSession("192.0.2.1").Helo("mx.x.de").Session()
 	expect(t, "ClientPTR(no facts)", run(t, ClientPTR(ClientConfig{}), s), pass, "")
