@@ -373,7 +373,8 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 func rephrase(c smtpcheck.Check, wording func(*smtpcheck.Session) reply.Reply) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		r := c(ctx, s)
-		if r.Action.Refuses() {
+		// A lookup that failed is a defer-if-permit: worded as well.
+		if r.Action.Refuses() || r.Action == smtpcheck.DeferIfPermit {
 			r.Reply = wording(s)
 			r = classAction(r)
 		}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
 // Message is an accepted message handed to Config.Deliver.
@@ -61,8 +62,16 @@ type Config struct {
 	// clients that talk first (postscreen's pregreet test).
 	GreetPause time.Duration
 	// LookupPTR fills the client's reverse names before the connect stage;
-	// nil leaves them unknown.
+	// nil leaves them unknown. An error that says the address has no PTR
+	// record (resolver.IsNotFound: NXDOMAIN, NODATA) is an answer, recorded
+	// as no names; only other errors (SERVFAIL, timeouts) are lookup
+	// failures (see smtpcheck.Conn).
 	LookupPTR func(ctx context.Context, ip netip.Addr) (names, confirmed []string, err error)
+	// PostmasterDomains are the domains whose postmaster@ is accepted
+	// whatever the policy says, as RCPT TO:<Postmaster> (no domain) always
+	// is (RFC 5321 4.5.1): a sender whose mail is refused must be able to
+	// reach a person.
+	PostmasterDomains []string
 	// MaxMessageBytes limits DATA (default 25 MiB); larger messages get the
 	// catalog's 552 5.3.4, and the session goes on. Configure hands it to
 	// go-smtp, which advertises it in EHLO (SIZE) and refuses a larger
@@ -297,21 +306,23 @@ type session struct {
 }
 
 // evaluate runs the policy at stage and turns the decision into an error for
-// go-smtp (nil to go on), with a deadline for the command and containment of
-// any panic.
-func (s *session) evaluate(st smtpcheck.Stage) (err error) {
+// go-smtp (nil to go on).
+func (s *session) evaluate(st smtpcheck.Stage) error { return s.apply(s.decide(st)) }
+
+// decide runs the policy at stage with a deadline for the command and
+// containment of any panic.
+func (s *session) decide(st smtpcheck.Stage) (r smtpcheck.Result) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.b.log.Error("panic in policy", "session", s.s.Conn.ID, "stage", st, "panic", v)
-			err = toSMTPError(reply.InternalError())
+			r = smtpcheck.Result{Action: smtpcheck.TempFail, Reply: reply.InternalError()}
 		}
 	}()
 	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	s.s.Stage = st
 	s.s.Now = s.b.cfg.Now()
-	d := s.b.cfg.Policy.Evaluate(ctx, s.s)
-	return s.apply(d.Result)
+	return s.b.cfg.Policy.Evaluate(ctx, s.s).Result
 }
 
 func (s *session) apply(r smtpcheck.Result) error {
@@ -337,6 +348,11 @@ func (s *session) apply(r smtpcheck.Result) error {
 	rep := r.DefaultReply()
 	if r.Action == smtpcheck.Disconnect && rep.Code() != 421 && !rep.IsPermanent() {
 		rep = reply.InternalError()
+	}
+	if rep.Code() == 421 && r.Action != smtpcheck.Disconnect {
+		// 421 says the service is closing the channel (RFC 5321 3.8): a
+		// deferred 421 (a PTR lookup that failed) closes it too.
+		s.conn.markCloseAfterReply()
 	}
 	return toSMTPError(rep)
 }
@@ -386,6 +402,10 @@ func (s *session) connect(c *trackedConn) []byte {
 		ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 		names, confirmed, err := s.b.cfg.LookupPTR(ctx, s.s.Conn.ClientIP)
 		cancel()
+		if resolver.IsNotFound(err) {
+			// No PTR record is an answer, not a lookup failure.
+			names, confirmed, err = nil, nil, nil
+		}
 		s.s.Conn.PTR, s.s.Conn.Confirmed, s.s.Conn.PTRLooked, s.s.Conn.PTRErr = names, confirmed, true, err
 	}
 	err := s.evaluate(smtpcheck.StageConnect)
@@ -442,14 +462,46 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	return s.evaluate(smtpcheck.StageMail)
 }
 
-// Rcpt implements smtp.Session.
+// Rcpt implements smtp.Session. Mail for the postmaster is accepted
+// whatever the policy says (RFC 5321 4.5.1); the policy still runs, and a
+// refusal it would have given is logged.
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
-	s.s.Rcpt = smtpcheck.ParseAddress(to)
-	if err := s.evaluate(smtpcheck.StageRcpt); err != nil {
+	a := smtpcheck.ParseAddress(to)
+	if strings.EqualFold(a.Domain, postmasterStandIn) {
+		a.Domain = "" // RCPT TO:<Postmaster>, see trackedConn
+	}
+	s.s.Rcpt = a
+	r := s.decide(smtpcheck.StageRcpt)
+	if s.isPostmaster(a) && r.Action.Refuses() {
+		s.b.log.Info("postmaster accepted over a refusal (RFC 5321 4.5.1)", "session", s.s.Conn.ID,
+			"rcpt", a.String(), "refusal", r.DefaultReply().String(), "reason", r.Reason.String())
+		r = smtpcheck.Result{Action: smtpcheck.Accept, Headers: r.Headers,
+			Reason: smtpcheck.Reason{Check: "postmaster", Rule: "RFC 5321 4.5.1", Matched: a.String()}}
+	}
+	if err := s.apply(r); err != nil {
 		return err
 	}
 	s.s.Rcpts = append(s.s.Rcpts, s.s.Rcpt)
 	return nil
+}
+
+// isPostmaster reports the recipients RFC 5321 4.5.1 says must be
+// accepted: <Postmaster> without a domain, and postmaster@ a served domain
+// (Config.PostmasterDomains), in any case.
+func (s *session) isPostmaster(a smtpcheck.Address) bool {
+	if !strings.EqualFold(a.Local, "postmaster") {
+		return false
+	}
+	if a.Domain == "" {
+		return true
+	}
+	d := a.DomainFold()
+	for _, pd := range s.b.cfg.PostmasterDomains {
+		if strings.EqualFold(strings.TrimSuffix(pd, "."), d) {
+			return true
+		}
+	}
+	return false
 }
 
 // Data implements smtp.Session: the DATA, header and end-of-data stages run
@@ -604,6 +656,9 @@ func (s *session) Reset() {
 		_, arg, _ := strings.Cut(line, " ")
 		arg = strings.TrimSpace(arg)
 		if arg != "" && arg != s.s.Helo.Name {
+			// The new HELO is the one judged: a refusal found for the
+			// previous one is forgotten.
+			s.pendingErr = nil
 			if err := s.helo(v, arg); err != nil {
 				var se *smtp.SMTPError
 				if errors.As(err, &se) {

@@ -23,6 +23,13 @@ const maxTrackedLine = 1024
 // them too, is off (Backend.Configure).
 const maxCommandLine = 2048
 
+// postmasterStandIn is the domain the listener gives RCPT TO:<Postmaster>
+// before go-smtp reads it: go-smtp's path parser refuses a mailbox without
+// a domain with 501, while RFC 5321 4.5.1 says this one MUST be accepted.
+// Session.Rcpt takes the domain off again. The .invalid TLD (RFC 2606)
+// cannot be anyone's real domain.
+const postmasterStandIn = "postmaster.smtppolicy.invalid"
+
 // trackedConn wraps a client's connection. It runs the connect stage before
 // the greeting goes out, and watches the bytes both ways for the protocol
 // facts go-smtp does not expose: talk before the greeting, pipelining, the raw
@@ -35,7 +42,7 @@ type trackedConn struct {
 	started      bool // the greeting write has begun
 	greeted      bool // the greeting has gone out
 	greetErr     error
-	pending      []byte // bytes read during the greet pause, replayed to Read
+	pending      []byte // bytes observed but not yet handed to go-smtp
 	line         []byte // the command line being received
 	lineTooLong  bool
 	queued       int  // complete commands received since our last reply
@@ -50,6 +57,12 @@ type trackedConn struct {
 	lineLen      int  // octets of the current line so far
 	dataDeadline bool // the DATA deadline is set on the connection
 	dataTimedOut bool // and it expired: the reply to DATA becomes 421 4.4.2
+	// held keeps the start of a command line that may turn out to be
+	// RCPT TO:<Postmaster> until the line is complete; passLine is set
+	// once the current line is known not to be one (or is message data).
+	held     []byte
+	passLine bool
+	out      []byte // what Read hands to go-smtp, reused between reads
 }
 
 func newTrackedConn(c net.Conn, s *session) *trackedConn {
@@ -58,27 +71,42 @@ func newTrackedConn(c net.Conn, s *session) *trackedConn {
 
 // Read passes bytes to go-smtp and follows the command lines in them.
 func (c *trackedConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
+	for {
+		c.mu.Lock()
+		if len(c.pending) > 0 {
+			n := copy(p, c.pending)
+			c.pending = c.pending[n:]
+			c.mu.Unlock()
+			return n, nil
+		}
 		c.mu.Unlock()
-		return n, nil
-	}
-	c.mu.Unlock()
-	n, err := c.Conn.Read(p)
-	if n > 0 && c.observe(p[:n]) {
-		return 0, smtp.ErrTooLongLine
-	}
-	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		n, err := c.Conn.Read(p)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.mu.Lock()
+				c.dataTimedOut = c.dataDeadline
+				c.mu.Unlock()
+			}
+		}
+		if n == 0 {
+			return 0, err
+		}
+		out, tooLong := c.observe(p[:n])
+		if tooLong {
+			return 0, smtp.ErrTooLongLine
+		}
+		if len(out) == 0 && err == nil {
+			continue // all held: the rest of the line is still to come
+		}
+		k := copy(p, out)
+		if k < len(out) {
 			c.mu.Lock()
-			c.dataTimedOut = c.dataDeadline
+			c.pending = append(c.pending[:0], out[k:]...)
 			c.mu.Unlock()
 		}
+		return k, err
 	}
-	return n, err
 }
 
 // startData sets the deadline for the whole of DATA; the reply to DATA
@@ -93,9 +121,12 @@ func (c *trackedConn) startData(d time.Duration) {
 	c.Conn.SetReadDeadline(time.Now().Add(d))
 }
 
-// observe follows the bytes read; it reports a command line over
-// maxCommandLine.
-func (c *trackedConn) observe(b []byte) (tooLong bool) {
+// observe follows the lines in b and returns the bytes to hand to go-smtp:
+// b itself, except that the start of a command line that may be
+// RCPT TO:<Postmaster> is held until the line is complete, and such a line
+// gets postmasterStandIn as its domain. Message lines, BDAT chunks and TLS
+// pass untouched. tooLong reports a command line over maxCommandLine.
+func (c *trackedConn) observe(b []byte) (out []byte, tooLong bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.greeted {
@@ -108,18 +139,35 @@ func (c *trackedConn) observe(b []byte) (tooLong bool) {
 	}
 	c.readAny = true
 	if c.opaque {
-		return false
+		return b, false
 	}
+	out = c.out[:0]
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
-		part := b
+		raw := b
 		if i >= 0 {
-			part = b[:i]
+			raw = b[:i]
 		}
-		c.lineLen += len(part) // with the CR, when there is one
+		if c.lineLen == 0 && len(c.held) == 0 && !c.passLine {
+			// A new line: only commands are candidates. After DATA,
+			// before its reply, a client that does not wait for the 354
+			// may already be sending the message: leave it alone too.
+			c.passLine = c.inData || c.sawData
+		}
+		if c.passLine {
+			out = append(out, raw...)
+		} else {
+			c.held = append(c.held, raw...)
+			if may, _ := bareRcptPostmaster(c.held); !may || len(c.held) > maxTrackedLine {
+				out = append(out, c.held...)
+				c.held, c.passLine = c.held[:0], true
+			}
+		}
+		c.lineLen += len(raw) // with the CR, when there is one
 		if c.lineLen+1 > maxCommandLine && !c.inData {
 			tooLong = true
 		}
+		part := raw
 		if room := maxTrackedLine - len(c.line); room > 0 {
 			if len(part) > room {
 				part, c.lineTooLong = part[:room], true
@@ -129,12 +177,73 @@ func (c *trackedConn) observe(b []byte) (tooLong bool) {
 			c.lineTooLong = true
 		}
 		if i < 0 {
-			return tooLong
+			break
 		}
+		if !c.passLine {
+			out = append(out, withStandIn(c.held)...)
+			c.held = c.held[:0]
+		}
+		out = append(out, '\n')
+		c.passLine = false
 		c.endLine()
 		b = b[i+1:]
+		if c.opaque {
+			// BDAT: the chunk that follows is binary.
+			out = append(out, b...)
+			break
+		}
 	}
-	return tooLong
+	c.out = out
+	return out, tooLong
+}
+
+// bareRcptPostmaster reports whether line (without its LF) may still
+// become, or is, RCPT TO:<Postmaster> with any parameters, in any case.
+func bareRcptPostmaster(line []byte) (may, is bool) {
+	const verb, path = "RCPT TO:", "<POSTMASTER>"
+	i := 0
+	match := func(want string) bool {
+		for j := 0; j < len(want); j, i = j+1, i+1 {
+			if i >= len(line) {
+				i = len(line) + 1 // ran out: a prefix
+				return true
+			}
+			if ch := line[i]; ch != want[j] && !('a' <= ch && ch <= 'z' && ch-'a'+'A' == want[j]) {
+				return false
+			}
+		}
+		return true
+	}
+	if !match(verb) {
+		return false, false
+	}
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	if !match(path) {
+		return false, false
+	}
+	if i > len(line) {
+		return true, false // the line so far is a prefix
+	}
+	if i == len(line) || line[i] == ' ' || line[i] == '\r' {
+		return true, true
+	}
+	return false, false
+}
+
+// withStandIn returns line with postmasterStandIn added to a bare
+// <Postmaster>, or line itself.
+func withStandIn(line []byte) []byte {
+	if _, is := bareRcptPostmaster(line); !is {
+		return line
+	}
+	gt := bytes.IndexByte(line, '>')
+	out := make([]byte, 0, len(line)+len(postmasterStandIn)+1)
+	out = append(out, line[:gt]...)
+	out = append(out, '@')
+	out = append(out, postmasterStandIn...)
+	return append(out, line[gt:]...)
 }
 
 // endLine handles one complete line from the client.
@@ -299,10 +408,12 @@ func (c *trackedConn) greetPause(d time.Duration) {
 	n, _ := c.Conn.Read(buf)
 	c.Conn.SetReadDeadline(time.Time{})
 	if n > 0 {
+		// 512 octets cannot overrun maxCommandLine; the count goes on
+		// in Read.
+		out, _ := c.observe(buf[:n])
 		c.mu.Lock()
-		c.pending = append(c.pending, buf[:n]...)
+		c.pending = append(c.pending, out...)
 		c.mu.Unlock()
-		c.observe(buf[:n])
 	}
 }
 

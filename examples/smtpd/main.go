@@ -239,6 +239,8 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		// The size check's limit, so that EHLO advertises it (SIZE).
 		MaxMessageBytes: all.MaxSize,
 		DataTimeout:     *dataTimeout,
+		// RFC 5321 4.5.1: postmaster@ every served domain gets mail.
+		PostmasterDomains: o.domains,
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -158,11 +158,26 @@ func (r Request) Session() (*smtpcheck.Session, error) {
 	if p, err := strconv.ParseUint(r["client_port"], 10, 16); err == nil {
 		s.Conn.ClientPort = uint16(p)
 	}
-	if n := r["client_name"]; n != "" && n != "unknown" {
-		s.Conn.Confirmed = []string{n}
+	// The PTR facts as smtpcheck.Conn defines them. Postfix says
+	// "unknown" for no name: reverse_client_name "unknown" is an address
+	// without PTR; client_name "unknown" beside a reverse name is a name
+	// that does not lead back. A verified name is a PTR name too, also
+	// from a Postfix that sends no reverse_client_name.
+	known := func(attr string) string {
+		n := strings.TrimSuffix(strings.ToLower(r[attr]), ".")
+		if n == "unknown" {
+			return ""
+		}
+		return n
 	}
-	if n := r["reverse_client_name"]; n != "" && n != "unknown" {
+	if n := known("reverse_client_name"); n != "" {
 		s.Conn.PTR = []string{n}
+	}
+	if n := known("client_name"); n != "" {
+		s.Conn.Confirmed = []string{n}
+		if len(s.Conn.PTR) == 0 || s.Conn.PTR[0] != n {
+			s.Conn.PTR = append([]string{n}, s.Conn.PTR...)
+		}
 	}
 	s.Conn.PTRLooked = r["client_name"] != "" || r["reverse_client_name"] != ""
 	s.Conn.AuthUser = r["sasl_username"]
