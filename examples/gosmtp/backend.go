@@ -5,7 +5,9 @@
 //
 // Every verdict reaches the client as an unwrapped *smtp.SMTPError built from
 // the catalog reply; each connection has its own context with a deadline per
-// command; a panic inside a check becomes 451 4.3.0 for that command.
+// command; a panic inside a check becomes 451 4.3.0 for that command. Mail
+// for RCPT TO:<Postmaster> (and postmaster@ Config.PostmasterDomains) is
+// accepted whatever the policy says (RFC 5321 4.5.1).
 package gosmtp
 
 import (

@@ -60,6 +60,8 @@ type trackedConn struct {
 	// held keeps the start of a command line that may turn out to be
 	// RCPT TO:<Postmaster> until the line is complete; passLine is set
 	// once the current line is known not to be one (or is message data).
+	// Under TLS and after BDAT (opaque) nothing is held or rewritten, so
+	// a bare <Postmaster> gets go-smtp's 501 there.
 	held     []byte
 	passLine bool
 	out      []byte // what Read hands to go-smtp, reused between reads
@@ -149,10 +151,8 @@ func (c *trackedConn) observe(b []byte) (out []byte, tooLong bool) {
 			raw = b[:i]
 		}
 		if c.lineLen == 0 && len(c.held) == 0 && !c.passLine {
-			// A new line: only commands are candidates. After DATA,
-			// before its reply, a client that does not wait for the 354
-			// may already be sending the message: leave it alone too.
-			c.passLine = c.inData || c.sawData
+			// A new line: only commands are candidates.
+			c.passLine = c.inData
 		}
 		if c.passLine {
 			out = append(out, raw...)
@@ -362,7 +362,9 @@ func (c *trackedConn) observeReply(p []byte) {
 			c.inData, c.sawData = true, false
 		case bytes.HasPrefix(line, []byte("220")) && c.lastVerb == "STARTTLS":
 			// TLS from the next byte: go-smtp's line limit, which Configure
-			// sets for a server with TLS, bounds the command lines.
+			// sets for a server with TLS, bounds the command lines, and
+			// nothing is held back waiting for a line end (the handshake
+			// would hang).
 			c.opaque = true
 		case line[0] == '5' || line[0] == '4':
 			c.sawData = false

@@ -1,6 +1,10 @@
 package gosmtp
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
 
 func TestBareRcptPostmaster(t *testing.T) {
 	tests := []struct {
@@ -28,6 +32,29 @@ func TestBareRcptPostmaster(t *testing.T) {
 		}
 		if got := string(withStandIn([]byte(tt.line))); got != tt.want {
 			t.Errorf("withStandIn(%q) = %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
+
+// After a STARTTLS the server accepted, the bytes are a TLS stream: none
+// is held back waiting for a line end (the handshake would hang). A
+// refused STARTTLS leaves the plaintext session as it was.
+func TestNothingHeldUnderTLS(t *testing.T) {
+	for _, tt := range []struct {
+		answer   string
+		wantHeld bool
+	}{
+		{"220 2.0.0 Ready to start TLS\r\n", false},
+		{"502 5.5.1 TLS not supported\r\n", true},
+	} {
+		c := newTrackedConn(nil, &session{s: &smtpcheck.Session{}})
+		c.greeted = true
+		c.observe([]byte("STARTTLS\r\n"))
+		c.observeReply([]byte(tt.answer))
+		in := []byte("\x17\x03\x03\x00\x10\nRCPT TO:<Post")
+		out, _ := c.observe(in)
+		if held := len(out) < len(in); held != tt.wantHeld {
+			t.Errorf("after %q: observe(%q) = %q, held %v, want held %v", tt.answer, in, out, held, tt.wantHeld)
 		}
 	}
 }

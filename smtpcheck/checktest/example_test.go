@@ -51,3 +51,14 @@ func ExampleBuilder_PTRFailed() {
 	// continue 0
 	// defer-if-permit 421
 }
+
+// A client whose PTR name does not lead back to its address has reverse
+// DNS (client-ptr passes) but no verified name (client-fcrdns refuses).
+func ExampleBuilder_PTRUnverified() {
+	s := checktest.NewSession("192.0.2.1").PTRUnverified("forged.example.net").Session()
+	ptr := hygiene.ClientPTR(hygiene.ClientConfig{})(context.Background(), s)
+	fcrdns := hygiene.ClientFCrDNS(hygiene.FCrDNSConfig{})(context.Background(), s)
+	fmt.Println(ptr.Action, fcrdns.Action, fcrdns.Reply.Code(), s.Conn.Name())
+	// Output:
+	// continue tempfail 450 unknown
+}
