@@ -224,7 +224,7 @@ func TestCorrectedHeloIsAccepted(t *testing.T) {
 	c := dialLines(t, s.addr)
 	c.expect("EHLO localhost", "250")
 	c.expect("RSET", "250")
-	c.expect("EHLO mx.example.net", "250")
+	c.expect("EHLO mx.example.test", "250")
 	c.expect("MAIL FROM:<alice@example.net>", "250")
 	c.expect("RCPT TO:<bob@example.org>", "250")
 	c.sendMessage()
