@@ -72,7 +72,8 @@ type Config struct {
 	// PostmasterDomains are the domains whose postmaster@ is accepted
 	// whatever the policy says, as RCPT TO:<Postmaster> (no domain) always
 	// is (RFC 5321 4.5.1): a sender whose mail is refused must be able to
-	// reach a person.
+	// reach a person. A leading dot (".example.org") takes in the
+	// subdomains, as smtpcheck.RelayControl does.
 	PostmasterDomains []string
 	// MaxMessageBytes limits DATA (default 25 MiB); larger messages get the
 	// catalog's 552 5.3.4, and the session goes on. Configure hands it to
@@ -499,7 +500,8 @@ func (s *session) isPostmaster(a smtpcheck.Address) bool {
 	}
 	d := a.DomainFold()
 	for _, pd := range s.b.cfg.PostmasterDomains {
-		if strings.EqualFold(strings.TrimSuffix(pd, "."), d) {
+		pd = strings.ToLower(strings.TrimSuffix(pd, "."))
+		if pd == d || (strings.HasPrefix(pd, ".") && strings.HasSuffix(d, pd)) {
 			return true
 		}
 	}

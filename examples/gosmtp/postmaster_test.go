@@ -155,3 +155,29 @@ func TestRepeatedEhloCorrected(t *testing.T) {
 		t.Errorf("MAIL after a corrected EHLO = %q, want 250", r)
 	}
 }
+
+// postmaster@ a served domain is accepted like <Postmaster>; a leading dot
+// serves the subdomains; postmaster@ any other domain is judged as usual.
+func TestPostmasterOfServedDomains(t *testing.T) {
+	addr := serve(t, gosmtp.Config{
+		Policy:            policyFor(smtpcheck.StageRcpt, refuseAll),
+		PostmasterDomains: []string{"example.org.", ".example.net"},
+	})
+	c := dial(t, addr)
+	c.reply()
+	c.cmd("EHLO mx.example.com")
+	c.cmd("MAIL FROM:<alice@example.com>")
+	for rcpt, want := range map[string]string{
+		"POSTMASTER@Example.Org":      "250",
+		"postmaster@mx.example.net":   "250",
+		"postmaster@example.com":      "550",
+		"postmaster@badexample.net":   "550",
+		"webmaster@example.org":       "550",
+		"postmaster@sub.example.org":  "550",
+		"postmaster@example.org.evil": "550",
+	} {
+		if r := last(c.cmd("RCPT TO:<" + rcpt + ">")); !strings.HasPrefix(r, want) {
+			t.Errorf("RCPT TO:<%s> = %q, want %s", rcpt, r, want)
+		}
+	}
+}
