@@ -151,8 +151,10 @@ func (c *trackedConn) observe(b []byte) (out []byte, tooLong bool) {
 			raw = b[:i]
 		}
 		if c.lineLen == 0 && len(c.held) == 0 && !c.passLine {
-			// A new line: only commands are candidates.
-			c.passLine = c.inData
+			// A new line: only commands are candidates. After DATA,
+			// before its reply, a client that does not wait for the 354
+			// may already be sending the message: leave it alone too.
+			c.passLine = c.inData || c.sawData
 		}
 		if c.passLine {
 			out = append(out, raw...)

@@ -181,3 +181,31 @@ func TestPostmasterOfServedDomains(t *testing.T) {
 		}
 	}
 }
+
+// A client that sends the message with DATA, before the 354, still has it
+// stored as sent: a line in it that reads RCPT TO:<Postmaster> is message
+// data, not a command to rewrite.
+func TestMessageBefore354NotRewritten(t *testing.T) {
+	var got delivered
+	addr := serve(t, gosmtp.Config{Deliver: got.deliver})
+	c := dial(t, addr)
+	c.reply()
+	c.cmd("EHLO mx.example.net")
+	c.cmd("MAIL FROM:<alice@example.net>")
+	c.cmd("RCPT TO:<bob@example.org>")
+	body := "RCPT TO:<Postmaster>\r\n"
+	if _, err := fmt.Fprintf(c.conn, "DATA\r\n%s.\r\n", body); err != nil {
+		t.Fatal(err)
+	}
+	if r := last(c.reply()); !strings.HasPrefix(r, "354") {
+		t.Fatalf("DATA = %q, want 354", r)
+	}
+	if r := last(c.reply()); !strings.HasPrefix(r, "250") {
+		t.Fatalf("end of data = %q, want 250", r)
+	}
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if len(got.data) != 1 || got.data[0] != body {
+		t.Errorf("messages = %q, want one %q as sent", got.data, body)
+	}
+}
