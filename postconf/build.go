@@ -92,9 +92,12 @@ var defaults = map[string]string{
 	"unknown_address_reject_code":      "450",
 	"invalid_hostname_reject_code":     "501",
 	"non_fqdn_reject_code":             "504",
-	"unauth_pipelining_reject_code":    "503",
 	"unverified_recipient_reject_code": "450",
 	"unverified_recipient_defer_code":  "450",
+	// what a DNS-based restriction does when DNS cannot answer now
+	"reject_tempfail_action":                "defer_if_permit",
+	"unknown_helo_hostname_tempfail_action": "$reject_tempfail_action",
+	"unknown_address_tempfail_action":       "$reject_tempfail_action",
 	// DNS lists
 	"default_rbl_reply":                    "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}",
 	"rbl_reply_maps":                       "",
@@ -264,6 +267,7 @@ func sequence(lists ...smtpcheck.Check) smtpcheck.Check {
 		return nil
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		ctx = withListState(ctx) // defer_if_reject reaches the later lists
 		var deferred smtpcheck.Result
 		var headers []smtpcheck.HeaderField
 		for _, l := range nonNil {
@@ -416,6 +420,12 @@ func (b *builder) accessOptions() error {
 		return err
 	}
 	if b.access.NullAccessLookupKey, err = b.value("smtpd_null_access_lookup_key"); err != nil {
+		return err
+	}
+	if b.access.RejectCode, err = b.code("access_map_reject_code"); err != nil {
+		return err
+	}
+	if b.access.DeferCode, err = b.code("access_map_defer_code"); err != nil {
 		return err
 	}
 	return nil

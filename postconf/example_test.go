@@ -42,7 +42,7 @@ smtpd_recipient_restrictions = permit_mynetworks,
 	}
 	// Output:
 	// bob@example.org accepted
-	// 554 5.7.1 <eve@elsewhere.example>: Recipient address rejected: Relay access denied
+	// 554 5.7.1 <eve@elsewhere.example>: Relay access denied
 }
 
 // Every error names the file and line, and nothing is half loaded.

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 
 	"github.com/smtppolicy/smtppolicy/access/postfix"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/envelope"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
@@ -66,7 +64,7 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 	}
 	words := Fields(v)
 	var checks []smtpcheck.Check
-	warnNext, deferIfReject := false, false
+	warnNext := false
 	for i := 0; i < len(words); i++ {
 		w := strings.ToLower(words[i])
 		if alias, ok := aliases[w]; ok {
@@ -80,12 +78,8 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 			i++
 			arg = words[i]
 		}
-		switch w {
-		case "warn_if_reject":
+		if w == "warn_if_reject" {
 			warnNext = true
-			continue
-		case "defer_if_reject":
-			deferIfReject = true
 			continue
 		}
 		c, err := b.restriction(name, w, arg)
@@ -93,9 +87,6 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 			return nil, err
 		}
 		c = b.tableVerbs(smtpcheck.Named(w, c))
-		if deferIfReject {
-			c = deferRejects(c)
-		}
 		if warnNext {
 			c = b.warnOnly(w, c)
 			warnNext = false
@@ -111,7 +102,7 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 	list := smtpcheck.FirstMatch(checks...)
 	// A permit ends this list only; the next list still runs.
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		ctx = context.WithValue(ctx, listStateKey{}, &listState{})
+		ctx = withListState(ctx)
 		r := list(ctx, s)
 		if r.Action == smtpcheck.Accept {
 			r.Action = smtpcheck.Continue
@@ -138,15 +129,27 @@ func (b *builder) warnOnly(name string, c smtpcheck.Check) smtpcheck.Check {
 	}
 }
 
-// listState is what one evaluation of a restriction list learns as it
-// goes: an access table's DEFER_IF_REJECT applies to the rest of the list.
-type listState struct{ deferRejects bool }
+// listState is what one evaluation of a stage's restriction lists learns
+// as it goes: a defer_if_reject (the restriction, or an access table's
+// DEFER_IF_REJECT) turns the next permanent rejection into its own
+// temporary reply, as Postfix does for the rest of the command.
+type listState struct{ deferReply reply.Reply }
 
 type listStateKey struct{}
 
-// tableVerbs carries out the access(5) verbs that act beyond their own
-// lookup: DEFER_IF_REJECT (later rejections in this list become
-// temporary) and WARN (a logged warning, the request goes on).
+// withListState gives ctx a fresh state unless a stage's evaluation already
+// holds one.
+func withListState(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(listStateKey{}).(*listState); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, listStateKey{}, &listState{})
+}
+
+// tableVerbs carries out the verbs that act beyond their own restriction:
+// DEFER_IF_REJECT and defer_if_reject (the next permanent rejection
+// becomes temporary) and WARN and INFO (a logged line, the request goes
+// on).
 func (b *builder) tableVerbs(c smtpcheck.Check) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		r := c(ctx, s)
@@ -154,16 +157,22 @@ func (b *builder) tableVerbs(c smtpcheck.Check) smtpcheck.Check {
 		if st == nil {
 			return r
 		}
-		if st.deferRejects && r.Action == smtpcheck.Reject {
-			return deferred(r)
+		if !st.deferReply.IsZero() && r.Action == smtpcheck.Reject {
+			rep := st.deferReply
+			st.deferReply = reply.Reply{}
+			r.Reason.Evidence = strings.TrimSpace(r.Reason.Evidence + " (defer_if_reject: would " + r.DefaultReply().Error() + ")")
+			r.Action, r.Reply = smtpcheck.TempFail, rep
+			return r
 		}
 		if r.Action == smtpcheck.Continue {
 			verb, text, _ := strings.Cut(r.Reason.Evidence, " ")
 			switch verb {
 			case "DEFER_IF_REJECT":
-				st.deferRejects = true
-			case "WARN":
-				b.log.LogAttrs(ctx, slog.LevelWarn, "access table warning",
+				if st.deferReply.IsZero() {
+					st.deferReply = r.Reply
+				}
+			case "WARN", "INFO":
+				b.log.LogAttrs(ctx, slog.LevelWarn, "access table "+strings.ToLower(verb),
 					slog.Any("session", s), slog.String("table", r.Reason.Rule), slog.String("text", text))
 			}
 		}
@@ -171,25 +180,14 @@ func (b *builder) tableVerbs(c smtpcheck.Check) smtpcheck.Check {
 	}
 }
 
-// deferred turns a permanent refusal into a temporary one (450).
-func deferred(r smtpcheck.Result) smtpcheck.Result {
-	r.Action = smtpcheck.TempFail
-	if rep, err := r.DefaultReply().WithCode(450); err == nil {
-		r.Reply = rep
-	}
-	r.Reason.Evidence = strings.TrimSpace(r.Reason.Evidence + " (defer_if_reject)")
-	return r
-}
-
-// deferRejects is defer_if_reject: a later permanent refusal becomes a
-// temporary one.
-func deferRejects(c smtpcheck.Check) smtpcheck.Check {
+// deferIfReject is the defer_if_reject restriction.
+func deferIfReject(list string) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		r := c(ctx, s)
-		if r.Action == smtpcheck.Reject {
-			r = deferred(r)
+		if st, _ := ctx.Value(listStateKey{}).(*listState); st != nil && st.deferReply.IsZero() {
+			k, who := subjectOf(list, s)
+			st.deferReply = postfix.ReplyFor(k, who, 450, "4.7.0", "", "defer_if_reject requested", "")
 		}
-		return r
+		return smtpcheck.Result{}
 	}
 }
 
@@ -251,16 +249,16 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 	case "dunno":
 		return func(context.Context, *smtpcheck.Session) smtpcheck.Result { return smtpcheck.Result{} }, nil
 	case "reject":
-		return b.fixedRefusal(list, "reject_code", "reject")
+		return b.listRefusal(list, "reject_code", "5.7.1", "Access denied", "reject")
 	case "defer":
-		return b.fixedRefusal(list, "defer_code", "defer")
+		return b.listRefusal(list, "defer_code", "4.3.2", "Try again later", "defer")
+	case "defer_if_reject":
+		return deferIfReject(list), nil
 	case "defer_if_permit":
-		code, err := b.code("defer_code")
-		if err != nil {
-			return nil, err
-		}
 		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			r := withCode(smtpcheck.Refuse(accessDenied(list, s), smtpcheck.Reason{Rule: "defer_if_permit"}), code)
+			k, who := subjectOf(list, s)
+			r := smtpcheck.Refuse(postfix.ReplyFor(k, who, 450, "4.7.0", "", "defer_if_permit requested", ""),
+				smtpcheck.Reason{Rule: "defer_if_permit"})
 			r.Action = smtpcheck.DeferIfPermit
 			return r
 		}, nil
@@ -279,60 +277,138 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			return smtpcheck.Result{}
 		}, nil
 	case "reject_unauth_destination", "defer_unauth_destination":
-		param := "relay_domains_reject_code"
-		if name == "defer_unauth_destination" {
-			param = "defer_code"
+		// Postfix: relay_domains_reject_code with 5.7.1, and for the defer
+		// form that code less 100 with 4.7.1.
+		code, err := b.code("relay_domains_reject_code")
+		if err != nil {
+			return nil, err
 		}
-		return b.coded(param, func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			if s.Stage != smtpcheck.StageRcpt || s.Rcpt.Domain == "" || b.localDomain(s.Rcpt.Domain) {
+		if name == "defer_unauth_destination" {
+			code -= 100
+		}
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			if s.Stage != smtpcheck.StageRcpt || b.authDestination(s.Rcpt) {
 				return smtpcheck.Result{}
 			}
-			return smtpcheck.Refuse(reply.RecipientRelayDenied(s.Rcpt.String()),
-				smtpcheck.Reason{Rule: name, Matched: s.Rcpt.DomainFold()})
-		})
+			return withCode(smtpcheck.Refuse(reply.RelayAccessDenied(s.Rcpt.String()),
+				smtpcheck.Reason{Rule: name, Matched: s.Rcpt.DomainFold()}), code)
+		}, nil
 	case "reject_unauth_pipelining":
-		return b.coded("unauth_pipelining_reject_code", hygiene.Pipelining(hygiene.PipeliningConfig{}))
+		// Postfix answers 503 5.5.0 whatever the codes say.
+		return rephrase(hygiene.Pipelining(hygiene.PipeliningConfig{}), func(s *smtpcheck.Session) reply.Reply {
+			k, who := subjectOf(list, s)
+			return postfix.ReplyFor(k, who, 503, "5.5.0", "", "Improper use of SMTP command pipelining", "")
+		}), nil
 	case "reject_invalid_helo_hostname":
-		return b.coded("invalid_hostname_reject_code", smtpcheck.FirstMatch(
-			hygiene.HeloChars(hygiene.HeloCharsConfig{}), invalidHelo))
+		code, err := b.code("invalid_hostname_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			h := s.Helo.Name
+			switch {
+			case h == "":
+				return smtpcheck.Result{}
+			case h[0] == '[':
+				return invalidHeloAddress(s, code)
+			case !validHostname(trimOneDot(h)) && !validHostaddr(trimOneDot(h)):
+				return smtpcheck.Refuse(postfix.ReplyFor(postfix.Helo, h, code, "5.5.2", "", "Invalid name", ""),
+					smtpcheck.Reason{Rule: "reject_invalid_helo_hostname", Matched: h})
+			}
+			return smtpcheck.Result{}
+		}, nil
 	case "reject_non_fqdn_helo_hostname":
-		return b.coded("non_fqdn_reject_code", rephrase(hygiene.HeloFQDN(hygiene.HeloFQDNConfig{}),
-			func(s *smtpcheck.Session) reply.Reply { return reply.HeloNeedFQDN(s.Helo.Name) }))
+		code, err := b.code("non_fqdn_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		bad, err := b.code("invalid_hostname_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			h := s.Helo.Name
+			switch {
+			case h == "":
+				return smtpcheck.Result{}
+			case h[0] == '[':
+				return invalidHeloAddress(s, bad)
+			case !validHostname(trimOneDot(h)) || !strings.Contains(trimOneDot(h), "."):
+				return withCode(smtpcheck.Refuse(reply.HeloNeedFQDN(h), smtpcheck.Reason{Rule: "reject_non_fqdn_helo_hostname", Matched: h}), code)
+			}
+			return smtpcheck.Result{}
+		}, nil
 	case "reject_unknown_helo_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
 		}
-		return b.coded("unknown_hostname_reject_code", hygiene.HeloHostname(hygiene.DomainConfig{Resolver: res}))
+		code, err := b.code("unknown_hostname_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		bad, err := b.code("invalid_hostname_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		tf, err := b.tempfailAction("unknown_helo_hostname_tempfail_action")
+		if err != nil {
+			return nil, err
+		}
+		dns := hygiene.HeloHostname(hygiene.DomainConfig{Resolver: res})
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			h := s.Helo.Name
+			if h != "" && h[0] == '[' {
+				return invalidHeloAddress(s, bad)
+			}
+			r := dns(ctx, s)
+			rep := reply.HeloHostNotFound(h)
+			return postfixOutcome(r, rep, code, tf)
+		}, nil
 	case "reject_non_fqdn_sender":
 		return b.coded("non_fqdn_reject_code", nonFQDN(false))
 	case "reject_non_fqdn_recipient":
 		return b.coded("non_fqdn_reject_code", nonFQDN(true))
-	case "reject_unknown_sender_domain":
+	case "reject_unknown_sender_domain", "reject_unknown_recipient_domain":
 		if err := needDNS(); err != nil {
 			return nil, err
 		}
-		return b.coded("unknown_address_reject_code", hygiene.SenderDomain(hygiene.DomainConfig{Resolver: res}))
-	case "reject_unknown_recipient_domain":
-		if err := needDNS(); err != nil {
+		code, err := b.code("unknown_address_reject_code")
+		if err != nil {
 			return nil, err
 		}
-		return b.coded("unknown_address_reject_code", recipientDomain(res))
+		tf, err := b.tempfailAction("unknown_address_tempfail_action")
+		if err != nil {
+			return nil, err
+		}
+		return b.unknownAddress(name == "reject_unknown_recipient_domain", code, tf), nil
 	case "reject_unknown_client_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
 		}
+		code, err := b.code("unknown_client_reject_code")
+		if err != nil {
+			return nil, err
+		}
 		// Postfix refuses both a client without a PTR name and one whose
-		// name does not lead back to its address.
+		// name does not lead back to its address: unknown_client_reject_code
+		// when DNS said so, 450 when DNS could not say (4.7.25, RFC 7372).
 		cc := hygiene.ClientConfig{Resolver: res}
-		noName := func(s *smtpcheck.Session) reply.Reply { return reply.ClientNoHostnameTemp(s.Conn.ClientIP.String()) }
-		return b.coded("unknown_client_reject_code", smtpcheck.FirstMatch(
-			rephrase(hygiene.ClientPTR(cc), noName),
-			rephrase(hygiene.ClientFCrDNS(hygiene.FCrDNSConfig{ClientConfig: cc}), noName)))
+		check := smtpcheck.FirstMatch(hygiene.ClientPTR(cc), hygiene.ClientFCrDNS(hygiene.FCrDNSConfig{ClientConfig: cc}))
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			return clientNameOutcome(check(ctx, s), reply.ClientNoHostnameAuth(s.Conn.ClientIP.String()), code)
+		}, nil
 	case "reject_unknown_reverse_client_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
 		}
-		return b.coded("unknown_client_reject_code", hygiene.ClientPTR(hygiene.ClientConfig{Resolver: res}))
+		code, err := b.code("unknown_client_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		check := hygiene.ClientPTR(hygiene.ClientConfig{Resolver: res})
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			return clientNameOutcome(check(ctx, s), reply.ClientNoReverseHostname(s.Conn.ClientIP.String()), code)
+		}, nil
 	case "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_reverse_client", "reject_rhsbl_helo",
 		"reject_rhsbl_sender", "permit_dnswl_client":
 		if err := needDNS(); err != nil {
@@ -360,7 +436,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		default:
 			c = postfix.CheckRecipientAccess(t, b.access)
 		}
-		return b.coded("access_map_reject_code", c)
+		return c, nil
 	}
 	if unimplemented[name] {
 		return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
@@ -376,36 +452,46 @@ func rephrase(c smtpcheck.Check, wording func(*smtpcheck.Session) reply.Reply) s
 		// A lookup that failed is a defer-if-permit: worded as well.
 		if r.Action.Refuses() || r.Action == smtpcheck.DeferIfPermit {
 			r.Reply = wording(s)
-			r = classAction(r)
+			r.Action = postfix.Refuse(r.Reply, r.Reason).Action
 		}
 		return r
 	}
 }
 
-// fixedRefusal is the reject and defer restrictions: Postfix's "Access
-// denied" for whatever the list is about.
-func (b *builder) fixedRefusal(list, codeParam, rule string) (smtpcheck.Check, error) {
+// listRefusal is the reject and defer restrictions: a refusal of whatever
+// the list is about, with the code from codeParam.
+func (b *builder) listRefusal(list, codeParam, enh, text, rule string) (smtpcheck.Check, error) {
 	code, err := b.code(codeParam)
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		return withCode(smtpcheck.Refuse(accessDenied(list, s), smtpcheck.Reason{Rule: rule}), code)
+		k, who := subjectOf(list, s)
+		return postfix.Refuse(postfix.ReplyFor(k, who, code, enh, "", text, ""), smtpcheck.Reason{Rule: rule})
 	}, nil
 }
 
-// accessDenied is Postfix's "<x>: ... rejected: Access denied" for the
-// thing a list is about, taken from the session's stage.
-func accessDenied(list string, s *smtpcheck.Session) reply.Reply {
-	switch {
-	case s.Stage == smtpcheck.StageRcpt && (list == "smtpd_recipient_restrictions" || list == "smtpd_relay_restrictions"):
-		return reply.RecipientAccessDenied(s.Rcpt.String())
-	case list == "smtpd_sender_restrictions" && s.Mail != nil:
-		return reply.SenderAccessDenied(s.Mail.From.String())
-	case list == "smtpd_helo_restrictions":
-		return reply.HeloAccessDenied(s.Helo.Name)
+// subjectOf is what a list's own refusals name, as Postfix's reply_name and
+// reply_class: "<name[addr]>: Client host rejected: ..." in the client
+// list, the HELO name, sender or recipient in theirs, "<DATA>: Data command
+// rejected: ..." at DATA.
+func subjectOf(list string, s *smtpcheck.Session) (postfix.Kind, string) {
+	switch list {
+	case "smtpd_recipient_restrictions", "smtpd_relay_restrictions":
+		return postfix.Recipient, s.Rcpt.String()
+	case "smtpd_sender_restrictions":
+		if s.Mail != nil {
+			return postfix.Sender, s.Mail.From.String()
+		}
+		return postfix.Sender, ""
+	case "smtpd_helo_restrictions":
+		return postfix.Helo, s.Helo.Name
+	case "smtpd_data_restrictions":
+		return postfix.Data, "DATA"
+	case "smtpd_end_of_data_restrictions":
+		return postfix.EndOfData, "END-OF-MESSAGE"
 	}
-	return reply.ClientAccessDenied(clientName(s))
+	return postfix.Client, clientName(s)
 }
 
 // clientName is Postfix's "name[address]" for the client.
@@ -413,30 +499,69 @@ func clientName(s *smtpcheck.Session) string {
 	return s.Conn.Name() + "[" + s.Conn.ClientIP.String() + "]"
 }
 
-// invalidHelo is the rest of reject_invalid_helo_hostname once the
-// characters are fine: a bracketed literal must hold a valid address, and a
-// name must be a valid host name (label lengths, hyphens).
-func invalidHelo(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+// authDestination is Postfix's permit_auth_destination: a recipient this
+// server takes mail for (relay_domains, mydestination), or one without a
+// domain, which Postfix completes with its own.
+func (b *builder) authDestination(a smtpcheck.Address) bool {
+	return a.Domain == "" || b.localDomain(a.Domain)
+}
+
+// invalidHeloAddress is reject_invalid_hostaddr, which every HELO
+// restriction applies to an argument starting with '[': 501 5.5.2 (or
+// invalid_hostname_reject_code) "invalid ip address".
+func invalidHeloAddress(s *smtpcheck.Session, code int) smtpcheck.Result {
 	h := s.Helo.Name
-	if h == "" {
+	if validHeloAddress(h) {
 		return smtpcheck.Result{}
 	}
-	reason := smtpcheck.Reason{Rule: "reject_invalid_helo_hostname", Matched: h}
-	if strings.HasPrefix(h, "[") {
-		if _, err := envelope.ParseLiteral(h); err != nil {
-			reason.Evidence = err.Error()
-			return smtpcheck.Refuse(reply.HeloInvalidIP(h), reason)
-		}
-		return smtpcheck.Result{}
+	return withCode(smtpcheck.Refuse(reply.HeloInvalidIP(h), smtpcheck.Reason{Rule: "reject_invalid_hostaddr", Matched: h}), code)
+}
+
+// tempfailAction reads a *_tempfail_action parameter: what a restriction
+// does when DNS cannot answer now.
+func (b *builder) tempfailAction(name string) (smtpcheck.Action, error) {
+	v, err := b.value(name)
+	if err != nil {
+		return 0, err
 	}
-	if _, err := netip.ParseAddr(h); err == nil {
-		return smtpcheck.Result{} // a bare address: Postfix accepts it here
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "defer_if_permit":
+		return smtpcheck.DeferIfPermit, nil
+	case "defer":
+		return smtpcheck.TempFail, nil
 	}
-	if err := envelope.ValidDomain(strings.TrimSuffix(h, "."), envelope.Options{}); err != nil {
-		reason.Evidence = err.Error()
-		return smtpcheck.Refuse(reply.HeloInvalid(h), reason)
+	return 0, b.errorAt(name, fmt.Sprintf("expected defer_if_permit or defer, got %q", v))
+}
+
+// postfixOutcome gives a DNS check's verdict Postfix's reply: a refusal
+// answers rep with code; a lookup that failed now answers rep with 450 as
+// tf (defer_if_permit or defer), Postfix's own reply rather than a failure
+// of the policy.
+func postfixOutcome(r smtpcheck.Result, rep reply.Reply, code int, tf smtpcheck.Action) smtpcheck.Result {
+	switch {
+	case r.Err != nil && (r.Action == smtpcheck.DeferIfPermit || r.Action.Refuses()):
+		out := withCode(smtpcheck.Refuse(rep, r.Reason), 450)
+		out.Reason.Evidence = strings.TrimSpace(out.Reason.Evidence + " " + r.Err.Error())
+		out.Action = tf
+		return out
+	case r.Action.Refuses():
+		return withCode(smtpcheck.Refuse(rep, r.Reason), code)
 	}
-	return smtpcheck.Result{}
+	return r
+}
+
+// clientNameOutcome is the answer of reject_unknown_client_hostname and
+// reject_unknown_reverse_client_hostname: rep with code when DNS said the
+// name is missing or false, with 450 when DNS could not say.
+func clientNameOutcome(r smtpcheck.Result, rep reply.Reply, code int) smtpcheck.Result {
+	if !r.Action.Refuses() && r.Action != smtpcheck.DeferIfPermit {
+		return r
+	}
+	if r.Err != nil {
+		code = 450
+		r.Reason.Evidence = strings.TrimSpace(r.Reason.Evidence + " " + r.Err.Error())
+	}
+	return withCode(smtpcheck.Refuse(rep, r.Reason), code)
 }
 
 // nonFQDN is reject_non_fqdn_sender / reject_non_fqdn_recipient: the
@@ -467,31 +592,64 @@ func nonFQDN(rcpt bool) smtpcheck.Check {
 	}
 }
 
-// recipientDomain is reject_unknown_recipient_domain: the recipient's
-// domain needs an MX or an address record; a null MX gets 556 5.1.10.
-func recipientDomain(res *resolver.Resolver) smtpcheck.Check {
+// unknownAddress is reject_unknown_sender_domain and
+// reject_unknown_recipient_domain: the address's domain needs an MX or an
+// address record. A null MX is refused for good (550 5.7.27 for a sender,
+// 556 5.1.10 for a recipient); a domain that does not exist gets
+// unknown_address_reject_code; a lookup that fails now gets 450 as
+// unknown_address_tempfail_action says.
+func (b *builder) unknownAddress(rcpt bool, code int, tf smtpcheck.Action) smtpcheck.Check {
+	res := b.env.Resolver
+	rule := "reject_unknown_sender_domain"
+	if rcpt {
+		rule = "reject_unknown_recipient_domain"
+	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if s.Stage != smtpcheck.StageRcpt || s.Rcpt.Domain == "" || strings.HasPrefix(s.Rcpt.Domain, "[") {
+		var a smtpcheck.Address
+		switch {
+		case rcpt && s.Stage == smtpcheck.StageRcpt:
+			a = s.Rcpt
+		case !rcpt && s.Mail != nil && !s.Mail.From.IsNull():
+			a = s.Mail.From
+		default:
 			return smtpcheck.Result{}
 		}
-		d := s.Rcpt.DomainFold()
-		reason := smtpcheck.Reason{Rule: "reject_unknown_recipient_domain", Matched: d}
+		if a.Domain == "" || strings.HasPrefix(a.Domain, "[") {
+			return smtpcheck.Result{}
+		}
+		d := strings.TrimSuffix(a.DomainFold(), ".")
+		reason := smtpcheck.Reason{Rule: rule, Matched: d}
+		notFound := func() reply.Reply {
+			if rcpt {
+				return reply.RecipientDomainNotFoundTemp(a.String())
+			}
+			return reply.SenderDomainNotFoundTemp(a.String())
+		}
+		tempFail := func(err error) smtpcheck.Result {
+			r := withCode(smtpcheck.Refuse(notFound(), reason), 450)
+			r.Reason.Evidence = err.Error()
+			r.Action = tf
+			return r
+		}
 		mx, err := res.LookupMX(ctx, d)
 		if err == nil {
 			if len(mx) == 1 && (mx[0].Host == "." || mx[0].Host == "") {
-				return smtpcheck.Refuse(reply.RecipientNullMX(s.Rcpt.String(), d), reason)
+				if rcpt {
+					return smtpcheck.Refuse(reply.RecipientNullMX(a.String(), d), reason)
+				}
+				return smtpcheck.Refuse(reply.SenderNullMX(a.String(), d), reason)
 			}
 			return smtpcheck.Result{}
 		}
 		if !resolver.IsNotFound(err) {
-			return smtpcheck.Result{Err: err, Reason: reason}
+			return tempFail(err)
 		}
 		if _, err := res.LookupIP(ctx, d); err == nil {
 			return smtpcheck.Result{}
 		} else if !resolver.IsNotFound(err) {
-			return smtpcheck.Result{Err: err, Reason: reason}
+			return tempFail(err)
 		}
-		return smtpcheck.Refuse(reply.RecipientDomainNotFoundTemp(s.Rcpt.String()), reason)
+		return withCode(smtpcheck.Refuse(notFound(), reason), code)
 	}
 }
 

@@ -383,9 +383,9 @@ var (
 		"The client's IP has no PTR record, or the PTR name does not resolve back to the IP (reject_unknown_client_hostname). The client's operator must fix reverse DNS.",
 		"postfix")
 	entrySenderNullMX = newEntry("SenderNullMX", 550, "5.7.27",
-		"<{sender}>: Sender address rejected: Domain {domain} does not accept mail", []Param{pSender, pDomain},
+		"<{sender}>: Sender address rejected: Domain {domain} does not accept mail (nullMX)", []Param{pSender, pDomain},
 		"The sender's domain publishes a null MX (RFC 7505): it declares it never receives mail, so it cannot send mail that may bounce either. The sender's domain must publish a real MX.",
-		"postfix", "smtppolicy")
+		"postfix", "smtppolicy").alt("<{sender}>: Sender address rejected: Domain {domain} does not accept mail")
 	entryNullBDAT = newEntry("NullBDAT", 551, "5.7.1",
 		"Null BDAT request", nil,
 		"BDAT 0 without LAST carries nothing. The client is broken.",
@@ -470,10 +470,22 @@ var (
 		"Service unavailable; Client host [{ip}] blocked using {zone}{text}", []Param{pIP, pZone, pText},
 		"The client's IP is listed in the DNS block list named (reject_rbl_client); any text after it is the list's TXT reason. Look the IP up on the list's web site; allow the client in an access map if you trust it.",
 		"postfix", "smtppolicy")
-	entryRecipientNullMX = newEntry("RecipientNullMX", 556, "5.1.10",
-		"<{rcpt}>: Recipient address rejected: Domain {domain} does not accept mail", []Param{pRcpt, pDomain},
-		"The recipient's domain publishes a null MX (RFC 7505 556 5.1.10): it receives no mail at all. The sender must use another address.",
+	entryClientNoHostnameAuth = newEntry("ClientNoHostnameAuth", 450, "4.7.25",
+		"Client host rejected: cannot find your hostname, [{ip}]", []Param{pIP},
+		"The client's IP has no PTR record, or the PTR name does not resolve back to the IP (reject_unknown_client_hostname; RFC 7372 X.7.25). The code is unknown_client_reject_code when DNS said so, 450 when DNS failed. The client's operator must fix reverse DNS.",
 		"postfix")
+	entryClientNoReverseHostname = newEntry("ClientNoReverseHostname", 450, "4.7.1",
+		"Client host rejected: cannot find your reverse hostname, [{ip}]", []Param{pIP},
+		"The client's IP has no PTR record (reject_unknown_reverse_client_hostname). The code is unknown_client_reject_code when DNS said so, 450 when DNS failed. The client's operator must add reverse DNS.",
+		"postfix")
+	entryHeloInvalidName = newEntry("HeloInvalidName", 501, "5.5.2",
+		"<{helo}>: Helo command rejected: Invalid name", []Param{pHelo},
+		"The HELO argument is neither a valid host name nor an IP address (reject_invalid_helo_hostname). The client's operator must fix its HELO name.",
+		"postfix")
+	entryRecipientNullMX = newEntry("RecipientNullMX", 556, "5.1.10",
+		"<{rcpt}>: Recipient address rejected: Domain {domain} does not accept mail (nullMX)", []Param{pRcpt, pDomain},
+		"The recipient's domain publishes a null MX (RFC 7505 556 5.1.10): it receives no mail at all. The sender must use another address.",
+		"postfix").alt("<{rcpt}>: Recipient address rejected: Domain {domain} does not accept mail")
 )
 
 // StartTLSReady is 220 2.0.0, accepting STARTTLS (postfix).
@@ -833,3 +845,12 @@ func DNSBLBlocked(ip, zone, text string) Reply { return entryDNSBLBlocked.Reply(
 
 // RecipientNullMX is 556 5.1.10 for a recipient domain with a null MX (RFC 7505; postfix).
 func RecipientNullMX(rcpt, domain string) Reply { return entryRecipientNullMX.Reply(rcpt, domain) }
+
+// ClientNoHostnameAuth is 450 4.7.25 for a client whose name is unknown or does not lead back to it (postfix).
+func ClientNoHostnameAuth(ip string) Reply { return entryClientNoHostnameAuth.Reply(ip) }
+
+// ClientNoReverseHostname is 450 4.7.1 for a client without a PTR name (postfix).
+func ClientNoReverseHostname(ip string) Reply { return entryClientNoReverseHostname.Reply(ip) }
+
+// HeloInvalidName is 501 5.5.2 for a HELO argument that is no host name (postfix).
+func HeloInvalidName(helo string) Reply { return entryHeloInvalidName.Reply(helo) }

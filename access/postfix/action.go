@@ -22,9 +22,10 @@ const (
 	Warn                          // WARN text
 	Prepend                       // PREPEND header: value
 	Code                          // 4NN text or 5NN text
+	Info                          // INFO [text]: logged, the lookup goes on
 )
 
-var verbNames = [...]string{"", "OK", "REJECT", "DEFER", "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "DUNNO", "DISCARD", "HOLD", "WARN", "PREPEND", "CODE"}
+var verbNames = [...]string{"", "OK", "REJECT", "DEFER", "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "DUNNO", "DISCARD", "HOLD", "WARN", "PREPEND", "CODE", "INFO"}
 
 // String returns the action's word.
 func (v Verb) String() string {
@@ -38,7 +39,7 @@ func (v Verb) String() string {
 type Action struct {
 	Verb     Verb
 	Code     int    // for Code: the reply code
-	Enhanced string // for Code, REJECT and DEFER: an enhanced code written before the text
+	Enhanced string // for Code, REJECT and the DEFER verbs: an enhanced code written before the text
 	Text     string // the optional text (the header for PREPEND)
 }
 
@@ -51,20 +52,21 @@ func ParseAction(s string) (Action, error) {
 		return Action{}, fmt.Errorf("control character in action")
 	}
 	if isDigits(word) {
-		if len(word) == 3 && (word[0] == '4' || word[0] == '5') {
+		// Postfix reads "4NN text" and "5NN text" as a reply; a number
+		// alone, even 450, is all-numerical and means OK (pop-before-smtp
+		// tables hold time stamps). An enhanced code of the other class is
+		// not an error: the reply's class wins when it is sent.
+		if len(word) == 3 && (word[0] == '4' || word[0] == '5') && text != "" {
 			code, _ := strconv.Atoi(word)
 			a := Action{Verb: Code, Code: code}
 			a.Enhanced, a.Text = splitEnhanced(text)
-			if a.Enhanced != "" && a.Enhanced[0] != word[0] {
-				return Action{}, fmt.Errorf("reply %s with enhanced code %s of another class", word, a.Enhanced)
-			}
 			return a, nil
 		}
-		return Action{Verb: OK}, nil // all-numerical: OK (as for pop-before-smtp tables)
+		return Action{Verb: OK}, nil
 	}
 	v := Action{}
 	switch strings.ToUpper(word) {
-	case "OK":
+	case "OK", "RELAY":
 		v.Verb = OK
 	case "REJECT":
 		v.Verb = Reject
@@ -82,6 +84,8 @@ func ParseAction(s string) (Action, error) {
 		v.Verb = Hold
 	case "WARN":
 		v.Verb = Warn
+	case "INFO":
+		v.Verb = Info
 	case "PREPEND":
 		v.Verb = Prepend
 		if name, _, ok := strings.Cut(text, ":"); !ok || name == "" || strings.ContainsAny(name, " \t") {
@@ -92,13 +96,6 @@ func ParseAction(s string) (Action, error) {
 	}
 	if v.Verb == Reject || v.Verb == Defer || v.Verb == DeferIfPermit || v.Verb == DeferIfReject {
 		v.Enhanced, v.Text = splitEnhanced(text)
-		want := byte('5')
-		if v.Verb != Reject {
-			want = '4'
-		}
-		if v.Enhanced != "" && v.Enhanced[0] != want {
-			return Action{}, fmt.Errorf("%s with enhanced code %s of another class", v.Verb, v.Enhanced)
-		}
 	} else {
 		v.Text = text
 	}

@@ -21,25 +21,58 @@ type Options struct {
 	RecipientDelimiter string
 	// NullAccessLookupKey is the key for the null sender; "" means "<>".
 	NullAccessLookupKey string
+	// RejectCode is access_map_reject_code, the reply code of REJECT
+	// (0: Postfix's 554).
+	RejectCode int
+	// DeferCode is access_map_defer_code, the reply code of DEFER,
+	// DEFER_IF_PERMIT and DEFER_IF_REJECT (0: Postfix's 450).
+	DeferCode int
+}
+
+func (o Options) rejectCode() int {
+	if o.RejectCode == 0 {
+		return 554
+	}
+	return o.RejectCode
+}
+
+func (o Options) deferCode() int {
+	if o.DeferCode == 0 {
+		return 450
+	}
+	return o.DeferCode
 }
 
 // DefaultOptions are Postfix's classic defaults.
 var DefaultOptions = Options{ParentDomainMatchesSubdomains: true, RecipientDelimiter: "+", NullAccessLookupKey: "<>"}
 
-// subject kinds, for replies.
-type kind uint8
+// Kind is what a restriction refuses: the client, the HELO name, the
+// sender or the recipient. It names the subject in Postfix's replies.
+type Kind uint8
 
 const (
-	kindClient kind = iota
+	kindClient Kind = iota
 	kindHelo
 	kindSender
 	kindRecipient
+	kindData
+	kindEndOfData
 )
 
-var kindText = [...]string{"Client host rejected", "Helo command rejected", "Sender address rejected", "Recipient address rejected"}
+var kindText = [...]string{"Client host rejected", "Helo command rejected", "Sender address rejected", "Recipient address rejected", "Data command rejected", "End-of-data rejected"}
+var kindClass = [...]string{"Client host", "Helo command", "Sender address", "Recipient address", "Data command", "End-of-data"}
+
+// String returns Postfix's name for the kind, such as "Sender address".
+func (k Kind) String() string {
+	if int(k) < len(kindClass) {
+		return kindClass[k]
+	}
+	return kindClass[0]
+}
+
 var kindCheck = [...]string{"check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access"}
-var kindDenied = [...]string{"ClientAccessDenied", "HeloAccessDenied", "SenderAccessDenied", "RecipientAccessDenied"}
-var kindRejected = [...]string{"ClientRejected", "HeloRejected", "SenderRejected", "RecipientRejected"}
+var kindDenied = [...]string{"ClientAccessDenied", "HeloAccessDenied", "SenderAccessDenied", "RecipientAccessDenied", "", ""}
+var kindRejected = [...]string{"ClientRejected", "HeloRejected", "SenderRejected", "RecipientRejected", "", ""}
 
 // CheckClientAccess is check_client_access: the client's verified host name
 // (with its parent domains) and then its address (IPv4 octets or IPv6
@@ -59,7 +92,7 @@ func CheckClientAccess(t Table, o Options) smtpcheck.Check {
 			}
 			queries = append(queries, s.Conn.ClientIP.String())
 		}
-		return run(t, kindClient, name+"["+s.Conn.ClientIP.String()+"]", queries)
+		return run(t, o, kindClient, name+"["+s.Conn.ClientIP.String()+"]", queries)
 	}
 }
 
@@ -76,7 +109,7 @@ func CheckHeloAccess(t Table, o Options) smtpcheck.Check {
 		} else {
 			queries = []string{h}
 		}
-		return run(t, kindHelo, s.Helo.Name, queries)
+		return run(t, o, kindHelo, s.Helo.Name, queries)
 	}
 }
 
@@ -87,7 +120,7 @@ func CheckSenderAccess(t Table, o Options) smtpcheck.Check {
 		if s.Mail == nil {
 			return smtpcheck.Result{}
 		}
-		return run(t, kindSender, s.Mail.From.String(), addressQueries(t, s.Mail.From, o))
+		return run(t, o, kindSender, s.Mail.From.String(), addressQueries(t, s.Mail.From, o))
 	}
 }
 
@@ -97,7 +130,7 @@ func CheckRecipientAccess(t Table, o Options) smtpcheck.Check {
 		if s.Stage != smtpcheck.StageRcpt {
 			return smtpcheck.Result{}
 		}
-		return run(t, kindRecipient, s.Rcpt.String(), addressQueries(t, s.Rcpt, o))
+		return run(t, o, kindRecipient, s.Rcpt.String(), addressQueries(t, s.Rcpt, o))
 	}
 }
 
@@ -211,16 +244,20 @@ func hex4(a, b byte) string {
 	return string([]byte{h[a>>4], h[a&15], h[b>>4], h[b&15]})
 }
 
-func run(t Table, k kind, subject string, queries []string) smtpcheck.Result {
+func run(t Table, o Options, k Kind, subject string, queries []string) smtpcheck.Result {
 	for _, q := range queries {
 		if a, ok := t.Find(q); ok {
-			return result(t, k, subject, q, a)
+			return result(t, o, k, subject, q, a)
 		}
 	}
 	return smtpcheck.Result{}
 }
 
-func result(t Table, k kind, subject, key string, a Action) smtpcheck.Result {
+// result carries out one table entry as Postfix's check_table_result does:
+// REJECT takes access_map_reject_code, the DEFER verbs access_map_defer_code,
+// "4NN text"/"5NN text" their own code; the enhanced code is the entry's or
+// the verb's default, fitted to what is refused and to the reply's class.
+func result(t Table, o Options, k Kind, subject, key string, a Action) smtpcheck.Result {
 	reason := smtpcheck.Reason{Check: kindCheck[k], Rule: t.Name() + " " + key, Matched: subject, Evidence: a.Verb.String()}
 	if a.Text != "" {
 		reason.Evidence += " " + a.Text
@@ -228,10 +265,15 @@ func result(t Table, k kind, subject, key string, a Action) smtpcheck.Result {
 	switch a.Verb {
 	case OK:
 		return smtpcheck.Permit(reason)
-	case Dunno, Warn, DeferIfReject:
-		// WARN only logs (through the trace); DEFER_IF_REJECT needs a later
-		// reject to act on, which the restriction-list layer tracks.
+	case Dunno, Warn, Info:
+		// WARN and INFO only log (through the trace and the list layer).
 		return smtpcheck.Pass(reason)
+	case DeferIfReject:
+		// The reply is kept for the restriction-list layer, which gives it
+		// in place of a later rejection in the same list.
+		r := smtpcheck.Pass(reason)
+		r.Reply = ReplyFor(k, subject, o.deferCode(), "4.7.1", a.Enhanced, a.Text, "Service unavailable")
+		return r
 	case Discard:
 		return smtpcheck.Result{Action: smtpcheck.Discard, Reason: reason}
 	case Hold:
@@ -240,41 +282,122 @@ func result(t Table, k kind, subject, key string, a Action) smtpcheck.Result {
 		name, value, _ := strings.Cut(a.Text, ":")
 		return smtpcheck.Result{Headers: []smtpcheck.HeaderField{{Name: name, Value: strings.TrimSpace(value)}}, Reason: reason}
 	case Reject:
-		return smtpcheck.Refuse(replyFor(k, subject, 554, a.Enhanced, a.Text), reason)
+		return Refuse(ReplyFor(k, subject, o.rejectCode(), "5.7.1", a.Enhanced, a.Text, "Access denied"), reason)
 	case Defer:
-		return smtpcheck.Refuse(replyFor(k, subject, 450, a.Enhanced, a.Text), reason)
+		return Refuse(ReplyFor(k, subject, o.deferCode(), "4.7.1", a.Enhanced, a.Text, "Access denied"), reason)
 	case DeferIfPermit:
-		r := smtpcheck.Refuse(replyFor(k, subject, 450, a.Enhanced, a.Text), reason)
+		r := smtpcheck.Refuse(ReplyFor(k, subject, o.deferCode(), "4.7.1", a.Enhanced, a.Text, "Service unavailable"), reason)
 		r.Action = smtpcheck.DeferIfPermit
 		return r
 	case Code:
-		return smtpcheck.Refuse(replyFor(k, subject, a.Code, a.Enhanced, a.Text), reason)
+		return Refuse(ReplyFor(k, subject, a.Code, string(rune('0'+a.Code/100))+".7.1", a.Enhanced, a.Text, "Access denied"), reason)
 	}
 	return smtpcheck.Result{}
 }
 
-// replyFor builds Postfix's "<subject>: Client host rejected: text" reply:
-// from the catalog for the default 554 5.7.1 form, else with the table's
-// own code.
-func replyFor(k kind, subject string, code int, enh, text string) reply.Reply {
-	if code == 554 && (enh == "" || enh == "5.7.1") {
-		if text == "" {
-			if e := reply.Lookup(kindDenied[k]); e != nil {
-				return e.Reply(subject)
-			}
-		} else if e := reply.Lookup(kindRejected[k]); e != nil {
-			return e.Reply(subject, text)
-		}
-	}
-	if text == "" {
-		text = "Access denied"
-	}
-	if enh == "" {
-		enh = string(rune('0'+code/100)) + ".7.1"
-	}
-	r, err := reply.New(code, enh, "<"+subject+">: "+kindText[k]+": "+text)
-	if err != nil { // validated at load; keep the class at least
-		return reply.MustNew(code/100*100+code%100, "", "<"+subject+">: "+kindText[k]+": "+text)
+// Refuse is smtpcheck.Refuse with Postfix's reading of the code: a 421 or
+// 521 reply ends the session (smtpd hangs up after sending it).
+func Refuse(rep reply.Reply, reason smtpcheck.Reason) smtpcheck.Result {
+	r := smtpcheck.Refuse(rep, reason)
+	if c := rep.Code(); c == 421 || c == 521 {
+		r.Action = smtpcheck.Disconnect
 	}
 	return r
+}
+
+// The kinds of subject.
+const (
+	Client    = kindClient
+	Helo      = kindHelo
+	Sender    = kindSender
+	Recipient = kindRecipient
+	// Data and EndOfData name the DATA command and the end of the
+	// message: "<DATA>: Data command rejected: ...".
+	Data      = kindData
+	EndOfData = kindEndOfData
+)
+
+// ReplyFor builds Postfix's "<subject>: Client host rejected: text" reply
+// for a refusal of kind k, as smtpd's access tables, policy services and
+// restrictions word it. enh is the entry's enhanced code ("" for none, when
+// defEnh applies); an address-specific X.1.Y code is fitted to what is
+// refused (smtpd_dsn_fix: a recipient code while refusing a sender becomes
+// the matching sender code, and so on), and the enhanced class follows
+// code, as Postfix sends it. text "" is defText.
+func ReplyFor(k Kind, subject string, code int, defEnh, enh, text, defText string) reply.Reply {
+	if enh == "" {
+		enh = defEnh
+	}
+	enh = fixDSN(enh, k)
+	if code < 400 || code > 599 {
+		// smtpd_check_reject's answer to a reply code it cannot send.
+		return reply.MustNew(450, "4.7.1", "Service unavailable")
+	}
+	enh = string(rune('0'+code/100)) + enh[1:]
+	if text == "" {
+		text = defText
+	}
+	if int(k) >= len(kindText) {
+		k = kindClient
+	}
+	denied := text == "Access denied"
+	name := kindRejected[k]
+	if denied {
+		name = kindDenied[k]
+	}
+	if e := reply.Lookup(name); name != "" && e != nil {
+		var r reply.Reply
+		if denied {
+			r = e.Reply(subject)
+		} else {
+			r = e.Reply(subject, text)
+		}
+		if r.Enhanced().String()[1:] == enh[1:] {
+			if r2, err := r.WithCode(code); err == nil {
+				return r2
+			}
+		}
+	}
+	r, err := reply.New(code, enh, "<"+subject+">: "+kindText[k]+": "+text)
+	if err != nil {
+		return reply.MustNew(450, "4.7.1", "Service unavailable")
+	}
+	return r
+}
+
+// fixDSN is smtpd_dsn_fix: an address-specific status (X.1.Y) is mapped to
+// the one that fits what is refused; other statuses are left alone.
+func fixDSN(enh string, k Kind) string {
+	if len(enh) < 5 || enh[1:4] != ".1." {
+		return enh
+	}
+	detail := enh[4:]
+	var sender, rcpt string
+	switch detail {
+	case "1":
+		sender, rcpt = "4.1.7", "4.1.1"
+	case "2":
+		sender, rcpt = "4.1.8", "4.1.2"
+	case "3":
+		sender, rcpt = "4.1.7", "4.1.3"
+	case "4":
+		sender, rcpt = "4.1.7", "4.1.4"
+	case "5":
+		sender, rcpt = "4.1.0", "4.1.5"
+	case "6":
+		sender, rcpt = "4.1.7", "4.1.6"
+	case "7":
+		sender, rcpt = "4.1.7", "4.1.3"
+	case "8":
+		sender, rcpt = "4.1.8", "4.1.2"
+	default:
+		sender, rcpt = "4.1.0", "4.1.0"
+	}
+	switch k {
+	case kindSender:
+		return sender
+	case kindRecipient:
+		return rcpt
+	}
+	return "4.0.0"
 }

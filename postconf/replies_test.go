@@ -1,0 +1,110 @@
+package postconf_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smtppolicy/smtppolicy/postconf"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// Each restriction answers with Postfix 3.7's code, enhanced code and text
+// (smtpd_check.c), and the *_reject_code parameters change the code as they
+// do in Postfix.
+func TestPostfixReplies(t *testing.T) {
+	res := testDNS(t)
+	env := postconf.Env{Resolver: res, Domains: []string{"example.org"}}
+	dir := t.TempDir()
+	table := filepath.Join(dir, "access")
+	if err := os.WriteFile(table, []byte(`later.example    450 4.7.1 come back later
+away.example     550 5.7.1 go away
+plain.example    DEFER
+text.example     DEFER text
+rej.example      REJECT
+bye.example      421 closing time
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	senderTable := "smtpd_sender_restrictions = check_sender_access hash:" + table + "\n"
+	tests := []struct {
+		name       string
+		conf       string
+		ip, helo   string
+		from, rcpt string
+		wantAction smtpcheck.Action
+		wantReply  string // the whole first reply line
+	}{
+		{"table 450 kept", senderTable, "192.0.2.1", "mx.example.net", "a@later.example", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.1 <a@later.example>: Sender address rejected: come back later"},
+		{"table 550 kept", senderTable, "192.0.2.1", "mx.example.net", "a@away.example", "b@example.org", smtpcheck.Reject,
+			"550 5.7.1 <a@away.example>: Sender address rejected: go away"},
+		{"table 421 hangs up", senderTable, "192.0.2.1", "mx.example.net", "a@bye.example", "b@example.org", smtpcheck.Disconnect,
+			"421 4.7.1 <a@bye.example>: Sender address rejected: closing time"},
+		{"table DEFER", senderTable, "192.0.2.1", "mx.example.net", "a@plain.example", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.1 <a@plain.example>: Sender address rejected: Access denied"},
+		{"table DEFER text", senderTable, "192.0.2.1", "mx.example.net", "a@text.example", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.1 <a@text.example>: Sender address rejected: text"},
+		{"table REJECT", senderTable, "192.0.2.1", "mx.example.net", "a@rej.example", "b@example.org", smtpcheck.Reject,
+			"554 5.7.1 <a@rej.example>: Sender address rejected: Access denied"},
+		{"access_map_defer_code", "access_map_defer_code = 451\n" + senderTable, "192.0.2.1", "mx.example.net", "a@plain.example", "b@example.org", smtpcheck.TempFail,
+			"451 4.7.1 <a@plain.example>: Sender address rejected: Access denied"},
+		{"access_map_reject_code", "access_map_reject_code = 550\n" + senderTable, "192.0.2.1", "mx.example.net", "a@rej.example", "b@example.org", smtpcheck.Reject,
+			"550 5.7.1 <a@rej.example>: Sender address rejected: Access denied"},
+		{"access_map_reject_code does not touch explicit codes", "access_map_reject_code = 550\n" + senderTable, "192.0.2.1", "mx.example.net", "a@later.example", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.1 <a@later.example>: Sender address rejected: come back later"},
+		{"bad address literal under reject_non_fqdn_helo_hostname", "smtpd_helo_restrictions = reject_non_fqdn_helo_hostname", "192.0.2.1", "[1.2.3]", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"501 5.5.2 <[1.2.3]>: Helo command rejected: invalid ip address"},
+		{"bad address literal under reject_invalid_helo_hostname", "smtpd_helo_restrictions = reject_invalid_helo_hostname", "192.0.2.1", "[1.2.3]", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"501 5.5.2 <[1.2.3]>: Helo command rejected: invalid ip address"},
+		{"bad address literal under reject_unknown_helo_hostname", "smtpd_helo_restrictions = reject_unknown_helo_hostname", "192.0.2.1", "[1.2.3]", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"501 5.5.2 <[1.2.3]>: Helo command rejected: invalid ip address"},
+		{"invalid name", "smtpd_helo_restrictions = reject_invalid_helo_hostname", "192.0.2.1", "bad!name.example", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"501 5.5.2 <bad!name.example>: Helo command rejected: Invalid name"},
+		{"underscore is a valid name", "smtpd_helo_restrictions = reject_invalid_helo_hostname", "192.0.2.1", "my_host.example", "a@example.net", "b@example.org", smtpcheck.Continue, ""},
+		{"bare address is valid", "smtpd_helo_restrictions = reject_invalid_helo_hostname", "192.0.2.1", "192.0.2.1", "a@example.net", "b@example.org", smtpcheck.Continue, ""},
+		{"invalid_hostname_reject_code", "invalid_hostname_reject_code = 550\nsmtpd_helo_restrictions = reject_invalid_helo_hostname", "192.0.2.1", "-bad.example", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"550 5.5.2 <-bad.example>: Helo command rejected: Invalid name"},
+		{"non_fqdn_reject_code", "non_fqdn_reject_code = 550\nsmtpd_helo_restrictions = reject_non_fqdn_helo_hostname", "192.0.2.1", "localhost", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"550 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname"},
+		{"unknown_hostname_reject_code", "unknown_hostname_reject_code = 550\nsmtpd_helo_restrictions = reject_unknown_helo_hostname", "192.0.2.1", "nowhere.nxdomain.example", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"550 5.7.1 <nowhere.nxdomain.example>: Helo command rejected: Host not found"},
+		{"unknown_client_reject_code", "unknown_client_reject_code = 550\nsmtpd_client_restrictions = reject_unknown_client_hostname", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"550 5.7.25 Client host rejected: cannot find your hostname, [192.0.2.1]"},
+		{"reject_unknown_reverse_client_hostname", "smtpd_client_restrictions = reject_unknown_reverse_client_hostname", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]"},
+		{"unknown_address_reject_code", "unknown_address_reject_code = 554\nsmtpd_sender_restrictions = reject_unknown_sender_domain", "192.0.2.1", "mx.example.net", "a@nxdomain.example", "b@example.org", smtpcheck.Reject,
+			"554 5.1.8 <a@nxdomain.example>: Sender address rejected: Domain not found"},
+		{"sender null MX", "smtpd_sender_restrictions = reject_unknown_sender_domain", "192.0.2.1", "mx.example.net", "a@nullmx.example", "b@example.org", smtpcheck.Reject,
+			"550 5.7.27 <a@nullmx.example>: Sender address rejected: Domain nullmx.example does not accept mail (nullMX)"},
+		{"relay_domains_reject_code", "relay_domains_reject_code = 550\nsmtpd_recipient_restrictions = reject_unauth_destination", "192.0.2.1", "mx.example.net", "a@example.net", "b@elsewhere.example", smtpcheck.Reject,
+			"550 5.7.1 <b@elsewhere.example>: Relay access denied"},
+		{"defer_unauth_destination follows relay_domains_reject_code", "relay_domains_reject_code = 550\nsmtpd_recipient_restrictions = defer_unauth_destination", "192.0.2.1", "mx.example.net", "a@example.net", "b@elsewhere.example", smtpcheck.TempFail,
+			"450 4.7.1 <b@elsewhere.example>: Relay access denied"},
+		{"reject in the client list", "smtpd_client_restrictions = reject", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject,
+			"554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access denied"},
+		{"defer in the helo list", "smtpd_helo_restrictions = defer", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.TempFail,
+			"450 4.3.2 <mx.example.net>: Helo command rejected: Try again later"},
+		{"defer_if_permit", "smtpd_sender_restrictions = defer_if_permit", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.0 <a@example.net>: Sender address rejected: defer_if_permit requested"},
+		{"defer_if_reject reaches a later list", "smtpd_client_restrictions = defer_if_reject\nsmtpd_recipient_restrictions = reject", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.0 <unknown[192.0.2.1]>: Client host rejected: defer_if_reject requested"},
+		{"non-FQDN recipient", "relay_domains = localhost\nsmtpd_recipient_restrictions = reject_non_fqdn_recipient", "192.0.2.1", "mx.example.net", "a@example.net", "b@localhost", smtpcheck.Reject,
+			"504 5.5.2 <b@localhost>: Recipient address rejected: need fully-qualified address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := build(t, tt.conf, env)
+			d := run(t, cfg.Policy, tt.ip, tt.helo, tt.from, tt.rcpt)
+			if d.Result.Action != tt.wantAction {
+				t.Fatalf("verdict = %v (%s: %s), want %v", d.Result.Action, d.Result.Reason, d.Result.DefaultReply().Error(), tt.wantAction)
+			}
+			if tt.wantReply != "" {
+				if got := strings.SplitN(d.Result.DefaultReply().Error(), "\n", 2)[0]; got != tt.wantReply {
+					t.Errorf("reply = %q, want %q", got, tt.wantReply)
+				}
+			}
+		})
+	}
+}
