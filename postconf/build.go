@@ -246,6 +246,7 @@ func Build(f *File, env Env) (*Config, error) {
 		}
 		p.Rcpt = rcpt
 	}
+	p.Rcpt = barePostmaster(p.Rcpt)
 	p.Data = lists["smtpd_data_restrictions"]
 	p.EndOfData = lists["smtpd_end_of_data_restrictions"]
 	cfg.Policy = p
@@ -286,6 +287,28 @@ func sequence(lists ...smtpcheck.Check) smtpcheck.Check {
 		deferred.Headers = headers
 		return deferred
 	}
+}
+
+// barePostmaster lets "RCPT TO:<postmaster>" without a domain pass every
+// list evaluated at RCPT, as Postfix's smtpd_check_rcpt does (RFC 5321
+// 4.5.1 requires it be accepted).
+func barePostmaster(c smtpcheck.Check) smtpcheck.Check {
+	if c == nil {
+		return nil
+	}
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if isBarePostmaster(s.Rcpt) {
+			return smtpcheck.Pass(smtpcheck.Reason{Rule: "postmaster", Matched: s.Rcpt.String(),
+				Evidence: "RFC 5321 4.5.1: postmaster without a domain is always accepted"})
+		}
+		return c(ctx, s)
+	}
+}
+
+// isBarePostmaster reports "postmaster" with no domain, in any case: the
+// recipient Postfix exempts from every restriction.
+func isBarePostmaster(a smtpcheck.Address) bool {
+	return a.Domain == "" && strings.EqualFold(a.Local, "postmaster")
 }
 
 func (b *builder) value(name string) (string, error) {

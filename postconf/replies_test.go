@@ -1,6 +1,7 @@
 package postconf_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 )
 
 // Each restriction answers with Postfix 3.7's code, enhanced code and text
@@ -106,5 +108,67 @@ bye.example      421 closing time
 				}
 			}
 		})
+	}
+}
+
+// An allowlisted client is no permit to relay: permit_dnswl_client and
+// permit_rhswl_client are skipped for a recipient this server does not
+// take mail for, so reject_unauth_destination still answers.
+func TestAllowlistNeverRelays(t *testing.T) {
+	res := testDNS(t)
+	env := postconf.Env{Resolver: res, Domains: []string{"example.org"}}
+	tests := []struct {
+		name, conf, ip, rcpt string
+		wantAction           smtpcheck.Action
+		wantReply            string
+	}{
+		{"dnswl, foreign recipient", "smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject_unauth_destination",
+			"192.0.2.66", "eve@elsewhere.example", smtpcheck.Reject, "554 5.7.1 <eve@elsewhere.example>: Relay access denied"},
+		{"dnswl, local recipient", "smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject_unauth_destination, reject",
+			"192.0.2.66", "bob@example.org", smtpcheck.Continue, ""},
+		{"dnswl, unlisted client", "smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject",
+			"192.0.2.1", "bob@example.org", smtpcheck.Reject, "554 5.7.1 <bob@example.org>: Recipient address rejected: Access denied"},
+		{"rhswl, foreign recipient", "smtpd_recipient_restrictions = permit_rhswl_client dbl.test, reject_unauth_destination",
+			"192.0.2.99", "eve@elsewhere.example", smtpcheck.Reject, "554 5.7.1 <eve@elsewhere.example>: Relay access denied"},
+		{"rhswl, local recipient", "smtpd_recipient_restrictions = permit_rhswl_client dbl.test, reject",
+			"192.0.2.99", "bob@example.org", smtpcheck.Continue, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := build(t, tt.conf, env)
+			b := checktest.NewSession(tt.ip)
+			if tt.ip == "192.0.2.99" {
+				b = b.PTR("spammer.example")
+			}
+			ctx := context.Background()
+			d := cfg.Policy.Evaluate(ctx, b.Helo("mx.example.net").From("a@example.net").To(tt.rcpt).Session())
+			if d.Result.Action != tt.wantAction {
+				t.Fatalf("verdict = %v (%s), want %v", d.Result.Action, d.Result.Reason, tt.wantAction)
+			}
+			if tt.wantReply != "" {
+				if got := d.Result.DefaultReply().Error(); got != tt.wantReply {
+					t.Errorf("reply = %q, want %q", got, tt.wantReply)
+				}
+			}
+		})
+	}
+}
+
+// RCPT TO:<postmaster> without a domain passes every list, as in Postfix;
+// postmaster@ a foreign domain does not.
+func TestBarePostmaster(t *testing.T) {
+	env := postconf.Env{Domains: []string{"example.org"}}
+	conf := "smtpd_client_restrictions = reject\nsmtpd_sender_restrictions = reject\n" +
+		"smtpd_recipient_restrictions = reject_non_fqdn_recipient, reject_unauth_destination, reject\n"
+	cfg := build(t, conf, env)
+	for _, rcpt := range []string{"postmaster", "Postmaster", "POSTMASTER"} {
+		if d := run(t, cfg.Policy, "192.0.2.1", "mx.example.net", "a@example.net", rcpt); d.Result.Action != smtpcheck.Continue {
+			t.Errorf("RCPT TO:<%s> = %v (%s), want it accepted", rcpt, d.Result.Action, d.Result.Reason)
+		}
+	}
+	for _, rcpt := range []string{"postmaster@elsewhere.example", "postmistress", "bob@example.org"} {
+		if d := run(t, cfg.Policy, "192.0.2.1", "mx.example.net", "a@example.net", rcpt); d.Result.Action != smtpcheck.Reject {
+			t.Errorf("RCPT TO:<%s> = %v, want Reject", rcpt, d.Result.Action)
+		}
 	}
 }

@@ -40,7 +40,7 @@ var unimplemented = map[string]bool{
 	"reject_unknown_forward_client_hostname": true, "reject_multi_recipient_bounce": true,
 	"reject_plaintext_session": true, "permit_tls_clientcerts": true, "permit_tls_all_clientcerts": true,
 	"permit_auth_destination": true, "permit_mx_backup": true, "reject_rhsbl_recipient": true,
-	"permit_rhswl_client": true, "defer_if_reject_unauth_pipelining": true, "reject_unauth_sender_login_mismatch": true,
+	"defer_if_reject_unauth_pipelining": true, "reject_unauth_sender_login_mismatch": true,
 	"permit_naked_ip_address": true, "reject_maps_rbl": true, "reject_non_fqdn_address": true,
 }
 
@@ -410,7 +410,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			return clientNameOutcome(check(ctx, s), reply.ClientNoReverseHostname(s.Conn.ClientIP.String()), code)
 		}, nil
 	case "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_reverse_client", "reject_rhsbl_helo",
-		"reject_rhsbl_sender", "permit_dnswl_client":
+		"reject_rhsbl_sender", "permit_dnswl_client", "permit_rhswl_client":
 		if err := needDNS(); err != nil {
 			return nil, err
 		}
@@ -684,6 +684,20 @@ func (b *builder) unverifiedRecipient() (smtpcheck.Check, error) {
 	}, nil
 }
 
+// allowlistGuard is Postfix's safety for permit_dnswl_client and
+// permit_rhswl_client: at RCPT, for a recipient this server does not take
+// mail for, the allowlist is not even looked up, so a listed client can
+// never relay through a later reject_unauth_destination.
+func (b *builder) allowlistGuard(c smtpcheck.Check) smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull() && !b.authDestination(s.Rcpt) {
+			return smtpcheck.Pass(smtpcheck.Reason{Rule: "allowlist skipped", Matched: s.Rcpt.DomainFold(),
+				Evidence: "not a permit for a recipient this server does not take mail for"})
+		}
+		return c(ctx, s)
+	}
+}
+
 // dnsList builds reject_rbl_client and its relatives from a list spec.
 func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 	l, err := dnsbl.ParseList(spec)
@@ -719,7 +733,11 @@ func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, spec, err))
 	}
 	switch name {
-	case "reject_rbl_client", "permit_dnswl_client":
+	case "permit_dnswl_client":
+		return b.allowlistGuard(c.ClientCheck()), nil
+	case "permit_rhswl_client":
+		return b.allowlistGuard(c.ClientNameCheck()), nil
+	case "reject_rbl_client":
 		return c.ClientCheck(), nil
 	case "reject_rhsbl_client":
 		return c.ClientNameCheck(), nil
