@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
@@ -73,6 +76,12 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	target := full.Stage
+	if target == smtpcheck.StageRcpt && full.Rcpt.Domain == "" && strings.EqualFold(full.Rcpt.Local, "postmaster") {
+		// Postfix's smtpd accepts a bare postmaster before any restriction
+		// (RFC 5321 4.5.1); so does the policy it delegates to.
+		s.log.Debug("policy answer", "session", full, "action", "DUNNO", "reason", "postmaster")
+		return "DUNNO"
+	}
 	sess := &smtpcheck.Session{Conn: full.Conn, Now: time.Now()}
 	w := &walk{}
 	sess.SetValue(walkKey{}, w)
@@ -151,7 +160,11 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 		s.log.Info("policy answers carry one header; the rest are dropped", "session", sess, "headers", len(headers))
 	}
 	action = policy.Action(smtpcheck.Result{Headers: headers})
-	s.log.Debug("policy answer", "session", sess, "action", action)
+	level := slog.LevelDebug
+	if action != "DUNNO" {
+		level = slog.LevelInfo
+	}
+	s.log.Log(ctx, level, "policy answer", "session", sess, "action", action)
 	return action
 }
 
@@ -179,8 +192,10 @@ func (s *server) answer(sess *smtpcheck.Session, r smtpcheck.Result, dry, deferI
 		action = s.failAction
 		s.log.Error("policy failed; answering the default action", "session", sess, "error", r.Err, "action", action)
 	case deferIfPermit:
-		r.Action = smtpcheck.DeferIfPermit
-		action = policy.Action(r)
+		rep := r.DefaultReply()
+		action = strings.TrimSpace("DEFER_IF_PERMIT " + enhancedText(rep) + " " + relayText(sess, rep))
+	case r.Action.Refuses():
+		action = codedAction(sess, r.DefaultReply())
 	default:
 		action = policy.Action(r)
 	}
@@ -188,6 +203,83 @@ func (s *server) answer(sess *smtpcheck.Session, r smtpcheck.Result, dry, deferI
 		s.log.Info("dry run: answering DUNNO", "session", sess, "would_answer", action, "reason", r.Reason.String())
 		return "DUNNO"
 	}
-	s.log.Debug("policy answer", "session", sess, "action", action)
+	s.log.Info("policy answer", "session", sess, "action", action, "reason", r.Reason.String())
 	return action
+}
+
+// codedAction is a refusal as Postfix's access(5) "4NN text" or "5NN text":
+// Postfix keeps the code and the enhanced code (its own REJECT and DEFER
+// would put access_map_reject_code or access_map_defer_code in their
+// place), and puts its own "<recipient>: Recipient address rejected: " in
+// front of the text.
+func codedAction(sess *smtpcheck.Session, rep reply.Reply) string {
+	return strings.TrimSpace(strconv.Itoa(rep.Code()) + " " + enhancedText(rep) + " " + relayText(sess, rep))
+}
+
+func enhancedText(rep reply.Reply) string {
+	if rep.Enhanced().IsZero() {
+		return ""
+	}
+	return rep.Enhanced().String()
+}
+
+// replyClasses are the names Postfix gives what a restriction refuses.
+var replyClasses = [...]string{"Client host", "Helo command", "Sender address", "Recipient address", "Data command", "End-of-data"}
+
+// relayText is a reply's text as policyd answers it. Postfix writes a
+// policy's text after "<name>: Class rejected: " of the request's own
+// subject (the recipient at RCPT). A text that already starts with that
+// head loses it, so the client reads Postfix's own reply; one about
+// another subject keeps the subject but not the nested form:
+// "<[1.2.3]>: Helo command rejected: invalid ip address" becomes
+// "Helo command <[1.2.3]>: invalid ip address".
+func relayText(sess *smtpcheck.Session, rep reply.Reply) string {
+	text := strings.Join(rep.Text(), "; ")
+	rest, subject := text, ""
+	if strings.HasPrefix(rest, "<") {
+		if i := strings.Index(rest, ">: "); i > 0 {
+			subject, rest = rest[1:i], rest[i+3:]
+		}
+	}
+	class := ""
+	for _, c := range replyClasses {
+		if strings.HasPrefix(rest, c+" rejected: ") {
+			class, rest = c, rest[len(c)+len(" rejected: "):]
+			break
+		}
+	}
+	if subject == "" && class == "" {
+		return text
+	}
+	ownClass, ownSubject := requestSubject(sess)
+	if (class == "" || class == ownClass) && (subject == "" || strings.EqualFold(subject, ownSubject)) {
+		return rest
+	}
+	head := class
+	if subject != "" {
+		head = strings.TrimSpace(head + " <" + subject + ">")
+	}
+	return head + ": " + rest
+}
+
+// requestSubject is what Postfix names in front of a policy's text: the
+// subject of the restriction list at the request's protocol state.
+func requestSubject(sess *smtpcheck.Session) (class, subject string) {
+	st, _ := sess.Value(requestStageKey{}).(smtpcheck.Stage)
+	switch st {
+	case smtpcheck.StageConnect:
+		return "Client host", sess.Conn.Name() + "[" + sess.Conn.ClientIP.String() + "]"
+	case smtpcheck.StageHelo:
+		return "Helo command", sess.Helo.Name
+	case smtpcheck.StageMail:
+		if sess.Mail != nil {
+			return "Sender address", sess.Mail.From.String()
+		}
+		return "Sender address", ""
+	case smtpcheck.StageData:
+		return "Data command", "DATA"
+	case smtpcheck.StageEndOfData:
+		return "End-of-data", "END-OF-MESSAGE"
+	}
+	return "Recipient address", sess.Rcpt.String()
 }

@@ -59,12 +59,12 @@ func TestDNSListOverPolicyProtocol(t *testing.T) {
 		{
 			name: "-dnsbl",
 			args: []string{"-dnsbl", "zen.test"},
-			want: "action=REJECT 5.7.0 unknown [192.0.2.10] black listed by zen.test",
+			want: "action=550 5.7.0 unknown [192.0.2.10] black listed by zen.test",
 		},
 		{
 			name: "-config reject_rbl_client",
 			args: []string{"-config", writeFile(t, "main.cf", "smtpd_recipient_restrictions = reject_rbl_client zen.test\n")},
-			want: "action=REJECT 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.test; test listing",
+			want: "action=554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.test; test listing",
 		},
 	}
 	for _, tt := range tests {
@@ -90,8 +90,8 @@ func TestAccessMapOverPolicyProtocol(t *testing.T) {
 	tests := []struct {
 		name, req, want string
 	}{
-		{"RCPT request", requestAt("RCPT", "192.0.2.10", "bob@example.org"), "action=REJECT 5.7.1 host unknown [192.0.2.10] black listed"},
-		{"CONNECT request", requestAt("CONNECT", "192.0.2.10", ""), "action=REJECT 5.7.1 host unknown [192.0.2.10] black listed"},
+		{"RCPT request", requestAt("RCPT", "192.0.2.10", "bob@example.org"), "action=550 5.7.1 host unknown [192.0.2.10] black listed"},
+		{"CONNECT request", requestAt("CONNECT", "192.0.2.10", ""), "action=550 5.7.1 host unknown [192.0.2.10] black listed"},
 		{"postmaster@ allowlisted", requestAt("RCPT", "192.0.2.10", "postmaster@example.org"), "action=DUNNO"},
 		{"other client", requestAt("RCPT", "192.0.2.11", "bob@example.org"), "action=DUNNO"},
 	}
@@ -115,25 +115,25 @@ func TestDeferIfPermitReachesPostfix(t *testing.T) {
 			name: "client list at RCPT (smtpd_delay_reject)",
 			conf: "smtpd_client_restrictions = defer_if_permit\n",
 			req:  requestAt("RCPT", "192.0.2.10", "bob@example.org"),
-			want: "action=DEFER_IF_PERMIT 4.7.1 ",
+			want: "action=DEFER_IF_PERMIT 4.7.0 Client host <unknown[192.0.2.10]>: defer_if_permit requested",
 		},
 		{
 			name: "client list at a CONNECT request",
 			conf: "smtpd_delay_reject = no\nsmtpd_client_restrictions = defer_if_permit\n",
 			req:  requestAt("CONNECT", "192.0.2.10", ""),
-			want: "action=DEFER_IF_PERMIT 4.7.1 ",
+			want: "action=DEFER_IF_PERMIT 4.7.0 defer_if_permit requested",
 		},
 		{
 			name: "client list held from connect for RCPT",
 			conf: "smtpd_delay_reject = no\nsmtpd_client_restrictions = defer_if_permit\n",
 			req:  requestAt("RCPT", "192.0.2.10", "bob@example.org"),
-			want: "action=DEFER_IF_PERMIT 4.7.1 ",
+			want: "action=DEFER_IF_PERMIT 4.7.0 Client host <unknown[192.0.2.10]>: defer_if_permit requested",
 		},
 		{
-			name: "defer stays a final DEFER",
+			name: "defer stays a final temporary refusal, with its own code",
 			conf: "smtpd_client_restrictions = defer\n",
 			req:  requestAt("RCPT", "192.0.2.10", "bob@example.org"),
-			want: "action=DEFER 4.",
+			want: "action=450 4.3.2 Client host <unknown[192.0.2.10]>: Try again later",
 		},
 	}
 	for _, tt := range tests {
@@ -158,7 +158,7 @@ func TestDryRunAnswersDunno(t *testing.T) {
 		t.Errorf("new greylist triplet in a dry run = %q, want action=DUNNO", got)
 	}
 	log := logs.String()
-	for _, want := range []string{`would_answer="REJECT 5.7.0 unknown [192.0.2.10] black listed by zen.test"`, `would_answer="DEFER_IF_PERMIT 4.7.1 greylisted`, "dry_run_would"} {
+	for _, want := range []string{`would_answer="550 5.7.0 unknown [192.0.2.10] black listed by zen.test"`, `would_answer="DEFER_IF_PERMIT 4.7.1 greylisted`, "dry_run_would"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -254,8 +254,8 @@ func boolString(b bool) string {
 func TestDataRequestWithoutRecipient(t *testing.T) {
 	m := writeFile(t, "access.cf", "Connect:192.0.2.10 REJECT\n")
 	addr := startPolicyd(t, "-greylist", "memory:", "-access", m)
-	if got := askOnce(t, addr, requestAt("DATA", "192.0.2.10", "")); !strings.HasPrefix(got, "action=REJECT 5.7.1 ") {
-		t.Errorf("DATA request from a black-listed client = %q, want REJECT", got)
+	if got := askOnce(t, addr, requestAt("DATA", "192.0.2.10", "")); !strings.HasPrefix(got, "action=550 5.7.1 ") {
+		t.Errorf("DATA request from a black-listed client = %q, want 550 5.7.1", got)
 	}
 	if got := askOnce(t, addr, requestAt("DATA", "192.0.2.11", "")); got != "action=DUNNO" {
 		t.Errorf("DATA request without a recipient = %q, want DUNNO (no greylisting outside RCPT)", got)
