@@ -228,7 +228,7 @@ func Build(f *File, env Env) (*Config, error) {
 	if cfg.HeloRequired {
 		helo = sequence(heloRequired(), helo)
 	}
-	rcpt := sequence(lists["smtpd_relay_restrictions"], lists["smtpd_recipient_restrictions"])
+	rcpt := withRecipientState(sequence(lists["smtpd_relay_restrictions"], lists["smtpd_recipient_restrictions"]))
 	if delay {
 		// smtpd_delay_reject = yes: the client, HELO and sender lists are
 		// evaluated at RCPT, with the recipient known, in Postfix's order.
@@ -268,7 +268,6 @@ func sequence(lists ...smtpcheck.Check) smtpcheck.Check {
 		return nil
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		ctx = withListState(ctx) // defer_if_reject reaches the later lists
 		var deferred smtpcheck.Result
 		var headers []smtpcheck.HeaderField
 		for _, l := range nonNil {

@@ -101,8 +101,14 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 	}
 	list := smtpcheck.FirstMatch(checks...)
 	// A permit ends this list only; the next list still runs.
+	// Postfix starts each list with no defer_if_reject pending, but for
+	// smtpd_relay_restrictions and smtpd_recipient_restrictions, which it
+	// evaluates as one.
+	shared := name == "smtpd_relay_restrictions" || name == "smtpd_recipient_restrictions"
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		ctx = withListState(ctx)
+		if _, ok := ctx.Value(listStateKey{}).(*listState); !ok || !shared {
+			ctx = context.WithValue(ctx, listStateKey{}, &listState{})
+		}
 		r := list(ctx, s)
 		if r.Action == smtpcheck.Accept {
 			r.Action = smtpcheck.Continue
@@ -129,21 +135,23 @@ func (b *builder) warnOnly(name string, c smtpcheck.Check) smtpcheck.Check {
 	}
 }
 
-// listState is what one evaluation of a stage's restriction lists learns
-// as it goes: a defer_if_reject (the restriction, or an access table's
+// listState is what one evaluation of a restriction list learns as it
+// goes: a defer_if_reject (the restriction, or an access table's
 // DEFER_IF_REJECT) turns the next permanent rejection into its own
-// temporary reply, as Postfix does for the rest of the command.
+// temporary reply, as Postfix does for the rest of the list.
 type listState struct{ deferReply reply.Reply }
 
 type listStateKey struct{}
 
-// withListState gives ctx a fresh state unless a stage's evaluation already
-// holds one.
-func withListState(ctx context.Context) context.Context {
-	if _, ok := ctx.Value(listStateKey{}).(*listState); ok {
-		return ctx
+// withRecipientState gives the relay and recipient lists of one RCPT
+// their shared state.
+func withRecipientState(c smtpcheck.Check) smtpcheck.Check {
+	if c == nil {
+		return nil
 	}
-	return context.WithValue(ctx, listStateKey{}, &listState{})
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		return c(context.WithValue(ctx, listStateKey{}, &listState{}), s)
+	}
 }
 
 // tableVerbs carries out the verbs that act beyond their own restriction:
