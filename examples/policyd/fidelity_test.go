@@ -1,0 +1,73 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
+)
+
+// requestFull is a policy request at RCPT with every envelope field given.
+func requestFull(client, helo, sender, rcpt string) string {
+	return "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=" + client + "\n" +
+		"client_name=unknown\nreverse_client_name=unknown\nhelo_name=" + helo + "\nsender=" + sender + "\nrecipient=" + rcpt + "\n\n"
+}
+
+// Over the policy socket, a policy in Postfix's words answers with
+// Postfix's codes and enhanced codes in the "NNN X.Y.Z text" form Postfix
+// keeps, with no second "<x>: ... rejected:" head, and logs what it sent
+// once at INFO.
+func TestPostfixAnswersOverPolicyProtocol(t *testing.T) {
+	dns := dnstest.New(t)
+	dns.ListIP("wl.test", "192.0.2.66", "127.0.0.2")
+	table := writeFile(t, "access", "bob@example.org 450 4.7.1 come back later\nrej@example.org REJECT\nsoft@example.org DEFER\n")
+	conf := writeFile(t, "main.cf", "relay_domains = example.org\n"+
+		"smtpd_helo_restrictions = reject_non_fqdn_helo_hostname\n"+
+		"smtpd_sender_restrictions = reject_non_fqdn_sender\n"+
+		"smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject_unauth_destination, check_recipient_access hash:"+table+"\n")
+	addr, logs := startPolicydLog(t, "-greylist", "none", "-resolver", dns.Addr(), "-config", conf)
+	tests := []struct {
+		name, req, want string
+	}{
+		{"HELO address literal", requestFull("192.0.2.1", "[1.2.3]", "a@example.net", "carol@example.org"),
+			"action=501 5.5.2 Helo command <[1.2.3]>: invalid ip address"},
+		{"non-FQDN sender", requestFull("192.0.2.1", "mx.example.net", "alice@localhost", "carol@example.org"),
+			"action=504 5.5.2 Sender address <alice@localhost>: need fully-qualified address"},
+		{"table 450 kept", requestFull("192.0.2.1", "mx.example.net", "a@example.net", "bob@example.org"),
+			"action=450 4.7.1 come back later"},
+		{"table REJECT", requestFull("192.0.2.1", "mx.example.net", "a@example.net", "rej@example.org"),
+			"action=554 5.7.1 Access denied"},
+		{"table DEFER", requestFull("192.0.2.1", "mx.example.net", "a@example.net", "soft@example.org"),
+			"action=450 4.7.1 Access denied"},
+		{"allowlisted client to a local recipient", requestFull("192.0.2.66", "mx.example.net", "a@example.net", "rej@example.org"),
+			"action=DUNNO"},
+		{"allowlisted client may not relay", requestFull("192.0.2.66", "mx.example.net", "a@example.net", "eve@elsewhere.example"),
+			"action=554 5.7.1 Relay access denied"},
+		{"bare postmaster passes every list", requestFull("192.0.2.1", "[1.2.3]", "alice@localhost", "postmaster"),
+			"action=DUNNO"},
+		{"postmaster with a domain does not", requestFull("192.0.2.1", "mx.example.net", "a@example.net", "postmaster@elsewhere.example"),
+			"action=554 5.7.1 Relay access denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := askOnce(t, addr, tt.req); got != tt.want {
+				t.Errorf("answer = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// Each refusal was logged once, at INFO, with what was sent.
+	for _, want := range []string{`action="501 5.5.2 Helo command <[1.2.3]>: invalid ip address"`, `action="450 4.7.1 come back later"`} {
+		var n int
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `msg="policy answer"`) && strings.Contains(line, want) {
+				n++
+				if !strings.Contains(line, "level=INFO") {
+					t.Errorf("answer logged below INFO: %s", line)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("answer %s logged %d times, want once", want, n)
+		}
+	}
+}
