@@ -1,7 +1,9 @@
 package postconf_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,5 +174,59 @@ func TestBarePostmaster(t *testing.T) {
 		if d := run(t, cfg.Policy, "192.0.2.1", "mx.example.net", "a@example.net", rcpt); d.Result.Action != smtpcheck.Reject {
 			t.Errorf("RCPT TO:<%s> = %v, want Reject", rcpt, d.Result.Action)
 		}
+	}
+}
+
+// reject_unauth_pipelining answers Postfix's 503 5.5.0 with the subject of
+// the list it sits in.
+func TestUnauthPipeliningReply(t *testing.T) {
+	tests := []struct{ conf, want string }{
+		{"smtpd_helo_restrictions = reject_unauth_pipelining", "503 5.5.0 <mx.example.net>: Helo command rejected: Improper use of SMTP command pipelining"},
+		{"smtpd_sender_restrictions = reject_unauth_pipelining", "503 5.5.0 <a@example.net>: Sender address rejected: Improper use of SMTP command pipelining"},
+		{"smtpd_data_restrictions = reject_unauth_pipelining", "503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining"},
+	}
+	for _, tt := range tests {
+		cfg := build(t, tt.conf, postconf.Env{Domains: []string{"example.org"}})
+		s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
+		s.Proto.Pipelined = true
+		ctx := context.Background()
+		d := cfg.Policy.Evaluate(ctx, s)
+		if d.Result.Action == smtpcheck.Continue {
+			s.Stage = smtpcheck.StageData
+			d = cfg.Policy.Evaluate(ctx, s)
+		}
+		if got := d.Result.DefaultReply().Error(); got != tt.want {
+			t.Errorf("%s: reply = %q, want %q", tt.conf, got, tt.want)
+		}
+		s.Proto.Pipelined, s.Stage = false, smtpcheck.StageRcpt
+		if d := cfg.Policy.Evaluate(ctx, s); d.Result.Action != smtpcheck.Continue {
+			t.Errorf("%s: a client that waits = %v, want no refusal", tt.conf, d.Result.Action)
+		}
+	}
+}
+
+// A list filter that names a "query refused" answer (127.255.255.x) asks
+// for exactly that answer: it lists, and under warn_if_reject it warns,
+// as in Postfix. Without such a filter the answer never lists.
+func TestFilterNamesRefusedAnswer(t *testing.T) {
+	res := testDNS(t)
+	var logs bytes.Buffer
+	env := postconf.Env{Resolver: res, Domains: []string{"example.org"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	tests := []struct {
+		conf string
+		want smtpcheck.Action
+	}{
+		{"smtpd_client_restrictions = reject_rbl_client zen.test", smtpcheck.Continue},
+		{"smtpd_client_restrictions = reject_rbl_client zen.test=127.255.255.254", smtpcheck.Reject},
+		{"smtpd_client_restrictions = warn_if_reject reject_rbl_client zen.test=127.255.255.[1..255]", smtpcheck.Continue},
+	}
+	for _, tt := range tests {
+		d := run(t, build(t, tt.conf, env).Policy, "192.0.2.69", "mx.example.net", "a@example.net", "b@example.org")
+		if d.Result.Action != tt.want {
+			t.Errorf("%s: verdict = %v, want %v", tt.conf, d.Result.Action, tt.want)
+		}
+	}
+	if !strings.Contains(logs.String(), "reject_warning") || !strings.Contains(logs.String(), "blocked using zen.test") {
+		t.Errorf("warn_if_reject with a filter naming 127.255.255.254 logged no warning:\n%s", logs.String())
 	}
 }

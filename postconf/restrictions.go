@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 
 	"github.com/smtppolicy/smtppolicy/access/postfix"
@@ -692,6 +693,24 @@ func (b *builder) unverifiedRecipient() (smtpcheck.Check, error) {
 	}, nil
 }
 
+// refusedCodes are the answers that mean the list refused the query, less
+// those the list's own filter names: Postfix counts any answer the filter
+// matches, and an administrator who writes
+// zen.spamhaus.org=127.255.255.[1..255] (often under warn_if_reject) asks
+// for exactly those answers.
+func refusedCodes(l dnsbl.List) []netip.Addr {
+	if l.Filter == nil {
+		return nil
+	}
+	out := []netip.Addr{}
+	for _, a := range dnsbl.DefaultRefusedCodes {
+		if !l.Match(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // allowlistGuard is Postfix's safety for permit_dnswl_client and
 // permit_rhswl_client: at RCPT, for a recipient this server does not take
 // mail for, the allowlist is not even looked up, so a listed client can
@@ -727,15 +746,16 @@ func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 		return nil, b.errorAt(list, fmt.Sprintf("reply for %s: %v", l.Zone, err))
 	}
 	c, err := dnsbl.New(dnsbl.Config{
-		Resolver:   b.env.Resolver,
-		Lists:      []dnsbl.List{l},
-		Kind:       kind,
-		Timeout:    b.env.DNSTimeout,
-		Thresholds: th,
-		OnError:    b.dnsErr,
-		Style:      dnsbl.StylePostfix,
-		Reply:      tmpl,
-		Logger:     b.env.Logger,
+		Resolver:     b.env.Resolver,
+		Lists:        []dnsbl.List{l},
+		RefusedCodes: refusedCodes(l),
+		Kind:         kind,
+		Timeout:      b.env.DNSTimeout,
+		Thresholds:   th,
+		OnError:      b.dnsErr,
+		Style:        dnsbl.StylePostfix,
+		Reply:        tmpl,
+		Logger:       b.env.Logger,
 	})
 	if err != nil {
 		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, spec, err))
