@@ -98,6 +98,8 @@ var defaults = map[string]string{
 	"reject_tempfail_action":                "defer_if_permit",
 	"unknown_helo_hostname_tempfail_action": "$reject_tempfail_action",
 	"unknown_address_tempfail_action":       "$reject_tempfail_action",
+	"unverified_recipient_tempfail_action":  "$reject_tempfail_action",
+	"unverified_recipient_reject_reason":    "",
 	// DNS lists
 	"default_rbl_reply":                    "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}",
 	"rbl_reply_maps":                       "",

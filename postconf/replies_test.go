@@ -3,6 +3,7 @@ package postconf_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -228,5 +229,44 @@ func TestFilterNamesRefusedAnswer(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "reject_warning") || !strings.Contains(logs.String(), "blocked using zen.test") {
 		t.Errorf("warn_if_reject with a filter naming 127.255.255.254 logged no warning:\n%s", logs.String())
+	}
+}
+
+// reject_unverified_recipient answers as Postfix: "unverified address" at
+// a 4xx code, "undeliverable address" at a 5xx one, with the reason the
+// verifier gave or unverified_recipient_reject_reason.
+func TestUnverifiedRecipientReplies(t *testing.T) {
+	env := postconf.Env{Domains: []string{"example.org"}, VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {
+		switch a.Local {
+		case "nobody":
+			return postconf.ErrUndeliverable
+		case "slow":
+			return errors.New("verification timed out")
+		}
+		return nil
+	}}
+	const list = "smtpd_recipient_restrictions = reject_unverified_recipient\n"
+	tests := []struct {
+		conf, rcpt string
+		want       smtpcheck.Action
+		reply      string
+	}{
+		{list, "bob@example.org", smtpcheck.Continue, ""},
+		{list, "nobody@example.org", smtpcheck.TempFail, `450 4.1.1 <nobody@example.org>: Recipient address rejected: unverified address: unknown user: "nobody@example.org"`},
+		{"unverified_recipient_reject_code = 550\n" + list, "nobody@example.org", smtpcheck.Reject, `550 5.1.1 <nobody@example.org>: Recipient address rejected: undeliverable address: unknown user: "nobody@example.org"`},
+		{"unverified_recipient_reject_code = 550\nunverified_recipient_reject_reason = no such mailbox\n" + list, "nobody@example.org", smtpcheck.Reject, `550 5.1.1 <nobody@example.org>: Recipient address rejected: undeliverable address: no such mailbox`},
+		{list, "slow@example.org", smtpcheck.TempFail, `450 4.1.1 <slow@example.org>: Recipient address rejected: unverified address: verification timed out`},
+	}
+	for _, tt := range tests {
+		d := run(t, build(t, tt.conf, env).Policy, "192.0.2.1", "mx.example.net", "a@example.net", tt.rcpt)
+		if d.Result.Action != tt.want {
+			t.Errorf("%q to %s: verdict = %v, want %v", tt.conf, tt.rcpt, d.Result.Action, tt.want)
+			continue
+		}
+		if tt.reply != "" {
+			if got := d.Result.DefaultReply().Error(); got != tt.reply {
+				t.Errorf("%q to %s: reply = %q, want %q", tt.conf, tt.rcpt, got, tt.reply)
+			}
+		}
 	}
 }

@@ -662,17 +662,28 @@ func (b *builder) unknownAddress(rcpt bool, code int, tf smtpcheck.Action) smtpc
 	}
 }
 
-// unverifiedRecipient is reject_unverified_recipient: an address the
-// verifier calls undeliverable is refused with unverified_recipient_reject_code
-// (Postfix's default 450, so a mistake in the verifier costs a delay, not
-// mail); one it cannot verify now is deferred with
-// unverified_recipient_defer_code.
+// unverifiedRecipient is reject_unverified_recipient, with Postfix's
+// replies: an address the verifier calls undeliverable gets
+// unverified_recipient_reject_code, one it cannot verify now
+// unverified_recipient_defer_code. A 5xx code answers "undeliverable
+// address: why"; a 4xx code (the default 450, so a mistake in the verifier
+// costs a delay, not mail) answers "unverified address: why" as
+// unverified_recipient_tempfail_action says. unverified_recipient_reject_reason,
+// when set, replaces why.
 func (b *builder) unverifiedRecipient() (smtpcheck.Check, error) {
 	rejectCode, err := b.code("unverified_recipient_reject_code")
 	if err != nil {
 		return nil, err
 	}
 	deferCode, err := b.code("unverified_recipient_defer_code")
+	if err != nil {
+		return nil, err
+	}
+	tf, err := b.tempfailAction("unverified_recipient_tempfail_action")
+	if err != nil {
+		return nil, err
+	}
+	alt, err := b.value("unverified_recipient_reject_reason")
 	if err != nil {
 		return nil, err
 	}
@@ -686,10 +697,22 @@ func (b *builder) unverifiedRecipient() (smtpcheck.Check, error) {
 			return smtpcheck.Result{}
 		}
 		reason := smtpcheck.Reason{Rule: "reject_unverified_recipient", Matched: s.Rcpt.String(), Evidence: err.Error()}
+		code, why := deferCode, err.Error()
 		if errors.Is(err, ErrUndeliverable) {
-			return withCode(smtpcheck.Refuse(reply.RecipientUnknownLocal(s.Rcpt.String()), reason), rejectCode)
+			code = rejectCode
+			if err == ErrUndeliverable {
+				why = fmt.Sprintf("unknown user: %q", s.Rcpt.String())
+			}
 		}
-		return withCode(smtpcheck.Refuse(reply.TemporaryLookupFailure(s.Rcpt.String()), reason), deferCode)
+		if alt != "" {
+			why = alt
+		}
+		if code < 500 {
+			r := smtpcheck.Refuse(postfix.ReplyFor(postfix.Recipient, s.Rcpt.String(), code, "4.1.1", "", "unverified address: "+why, ""), reason)
+			r.Action = tf
+			return r
+		}
+		return postfix.Refuse(postfix.ReplyFor(postfix.Recipient, s.Rcpt.String(), code, "4.1.1", "", "undeliverable address: "+why, ""), reason)
 	}, nil
 }
 
