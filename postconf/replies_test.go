@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -267,6 +269,54 @@ func TestUnverifiedRecipientReplies(t *testing.T) {
 			if got := d.Result.DefaultReply().Error(); got != tt.reply {
 				t.Errorf("%q to %s: reply = %q, want %q", tt.conf, tt.rcpt, got, tt.reply)
 			}
+		}
+	}
+}
+
+// A DNS lookup that fails now is Postfix's 450 "not found" reply, as
+// defer_if_permit (the default) or defer, per *_tempfail_action.
+func TestTempfailActions(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.Zone("example.net.", 60)
+	srv.ServFail("broken.example.net.")
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := postconf.Env{Resolver: res, Domains: []string{"example.org"}}
+	tests := []struct {
+		conf, helo, from string
+		want             smtpcheck.Action // the last restriction permits: what is left of the failure
+		reply            string
+	}{
+		{"smtpd_helo_restrictions = reject_unknown_helo_hostname, permit", "broken.example.net", "a@example.org", smtpcheck.TempFail,
+			"450 4.7.1 <broken.example.net>: Helo command rejected: Host not found"},
+		{"unknown_helo_hostname_tempfail_action = defer\nsmtpd_helo_restrictions = reject_unknown_helo_hostname, permit", "broken.example.net", "a@example.org", smtpcheck.TempFail,
+			"450 4.7.1 <broken.example.net>: Helo command rejected: Host not found"},
+		{"smtpd_sender_restrictions = reject_unknown_sender_domain, permit", "mx.example.org", "a@broken.example.net", smtpcheck.TempFail,
+			"450 4.1.8 <a@broken.example.net>: Sender address rejected: Domain not found"},
+		{"unknown_address_tempfail_action = defer\nsmtpd_sender_restrictions = reject_unknown_sender_domain, permit", "mx.example.org", "a@broken.example.net", smtpcheck.TempFail,
+			"450 4.1.8 <a@broken.example.net>: Sender address rejected: Domain not found"},
+	}
+	for _, tt := range tests {
+		cfg := build(t, tt.conf, env)
+		d := run(t, cfg.Policy, "192.0.2.1", tt.helo, tt.from, "b@example.org")
+		if d.Result.Action != tt.want {
+			t.Errorf("%q: verdict = %v (%s), want %v", tt.conf, d.Result.Action, d.Result.Reason, tt.want)
+			continue
+		}
+		if got := d.Result.DefaultReply().Error(); got != tt.reply {
+			t.Errorf("%q: reply = %q, want %q", tt.conf, got, tt.reply)
+		}
+	}
+	// defer answers at once; defer_if_permit waits for the lists' end, so a
+	// later rejection in another list still wins.
+	for conf, want := range map[string]smtpcheck.Action{
+		"smtpd_sender_restrictions = reject_unknown_sender_domain\nsmtpd_recipient_restrictions = reject":                                          smtpcheck.Reject,
+		"unknown_address_tempfail_action = defer\nsmtpd_sender_restrictions = reject_unknown_sender_domain\nsmtpd_recipient_restrictions = reject": smtpcheck.TempFail,
+	} {
+		if d := run(t, build(t, conf, env).Policy, "192.0.2.1", "mx.example.org", "a@broken.example.net", "b@example.org"); d.Result.Action != want {
+			t.Errorf("%q: verdict = %v, want %v", conf, d.Result.Action, want)
 		}
 	}
 }
