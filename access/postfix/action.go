@@ -23,9 +23,13 @@ const (
 	Prepend                       // PREPEND header: value
 	Code                          // 4NN text or 5NN text
 	Info                          // INFO [text]: logged, the lookup goes on
+	Filter                        // FILTER transport:destination
+	Redirect                      // REDIRECT user@domain
+	Bcc                           // BCC user@domain
+	Restrictions                  // restriction names or a restriction class, evaluated in place
 )
 
-var verbNames = [...]string{"", "OK", "REJECT", "DEFER", "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "DUNNO", "DISCARD", "HOLD", "WARN", "PREPEND", "CODE", "INFO"}
+var verbNames = [...]string{"", "OK", "REJECT", "DEFER", "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "DUNNO", "DISCARD", "HOLD", "WARN", "PREPEND", "CODE", "INFO", "FILTER", "REDIRECT", "BCC", "RESTRICTIONS"}
 
 // String returns the action's word.
 func (v Verb) String() string {
@@ -40,7 +44,29 @@ type Action struct {
 	Verb     Verb
 	Code     int    // for Code: the reply code
 	Enhanced string // for Code, REJECT and the DEFER verbs: an enhanced code written before the text
-	Text     string // the optional text (the header for PREPEND)
+	Text     string // the optional text (the header for PREPEND, the restrictions for Restrictions)
+	Line     int    // the line of the table it was read from, when known
+}
+
+// Delegated reports an action only a Postfix MTA can carry out in full:
+// FILTER, REDIRECT, BCC and restriction names or classes. A server that
+// cannot must refuse a table holding one (see Entries); a Postfix policy
+// service passes it on.
+func (a Action) Delegated() bool {
+	return a.Verb == Filter || a.Verb == Redirect || a.Verb == Bcc || a.Verb == Restrictions
+}
+
+// String returns the action as a table or a policy service writes it.
+func (a Action) String() string {
+	switch a.Verb {
+	case Code:
+		return strings.TrimSpace(strconv.Itoa(a.Code) + " " + strings.TrimSpace(a.Enhanced+" "+a.Text))
+	case Restrictions:
+		return a.Text
+	case Reject, Defer, DeferIfPermit, DeferIfReject:
+		return strings.TrimSpace(a.Verb.String() + " " + strings.TrimSpace(a.Enhanced+" "+a.Text))
+	}
+	return strings.TrimSpace(a.Verb.String() + " " + a.Text)
 }
 
 // ParseAction parses a right-hand side of an access table.
@@ -91,8 +117,27 @@ func ParseAction(s string) (Action, error) {
 		if name, _, ok := strings.Cut(text, ":"); !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return Action{}, fmt.Errorf("PREPEND needs a header line (Name: value), got %q", text)
 		}
+	case "FILTER":
+		v.Verb = Filter
+		if !strings.Contains(text, ":") {
+			return Action{}, fmt.Errorf("FILTER needs transport:destination, got %q", text)
+		}
+	case "REDIRECT", "BCC":
+		v.Verb = Redirect
+		if strings.EqualFold(word, "BCC") {
+			v.Verb = Bcc
+		}
+		if !strings.Contains(text, "@") {
+			return Action{}, fmt.Errorf("%s needs user@domain, got %q", strings.ToUpper(word), text)
+		}
 	default:
-		return Action{}, fmt.Errorf("unsupported access action %q (want OK, REJECT, DEFER, DEFER_IF_PERMIT, DEFER_IF_REJECT, DUNNO, DISCARD, HOLD, WARN, PREPEND or 4NN/5NN text)", word)
+		// Anything else is, for Postfix, restrictions to evaluate in place:
+		// restriction names or the name of a smtpd_restriction_classes
+		// class. A lookup table there is an error in Postfix too.
+		if strings.Contains(s, ":") || !restrictionWords(s) {
+			return Action{}, fmt.Errorf("unsupported access action %q (want OK, REJECT, DEFER, DEFER_IF_PERMIT, DEFER_IF_REJECT, DUNNO, DISCARD, HOLD, WARN, INFO, PREPEND, FILTER, REDIRECT, BCC, 4NN/5NN text, restriction names or a restriction class)", word)
+		}
+		return Action{Verb: Restrictions, Text: s}, nil
 	}
 	if v.Verb == Reject || v.Verb == Defer || v.Verb == DeferIfPermit || v.Verb == DeferIfReject {
 		v.Enhanced, v.Text = splitEnhanced(text)
@@ -100,6 +145,21 @@ func ParseAction(s string) (Action, error) {
 		v.Text = text
 	}
 	return v, nil
+}
+
+// restrictionWords reports a list of restriction or class names (letters,
+// digits, '_', '-', '.', separated by blanks or commas).
+func restrictionWords(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ' ' || c == '\t' || c == ',') {
+			return false
+		}
+	}
+	return true
 }
 
 // splitEnhanced splits a leading enhanced status code (4.7.1) off text.

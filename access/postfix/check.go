@@ -92,7 +92,7 @@ func CheckClientAccess(t Table, o Options) smtpcheck.Check {
 			}
 			queries = append(queries, s.Conn.ClientIP.String())
 		}
-		return run(t, o, kindClient, name+"["+s.Conn.ClientIP.String()+"]", queries)
+		return run(s, t, o, kindClient, name+"["+s.Conn.ClientIP.String()+"]", queries)
 	}
 }
 
@@ -109,7 +109,7 @@ func CheckHeloAccess(t Table, o Options) smtpcheck.Check {
 		} else {
 			queries = []string{h}
 		}
-		return run(t, o, kindHelo, s.Helo.Name, queries)
+		return run(s, t, o, kindHelo, s.Helo.Name, queries)
 	}
 }
 
@@ -120,7 +120,7 @@ func CheckSenderAccess(t Table, o Options) smtpcheck.Check {
 		if s.Mail == nil {
 			return smtpcheck.Result{}
 		}
-		return run(t, o, kindSender, s.Mail.From.String(), addressQueries(t, s.Mail.From, o))
+		return run(s, t, o, kindSender, s.Mail.From.String(), addressQueries(t, s.Mail.From, o))
 	}
 }
 
@@ -130,7 +130,7 @@ func CheckRecipientAccess(t Table, o Options) smtpcheck.Check {
 		if s.Stage != smtpcheck.StageRcpt {
 			return smtpcheck.Result{}
 		}
-		return run(t, o, kindRecipient, s.Rcpt.String(), addressQueries(t, s.Rcpt, o))
+		return run(s, t, o, kindRecipient, s.Rcpt.String(), addressQueries(t, s.Rcpt, o))
 	}
 }
 
@@ -244,13 +244,39 @@ func hex4(a, b byte) string {
 	return string([]byte{h[a>>4], h[a&15], h[b>>4], h[b&15]})
 }
 
-func run(t Table, o Options, k Kind, subject string, queries []string) smtpcheck.Result {
+func run(s *smtpcheck.Session, t Table, o Options, k Kind, subject string, queries []string) smtpcheck.Result {
 	for _, q := range queries {
 		if a, ok := t.Find(q); ok {
+			if a.Delegated() || a.Verb == Warn {
+				passOn(s, a)
+			}
 			return result(t, o, k, subject, q, a)
 		}
 	}
 	return smtpcheck.Result{}
+}
+
+// passOnKey keys, in a session's values, the actions its lookups found
+// that the MTA carries out (see PassedOn).
+type passOnKey struct{}
+
+// maxPassedOn bounds the actions kept for one session.
+const maxPassedOn = 8
+
+func passOn(s *smtpcheck.Session, a Action) {
+	l, _ := s.Value(passOnKey{}).([]Action)
+	if len(l) < maxPassedOn {
+		s.SetValue(passOnKey{}, append(l, a))
+	}
+}
+
+// PassedOn returns the actions the session's table lookups found that only
+// the MTA carries out (FILTER, REDIRECT, BCC, restriction names or
+// classes) and WARN, in the order found. A Postfix policy service answers
+// them to Postfix; the checks themselves let the request go on.
+func PassedOn(s *smtpcheck.Session) []Action {
+	l, _ := s.Value(passOnKey{}).([]Action)
+	return l
 }
 
 // result carries out one table entry as Postfix's check_table_result does:
@@ -265,8 +291,9 @@ func result(t Table, o Options, k Kind, subject, key string, a Action) smtpcheck
 	switch a.Verb {
 	case OK:
 		return smtpcheck.Permit(reason)
-	case Dunno, Warn, Info:
-		// WARN and INFO only log (through the trace and the list layer).
+	case Dunno, Warn, Info, Filter, Redirect, Bcc, Restrictions:
+		// WARN and INFO only log (through the trace and the list layer);
+		// the MTA carries out the others (see PassedOn).
 		return smtpcheck.Pass(reason)
 	case DeferIfReject:
 		// The reply is kept for the restriction-list layer, which gives it

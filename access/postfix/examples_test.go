@@ -34,3 +34,35 @@ func ExampleAddressQueries() {
 	fmt.Println(postfix.AddressQueries(smtpcheck.ParseAddress("user+ext@mail.example.com"), postfix.DefaultOptions))
 	// Output: [user+ext@mail.example.com user@mail.example.com mail.example.com example.com com user+ext@ user@]
 }
+
+func ExampleReplyFor() {
+	// A "550 5.1.1 text" entry in a sender table: the recipient status is
+	// fitted to a sender, as Postfix's smtpd does.
+	r := postfix.ReplyFor(postfix.Sender, "joe@example.net", 550, "5.7.1", "5.1.1", "no such user", "Access denied")
+	fmt.Println(r.Error())
+	// Output: 550 5.1.7 <joe@example.net>: Sender address rejected: no such user
+}
+
+func ExampleRefuse() {
+	r := postfix.Refuse(postfix.ReplyFor(postfix.Client, "unknown[192.0.2.1]", 421, "4.7.1", "", "closing", ""), smtpcheck.Reason{})
+	fmt.Println(r.Action, r.Reply.Error())
+	// Output: disconnect 421 4.7.1 <unknown[192.0.2.1]>: Client host rejected: closing
+}
+
+func ExampleEntries() {
+	t, _ := postfix.Parse("hash", strings.NewReader("a.example OK\nb.example FILTER smtp:[127.0.0.1]:10025\n"), "access")
+	for _, a := range postfix.Entries(t) {
+		if a.Delegated() {
+			fmt.Printf("access:%d: %s is carried out by Postfix only\n", a.Line, a)
+		}
+	}
+	// Output: access:2: FILTER smtp:[127.0.0.1]:10025 is carried out by Postfix only
+}
+
+func ExamplePassedOn() {
+	t, _ := postfix.Parse("hash", strings.NewReader("example.net REDIRECT abuse@example.org\n"), "access")
+	s := checktest.NewSession("192.0.2.1").From("joe@example.net").Session()
+	r := postfix.CheckSenderAccess(t, postfix.DefaultOptions)(context.Background(), s)
+	fmt.Println(r.Action, postfix.PassedOn(s))
+	// Output: continue [REDIRECT abuse@example.org]
+}

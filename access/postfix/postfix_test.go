@@ -109,7 +109,9 @@ func TestParseErrors(t *testing.T) {
 		line       int
 		want       string
 	}{
-		{"hash", "a OK\nb FILTER smtp:x\n", 2, "unsupported access action"},
+		{"hash", "a OK\nb FILTER smtpx\n", 2, "transport:destination"},
+		{"hash", "a OK\n\nb REDIRECT nobody\n", 3, "user@domain"},
+		{"hash", "a hash:/etc/postfix/other\n", 1, "unsupported access action"},
 		{"hash", "lonely\n", 1, "no value"},
 		{"cidr", "192.0.2.1/24 OK\n", 1, "host bits"},
 		{"regexp", "/(/ OK\n", 1, "/(/"},
@@ -136,6 +138,7 @@ func FuzzParseTable(f *testing.F) {
 		for _, q := range []string{"a@example.com", "192.0.2.1", "<>", "example.com"} {
 			if a, ok := tb.Find(q); ok {
 				result(tb, DefaultOptions, kindSender, q, q, a)
+				_ = a.String()
 			}
 		}
 	})
@@ -203,5 +206,52 @@ relay.example     RELAY
 	r := CheckClientAccess(mustTable(t, "cidr", "192.0.2.0/24 550 5.1.1 no\n"), DefaultOptions)(ctx, checktest.NewSession("192.0.2.1").Session())
 	if got, want := r.Reply.Error(), "550 5.0.0 <unknown[192.0.2.1]>: Client host rejected: no"; got != want {
 		t.Errorf("client table 5.1.1 = %q, want %q", got, want)
+	}
+}
+
+// Every access(5) action Postfix has parses, with its line, and prints back
+// as written; those only an MTA carries out say so.
+func TestActionGrammar(t *testing.T) {
+	tests := []struct {
+		in        string
+		verb      Verb
+		out       string
+		delegated bool
+	}{
+		{"OK", OK, "OK", false},
+		{"relay", OK, "OK", false},
+		{"1712345678", OK, "OK", false},
+		{"REJECT 5.7.2 go away", Reject, "REJECT 5.7.2 go away", false},
+		{"defer", Defer, "DEFER", false},
+		{"450 4.7.1 later", Code, "450 4.7.1 later", false},
+		{"HOLD spam?", Hold, "HOLD spam?", false},
+		{"DISCARD", Discard, "DISCARD", false},
+		{"WARN odd sender", Warn, "WARN odd sender", false},
+		{"INFO seen", Info, "INFO seen", false},
+		{"PREPEND X-Tag: yes", Prepend, "PREPEND X-Tag: yes", false},
+		{"FILTER smtp:[127.0.0.1]:10025", Filter, "FILTER smtp:[127.0.0.1]:10025", true},
+		{"REDIRECT abuse@example.org", Redirect, "REDIRECT abuse@example.org", true},
+		{"BCC archive@example.org", Bcc, "BCC archive@example.org", true},
+		{"reject_unknown_sender_domain", Restrictions, "reject_unknown_sender_domain", true},
+		{"permit_mynetworks, reject", Restrictions, "permit_mynetworks, reject", true},
+		{"my_class", Restrictions, "my_class", true},
+	}
+	for _, tt := range tests {
+		a, err := ParseAction(tt.in)
+		if err != nil {
+			t.Errorf("ParseAction(%q) = %v", tt.in, err)
+			continue
+		}
+		if a.Verb != tt.verb || a.String() != tt.out || a.Delegated() != tt.delegated {
+			t.Errorf("ParseAction(%q) = %v %q delegated=%v, want %v %q delegated=%v", tt.in, a.Verb, a.String(), a.Delegated(), tt.verb, tt.out, tt.delegated)
+		}
+	}
+	tb := mustTable(t, "regexp", "# comment\n/^a@/ OK\n\n/^b@/ BCC copy@example.org\n")
+	var lines []int
+	for _, a := range Entries(tb) {
+		lines = append(lines, a.Line)
+	}
+	if !reflect.DeepEqual(lines, []int{2, 4}) {
+		t.Errorf("Entries lines = %v, want [2 4]", lines)
 	}
 }

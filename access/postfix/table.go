@@ -56,6 +56,7 @@ func Parse(kind string, r io.Reader, name string) (Table, error) {
 	var t interface {
 		Table
 		add(line string) error
+		setLine(n int)
 	}
 	switch strings.ToLower(kind) {
 	case "hash", "btree", "lmdb", "texthash", "inline":
@@ -77,6 +78,7 @@ func Parse(kind string, r io.Reader, name string) (Table, error) {
 		if pending == "" {
 			return
 		}
+		t.setLine(pendingLine)
 		if err := t.add(pending); err != nil && len(errs.Errs) < 20 {
 			errs.Errs = append(errs.Errs, &access.LineError{File: name, Line: pendingLine, Err: err})
 		} else if err != nil {
@@ -130,6 +132,7 @@ func splitKV(line string) (string, string, error) {
 // HashTable is a fixed-string table (hash:, btree:, lmdb:, texthash:),
 // keys folded to lower case as Postfix does for access tables.
 type HashTable struct {
+	entries
 	name string
 	m    map[string]Action
 }
@@ -154,7 +157,7 @@ func (t *HashTable) add(line string) error {
 	if err != nil {
 		return err
 	}
-	a, err := ParseAction(v)
+	a, err := t.parse(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", k, err)
 	}
@@ -164,6 +167,7 @@ func (t *HashTable) add(line string) error {
 
 // CIDRTable is a cidr: table: network patterns tried in file order.
 type CIDRTable struct {
+	entries
 	name  string
 	rules []cidrRule
 }
@@ -221,7 +225,7 @@ func (t *CIDRTable) add(line string) error {
 		}
 		r.p = p
 	}
-	if r.a, err = ParseAction(v); err != nil {
+	if r.a, err = t.parse(v); err != nil {
 		return fmt.Errorf("%s: %w", k, err)
 	}
 	t.rules = append(t.rules, r)
@@ -235,6 +239,7 @@ func (t *CIDRTable) add(line string) error {
 // covers the PCRE features access tables use, and anchors (^, $) behave as
 // in PCRE.
 type RegexpTable struct {
+	entries
 	name  string
 	rules []reRule
 }
@@ -334,10 +339,40 @@ func (t *RegexpTable) add(line string) error {
 	if v == "" {
 		return fmt.Errorf("/%s/ has no action", pat)
 	}
-	if r.a, err = ParseAction(v); err != nil {
+	if r.a, err = t.parse(v); err != nil {
 		return fmt.Errorf("/%s/: %w", pat, err)
 	}
 	r.expand = strings.IndexByte(r.a.Text, '$') >= 0 && !r.negate
 	t.rules = append(t.rules, r)
 	return nil
 }
+
+// entries records each action of a table with the line it was read from.
+type entries struct {
+	list []Action
+	line int
+}
+
+func (e *entries) setLine(n int) { e.line = n }
+
+func (e *entries) parse(v string) (Action, error) {
+	a, err := ParseAction(v)
+	if err != nil {
+		return a, err
+	}
+	a.Line = e.line
+	e.list = append(e.list, a)
+	return a, nil
+}
+
+// Entries returns every action a table read, in file order, each with its
+// line, so a program can refuse at load a table holding an action it
+// cannot carry out. A Table of another implementation gives none.
+func Entries(t Table) []Action {
+	if e, ok := t.(interface{ entryList() []Action }); ok {
+		return e.entryList()
+	}
+	return nil
+}
+
+func (e *entries) entryList() []Action { return e.list }
