@@ -36,6 +36,11 @@ type Env struct {
 	// not, any other error when that cannot be known now. A file using the
 	// restriction without a verifier is refused.
 	VerifyRecipient func(ctx context.Context, rcpt smtpcheck.Address) error
+	// PassActions is set by a front-end that hands access-table actions to
+	// Postfix (a policy service): FILTER, REDIRECT, BCC and restriction
+	// names or classes are then found by postfix.PassedOn. Otherwise a
+	// table holding one is refused at load, naming its lines.
+	PassActions bool
 }
 
 // ErrUndeliverable is what a recipient verifier returns for an address that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/smtppolicy/smtppolicy/access/postfix"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 	"log/slog"
@@ -317,6 +318,61 @@ func TestTempfailActions(t *testing.T) {
 	} {
 		if d := run(t, build(t, conf, env).Policy, "192.0.2.1", "mx.example.org", "a@broken.example.net", "b@example.org"); d.Result.Action != want {
 			t.Errorf("%q: verdict = %v, want %v", conf, d.Result.Action, want)
+		}
+	}
+}
+
+// Access-table actions: HOLD, DISCARD and PREPEND are carried out; FILTER,
+// REDIRECT, BCC and restriction names or classes, which only Postfix
+// carries out, refuse the file at load with each table line, unless the
+// front-end passes them to Postfix.
+func TestTableActionsCarriedOut(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "sender_access")
+	if err := os.WriteFile(table, []byte("held.example HOLD suspicious\ngone.example DISCARD\ntag.example PREPEND X-Tag: yes\n"+
+		"# the rest only Postfix carries out\nfilt.example FILTER smtp:[127.0.0.1]:10025\nredir.example REDIRECT abuse@example.org\nbcc.example BCC archive@example.org\nclass.example my_class\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := "smtpd_sender_restrictions = check_sender_access hash:" + table + "\n"
+	f, err := postconf.Parse(strings.NewReader(conf), "main.cf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = postconf.Build(f, postconf.Env{Domains: []string{"example.org"}})
+	for _, want := range []string{"main.cf:1", table + ":5", "FILTER smtp:[127.0.0.1]:10025", table + ":6", table + ":7", table + ":8", `"my_class"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Build with Postfix-only actions = %v, want an error naming %q", err, want)
+		}
+	}
+
+	cfg := build(t, conf, postconf.Env{Domains: []string{"example.org"}, PassActions: true})
+	tests := []struct {
+		from   string
+		action smtpcheck.Action
+		passed string
+	}{
+		{"a@held.example", smtpcheck.Quarantine, ""},
+		{"a@gone.example", smtpcheck.Discard, ""},
+		{"a@tag.example", smtpcheck.Continue, ""},
+		{"a@filt.example", smtpcheck.Continue, "FILTER smtp:[127.0.0.1]:10025"},
+		{"a@redir.example", smtpcheck.Continue, "REDIRECT abuse@example.org"},
+		{"a@class.example", smtpcheck.Continue, "my_class"},
+	}
+	for _, tt := range tests {
+		s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From(tt.from).To("b@example.org").Session()
+		d := cfg.Policy.Evaluate(context.Background(), s)
+		if d.Result.Action != tt.action {
+			t.Errorf("%s: verdict = %v, want %v", tt.from, d.Result.Action, tt.action)
+		}
+		var passed []string
+		for _, a := range postfix.PassedOn(s) {
+			passed = append(passed, a.String())
+		}
+		if got := strings.Join(passed, ","); got != tt.passed {
+			t.Errorf("%s: passed on = %q, want %q", tt.from, got, tt.passed)
+		}
+		if tt.from == "a@tag.example" && (len(d.Result.Headers) != 1 || d.Result.Headers[0].Name != "X-Tag") {
+			t.Errorf("PREPEND: headers = %+v, want X-Tag", d.Result.Headers)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/access/postfix"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -434,6 +435,9 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
 		}
+		if err := b.carriedOut(arg, t); err != nil {
+			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
+		}
 		var c smtpcheck.Check
 		switch name {
 		case "check_client_access":
@@ -451,6 +455,32 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
 	}
 	return nil, b.errorAt(list, fmt.Sprintf("unknown restriction %q", name))
+}
+
+// carriedOut refuses a table holding an action the front-end cannot carry
+// out (FILTER, REDIRECT, BCC, restriction names or classes), naming each
+// line, unless the front-end passes such actions to Postfix.
+func (b *builder) carriedOut(spec string, t postfix.Table) error {
+	if b.env.PassActions {
+		return nil
+	}
+	_, file, _ := strings.Cut(spec, ":")
+	var errs access.LoadError
+	for _, a := range postfix.Entries(t) {
+		if !a.Delegated() {
+			continue
+		}
+		if len(errs.Errs) == 20 {
+			errs.More++
+			continue
+		}
+		errs.Errs = append(errs.Errs, &access.LineError{File: file, Line: a.Line,
+			Err: fmt.Errorf("%q is carried out by Postfix only; this server cannot (HOLD, DISCARD, PREPEND, WARN and the refusals it can)", a.String())})
+	}
+	if len(errs.Errs) > 0 {
+		return &errs
+	}
+	return nil
 }
 
 // rephrase gives a check's refusals Postfix's wording for the restriction,

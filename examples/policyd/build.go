@@ -171,7 +171,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 	}
 	failAction := policy.Action(smtpcheck.Result{Action: smtpcheck.DeferIfPermit, Reply: reply.InternalError()})
 	if o.config != "" {
-		cfg, err := loadConfig(o.config, postconf.Env{Resolver: res, Logger: logger})
+		cfg, err := loadConfig(o.config, postconf.Env{Resolver: res, Logger: logger, PassActions: true})
 		if err != nil {
 			return fail(err)
 		}

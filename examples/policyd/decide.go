@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/access/postfix"
 	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -156,10 +157,18 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 	if hold.Action == smtpcheck.Quarantine {
 		return s.answer(sess, hold, s.policy.DryRun, false)
 	}
-	if len(headers) > 1 {
-		s.log.Info("policy answers carry one header; the rest are dropped", "session", sess, "headers", len(headers))
+	// One answer carries one action: an access table's FILTER, REDIRECT,
+	// BCC, restriction or WARN goes to Postfix as written, else the first
+	// header to prepend.
+	passed := postfix.PassedOn(sess)
+	if n := len(passed) + len(headers); n > 1 {
+		s.log.Info("policy answers carry one action; the rest are dropped", "session", sess, "actions", n)
 	}
-	action = policy.Action(smtpcheck.Result{Headers: headers})
+	if len(passed) > 0 {
+		action = passed[0].String()
+	} else {
+		action = policy.Action(smtpcheck.Result{Headers: headers})
+	}
 	level := slog.LevelDebug
 	if action != "DUNNO" {
 		level = slog.LevelInfo
@@ -196,6 +205,8 @@ func (s *server) answer(sess *smtpcheck.Session, r smtpcheck.Result, dry, deferI
 		action = strings.TrimSpace("DEFER_IF_PERMIT " + enhancedText(rep) + " " + relayText(sess, rep))
 	case r.Action.Refuses():
 		action = codedAction(sess, r.DefaultReply())
+	case tableAction(r) != "":
+		action = tableAction(r)
 	default:
 		action = policy.Action(r)
 	}
@@ -205,6 +216,19 @@ func (s *server) answer(sess *smtpcheck.Session, r smtpcheck.Result, dry, deferI
 	}
 	s.log.Info("policy answer", "session", sess, "action", action, "reason", r.Reason.String())
 	return action
+}
+
+// tableAction is an access table's own HOLD or DISCARD entry, answered to
+// Postfix as written.
+func tableAction(r smtpcheck.Result) string {
+	if !strings.HasPrefix(r.Reason.Check, "check_") || !strings.HasSuffix(r.Reason.Check, "_access") {
+		return ""
+	}
+	verb, _, _ := strings.Cut(r.Reason.Evidence, " ")
+	if (verb == "HOLD" && r.Action == smtpcheck.Quarantine) || (verb == "DISCARD" && r.Action == smtpcheck.Discard) {
+		return r.Reason.Evidence
+	}
+	return ""
 }
 
 // codedAction is a refusal as Postfix's access(5) "4NN text" or "5NN text":

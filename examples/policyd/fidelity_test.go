@@ -71,3 +71,30 @@ func TestPostfixAnswersOverPolicyProtocol(t *testing.T) {
 		}
 	}
 }
+
+// policyd hands an access table's actions to Postfix as written: HOLD,
+// DISCARD, PREPEND, WARN, FILTER, REDIRECT, BCC and restriction names or
+// classes (which Postfix evaluates itself).
+func TestTableActionsPassedToPostfix(t *testing.T) {
+	table := writeFile(t, "sender_access", "held.example HOLD suspicious\ngone.example DISCARD\ntag.example PREPEND X-Tag: yes\n"+
+		"warn.example WARN odd sender\nfilt.example FILTER smtp:[127.0.0.1]:10025\nredir.example REDIRECT abuse@example.org\n"+
+		"bcc.example BCC archive@example.org\nclass.example reject_unverified_sender\n")
+	conf := writeFile(t, "main.cf", "smtpd_sender_restrictions = check_sender_access hash:"+table+"\n")
+	addr := startPolicyd(t, "-greylist", "none", "-config", conf)
+	tests := []struct{ from, want string }{
+		{"a@held.example", "action=HOLD suspicious"},
+		{"a@gone.example", "action=DISCARD"},
+		{"a@tag.example", "action=PREPEND X-Tag: yes"},
+		{"a@warn.example", "action=WARN odd sender"},
+		{"a@filt.example", "action=FILTER smtp:[127.0.0.1]:10025"},
+		{"a@redir.example", "action=REDIRECT abuse@example.org"},
+		{"a@bcc.example", "action=BCC archive@example.org"},
+		{"a@class.example", "action=reject_unverified_sender"},
+		{"a@other.example", "action=DUNNO"},
+	}
+	for _, tt := range tests {
+		if got := askOnce(t, addr, requestFull("192.0.2.1", "mx.example.net", tt.from, "bob@example.org")); got != tt.want {
+			t.Errorf("sender %s: answer = %q, want %q", tt.from, got, tt.want)
+		}
+	}
+}
