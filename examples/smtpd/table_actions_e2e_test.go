@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// An access table in the -config file, over SMTP: HOLD puts the message in
+// quarantine, PREPEND adds the header, DISCARD accepts and drops it; a
+// table with an action only Postfix carries out (FILTER) is refused at
+// load, naming its line.
+func TestSwaksTableActions(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "sender_access")
+	if err := os.WriteFile(table, []byte("held.example HOLD suspicious\ntag.example PREPEND X-Tag: tagged by table\ngone.example DISCARD\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "main.cf")
+	if err := os.WriteFile(conf, []byte("smtpd_sender_restrictions = check_sender_access hash:"+table+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "-config", conf, "-hygiene=false", "-spf=false")
+	send := func(from string) {
+		t.Helper()
+		if out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", from, "--to", "bob@example.org"); err != nil {
+			t.Fatalf("swaks from %s: %v\n%s", from, err, out)
+		}
+	}
+
+	send("a@tag.example")
+	msgs := s.messages(t)
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0]), "X-Tag: tagged by table") {
+		t.Fatalf("PREPEND: stored %d messages, want 1 with X-Tag", len(msgs))
+	}
+	send("a@gone.example")
+	if n := len(s.messages(t)); n != 1 {
+		t.Errorf("DISCARD: %d messages stored, want still 1", n)
+	}
+	send("a@held.example")
+	if n := len(s.messages(t)); n != 1 {
+		t.Errorf("HOLD: %d messages in the mail directory, want still 1", n)
+	}
+	held, err := filepath.Glob(filepath.Join(s.maildir, "quarantine", "*.eml"))
+	if err != nil || len(held) != 1 {
+		t.Errorf("HOLD: quarantine holds %d messages (%v), want 1", len(held), err)
+	}
+
+	bad := filepath.Join(dir, "filter_access")
+	if err := os.WriteFile(bad, []byte("ok.example OK\nfilt.example FILTER smtp:[127.0.0.1]:10025\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badConf := filepath.Join(dir, "bad.cf")
+	if err := os.WriteFile(badConf, []byte("smtpd_sender_restrictions = check_sender_access hash:"+bad+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = setup([]string{"-listen", "127.0.0.1:0", "-maildir", t.TempDir(), "-config", badConf}, os.Stderr)
+	if err == nil || !strings.Contains(err.Error(), bad+":2") || !strings.Contains(err.Error(), "FILTER") {
+		t.Errorf("setup with a FILTER table: %v, want an error naming %s:2 and FILTER", err, bad)
+	}
+}
