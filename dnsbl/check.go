@@ -42,7 +42,7 @@ const (
 	SubjectReverseClientName                // the client's PTR name, unverified
 )
 
-var subjectClass = [...]string{"Client host", "Helo command", "Sender address", "Client host name", "Unverified Client host"}
+var subjectClass = [...]string{"Client host", "Helo command", "Sender address", "Client host", "Unverified Client host"}
 var subjectCheck = [...]string{"dnsbl-client", "rhsbl-helo", "rhsbl-sender", "rhsbl-client", "rhsbl-reverse-client"}
 
 // String returns the check name for the subject, such as "rhsbl-helo".

@@ -16,8 +16,8 @@ import (
 //	zone   the list's name (Name, or the zone unless HideZones)
 //	code   the first matching answer code, such as 127.0.0.2
 //	text   the list's TXT reason; fetched only when the template uses it
-//	class  what was checked: "Client host", "Helo command", "Sender
-//	       address", "Client host name", "Unverified Client host"
+//	class  what was checked: "Client host" (its address or its name, as
+//	       Postfix), "Helo command", "Sender address", "Unverified Client host"
 //
 // ${name?X} gives X when the variable is not empty and ${name:X} when it
 // is; X may use variables too. Postfix's names rbl_domain, rbl_reason,

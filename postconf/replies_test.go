@@ -376,3 +376,15 @@ func TestTableActionsCarriedOut(t *testing.T) {
 		}
 	}
 }
+
+// reject_rhsbl_client names the client host as Postfix's default_rbl_reply
+// does: "Client host [name]".
+func TestRHSBLClientReply(t *testing.T) {
+	res := testDNS(t)
+	cfg := build(t, "smtpd_client_restrictions = reject_rhsbl_client dbl.test", postconf.Env{Resolver: res, Domains: []string{"example.org"}})
+	s := checktest.NewSession("192.0.2.99").PTR("spammer.example").Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
+	d := cfg.Policy.Evaluate(context.Background(), s)
+	if got, want := d.Result.DefaultReply().Error(), "554 5.7.1 Service unavailable; Client host [spammer.example] blocked using dbl.test"; got != want {
+		t.Errorf("reply = %q, want %q", got, want)
+	}
+}
