@@ -170,7 +170,7 @@ func rcptReply(t *testing.T, addr, client, helo, from, rcpt string) string {
 		return r
 	}
 	r := cmd("RCPT TO:<" + rcpt + ">")
-	cmd("QUIT")
+	fmt.Fprintf(c, "QUIT\r\n") // after a 421 the server has hung up
 	return r
 }
 
@@ -183,7 +183,8 @@ func rcptReply(t *testing.T, addr, client, helo, from, rcpt string) string {
 func TestThroughPostfix(t *testing.T) {
 	dir := t.TempDir()
 	table := filepath.Join(dir, "access")
-	if err := os.WriteFile(table, []byte("bob@example.org 450 4.7.1 come back later\nrej@example.org REJECT\ndef@example.org DEFER\n192.0.2.10 DEFER\n"), 0o644); err != nil {
+	if err := os.WriteFile(table, []byte("bob@example.org 450 4.7.1 come back later\nrej@example.org REJECT\ndef@example.org DEFER\n192.0.2.10 DEFER\n"+
+		"gone@example.org 550 5.1.1 no such user\ncls@example.org 550 4.7.1 other class\nbye@example.org 421 closing\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -201,6 +202,12 @@ func TestThroughPostfix(t *testing.T) {
 			client: "192.0.2.1", helo: "mx.example.net", from: "a@example.net", rcpt: "rej@example.org", same: true},
 		{name: "recipient table DEFER", params: map[string]string{"smtpd_recipient_restrictions": "check_recipient_access texthash:" + table},
 			client: "192.0.2.1", helo: "mx.example.net", from: "a@example.net", rcpt: "def@example.org", same: true},
+		{name: "recipient table 550 5.1.1", params: map[string]string{"smtpd_recipient_restrictions": "check_recipient_access texthash:" + table},
+			client: "192.0.2.1", helo: "mx.example.net", from: "a@example.net", rcpt: "gone@example.org", same: true},
+		{name: "recipient table enhanced code of the other class", params: map[string]string{"smtpd_recipient_restrictions": "check_recipient_access texthash:" + table},
+			client: "192.0.2.1", helo: "mx.example.net", from: "a@example.net", rcpt: "cls@example.org", same: true},
+		{name: "recipient table 421", params: map[string]string{"smtpd_recipient_restrictions": "check_recipient_access texthash:" + table},
+			client: "192.0.2.1", helo: "mx.example.net", from: "a@example.net", rcpt: "bye@example.org", same: true},
 		{name: "HELO address literal", params: map[string]string{"smtpd_helo_restrictions": "reject_non_fqdn_helo_hostname"},
 			client: "192.0.2.1", helo: "[1.2.3]", from: "a@example.net", rcpt: "carol@example.org",
 			viaPolicy: "501 5.5.2 <carol@example.org>: Recipient address rejected: Helo command <[1.2.3]>: invalid ip address"},
