@@ -364,16 +364,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		dns := hygiene.HeloHostname(hygiene.DomainConfig{Resolver: res})
-		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			h := s.Helo.Name
-			if h != "" && h[0] == '[' {
-				return invalidHeloAddress(s, bad)
-			}
-			r := dns(ctx, s)
-			rep := reply.HeloHostNotFound(h)
-			return postfixOutcome(r, rep, code, tf)
-		}, nil
+		return b.unknownHelo(code, bad, tf), nil
 	case "reject_non_fqdn_sender":
 		return b.coded("non_fqdn_reject_code", nonFQDN(false))
 	case "reject_non_fqdn_recipient":
@@ -572,23 +563,6 @@ func (b *builder) tempfailAction(name string) (smtpcheck.Action, error) {
 	return 0, b.errorAt(name, fmt.Sprintf("expected defer_if_permit or defer, got %q", v))
 }
 
-// postfixOutcome gives a DNS check's verdict Postfix's reply: a refusal
-// answers rep with code; a lookup that failed now answers rep with 450 as
-// tf (defer_if_permit or defer), Postfix's own reply rather than a failure
-// of the policy.
-func postfixOutcome(r smtpcheck.Result, rep reply.Reply, code int, tf smtpcheck.Action) smtpcheck.Result {
-	switch {
-	case r.Err != nil && (r.Action == smtpcheck.DeferIfPermit || r.Action.Refuses()):
-		out := withCode(smtpcheck.Refuse(rep, r.Reason), 450)
-		out.Reason.Evidence = strings.TrimSpace(out.Reason.Evidence + " " + r.Err.Error())
-		out.Action = tf
-		return out
-	case r.Action.Refuses():
-		return withCode(smtpcheck.Refuse(rep, r.Reason), code)
-	}
-	return r
-}
-
 // clientNameOutcome is the answer of reject_unknown_client_hostname and
 // reject_unknown_reverse_client_hostname: rep with code when DNS said the
 // name is missing or false, with 450 when DNS could not say.
@@ -628,6 +602,41 @@ func nonFQDN(rcpt bool) smtpcheck.Check {
 			return smtpcheck.Refuse(reply.RecipientNotFQDN(a.String()), reason)
 		}
 		return smtpcheck.Refuse(reply.SenderNotFQDN(a.String()), reason)
+	}
+}
+
+// unknownHelo is reject_unknown_helo_hostname as Postfix has it: any HELO
+// name but an address literal (which must be a valid address) needs an A,
+// AAAA or MX record — a bare address or a name without a dot is looked up
+// like any other — and a null MX counts, MTAs may have one. None gets
+// unknown_hostname_reject_code; a lookup that fails now gets 450 as
+// unknown_helo_hostname_tempfail_action says.
+func (b *builder) unknownHelo(code, bad int, tf smtpcheck.Action) smtpcheck.Check {
+	res := b.env.Resolver
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		h := s.Helo.Name
+		switch {
+		case h == "":
+			return smtpcheck.Result{}
+		case h[0] == '[':
+			return invalidHeloAddress(s, bad)
+		}
+		name := strings.ToLower(trimOneDot(h))
+		reason := smtpcheck.Reason{Rule: "reject_unknown_helo_hostname", Matched: name}
+		_, err := res.LookupIP(ctx, name)
+		if err != nil && resolver.IsNotFound(err) {
+			_, err = res.LookupMX(ctx, name)
+		}
+		switch {
+		case err == nil:
+			return smtpcheck.Result{}
+		case resolver.IsNotFound(err):
+			return withCode(smtpcheck.Refuse(reply.HeloHostNotFound(h), reason), code)
+		}
+		r := withCode(smtpcheck.Refuse(reply.HeloHostNotFound(h), reason), 450)
+		r.Reason.Evidence = err.Error()
+		r.Action = tf
+		return r
 	}
 }
 
