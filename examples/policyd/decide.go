@@ -202,7 +202,7 @@ func (s *server) answer(sess *smtpcheck.Session, r smtpcheck.Result, dry, deferI
 		s.log.Error("policy failed; answering the default action", "session", sess, "error", r.Err, "action", action)
 	case deferIfPermit:
 		rep := r.DefaultReply()
-		action = strings.TrimSpace("DEFER_IF_PERMIT " + enhancedText(rep) + " " + relayText(sess, rep))
+		action = joinWords("DEFER_IF_PERMIT", enhancedText(rep), relayText(sess, rep))
 	case r.Action.Refuses():
 		action = codedAction(sess, r.DefaultReply())
 	case tableAction(r) != "":
@@ -237,7 +237,18 @@ func tableAction(r smtpcheck.Result) string {
 // place), and puts its own "<recipient>: Recipient address rejected: " in
 // front of the text.
 func codedAction(sess *smtpcheck.Session, rep reply.Reply) string {
-	return strings.TrimSpace(strconv.Itoa(rep.Code()) + " " + enhancedText(rep) + " " + relayText(sess, rep))
+	return joinWords(strconv.Itoa(rep.Code()), enhancedText(rep), relayText(sess, rep))
+}
+
+// joinWords joins the non-empty parts of an answer with single spaces.
+func joinWords(parts ...string) string {
+	out := parts[:0:0]
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func enhancedText(rep reply.Reply) string {
