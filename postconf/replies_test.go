@@ -400,3 +400,26 @@ func TestRHSBLClientReply(t *testing.T) {
 		t.Errorf("reply = %q, want %q", got, want)
 	}
 }
+
+// An allowlist that cannot answer now turns a later rejection in its list
+// into Postfix's 450 "Service unavailable", as Postfix's permit_dnswl_client
+// does, and no more.
+func TestDNSWLFailureDefersRejection(t *testing.T) {
+	srv := dnstest.New(t)
+	srv.Zone("wl.test.", 60)
+	srv.ServFail("7.2.0.192.wl.test.")
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := postconf.Env{Resolver: res, Domains: []string{"example.org"}}
+	cfg := build(t, "smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject", env)
+	d := run(t, cfg.Policy, "192.0.2.7", "mx.example.net", "a@example.net", "b@example.org")
+	if got, want := d.Result.DefaultReply().Error(), "450 4.7.1 <192.0.2.7>: Client host rejected: Service unavailable"; d.Result.Action != smtpcheck.TempFail || got != want {
+		t.Errorf("allowlist down, then reject = %v %q, want TempFail %q", d.Result.Action, got, want)
+	}
+	d = run(t, cfg.Policy, "192.0.2.8", "mx.example.net", "a@example.net", "b@example.org")
+	if d.Result.Action != smtpcheck.Reject {
+		t.Errorf("allowlist answering, then reject = %v, want Reject", d.Result.Action)
+	}
+}

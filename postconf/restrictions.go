@@ -787,6 +787,28 @@ func (b *builder) allowlistGuard(c smtpcheck.Check) smtpcheck.Check {
 	}
 }
 
+// dnswlClient is permit_dnswl_client's lookup: a listed client is
+// permitted; a list that cannot answer now turns a later rejection in the
+// same list into Postfix's 450 4.7.1 "<address>: Client host rejected:
+// Service unavailable", as DEFER_IF_REJECT does, so an allowlisted client
+// is not refused for good while its allowlist is down.
+func dnswlClient(c *dnsbl.Checker) smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		ip := s.Conn.ClientIP
+		if !ip.IsValid() {
+			return smtpcheck.Result{}
+		}
+		v := c.CheckIP(ctx, ip)
+		r := c.Decide(ctx, s, v, dnsbl.SubjectClient)
+		if r.Action == smtpcheck.Continue && len(v.Errors()) > 0 {
+			if st, _ := ctx.Value(listStateKey{}).(*listState); st != nil && st.deferReply.IsZero() {
+				st.deferReply = postfix.ReplyFor(postfix.Client, ip.String(), 450, "4.7.1", "", "Service unavailable", "")
+			}
+		}
+		return r
+	}
+}
+
 // dnsList builds reject_rbl_client and its relatives from a list spec.
 func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 	l, err := dnsbl.ParseList(spec)
@@ -824,7 +846,7 @@ func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 	}
 	switch name {
 	case "permit_dnswl_client":
-		return b.allowlistGuard(c.ClientCheck()), nil
+		return b.allowlistGuard(dnswlClient(c)), nil
 	case "permit_rhswl_client":
 		return b.allowlistGuard(c.ClientNameCheck()), nil
 	case "reject_rbl_client":
