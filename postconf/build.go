@@ -38,8 +38,10 @@ type Env struct {
 	VerifyRecipient func(ctx context.Context, rcpt smtpcheck.Address) error
 	// PassActions is set by a front-end that hands access-table actions to
 	// Postfix (a policy service): FILTER, REDIRECT, BCC and restriction
-	// names or classes are then found by postfix.PassedOn. Otherwise a
-	// table holding one is refused at load, naming its lines.
+	// names or classes are then left to Postfix (see postfix.PassedOn).
+	// Otherwise restriction names are evaluated in place, and a table
+	// holding FILTER, REDIRECT, BCC or a restriction class is refused at
+	// load, naming its lines.
 	PassActions bool
 }
 

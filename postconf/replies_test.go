@@ -335,9 +335,9 @@ func TestTempfailActions(t *testing.T) {
 }
 
 // Access-table actions: HOLD, DISCARD and PREPEND are carried out; FILTER,
-// REDIRECT, BCC and restriction names or classes, which only Postfix
-// carries out, refuse the file at load with each table line, unless the
-// front-end passes them to Postfix.
+// REDIRECT, BCC and restriction classes, which only Postfix carries out,
+// refuse the file at load with each table line, unless the front-end
+// passes them to Postfix.
 func TestTableActionsCarriedOut(t *testing.T) {
 	dir := t.TempDir()
 	table := filepath.Join(dir, "sender_access")
@@ -421,5 +421,35 @@ func TestDNSWLFailureDefersRejection(t *testing.T) {
 	d = run(t, cfg.Policy, "192.0.2.8", "mx.example.net", "a@example.net", "b@example.org")
 	if d.Result.Action != smtpcheck.Reject {
 		t.Errorf("allowlist answering, then reject = %v, want Reject", d.Result.Action)
+	}
+}
+
+// A table entry naming restrictions is evaluated in place, for the
+// table's subject, as Postfix does: its permit permits the list, its
+// refusal refuses.
+func TestTableRestrictionNames(t *testing.T) {
+	table := filepath.Join(t.TempDir(), "sender_access")
+	if err := os.WriteFile(table, []byte("ok.example permit\nno.example reject\nhelo.example reject_non_fqdn_helo_hostname\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := build(t, "smtpd_sender_restrictions = check_sender_access hash:"+table+", reject", postconf.Env{Domains: []string{"example.org"}})
+	tests := []struct {
+		helo, from string
+		want       string // "" for no refusal
+	}{
+		{"mx.example.net", "a@ok.example", ""},
+		{"mx.example.net", "a@no.example", "554 5.7.1 <a@no.example>: Sender address rejected: Access denied"},
+		{"localhost", "a@helo.example", "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname"},
+		{"mx.example.net", "a@helo.example", "554 5.7.1 <a@helo.example>: Sender address rejected: Access denied"},
+	}
+	for _, tt := range tests {
+		d := run(t, cfg.Policy, "192.0.2.1", tt.helo, tt.from, "b@example.org")
+		got := ""
+		if d.Result.Action.Refuses() {
+			got = d.Result.DefaultReply().Error()
+		}
+		if got != tt.want {
+			t.Errorf("HELO %s MAIL FROM %s: %v %q, want %q", tt.helo, tt.from, d.Result.Action, got, tt.want)
+		}
 	}
 }

@@ -58,13 +58,8 @@ var takesArg = map[string]bool{
 	"check_recipient_ns_access": true,
 }
 
-// restrictionList compiles one smtpd_*_restrictions parameter.
-func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
-	v, err := b.value(name)
-	if err != nil {
-		return nil, err
-	}
-	words := Fields(v)
+// compileWords compiles the restrictions of list, in order.
+func (b *builder) compileWords(name string, words []string) ([]smtpcheck.Check, error) {
 	var checks []smtpcheck.Check
 	warnNext := false
 	for i := 0; i < len(words); i++ {
@@ -97,6 +92,19 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 	}
 	if warnNext {
 		return nil, b.errorAt(name, "warn_if_reject must be followed by a restriction")
+	}
+	return checks, nil
+}
+
+// restrictionList compiles one smtpd_*_restrictions parameter.
+func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
+	v, err := b.value(name)
+	if err != nil {
+		return nil, err
+	}
+	checks, err := b.compileWords(name, Fields(v))
+	if err != nil {
+		return nil, err
 	}
 	if len(checks) == 0 {
 		return nil, nil
@@ -426,21 +434,37 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
 		}
-		if err := b.carriedOut(arg, t); err != nil {
-			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
-		}
 		var c smtpcheck.Check
+		subjectList := "smtpd_recipient_restrictions"
 		switch name {
 		case "check_client_access":
-			c = postfix.CheckClientAccess(t, b.access)
+			c, subjectList = postfix.CheckClientAccess(t, b.access), "smtpd_client_restrictions"
 		case "check_helo_access":
-			c = postfix.CheckHeloAccess(t, b.access)
+			c, subjectList = postfix.CheckHeloAccess(t, b.access), "smtpd_helo_restrictions"
 		case "check_sender_access":
-			c = postfix.CheckSenderAccess(t, b.access)
+			c, subjectList = postfix.CheckSenderAccess(t, b.access), "smtpd_sender_restrictions"
 		default:
 			c = postfix.CheckRecipientAccess(t, b.access)
 		}
-		return c, nil
+		if b.env.PassActions {
+			return c, nil
+		}
+		inPlace, err := b.tableRestrictions(arg, subjectList, t)
+		if err != nil {
+			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
+		}
+		if len(inPlace) == 0 {
+			return c, nil
+		}
+		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+			r := c(ctx, s)
+			if words, ok := strings.CutPrefix(r.Reason.Evidence, postfix.Restrictions.String()+" "); ok && r.Action == smtpcheck.Continue {
+				if rc := inPlace[words]; rc != nil {
+					return rc(ctx, s)
+				}
+			}
+			return r
+		}, nil
 	}
 	if unimplemented[name] {
 		return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
@@ -448,30 +472,49 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 	return nil, b.errorAt(list, fmt.Sprintf("unknown restriction %q", name))
 }
 
-// carriedOut refuses a table holding an action the front-end cannot carry
-// out (FILTER, REDIRECT, BCC, restriction names or classes), naming each
-// line, unless the front-end passes such actions to Postfix.
-func (b *builder) carriedOut(spec string, t postfix.Table) error {
-	if b.env.PassActions {
-		return nil
-	}
+// tableRestrictions compiles, once at load, the restriction names a
+// table's entries give (evaluated in place of the entry, for the subject
+// of list, as Postfix does), and refuses a table holding an action this
+// server cannot carry out (FILTER, REDIRECT, BCC, a restriction class, a
+// "$1" restriction), naming each line.
+func (b *builder) tableRestrictions(spec, list string, t postfix.Table) (map[string]smtpcheck.Check, error) {
 	_, file, _ := strings.Cut(spec, ":")
 	var errs access.LoadError
-	for _, a := range postfix.Entries(t) {
-		if !a.Delegated() {
-			continue
-		}
+	fail := func(line int, err error) {
 		if len(errs.Errs) == 20 {
 			errs.More++
+			return
+		}
+		errs.Errs = append(errs.Errs, &access.LineError{File: file, Line: line, Err: err})
+	}
+	inPlace := map[string]smtpcheck.Check{}
+	for _, a := range postfix.Entries(t) {
+		switch {
+		case !a.Delegated():
+			continue
+		case a.Verb != postfix.Restrictions:
+			fail(a.Line, fmt.Errorf("%q is carried out by Postfix only; this server cannot (it does HOLD, DISCARD, PREPEND, WARN, restriction names and the refusals)", a.String()))
+			continue
+		case inPlace[a.Text] != nil:
 			continue
 		}
-		errs.Errs = append(errs.Errs, &access.LineError{File: file, Line: a.Line,
-			Err: fmt.Errorf("%q is carried out by Postfix only; this server cannot (HOLD, DISCARD, PREPEND, WARN and the refusals it can)", a.String())})
+		// No lookup table can appear here (access(5) refuses a ":" in an
+		// action), so this never recurses into the table itself.
+		checks, err := b.compileWords(list, Fields(a.Text))
+		if err != nil {
+			var pe *Error
+			if errors.As(err, &pe) {
+				err = errors.New(pe.Msg)
+			}
+			fail(a.Line, fmt.Errorf("%q: %v (restriction classes are not supported)", a.Text, err))
+			continue
+		}
+		inPlace[a.Text] = smtpcheck.FirstMatch(checks...)
 	}
 	if len(errs.Errs) > 0 {
-		return &errs
+		return nil, &errs
 	}
-	return nil
+	return inPlace, nil
 }
 
 // rephrase gives a check's refusals Postfix's wording for the restriction,
