@@ -60,3 +60,31 @@ func TestSwaksTableActions(t *testing.T) {
 		t.Errorf("setup with a FILTER table: %v, want an error naming %s:2 and FILTER", err, bad)
 	}
 }
+
+// A policy in Postfix's words answers an SMTP client with Postfix's codes:
+// an access table's explicit 4NN and DEFER stay temporary, a bad HELO
+// address literal gets 501.
+func TestSwaksPostfixCodes(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "recipient_access")
+	if err := os.WriteFile(table, []byte("later@example.org 450 4.7.1 come back later\nsoft@example.org DEFER\nhard@example.org 550 5.7.1 go away\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "main.cf")
+	if err := os.WriteFile(conf, []byte("smtpd_helo_restrictions = reject_non_fqdn_helo_hostname\nsmtpd_recipient_restrictions = check_recipient_access hash:"+table+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "-config", conf, "-hygiene=false", "-spf=false")
+	tests := []struct{ helo, rcpt, want string }{
+		{"mx.example.net", "later@example.org", "<** 450 4.7.1 <later@example.org>: Recipient address rejected: come back later"},
+		{"mx.example.net", "soft@example.org", "<** 450 4.7.1 <soft@example.org>: Recipient address rejected: Access denied"},
+		{"mx.example.net", "hard@example.org", "<** 550 5.7.1 <hard@example.org>: Recipient address rejected: go away"},
+		{"[1.2.3]", "bob@example.org", "<** 501 5.5.2 <[1.2.3]>: Helo command rejected: invalid ip address"},
+	}
+	for _, tt := range tests {
+		out, _ := swaks(t, s.addr, "--helo", tt.helo, "--from", "alice@example.net", "--to", tt.rcpt, "--quit-after", "RCPT")
+		if !strings.Contains(out, tt.want) {
+			t.Errorf("HELO %s RCPT TO:<%s>: want %q in:\n%s", tt.helo, tt.rcpt, tt.want, out)
+		}
+	}
+}
