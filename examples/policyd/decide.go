@@ -258,9 +258,6 @@ func enhancedText(rep reply.Reply) string {
 	return rep.Enhanced().String()
 }
 
-// replyClasses are the names Postfix gives what a restriction refuses.
-var replyClasses = [...]string{"Client host", "Helo command", "Sender address", "Recipient address", "Data command", "End-of-data"}
-
 // relayText is a reply's text as policyd answers it. Postfix writes a
 // policy's text after "<name>: Class rejected: " of the request's own
 // subject (the recipient at RCPT). A text that already starts with that
@@ -277,8 +274,8 @@ func relayText(sess *smtpcheck.Session, rep reply.Reply) string {
 		}
 	}
 	class := ""
-	for _, c := range replyClasses {
-		if strings.HasPrefix(rest, c+" rejected: ") {
+	for k := postfix.Client; k <= postfix.EndOfData; k++ {
+		if c := k.String(); strings.HasPrefix(rest, c+" rejected: ") {
 			class, rest = c, rest[len(c)+len(" rejected: "):]
 			break
 		}
@@ -303,18 +300,18 @@ func requestSubject(sess *smtpcheck.Session) (class, subject string) {
 	st, _ := sess.Value(requestStageKey{}).(smtpcheck.Stage)
 	switch st {
 	case smtpcheck.StageConnect:
-		return "Client host", sess.Conn.Name() + "[" + sess.Conn.ClientIP.String() + "]"
+		return postfix.Client.String(), sess.Conn.Name() + "[" + sess.Conn.ClientIP.String() + "]"
 	case smtpcheck.StageHelo:
-		return "Helo command", sess.Helo.Name
+		return postfix.Helo.String(), sess.Helo.Name
 	case smtpcheck.StageMail:
 		if sess.Mail != nil {
-			return "Sender address", sess.Mail.From.String()
+			return postfix.Sender.String(), sess.Mail.From.String()
 		}
-		return "Sender address", ""
+		return postfix.Sender.String(), ""
 	case smtpcheck.StageData:
-		return "Data command", "DATA"
+		return postfix.Data.String(), "DATA"
 	case smtpcheck.StageEndOfData:
-		return "End-of-data", "END-OF-MESSAGE"
+		return postfix.EndOfData.String(), "END-OF-MESSAGE"
 	}
-	return "Recipient address", sess.Rcpt.String()
+	return postfix.Recipient.String(), sess.Rcpt.String()
 }
