@@ -352,14 +352,17 @@ const (
 // the matching sender code, and so on), and the enhanced class follows
 // code, as Postfix sends it. text "" is defText.
 func ReplyFor(k Kind, subject string, code int, defEnh, enh, text, defText string) reply.Reply {
-	if enh == "" {
-		enh = defEnh
-	}
-	enh = fixDSN(enh, k)
 	if code < 400 || code > 599 {
 		// smtpd_check_reject's answer to a reply code it cannot send.
 		return reply.MustNew(450, "4.7.1", "Service unavailable")
 	}
+	if enh == "" {
+		enh = defEnh
+	}
+	if len(enh) < 2 {
+		enh = "x.7.1"
+	}
+	enh = fixDSN(enh, k)
 	enh = string(rune('0'+code/100)) + enh[1:]
 	if text == "" {
 		text = defText
@@ -379,7 +382,7 @@ func ReplyFor(k Kind, subject string, code int, defEnh, enh, text, defText strin
 		} else {
 			r = e.Reply(subject, text)
 		}
-		if r.Enhanced().String()[1:] == enh[1:] {
+		if e := r.Enhanced().String(); len(e) > 1 && e[1:] == enh[1:] {
 			if r2, err := r.WithCode(code); err == nil {
 				return r2
 			}

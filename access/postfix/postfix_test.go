@@ -130,6 +130,7 @@ func FuzzParseTable(f *testing.F) {
 	f.Add("hash", "example.com REJECT\n<> 550 no\n  continued\n")
 	f.Add("cidr", "192.0.2.0/24 OK\n!::/0 DUNNO\n")
 	f.Add("regexp", "/^(.*)@x$/i REJECT $1\n")
+	f.Add("hash", "a FILTER smtp:[127.0.0.1]:10025\nb REDIRECT x@y\nc permit_mynetworks, reject\nd 450\ne 421 4.7.1 bye\n")
 	f.Fuzz(func(t *testing.T, kind, text string) {
 		tb, err := Parse(kind, strings.NewReader(text), "fuzz")
 		if err != nil {
@@ -253,5 +254,19 @@ func TestActionGrammar(t *testing.T) {
 	}
 	if !reflect.DeepEqual(lines, []int{2, 4}) {
 		t.Errorf("Entries lines = %v, want [2 4]", lines)
+	}
+}
+
+// ReplyFor never panics and never sends a code it cannot: no enhanced code
+// at all gets X.7.1, a code outside 4xx/5xx Postfix's 450 fallback.
+func TestReplyForEdges(t *testing.T) {
+	if got, want := ReplyFor(Helo, "h", 550, "", "", "", "Access denied").Error(), "550 5.7.1 <h>: Helo command rejected: Access denied"; got != want {
+		t.Errorf("ReplyFor without enhanced codes = %q, want %q", got, want)
+	}
+	if got, want := ReplyFor(Sender, "a@b", 250, "5.7.1", "", "x", "").Error(), "450 4.7.1 Service unavailable"; got != want {
+		t.Errorf("ReplyFor(250) = %q, want %q", got, want)
+	}
+	if got, want := ReplyFor(Data, "DATA", 554, "5.1.1", "", "no", "").Error(), "554 5.0.0 <DATA>: Data command rejected: no"; got != want {
+		t.Errorf("ReplyFor(Data, 5.1.1) = %q, want %q", got, want)
 	}
 }
