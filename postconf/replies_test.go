@@ -174,6 +174,16 @@ func TestAllowlistNeverRelays(t *testing.T) {
 	}
 }
 
+// Without any domain known (a policy service's file that names none), the
+// allowlist still permits: the service never answers Postfix OK, so
+// Postfix's own relay control stands.
+func TestAllowlistWithoutDomains(t *testing.T) {
+	cfg := build(t, "smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject", postconf.Env{Resolver: testDNS(t)})
+	if d := run(t, cfg.Policy, "192.0.2.66", "mx.example.net", "a@example.net", "bob@example.org"); d.Result.Action != smtpcheck.Continue {
+		t.Errorf("listed client = %v (%s), want permitted", d.Result.Action, d.Result.Reason)
+	}
+}
+
 // RCPT TO:<postmaster> without a domain passes every list, as in Postfix;
 // postmaster@ a foreign domain does not.
 func TestBarePostmaster(t *testing.T) {

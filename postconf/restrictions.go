@@ -819,10 +819,14 @@ func refusedCodes(l dnsbl.List) []netip.Addr {
 // allowlistGuard is Postfix's safety for permit_dnswl_client and
 // permit_rhswl_client: at RCPT, for a recipient this server does not take
 // mail for, the allowlist is not even looked up, so a listed client can
-// never relay through a later reject_unauth_destination.
+// never relay through a later reject_unauth_destination. A policy service
+// whose file names no domain (and whose Env gives none) cannot tell, and
+// need not: it never answers Postfix OK, so Postfix's own relay control
+// stands whatever the allowlist says.
 func (b *builder) allowlistGuard(c smtpcheck.Check) smtpcheck.Check {
+	knows := len(b.domains) > 0 || len(b.parents) > 0
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull() && !b.authDestination(s.Rcpt) {
+		if knows && s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull() && !b.authDestination(s.Rcpt) {
 			return smtpcheck.Pass(smtpcheck.Reason{Rule: "allowlist skipped", Matched: s.Rcpt.DomainFold(),
 				Evidence: "not a permit for a recipient this server does not take mail for"})
 		}
