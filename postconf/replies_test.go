@@ -178,7 +178,7 @@ func TestAllowlistNeverRelays(t *testing.T) {
 // allowlist still permits: the service never answers Postfix OK, so
 // Postfix's own relay control stands.
 func TestAllowlistWithoutDomains(t *testing.T) {
-	cfg := build(t, "smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject", postconf.Env{Resolver: testDNS(t)})
+	cfg := build(t, "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = permit_dnswl_client wl.test, reject", postconf.Env{Resolver: testDNS(t)})
 	if d := run(t, cfg.Policy, "192.0.2.66", "mx.example.net", "a@example.net", "bob@example.org"); d.Result.Action != smtpcheck.Continue {
 		t.Errorf("listed client = %v (%s), want permitted", d.Result.Action, d.Result.Reason)
 	}
