@@ -66,3 +66,9 @@ func ExamplePassedOn() {
 	fmt.Println(r.Action, postfix.PassedOn(s))
 	// Output: continue [REDIRECT abuse@example.org]
 }
+
+func ExamplePostfixOnly() {
+	t, _ := postfix.Parse("hash", strings.NewReader("a.example HOLD\nb.example BCC archive@example.org\n"), "/etc/postfix/access")
+	fmt.Println(postfix.PostfixOnly(t))
+	// Output: /etc/postfix/access:2: "BCC archive@example.org" is carried out by Postfix only
+}

@@ -376,3 +376,30 @@ func Entries(t Table) []Action {
 }
 
 func (e *entries) entryList() []Action { return e.list }
+
+// PostfixOnly returns an error naming every line of t whose action only a
+// Postfix MTA carries out (see Action.Delegated), or nil. A server that
+// evaluates t itself calls it at load, so that no such entry is silently
+// ignored.
+func PostfixOnly(t Table) error {
+	var errs access.LoadError
+	file := t.Name()
+	if _, f, ok := strings.Cut(file, ":"); ok {
+		file = f
+	}
+	for _, a := range Entries(t) {
+		if !a.Delegated() {
+			continue
+		}
+		if len(errs.Errs) == 20 {
+			errs.More++
+			continue
+		}
+		errs.Errs = append(errs.Errs, &access.LineError{File: file, Line: a.Line,
+			Err: fmt.Errorf("%q is carried out by Postfix only", a.String())})
+	}
+	if len(errs.Errs) > 0 {
+		return &errs
+	}
+	return nil
+}

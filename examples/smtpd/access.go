@@ -52,6 +52,9 @@ func accessFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		for _, spec := range tables {
 			kinds, table := lookupKinds(spec)
 			t, err := postfix.Load(table)
+			if err == nil {
+				err = postfix.PostfixOnly(t)
+			}
 			if err != nil {
 				return st, fmt.Errorf("-postfix-access %q: %w", spec, err)
 			}

@@ -88,3 +88,16 @@ func TestSwaksPostfixCodes(t *testing.T) {
 		}
 	}
 }
+
+// A -postfix-access table with an action only Postfix carries out is
+// refused at start, naming its line, rather than silently ignored.
+func TestPostfixAccessFlagRefusesPostfixOnlyActions(t *testing.T) {
+	table := filepath.Join(t.TempDir(), "access")
+	if err := os.WriteFile(table, []byte("ok.example OK\nredir.example REDIRECT abuse@example.org\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := setup([]string{"-listen", "127.0.0.1:0", "-maildir", t.TempDir(), "-postfix-access", "hash:" + table}, os.Stderr)
+	if err == nil || !strings.Contains(err.Error(), table+":2") || !strings.Contains(err.Error(), "REDIRECT") {
+		t.Errorf("setup with a REDIRECT table: %v, want an error naming %s:2 and REDIRECT", err, table)
+	}
+}
