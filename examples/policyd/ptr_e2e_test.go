@@ -35,11 +35,11 @@ func TestPTRAttributesOverPolicyProtocol(t *testing.T) {
 		clientName, reverse  string
 		wantPrefix, wantText string
 	}{
-		{"reject_unknown_reverse_client_hostname", "unknown", "unknown", "DEFER 4.7.1 ", "PTR"},
+		{"reject_unknown_reverse_client_hostname", "unknown", "unknown", "450 4.7.1 ", "cannot find your reverse hostname"},
 		{"reject_unknown_reverse_client_hostname", "unknown", "mx.example.net", "DUNNO", ""},
 		{"reject_unknown_reverse_client_hostname", "MX.Example.NET", "", "DUNNO", ""},
-		{"reject_unknown_client_hostname", "unknown", "unknown", "DEFER 4.7.1 ", "cannot find your hostname"},
-		{"reject_unknown_client_hostname", "unknown", "mx.example.net", "DEFER 4.7.1 ", "cannot find your hostname"},
+		{"reject_unknown_client_hostname", "unknown", "unknown", "450 4.7.25 ", "cannot find your hostname"},
+		{"reject_unknown_client_hostname", "unknown", "mx.example.net", "450 4.7.25 ", "cannot find your hostname"},
 		{"reject_unknown_client_hostname", "mx.example.net", "mx.example.net", "DUNNO", ""},
 		{"reject_unknown_client_hostname", "mx.example.net", "", "DUNNO", ""},
 	}
