@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
+	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
 	"github.com/smtppolicy/smtppolicy/greylist"
 	"github.com/smtppolicy/smtppolicy/greylist/storespec"
@@ -40,31 +43,74 @@ func notRequestStage(s *smtpcheck.Session) bool {
 	return s.Stage != st
 }
 
-// build makes the server and its greylist from the options; the returned
-// func closes what build opened.
-func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greylist.Greylist, func(), error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	fail := func(err error) (*server, *greylist.Greylist, func(), error) {
-		closeAll()
-		return nil, nil, nil, err
-	}
+// stores are what outlives a reload: the resolver (and its cache), the
+// greylist store and the store of the access map's limit counters.
+type stores struct {
+	res    *resolver.Resolver
+	grey   store.Store // nil with -greylist none
+	limits store.Store
+	close  func()
+}
 
-	var res *resolver.Resolver
+// openStores opens what every policy built from o shares.
+func openStores(ctx context.Context, o options, logger *slog.Logger) (*stores, error) {
+	st := &stores{limits: store.NewMemory(store.MemoryOptions{MaxEntries: 1 << 20}), close: func() {}}
 	if o.resolver != "" {
 		r, err := resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
 		if err != nil {
-			return fail(fmt.Errorf("-resolver: %w", err))
+			return nil, fmt.Errorf("-resolver: %w", err)
 		}
-		res = r
+		st.res = r
 		logger.Info("DNS-based checks on", "resolver", o.resolver)
 	} else {
 		logger.Info("DNS-based checks off: no -resolver given")
 	}
+	if o.greylist == "none" {
+		if o.list || o.release != "" {
+			return nil, errors.New("-greylist-list and -greylist-release need a -greylist store")
+		}
+		return st, nil
+	}
+	if path, ok := strings.CutPrefix(o.greylist, "bolt:"); ok && path != "" {
+		// The store's directory is private: triplets name who mails whom.
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("-greylist %s: cannot create its directory: %v (give -greylist bolt:PATH in a writable directory, or memory:)", o.greylist, errors.Unwrap(err))
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	g, err := storespec.Open(octx, o.greylist)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("-greylist %s: %w", daemon.RedactURL(o.greylist), daemon.RedactError(err, o.greylist))
+	}
+	st.grey = g
+	st.close = func() { g.Close() }
+	return st, nil
+}
+
+// build makes the server and its greylist from the options; the returned
+// func closes what build opened.
+func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greylist.Greylist, func(), error) {
+	st, err := openStores(ctx, o, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	srv, g, err := buildPolicy(bctx, o, st, logger)
+	if err != nil {
+		cancel()
+		st.close()
+		return nil, nil, nil, err
+	}
+	return srv, g, func() { cancel(); st.close() }, nil
+}
+
+// buildPolicy builds the policy from o's files on the stores st: at start
+// and again at each reload. Goroutines it starts (access map watchers)
+// end with ctx.
+func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger) (*server, *greylist.Greylist, error) {
+	fail := func(err error) (*server, *greylist.Greylist, error) { return nil, nil, err }
+	res := st.res
 
 	var all staged
 	add := func(st staged) { all = all.Append(st) }
@@ -74,7 +120,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 	if len(o.access) > 0 {
 		a, err := access.New(access.Config{
 			Files:  o.access,
-			Store:  store.NewMemory(store.MemoryOptions{MaxEntries: 1 << 20}),
+			Store:  st.limits, // counters survive a reload
 			Logger: logger,
 		})
 		if err != nil {
@@ -136,15 +182,8 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 	}
 
 	var g *greylist.Greylist
-	if o.greylist != "none" {
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err := storespec.Open(octx, o.greylist)
-		cancel()
-		if err != nil {
-			return fail(fmt.Errorf("-greylist: %w", err))
-		}
-		closers = append(closers, func() { st.Close() })
-		gc := greylist.Config{Store: st, Delay: o.delay, Exchange: o.exchange, Hostname: o.hostname, Logger: logger}
+	if st.grey != nil {
+		gc := greylist.Config{Store: st.grey, Delay: o.delay, Exchange: o.exchange, Hostname: o.hostname, Logger: logger}
 		gc.AutoAllow, gc.AutoAllowByNetwork = o.autoAllow, o.autoAllowNet
 		if o.autoAllow == 0 {
 			gc.AutoAllow = greylist.AutoAllowOff // -greylist-auto-allow 0 means off, as in postgrey
@@ -152,13 +191,12 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 		if accessMap != nil {
 			gc.Period = accessMap.GreyPeriod // Grey-Connect: and Grey-To:
 		}
+		var err error
 		g, err = greylist.New(gc)
 		if err != nil {
 			return fail(err)
 		}
 		add(staged{Rcpt: []smtpcheck.Check{smtpcheck.SkipIf(notRequestStage, g.Check())}})
-	} else if o.list || o.release != "" {
-		return fail(errors.New("-greylist-list and -greylist-release need a -greylist store"))
 	}
 
 	p := &smtpcheck.Policy{
@@ -218,7 +256,8 @@ func build(ctx context.Context, o options, logger *slog.Logger) (*server, *greyl
 		timeout:    o.timeout,
 		idle:       o.idle,
 		conns:      map[net.Conn]struct{}{},
-	}, g, closeAll, nil
+		stopWait:   o.stopWait,
+	}, g, nil
 }
 
 // loadConfig reads a Postfix-style policy file. Postfix does relay control

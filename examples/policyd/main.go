@@ -34,6 +34,17 @@
 //
 // -greylist-list prints the triplets waiting out their delay and exits;
 // -greylist-release KEY lets one through at once.
+//
+// Greylist triplets are kept in a bbolt file, by default
+// /var/lib/smtppolicy/greylist.db (its directory is created 0700), so a
+// restart keeps them; -greylist memory: keeps them in memory only.
+//
+// SIGHUP reloads the -config file and the access maps: the new policy
+// takes over for the next request, the greylist and limit counters are
+// kept, and a file that does not load leaves the running policy in place
+// (the log says which file and line). SIGTERM and SIGINT stop accepting,
+// answer the requests under way and close the connections, waiting at
+// most -shutdown-timeout.
 package main
 
 import (
@@ -49,9 +60,11 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
 	"github.com/smtppolicy/smtppolicy/greylist"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -60,24 +73,41 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(usageError)):
+		os.Exit(2) // the flag package has said why, with the usage
+	default:
 		fmt.Fprintln(os.Stderr, "policyd:", err)
 		os.Exit(1)
 	}
 }
 
+// usageError is a bad command line, already reported with the usage.
+type usageError struct{ error }
+
+// defaultStore is where triplets are kept unless -greylist says otherwise.
+const defaultStore = "bolt:/var/lib/smtppolicy/greylist.db"
+
 // options are policyd's flags.
 type options struct {
-	listen   string
-	greylist string
-	delay    time.Duration
-	exchange bool
-	hostname string
-	verbose  bool
-	list     bool
-	release  string
-	timeout  time.Duration
-	idle     time.Duration
+	listen     string
+	listenMode string
+	greylist   string
+	delay      time.Duration
+	exchange   bool
+	hostname   string
+	verbose    bool
+	list       bool
+	release    string
+	timeout    time.Duration
+	idle       time.Duration
+	stopWait   time.Duration
+	version    bool
 
 	config    string
 	resolver  string
@@ -105,8 +135,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("policyd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:10040", "address to serve the policy protocol on")
-	fs.StringVar(&o.greylist, "greylist", "memory:", "greylist store: memory:, bolt:PATH or redis://HOST:PORT/DB; none turns greylisting off")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:10040", "address to serve the policy protocol on: inet:HOST:PORT, HOST:PORT or unix:/path, as check_policy_service names it")
+	fs.StringVar(&o.listenMode, "listen-mode", "0666", "permissions of a unix: listening socket (octal)")
+	fs.StringVar(&o.greylist, "greylist", defaultStore, "greylist store: bolt:PATH, memory: (lost on exit) or redis://HOST:PORT/DB; none turns greylisting off")
 	fs.DurationVar(&o.delay, "greylist-delay", greylist.DefaultDelay, "how long a new triplet is deferred")
 	fs.BoolVar(&o.exchange, "greylist-exchange", false, "defer with enhanced code 4.2.0 instead of 4.7.1 (for Exchange peers)")
 	fs.IntVar(&o.autoAllow, "greylist-auto-allow", greylist.DefaultAutoAllow, "allow a client outright after this many passes (at most one an hour counts); 0 turns it off, as postgrey's --auto-whitelist-clients=0")
@@ -117,6 +148,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.release, "greylist-release", "", "let the triplet stored at this key through at once, then exit")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline for answering one request")
 	fs.DurationVar(&o.idle, "idle", 5*time.Minute, "close a connection idle for this long")
+	fs.DurationVar(&o.stopWait, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests under way may take before their connections are closed")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); its lists run first at each stage")
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
 	fs.Var(&o.dnsbl, "dnsbl", "DNS list to check the client IP against, Postfix syntax ZONE[=PATTERN|&MASK][*WEIGHT] (repeatable; needs -resolver)")
@@ -125,10 +158,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.hygiene, "hygiene", false, "HELO, envelope and size checks (off by default: Postfix enforces protocol hygiene itself)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but answer DUNNO (PREPEND headers are still given)")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return o, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	return o, nil
 }
@@ -148,61 +186,127 @@ type server struct {
 	timeout    time.Duration
 	idle       time.Duration
 
+	// live, when set, holds the server whose policy is in force: a
+	// reload swaps it, and every request is answered by the one it holds
+	// when the request arrives, while connections stay open.
+	live *atomic.Pointer[server]
+
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	// stopWait bounds how long requests under way may take at shutdown.
+	stopWait time.Duration
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// current returns the server in force.
+func (s *server) current() *server {
+	if s.live == nil {
+		return s
+	}
+	return s.live.Load()
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.version {
+		_, err := fmt.Fprintln(stdout, "policyd", daemon.Version())
+		return err
+	}
+	mode, err := daemon.ParseMode(o.listenMode)
+	if err != nil {
+		return fmt.Errorf("-listen-mode: %w", err)
+	}
+	if _, _, err := daemon.ParseListen(o.listen); err != nil {
+		return fmt.Errorf("-listen: %w", err)
 	}
 	level := slog.LevelInfo
 	if o.verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, g, closeStore, err := build(ctx, o, logger)
+	st, err := openStores(ctx, o, logger)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.close()
+	bctx, stopBuilt := context.WithCancel(ctx)
+	srv, g, err := buildPolicy(bctx, o, st, logger)
+	if err != nil {
+		stopBuilt()
+		return err
+	}
 	switch {
 	case o.list:
+		defer stopBuilt()
 		return g.Pending(ctx, func(w greylist.Waiting) error {
 			_, err := fmt.Fprintf(stdout, "%s\tready %s\texpires %s\n", w.Key, w.Ready.Format(time.RFC3339), w.Expires.Format(time.RFC3339))
 			return err
 		})
 	case o.release != "":
+		defer stopBuilt()
 		return g.ReleaseKey(ctx, o.release)
 	}
-	ln, err := net.Listen("tcp", o.listen)
+	// The socket opens only now that the whole configuration has loaded:
+	// a bad file never leaves a half-started daemon answering.
+	ln, err := daemon.Listen(o.listen, mode)
 	if err != nil {
+		stopBuilt()
 		return err
 	}
-	logger.Info("serving the Postfix policy protocol", "listen", ln.Addr().String(), "greylist", o.greylist, "delay", o.delay, "dry_run", srv.policy.DryRun)
-	return srv.serve(ctx, ln)
+	srv.live = new(atomic.Pointer[server])
+	srv.live.Store(srv)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				stopBuilt()
+				return
+			case <-hup:
+			}
+			nctx, nstop := context.WithCancel(ctx)
+			next, _, err := buildPolicy(nctx, o, st, logger)
+			if err != nil {
+				nstop()
+				logger.Error("reload failed; the running policy stays in force", "error", err)
+				continue
+			}
+			srv.live.Store(next)
+			stopBuilt()
+			stopBuilt = nstop
+			logger.Info("reloaded the policy", "config", o.config, "access", o.access.String())
+		}
+	}()
+	logger.Info("serving the Postfix policy protocol", "listen", o.listen, "addr", ln.Addr().String(),
+		"greylist", daemon.RedactURL(o.greylist), "delay", o.delay, "dry_run", srv.policy.DryRun)
+	return srv.serve(ctx, daemon.Retrying(ln, logger))
 }
 
-// serve accepts connections until ctx is done, then closes them all.
+// serve accepts connections until ctx is done, then stops accepting, lets
+// the requests under way be answered, and closes every connection,
+// waiting at most stopWait.
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		<-ctx.Done()
 		ln.Close()
 		s.mu.Lock()
 		for c := range s.conns {
-			c.Close()
+			// A connection waiting for its next request ends now; one
+			// whose request is being answered ends after the answer.
+			c.SetReadDeadline(time.Now())
 		}
 		s.mu.Unlock()
 	}()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			s.wg.Wait()
 			if ctx.Err() != nil {
+				s.drain()
 				return nil
 			}
+			s.wg.Wait()
 			return err
 		}
 		s.mu.Lock()
@@ -219,13 +323,45 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// handle answers the requests of one connection in turn.
+// drain waits for the connections to end, up to stopWait, then closes the
+// rest.
+func (s *server) drain() {
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	wait := s.stopWait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	select {
+	case <-done:
+		return
+	case <-time.After(wait):
+	}
+	s.mu.Lock()
+	n := len(s.conns)
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.log.Warn("shutdown deadline passed; closed the connections still answering", "connections", n)
+	<-done
+}
+
+// handle answers the requests of one connection in turn, each with the
+// policy in force when it arrives.
 func (s *server) handle(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	r := policy.NewReader(c)
 	w := bufio.NewWriter(c)
 	for {
-		c.SetReadDeadline(time.Now().Add(s.idle))
+		cur := s.current()
+		c.SetReadDeadline(time.Now().Add(cur.idle))
+		if ctx.Err() != nil {
+			return // shutting down: no new request on this connection
+		}
 		req, err := r.Read()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
@@ -233,8 +369,11 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
-		action := s.decide(ctx, req)
-		c.SetWriteDeadline(time.Now().Add(s.timeout))
+		cur = s.current()
+		// The answer is due even while shutting down: a context of its
+		// own keeps the request's deadline but not the shutdown.
+		action := cur.decide(context.WithoutCancel(ctx), req)
+		c.SetWriteDeadline(time.Now().Add(cur.timeout))
 		if err := policy.WriteAction(w, action); err != nil {
 			return
 		}

@@ -44,7 +44,7 @@ func (l *logBuffer) String() string {
 // its address and its log (at debug level).
 func startPolicydLog(t *testing.T, args ...string) (string, *logBuffer) {
 	t.Helper()
-	o, err := parseFlags(append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard)
+	o, err := parseFlags(append([]string{"-listen", "127.0.0.1:0", "-greylist", "memory:"}, args...), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
