@@ -30,6 +30,8 @@ const (
 	TagNullRateTo        = "null-rate-to"
 	TagGreyConnect       = "grey-connect"
 	TagGreyTo            = "grey-to"
+	TagGreetPause        = "greetpause"
+	TagCommandPause      = "commandpause"
 )
 
 var tagKinds = map[string]valueKind{
@@ -37,13 +39,21 @@ var tagKinds = map[string]valueKind{
 	TagConcurrentConnect: kindCount, TagRateConnect: kindCount, TagNullRateTo: kindCount,
 	TagMsgLimitConnect: kindRate, TagMsgLimitFrom: kindRate, TagMsgLimitTo: kindRate,
 	TagLengthConnect: kindSize, TagLengthFrom: kindSize, TagLengthTo: kindSize,
-	TagGreyConnect: kindPeriod, TagGreyTo: kindPeriod,
+	TagGreyConnect: kindPause, TagGreyTo: kindPause,
+	TagGreetPause: kindPause, TagCommandPause: kindPause,
 }
+
+// tagNames lists the tags as written in smtpf's documentation, for the
+// error about an unknown one.
+const tagNames = "Connect, From, To, Helo, Body, Concurrent-Connect, Rate-Connect, Msg-Limit-Connect, " +
+	"Msg-Limit-From, Msg-Limit-To, Length-Connect, Length-From, Length-To, Null-Rate-To, " +
+	"Grey-Connect, Grey-To, GreetPause, CommandPause"
 
 // tags whose key is a client (IP address or host name).
 var clientTags = map[string]bool{
 	TagConnect: true, TagConcurrentConnect: true, TagRateConnect: true,
 	TagMsgLimitConnect: true, TagLengthConnect: true, TagGreyConnect: true,
+	TagGreetPause: true, TagCommandPause: true,
 }
 
 // combo kinds.
@@ -326,7 +336,10 @@ func (b *builder) line(raw []byte) error {
 	tag := string(b.arena[start : start+colon])
 	kind, known := tagKinds[tag]
 	if !known {
-		kind = kindRaw
+		// A misspelt tag would otherwise load and never match: the
+		// administrator believes in an entry that does nothing.
+		b.arena = b.arena[:start]
+		return fmt.Errorf("unknown tag %q (want one of %s)", key[:colon], tagNames)
 	}
 	rest := key[colon+1:]
 	var err error
@@ -362,12 +375,9 @@ func (b *builder) value(kind valueKind, raw []byte) (uint32, error) {
 	if i, ok := b.valIdx[string(k)]; ok {
 		return i, nil
 	}
-	v := Value{Raw: string(raw)}
-	if kind != kindRaw {
-		var err error
-		if v, err = parseValue(kind, string(raw)); err != nil {
-			return 0, err
-		}
+	v, err := parseValue(kind, string(raw))
+	if err != nil {
+		return 0, err
 	}
 	i := uint32(len(b.vals))
 	b.vals = append(b.vals, v)

@@ -189,8 +189,8 @@ const (
 	kindCount                   // Concurrent-Connect, Rate-Connect, Null-Rate-To: N
 	kindRate                    // Msg-Limit-*: N/period
 	kindSize                    // Length-*: bytes with K/M/G
-	kindPeriod                  // Grey-*: a duration
-	kindRaw                     // tags this package does not interpret
+	kindPeriod                  // Msg-Limit-* periods: a duration
+	kindPause                   // Grey-*, GreetPause, CommandPause: a duration, 0 turning the feature off
 )
 
 // errValue is the error of a malformed right-hand side.
@@ -216,8 +216,22 @@ func parseValue(kind valueKind, raw string) (Value, error) {
 		v.Number, err = parseSize(raw)
 	case kindPeriod:
 		v.Period, err = parsePeriod(raw)
+	case kindPause:
+		if isZero(raw) {
+			break // zero turns greylisting or the pause off for the key
+		}
+		v.Period, err = parsePeriod(raw)
 	}
 	return v, err
+}
+
+// isZero reports whether a period is written as zero: "0", "0s", "0m"...
+func isZero(s string) bool {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s != "" && strings.IndexByte("smhdw", s[len(s)-1]) >= 0 {
+		s = s[:len(s)-1]
+	}
+	return s != "" && strings.Trim(s, "0") == ""
 }
 
 func parseCount(s string) (int64, error) {
