@@ -51,7 +51,11 @@ type Message struct {
 
 // Config configures a Backend. Zero fields take the defaults noted.
 type Config struct {
-	Policy   *smtpcheck.Policy
+	Policy *smtpcheck.Policy
+	// Current, when set, returns the policy for each new connection in
+	// place of Policy, so a program can swap in a reloaded configuration;
+	// a connection keeps the policy it started with to its end.
+	Current  func() *smtpcheck.Policy
 	Hostname string // this server's name, for Received lines (default "localhost")
 
 	// Trusted networks are exempt from the policy where checks say so
@@ -63,6 +67,16 @@ type Config struct {
 	// GreetPause, when set, waits this long before the greeting to catch
 	// clients that talk first (postscreen's pregreet test).
 	GreetPause time.Duration
+	// GreetPauseFor, when set, gives one client its own pause before the
+	// greeting (such as the access map's GreetPause:); ok false keeps
+	// GreetPause, zero turns the pause off. It sees the client's address
+	// and reverse names.
+	GreetPauseFor func(ctx context.Context, s *smtpcheck.Session) (d time.Duration, ok bool)
+	// CommandPauseFor, when set, gives one client a pause before each
+	// reply to its commands (the access map's CommandPause:), watching for
+	// commands sent early without PIPELINING, as the pre-greeting pause
+	// watches for talk before the greeting.
+	CommandPauseFor func(ctx context.Context, s *smtpcheck.Session) (d time.Duration, ok bool)
 	// LookupPTR fills the client's reverse names before the connect stage;
 	// nil leaves them unknown. An error that says the address has no PTR
 	// record (resolver.IsNotFound: NXDOMAIN, NODATA) is an answer, recorded
@@ -251,7 +265,12 @@ func newID() string {
 
 func (b *Backend) newSession(c net.Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{b: b, ctx: ctx, cancel: cancel, s: &smtpcheck.Session{Conn: addrFacts(c)}}
+	s := &session{b: b, ctx: ctx, cancel: cancel, s: &smtpcheck.Session{Conn: addrFacts(c)}, policy: b.cfg.Policy}
+	if b.cfg.Current != nil {
+		if p := b.cfg.Current(); p != nil {
+			s.policy = p
+		}
+	}
 	s.s.Conn.ID = newID()
 	for _, p := range b.cfg.Trusted {
 		if p.Contains(s.s.Conn.ClientIP) {
@@ -299,6 +318,7 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	s      *smtpcheck.Session
+	policy *smtpcheck.Policy // in force for the whole connection
 
 	connectDone bool
 	headers     []smtpcheck.HeaderField // added by checks in this transaction
@@ -325,7 +345,7 @@ func (s *session) decide(st smtpcheck.Stage) (r smtpcheck.Result) {
 	defer cancel()
 	s.s.Stage = st
 	s.s.Now = s.b.cfg.Now()
-	return s.b.cfg.Policy.Evaluate(ctx, s.s).Result
+	return s.policy.Evaluate(ctx, s.s).Result
 }
 
 func (s *session) apply(r smtpcheck.Result) error {
@@ -398,9 +418,6 @@ func (s *session) connect(c *trackedConn) []byte {
 		return nil
 	}
 	s.connectDone = true
-	if s.b.cfg.GreetPause > 0 {
-		c.greetPause(s.b.cfg.GreetPause)
-	}
 	if s.b.cfg.LookupPTR != nil {
 		ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 		names, confirmed, err := s.b.cfg.LookupPTR(ctx, s.s.Conn.ClientIP)
@@ -410,6 +427,22 @@ func (s *session) connect(c *trackedConn) []byte {
 			names, confirmed, err = nil, nil, nil
 		}
 		s.s.Conn.PTR, s.s.Conn.Confirmed, s.s.Conn.PTRLooked, s.s.Conn.PTRErr = names, confirmed, true, err
+	}
+	// The per-client pauses are looked up after the PTR lookup, so that
+	// they can be keyed by the client's name as well as its address.
+	pause := s.b.cfg.GreetPause
+	if f := s.b.cfg.GreetPauseFor; f != nil {
+		if d, ok := f(s.ctx, s.s); ok {
+			pause = d
+		}
+	}
+	if f := s.b.cfg.CommandPauseFor; f != nil {
+		if d, ok := f(s.ctx, s.s); ok {
+			c.setCommandPause(d)
+		}
+	}
+	if pause > 0 {
+		c.greetPause(pause)
 	}
 	err := s.evaluate(smtpcheck.StageConnect)
 	if err == nil {

@@ -62,9 +62,10 @@ type trackedConn struct {
 	// once the current line is known not to be one (or is message data).
 	// Under TLS and after BDAT (opaque) nothing is held or rewritten, so
 	// a bare <Postmaster> gets go-smtp's 501 there.
-	held     []byte
-	passLine bool
-	out      []byte // what Read hands to go-smtp, reused between reads
+	held         []byte
+	passLine     bool
+	out          []byte        // what Read hands to go-smtp, reused between reads
+	commandPause time.Duration // before each reply to a command
 }
 
 func newTrackedConn(c net.Conn, s *session) *trackedConn {
@@ -323,6 +324,16 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 		c.Conn.Close()
 		return len(p), nil
 	}
+	c.mu.Lock()
+	// Not while the DATA deadline is on the connection: the pause reads
+	// with a deadline of its own.
+	pause := c.commandPause > 0 && c.queued > 0 && !c.inData && !c.dataDeadline
+	c.mu.Unlock()
+	if pause {
+		// Commands the client sends while it should be waiting for this
+		// reply are seen (and counted as pipelining) here.
+		c.watch(c.commandPause)
+	}
 	c.observeReply(p)
 	n, err := c.Conn.Write(p)
 	c.mu.Lock()
@@ -406,7 +417,20 @@ func (c *trackedConn) afterData(p []byte) ([]byte, bool) {
 
 // greetPause waits up to d for the client to talk first, keeping whatever it
 // sends for go-smtp to read later.
-func (c *trackedConn) greetPause(d time.Duration) {
+func (c *trackedConn) greetPause(d time.Duration) { c.watch(d) }
+
+// setCommandPause sets the pause before each reply to a command.
+func (c *trackedConn) setCommandPause(d time.Duration) {
+	c.mu.Lock()
+	c.commandPause = d
+	c.mu.Unlock()
+}
+
+// watch waits d, reading whatever the client sends meanwhile and keeping
+// it for go-smtp to read later. It returns early on anything read: one
+// early line is proof enough, and the rest of the pause would only delay
+// the refusal.
+func (c *trackedConn) watch(d time.Duration) {
 	buf := make([]byte, 512)
 	c.Conn.SetReadDeadline(time.Now().Add(d))
 	n, _ := c.Conn.Read(buf)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"strings"
@@ -23,30 +22,36 @@ func accessFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	fs.Var(&files, "access", "smtpf access map file (repeatable; later files override earlier keys)")
 	fs.Var(&tables, "postfix-access", "Postfix access table KIND:FILE, KIND hash, cidr, regexp or pcre (repeatable); prefix client:, helo:, sender: or recipient: to use it for one lookup only")
 	reload := fs.Duration("access-reload", 5*time.Second, "how often to check the access map files for changes (0: never)")
+	// The limits' counters live for the life of the program: a reload
+	// builds a new map on the same store.
+	var limits store.Store
 	return func(env *buildEnv) (staged, error) {
 		var st staged
 		if len(files) > 0 {
+			if limits == nil {
+				limits = store.NewMemory(store.MemoryOptions{MaxEntries: 1 << 20})
+			}
 			a, err := access.New(access.Config{
 				Files:  files,
-				Store:  store.NewMemory(store.MemoryOptions{MaxEntries: 1 << 20}),
+				Store:  limits,
 				Logger: env.Logger,
 			})
 			if err != nil {
 				return st, fmt.Errorf("-access: %w", err)
 			}
 			if *reload > 0 {
-				go a.Watch(context.Background(), *reload) // for the life of the program
+				go a.Watch(env.Ctx, *reload) // until the policy is replaced
 			}
 			env.Access = a
 			check := smtpcheck.Named(access.CheckName, a.Check())
-			limits := smtpcheck.Guard(a.Limits(), smtpcheck.Options{Name: access.LimitsName, OnError: smtpcheck.FailOpen})
-			st.Connect = append(st.Connect, limits, check)
+			lim := smtpcheck.Guard(a.Limits(), smtpcheck.Options{Name: access.LimitsName, OnError: smtpcheck.FailOpen})
+			st.Connect = append(st.Connect, lim, check)
 			st.Helo = append(st.Helo, check)
-			st.Mail = append(st.Mail, check, limits)
-			st.Rcpt = append(st.Rcpt, check, limits)
+			st.Mail = append(st.Mail, check, lim)
+			st.Rcpt = append(st.Rcpt, check, lim)
 			st.Data = append(st.Data, check)
 			st.Headers = append(st.Headers, check)
-			st.EndOfData = append(st.EndOfData, check, limits)
+			st.EndOfData = append(st.EndOfData, check, lim)
 			env.Logger.Info("access map on", "files", []string(files), "keys", a.Map().Len())
 		}
 		for _, spec := range tables {

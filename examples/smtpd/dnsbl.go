@@ -48,7 +48,7 @@ func dnsblFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		}
 		env.Logger.Info("DNS lists on", "lists", specs.String(), "threshold", *threshold)
 		if *health > 0 {
-			go c.RunHealth(context.Background(), *health) // for the life of the program
+			go c.RunHealth(env.Ctx, *health) // until the policy is replaced
 		}
 		client := c.ClientCheck()
 		remember := func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {

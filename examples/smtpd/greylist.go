@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/greylist"
 	"github.com/smtppolicy/smtppolicy/greylist/storespec"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
 
 // greylistFlags adds the greylisting flags: -greylist STORE turns it on
@@ -19,15 +21,21 @@ func greylistFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	delay := fs.Duration("greylist-delay", greylist.DefaultDelay, "how long a new client/sender/recipient triplet is deferred")
 	content := fs.Bool("greylist-content", false, "greylist at the end of DATA with a hash of the message (a retry with other content is deferred again)")
 	exchange := fs.Bool("greylist-exchange", false, "defer with enhanced code 4.2.0 instead of 4.7.1 (for Exchange peers)")
+	// The store is opened once, at start: a reload builds a new policy on
+	// the same triplets.
+	var st store.Store
 	return func(env *buildEnv) (staged, error) {
 		if *spec == "" {
 			return staged{}, nil
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st, err := storespec.Open(ctx, *spec)
-		if err != nil {
-			return staged{}, fmt.Errorf("-greylist: %w", err)
+		if st == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s, err := storespec.Open(ctx, *spec)
+			if err != nil {
+				return staged{}, fmt.Errorf("-greylist %s: %w", daemon.RedactURL(*spec), daemon.RedactError(err, *spec))
+			}
+			st = s
 		}
 		cfg := greylist.Config{
 			Store:    st,
@@ -44,10 +52,9 @@ func greylistFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		}
 		g, err := greylist.New(cfg)
 		if err != nil {
-			st.Close()
 			return staged{}, err
 		}
-		env.Logger.Info("greylisting on", "store", *spec, "delay", *delay, "content", *content)
+		env.Logger.Info("greylisting on", "store", daemon.RedactURL(*spec), "delay", *delay, "content", *content)
 		if *content {
 			return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{g.ContentCheck()}}}, nil
 		}

@@ -7,6 +7,13 @@
 // network (relay control for the accepted domains and the checks that need no
 // DNS), writes every accepted message to -maildir as an .eml file byte for byte
 // after a Received: line, and logs every decision with its reasons.
+//
+// SIGHUP reloads the -config file, the tables and the access maps: sessions
+// under way finish with the policy they started with, new ones get the new
+// policy, greylist and limit state is kept, and a file that does not load
+// leaves the running policy in place (the log says which file and line).
+// SIGTERM and SIGINT stop accepting and let sessions finish, for at most
+// -shutdown-timeout.
 package main
 
 import (
@@ -21,6 +28,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +37,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
+	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
@@ -42,6 +52,10 @@ type buildEnv struct {
 	// Access is the smtpf access map when -access gave one, for the link
 	// checks' Body: lookups.
 	Access *access.Access
+	// Ctx ends when the policy built from this env is replaced by a
+	// reload or the program stops: goroutines a feature starts for its
+	// checks (file watchers, health probes) end with it.
+	Ctx context.Context
 }
 
 // staged are a feature's checks per stage, appended to that stage's list.
@@ -69,6 +83,9 @@ func (l *listFlag) Set(v string) error {
 // options are the core flags.
 type options struct {
 	listen     string
+	listenMode string
+	stopWait   time.Duration
+	version    bool
 	domains    listFlag
 	maildir    string
 	trusted    string
@@ -83,30 +100,53 @@ type options struct {
 }
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	err := run(ctx, os.Args[1:], os.Stderr, hup)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(usageError)):
+		os.Exit(2) // the flag package has said why, with the usage
+	default:
 		fmt.Fprintln(os.Stderr, "smtpd:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stderr *os.File) error {
-	srv, ln, logger, err := setup(args, stderr)
-	if err != nil {
+// usageError is a bad command line, already reported with the usage.
+type usageError struct{ error }
+
+func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Signal) error {
+	d, err := newDaemon(args, stderr)
+	if err != nil || d == nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				d.reload()
+			}
+		}
+	}()
 	go func() {
 		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		shutdown, cancel := context.WithTimeout(context.Background(), d.stopWait)
 		defer cancel()
-		srv.Shutdown(shutdown)
+		if err := d.srv.Shutdown(shutdown); errors.Is(err, context.DeadlineExceeded) {
+			d.logger.Warn("shutdown deadline passed; closing the sessions still open")
+			d.srv.Close()
+		}
 	}()
-	logger.Info("serving SMTP", "listen", ln.Addr().String())
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+	d.logger.Info("serving SMTP", "listen", d.ln.Addr().String())
+	err = d.srv.Serve(d.ln)
+	d.stop()
+	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 		return err
 	}
 	return nil
@@ -115,10 +155,79 @@ func run(ctx context.Context, args []string, stderr *os.File) error {
 // setup parses flags, builds the policy and returns a server with its
 // (wrapped) listener, ready to Serve.
 func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Logger, error) {
+	d, err := newDaemon(args, stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if d == nil {
+		return nil, nil, nil, flag.ErrHelp
+	}
+	return d.srv, d.ln, d.logger, nil
+}
+
+// smtpDaemon is the running program: the server, its listener, and the
+// policy in force, which a reload swaps.
+type smtpDaemon struct {
+	srv      *smtp.Server
+	ln       net.Listener
+	logger   *slog.Logger
+	stopWait time.Duration
+
+	// build makes a new policy from the flags and files; live holds the
+	// one in force and liveAccess its access map, if any.
+	build     func(ctx context.Context) (*built, error)
+	mu        sync.Mutex // serialises reloads
+	live      atomic.Pointer[built]
+	stopBuilt context.CancelFunc
+}
+
+// built is one policy made from the configuration.
+type built struct {
+	policy *smtpcheck.Policy
+	access *access.Access // nil without -access
+	// norm and maxSize come from flags, not files: a reload keeps them,
+	// and only the first build's are used.
+	norm    func(io.Reader) io.Reader
+	maxSize int64
+}
+
+// reload builds the policy anew from the files and swaps it in; on any
+// error the running policy stays.
+func (d *smtpDaemon) reload() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	b, err := d.build(ctx)
+	if err != nil {
+		cancel()
+		d.logger.Error("reload failed; the running policy stays in force", "error", err)
+		return
+	}
+	d.live.Store(b)
+	d.stopBuilt()
+	d.stopBuilt = cancel
+	d.logger.Info("reloaded the policy")
+}
+
+// stop ends the goroutines of the policy in force.
+func (d *smtpDaemon) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stopBuilt()
+}
+
+// newDaemon parses flags and builds everything; a nil daemon with a nil
+// error means the flags asked for something else (-version) that is done.
+func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
+	// setup parses flags, builds the policy and returns a server with its
+	// (wrapped) listener, ready to Serve.
 	fs := flag.NewFlagSet("smtpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:2525", "address to serve SMTP on")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:2525", "address to serve SMTP on: inet:HOST:PORT, HOST:PORT or unix:/path")
+	fs.StringVar(&o.listenMode, "listen-mode", "0666", "permissions of a unix: listening socket (octal)")
+	fs.DurationVar(&o.stopWait, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long sessions under way may take before they are closed")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Var(&o.domains, "domain", "accepted recipient domain (repeatable; default example.org and localhost)")
 	fs.StringVar(&o.maildir, "maildir", "mail", "directory where accepted messages are written as .eml files")
 	fs.StringVar(&o.trusted, "trusted", "none", "comma-separated networks exempt from policy (CIDR), or none")
@@ -138,7 +247,27 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 		builders = append(builders, f(fs))
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return nil, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	if o.version {
+		_, err := fmt.Fprintln(os.Stdout, "smtpd", daemon.Version())
+		return nil, err
+	}
+	mode, err := daemon.ParseMode(o.listenMode)
+	if err != nil {
+		return nil, fmt.Errorf("-listen-mode: %w", err)
+	}
+	network, laddr, err := daemon.ParseListen(o.listen)
+	if err != nil {
+		return nil, fmt.Errorf("-listen: %w", err)
 	}
 	level := slog.LevelInfo
 	if o.verbose {
@@ -151,96 +280,122 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	}
 	trusted, err := parseTrusted(o.trusted)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname}
+	var res *resolver.Resolver
 	if o.resolver != "" {
-		res, err := resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
+		res, err = resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("-resolver: %w", err)
+			return nil, fmt.Errorf("-resolver: %w", err)
 		}
-		env.Resolver = res
 		logger.Info("DNS-based checks on", "resolver", o.resolver)
 	} else {
 		logger.Info("DNS-based checks off: no -resolver given")
 	}
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return nil, nil, nil, err
+	var local []netip.Addr
+	if network == "tcp" {
+		if host, _, err := net.SplitHostPort(laddr); err == nil {
+			if a, err := netip.ParseAddr(host); err == nil {
+				local = append(local, a)
+			}
+		}
 	}
-	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
-		env.Local = append(env.Local, ap.Addr())
+	var metrics *expvarMetrics
+	if o.metrics != "" {
+		metrics = newExpvarMetrics()
 	}
 
-	var all staged
-	for _, build := range builders {
-		st, err := build(env)
-		if err != nil {
-			ln.Close()
-			return nil, nil, nil, err
+	// build makes the policy from the flags and files, at start and at
+	// each reload; the stores the features open the first time are kept.
+	build := func(ctx context.Context) (*built, error) {
+		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx}
+		var all staged
+		for _, build := range builders {
+			st, err := build(env)
+			if err != nil {
+				return nil, err
+			}
+			all.Stages = all.Stages.Append(st.Stages)
+			if st.Normalize != nil {
+				all.Normalize = st.Normalize
+			}
+			if st.MaxSize > 0 {
+				all.MaxSize = st.MaxSize
+			}
 		}
-		all.Stages = all.Stages.Append(st.Stages)
-		if st.Normalize != nil {
-			all.Normalize = st.Normalize
+		policy := &smtpcheck.Policy{
+			Connect: smtpcheck.FirstMatch(all.Connect...),
+			Helo:    smtpcheck.FirstMatch(all.Helo...),
+			Mail:    smtpcheck.FirstMatch(all.Mail...),
+			// Relay control comes first: no allowlist may turn the server into
+			// an open relay.
+			Rcpt:        smtpcheck.FirstMatch(append([]smtpcheck.Check{smtpcheck.RelayControl(o.domains...)}, all.Rcpt...)...),
+			Data:        smtpcheck.FirstMatch(all.Data...),
+			Headers:     smtpcheck.FirstMatch(all.Headers...),
+			EndOfData:   smtpcheck.FirstMatch(all.EndOfData...),
+			DelayReject: true,
+			Logger:      logger,
 		}
-		if st.MaxSize > 0 {
-			all.MaxSize = st.MaxSize
+		if o.config != "" {
+			var err error
+			policy, err = configPolicy(o.config, env, all)
+			if err != nil {
+				return nil, err
+			}
 		}
-	}
-	policy := &smtpcheck.Policy{
-		Connect: smtpcheck.FirstMatch(all.Connect...),
-		Helo:    smtpcheck.FirstMatch(all.Helo...),
-		Mail:    smtpcheck.FirstMatch(all.Mail...),
-		// Relay control comes first: no allowlist may turn the server into
-		// an open relay.
-		Rcpt:        smtpcheck.FirstMatch(append([]smtpcheck.Check{smtpcheck.RelayControl(o.domains...)}, all.Rcpt...)...),
-		Data:        smtpcheck.FirstMatch(all.Data...),
-		Headers:     smtpcheck.FirstMatch(all.Headers...),
-		EndOfData:   smtpcheck.FirstMatch(all.EndOfData...),
-		DelayReject: true,
-		Logger:      logger,
-	}
-	if o.config != "" {
-		policy, err = configPolicy(o.config, env, all)
-		if err != nil {
-			ln.Close()
-			return nil, nil, nil, err
+		policy.DryRun = policy.DryRun || o.dryRun
+		if policy.DryRun {
+			logger.Warn("dry run: verdicts are logged, every message passes")
 		}
-	}
-	policy.DryRun = policy.DryRun || o.dryRun
-	if policy.DryRun {
-		logger.Warn("dry run: verdicts are logged, every message passes")
-	}
-	if o.noPolicy {
-		policy = &smtpcheck.Policy{Logger: logger}
-		logger.Warn("empty policy: every message is accepted")
-	}
-	if o.metrics != "" {
-		m, err := serveMetrics(o.metrics, logger)
-		if err != nil {
-			ln.Close()
-			return nil, nil, nil, fmt.Errorf("-metrics: %w", err)
+		if o.noPolicy {
+			policy = &smtpcheck.Policy{Logger: logger}
+			logger.Warn("empty policy: every message is accepted")
 		}
-		policy.Metrics = m
+		if metrics != nil {
+			policy.Metrics = metrics
+		}
+		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize}, nil
+	}
+	bctx, stopBuilt := context.WithCancel(context.Background())
+	first, err := build(bctx)
+	if err != nil {
+		stopBuilt()
+		return nil, err
 	}
 	store, err := newMaildir(o.maildir)
 	if err != nil {
-		ln.Close()
-		return nil, nil, nil, err
+		stopBuilt()
+		return nil, err
 	}
+	d := &smtpDaemon{logger: logger, stopWait: o.stopWait, build: build, stopBuilt: stopBuilt}
+	d.live.Store(first)
 	cfg := gosmtp.Config{
-		Policy:     policy,
+		Policy:     first.policy,
+		Current:    func() *smtpcheck.Policy { return d.live.Load().policy },
 		Hostname:   o.hostname,
 		Trusted:    trusted,
 		Deliver:    store.deliver,
-		Normalize:  all.Normalize,
+		Normalize:  first.norm,
 		GreetPause: o.greetPause,
-		Logger:     logger,
 		// The size check's limit, so that EHLO advertises it (SIZE).
-		MaxMessageBytes: all.MaxSize,
+		MaxMessageBytes: first.maxSize,
 		DataTimeout:     *dataTimeout,
 		// RFC 5321 4.5.1: postmaster@ every served domain gets mail.
 		PostmasterDomains: o.domains,
+		// The access map's GreetPause: and CommandPause: set them per client.
+		GreetPauseFor: func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
+			if a := d.live.Load().access; a != nil {
+				return a.GreetPause(ctx, s)
+			}
+			return 0, false
+		},
+		CommandPauseFor: func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
+			if a := d.live.Load().access; a != nil {
+				return a.CommandPause(ctx, s)
+			}
+			return 0, false
+		},
+		Logger: logger,
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -248,8 +403,8 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 			access.Release(ctx, s)
 		},
 	}
-	if env.Resolver != nil {
-		cfg.LookupPTR = env.Resolver.VerifyPTR
+	if res != nil {
+		cfg.LookupPTR = res.VerifyPTR
 	}
 	be := gosmtp.New(cfg)
 	srv := smtp.NewServer(be)
@@ -260,8 +415,22 @@ func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Lo
 	srv.MaxRecipients = 100
 	srv.AllowInsecureAuth = false
 	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelError)
+	// The sockets open only now that the whole configuration has loaded:
+	// a bad file never leaves a half-started server answering.
+	if o.metrics != "" {
+		if err := serveMetrics(o.metrics, logger); err != nil {
+			stopBuilt()
+			return nil, fmt.Errorf("-metrics: %w", err)
+		}
+	}
+	ln, err := daemon.Listen(o.listen, mode)
+	if err != nil {
+		stopBuilt()
+		return nil, err
+	}
 	logger.Info("policy", "domains", strings.Join(o.domains, ","), "trusted", o.trusted, "maildir", o.maildir)
-	return srv, be.Listener(ln), logger, nil
+	d.srv, d.ln = srv, be.Listener(daemon.Retrying(ln, logger))
+	return d, nil
 }
 
 func parseTrusted(s string) ([]netip.Prefix, error) {

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"expvar"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
@@ -47,15 +52,39 @@ func (m *expvarMetrics) Decided(st smtpcheck.Stage, a smtpcheck.Action, took tim
 }
 
 // serveMetrics serves /debug/vars on addr for the life of the program.
-func serveMetrics(addr string, logger *slog.Logger) (*expvarMetrics, error) {
+func serveMetrics(addr string, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m := newExpvarMetrics()
 	mux := http.NewServeMux()
-	mux.Handle("/debug/vars", expvar.Handler())
+	mux.Handle("/debug/vars", redactedVars())
 	go http.Serve(ln, mux)
 	logger.Info("metrics on", "url", "http://"+ln.Addr().String()+"/debug/vars")
-	return m, nil
+	return nil
+}
+
+// redactedVars serves expvar's variables as expvar.Handler does, but with
+// the command line's passwords hidden: expvar publishes os.Args whole as
+// "cmdline", and a -greylist redis://:PASSWORD@... would be readable by
+// anyone who can reach the metrics address.
+func redactedVars() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprintf(w, "{\n")
+		first := true
+		expvar.Do(func(kv expvar.KeyValue) {
+			if !first {
+				fmt.Fprintf(w, ",\n")
+			}
+			first = false
+			val := kv.Value.String()
+			if kv.Key == "cmdline" {
+				b, _ := json.Marshal(daemon.RedactArgs(os.Args))
+				val = string(b)
+			}
+			fmt.Fprintf(w, "%q: %s", kv.Key, val)
+		})
+		fmt.Fprintf(w, "\n}\n")
+	})
 }
