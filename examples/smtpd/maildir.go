@@ -19,9 +19,22 @@ type maildir struct {
 	seq atomic.Uint64
 }
 
+// Stored mail is private to the server's user: files 0600 in directories
+// 0700, whatever the umask (os.MkdirAll and OpenFile apply it), and a
+// directory that exists with wider permissions is narrowed at start.
+const (
+	mailDirMode  = 0o700
+	mailFileMode = 0o600
+)
+
 func newMaildir(dir string) (*maildir, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "quarantine"), 0o755); err != nil {
-		return nil, fmt.Errorf("-maildir: %w", err)
+	for _, d := range []string{dir, filepath.Join(dir, "quarantine")} {
+		if err := os.MkdirAll(d, mailDirMode); err != nil {
+			return nil, fmt.Errorf("-maildir: %w", err)
+		}
+		if err := os.Chmod(d, mailDirMode); err != nil {
+			return nil, fmt.Errorf("-maildir: %w", err)
+		}
 	}
 	return &maildir{dir: dir}, nil
 }
@@ -33,11 +46,15 @@ func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message) error {
 	}
 	name := fmt.Sprintf("%s-%d.eml", msg.Session.Conn.ID, m.seq.Add(1))
 	tmp := filepath.Join(dir, "."+name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mailFileMode)
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(msg.Received)
+	// A umask can only narrow the mode; Chmod makes it exact.
+	err = f.Chmod(mailFileMode)
+	if err == nil {
+		_, err = f.WriteString(msg.Received)
+	}
 	for _, h := range msg.Headers {
 		if err == nil {
 			_, err = fmt.Fprintf(f, "%s: %s\r\n", h.Name, h.Value)

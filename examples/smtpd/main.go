@@ -134,7 +134,9 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 			}
 		}
 	}()
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), d.stopWait)
 		defer cancel()
@@ -145,10 +147,14 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 	}()
 	d.logger.Info("serving SMTP", "listen", d.ln.Addr().String())
 	err = d.srv.Serve(d.ln)
-	d.stop()
 	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+		d.stop()
 		return err
 	}
+	// Serve returns as soon as the listener closes; the sessions under
+	// way finish first.
+	<-drained
+	d.stop()
 	return nil
 }
 
