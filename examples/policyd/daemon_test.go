@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// needPeer skips a test whose external program is missing, unless
+// SMTPPOLICY_REQUIRE_PEERS=1 makes that a failure.
+func needPeer(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("SMTPPOLICY_REQUIRE_PEERS") == "1" {
+			t.Fatalf("%s not installed and SMTPPOLICY_REQUIRE_PEERS=1", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// freeAddr returns a loopback address no one listens on (for a moment).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// exitCode waits for a process started with command and returns its code.
+func exitCode(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("policyd did not exit")
+		return -1
+	}
+}
+
+// A Redis password in -greylist never appears in the log, whether the
+// store opens or not.
+func TestRedisPasswordNotLogged(t *testing.T) {
+	const secret = "pd-s3cr3t-Pa55"
+	bin := needPeer(t, "redis-server")
+	raddr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(raddr)
+	redis := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--requirepass", secret, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := redis.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { redis.Process.Kill(); redis.Wait() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", raddr); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p, addr := startProc(t, nil, "-listen", "127.0.0.1:0", "-v", "-greylist", "redis://:"+secret+"@"+raddr+"/0")
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT 4.7.1 greylisted") {
+		t.Errorf("answer = %q, want greylisted (the Redis store in use)", got)
+	}
+	if out := p.log.String(); strings.Contains(out, secret) || !strings.Contains(out, "greylist=redis://:xxxxx@"+raddr) {
+		t.Errorf("log shows the password or not the redacted store:\n%s", out)
+	}
+	cmd, logs := command(t, nil, "-listen", "127.0.0.1:0", "-greylist", "redis://:wrong-"+secret+"@"+raddr+"/0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 1 {
+		t.Errorf("wrong password: exit %d, want 1", code)
+	}
+	if out := logs.String(); strings.Contains(out, secret) || !strings.Contains(out, "xxxxx") {
+		t.Errorf("start-up error shows the password or not the store:\n%s", out)
+	}
+}
+
+// SIGHUP reloads the access map ten times under load without a failed
+// request or lost greylist state; a bad file keeps the running policy and
+// the log names its line; SIGTERM ends the process cleanly.
+func TestReloadUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "access.cf")
+	write := func(body string) {
+		os.WriteFile(m+".new", []byte(body), 0o644)
+		if err := os.Rename(m+".new", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Connect:192.0.2.66 REJECT\n")
+	p, addr := startProc(t, nil, "-listen", "127.0.0.1:0", "-greylist", "memory:", "-greylist-delay", "2s", "-access", m)
+	if got := askAddr(t, "tcp", addr, request("dave@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT") {
+		t.Fatalf("first request = %q, want greylisted", got)
+	}
+	start := time.Now()
+	var sent, failed atomic.Int64
+	var firstBad atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			// One long-lived connection per worker, as Postfix keeps them.
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				time.Sleep(time.Millisecond) // a busy Postfix, not a flood
+				sent.Add(1)
+				req := request(fmt.Sprintf("w%d-%d@example.net", w, i))
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				io.WriteString(c, req)
+				line, err := br.ReadString('\n')
+				blank, _ := br.ReadString('\n')
+				if err != nil || !strings.HasPrefix(line, "action=DEFER_IF_PERMIT 4.7.1 greylisted") || blank != "\n" {
+					failed.Add(1)
+					firstBad.CompareAndSwap(nil, fmt.Sprintf("%q %v", line, err))
+				}
+			}
+		}(w)
+	}
+	for i := 0; i < 10; i++ {
+		time.Sleep(100 * time.Millisecond)
+		write(fmt.Sprintf("# reload %d\nConnect:192.0.2.66 REJECT\n", i))
+		p.cmd.Process.Signal(syscall.SIGHUP)
+	}
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(p.log.String(), `msg="reloaded the policy"`) < 10; {
+		if time.Now().After(deadline) {
+			t.Fatalf("ten reloads not logged within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 || sent.Load() < 10 {
+		t.Errorf("%d of %d requests failed across ten reloads (first: %v); want none", failed.Load(), sent.Load(), firstBad.Load())
+	}
+	t.Logf("%d requests, 10 reloads, %d failed", sent.Load(), failed.Load())
+	time.Sleep(time.Until(start.Add(2100 * time.Millisecond)))
+	if got := askAddr(t, "tcp", addr, request("dave@example.net")); !strings.HasPrefix(got, "action=PREPEND X-Greylist:") {
+		t.Errorf("retry after the delay and ten reloads = %q, want passed (the store outlived the reloads)", got)
+	}
+
+	write("Connect:192.0.2.10 REJECT\nFrom:example.org REJEKT\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`reload failed; the running policy stays in force.*access.cf:2: From:example.org: bad value`), 10*time.Second)
+	if got := askAddr(t, "tcp", addr, request("dave@example.net")); got != "action=DUNNO" {
+		t.Errorf("after a failed reload = %q, want the running policy's DUNNO (not the bad file's REJECT)", got)
+	}
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("policyd did not stop within 5s of SIGTERM with an idle connection open")
+	}
+	if p.err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", p.err)
+	}
+}
+
+// Command lines behave alike: -h exits 0, a bad flag exits 2 with one line
+// and the usage, -version prints the module version.
+func TestCommandLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-h"}, 0, "Usage of policyd:"},
+		{[]string{"-greylist-delay", "soon"}, 2, "invalid value \"soon\" for flag -greylist-delay"},
+		{[]string{"-nope"}, 2, "flag provided but not defined: -nope\nUsage of policyd:"},
+		{[]string{"stray"}, 2, "unexpected arguments [\"stray\"]\nUsage of policyd:"},
+		{[]string{"-version"}, 0, "policyd github.com/smtppolicy/smtppolicy"},
+		{[]string{"-listen", "udp:127.0.0.1:1"}, 1, "policyd: -listen: listen address \"udp:127.0.0.1:1\""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			cmd, logs := command(t, nil, tt.args...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if code := exitCode(t, cmd); code != tt.code {
+				t.Errorf("exit %d, want %d", code, tt.code)
+			}
+			if out := logs.String(); !strings.Contains(out, tt.want) || strings.Count(out, "policyd:") > 1 {
+				t.Errorf("output lacks %q or repeats the error:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+// -listen takes Postfix's notations: unix:/path (with -listen-mode) and
+// inet:HOST:PORT.
+func TestListenNotations(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "policyd.sock")
+	startProc(t, nil, "-listen", "unix:"+sock, "-listen-mode", "0660", "-greylist", "memory:")
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v, want a socket with 0660", fi.Mode())
+	}
+	if got := askAddr(t, "unix", sock, request("b@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT") {
+		t.Errorf("answer over the Unix socket = %q", got)
+	}
+	_, addr := startProc(t, nil, "-listen", "inet:127.0.0.1:0", "-greylist", "memory:")
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT") {
+		t.Errorf("answer over inet:127.0.0.1:0 = %q", got)
+	}
+}
+
+// The bbolt store is the default; its directory is created 0700, a
+// restart keeps every triplet, and a directory that cannot be created is
+// one clear line.
+func TestPersistentStore(t *testing.T) {
+	if o, _ := parseFlags(nil, io.Discard); o.greylist != "bolt:/var/lib/smtppolicy/greylist.db" {
+		t.Errorf("default -greylist = %q, want bolt:/var/lib/smtppolicy/greylist.db", o.greylist)
+	}
+	dir := filepath.Join(t.TempDir(), "lib", "smtppolicy")
+	spec := "bolt:" + filepath.Join(dir, "greylist.db")
+	p, addr := startProc(t, nil, "-listen", "127.0.0.1:0", "-greylist", spec, "-greylist-delay", "1s")
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT") {
+		t.Fatalf("first request = %q, want greylisted", got)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("store directory: %v, %v; want mode 0700", fi, err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	time.Sleep(1100 * time.Millisecond)
+	_, addr = startProc(t, nil, "-listen", "127.0.0.1:0", "-greylist", spec, "-greylist-delay", "1s")
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=PREPEND X-Greylist:") {
+		t.Errorf("retry after a restart = %q, want passed (the triplet kept)", got)
+	}
+
+	file := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(file, nil, 0o600)
+	cmd, logs := command(t, nil, "-listen", "127.0.0.1:0", "-greylist", "bolt:"+file+"/sub/greylist.db")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 1 {
+		t.Errorf("uncreatable directory: exit %d, want 1", code)
+	}
+	out := strings.TrimSpace(logs.String())
+	if lines := strings.Split(out, "\n"); !strings.HasPrefix(lines[len(lines)-1], "policyd: -greylist bolt:"+file+"/sub/greylist.db: cannot create its directory: not a directory") {
+		t.Errorf("error = %q, want one line naming the store and why", out)
+	}
+}
