@@ -30,6 +30,9 @@ func TestRun(t *testing.T) {
 		{"second digit 6", nil, "250-mx.example.org\r\n260 SIZE\r\n", 1, nil, `basic code out of range: second digit 6 is not 0 to 5 (RFC 5321 4.2) (line 2: "260 SIZE")`},
 		{"enhanced leading zero", []string{"550 5.07.1 denied"}, "", 1, nil, `malformed enhanced status code: 5.07.1: subject has a leading zero (RFC 3463 2) (line 1: "550 5.07.1 denied")`},
 		{"empty stdin", nil, "", 1, nil, "empty input"},
+		{"-h", []string{"-h"}, "", 0, nil, "Usage: explain [REPLY LINE]..."},
+		{"bad flag", []string{"-x"}, "", 2, nil, "flag provided but not defined: -x\nUsage: explain"},
+		{"-version", []string{"-version"}, "", 0, []string{"explain github.com/smtppolicy/smtppolicy"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
