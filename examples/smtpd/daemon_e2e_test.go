@@ -379,3 +379,32 @@ func TestListenUnixSocket(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// Running out of file descriptors does not stop the server: accepting
+// backs off and retries, and mail is taken again once descriptors are free.
+func TestOutOfDescriptorsKeepsServing(t *testing.T) {
+	p := startProcess(t, []string{"SMTPD_NOFILE=32"}, "-listen", "127.0.0.1:0", "-maildir", t.TempDir())
+	addr := p.serving(t)
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		held = append(held, c)
+	}
+	p.waitLog(t, regexp.MustCompile(`accept failed; retrying.*too many open files`), 10*time.Second)
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	if err := sendMail(addr, "alice@example.net", "bob@example.org"); err != nil {
+		t.Fatalf("after descriptors were freed: %v", err)
+	}
+	p.waitLog(t, regexp.MustCompile(`accepting connections again`), 5*time.Second)
+}

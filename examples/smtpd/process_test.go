@@ -16,7 +16,7 @@ import (
 
 // TestMain lets a test run smtpd as a process of its own: the test binary
 // started with SMTPD_ARGS set is smtpd with those arguments (and, with
-// SMTPD_UMASK, that umask), so signals, exit codes, the command line
+// SMTPD_UMASK, that umask; with SMTPD_NOFILE, that limit on open files), so signals, exit codes, the command line
 // expvar publishes and the process's own log are the real ones.
 func TestMain(m *testing.M) {
 	if js, ok := os.LookupEnv("SMTPD_ARGS"); ok {
@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 		}
 		if u, err := strconv.ParseUint(os.Getenv("SMTPD_UMASK"), 8, 32); err == nil {
 			syscall.Umask(int(u))
+		}
+		if n, err := strconv.ParseUint(os.Getenv("SMTPD_NOFILE"), 10, 64); err == nil {
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+				panic(err)
+			}
 		}
 		os.Args = append([]string{"smtpd"}, args...)
 		main()
