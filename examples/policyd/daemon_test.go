@@ -291,3 +291,39 @@ func TestPersistentStore(t *testing.T) {
 		t.Errorf("error = %q, want one line naming the store and why", out)
 	}
 }
+
+// The README's policyd command works on a fresh machine: run in an empty
+// directory, it creates its store and serves.
+func TestReadmeCommand(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "go run ./examples/policyd "); ok {
+			rest, _, _ = strings.Cut(rest, "#")
+			args = strings.Fields(rest)
+			break
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("no policyd command in the README")
+	}
+	dir := t.TempDir()
+	cmd, logs := command(t, nil, append(args, "-listen", "127.0.0.1:0")...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, log: logs, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-p.done })
+	addr := p.waitLog(t, regexp.MustCompile(`serving the Postfix policy protocol.* addr=(\S+)`), 10*time.Second)
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT 4.7.1 greylisted") {
+		t.Errorf("README command answers %q, want greylisting", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "greylist.db")); err != nil {
+		t.Errorf("README command's store: %v", err)
+	}
+}
