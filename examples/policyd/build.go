@@ -191,12 +191,16 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 		if accessMap != nil {
 			gc.Period = accessMap.GreyPeriod // Grey-Connect: and Grey-To:
 		}
+		if err := o.pg.configure(&gc); err != nil {
+			return fail(err)
+		}
 		var err error
 		g, err = greylist.New(gc)
 		if err != nil {
 			return fail(err)
 		}
-		add(staged{Rcpt: []smtpcheck.Check{smtpcheck.SkipIf(notRequestStage, g.Check())}})
+		check := o.pg.postgreyAnswers(g.Check(), o.exchange, o.hostname)
+		add(staged{Rcpt: []smtpcheck.Check{smtpcheck.SkipIf(notRequestStage, check)}})
 	}
 
 	p := &smtpcheck.Policy{

@@ -58,6 +58,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,6 +120,8 @@ type options struct {
 
 	autoAllow    int  // -greylist-auto-allow: passes before a client is allowed outright; 0: off
 	autoAllowNet bool // -greylist-auto-allow-by-network: count per /24 or /64, not per address
+
+	pg postgreyOptions
 }
 
 // listFlag is a repeatable string flag.
@@ -157,11 +160,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(&o.access, "access", "smtpf access map file (repeatable; later files override earlier keys)")
 	fs.BoolVar(&o.hygiene, "hygiene", false, "HELO, envelope and size checks (off by default: Postfix enforces protocol hygiene itself)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but answer DUNNO (PREPEND headers are still given)")
+	postgreyFlags(fs, &o, &o.pg)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
 		}
 		return o, usageError{err}
+	}
+	if o.pg.dbdir != "" {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "greylist" })
+		if !explicit {
+			o.greylist = "bolt:" + filepath.Join(o.pg.dbdir, "greylist.db")
+		}
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
