@@ -35,6 +35,10 @@
 // -greylist-list prints the triplets waiting out their delay and exits;
 // -greylist-release KEY lets one through at once.
 //
+// postgrey's options are taken too, with postgrey's names, units and list
+// file formats (--inet=10023 --delay=300 --whitelist-clients=FILE ...),
+// so a postgrey command line keeps working.
+//
 // Greylist triplets are kept in a bbolt file, by default
 // /var/lib/smtppolicy/greylist.db (its directory is created 0700), so a
 // restart keeps them; -greylist memory: keeps them in memory only.
