@@ -15,21 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// needPeer skips a test whose external program is missing, unless
-// SMTPPOLICY_REQUIRE_PEERS=1 makes that a failure.
-func needPeer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("SMTPPOLICY_REQUIRE_PEERS") == "1" {
-			t.Fatalf("%s not installed and SMTPPOLICY_REQUIRE_PEERS=1", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
+)
 
 // freeAddr returns a loopback address no one listens on (for a moment).
 func freeAddr(t *testing.T) string {
@@ -67,7 +55,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 // store opens or not.
 func TestRedisPasswordNotLogged(t *testing.T) {
 	const secret = "pd-s3cr3t-Pa55"
-	bin := needPeer(t, "redis-server")
+	bin := peertest.Look(t, "redis-server", "redis-server")
 	raddr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(raddr)
 	redis := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--requirepass", secret, "--save", "", "--appendonly", "no", "--dir", t.TempDir())

@@ -14,19 +14,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
 )
 
 // startPostgrey runs the real postgrey in the foreground on a loopback
 // port with its own database directory and args.
 func startPostgrey(t *testing.T, args ...string) string {
 	t.Helper()
-	bin := "/usr/sbin/postgrey"
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("SMTPPOLICY_REQUIRE_PEERS") == "1" {
-			t.Fatalf("postgrey not installed and SMTPPOLICY_REQUIRE_PEERS=1")
-		}
-		t.Skip("postgrey not installed (Debian package postgrey)")
-	}
+	bin := peertest.Look(t, "postgrey", "postgrey")
 	u, err := user.Current()
 	if err != nil {
 		t.Fatal(err)

@@ -18,26 +18,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// needPeer skips a test whose external program is missing, unless
-// SMTPPOLICY_REQUIRE_PEERS=1 makes that a failure.
-func needPeer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("SMTPPOLICY_REQUIRE_PEERS") == "1" {
-			t.Fatalf("%s not installed and SMTPPOLICY_REQUIRE_PEERS=1", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
+)
 
 // startRedis starts a private redis-server that asks for password.
 func startRedis(t *testing.T, password string) string {
 	t.Helper()
-	bin := needPeer(t, "redis-server")
+	bin := peertest.Look(t, "redis-server", "redis-server")
 	addr := freePort(t)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--requirepass", password,
