@@ -360,6 +360,33 @@ func TestListenUnixSocket(t *testing.T) {
 	if err != nil || !strings.HasPrefix(line, "220 ") {
 		t.Errorf("greeting over the Unix socket = %q, %v", line, err)
 	}
+	// A whole message over the socket (a local content filter's way in).
+	uc, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := smtp.NewClient(uc, "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	err = cl.Hello("mx.example.net")
+	if err == nil {
+		err = cl.Mail("alice@example.net")
+	}
+	if err == nil {
+		err = cl.Rcpt("bob@example.org")
+	}
+	if err == nil {
+		var w io.WriteCloser
+		if w, err = cl.Data(); err == nil {
+			io.WriteString(w, strings.ReplaceAll(testMessage, "\r\n", "\n"))
+			err = w.Close()
+		}
+	}
+	if err != nil {
+		t.Errorf("message over the Unix socket: %v", err)
+	}
 	// And inet:HOST:PORT, Postfix's notation.
 	q := startProcess(t, nil, "-listen", "inet:127.0.0.1:0", "-maildir", t.TempDir())
 	if addr := q.serving(t); !strings.HasPrefix(addr, "127.0.0.1:") {
