@@ -315,3 +315,77 @@ func TestReadmeCommand(t *testing.T) {
 		t.Errorf("README command's store: %v", err)
 	}
 }
+
+// SIGHUP reloads the -config file too; a misspelt parameter keeps the
+// running policy and the log says file and line.
+func TestReloadConfig(t *testing.T) {
+	cf := filepath.Join(t.TempDir(), "main.cf")
+	write := func(body string) {
+		os.WriteFile(cf+".new", []byte(body), 0o644)
+		if err := os.Rename(cf+".new", cf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("smtpd_recipient_restrictions = permit\n")
+	p, addr := startProc(t, nil, "-listen", "127.0.0.1:0", "-greylist", "none", "-config", cf)
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); got != "action=DUNNO" {
+		t.Fatalf("before the reload = %q, want DUNNO", got)
+	}
+	write("# now refuse\nsmtpd_recipient_restrictions = reject\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`msg="reloaded the policy"`), 10*time.Second)
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=REJECT") {
+		t.Errorf("after the reload = %q, want REJECT", got)
+	}
+	write("smtpd_recipient_restrictions = permit\nsmtpd_recipient_restrictons = permit\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`reload failed; the running policy stays in force.*main.cf:2`), 10*time.Second)
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=REJECT") {
+		t.Errorf("after a failed reload = %q, want the running policy's REJECT", got)
+	}
+}
+
+// The socket opens only once the whole configuration has loaded: while a
+// store is slow to answer, nothing listens, and a failed start never did.
+func TestNoSocketBeforeConfigurationLoads(t *testing.T) {
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	addr := freeAddr(t)
+	cmd, logs := command(t, nil, "-listen", addr, "-greylist", "redis://"+hang.Addr().String()+"/0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	answered := false
+	for {
+		select {
+		case err := <-done:
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Errorf("exit %v, want 1:\n%s", err, logs.String())
+			}
+			if answered {
+				t.Errorf("the policy port accepted connections while the configuration was loading")
+			}
+			return
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			answered = true
+			c.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
