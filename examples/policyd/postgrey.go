@@ -321,20 +321,23 @@ func (pg *postgreyOptions) postgreyAnswers(c smtpcheck.Check, exchange bool, hos
 		switch {
 		case r.Err != nil:
 		case r.Action == smtpcheck.DeferIfPermit || r.Action.Refuses():
+			code, text := 451, strings.Join(r.DefaultReply().Text(), " ")
 			if pg.text != "" {
 				wait := strings.TrimSuffix(strings.TrimPrefix(r.Reason.Evidence, "wait="), "s")
-				text := strings.Replace(pg.text, "%s", wait, 1)
+				text = strings.Replace(pg.text, "%s", wait, 1)
 				text = strings.Replace(text, "%r", s.Rcpt.Domain, 1)
-				enh := "4.7.1"
-				if exchange {
-					enh = "4.2.0"
-				}
-				if rep, err := reply.New(451, enh, text); err == nil {
-					r.Reply = rep
-				}
 			}
 			if pg.action == "DEFER" {
-				r.Action = smtpcheck.TempFail
+				// A final deferral with the code Postfix gives its own
+				// DEFER (access_map_defer_code, 450).
+				r.Action, code = smtpcheck.TempFail, 450
+			}
+			enh := "4.7.1"
+			if exchange {
+				enh = "4.2.0"
+			}
+			if rep, err := reply.New(code, enh, text); err == nil {
+				r.Reply = rep
 			}
 		case len(r.Headers) > 0 && pg.header != "":
 			delayed, _ := time.ParseDuration(strings.TrimPrefix(r.Reason.Evidence, "delayed="))

@@ -72,11 +72,17 @@ func pgRequest(n int, client, name, sender, rcpt string) string {
 // own where the text has none).
 // Greylisting texts are compared when the options set one: policyd's own
 // says how long to wait where postgrey's points to a web page.
+//
+// Postfix answers postgrey's "DEFER text" with its access_map_defer_code,
+// 450, and policyd's "450 4.7.1 text" with 450: the same reply.
 func comparable(action string, texts bool) string {
 	action = strings.TrimPrefix(action, "action=")
 	word, text, _ := strings.Cut(action, " ")
+	if word == "DEFER" {
+		word = "450"
+	}
 	text = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3} `).ReplaceAllString(text, "")
-	if !texts && strings.HasPrefix(word, "DEFER") {
+	if !texts && (strings.HasPrefix(word, "DEFER") || strings.HasPrefix(word, "4")) {
 		return word
 	}
 	return word + " " + text
