@@ -156,11 +156,8 @@ func Build(f *File, env Env) (*Config, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	for _, name := range f.Names() {
-		if _, ok := defaults[name]; !ok {
-			p, _ := f.Raw(name)
-			return nil, &Error{f.Name, p.Line, fmt.Sprintf("unknown parameter %q", name)}
-		}
+	if errs, bad := b.checkParams(); len(errs) > 0 {
+		return nil, buildErrors(f, env, errs, bad)
 	}
 	cfg := &Config{File: f}
 	var err error
@@ -201,7 +198,7 @@ func Build(f *File, env Env) (*Config, error) {
 			}
 		}
 	}
-	if _, set := f.Raw("smtpd_relay_restrictions"); !set {
+	if _, set := f.Raw("smtpd_relay_restrictions"); !set && f.compatLevel().below(1, 0) {
 		// Before Postfix 2.10 relay control lived in
 		// smtpd_recipient_restrictions, and files written so (the DNSBL
 		// tutorial's among them) leave smtpd_relay_restrictions unset: they
@@ -219,13 +216,21 @@ func Build(f *File, env Env) (*Config, error) {
 		}
 	}
 	lists := map[string]smtpcheck.Check{}
+	var listErrs []error
 	for _, name := range []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions",
 		"smtpd_relay_restrictions", "smtpd_recipient_restrictions", "smtpd_data_restrictions", "smtpd_end_of_data_restrictions"} {
 		c, err := b.restrictionList(name)
 		if err != nil {
-			return nil, err
+			listErrs = append(listErrs, err)
 		}
 		lists[name] = c
+	}
+	if len(listErrs) > 0 {
+		return nil, errors.Join(listErrs...)
+	}
+	relayFirst, err := b.boolParam("smtpd_relay_before_recipient_restrictions")
+	if err != nil {
+		return nil, err
 	}
 	screen, err := b.postscreen()
 	if err != nil {
@@ -238,6 +243,9 @@ func Build(f *File, env Env) (*Config, error) {
 		helo = sequence(heloRequired(), helo)
 	}
 	rcpt := withRecipientState(sequence(lists["smtpd_relay_restrictions"], lists["smtpd_recipient_restrictions"]))
+	if !relayFirst {
+		rcpt = withRecipientState(sequence(lists["smtpd_recipient_restrictions"], lists["smtpd_relay_restrictions"]))
+	}
 	if delay {
 		// smtpd_delay_reject = yes: the client, HELO and sender lists are
 		// evaluated at RCPT, with the recipient known, in Postfix's order.
@@ -524,7 +532,7 @@ func (b *builder) rblSettings() error {
 		if len(m) > 1 {
 			return b.errorAt("rbl_reply_maps", "one table only")
 		}
-		t, err := postfix.Load(m[0])
+		t, err := loadTable(m[0])
 		if err != nil {
 			return b.errorAt("rbl_reply_maps", err.Error())
 		}

@@ -2,6 +2,7 @@ package postconf_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -52,4 +53,70 @@ func ExampleParse_error() {
 	fmt.Println(err)
 	// Output:
 	// main.cf:1: smtpd_client_restrictions: unknown restriction "reject_spammers"
+}
+
+// A "{ }" group keeps white space and commas inside one list element, as in
+// Postfix 3.0 and later; an inline table stays whole.
+func ExampleSplitList() {
+	words, err := postconf.SplitList("check_client_access inline:{ 192.0.2.1=REJECT, { 192.0.2.2 = REJECT go away } }, { permit }")
+	fmt.Printf("%q %v\n", words, err)
+	// Output:
+	// ["check_client_access" "inline:{ 192.0.2.1=REJECT, { 192.0.2.2 = REJECT go away } }" "permit"] <nil>
+}
+
+// A real main.cf sets many parameters that do not shape the policy; they
+// load, and Ignored names them.
+func ExampleFile_Ignored() {
+	const mainCF = `
+smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
+biff = no
+compatibility_level = 3.6
+smtpd_tls_cert_file = /etc/ssl/certs/ssl-cert-snakeoil.pem
+smtpd_recipient_restrictions = reject_unauth_destination
+`
+	f, err := postconf.Parse(strings.NewReader(mainCF), "main.cf")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := postconf.Build(f, postconf.Env{}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range f.Ignored() {
+		fmt.Printf("main.cf:%d: %s\n", p.Line, p.Name)
+	}
+	// Output:
+	// main.cf:2: smtpd_banner
+	// main.cf:3: biff
+	// main.cf:5: smtpd_tls_cert_file
+}
+
+// Every error in a file is reported at once, each with its file and line;
+// a $name expansion that would grow without bound is one of them.
+func ExampleBuild_errors() {
+	const mainCF = `
+smtpd_recipient_restriction = reject
+header_checks = regexp:/etc/postfix/header_checks
+a = $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b $b
+b = $c $c $c $c $c $c $c $c $c $c $c $c $c $c $c $c
+c = $d $d $d $d $d $d $d $d $d $d $d $d $d $d $d $d
+d = $e $e $e $e $e $e $e $e $e $e $e $e $e $e $e $e
+e = $f $f $f $f $f $f $f $f $f $f $f $f $f $f $f $f
+f = lol lol lol lol lol lol lol lol lol lol lol lol
+smtpd_client_restrictions = check_client_access inline:{ 192.0.2.1 = REJECT $a }
+`
+	f, err := postconf.Parse(strings.NewReader(mainCF), "main.cf")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = postconf.Build(f, postconf.Env{})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, postconf.ErrExpansionTooLarge))
+	// Output:
+	// main.cf:2: unknown parameter "smtpd_recipient_restriction": not a Postfix 3.7 parameter, and no other parameter uses it as $smtpd_recipient_restriction
+	// main.cf:3: header_checks = regexp:/etc/postfix/header_checks: this changes smtpd's answers in Postfix and is not implemented here (accepted: empty)
+	// main.cf:10: smtpd_client_restrictions: parameter expansion too large: more than 1048576 bytes
+	// true
 }

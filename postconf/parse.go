@@ -19,12 +19,41 @@ import (
 	"strings"
 )
 
-// Error is a configuration error at a place in a file.
+// Error is a configuration error at a place in a file. A file with several
+// errors fails with all of them at once, joined (errors.Join): errors.As
+// finds the first, and the joined error's Unwrap() []error lists each.
 type Error struct {
 	File string
 	Line int
 	Msg  string
 }
+
+// ErrExpansionTooLarge is what errors.Is finds in the *ExpansionError of a
+// parameter whose $name expansion grows past MaxExpansionBytes: a few
+// hundred bytes of nested "a = $b $b $b" lines ("billion laughs") would
+// otherwise take all memory.
+var ErrExpansionTooLarge = errors.New("parameter expansion too large")
+
+// ExpansionError is a parameter whose $name expansion is refused: it grew
+// past MaxExpansionBytes (errors.Is(err, ErrExpansionTooLarge)) or loops.
+type ExpansionError struct {
+	File  string
+	Line  int    // where Param is set; 0 for a default value
+	Param string // the parameter being expanded
+	Err   error
+}
+
+func (e *ExpansionError) Error() string {
+	return (&Error{File: e.File, Line: e.Line, Msg: e.Param + ": " + e.Err.Error()}).Error()
+}
+
+// Unwrap returns the cause.
+func (e *ExpansionError) Unwrap() error { return e.Err }
+
+// MaxExpansionBytes bounds the text one parameter's expansion may produce,
+// counting the intermediate values of every level: real values are a few
+// kilobytes, a restriction list with long inline tables some tens.
+const MaxExpansionBytes = 1 << 20
 
 func (e *Error) Error() string {
 	if e.Line > 0 {
@@ -47,6 +76,9 @@ type File struct {
 	Name   string
 	params map[string]Param
 	order  []string
+	// refs are names to count as used by $name beyond the file's own
+	// values: those of the file this one was cut from (see without).
+	refs map[string]bool
 }
 
 // maxLineBytes bounds one physical line; main.cf lines are short, and a
@@ -153,21 +185,20 @@ func (f *File) Set(name, value string) {
 const maxExpandDepth = 20
 
 // Expand returns the named parameter's value with $name and ${name}
-// expanded (and ${name?text} / ${name:text}, Postfix's conditional forms).
-// An undefined name expands to the empty string, as in Postfix; a loop is an
-// error. ok is false when the parameter is not set (use defaults).
+// expanded, and Postfix's conditional forms ${name?text}, ${name:text},
+// ${name?{text}} and ${name?{text}:{text}}. An undefined name expands to the
+// empty string, as in Postfix; a loop, or an expansion growing past
+// MaxExpansionBytes, is an error. ok is false when the parameter is neither
+// set nor has a default (from defaults, or from compatibility_level).
 func (f *File) Expand(name string, defaults map[string]string) (value string, ok bool, err error) {
-	p, ok := f.params[name]
+	raw, ok := f.lookup(name, defaults)
 	if !ok {
-		d, dok := defaults[name]
-		if !dok {
-			return "", false, nil
-		}
-		p = Param{Name: name, Value: d}
+		return "", false, nil
 	}
-	v, err := f.expand(p.Value, defaults, 0)
+	x := &expander{f: f, defaults: defaults}
+	v, err := x.expand(raw, 0)
 	if err != nil {
-		return "", true, &Error{f.Name, p.Line, fmt.Sprintf("%s: %v", name, err)}
+		return "", true, &ExpansionError{File: f.Name, Line: f.params[name].Line, Param: name, Err: err}
 	}
 	return v, true, nil
 }
@@ -176,36 +207,93 @@ func (f *File) lookup(name string, defaults map[string]string) (string, bool) {
 	if p, ok := f.params[name]; ok {
 		return p.Value, true
 	}
+	if v, ok := f.compatDefault(name); ok {
+		return v, true
+	}
 	d, ok := defaults[name]
 	return d, ok
 }
 
-func (f *File) expand(s string, defaults map[string]string, depth int) (string, error) {
+// expander is one Expand call: its budget is shared by every level, so the
+// work done is bounded, not only the result.
+type expander struct {
+	f        *File
+	defaults map[string]string
+	used     int
+}
+
+func (x *expander) charge(n int) error {
+	x.used += n
+	if x.used > MaxExpansionBytes {
+		return fmt.Errorf("%w: more than %d bytes", ErrExpansionTooLarge, MaxExpansionBytes)
+	}
+	return nil
+}
+
+// matchClose returns the index in s of the bracket closing the one opened
+// just before s, counting nested pairs; -1 when there is none.
+func matchClose(s string, open, close byte) int {
+	depth := 1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case open:
+			depth++
+		case close:
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// braced strips one pair of enclosing braces from a conditional's text, the
+// Postfix 3.0 form ${name?{text}:{text}} that lets text hold ":" and "}".
+func braced(s string) (text, rest string, ok bool) {
+	if !strings.HasPrefix(s, "{") {
+		return "", "", false
+	}
+	end := matchClose(s[1:], '{', '}')
+	if end < 0 {
+		return "", "", false
+	}
+	return s[1 : 1+end], s[2+end:], true
+}
+
+func (x *expander) expand(s string, depth int) (string, error) {
 	if depth > maxExpandDepth {
 		return "", errors.New("parameter expansion loops")
 	}
 	if strings.IndexByte(s, '$') < 0 {
-		return s, nil
+		return s, x.charge(len(s))
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '$' {
+			if err := x.charge(1); err != nil {
+				return "", err
+			}
 			b.WriteByte(c)
 			continue
 		}
 		if i+1 < len(s) && s[i+1] == '$' {
+			if err := x.charge(1); err != nil {
+				return "", err
+			}
 			b.WriteByte('$')
 			i++
 			continue
 		}
-		var name, cond, text string
+		var name, cond, text, elseText string
+		hasElse := false
 		if i+1 < len(s) && (s[i+1] == '{' || s[i+1] == '(') {
-			closeCh := byte('}')
+			open, closeCh := byte('{'), byte('}')
 			if s[i+1] == '(' {
-				closeCh = ')'
+				open, closeCh = '(', ')'
 			}
-			end := strings.IndexByte(s[i+2:], closeCh)
+			end := matchClose(s[i+2:], open, closeCh)
 			if end < 0 {
 				return "", fmt.Errorf("unclosed %q in %q", s[i:i+2], clip(s))
 			}
@@ -213,6 +301,21 @@ func (f *File) expand(s string, defaults map[string]string, depth int) (string, 
 			name = inner
 			if k := strings.IndexAny(inner, "?:"); k >= 0 {
 				name, cond, text = inner[:k], inner[k:k+1], inner[k+1:]
+				if t, rest, ok := braced(strings.TrimSpace(text)); ok {
+					text = t
+					rest = strings.TrimSpace(rest)
+					switch {
+					case rest == "":
+					case cond == "?" && strings.HasPrefix(rest, ":"):
+						e, tail, ok := braced(strings.TrimSpace(rest[1:]))
+						if !ok || strings.TrimSpace(tail) != "" {
+							return "", fmt.Errorf("bad ${%s?{...}:{...}} in %q", name, clip(s))
+						}
+						elseText, hasElse = e, true
+					default:
+						return "", fmt.Errorf("text after {...} in %q", clip(s))
+					}
+				}
 			}
 			i += 2 + end
 		} else {
@@ -226,39 +329,81 @@ func (f *File) expand(s string, defaults map[string]string, depth int) (string, 
 			name = s[i+1 : j]
 			i = j - 1
 		}
-		raw, set := f.lookup(name, defaults)
-		val, err := f.expand(raw, defaults, depth+1)
+		raw, set := x.f.lookup(name, x.defaults)
+		val, err := x.expand(raw, depth+1)
 		if err != nil {
 			return "", err
 		}
-		switch cond {
-		case "?": // text when the parameter is non-empty
-			if set && val != "" {
-				t, err := f.expand(text, defaults, depth+1)
-				if err != nil {
-					return "", err
-				}
-				b.WriteString(t)
+		nonEmpty := set && val != ""
+		out := val
+		switch {
+		case cond == "?" && nonEmpty, cond == ":" && !nonEmpty:
+			if out, err = x.expand(text, depth+1); err != nil {
+				return "", err
 			}
-		case ":": // text when it is empty
-			if !set || val == "" {
-				t, err := f.expand(text, defaults, depth+1)
-				if err != nil {
-					return "", err
-				}
-				b.WriteString(t)
+		case cond == "?" && hasElse:
+			if out, err = x.expand(elseText, depth+1); err != nil {
+				return "", err
 			}
-		default:
-			b.WriteString(val)
+		case cond != "":
+			out = ""
 		}
+		if err := x.charge(len(out)); err != nil {
+			return "", err
+		}
+		b.WriteString(out)
 	}
 	return b.String(), nil
 }
 
 // Fields splits a value on commas and white space, as Postfix does for
-// lists.
+// lists, keeping a "{ ... }" group whole (Postfix 3.0): "{ a b }" is one
+// element, "a b" without its braces, and "inline:{ k=v, k2=v2 }" is one
+// element as written. A group left open runs to the end of the value;
+// SplitList reports that as an error.
 func Fields(v string) []string {
-	return strings.FieldsFunc(v, func(r rune) bool {
-		return r == ',' || r == ' ' || r == '\t' || r == '\r' || r == '\n'
-	})
+	out, _ := SplitList(v)
+	return out
+}
+
+// SplitList is Fields with an error for a "{" without its "}" or a "}"
+// without its "{".
+func SplitList(v string) ([]string, error) {
+	var out []string
+	var err error
+	isSep := func(c byte) bool { return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	for i := 0; i < len(v); {
+		if isSep(v[i]) {
+			i++
+			continue
+		}
+		start, depth := i, 0
+		for ; i < len(v) && (depth > 0 || !isSep(v[i])); i++ {
+			switch v[i] {
+			case '{':
+				depth++
+			case '}':
+				depth--
+				if depth < 0 && err == nil {
+					err = fmt.Errorf("%q has a '}' without its '{'", clip(v[start:]))
+					depth = 0
+				}
+			}
+		}
+		tok := v[start:i]
+		if depth > 0 && err == nil {
+			err = fmt.Errorf("%q has a '{' without its '}'", clip(tok))
+		}
+		if tok[0] == '{' && depth == 0 {
+			if end := matchClose(tok[1:], '{', '}'); end == len(tok)-2 {
+				tok = strings.TrimSpace(tok[1 : len(tok)-1])
+			} else if err == nil {
+				err = fmt.Errorf("%q has text after its '}'", clip(tok))
+			}
+		}
+		if tok != "" {
+			out = append(out, tok)
+		}
+	}
+	return out, err
 }

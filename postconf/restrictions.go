@@ -430,7 +430,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		}
 		return b.unverifiedRecipient()
 	case "check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access":
-		t, err := postfix.Load(arg)
+		t, err := loadTable(arg)
 		if err != nil {
 			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
 		}

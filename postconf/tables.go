@@ -1,0 +1,79 @@
+package postconf
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/smtppolicy/smtppolicy/access/postfix"
+)
+
+// loadTable opens a lookup table as main.cf names it: "type:path", or a
+// table written in place between braces — inline:{ key=value, { key = value
+// with spaces } } (Postfix 3.0) and cidr:{ {rule}, {rule} }, regexp:{...},
+// pcre:{...} (Postfix 3.7), each braced element one line of the table.
+func loadTable(spec string) (postfix.Table, error) {
+	kind, body, ok := strings.Cut(spec, ":")
+	if !ok || !strings.HasPrefix(body, "{") {
+		return postfix.Load(spec)
+	}
+	lines, err := inlineLines(strings.ToLower(kind), body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", clip(spec), err)
+	}
+	return postfix.Parse(kind, strings.NewReader(strings.Join(lines, "\n")+"\n"), body)
+}
+
+// inlineLines turns the braced body of an inline table into the lines of
+// the equivalent table file.
+func inlineLines(kind, body string) ([]string, error) {
+	end := matchClose(body[1:], '{', '}')
+	if end < 0 {
+		return nil, errors.New("'{' without its '}'")
+	}
+	if end != len(body)-2 {
+		return nil, fmt.Errorf("text after the table's closing '}': %q", clip(body[end+2:]))
+	}
+	elems, err := SplitList(body[1 : len(body)-1])
+	if err != nil {
+		return nil, err
+	}
+	if len(elems) == 0 {
+		return nil, errors.New("empty table")
+	}
+	var lines []string
+	switch kind {
+	case "inline":
+		for _, e := range elems {
+			// A braced element lost its braces in SplitList; inside, the
+			// value runs to the end and may hold spaces and commas.
+			name, value, ok := strings.Cut(e, "=")
+			name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+			if !ok || name == "" || strings.ContainsAny(name, " \t") {
+				return nil, fmt.Errorf("%q: missing '=' after a key (want key=value or { key = value })", clip(e))
+			}
+			if value == "" {
+				return nil, fmt.Errorf("key %q: empty result", clip(name))
+			}
+			lines = append(lines, name+"\t"+value)
+		}
+	case "cidr", "regexp", "pcre":
+		// Rules hold white space, so each must be braced; SplitList keeps
+		// an unbraced one as a bare word, found here by its neighbours.
+		rest := strings.TrimSpace(body[1 : len(body)-1])
+		for rest != "" {
+			if rest[0] != '{' {
+				return nil, fmt.Errorf("%q: each rule of an inline %s table goes between braces", clip(rest), kind)
+			}
+			e := matchClose(rest[1:], '{', '}')
+			if e < 0 {
+				return nil, errors.New("'{' without its '}'")
+			}
+			lines = append(lines, strings.TrimSpace(rest[1:1+e]))
+			rest = strings.TrimLeft(rest[2+e:], ", \t\r\n")
+		}
+	default:
+		return nil, fmt.Errorf("a %s: table cannot be written inline (inline, cidr, regexp and pcre can)", kind)
+	}
+	return lines, nil
+}
