@@ -2,16 +2,38 @@ package main
 
 import (
 	"context"
+	"flag"
 
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 
+// fileDecides makes a -config file the whole policy: the built-in checks
+// that are on by default (-hygiene, and SPF with it) stay off unless
+// -hygiene is given on the command line. Features that only a flag turns on
+// (-access, -postfix-access, -dnsbl, -uribl, -greylist) are the admin's
+// choice and add to the file as configPolicy describes. It returns the
+// flags it turned off, for the log.
+func fileDecides(fs *flag.FlagSet) []string {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var off []string
+	for _, name := range []string{"hygiene"} {
+		if f := fs.Lookup(name); f != nil && !given[name] && f.Value.String() != "false" {
+			if err := fs.Set(name, "false"); err == nil {
+				off = append(off, "-"+name)
+			}
+		}
+	}
+	return off
+}
+
 // configPolicy loads a Postfix-style policy file. Its restriction lists
 // replace the built-in default (relay control included: the file says who
-// may relay, with reject_unauth_destination); the checks other flags turned
-// on (access map, greylisting, URI lists) run after the file's lists at each
-// stage.
+// may relay, with reject_unauth_destination), and the built-in defaults stay
+// off (fileDecides); the checks other flags turned on (access map,
+// greylisting, URI lists, and -hygiene when given) run after the file's
+// lists at each stage.
 func configPolicy(path string, env *buildEnv, flags staged) (*smtpcheck.Policy, error) {
 	cfg, err := postconf.Load(path, postconf.Env{
 		Resolver: env.Resolver,

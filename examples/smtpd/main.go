@@ -241,7 +241,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	fs.StringVar(&o.hostname, "hostname", "smtpd.localhost", "this server's host name")
 	fs.BoolVar(&o.verbose, "v", false, "log every decision, not only refusals")
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
-	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them)")
+	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); it is the whole policy: built-in checks that are on by default stay off unless their flag is given")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	fs.StringVar(&o.metrics, "metrics", "", "serve counts and durations per check and verdict at http://ADDR/debug/vars (expvar), such as 127.0.0.1:9025")
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
@@ -274,6 +274,10 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	network, laddr, err := daemon.ParseListen(o.listen)
 	if err != nil {
 		return nil, fmt.Errorf("-listen: %w", err)
+	}
+	var fileOff []string
+	if o.config != "" {
+		fileOff = fileDecides(fs)
 	}
 	level := slog.LevelInfo
 	if o.verbose {
@@ -348,6 +352,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			if err != nil {
 				return nil, err
 			}
+			logger.Info("the policy file decides; built-in defaults off unless given", "off", fileOff)
 		}
 		policy.DryRun = policy.DryRun || o.dryRun
 		if policy.DryRun {
