@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"strings"
 
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -67,9 +68,19 @@ func configPolicy(path string, env *buildEnv, flags staged) (*smtpcheck.Policy, 
 	p.Data = then(p.Data, flags.Data)
 	p.Headers = then(p.Headers, flags.Headers)
 	p.EndOfData = then(p.EndOfData, flags.EndOfData)
-	// The file's own lists follow smtpd_delay_reject themselves; the
-	// flags' checks (access map Connect: entries) are held for RCPT.
-	p.DelayReject = true
+	// smtpd_delay_reject decides for the flags' checks too (access map
+	// Connect: entries): held for RCPT by default, answered where they
+	// are found when the file says no, as Postfix answers its own lists.
+	delay, set, err := cfg.File.Expand("smtpd_delay_reject", nil)
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(strings.TrimSpace(delay)) {
+	case "no", "false", "0", "off", "":
+		p.DelayReject = !set
+	default:
+		p.DelayReject = true
+	}
 	p.Logger = env.Logger
 	env.Logger.Info("policy from file", "config", path, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
 	return p, nil

@@ -57,6 +57,11 @@ func Dial(ctx context.Context, addr, local string) (*Client, Reply, error) {
 	if err != nil {
 		return nil, Reply{}, err
 	}
+	return newClient(ctx, conn)
+}
+
+// newClient reads the greeting on conn.
+func newClient(ctx context.Context, conn net.Conn) (*Client, Reply, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package postfixtest
 
 import (
@@ -8,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -163,5 +167,62 @@ func forwardDNS(tb testing.TB, listen, upstream string) error {
 			}()
 		}
 	}()
+	return nil
+}
+
+// Dial connects to addr inside the namespace, from local when it is not
+// empty (such as 127.0.0.66 on the namespace's loopback, so Postfix sees
+// that client and looks its name up itself), and reads the greeting. The
+// socket is made on a thread moved into the namespace for the call.
+func (ns *NetNS) Dial(ctx context.Context, addr, local string) (*Client, Reply, error) {
+	conn, err := ns.dial(ctx, addr, local)
+	if err != nil {
+		return nil, Reply{}, err
+	}
+	return newClient(ctx, conn)
+}
+
+func (ns *NetNS) dial(ctx context.Context, addr, local string) (net.Conn, error) {
+	target, err := os.Open(filepath.Join("/var/run/netns", ns.Name))
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", syscall.Gettid()))
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	defer self.Close()
+	if err := setns(target); err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("setns %s: %w", ns.Name, err)
+	}
+	d := net.Dialer{Timeout: 10 * time.Second}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	conn, dialErr := d.DialContext(ctx, "tcp", addr)
+	if err := setns(self); err != nil {
+		// The thread stays in the namespace: leave it locked, so that it
+		// ends with this goroutine instead of serving others.
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, fmt.Errorf("setns back: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return conn, dialErr
+}
+
+func setns(f *os.File) error {
+	if sysSetns == 0 {
+		return fmt.Errorf("setns: %w: no system call number for %s", ErrNoNetNS, runtime.GOARCH)
+	}
+	_, _, e := syscall.Syscall(sysSetns, f.Fd(), syscall.CLONE_NEWNET, 0)
+	if e != 0 {
+		return e
+	}
 	return nil
 }

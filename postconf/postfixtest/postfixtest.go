@@ -254,7 +254,15 @@ func (inst *Instance) run(ctx context.Context, args ...string) ([]byte, error) {
 
 func (inst *Instance) waitListening(ctx context.Context, addr string) error {
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		var c net.Conn
+		var err error
+		if inst.ns != nil {
+			dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			c, err = inst.ns.dial(dctx, addr, "")
+			cancel()
+		} else {
+			c, err = net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		}
 		if err == nil {
 			c.Close()
 			return nil
