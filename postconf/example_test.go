@@ -56,9 +56,9 @@ func ExampleParse_error() {
 }
 
 // A "{ }" group keeps white space and commas inside one list element, as in
-// Postfix 3.0 and later; an inline table stays whole.
+// Postfix 3.0 and later: an inline table stays whole.
 func ExampleSplitList() {
-	words, err := postconf.SplitList("check_client_access inline:{ 192.0.2.1=REJECT, { 192.0.2.2 = REJECT go away } }, { permit }")
+	words, err := postconf.SplitList("check_client_access inline:{ 192.0.2.1=REJECT, { 192.0.2.2 = REJECT go away } }, permit")
 	fmt.Printf("%q %v\n", words, err)
 	// Output:
 	// ["check_client_access" "inline:{ 192.0.2.1=REJECT, { 192.0.2.2 = REJECT go away } }" "permit"] <nil>

@@ -224,3 +224,24 @@ func TestInlineTables(t *testing.T) {
 		})
 	}
 }
+
+// A bare "{ }" group is not a restriction in Postfix 3.7 (smtpd logs
+// "unknown smtpd restriction" and answers 451 4.3.5 at run time, as the
+// differential harness showed); here it is refused at load with its line.
+func TestBareGroupRefused(t *testing.T) {
+	tests := []struct{ conf, want string }{
+		{"smtpd_client_restrictions = permit_mynetworks, { reject }\n", `unknown restriction "{ reject }"`},
+		{"mynetworks = { 192.0.2.1 }\n", "bad network"},
+	}
+	for _, tt := range tests {
+		f, err := postconf.Parse(strings.NewReader(tt.conf), "main.cf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = postconf.Build(f, postconf.Env{})
+		var pe *postconf.Error
+		if !errors.As(err, &pe) || pe.Line != 1 || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Build(%q) = %v, want main.cf:1 ... %s", tt.conf, err, tt.want)
+		}
+	}
+}

@@ -4,11 +4,15 @@
 // replies, traces and error policies behind every restriction.
 //
 // The file syntax is main.cf's: "name = value", values split on commas and
-// white space, continuation lines that start with white space, "#" comments,
-// and $name / ${name} expansion. Every unknown parameter or restriction, bad
-// table or bad DNS list filter is an error naming the file and line; nothing
-// is half loaded, and a restriction this library does not implement is an
-// error, never a silent permit.
+// white space with "{ }" groups kept whole, continuation lines that start
+// with white space, "#" comments, and $name / ${name} expansion, bounded in
+// size. A real main.cf loads: Postfix parameters that do not shape smtpd's
+// answers are accepted (File.Ignored lists them), compatibility_level picks
+// Postfix's defaults. Every unknown parameter or restriction, parameter
+// that would change Postfix's answers but is not implemented, bad table or
+// bad DNS list filter is an error naming the file and line, all reported at
+// once; nothing is half loaded, and a restriction this library does not
+// implement is an error, never a silent permit.
 package postconf
 
 import (
@@ -357,10 +361,12 @@ func (x *expander) expand(s string, depth int) (string, error) {
 }
 
 // Fields splits a value on commas and white space, as Postfix does for
-// lists, keeping a "{ ... }" group whole (Postfix 3.0): "{ a b }" is one
-// element, "a b" without its braces, and "inline:{ k=v, k2=v2 }" is one
-// element as written. A group left open runs to the end of the value;
-// SplitList reports that as an error.
+// lists, keeping a "{ ... }" group whole (Postfix 3.0): "{ a, b }" is one
+// element, braces included, and so is "inline:{ k=v, k2=v2 }". What a group
+// means is up to where it stands — an inline table's entry, an argument —
+// as in Postfix, where a bare group in a restriction list is an unknown
+// restriction. A group left open runs to the end of the value; SplitList
+// reports that as an error.
 func Fields(v string) []string {
 	out, _ := SplitList(v)
 	return out
@@ -390,20 +396,19 @@ func SplitList(v string) ([]string, error) {
 				}
 			}
 		}
-		tok := v[start:i]
 		if depth > 0 && err == nil {
-			err = fmt.Errorf("%q has a '{' without its '}'", clip(tok))
+			err = fmt.Errorf("%q has a '{' without its '}'", clip(v[start:i]))
 		}
-		if tok[0] == '{' && depth == 0 {
-			if end := matchClose(tok[1:], '{', '}'); end == len(tok)-2 {
-				tok = strings.TrimSpace(tok[1 : len(tok)-1])
-			} else if err == nil {
-				err = fmt.Errorf("%q has text after its '}'", clip(tok))
-			}
-		}
-		if tok != "" {
-			out = append(out, tok)
-		}
+		out = append(out, v[start:i])
 	}
 	return out, err
+}
+
+// unbrace strips the braces of a "{ ... }" group and the white space inside
+// them (Postfix's extpar); ok is false when s is not one whole group.
+func unbrace(s string) (inner string, ok bool) {
+	if !strings.HasPrefix(s, "{") || matchClose(s[1:], '{', '}') != len(s)-2 {
+		return s, false
+	}
+	return strings.TrimSpace(s[1 : len(s)-1]), true
 }

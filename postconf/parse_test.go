@@ -199,14 +199,15 @@ func TestSplitList(t *testing.T) {
 		err  string
 	}{
 		{"a, b  c,,d\te", []string{"a", "b", "c", "d", "e"}, ""},
-		{"{ a b }, c", []string{"a b", "c"}, ""},
+		{"{ a b }, c", []string{"{ a b }", "c"}, ""},
 		{"check_client_access inline:{ 192.0.2.1=REJECT, { 192.0.2.2 = 554 go away } }, permit",
 			[]string{"check_client_access", "inline:{ 192.0.2.1=REJECT, { 192.0.2.2 = 554 go away } }", "permit"}, ""},
-		{"{}", nil, ""},
-		{"{ {x} }", []string{"{x}"}, ""},
+		{"check_policy_service { inet:127.0.0.1:9998, timeout=10s }", []string{"check_policy_service", "{ inet:127.0.0.1:9998, timeout=10s }"}, ""},
+		{"{}", []string{"{}"}, ""},
+		{"{ {x} }", []string{"{ {x} }"}, ""},
+		{"{a}b c", []string{"{a}b", "c"}, ""},
 		{"a {b c", []string{"a", "{b c"}, "without its '}'"},
 		{"a} b", []string{"a}", "b"}, "without its '{'"},
-		{"{a}b", []string{"{a}b"}, "text after"},
 	}
 	for _, tt := range tests {
 		got, err := SplitList(tt.in)

@@ -45,8 +45,11 @@ func inlineLines(kind, body string) ([]string, error) {
 	switch kind {
 	case "inline":
 		for _, e := range elems {
-			// A braced element lost its braces in SplitList; inside, the
-			// value runs to the end and may hold spaces and commas.
+			// Inside a braced entry the value runs to the end and may hold
+			// spaces and commas.
+			if inner, ok := unbrace(e); ok {
+				e = inner
+			}
 			name, value, ok := strings.Cut(e, "=")
 			name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 			if !ok || name == "" || strings.ContainsAny(name, " \t") {

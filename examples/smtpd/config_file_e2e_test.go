@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/postconf/postfixtest"
 )
 
 // With -config the file is the whole policy: the hygiene checks that are on
@@ -54,5 +58,40 @@ func TestConfigBillionLaughs(t *testing.T) {
 	_, _, _, err := setup([]string{"-listen", "127.0.0.1:0", "-maildir", t.TempDir(), "-config", conf}, os.Stderr)
 	if err == nil || !strings.Contains(err.Error(), conf+":11: smtpd_recipient_restrictions: parameter expansion too large") {
 		t.Fatalf("setup with a %d-byte billion-laughs file: %v, want %s:11 and the expansion bound", b.Len(), err, conf)
+	}
+}
+
+// smtpd_delay_reject = no in the file answers a HELO refusal at EHLO, as
+// Postfix does; the default holds it for RCPT.
+func TestConfigDelayReject(t *testing.T) {
+	for _, tt := range []struct {
+		conf       string
+		ehlo, rcpt int
+	}{
+		{"smtpd_helo_restrictions = reject_non_fqdn_helo_hostname\n", 250, 504},
+		{"smtpd_delay_reject = no\nsmtpd_helo_restrictions = reject_non_fqdn_helo_hostname\n", 504, 0},
+	} {
+		conf := filepath.Join(t.TempDir(), "main.cf")
+		if err := os.WriteFile(conf, []byte(tt.conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := startServer(t, "-config", conf)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, _, err := postfixtest.Dial(ctx, s.addr, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ehlo, _ := c.Cmd("EHLO workstation")
+		if ehlo.Code != tt.ehlo {
+			t.Errorf("%q: EHLO workstation = %v, want %d", tt.conf, ehlo, tt.ehlo)
+		}
+		if tt.rcpt != 0 {
+			c.Cmd("MAIL FROM:<alice@example.net>")
+			if r, _ := c.Cmd("RCPT TO:<bob@example.org>"); r.Code != tt.rcpt {
+				t.Errorf("%q: RCPT = %v, want %d", tt.conf, r, tt.rcpt)
+			}
+		}
+		c.Close()
+		cancel()
 	}
 }
