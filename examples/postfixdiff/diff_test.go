@@ -85,7 +85,8 @@ func testDNS(t *testing.T) *dnstest.Server {
 // Restriction pools the configurations are drawn from.
 var (
 	clientPool = []string{"permit_mynetworks", "reject_unknown_client_hostname", "reject_unknown_reverse_client_hostname",
-		"reject_rbl_client zen.test", "permit_dnswl_client wl.test", "check_client_access cidr:{ {127.0.0.66 REJECT}, {127.0.0.11 OK} }"}
+		"reject_rbl_client zen.test", "permit_dnswl_client wl.test", "check_client_access cidr:{ {127.0.0.66 REJECT}, {127.0.0.11 OK} }",
+		"warn_if_reject reject_rbl_client zen.test", "reject_unauth_pipelining"}
 	heloPool = []string{"reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_unknown_helo_hostname",
 		"check_helo_access inline:{ workstation=REJECT }", "reject_rhsbl_helo dbl.test", "permit_mynetworks"}
 	senderPool = []string{"reject_non_fqdn_sender", "reject_unknown_sender_domain", "reject_rhsbl_sender dbl.test",
@@ -148,6 +149,14 @@ func generateConfigs(n int) []config {
 		}
 		if r.IntN(4) == 0 {
 			add("smtpd_helo_required", "yes")
+		}
+		// Postfix's reply code parameters, one at a time.
+		if r.IntN(3) == 0 {
+			codes := []postfixtest.Param{{Name: "maps_rbl_reject_code", Value: "550"}, {Name: "reject_code", Value: "550"},
+				{Name: "defer_code", Value: "451"}, {Name: "unknown_address_reject_code", Value: "550"},
+				{Name: "non_fqdn_reject_code", Value: "550"}, {Name: "invalid_hostname_reject_code", Value: "550"},
+				{Name: "relay_domains_reject_code", Value: "550"}, {Name: "unknown_client_reject_code", Value: "550"}}
+			c.params = append(c.params, codes[r.IntN(len(codes))])
 		}
 		out = append(out, c)
 	}
@@ -283,9 +292,17 @@ var knownExceptions = []exception{
 		"Postfix answers an invalid address literal such as [1.2.3] with 501 5.5.2 invalid ip address, before any FQDN test; postconf answers 504 from reject_non_fqdn_helo_hostname (issue 14 item 3)",
 		func(m mismatch) bool { return m.session.helo == "[1.2.3]" && m.postfix.Code == 501 }},
 	{"invalid-helo-reply",
-		"Postfix answers reject_invalid_helo_hostname with 501 5.5.2 <name>: Helo command rejected: Invalid name; postconf with smtpf's 501 5.5.4 invalid HELO (issue 14 item 3)",
+		"Postfix answers reject_invalid_helo_hostname with 5.5.2 <name>: Helo command rejected: Invalid name; postconf with smtpf's 5.5.4 invalid HELO (issue 14 item 3)",
 		func(m mismatch) bool {
-			return strings.Contains(m.postfix.Text, "Helo command rejected: Invalid name") && m.ours.Code == 501
+			return strings.Contains(m.postfix.Text, "Helo command rejected: Invalid name") && m.ours.Code == m.postfix.Code
+		}},
+	{"unknown-helo-malformed",
+		"Postfix's reject_unknown_helo_hostname also judges a malformed HELO: [1.2.3] gets invalid_hostname_reject_code \"invalid ip address\", workstation and bad_host!.example are looked up and get 450 Host not found; postconf's passes over names that are not FQDNs (issue 14 item 9)",
+		func(m mismatch) bool {
+			h := m.session.helo
+			return strings.Contains(m.config.mainCF(), "reject_unknown_helo_hostname") &&
+				(h == "[1.2.3]" || h == "workstation" || h == "bad_host!.example") &&
+				strings.Contains(m.postfix.Text, "<"+h+">: Helo command rejected:")
 		}},
 }
 
