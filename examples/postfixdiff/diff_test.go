@@ -168,10 +168,22 @@ type session struct {
 	client     client
 	helo, from string
 	rcpts      []string
+	// verb is HELO or EHLO (the default).
+	verb string
+	// pipelined sends MAIL and the RCPTs in one write (RFC 2920).
+	pipelined bool
 }
 
 func (s session) String() string {
-	return fmt.Sprintf("%s helo=%q from=<%s> to=%v", s.client.ip, s.helo, s.from, s.rcpts)
+	v := s.verb
+	if v == "" {
+		v = "EHLO"
+	}
+	p := ""
+	if s.pipelined {
+		p = " pipelined"
+	}
+	return fmt.Sprintf("%s %s=%q from=<%s> to=%v%s", s.client.ip, strings.ToLower(v), s.helo, s.from, s.rcpts, p)
 }
 
 func generateSessions(r *rand.Rand, n int) []session {
@@ -183,6 +195,10 @@ func generateSessions(r *rand.Rand, n int) []session {
 			from:   senders[r.IntN(len(senders))],
 			rcpts:  []string{recipients[r.IntN(len(recipients))], recipients[r.IntN(len(recipients))]},
 		})
+		if r.IntN(4) == 0 {
+			out[len(out)-1].verb = "HELO"
+		}
+		out[len(out)-1].pipelined = r.IntN(4) == 0
 	}
 	return out
 }
@@ -206,19 +222,43 @@ func drive(c *postfixtest.Client, s session) []step {
 		return r
 	}
 	if s.helo != "" {
-		do("EHLO " + s.helo)
-	}
-	if r := do("MAIL FROM:<" + s.from + ">"); r.Code != 250 {
-		return steps
+		verb := s.verb
+		if verb == "" {
+			verb = "EHLO"
+		}
+		do(verb + " " + s.helo)
 	}
 	ok := false
-	for i, rcpt := range s.rcpts {
-		if r := do("RCPT TO:<" + rcpt + ">"); r.Code == 250 {
-			ok = true
-		} else if r.Code == 0 || r.Code == 421 {
+	if s.pipelined {
+		cmds := []string{"MAIL FROM:<" + s.from + ">"}
+		for _, rcpt := range s.rcpts {
+			cmds = append(cmds, "RCPT TO:<"+rcpt+">")
+		}
+		replies, _ := c.Pipeline(cmds...)
+		for i, cmd := range cmds {
+			var r postfixtest.Reply
+			if i < len(replies) {
+				r = replies[i]
+			}
+			steps = append(steps, step{cmd, r})
+			if i > 0 && r.Code == 250 {
+				ok = true
+			}
+		}
+		if len(replies) < len(cmds) {
 			return steps
 		}
-		_ = i
+	} else {
+		if r := do("MAIL FROM:<" + s.from + ">"); r.Code != 250 {
+			return steps
+		}
+		for _, rcpt := range s.rcpts {
+			if r := do("RCPT TO:<" + rcpt + ">"); r.Code == 250 {
+				ok = true
+			} else if r.Code == 0 || r.Code == 421 {
+				return steps
+			}
+		}
 	}
 	if ok {
 		if r := do("DATA"); r.Code == 354 {
@@ -258,6 +298,16 @@ var knownExceptions = []exception{
 		"go-smtp refuses MAIL without an accepted HELO/EHLO (502 5.5.1), also after a HELO the policy refused; Postfix takes it (a refused HELO does not count against MAIL) unless smtpd_helo_required = yes (then 503 5.5.1), and its restrictions then answer",
 		func(m mismatch) bool {
 			return m.ours.Code == 502 && strings.Contains(m.ours.Text, "introduce yourself")
+		}},
+	{"go-smtp-rcpt-without-mail",
+		"after a refused MAIL, go-smtp answers RCPT with 502 5.5.1 Missing MAIL FROM command; Postfix with 503 5.5.1 Error: need MAIL command",
+		func(m mismatch) bool {
+			return m.ours.Code == 502 && strings.Contains(m.ours.Text, "Missing MAIL FROM") && m.postfix.Code == 503
+		}},
+	{"unauth-pipelining-reply",
+		"Postfix answers reject_unauth_pipelining with 503 5.5.0 <...>: ... rejected: Improper use of SMTP command pipelining; postconf with smtpf's 503 5.3.3 pipelining not allowed (issue 14 item 3)",
+		func(m mismatch) bool {
+			return strings.Contains(m.postfix.Text, "Improper use of SMTP command pipelining") && m.ours.Code == m.postfix.Code
 		}},
 	{"refusal-in-greeting",
 		"with smtpd_delay_reject = no Postfix answers a refused client in place of the greeting; go-smtp greets before any policy runs, so examples/smtpd refuses at the first command instead",

@@ -82,6 +82,23 @@ func (c *Client) Cmd(line string) (Reply, error) {
 	return c.read()
 }
 
+// Pipeline sends the command lines in one write, without waiting for
+// replies (RFC 2920), then reads one reply per line.
+func (c *Client) Pipeline(lines ...string) ([]Reply, error) {
+	if _, err := c.conn.Write([]byte(strings.Join(lines, "\r\n") + "\r\n")); err != nil {
+		return nil, err
+	}
+	var out []Reply
+	for range lines {
+		r, err := c.read()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // Close sends QUIT and closes the connection.
 func (c *Client) Close() error {
 	c.conn.SetDeadline(time.Now().Add(2 * time.Second))
