@@ -108,7 +108,7 @@ bye.example      421 closing time
 			"450 4.3.2 <mx.example.net>: Helo command rejected: Try again later"},
 		{"defer_if_permit", "smtpd_sender_restrictions = defer_if_permit", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.TempFail,
 			"450 4.7.0 <a@example.net>: Sender address rejected: defer_if_permit requested"},
-		{"defer_if_reject reaches the recipient list from the relay list", "smtpd_relay_restrictions = defer_if_reject, reject_unauth_destination\nsmtpd_recipient_restrictions = reject", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.TempFail,
+		{"defer_if_reject reaches the recipient list from the relay list", "compatibility_level = 3.6\nsmtpd_relay_restrictions = defer_if_reject, reject_unauth_destination\nsmtpd_recipient_restrictions = reject", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.TempFail,
 			"450 4.7.0 <b@example.org>: Recipient address rejected: defer_if_reject requested"},
 		{"defer_if_reject ends with its list", "smtpd_client_restrictions = defer_if_reject\nsmtpd_recipient_restrictions = reject", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject,
 			"554 5.7.1 <b@example.org>: Recipient address rejected: Access denied"},
