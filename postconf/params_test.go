@@ -211,6 +211,8 @@ func TestInlineTables(t *testing.T) {
 			"192.0.2.1", "bad.example", "a@example.net", "b@example.org", smtpcheck.Reject, "554 5.7.1 <bad.example>: Helo command rejected: bad helo, really"},
 		{"pcre in braces, miss", "smtpd_helo_restrictions = check_helo_access pcre:{ {/^bad\\./ REJECT} }",
 			"192.0.2.1", "good.example", "a@example.net", "b@example.org", smtpcheck.Continue, ""},
+		{"static in braces", "smtpd_client_restrictions = check_client_access static:{ REJECT no mail from here, sorry }",
+			"192.0.2.3", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject, "554 5.7.1 <unknown[192.0.2.3]>: Client host rejected: no mail from here, sorry"},
 		{"table in a parameter", "my_table = inline:{ 192.0.2.1=REJECT }\nsmtpd_client_restrictions = check_client_access $my_table",
 			"192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject, "554"},
 	}

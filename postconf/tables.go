@@ -11,11 +11,24 @@ import (
 // loadTable opens a lookup table as main.cf names it: "type:path", or a
 // table written in place between braces — inline:{ key=value, { key = value
 // with spaces } } (Postfix 3.0) and cidr:{ {rule}, {rule} }, regexp:{...},
-// pcre:{...} (Postfix 3.7), each braced element one line of the table.
+// pcre:{...} (Postfix 3.7), each braced element one line of the table, and
+// static:{ result with spaces }.
 func loadTable(spec string) (postfix.Table, error) {
 	kind, body, ok := strings.Cut(spec, ":")
 	if !ok || !strings.HasPrefix(body, "{") {
 		return postfix.Load(spec)
+	}
+	if strings.EqualFold(kind, "static") {
+		// static:{ text } answers the text, spaces and all, to every query.
+		text, ok := unbrace(body)
+		if !ok || text == "" {
+			return nil, fmt.Errorf("%s: want static:{ result }", clip(spec))
+		}
+		a, err := postfix.ParseAction(text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", clip(spec), err)
+		}
+		return staticTable{name: spec, a: a}, nil
 	}
 	lines, err := inlineLines(strings.ToLower(kind), body)
 	if err != nil {
@@ -80,3 +93,13 @@ func inlineLines(kind, body string) ([]string, error) {
 	}
 	return lines, nil
 }
+
+// staticTable is static:{ result }: one answer for every query.
+type staticTable struct {
+	name string
+	a    postfix.Action
+}
+
+func (t staticTable) Name() string                       { return t.name }
+func (t staticTable) Fixed() bool                        { return false }
+func (t staticTable) Find(string) (postfix.Action, bool) { return t.a, true }

@@ -50,6 +50,8 @@ func TestRecordedPostfixAnswers(t *testing.T) {
 			session{client: clients[4], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 2, "554 5.7.1"},
 		{"inline table, braced entry", "smtpd_sender_restrictions = check_sender_access inline:{ { spammer.example = REJECT go away } }",
 			session{client: clients[1], helo: "mx.example.net", from: "alice@spammer.example", rcpts: []string{"bob@example.org"}}, 2, "554 5.7.1"},
+		{"static table in braces", "smtpd_client_restrictions = permit_mynetworks, check_client_access static:{ REJECT no mail from here, sorry }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 2, "554 5.7.1"},
 		{"mynetworks relays", "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination",
 			session{client: clients[0], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@elsewhere.example"}}, 2, "250"},
 		{"delay_reject no: helo at EHLO", "smtpd_delay_reject = no\nsmtpd_helo_restrictions = reject_non_fqdn_helo_hostname",
