@@ -82,6 +82,11 @@ func configPolicy(path string, env *buildEnv, flags staged) (*smtpcheck.Policy, 
 		p.DelayReject = true
 	}
 	p.Logger = env.Logger
-	env.Logger.Info("policy from file", "config", path, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
+	var ignored []string
+	for _, p := range cfg.File.Ignored() {
+		ignored = append(ignored, p.Name)
+	}
+	env.Logger.Info("policy from file", "config", path, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks),
+		"ignored", strings.Join(ignored, ","))
 	return p, nil
 }

@@ -16,7 +16,7 @@ import (
 // by default do not join it, and run only when -hygiene is given.
 func TestSwaksConfigFileDecides(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "main.cf")
-	if err := os.WriteFile(conf, []byte("smtpd_recipient_restrictions = reject_unauth_destination\n"), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte("smtpd_banner = $myhostname ESMTP\nbiff = no\nsmtpd_recipient_restrictions = reject_unauth_destination\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	send := func(s *server, rcpt string) (string, error) {
@@ -34,6 +34,9 @@ func TestSwaksConfigFileDecides(t *testing.T) {
 	}
 	if !strings.Contains(s.logText(t), `off=[-hygiene]`) {
 		t.Errorf("log does not say which built-in defaults the file turned off")
+	}
+	if !strings.Contains(s.logText(t), `ignored=smtpd_banner,biff`) {
+		t.Errorf("log does not list the parameters that do not shape the policy")
 	}
 
 	s = startServer(t, "-config", conf, "-hygiene")
