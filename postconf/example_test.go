@@ -115,7 +115,7 @@ smtpd_client_restrictions = check_client_access inline:{ 192.0.2.1 = REJECT $a }
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, postconf.ErrExpansionTooLarge))
 	// Output:
-	// main.cf:2: unknown parameter "smtpd_recipient_restriction": not a Postfix 3.7 parameter, and no other parameter uses it as $smtpd_recipient_restriction
+	// main.cf:2: unknown parameter "smtpd_recipient_restriction": not a Postfix 3.7 parameter, and no other parameter uses it as $smtpd_recipient_restriction (did you mean smtpd_recipient_restrictions?)
 	// main.cf:3: header_checks = regexp:/etc/postfix/header_checks: this changes smtpd's answers in Postfix and is not implemented here (accepted: empty)
 	// main.cf:10: smtpd_client_restrictions: parameter expansion too large: more than 1048576 bytes
 	// true

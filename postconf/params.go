@@ -179,7 +179,11 @@ func (b *builder) checkParams() (errs []error, bad map[string]bool) {
 		}
 		class := classify(name, refs)
 		if class == paramUnknown {
-			add(name, at(name, fmt.Sprintf("unknown parameter %q: not a Postfix 3.7 parameter, and no other parameter uses it as $%s", name, name)))
+			msg := fmt.Sprintf("unknown parameter %q: not a Postfix 3.7 parameter, and no other parameter uses it as $%s", name, name)
+			if near := nearestParam(name); near != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", near)
+			}
+			add(name, at(name, msg))
 			continue
 		}
 		if class == paramIgnored || class == paramUserDefined {
@@ -317,4 +321,52 @@ func errLine(err error) int {
 		return xe.Line
 	}
 	return 1 << 30
+}
+
+// nearestParam returns the Postfix parameter within two edits of name, for
+// the error of a misspelt one; "" when there is none.
+func nearestParam(name string) string {
+	best, bestD := "", 3
+	try := func(p string) {
+		if d := editDistance(name, p, bestD); d < bestD {
+			best, bestD = p, d
+		}
+	}
+	for _, p := range postfixParams {
+		try(p)
+	}
+	for p := range defaults {
+		try(p)
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or max when it is
+// max or more.
+func editDistance(a, b string, max int) int {
+	if d := len(a) - len(b); d >= max || -d >= max {
+		return max
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c = 1 + min(prev[j-1], prev[j], cur[j-1])
+			}
+			cur[j] = c
+			rowMin = min(rowMin, c)
+		}
+		if rowMin >= max {
+			return max
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], max)
 }

@@ -160,7 +160,7 @@ func TestBuildReportsEveryError(t *testing.T) {
 		line int
 		text string
 	}{
-		{2, `unknown parameter "smtpd_recipient_restriction"`},
+		{2, `unknown parameter "smtpd_recipient_restriction": not a Postfix 3.7 parameter, and no other parameter uses it as $smtpd_recipient_restriction (did you mean smtpd_recipient_restrictions?)`},
 		{3, "local_recipient_maps = hash:/etc/postfix/users: this changes smtpd's answers in Postfix and is not implemented here"},
 		{4, "expected yes or no"},
 		{5, `compatibility level "three"`},

@@ -298,3 +298,20 @@ func FuzzSplitList(f *testing.F) {
 		}
 	})
 }
+
+func TestNearestParam(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"smtpd_helo_restriction", "smtpd_helo_restrictions"},
+		{"smtpd_reciepient_restrictions", "smtpd_recipient_restrictions"},
+		{"smtpd_sender_restrict", ""}, // four edits away
+		{"mynetwork", "mynetworks"},
+		{"relay_domain", "relay_domains"},
+		{"smtppolicy_dryrun", "smtppolicy_dry_run"},
+		{"something_else_entirely", ""},
+	}
+	for _, tt := range tests {
+		if got := nearestParam(tt.in); got != tt.want {
+			t.Errorf("nearestParam(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
