@@ -23,34 +23,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
 )
 
-// RequirePeersEnv names the variable that turns a missing peer program
-// into a test failure (CI sets it).
-const RequirePeersEnv = "SMTPPOLICY_REQUIRE_PEERS"
-
 // Unavailable skips the test with reason, or fails it when the environment
-// requires peers.
+// requires peers (SMTPPOLICY_REQUIRE_PEERS=1, as CI sets).
 func Unavailable(tb testing.TB, reason string) {
 	tb.Helper()
-	if os.Getenv(RequirePeersEnv) == "1" {
-		tb.Fatalf("%s (%s=1)", reason, RequirePeersEnv)
-	}
-	tb.Skip(reason)
+	peertest.Missing(tb, reason)
 }
 
 // Require checks that a private Postfix can run here and returns the path
 // of the postfix command.
 func Require(tb testing.TB) string {
 	tb.Helper()
-	p, err := exec.LookPath("postfix")
-	if err != nil {
-		if _, err2 := os.Stat("/usr/sbin/postfix"); err2 == nil {
-			p = "/usr/sbin/postfix"
-		} else {
-			Unavailable(tb, "postfix not installed (Debian package postfix); .ci/run installs it")
-			return ""
-		}
+	p := peertest.Look(tb, "postfix", "postfix")
+	if p == "" {
+		return ""
 	}
 	if os.Geteuid() != 0 {
 		Unavailable(tb, "a private Postfix instance needs root")
