@@ -315,3 +315,18 @@ func TestNearestParam(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBillionLaughs measures what refusing the 97 KB expansion bomb
+// costs a Build.
+func BenchmarkBillionLaughs(b *testing.B) {
+	f, err := Parse(strings.NewReader(laughs(10, 1800)), "main.cf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Build(f, Env{}); !errors.Is(err, ErrExpansionTooLarge) {
+			b.Fatal(err)
+		}
+	}
+}
