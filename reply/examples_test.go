@@ -146,3 +146,15 @@ func ExampleCatalog() {
 	// Output:
 	// true RBLBlocked
 }
+
+// Lines gives the text of each wire line, folded and sanitised, for a
+// server library that writes the codes itself.
+func ExampleReply_Lines() {
+	r := reply.MustNew(550, "5.7.1", "message refused", "see https://example.org/policy")
+	for _, l := range r.Lines() {
+		fmt.Printf("%q\n", l)
+	}
+	// Output:
+	// "message refused"
+	// "see https://example.org/policy"
+}

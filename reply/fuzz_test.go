@@ -56,6 +56,7 @@ func FuzzParse(f *testing.F) {
 		}
 		wire := r.String()
 		checkWire(t, wire)
+		checkLines(t, r)
 		again, err := Parse(wire)
 		if err != nil {
 			t.Fatalf("Parse(Format(Parse(%q))) = %v; wire %q", in, err, wire)
@@ -95,6 +96,7 @@ func FuzzFormat(f *testing.F) {
 		for _, r := range replies {
 			wire := string(r.AppendTo(nil))
 			checkWire(t, wire)
+			checkLines(t, r)
 			p, err := Parse(wire)
 			if err != nil {
 				t.Fatalf("Parse(%q) = %v", wire, err)

@@ -121,8 +121,54 @@ func (r Reply) appendRawText(dst []byte) []byte {
 	return dst
 }
 
+// Lines returns the reply's text as it is written on the wire: one string
+// per reply line, folded to the 512-octet limit, sanitised, without the
+// codes and the CRLF. A server library that writes the codes itself (such
+// as go-smtp's SMTPError) takes these lines and needs no wire parsing:
+//
+//	code + "-" + enhanced + " " + line   (every line but the last)
+//	code + " " + enhanced + " " + line   (the last)
+//
+// gives exactly what AppendTo writes, except that AppendTo leaves out the
+// space after the codes on a line with no text.
+func (r Reply) Lines() []string {
+	if r.code == 0 {
+		return nil
+	}
+	raw := r.appendRawText(nil)
+	if r.enh.IsZero() {
+		guardEnhanced(raw)
+	}
+	chunks := r.fold(raw)
+	lines := make([]string, len(chunks))
+	for i, c := range chunks {
+		lines[i] = string(c)
+	}
+	return lines
+}
+
 // appendFolded writes each logical line of raw, folded to fit the wire limit.
 func (r Reply) appendFolded(dst, raw []byte) []byte {
+	chunks := r.fold(raw)
+	for i, c := range chunks {
+		sep := byte('-')
+		if i == len(chunks)-1 {
+			sep = ' '
+		}
+		lineStart := len(dst)
+		dst = r.appendPrefix(dst, sep)
+		if len(c) == 0 && len(dst)-lineStart > 4 {
+			dst = dst[:len(dst)-1]
+		}
+		dst = append(dst, c...)
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// fold splits the sanitised text raw ('\n' between logical lines) into the
+// text of each wire line, each short enough for the line's codes and CRLF.
+func (r Reply) fold(raw []byte) [][]byte {
 	prefixLen := len(r.appendPrefix(make([]byte, 0, 16), ' '))
 	width := maxContent - prefixLen
 	var chunks [][]byte
@@ -146,20 +192,7 @@ func (r Reply) appendFolded(dst, raw []byte) []byte {
 		}
 		raw = raw[nl+1:]
 	}
-	for i, c := range chunks {
-		sep := byte('-')
-		if i == len(chunks)-1 {
-			sep = ' '
-		}
-		lineStart := len(dst)
-		dst = r.appendPrefix(dst, sep)
-		if len(c) == 0 && len(dst)-lineStart > 4 {
-			dst = dst[:len(dst)-1]
-		}
-		dst = append(dst, c...)
-		dst = append(dst, '\r', '\n')
-	}
-	return dst
+	return chunks
 }
 
 // appendFold splits one line into chunks of at most width bytes, breaking at
