@@ -355,53 +355,63 @@ func (s *session) apply(r smtpcheck.Result) error {
 		s.headers = append(s.headers, r.Headers...)
 	}
 	switch r.Action {
-	case smtpcheck.Continue, smtpcheck.Accept, smtpcheck.DeferIfPermit:
-		return nil
-	case smtpcheck.Tag:
-		return nil
 	case smtpcheck.Quarantine:
 		s.quarantine = true
-		return nil
 	case smtpcheck.Discard:
 		s.discard = true
-		return nil
-	case smtpcheck.Disconnect:
+	}
+	err, closeAfter := refusal(r)
+	if closeAfter {
 		s.conn.markCloseAfterReply()
 	}
+	if err == nil {
+		return nil
+	}
+	return err
+}
+
+// refusal turns the result of a stage, as Policy.Evaluate gives it, into
+// the error for go-smtp: nil when the command goes on (accepted, tagged,
+// quarantined or discarded mail is taken in), and whether the connection
+// closes after the reply.
+func refusal(r smtpcheck.Result) (err *smtp.SMTPError, closeAfter bool) {
+	switch r.Action {
+	case smtpcheck.Continue, smtpcheck.Accept, smtpcheck.DeferIfPermit,
+		smtpcheck.Tag, smtpcheck.Quarantine, smtpcheck.Discard:
+		return nil, false
+	}
+	closeAfter = r.Action == smtpcheck.Disconnect
 	rep := r.DefaultReply()
 	if r.Action == smtpcheck.Disconnect && rep.Code() != 421 && !rep.IsPermanent() {
 		rep = reply.InternalError()
 	}
-	if rep.Code() == 421 && r.Action != smtpcheck.Disconnect {
+	if rep.Code() == 421 {
 		// 421 says the service is closing the channel (RFC 5321 3.8): a
 		// deferred 421 (a PTR lookup that failed) closes it too.
-		s.conn.markCloseAfterReply()
+		closeAfter = true
 	}
-	return toSMTPError(rep)
+	return ReplyError(rep), closeAfter
 }
 
-// toSMTPError converts a catalog reply to go-smtp's error type, keeping the
-// folding and the enhanced code on every line (go-smtp writes the enhanced
-// code only on the last line, so the others carry it in their text).
-func toSMTPError(r reply.Reply) *smtp.SMTPError {
-	wire := r.AppendTo(nil)
-	lines := strings.Split(strings.TrimSuffix(string(wire), "\r\n"), "\r\n")
+// ReplyError returns the go-smtp error that gives reply r to the client,
+// folded as r is on the wire, with the enhanced code on every line (go-smtp
+// writes it only before the last line, so the others carry it in their
+// text). Return it unwrapped from a Session method: go-smtp finds
+// *smtp.SMTPError by type assertion, and any other error reaches the
+// client as 451 4.0.0 with its text.
+func ReplyError(r reply.Reply) *smtp.SMTPError {
+	lines := r.Lines()
 	enh := r.Enhanced()
-	prefix := 4
 	if !enh.IsZero() {
-		prefix += len(enh.String()) + 1
-	}
-	msg := make([]string, len(lines))
-	for i, l := range lines {
-		if i < len(lines)-1 && !enh.IsZero() {
-			msg[i] = l[4:] // "5.7.1 text"
-		} else if len(l) >= prefix {
-			msg[i] = l[prefix:]
-		} else {
-			msg[i] = ""
+		for i := range len(lines) - 1 {
+			if lines[i] == "" {
+				lines[i] = enh.String()
+			} else {
+				lines[i] = enh.String() + " " + lines[i]
+			}
 		}
 	}
-	e := &smtp.SMTPError{Code: r.Code(), Message: strings.Join(msg, "\n")}
+	e := &smtp.SMTPError{Code: r.Code(), Message: strings.Join(lines, "\n")}
 	if enh.IsZero() {
 		e.EnhancedCode = smtp.NoEnhancedCode
 	} else {
@@ -493,7 +503,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	s.s.Mail = m
 	if m.Size > s.b.cfg.MaxMessageBytes {
-		return toSMTPError(reply.MessageTooBig())
+		return ReplyError(reply.MessageTooBig())
 	}
 	return s.evaluate(smtpcheck.StageMail)
 }
@@ -599,7 +609,7 @@ func (s *session) Data(r io.Reader) error {
 	defer cancel()
 	if err := s.b.cfg.Deliver(ctx, m); err != nil {
 		s.b.log.Error("delivery failed", "session", s.s.Conn.ID, "error", err)
-		return toSMTPError(reply.InternalError())
+		return ReplyError(reply.InternalError())
 	}
 	return nil
 }
@@ -614,10 +624,10 @@ func (s *session) dataError(err error, sp *spool) error {
 		return s.dataTimeout()
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
 		s.b.log.Info("client left during DATA", "session", s.s.Conn.ID, "error", err)
-		return toSMTPError(reply.InternalError())
+		return ReplyError(reply.InternalError())
 	}
 	s.b.log.Error("message not spooled", "session", s.s.Conn.ID, "dir", s.b.cfg.SpoolDir, "in_file", sp.inFile(), "error", err)
-	return toSMTPError(reply.InternalError())
+	return ReplyError(reply.InternalError())
 }
 
 // dataTimeout ends a session whose DATA outlasted Config.DataTimeout.
@@ -644,26 +654,30 @@ func (s *session) decided(st smtpcheck.Stage, r smtpcheck.Result) error {
 		log = s.b.log
 	}
 	log.LogAttrs(s.ctx, slog.LevelInfo, "decision", slog.Any("session", s.s), slog.Any("decision", smtpcheck.Decision{Stage: st, Result: r}))
-	return toSMTPError(r.DefaultReply())
+	return ReplyError(r.DefaultReply())
 }
 
 // received builds this hop's Received: field (RFC 5321 4.4).
-func (s *session) received() string {
-	c := &s.s.Conn
+func (s *session) received() string { return receivedLine(s.s, s.b.cfg.Hostname, s.b.cfg.Now()) }
+
+// receivedLine builds the Received: field (RFC 5321 4.4) of session s
+// received by host at now.
+func receivedLine(s *smtpcheck.Session, host string, now time.Time) string {
+	c := &s.Conn
 	proto := "SMTP"
-	if s.s.Helo.Verb == "EHLO" {
+	if s.Helo.Verb == "EHLO" {
 		proto = "ESMTP"
 	}
 	if c.TLS {
 		proto += "S"
 	}
 	for_ := ""
-	if len(s.s.Rcpts) == 1 {
-		for_ = "\r\n\tfor <" + clean(s.s.Rcpts[0].String()) + ">"
+	if len(s.Rcpts) == 1 {
+		for_ = "\r\n\tfor <" + clean(s.Rcpts[0].String()) + ">"
 	}
 	return fmt.Sprintf("Received: from %s (%s [%s])\r\n\tby %s (smtppolicy) with %s id %s%s;\r\n\t%s\r\n",
-		clean(s.s.Helo.Name), clean(c.Name()), c.ClientIP, s.b.cfg.Hostname, proto, c.ID, for_,
-		s.b.cfg.Now().Format(time.RFC1123Z))
+		clean(s.Helo.Name), clean(c.Name()), c.ClientIP, host, proto, c.ID, for_,
+		now.Format(time.RFC1123Z))
 }
 
 // clean keeps client-supplied text in a header printable and unfoldable.
