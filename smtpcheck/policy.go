@@ -39,6 +39,11 @@ type Policy struct {
 type Decision struct {
 	Stage  Stage
 	Result Result // what the server should do now
+	// Checked is what the stage's own checks said, before delayed
+	// rejection, defer-if-permit across stages and a dry run: a front-end
+	// that reports the stage's verdict (Postfix's policy protocol) reads it
+	// here rather than wrapping the stage's check.
+	Checked Result
 	// Held is true when a refusal was found but held for RCPT.
 	Held bool
 	// FromHeld is true when Result is a refusal held from an earlier stage.
@@ -99,30 +104,68 @@ func (p *Policy) stageCheck(st Stage) Check {
 }
 
 // Evaluate runs the policy for the session's current stage and returns the
-// decision, applying delayed rejection and defer-if-permit across stages.
+// decision. It goes through five steps, one function each, in this order:
+//
+//  1. startTrace: the session's trace records every named check that runs;
+//  2. runStage: the stage's check, with its undecided error or panic
+//     resolved and a temporary failure deferred if nothing rejects
+//     (Decision.Checked);
+//  3. Session.hold: delayed rejection and defer-if-permit across stages;
+//  4. dryRun: a dry run keeps the verdict in Would and lets the request pass;
+//  5. record: metrics and one log record.
 func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 	start := time.Now()
-	// The session's trace buffer is reused from one evaluation to the next,
-	// so a steady stream of decisions allocates no trace memory.
+	tr := p.startTrace(s)
+	d := Decision{Stage: s.Stage}
+	d.Checked = p.runStage(ctx, s)
+	s.trace.Store(nil)
+	r := s.hold(p.DelayReject, d.Checked, &d)
+	tr.mu.Lock()
+	d.Steps = tr.steps
+	tr.mu.Unlock()
+	d.Result = p.dryRun(r, &d)
+	d.Took = time.Since(start)
+	p.record(ctx, s, &d)
+	return d
+}
+
+// startTrace makes the session's trace buffer the active trace, emptied.
+// The buffer is reused from one evaluation to the next, so a steady stream
+// of decisions allocates no trace memory.
+func (p *Policy) startTrace(s *Session) *Trace {
 	tr := &s.traceBuf
 	tr.mu.Lock()
 	tr.stage, tr.metrics, tr.steps = s.Stage, p.Metrics, tr.steps[:0]
 	tr.mu.Unlock()
 	s.trace.Store(tr)
+	return tr
+}
 
+// runStage runs the check of the session's stage and gives its verdict
+// with nothing undecided: an unguarded error fails open (traced), an
+// unguarded panic temp-fails, and a temporary failure defers if nothing
+// rejects.
+func (p *Policy) runStage(ctx context.Context, s *Session) Result {
 	var r Result
 	if c := p.stageCheck(s.Stage); c != nil {
 		r = runContained(ctx, s, c, "policy")
 	}
 	if r.Undecided() {
-		// An unguarded error fails open (traced); an unguarded panic temp-fails.
 		r = Options{}.policyFor(r.Err).Fail(r.Err, r.Reason)
 	}
-	r = deferTempFailure(r)
+	return deferTempFailure(r)
+}
 
-	d := Decision{Stage: s.Stage}
-	s.trace.Store(nil)
+// hold applies delayed rejection and defer-if-permit to the stage's verdict
+// r and returns what the server does now. At connect, HELO and MAIL a
+// defer-if-permit (and, with delay, a refusal that is not Immediate) is
+// kept in the session and the command goes on (d.Held); at RCPT the
+// strongest kept verdict is given unless the recipient's own checks
+// decided (d.FromHeld); a defer-if-permit still standing becomes a
+// temporary failure.
+func (s *Session) hold(delay bool, r Result, d *Decision) Result {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var held *Result
 	for _, h := range [...]*Result{s.heldConnect, s.heldHelo, s.heldTx} {
 		if h != nil && (held == nil || h.Action > held.Action) {
@@ -135,7 +178,7 @@ func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 	switch s.Stage {
 	case StageConnect, StageHelo, StageMail:
 		holdable := r.Action == Reject || r.Action == TempFail
-		if r.Action == DeferIfPermit || (p.DelayReject && holdable && !r.Immediate) {
+		if r.Action == DeferIfPermit || (delay && holdable && !r.Immediate) {
 			slot := &s.heldConnect
 			switch s.Stage {
 			case StageHelo:
@@ -174,26 +217,31 @@ func (p *Policy) Evaluate(ctx context.Context, s *Session) Decision {
 			r.Action = TempFail
 		}
 	}
-	s.mu.Unlock()
+	return r
+}
 
-	tr.mu.Lock()
-	d.Steps = tr.steps
-	tr.mu.Unlock()
+// dryRun, under Policy.DryRun, keeps a verdict other than go-on in d.Would
+// and returns one that lets the request pass with the same reason,
+// headers and score.
+func (p *Policy) dryRun(r Result, d *Decision) Result {
 	if p.DryRun && r.Action != Continue && r.Action != Accept {
 		d.Would = r
 		r = Result{Reason: r.Reason, Headers: r.Headers, Score: r.Score}
 	}
-	d.Result = r
-	d.Took = time.Since(start)
+	return r
+}
+
+// record counts the decision and logs it: at info level when it does
+// anything (or a dry run suppressed something), at debug level otherwise.
+func (p *Policy) record(ctx context.Context, s *Session, d *Decision) {
 	if p.Metrics != nil {
-		p.Metrics.Decided(s.Stage, r.Action, d.Took)
+		p.Metrics.Decided(s.Stage, d.Result.Action, d.Took)
 	}
 	if p.Logger != nil {
 		level := slog.LevelDebug
-		if r.Action != Continue || d.Held || d.Would.Action != Continue {
+		if d.Result.Action != Continue || d.Held || d.Would.Action != Continue {
 			level = slog.LevelInfo
 		}
-		p.Logger.LogAttrs(ctx, level, "decision", slog.Any("session", s), slog.Any("decision", d))
+		p.Logger.LogAttrs(ctx, level, "decision", slog.Any("session", s), slog.Any("decision", *d))
 	}
-	return d
 }

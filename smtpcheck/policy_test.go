@@ -142,3 +142,32 @@ func TestEvaluatePanicTempFails(t *testing.T) {
 	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").Helo("x.example").Session())
 	checktest.AssertVerdict(t, d.Result, smtpcheck.TempFail, 451, "4.3.0", "")
 }
+
+// Decision.Checked is the stage's own verdict beside the one given: a
+// refusal held at connect, the recipient's own go-on beside the held
+// refusal given at RCPT, and a dry run's suppressed refusal.
+func TestDecisionChecked(t *testing.T) {
+	p := &smtpcheck.Policy{
+		Connect:     smtpcheck.Named("dnsbl", listedClient),
+		Rcpt:        smtpcheck.RelayControl("example.org"),
+		DelayReject: true,
+	}
+	ctx := context.Background()
+	b := checktest.NewSession("192.0.2.66")
+	s := b.Session()
+	d := p.Evaluate(ctx, s)
+	if d.Result.Action != smtpcheck.Continue || d.Checked.Action != smtpcheck.Reject || d.Checked.Reason.Check != "dnsbl" {
+		t.Fatalf("connect: Result %v Checked %v (%s), want continue beside the dnsbl's reject", d.Result.Action, d.Checked.Action, d.Checked.Reason.Check)
+	}
+	b.Helo("mx.example.net").From("a@example.net").To("bob@example.org")
+	d = p.Evaluate(ctx, s)
+	if d.Result.Action != smtpcheck.Reject || !d.FromHeld || d.Checked.Action != smtpcheck.Continue {
+		t.Fatalf("rcpt: Result %v FromHeld %v Checked %v, want the held reject beside the recipient's own continue", d.Result.Action, d.FromHeld, d.Checked.Action)
+	}
+
+	dry := &smtpcheck.Policy{Rcpt: smtpcheck.RelayControl("example.org"), DryRun: true}
+	d = dry.Evaluate(ctx, checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
+	if d.Result.Action != smtpcheck.Continue || d.Checked.Action != smtpcheck.Reject {
+		t.Fatalf("dry run: Result %v Checked %v, want continue beside reject", d.Result.Action, d.Checked.Action)
+	}
+}
