@@ -1,4 +1,4 @@
-//go:generate sh gen_catalog_list.sh
+//go:generate go run gen.go
 
 package reply
 

@@ -1,10 +1,6 @@
 package reply
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -107,92 +103,6 @@ func TestCatalogProductReplies(t *testing.T) {
 			t.Errorf("%s = %q, want prefix %q", tt.r.Entry().Name, got, tt.want)
 		}
 	}
-}
-
-// TestCatalogConstructors checks, from the source, that every entry is in
-// the catalog list and has a constructor of its name, and that every
-// constructor builds its own entry.
-func TestCatalogConstructors(t *testing.T) {
-	files, err := filepath.Glob("catalog_*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	vars := map[string]string{} // entry var -> Name literal
-	funcs := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(af, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.ValueSpec:
-				for i, name := range n.Names {
-					if i < len(n.Values) && strings.Contains(exprString(n.Values[i]), "newEntry(") {
-						vars[name.Name] = firstStringArg(n.Values[i])
-					}
-				}
-			case *ast.FuncDecl:
-				if n.Recv == nil && n.Name.IsExported() && n.Type.Results != nil && len(n.Type.Results.List) == 1 {
-					if id, ok := n.Type.Results.List[0].Type.(*ast.Ident); ok && id.Name == "Reply" {
-						funcs[n.Name.Name] = true
-					}
-				}
-			}
-			return true
-		})
-	}
-	if len(vars) != len(catalog) {
-		t.Errorf("%d entries declared, %d in the catalog list", len(vars), len(catalog))
-	}
-	for v, name := range vars {
-		if Lookup(name) == nil {
-			t.Errorf("entry %s (%s) missing from the catalog list", v, name)
-		}
-		if !funcs[name] {
-			t.Errorf("entry %s has no constructor %s", name, name)
-		}
-		if v != "entry"+name {
-			t.Errorf("entry variable %s holds %s", v, name)
-		}
-	}
-	for f := range funcs {
-		if Lookup(f) == nil {
-			t.Errorf("constructor %s has no entry", f)
-		}
-	}
-}
-
-func exprString(e ast.Expr) string {
-	var b strings.Builder
-	ast.Inspect(e, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok {
-			b.WriteString(id.Name)
-			b.WriteString("(")
-		}
-		return true
-	})
-	return b.String()
-}
-
-func firstStringArg(e ast.Expr) string {
-	var s string
-	ast.Inspect(e, func(n ast.Node) bool {
-		if c, ok := n.(*ast.CallExpr); ok {
-			if id, ok := c.Fun.(*ast.Ident); ok && id.Name == "newEntry" {
-				if lit, ok := c.Args[0].(*ast.BasicLit); ok {
-					s = strings.Trim(lit.Value, `"`)
-				}
-				return false
-			}
-		}
-		return true
-	})
-	return s
 }
 
 // TestFormatCatalogNoAlloc checks a catalog reply formats into a reused
