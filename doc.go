@@ -29,4 +29,43 @@
 //     Backend; examples/smtpd is a ready SMTP server; examples/policyd offers
 //     the checks to Postfix as a policy service; examples/explain explains a
 //     reply pasted from a bounce.
+//
+// # The life of a verdict
+//
+// One connection to examples/smtpd, and the file that does each step:
+//
+//  1. Listener (examples/gosmtp/backend.go, Backend.Listener): the wrapped
+//     net.Listener accepts the connection and records its facts (client
+//     address, port, local address, trusted network) in a new
+//     smtpcheck.Session; examples/gosmtp/conn.go watches the raw lines for
+//     what go-smtp hides (the verb of HELO/EHLO, pre-greeting traffic).
+//  2. Connect stage (examples/gosmtp/backend.go, session.connect): before
+//     go-smtp greets, the reverse DNS is looked up and Policy.Connect runs;
+//     a refusal here replaces the greeting and ends the connection.
+//  3. Each command (examples/gosmtp/backend.go: NewSession for HELO/EHLO,
+//     Mail, Rcpt, Data): the adapter records the command's facts in the
+//     Session once (smtpcheck/session.go) and evaluates the policy at that
+//     stage.
+//  4. Policy (smtpcheck/policy.go, Policy.Evaluate): the stage's Check runs
+//     (usually a FirstMatch list, smtpcheck/compose.go, of named checks
+//     from hygiene, dnsbl, greylist, access ...), contained against panics
+//     and deadlines (smtpcheck/check.go); its Result (smtpcheck/result.go)
+//     is data: an Action, a catalog Reply, headers to add and a Reason.
+//  5. Decision (smtpcheck/policy.go): delayed rejection holds a refusal
+//     found at connect, HELO or MAIL for RCPT; a defer-if-permit (a
+//     greylisting) becomes a temporary failure only if nothing else
+//     rejects; a dry run lets everything pass. The Decision keeps the
+//     stage's own verdict (Checked), the one given (Result), and the trace
+//     of every check that ran; it is logged and counted once.
+//  6. Reply (reply/wire.go, examples/gosmtp/backend.go ReplyError): the
+//     Result's catalog reply is folded into wire lines (Reply.Lines) and
+//     handed to go-smtp as one unwrapped *smtp.SMTPError; go-smtp writes it.
+//     An accepted message goes to Config.Deliver as a gosmtp.Message, whose
+//     WriteTo puts the Received line and the checks' headers (X-Greylist,
+//     Received-SPF) before the data.
+//
+// examples/policyd takes the same path from step 3 on, with a Postfix
+// policy request for the command (examples/policyd/decide.go) and a
+// policy-protocol action for the reply; a go-smtp Backend of one's own
+// takes it from step 3 with gosmtp.Checks.
 package smtppolicy

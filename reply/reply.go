@@ -10,7 +10,19 @@
 // The catalog holds every reply of the lists the product grew from (smtpf's
 // numbered replies, Postfix's, the Barracuda gateway's named codes) and the
 // replies of its own checks, each with an explanation an administrator can
-// act on and its references. Parse reads replies from other servers;
+// act on and its references (Entry.Refs), which name where the reply comes
+// from:
+//
+//   - "smtpf#288": reply number 288 of smtpf, the SMTP filter whose
+//     numbered reply list this catalog began with; one entry may carry
+//     several numbers that give the same reply.
+//   - "postfix": a reply the Postfix SMTP server gives in the same words.
+//   - "barracuda:5XX_BLOCKED_RBL": a named reply code of the Barracuda
+//     spam gateway, as its documentation and bounces name it.
+//   - "smtppolicy": a reply of this product's own checks that none of the
+//     lists has (SPF, greylisting, SMTP smuggling).
+//
+// ByRef finds an entry by reference. Parse reads replies from other servers;
 // Classify, Explain and Identify tell what a received reply means, whether
 // to retry, and which catalog rule produced it.
 package reply
