@@ -349,6 +349,16 @@ func (s *session) decide(st smtpcheck.Stage) (r smtpcheck.Result) {
 }
 
 func (s *session) apply(r smtpcheck.Result) error {
+	if rep := s.settle(r); !rep.IsZero() {
+		return ReplyError(rep)
+	}
+	return nil
+}
+
+// settle records what a stage's result means for the transaction (its
+// headers, quarantine, discard, closing the connection) and returns the
+// reply to refuse the command with, or the zero Reply to go on.
+func (s *session) settle(r smtpcheck.Result) reply.Reply {
 	if !r.Action.Refuses() {
 		// A refused command's headers (say, a greylisted recipient's) never
 		// reach the message.
@@ -360,28 +370,25 @@ func (s *session) apply(r smtpcheck.Result) error {
 	case smtpcheck.Discard:
 		s.discard = true
 	}
-	err, closeAfter := refusal(r)
+	rep, closeAfter := refusal(r)
 	if closeAfter {
 		s.conn.markCloseAfterReply()
 	}
-	if err == nil {
-		return nil
-	}
-	return err
+	return rep
 }
 
 // refusal turns the result of a stage, as Policy.Evaluate gives it, into
-// the error for go-smtp: nil when the command goes on (accepted, tagged,
-// quarantined or discarded mail is taken in), and whether the connection
-// closes after the reply.
-func refusal(r smtpcheck.Result) (err *smtp.SMTPError, closeAfter bool) {
+// the reply that refuses the command: the zero Reply when the command goes
+// on (accepted, tagged, quarantined or discarded mail is taken in), and
+// whether the connection closes after the reply.
+func refusal(r smtpcheck.Result) (rep reply.Reply, closeAfter bool) {
 	switch r.Action {
 	case smtpcheck.Continue, smtpcheck.Accept, smtpcheck.DeferIfPermit,
 		smtpcheck.Tag, smtpcheck.Quarantine, smtpcheck.Discard:
-		return nil, false
+		return reply.Reply{}, false
 	}
 	closeAfter = r.Action == smtpcheck.Disconnect
-	rep := r.DefaultReply()
+	rep = r.DefaultReply()
 	if r.Action == smtpcheck.Disconnect && rep.Code() != 421 && !rep.IsPermanent() {
 		rep = reply.InternalError()
 	}
@@ -390,7 +397,7 @@ func refusal(r smtpcheck.Result) (err *smtp.SMTPError, closeAfter bool) {
 		// deferred 421 (a PTR lookup that failed) closes it too.
 		closeAfter = true
 	}
-	return ReplyError(rep), closeAfter
+	return rep, closeAfter
 }
 
 // ReplyError returns the go-smtp error that gives reply r to the client,
@@ -454,17 +461,13 @@ func (s *session) connect(c *trackedConn) []byte {
 	if pause > 0 {
 		c.greetPause(pause)
 	}
-	err := s.evaluate(smtpcheck.StageConnect)
-	if err == nil {
-		return nil
-	}
-	var se *smtp.SMTPError
-	if !errors.As(err, &se) {
+	rep := s.settle(s.decide(smtpcheck.StageConnect))
+	if rep.IsZero() {
 		return nil
 	}
 	// The connection ends here: a refusal before the greeting is final.
 	s.close()
-	return []byte(wireOf(se))
+	return rep.AppendTo(nil)
 }
 
 func wireOf(se *smtp.SMTPError) string {

@@ -77,8 +77,8 @@ func (c *Checks) Run(ctx context.Context, st smtpcheck.Stage) error {
 	case smtpcheck.Discard:
 		c.Discard = true
 	}
-	if err, _ := refusal(r); err != nil {
-		return err
+	if rep, _ := refusal(r); !rep.IsZero() {
+		return ReplyError(rep)
 	}
 	return nil
 }
