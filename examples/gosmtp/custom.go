@@ -120,10 +120,11 @@ func (c *Checks) Rcpt(ctx context.Context, to string) error {
 	return nil
 }
 
-// Data runs the DATA stage, reads the message into memory (go-smtp's
-// Server.MaxMessageBytes bounds it), runs the header and end-of-data stages
-// and returns the message to store: nil with a nil error when a check
-// discarded it.
+// Data runs the DATA stage, reads the message into memory, runs the header
+// and end-of-data stages and returns the message to store: nil with a nil
+// error when a check discarded it. Set go-smtp's Server.MaxMessageBytes
+// (unlimited by default) to bound the memory a message takes; this
+// package's Backend spools large messages to disk instead.
 func (c *Checks) Data(ctx context.Context, r io.Reader) (*Message, error) {
 	if err := c.Run(ctx, smtpcheck.StageData); err != nil {
 		io.Copy(io.Discard, r)
