@@ -12,14 +12,6 @@ func HostReservedDomain(host, ip string) Reply { return entryHostReservedDomain.
 // HostUnknownTLD is 550 5.7.1 for a client named in a TLD that does not exist (smtpf#122).
 func HostUnknownTLD(host, ip string) Reply { return entryHostUnknownTLD.Reply(host, ip) }
 
-// HostSenderBlacklisted is 550 5.7.1 for an access map Connect:From: REJECT (smtpf#125).
-func HostSenderBlacklisted(host, ip, sender string) Reply {
-	return entryHostSenderBlacklisted.Reply(host, ip, sender)
-}
-
-// SenderBlacklisted is 550 5.7.1 for an access map From: REJECT (smtpf#127).
-func SenderBlacklisted(sender string) Reply { return entrySenderBlacklisted.Reply(sender) }
-
 // SenderReservedDomain is 550 5.7.1 for a sender in an RFC 2606 reserved domain (smtpf#128).
 func SenderReservedDomain(sender string) Reply { return entrySenderReservedDomain.Reply(sender) }
 
@@ -35,19 +27,6 @@ func UUCPDenied() Reply { return entryUUCPDenied.Reply() }
 // QuotedAtSignDenied is 550 5.7.1 for a quoted at-sign in a local part (smtpf#133).
 func QuotedAtSignDenied() Reply { return entryQuotedAtSignDenied.Reply() }
 
-// HostRecipientBlacklisted is 550 5.7.1 for an access map Connect:To: REJECT (smtpf#135).
-func HostRecipientBlacklisted(host, ip, rcpt string) Reply {
-	return entryHostRecipientBlacklisted.Reply(host, ip, rcpt)
-}
-
-// SenderRecipientBlacklisted is 550 5.7.1 for an access map From:To: REJECT (smtpf#137).
-func SenderRecipientBlacklisted(sender, rcpt string) Reply {
-	return entrySenderRecipientBlacklisted.Reply(sender, rcpt)
-}
-
-// RecipientBlacklisted is 550 5.7.1 for an access map To: REJECT (smtpf#139).
-func RecipientBlacklisted(rcpt string) Reply { return entryRecipientBlacklisted.Reply(rcpt) }
-
 // RecipientReservedDomain is 550 5.7.1 for a recipient in an RFC 2606 reserved domain (smtpf#140).
 func RecipientReservedDomain(rcpt string) Reply { return entryRecipientReservedDomain.Reply(rcpt) }
 
@@ -56,11 +35,6 @@ func RecipientUnknownTLD(rcpt string) Reply { return entryRecipientUnknownTLD.Re
 
 // ScannerBufferOverflow is 451 4.4.0 for an over-long scanner answer (smtpf#154).
 func ScannerBufferOverflow(scanner string) Reply { return entryScannerBufferOverflow.Reply(scanner) }
-
-// ScannerPortParseError is 451 4.4.0 for an unreadable clamd stream port (smtpf#188).
-func ScannerPortParseError(scanner, port string) Reply {
-	return entryScannerPortParseError.Reply(scanner, port)
-}
 
 // ScannerUnexpected is 451 4.4.0 for a scanner answer this server does not understand (smtpf#206).
 func ScannerUnexpected(scanner, detail string) Reply {
@@ -72,56 +46,11 @@ func ScannerUnexpected(scanner, detail string) Reply {
 // (smtpf#162, smtpf#666).
 func Rejected(reason string) Reply { return entryRejected.Reply(reason) }
 
-// RecipientExpired is 550 5.7.1 for an expired time-limited address (smtpf#244).
-func RecipientExpired(rcpt string) Reply { return entryRecipientExpired.Reply(rcpt) }
-
-// RecipientInvalid is 550 5.7.1 for a signed address that does not verify (smtpf#245).
-func RecipientInvalid(rcpt string) Reply { return entryRecipientInvalid.Reply(rcpt) }
-
-// Closing is 221 2.0.0, the answer to QUIT (smtpf#247).
-func Closing(host string) Reply { return entryClosing.Reply(host) }
-
-// CommandUnknown is 500 5.5.1 for an unknown command (smtpf#248).
-func CommandUnknown(command string) Reply { return entryCommandUnknown.Reply(command) }
-
-// MissingArgument is 501 5.5.2 for a command without its argument (smtpf#249).
-func MissingArgument(command string) Reply { return entryMissingArgument.Reply(command) }
-
-// NotImplemented is 502 5.5.1 for a known but unsupported command (smtpf#250).
-func NotImplemented(command string) Reply { return entryNotImplemented.Reply(command) }
-
-// OutOfSequence is 503 5.5.1 for a command out of order (smtpf#251).
-func OutOfSequence(command string) Reply { return entryOutOfSequence.Reply(command) }
-
 // HeloChanged is 550 5.7.1 for a client that changed its HELO name (smtpf#252).
 func HeloChanged(host, ip string) Reply { return entryHeloChanged.Reply(host, ip) }
 
-// EhloNotSupported is 502 5.5.1 when ESMTP is off (smtpf#253).
-func EhloNotSupported() Reply { return entryEhloNotSupported.Reply() }
-
 // Hello is 250, the answer to HELO (smtpf#256).
 func Hello(helo, ip string) Reply { return entryHello.Reply(helo, ip) }
-
-// AuthCancelled is 501 5.5.1 for an AUTH exchange the client cancelled (smtpf#259).
-func AuthCancelled() Reply { return entryAuthCancelled.Reply() }
-
-// AuthNotSupported is 502 5.5.1 when authentication is off (smtpf#000).
-func AuthNotSupported() Reply { return entryAuthNotSupported.Reply() }
-
-// AlreadyAuthenticated is 503 5.5.1 for a second AUTH (smtpf#267, postfix).
-func AlreadyAuthenticated() Reply { return entryAlreadyAuthenticated.Reply() }
-
-// UnknownAuthMechanism is 504 5.5.4 for an AUTH mechanism not offered (smtpf#269).
-func UnknownAuthMechanism() Reply { return entryUnknownAuthMechanism.Reply() }
-
-// Authenticated is 235 2.0.0 for a successful AUTH (smtpf#274).
-func Authenticated() Reply { return entryAuthenticated.Reply() }
-
-// AuthFailed is 535 5.7.0 for wrong credentials (smtpf#275).
-func AuthFailed() Reply { return entryAuthFailed.Reply() }
-
-// ETRNQueueFailed is 458 4.4.0 when an ETRN queue run cannot start (smtpf#276).
-func ETRNQueueFailed(domain string) Reply { return entryETRNQueueFailed.Reply(domain) }
 
 // SenderSyntax is 553 5.5.2 for a MAIL FROM address breaking a grammar rule (smtpf#279).
 func SenderSyntax(sender, reason string) Reply { return entrySenderSyntax.Reply(sender, reason) }
@@ -129,45 +58,18 @@ func SenderSyntax(sender, reason string) Reply { return entrySenderSyntax.Reply(
 // SyntaxError is 501 5.5.2 for a space after MAIL FROM: or RCPT TO: (smtpf#280).
 func SyntaxError() Reply { return entrySyntaxError.Reply() }
 
-// SenderAccepted is 250 2.1.0 for an accepted MAIL FROM (smtpf#283).
-func SenderAccepted(sender string) Reply { return entrySenderAccepted.Reply(sender) }
-
 // RecipientSyntax is 553 5.5.2 for a RCPT TO address breaking a grammar rule (smtpf#284).
 func RecipientSyntax(rcpt, reason string) Reply { return entryRecipientSyntax.Reply(rcpt, reason) }
 
 // NullRecipient is 550 5.7.1 for RCPT TO:<> (smtpf#286).
 func NullRecipient() Reply { return entryNullRecipient.Reply() }
 
-// ForwardDeferred is 451 4.0.0 when the forward host cannot be reached (smtpf#287).
-func ForwardDeferred(rcpt string) Reply { return entryForwardDeferred.Reply(rcpt) }
-
 // RelayDenied is 550 5.7.1 for a recipient in a domain this server does not
 // accept mail for (smtpf#288).
 func RelayDenied(rcpt string) Reply { return entryRelayDenied.Reply(rcpt) }
 
-// RecipientAccepted is 250 2.1.5 for an accepted RCPT TO (smtpf#290).
-func RecipientAccepted(rcpt string) Reply { return entryRecipientAccepted.Reply(rcpt) }
-
-// RecipientUnknown is 550 5.7.1 when the forward host does not know the recipient (smtpf#292).
-func RecipientUnknown(rcpt string) Reply { return entryRecipientUnknown.Reply(rcpt) }
-
 // TransactionFailed is 554 5.7.0 for a message refused without detail (smtpf#306).
 func TransactionFailed() Reply { return entryTransactionFailed.Reply() }
-
-// TransactionAborted is 451 4.4.0 for an aborted transaction (smtpf#307).
-func TransactionAborted() Reply { return entryTransactionAborted.Reply() }
-
-// RequiresRestart is 501 5.5.4 for an option that cannot change at run time (smtpf#323).
-func RequiresRestart(option string) Reply { return entryRequiresRestart.Reply(option) }
-
-// KillingSession is 214 2.0.0 for an administrator's KILL (smtpf#324).
-func KillingSession(id string) Reply { return entryKillingSession.Reply(id) }
-
-// SessionKilled is 550 5.0.0 for a session an administrator ended (smtpf#325).
-func SessionKilled(id string) Reply { return entrySessionKilled.Reply(id) }
-
-// SessionNotFound is 504 5.5.4 for a KILL of an unknown session (smtpf#326).
-func SessionNotFound(id string) Reply { return entrySessionNotFound.Reply(id) }
 
 // DuplicateMessage is 550 5.3.4 for a message received twice (smtpf#340).
 func DuplicateMessage() Reply { return entryDuplicateMessage.Reply() }
@@ -177,15 +79,6 @@ func DSNTooOld() Reply { return entryDSNTooOld.Reply() }
 
 // DSNNotOurs is 550 5.7.1 for a bounce to a message this site never sent (smtpf#358).
 func DSNNotOurs() Reply { return entryDSNNotOurs.Reply() }
-
-// FirstContactDeferred is 421 4.4.0 for a client IP never seen before (smtpf#363).
-func FirstContactDeferred(host, ip string) Reply { return entryFirstContactDeferred.Reply(host, ip) }
-
-// FirstContactFailed is 554 5.4.0 for a client that failed the 421 test (smtpf#364).
-func FirstContactFailed(host, ip string) Reply { return entryFirstContactFailed.Reply(host, ip) }
-
-// GreylistFailed is 550 5.7.1 for a client that failed greylisting (smtpf#388).
-func GreylistFailed(host, ip string) Reply { return entryGreylistFailed.Reply(host, ip) }
 
 // PTRLookupError is 421 4.4.3 when the client's reverse lookup fails (smtpf#415).
 func PTRLookupError(ip string) Reply { return entryPTRLookupError.Reply(ip) }
@@ -238,29 +131,11 @@ func InvalidDateHeader() Reply { return entryInvalidDateHeader.Reply() }
 // InvalidMessageIDHeader is 554 5.6.0 for a missing or malformed Message-ID: (smtpf#458).
 func InvalidMessageIDHeader() Reply { return entryInvalidMessageIDHeader.Reply() }
 
-// InvalidReceivedHeader is 554 5.6.0 for a malformed Received: (smtpf#459).
-func InvalidReceivedHeader() Reply { return entryInvalidReceivedHeader.Reply() }
-
 // InvalidResentDateHeader is 554 5.6.0 for a malformed Resent-Date: (smtpf#461).
 func InvalidResentDateHeader() Reply { return entryInvalidResentDateHeader.Reply() }
 
 // MissingRequiredHeaders is 554 5.6.0 for a message without required headers (smtpf#462).
 func MissingRequiredHeaders() Reply { return entryMissingRequiredHeaders.Reply() }
-
-// ForwardNetworkError is 451 4.4.2 for a network error with the forward host (smtpf#481).
-func ForwardNetworkError(host string) Reply { return entryForwardNetworkError.Reply(host) }
-
-// CallbackNoAnswer is 451 4.4.4 when no MX of the sender's domain answers a call-back (smtpf#488).
-func CallbackNoAnswer(domain string) Reply { return entryCallbackNoAnswer.Reply(domain) }
-
-// CallbackNoSuchSender is 553 5.4.4 when a call-back finds the sender's domain gone (smtpf#489).
-func CallbackNoSuchSender(sender string) Reply { return entryCallbackNoSuchSender.Reply(sender) }
-
-// CallbackMXLookupError is 451 4.4.3 when a call-back's MX lookup fails (smtpf#491).
-func CallbackMXLookupError(domain string) Reply { return entryCallbackMXLookupError.Reply(domain) }
-
-// CallbackNoAcceptableMX is 550 5.4.4 when no MX of the sender's domain is usable (smtpf#493).
-func CallbackNoAcceptableMX(domain string) Reply { return entryCallbackNoAcceptableMX.Reply(domain) }
 
 // Proceed is 250 2.0.0, accepting a command while a delayed rejection waits
 // for RCPT TO (smtpf#507).
@@ -272,9 +147,6 @@ func DNSBLListed(host, ip, zone string) Reply { return entryDNSBLListed.Reply(ho
 // Accept is 250 2.0.0 OK, the plain acceptance (smtpf#547, postfix).
 func Accept() Reply { return entryAccept.Reply() }
 
-// HelpEnd is 214 2.0.0, the end of a multi-line help reply (smtpf#548).
-func HelpEnd() Reply { return entryHelpEnd.Reply() }
-
 // InternalErrorClosing is 421 4.3.0 for an internal error that ends the session (smtpf#549).
 func InternalErrorClosing() Reply { return entryInternalErrorClosing.Reply() }
 
@@ -282,32 +154,14 @@ func InternalErrorClosing() Reply { return entryInternalErrorClosing.Reply() }
 // server's own and the error policy is temp-fail (smtpf#550).
 func InternalError() Reply { return entryInternalError.Reply() }
 
-// ResourcesExceeded is 421 4.3.2 when the server is out of resources (smtpf#551).
-func ResourcesExceeded() Reply { return entryResourcesExceeded.Reply() }
-
 // TryAgainLater is 451 4.7.0, the generic policy temp-fail (smtpf#552).
 func TryAgainLater() Reply { return entryTryAgainLater.Reply() }
-
-// ContentChanged is 450 4.4.5 when a greylisted retry carries different content (smtpf#553).
-func ContentChanged() Reply { return entryContentChanged.Reply() }
-
-// MessageAccepted is 250 2.0.0 for a message queued under id (smtpf#554).
-func MessageAccepted(id string) Reply { return entryMessageAccepted.Reply(id) }
-
-// MessageRejected is 550 5.7.1 for a message refused at the end of DATA (smtpf#555).
-func MessageRejected(id string) Reply { return entryMessageRejected.Reply(id) }
 
 // PipeliningNotAllowed is 550 5.3.3 for unauthorised pipelining (smtpf#631).
 func PipeliningNotAllowed() Reply { return entryPipeliningNotAllowed.Reply() }
 
-// NonPrintableCommand is 500 5.5.2 for control or 8-bit bytes in a command (smtpf#641).
-func NonPrintableCommand(host, ip string) Reply { return entryNonPrintableCommand.Reply(host, ip) }
-
 // MarkedSpamBySender is 550 5.7.1 for a message the sender's filter marked as spam (smtpf#678).
 func MarkedSpamBySender() Reply { return entryMarkedSpamBySender.Reply() }
-
-// URIHostNXDomain is 550 5.7.1 for a link to a host in a domain that does not exist (smtpf#740).
-func URIHostNXDomain(host string) Reply { return entryURIHostNXDomain.Reply(host) }
 
 // URINSIPInName is 550 5.7.1 for a link domain with an IP-named name server (smtpf#741).
 func URINSIPInName(domain, ns, ip string) Reply { return entryURINSIPInName.Reply(domain, ns, ip) }
@@ -315,25 +169,11 @@ func URINSIPInName(domain, ns, ip string) Reply { return entryURINSIPInName.Repl
 // URINSNXDomain is 550 5.7.1 for a link domain whose name server does not exist (smtpf#743).
 func URINSNXDomain(domain, ns string) Reply { return entryURINSNXDomain.Reply(domain, ns) }
 
-// URILookupTimeout is 550 5.7.1 for a link domain whose lookup timed out (smtpf#744).
-func URILookupTimeout(domain string) Reply { return entryURILookupTimeout.Reply(domain) }
-
-// URIDomainUnknownDetail is 550 5.7.1 for a link domain that does not exist, with the lookup result (smtpf#745).
-func URIDomainUnknownDetail(domain, detail string) Reply {
-	return entryURIDomainUnknownDetail.Reply(domain, detail)
-}
-
-// URIDomainUnknown is 550 5.7.1 for a link domain that does not exist (smtpf#757).
-func URIDomainUnknown(domain string) Reply { return entryURIDomainUnknown.Reply(domain) }
-
 // URIHostIP is 550 5.7.1 for a link host embedding an IP in its name or PTR (smtpf#746, smtpf#754).
 func URIHostIP(host, ip, where string) Reply { return entryURIHostIP.Reply(host, ip, where) }
 
 // URLHostNoPTR is 550 5.7.1 for a link host without reverse DNS (smtpf#748).
 func URLHostNoPTR(host string) Reply { return entryURLHostNoPTR.Reply(host) }
-
-// URLHostIPInPTR is 550 5.7.1 for a link host whose PTR embeds its IP (smtpf#758).
-func URLHostIPInPTR(host, ip, ptr string) Reply { return entryURLHostIPInPTR.Reply(host, ip, ptr) }
 
 // URIDomainBlacklisted is 550 5.7.1 for a link domain on a URI block list (smtpf#762).
 func URIDomainBlacklisted(domain, zone string) Reply {
@@ -369,64 +209,11 @@ func HeloNameRejected(reason string) Reply { return entryHeloNameRejected.Reply(
 // SenderDomainRejected is 550 5.7.1 for a sender domain on a URI block list (smtpf#794).
 func SenderDomainRejected(reason string) Reply { return entrySenderDomainRejected.Reply(reason) }
 
-// StartTLSReady is 220 2.0.0, accepting STARTTLS (postfix).
-func StartTLSReady() Reply { return entryStartTLSReady.Reply() }
-
-// Bye is 221 2.0.0, the answer to QUIT (postfix).
-func Bye() Reply { return entryBye.Reply() }
-
-// AuthSuccessful is 235 2.7.0 for a successful AUTH (postfix).
-func AuthSuccessful() Reply { return entryAuthSuccessful.Reply() }
-
-// Queued is 250 2.0.0 for a message queued as id (postfix).
-func Queued(id string) Reply { return entryQueued.Reply(id) }
-
-// MailOk is 250 2.1.0, accepting MAIL FROM (postfix).
-func MailOk() Reply { return entryMailOk.Reply() }
-
-// RcptOk is 250 2.1.5, accepting RCPT TO (postfix).
-func RcptOk() Reply { return entryRcptOk.Reply() }
-
-// LocalDataError is 421 4.3.0 when the server cannot read its own data (postfix).
-func LocalDataError() Reply { return entryLocalDataError.Reply() }
-
-// LocalError is 421 4.3.0 for an internal error (postfix).
-func LocalError() Reply { return entryLocalError.Reply() }
-
-// ScreeningPortsBusy is 421 4.3.2 when the connection screener is full (postfix).
-func ScreeningPortsBusy() Reply { return entryScreeningPortsBusy.Reply() }
-
-// ServerPortsBusy is 421 4.3.2 when every server process is busy (postfix).
-func ServerPortsBusy() Reply { return entryServerPortsBusy.Reply() }
-
-// NoSystemResources is 421 4.3.2 when the server is out of resources (postfix).
-func NoSystemResources() Reply { return entryNoSystemResources.Reply() }
-
-// ServerConfigErrorClosing is 421 4.3.5 for a configuration error that ends the session (postfix).
-func ServerConfigErrorClosing() Reply { return entryServerConfigErrorClosing.Reply() }
-
 // TimeoutExceeded is 421 4.4.2 for an idle client (postfix).
 func TimeoutExceeded() Reply { return entryTimeoutExceeded.Reply() }
 
-// TooManyConnectionsFrom is 421 4.7.0 for a client over its connection limit (postfix).
-func TooManyConnectionsFrom(client string) Reply { return entryTooManyConnectionsFrom.Reply(client) }
-
 // TooManyErrors is 421 4.7.0 for a client over the error limit (postfix).
 func TooManyErrors() Reply { return entryTooManyErrors.Reply() }
-
-// TooManyTLSSessionsClosing is 421 4.7.0 for a client over its TLS session rate (postfix).
-func TooManyTLSSessionsClosing(client string) Reply {
-	return entryTooManyTLSSessionsClosing.Reply(client)
-}
-
-// TooManyConnections is 421 4.7.0 when the server is full (postfix).
-func TooManyConnections() Reply { return entryTooManyConnections.Reply() }
-
-// ServerClosing is 421 4.7.0 for a session ended early (postfix).
-func ServerClosing() Reply { return entryServerClosing.Reply() }
-
-// HeloTryAgainLater is 444 4.3.2 for a deferred HELO (postfix).
-func HeloTryAgainLater(helo string) Reply { return entryHeloTryAgainLater.Reply(helo) }
 
 // RecipientDomainNotFoundTemp is 450 4.1.2 for a recipient domain without DNS records (postfix).
 func RecipientDomainNotFoundTemp(rcpt string) Reply {
@@ -438,167 +225,23 @@ func SenderDomainNotFoundTemp(sender string) Reply {
 	return entrySenderDomainNotFoundTemp.Reply(sender)
 }
 
-// CommandFailedTemp is 450 4.3.0 for a command that failed temporarily (postfix).
-func CommandFailedTemp() Reply { return entryCommandFailedTemp.Reply() }
-
 // HeloHostNotFound is 450 4.7.1 for a HELO name that does not resolve (postfix).
 func HeloHostNotFound(helo string) Reply { return entryHeloHostNotFound.Reply(helo) }
 
 // ClientNoHostnameTemp is 450 4.7.1 for a client without valid reverse DNS (postfix).
 func ClientNoHostnameTemp(ip string) Reply { return entryClientNoHostnameTemp.Reply(ip) }
 
-// TooManyAuth is 450 4.7.1 for a client over its AUTH rate (postfix).
-func TooManyAuth(client string) Reply { return entryTooManyAuth.Reply(client) }
-
-// RecipientRateFrom is 450 4.7.1 for a client over its recipient rate (postfix).
-func RecipientRateFrom(client string) Reply { return entryRecipientRateFrom.Reply(client) }
-
-// MessageRateFrom is 450 4.7.1 for a client over its message rate (postfix).
-func MessageRateFrom(client string) Reply { return entryMessageRateFrom.Reply(client) }
-
 // TemporaryLookupFailure is 451 4.3.0 when a lookup table for addr fails (postfix).
 func TemporaryLookupFailure(addr string) Reply { return entryTemporaryLookupFailure.Reply(addr) }
-
-// QueueWriteError is 451 4.3.0 when the queue cannot be written (postfix).
-func QueueWriteError() Reply { return entryQueueWriteError.Reply() }
-
-// TemporaryLookupError is 451 4.3.0 when a lookup table fails (postfix).
-func TemporaryLookupError() Reply { return entryTemporaryLookupError.Reply() }
-
-// SenderConfigError is 451 4.3.5 for a misconfigured sender restriction (postfix).
-func SenderConfigError(sender string) Reply { return entrySenderConfigError.Reply(sender) }
-
-// ClientConfigError is 451 4.3.5 for a misconfigured client restriction (postfix).
-func ClientConfigError(client string) Reply { return entryClientConfigError.Reply(client) }
-
-// HeloConfigError is 451 4.3.5 for a misconfigured HELO restriction (postfix).
-func HeloConfigError(helo string) Reply { return entryHeloConfigError.Reply(helo) }
-
-// RecipientConfigError is 451 4.3.5 for a misconfigured recipient restriction (postfix).
-func RecipientConfigError(rcpt string) Reply { return entryRecipientConfigError.Reply(rcpt) }
-
-// ServerConfigError is 451 4.3.5 for a configuration error (postfix).
-func ServerConfigError() Reply { return entryServerConfigError.Reply() }
-
-// ServerConfigProblem is 451 4.3.5 for a configuration problem (postfix).
-func ServerConfigProblem() Reply { return entryServerConfigProblem.Reply() }
-
-// ServiceUnavailableTryLater is 451 4.7.1 for a deferring policy (postfix).
-func ServiceUnavailableTryLater() Reply { return entryServiceUnavailableTryLater.Reply() }
 
 // TooManyRecipients is 452 4.5.3 for a recipient over the per-message limit (postfix).
 func TooManyRecipients() Reply { return entryTooManyRecipients.Reply() }
 
-// TemporaryFailure is 454 4.3.0 for a temporary internal failure (postfix).
-func TemporaryFailure() Reply { return entryTemporaryFailure.Reply() }
-
-// TooManyTLSSessions is 454 4.7.0 for a client over its TLS session rate (postfix).
-func TooManyTLSSessions(client string) Reply { return entryTooManyTLSSessions.Reply(client) }
-
-// AuthTempFailure is 454 4.7.0 when the authentication backend fails (postfix).
-func AuthTempFailure(detail string) Reply { return entryAuthTempFailure.Reply(detail) }
-
-// TLSUnavailable is 454 4.7.0 when STARTTLS cannot start (postfix).
-func TLSUnavailable() Reply { return entryTLSUnavailable.Reply() }
-
-// CommandFailed is 500 5.3.0 for a command that failed permanently (postfix).
-func CommandFailed() Reply { return entryCommandFailed.Reply() }
-
-// BadSyntax is 500 5.5.2 for an unparsable command (postfix).
-func BadSyntax() Reply { return entryBadSyntax.Reply() }
-
-// BadUTF8 is 500 5.5.2 for invalid UTF-8 in a command (postfix).
-func BadUTF8() Reply { return entryBadUTF8.Reply() }
-
-// SASLResponseTooLong is 500 5.5.6 for an over-long AUTH response (postfix).
-func SASLResponseTooLong() Reply { return entrySASLResponseTooLong.Reply() }
-
-// BadRecipientSyntax is 501 5.1.3 for an invalid RCPT TO address (postfix).
-func BadRecipientSyntax() Reply { return entryBadRecipientSyntax.Reply() }
-
-// BadSenderSyntax is 501 5.1.7 for an invalid MAIL FROM address (postfix).
-func BadSenderSyntax() Reply { return entryBadSenderSyntax.Reply() }
-
 // HeloInvalidIP is 501 5.5.2 for a HELO address literal with an invalid IP (postfix).
 func HeloInvalidIP(helo string) Reply { return entryHeloInvalidIP.Reply(helo) }
 
-// BadAttributeName is 501 5.5.4 for an unknown ESMTP parameter name of command (postfix).
-func BadAttributeName(command, name string) Reply { return entryBadAttributeName.Reply(command, name) }
-
-// BadENVID is 501 5.5.4 for a malformed ENVID (postfix).
-func BadENVID() Reply { return entryBadENVID.Reply() }
-
-// BadSizeSyntax is 501 5.5.4 for a malformed SIZE (postfix).
-func BadSizeSyntax() Reply { return entryBadSizeSyntax.Reply() }
-
-// BadRET is 501 5.5.4 for a malformed RET (postfix).
-func BadRET() Reply { return entryBadRET.Reply() }
-
-// AttributeTooLong is 501 5.5.4 for an over-long ESMTP parameter (postfix).
-func AttributeTooLong() Reply { return entryAttributeTooLong.Reply() }
-
-// AttributeExpected is 501 5.5.4 for an ESMTP parameter not in name=value form (postfix).
-func AttributeExpected() Reply { return entryAttributeExpected.Reply() }
-
-// BadNOTIFY is 501 5.5.4 for a malformed NOTIFY (postfix).
-func BadNOTIFY() Reply { return entryBadNOTIFY.Reply() }
-
-// BadORCPT is 501 5.5.4 for a malformed ORCPT (postfix).
-func BadORCPT() Reply { return entryBadORCPT.Reply() }
-
-// CommandSyntax is 501 5.5.4 showing a command's usage, such as "MAIL FROM:<address>" (postfix).
-func CommandSyntax(usage string) Reply { return entryCommandSyntax.Reply(usage) }
-
-// AuthAborted is 501 5.7.0 for a cancelled AUTH exchange (postfix).
-func AuthAborted() Reply { return entryAuthAborted.Reply() }
-
-// DSNDisabled is 501 5.7.1 for DSN parameters when DSN is not offered (postfix).
-func DSNDisabled() Reply { return entryDSNDisabled.Reply() }
-
-// CommandNotImplemented is 502 5.5.1 for an unsupported command (postfix).
-func CommandNotImplemented() Reply { return entryCommandNotImplemented.Reply() }
-
-// VRFYDisabled is 502 5.5.1 when VRFY is off (postfix).
-func VRFYDisabled() Reply { return entryVRFYDisabled.Reply() }
-
-// CommandNotRecognized is 502 5.5.2 for something that is not an SMTP command (postfix).
-func CommandNotRecognized() Reply { return entryCommandNotRecognized.Reply() }
-
-// AuthNotEnabled is 503 5.5.1 when AUTH is not offered (postfix).
-func AuthNotEnabled() Reply { return entryAuthNotEnabled.Reply() }
-
-// DataAfterBDAT is 503 5.5.1 for DATA mixed with BDAT (postfix).
-func DataAfterBDAT() Reply { return entryDataAfterBDAT.Reply() }
-
-// MailAfterBDAT is 503 5.5.1 for MAIL before BDAT LAST (postfix).
-func MailAfterBDAT() Reply { return entryMailAfterBDAT.Reply() }
-
-// MailInProgress is 503 5.5.1 for a command not allowed inside a transaction (postfix).
-func MailInProgress() Reply { return entryMailInProgress.Reply() }
-
-// NeedMail is 503 5.5.1 for RCPT or DATA before MAIL (postfix).
-func NeedMail() Reply { return entryNeedMail.Reply() }
-
-// NeedRcpt is 503 5.5.1 for DATA before RCPT (postfix).
-func NeedRcpt() Reply { return entryNeedRcpt.Reply() }
-
-// NestedMail is 503 5.5.1 for a second MAIL in a transaction (postfix).
-func NestedMail() Reply { return entryNestedMail.Reply() }
-
-// RcptAfterBDAT is 503 5.5.1 for RCPT after BDAT started (postfix).
-func RcptAfterBDAT() Reply { return entryRcptAfterBDAT.Reply() }
-
 // NeedHelo is 503 5.5.1 for MAIL before HELO/EHLO (postfix).
 func NeedHelo() Reply { return entryNeedHelo.Reply() }
-
-// MultipleAuthParams is 503 5.5.4 for a repeated AUTH= parameter (postfix).
-func MultipleAuthParams() Reply { return entryMultipleAuthParams.Reply() }
-
-// NeedAuth is 503 5.5.4 when authentication is required before MAIL (postfix).
-func NeedAuth() Reply { return entryNeedAuth.Reply() }
-
-// AccessDeniedFor is 503 5.7.0 for a command not allowed for who (postfix).
-func AccessDeniedFor(who string) Reply { return entryAccessDeniedFor.Reply(who) }
 
 // RecipientNotFQDN is 504 5.5.2 for a recipient without a full domain (postfix).
 func RecipientNotFQDN(rcpt string) Reply { return entryRecipientNotFQDN.Reply(rcpt) }
@@ -609,47 +252,8 @@ func SenderNotFQDN(sender string) Reply { return entrySenderNotFQDN.Reply(sender
 // HeloNeedFQDN is 504 5.5.2 for a HELO name that is not fully qualified (postfix).
 func HeloNeedFQDN(helo string) Reply { return entryHeloNeedFQDN.Reply(helo) }
 
-// AuthNeedsEncryption is 504 5.5.4 for plain-text AUTH without TLS (postfix).
-func AuthNeedsEncryption() Reply { return entryAuthNeedsEncryption.Reply() }
-
-// ServiceUnavailableClosing is 521 5.3.2 for a client refused at connect (postfix).
-func ServiceUnavailableClosing() Reply { return entryServiceUnavailableClosing.Reply() }
-
-// CommandNotImplementedClosing is 521 5.5.1, hanging up on a client (postfix).
-func CommandNotImplementedClosing() Reply { return entryCommandNotImplementedClosing.Reply() }
-
-// ProtocolErrorClosing is 521 5.5.1 for a protocol violation that ends the session (postfix).
-func ProtocolErrorClosing() Reply { return entryProtocolErrorClosing.Reply() }
-
-// BDATSyntaxClosing is 521 5.5.4 for a malformed BDAT (postfix).
-func BDATSyntaxClosing() Reply { return entryBDATSyntaxClosing.Reply() }
-
-// ForbiddenCommand is 521 5.7.0 for CONNECT, GET or POST on the mail port (postfix).
-func ForbiddenCommand() Reply { return entryForbiddenCommand.Reply() }
-
-// StartTLSRequired is 530 5.7.0 when TLS is required first (postfix).
-func StartTLSRequired() Reply { return entryStartTLSRequired.Reply() }
-
-// AuthFailedDetail is 535 5.7.8 for refused credentials with the SASL reason (postfix).
-func AuthFailedDetail(detail string) Reply { return entryAuthFailedDetail.Reply(detail) }
-
-// SenderUnknownLocal is 550 5.1.0 for a sender unknown in our own domain (postfix).
-func SenderUnknownLocal(sender string) Reply { return entrySenderUnknownLocal.Reply(sender) }
-
 // RecipientUnknownLocal is 550 5.1.1 for a recipient with no mailbox (postfix).
 func RecipientUnknownLocal(rcpt string) Reply { return entryRecipientUnknownLocal.Reply(rcpt) }
-
-// ServiceCurrentlyUnavailable is 550 5.3.2 for a refused client (postfix).
-func ServiceCurrentlyUnavailable() Reply { return entryServiceCurrentlyUnavailable.Reply() }
-
-// ServiceUnavailable is 550 5.5.0 for a refused client (postfix).
-func ServiceUnavailable() Reply { return entryServiceUnavailable.Reply() }
-
-// ProtocolError is 550 5.5.1 for a protocol violation (postfix).
-func ProtocolError() Reply { return entryProtocolError.Reply() }
-
-// InsufficientAuthorization is 550 5.7.0 for a user not allowed the command or sender (postfix).
-func InsufficientAuthorization() Reply { return entryInsufficientAuthorization.Reply() }
 
 // ClientNoHostname is 550 5.7.1 for a client without valid reverse DNS (postfix).
 func ClientNoHostname(ip string) Reply { return entryClientNoHostname.Reply(ip) }
@@ -657,47 +261,11 @@ func ClientNoHostname(ip string) Reply { return entryClientNoHostname.Reply(ip) 
 // SenderNullMX is 550 5.7.27 for a sender domain with a null MX (RFC 7505; postfix).
 func SenderNullMX(sender, domain string) Reply { return entrySenderNullMX.Reply(sender, domain) }
 
-// NullBDAT is 551 5.7.1 for BDAT 0 without LAST (postfix).
-func NullBDAT() Reply { return entryNullBDAT.Reply() }
-
-// ChunkTooBig is 552 5.3.4 for a BDAT chunk over the size limit (postfix).
-func ChunkTooBig() Reply { return entryChunkTooBig.Reply() }
-
-// MessageFileTooBig is 552 5.3.4 for a message over the size limit (postfix).
-func MessageFileTooBig() Reply { return entryMessageFileTooBig.Reply() }
-
-// MessageExceedsFSLimit is 552 5.3.4 for a message over the file size limit (postfix).
-func MessageExceedsFSLimit() Reply { return entryMessageExceedsFSLimit.Reply() }
-
-// SMTPUTF8Required is 553 5.6.7 for a non-ASCII address without SMTPUTF8 (postfix).
-func SMTPUTF8Required() Reply { return entrySMTPUTF8Required.Reply() }
-
-// ClientRejected is 554 5.7.1, an access map refusal of the client with its text (postfix).
-func ClientRejected(client, text string) Reply { return entryClientRejected.Reply(client, text) }
-
 // HeloRejected is 554 5.7.1, an access map refusal of the HELO name with its text (postfix).
 func HeloRejected(helo, text string) Reply { return entryHeloRejected.Reply(helo, text) }
 
-// SenderRejected is 554 5.7.1, an access map refusal of the sender with its text (postfix).
-func SenderRejected(sender, text string) Reply { return entrySenderRejected.Reply(sender, text) }
-
-// RecipientRejected is 554 5.7.1, an access map refusal of the recipient with its text (postfix).
-func RecipientRejected(rcpt, text string) Reply { return entryRecipientRejected.Reply(rcpt, text) }
-
-// RecipientDomainNotFound is 554 5.1.2 for a recipient domain that does not exist (postfix).
-func RecipientDomainNotFound(rcpt string) Reply { return entryRecipientDomainNotFound.Reply(rcpt) }
-
 // SenderDomainNotFound is 554 5.1.8 for a sender domain that does not exist (postfix).
 func SenderDomainNotFound(sender string) Reply { return entrySenderDomainNotFound.Reply(sender) }
-
-// NeedRcptData is 554 5.5.1 for DATA with no accepted recipient (postfix).
-func NeedRcptData() Reply { return entryNeedRcptData.Reply() }
-
-// NoValidRecipients is 554 5.5.1 when every recipient was refused (postfix).
-func NoValidRecipients() Reply { return entryNoValidRecipients.Reply() }
-
-// TLSAlreadyActive is 554 5.5.1 for STARTTLS inside TLS (postfix).
-func TLSAlreadyActive() Reply { return entryTLSAlreadyActive.Reply() }
 
 // RecipientAccessDenied is 554 5.7.1 for a recipient access map REJECT (postfix).
 func RecipientAccessDenied(rcpt string) Reply { return entryRecipientAccessDenied.Reply(rcpt) }
@@ -727,187 +295,18 @@ func ClientNoHostnameAuth(ip string) Reply { return entryClientNoHostnameAuth.Re
 // ClientNoReverseHostname is 450 4.7.1 for a client without a PTR name (postfix).
 func ClientNoReverseHostname(ip string) Reply { return entryClientNoReverseHostname.Reply(ip) }
 
-// HeloInvalidName is 501 5.5.2 for a HELO argument that is no host name (postfix).
-func HeloInvalidName(helo string) Reply { return entryHeloInvalidName.Reply(helo) }
-
 // RecipientNullMX is 556 5.1.10 for a recipient domain with a null MX (RFC 7505; postfix).
 func RecipientNullMX(rcpt, domain string) Reply { return entryRecipientNullMX.Reply(rcpt, domain) }
 
-// DirectoryDeferred is 400 4.4.3 for a temporary directory error (barracuda:4XX_RVERIFY_DEFER).
-func DirectoryDeferred() Reply { return entryDirectoryDeferred.Reply() }
-
-// SuspectContentDeferred is 420 4.7.1 for content deferred as suspect (barracuda:4XX_SUSPECT_REALTIME).
-func SuspectContentDeferred() Reply { return entrySuspectContentDeferred.Reply() }
-
-// GatewayTimeout is 421 4.4.2 for a timed-out session (barracuda:4XX_TIMEOUT).
-func GatewayTimeout() Reply { return entryGatewayTimeout.Reply() }
-
-// ClientDisconnected is 421 4.4.2 for a dropped client (barracuda:4XX_CLIENT_DISCONNECT).
-func ClientDisconnected() Reply { return entryClientDisconnected.Reply() }
-
-// GatewayInternalClosing is 421 4.3.0 for an internal error that ends the session (barracuda:4XX_EINTERNAL).
-func GatewayInternalClosing() Reply { return entryGatewayInternalClosing.Reply() }
-
-// ReplyFailed is 421 4.4.2 when the reply cannot be written (barracuda:4XX_ESEND).
-func ReplyFailed() Reply { return entryReplyFailed.Reply() }
-
-// GatewayTooManyErrors is 421 4.7.0 for a client with too many errors (barracuda:4XX_TOO_MANY_ERRORS).
-func GatewayTooManyErrors() Reply { return entryGatewayTooManyErrors.Reply() }
-
-// TooManyMessagesPerSession is 421 4.7.0 for too many messages in one session (barracuda:4XX_MSG_PER_SESSION).
-func TooManyMessagesPerSession() Reply { return entryTooManyMessagesPerSession.Reply() }
-
-// ServiceNotAvailable is 421 4.3.0, the standard service-not-available reply (barracuda:4XX_TEMP_FAIL).
-func ServiceNotAvailable() Reply { return entryServiceNotAvailable.Reply() }
-
-// VirusScanTempFail is 421 4.3.0 for a failed virus scan (barracuda:4XX_VIRUSSCAN_TEMP_FAIL).
-func VirusScanTempFail() Reply { return entryVirusScanTempFail.Reply() }
-
-// MailboxUnavailableTemp is 450 4.2.0 for a temporarily unavailable mailbox (barracuda:4XX_TEMP_RECIP).
-func MailboxUnavailableTemp() Reply { return entryMailboxUnavailableTemp.Reply() }
-
-// GatewayInternalError is 451 4.3.0 for an internal error (barracuda:4XX_EINTERNAL).
-func GatewayInternalError() Reply { return entryGatewayInternalError.Reply() }
-
-// LocalProcessingError is 451 4.3.0, the standard local-error reply (barracuda:4XX_EINTERNAL).
-func LocalProcessingError() Reply { return entryLocalProcessingError.Reply() }
-
-// GatewayTooManyRecipients is 452 4.5.3 for too many recipients (barracuda:4XX_TOO_MANY_RECIPS).
-func GatewayTooManyRecipients() Reply { return entryGatewayTooManyRecipients.Reply() }
-
-// TLSTempUnavailable is 454 4.7.0 when TLS cannot start (barracuda:4XX_TLS_TEMP_FAIL).
-func TLSTempUnavailable() Reply { return entryTLSTempUnavailable.Reply() }
-
-// RateFromOrigin is 454 4.7.0 for a client over the rate limit (barracuda:4XX_BLOCKED_RATE).
-func RateFromOrigin() Reply { return entryRateFromOrigin.Reply() }
-
-// RateToServer is 454 4.7.0 for a gateway over its rate limit (barracuda:4XX_BLOCKED_RATE2).
-func RateToServer() Reply { return entryRateToServer.Reply() }
-
-// CommandUnrecognized is 500 5.5.1 for an unrecognised command (barracuda:4XX_SYNTAX_ERROR).
-func CommandUnrecognized() Reply { return entryCommandUnrecognized.Reply() }
-
-// InvalidCharacter is 500 5.5.2 for an invalid character in an address (barracuda:5XX_INVALID_CHAR_RECIP).
-func InvalidCharacter() Reply { return entryInvalidCharacter.Reply() }
-
-// ParameterSyntax is 501 5.5.4 for malformed arguments (barracuda:5XX_INVALID_PARAM).
-func ParameterSyntax() Reply { return entryParameterSyntax.Reply() }
-
-// AuthMalformed is 501 5.5.2 for malformed AUTH data (barracuda:5XX_AUTH_MALFORMED).
-func AuthMalformed() Reply { return entryAuthMalformed.Reply() }
-
-// AuthResponseMalformed is 501 5.5.2 for a malformed AUTH response (barracuda:5XX_AUTH_RESPONSE_BAD).
-func AuthResponseMalformed() Reply { return entryAuthResponseMalformed.Reply() }
-
-// DataLineTooLong is 501 5.5.2 for an over-long or unterminated line (barracuda:5XX_DATA_LINE_TOO_LONG).
-func DataLineTooLong() Reply { return entryDataLineTooLong.Reply() }
-
-// MissingCRLF is 501 5.5.2 for a line without CRLF (barracuda:5XX_DATA_MISSING_CRLF).
-func MissingCRLF() Reply { return entryMissingCRLF.Reply() }
-
-// CommandNotSupported is 502 5.5.1 for an unsupported command (barracuda:5XX_NO_SUCH_COMMAND).
-func CommandNotSupported() Reply { return entryCommandNotSupported.Reply() }
-
-// StartTLSBeforeAuth is 503 5.7.0 for plain-text AUTH without TLS (barracuda:5XX_AUTH_REQUIRES_TLS).
-func StartTLSBeforeAuth() Reply { return entryStartTLSBeforeAuth.Reply() }
-
-// BadAuthSequence is 503 5.5.1 for an AUTH exchange out of order (barracuda:5XX_BAD_AUTH_COMMAND_SEQ).
-func BadAuthSequence() Reply { return entryBadAuthSequence.Reply() }
-
-// BadSequence is 503 5.5.1 for commands out of order (barracuda:5XX_BAD_COMMAND_SEQ).
-func BadSequence() Reply { return entryBadSequence.Reply() }
-
-// NeedFQDN is 504 5.5.2 for an address without a full domain (barracuda:5XX_NEED_FQDN).
-func NeedFQDN() Reply { return entryNeedFQDN.Reply() }
-
-// ParameterNotImplemented is 504 5.5.4 for an unsupported parameter (barracuda:5XX_ERROR_PARAM).
-func ParameterNotImplemented() Reply { return entryParameterNotImplemented.Reply() }
-
-// AuthMechanismUnsupported is 504 5.5.4 for an AUTH mechanism not offered (barracuda:5XX_AUTH_UNSUPPORTED).
-func AuthMechanismUnsupported() Reply { return entryAuthMechanismUnsupported.Reply() }
-
-// AuthTypeUnrecognized is 504 5.5.4 for an unknown AUTH mechanism (barracuda:5XX_AUTH_TYPE).
-func AuthTypeUnrecognized() Reply { return entryAuthTypeUnrecognized.Reply() }
-
-// AuthRequired is 530 5.7.0 when AUTH is required (barracuda:5XX_AUTH_REQUIRES_TLS).
-func AuthRequired() Reply { return entryAuthRequired.Reply() }
-
-// RecipientAddressRejected is 550 5.7.1 for a blocked recipient (barracuda:5XX_BLOCKED_RECIP).
-func RecipientAddressRejected() Reply { return entryRecipientAddressRejected.Reply() }
-
-// BlockedIP is 550 5.7.1 for a blocked client IP (barracuda:5XX_BLOCKED_IP).
-func BlockedIP() Reply { return entryBlockedIP.Reply() }
-
-// SenderRejectedPlain is 550 5.7.1 for a blocked sender (barracuda:5XX_BLOCKED_SENDER2).
-func SenderRejectedPlain() Reply { return entrySenderRejectedPlain.Reply() }
-
-// SenderAddressRejected is 550 5.7.1 for a blocked sender address (barracuda:5XX_BLOCKED_SENDER3).
-func SenderAddressRejected() Reply { return entrySenderAddressRejected.Reply() }
-
-// NoSuchDomain is 550 5.1.2 for a domain the gateway does not serve (barracuda:5XX_INVALID_DOMAIN).
-func NoSuchDomain() Reply { return entryNoSuchDomain.Reply() }
-
-// Hangup is 550 5.7.1 for a rule that drops the connection (barracuda:5XX_HANGUP).
-func Hangup() Reply { return entryHangup.Reply() }
-
-// Discard is 550 5.7.1 for a rule that discards the message (barracuda:5XX_DISCARD).
-func Discard() Reply { return entryDiscard.Reply() }
-
-// EmptySenderNotAllowed is 550 5.7.1 for a refused null sender (barracuda:5XX_EMPTY_SENDER).
-func EmptySenderNotAllowed() Reply { return entryEmptySenderNotAllowed.Reply() }
-
-// InvalidSender is 550 5.1.7 for an invalid sender (barracuda:5XX_INVALID_SENDER2).
-func InvalidSender() Reply { return entryInvalidSender.Reply() }
-
-// SenderIPRejected is 550 5.7.1 for a refused client IP (barracuda:5XX_BLOCKED_IP2).
-func SenderIPRejected() Reply { return entrySenderIPRejected.Reply() }
-
-// SPFRejected is 550 5.7.23 for an SPF fail (barracuda:5XX_SPF_FAIL).
-func SPFRejected() Reply { return entrySPFRejected.Reply() }
-
-// MailboxUnavailable is 550 5.1.1 for an unavailable mailbox (barracuda:5XX_RECIP).
-func MailboxUnavailable() Reply { return entryMailboxUnavailable.Reply() }
-
 // SpoofedMessage is 550 5.7.1 for a message spoofing our own domain (barracuda:5XX_SPOOFED).
 func SpoofedMessage() Reply { return entrySpoofedMessage.Reply() }
-
-// MessageTooLarge is 552 5.3.4 for a message over the size limit (barracuda:5XX_MSG_SIZE).
-func MessageTooLarge() Reply { return entryMessageTooLarge.Reply() }
 
 // MessageTooBig is 552 5.3.4 for a message over the size limit, the reply
 // smtppolicy's size check gives (barracuda:5XX_MSG_SIZE2).
 func MessageTooBig() Reply { return entryMessageTooBig.Reply() }
 
-// MailboxNameNotAllowed is 553 5.1.3 for a refused mailbox name (barracuda:5XX_FAIL_RECIP).
-func MailboxNameNotAllowed() Reply { return entryMailboxNameNotAllowed.Reply() }
-
-// ActionNotTaken is 553 5.0.0 for a refusal without detail (barracuda:5XX_NO_ACTION).
-func ActionNotTaken() Reply { return entryActionNotTaken.Reply() }
-
-// VirusRejected is 554 5.7.1 for a virus (barracuda:5XX_BLOCKED_VIRUS).
-func VirusRejected() Reply { return entryVirusRejected.Reply() }
-
 // SpamRejected is 554 5.7.1 for spam content (barracuda:5XX_BLOCKED_SPAM).
 func SpamRejected() Reply { return entrySpamRejected.Reply() }
-
-// NoPTRBlocked is 554 5.7.1 for a client IP without reverse DNS (barracuda:5XX_BLOCKED_NO_PTR).
-func NoPTRBlocked() Reply { return entryNoPTRBlocked.Reply() }
-
-// RBLBlocked is 554 5.7.1 for a client on a block list; text follows "blocked"
-// as is (barracuda:5XX_BLOCKED_RBL).
-func RBLBlocked(text string) Reply { return entryRBLBlocked.Reply(text) }
-
-// BannedAttachment is 554 5.7.1 for a banned attachment (barracuda:5XX_BLOCKED_ATT).
-func BannedAttachment() Reply { return entryBannedAttachment.Reply() }
-
-// EncryptedAttachment is 554 5.7.1 for a password-protected attachment (barracuda:5XX_BLOCKED_ATT_ENC).
-func EncryptedAttachment() Reply { return entryEncryptedAttachment.Reply() }
-
-// ReputationBlocked is 554 5.7.1 for a client on the Barracuda Reputation list (barracuda:5XX_BLOCKED_BBL).
-func ReputationBlocked(host, url string) Reply { return entryReputationBlocked.Reply(host, url) }
-
-// BannedContent is 554 5.7.1 for banned content (barracuda:5XX_BLOCKED_DLP).
-func BannedContent() Reply { return entryBannedContent.Reply() }
 
 // HeloUnknownTLD is 550 5.7.0 for a HELO name in a top-level domain that
 // does not exist.

@@ -6,17 +6,14 @@ package reply
 // enhanced code.
 
 var (
-	// StartTLSReady is 220 2.0.0, accepting STARTTLS (postfix).
 	entryStartTLSReady = newEntry("StartTLSReady", 220, "2.0.0",
 		"Ready to start TLS", nil,
 		"The server accepted STARTTLS; the TLS handshake follows.",
 		"postfix")
-	// Bye is 221 2.0.0, the answer to QUIT (postfix).
 	entryBye = newEntry("Bye", 221, "2.0.0",
 		"Bye", nil,
 		"The answer to QUIT; the server closes the connection.",
 		"postfix")
-	// AuthSuccessful is 235 2.7.0 for a successful AUTH (postfix).
 	entryAuthSuccessful = newEntry("AuthSuccessful", 235, "2.7.0",
 		"Authentication successful", nil,
 		"The client authenticated; its mail is treated as a trusted user's.",
@@ -25,47 +22,38 @@ var (
 		"Ok: {size} bytes queued as {id}", []Param{{"size", KindNumber}, pID},
 		"The message (BDAT) was accepted and queued under the ID given; search the mail log for the ID to follow it.",
 		"postfix")
-	// Queued is 250 2.0.0 for a message queued as id (postfix).
 	entryQueued = newEntry("Queued", 250, "2.0.0",
 		"Ok: queued as {id}", []Param{pID},
 		"The message was accepted and queued under the ID given; search the mail log for the ID to follow it.",
 		"postfix")
-	// MailOk is 250 2.1.0, accepting MAIL FROM (postfix).
 	entryMailOk = newEntry("MailOk", 250, "2.1.0",
 		"Ok", nil,
 		"MAIL FROM was accepted; the client goes on with RCPT TO. Nothing to do.",
 		"postfix")
-	// RcptOk is 250 2.1.5, accepting RCPT TO (postfix).
 	entryRcptOk = newEntry("RcptOk", 250, "2.1.5",
 		"Ok", nil,
 		"RCPT TO was accepted; the client adds more recipients or goes on with DATA. Nothing to do.",
 		"postfix")
-	// LocalDataError is 421 4.3.0 when the server cannot read its own data (postfix).
 	entryLocalDataError = newEntry("LocalDataError", 421, "4.3.0",
 		"Server local data error", nil,
 		"The server could not read its own data (a lookup table or the queue) and closes the connection. Clients retry; check the mail log for the table or file at fault.",
 		"postfix")
-	// LocalError is 421 4.3.0 for an internal error (postfix).
 	entryLocalError = newEntry("LocalError", 421, "4.3.0",
 		"Server local error", nil,
 		"The server hit an internal error and closes the connection. Clients retry; check the mail log.",
 		"postfix")
-	// ScreeningPortsBusy is 421 4.3.2 when the connection screener is full (postfix).
 	entryScreeningPortsBusy = newEntry("ScreeningPortsBusy", 421, "4.3.2",
 		"All screening ports are busy", nil,
 		"The connection screener (postscreen) has no free slot. Clients retry; raise the screener's connection limit if this is frequent.",
 		"postfix")
-	// ServerPortsBusy is 421 4.3.2 when every server process is busy (postfix).
 	entryServerPortsBusy = newEntry("ServerPortsBusy", 421, "4.3.2",
 		"All server ports are busy", nil,
 		"Every SMTP server process is busy. Clients retry; raise the process limit if this is frequent.",
 		"postfix")
-	// NoSystemResources is 421 4.3.2 when the server is out of resources (postfix).
 	entryNoSystemResources = newEntry("NoSystemResources", 421, "4.3.2",
 		"No system resources", nil,
 		"The server ran out of a system resource (processes, memory, file handles). Clients retry; free the resource.",
 		"postfix")
-	// ServerConfigErrorClosing is 421 4.3.5 for a configuration error that ends the session (postfix).
 	entryServerConfigErrorClosing = newEntry("ServerConfigErrorClosing", 421, "4.3.5",
 		"Server configuration error", nil,
 		"A configuration error stops the server from working; it closes the connection. Clients retry; the mail log names the setting at fault.",
@@ -75,7 +63,6 @@ var (
 		"Error: timeout exceeded", nil,
 		"The client was idle longer than the server's command timeout. A slow or stuck client; it retries.",
 		"postfix")
-	// TooManyConnectionsFrom is 421 4.7.0 for a client over its connection limit (postfix).
 	entryTooManyConnectionsFrom = newEntry("TooManyConnectionsFrom", 421, "4.7.0",
 		"Error: too many connections from {client}", []Param{pClient},
 		"The client opened more connections (at once, or per time unit) than the anvil limits allow. It retries later; raise the limit or exempt the client if it is a trusted busy server.",
@@ -85,22 +72,18 @@ var (
 		"Error: too many errors", nil,
 		"The client made more protocol errors (unknown commands, rejected recipients) than the hard error limit; the server hangs up. Typical of address harvesting or a broken client.",
 		"postfix", "smtppolicy")
-	// TooManyTLSSessionsClosing is 421 4.7.0 for a client over its TLS session rate (postfix).
 	entryTooManyTLSSessionsClosing = newEntry("TooManyTLSSessionsClosing", 421, "4.7.0",
 		"Error: too many new TLS sessions from {client}", []Param{pClient},
 		"The client negotiated more new TLS sessions per time unit than allowed (a CPU exhaustion guard), and the server hangs up. It retries; raise the limit if legitimate.",
 		"postfix")
-	// TooManyConnections is 421 4.7.0 when the server is full (postfix).
 	entryTooManyConnections = newEntry("TooManyConnections", 421, "4.7.0",
 		"Error: too many connections", nil,
 		"The server has reached its connection limit. Clients retry later.",
 		"postfix")
-	// ServerClosing is 421 4.7.0 for a session ended early (postfix).
 	entryServerClosing = newEntry("ServerClosing", 421, "4.7.0",
 		"Server closing connection", nil,
 		"The server ends the session early, after a policy decision or a shutdown. The client retries.",
 		"postfix")
-	// HeloTryAgainLater is 444 4.3.2 for a deferred HELO (postfix).
 	entryHeloTryAgainLater = newEntry("HeloTryAgainLater", 444, "4.3.2",
 		"<{helo}>: Helo command rejected: Try again later", []Param{pHelo},
 		"A HELO restriction answered with a temporary refusal (a non-standard 444 code). The client retries; check the HELO restriction for a DEFER action.",
@@ -115,7 +98,6 @@ var (
 		"<{sender}>: Sender address rejected: Domain not found", []Param{pSender},
 		"The sender's domain has no A, AAAA or MX record (reject_unknown_sender_domain), so a bounce could not reach it; the refusal is temporary in case DNS was failing. The sender's domain must publish DNS records.",
 		"postfix")
-	// CommandFailedTemp is 450 4.3.0 for a command that failed temporarily (postfix).
 	entryCommandFailedTemp = newEntry("CommandFailedTemp", 450, "4.3.0",
 		"Error: command failed", nil,
 		"A command failed temporarily inside the server. The client retries; check the mail log.",
@@ -130,17 +112,14 @@ var (
 		"Client host rejected: cannot find your hostname, [{ip}]", []Param{pIP},
 		"The client's IP has no PTR record, or the PTR name does not resolve back to the IP (reject_unknown_client_hostname); temporary in case DNS was failing. The client's operator must fix reverse DNS.",
 		"postfix")
-	// TooManyAuth is 450 4.7.1 for a client over its AUTH rate (postfix).
 	entryTooManyAuth = newEntry("TooManyAuth", 450, "4.7.1",
 		"Error: too many AUTH commands from {client}", []Param{pClient},
 		"The client sent more AUTH commands per time unit than allowed: password guessing, or a client with a wrong password retrying. Check the credentials.",
 		"postfix")
-	// RecipientRateFrom is 450 4.7.1 for a client over its recipient rate (postfix).
 	entryRecipientRateFrom = newEntry("RecipientRateFrom", 450, "4.7.1",
 		"Error: too many recipients from {client}", []Param{pClient},
 		"The client sent to more recipients per time unit than the rate limit allows. It retries later; raise the limit for trusted bulk senders.",
 		"postfix")
-	// MessageRateFrom is 450 4.7.1 for a client over its message rate (postfix).
 	entryMessageRateFrom = newEntry("MessageRateFrom", 450, "4.7.1",
 		"Error: too much mail from {client}", []Param{pClient},
 		"The client sent more messages per time unit than the rate limit allows. It retries later; raise the limit for trusted bulk senders.",
@@ -150,47 +129,38 @@ var (
 		"<{addr}>: Temporary lookup failure", []Param{{"addr", KindAddress}},
 		"A lookup table (LDAP, SQL, a map) needed to decide about the address did not answer. Clients retry; check the table's server.",
 		"postfix")
-	// QueueWriteError is 451 4.3.0 when the queue cannot be written (postfix).
 	entryQueueWriteError = newEntry("QueueWriteError", 451, "4.3.0",
 		"Queue file write error", nil,
 		"The server could not write the message to its queue (disk full, permissions, a content filter failing). Clients retry; check disk space and the mail log.",
 		"postfix")
-	// TemporaryLookupError is 451 4.3.0 when a lookup table fails (postfix).
 	entryTemporaryLookupError = newEntry("TemporaryLookupError", 451, "4.3.0",
 		"Temporary lookup error", nil,
 		"A lookup table did not answer. Clients retry; check the table's server.",
 		"postfix")
-	// SenderConfigError is 451 4.3.5 for a misconfigured sender restriction (postfix).
 	entrySenderConfigError = newEntry("SenderConfigError", 451, "4.3.5",
 		"<{sender}>: Sender address rejected: Server configuration error", []Param{pSender},
 		"A sender restriction is misconfigured (an unknown restriction name, a missing table). Clients retry; the mail log names the setting.",
 		"postfix")
-	// ClientConfigError is 451 4.3.5 for a misconfigured client restriction (postfix).
 	entryClientConfigError = newEntry("ClientConfigError", 451, "4.3.5",
 		"<{client}>: Client host rejected: Server configuration error", []Param{pClient},
 		"A client restriction is misconfigured. Clients retry; the mail log names the setting.",
 		"postfix")
-	// HeloConfigError is 451 4.3.5 for a misconfigured HELO restriction (postfix).
 	entryHeloConfigError = newEntry("HeloConfigError", 451, "4.3.5",
 		"<{helo}>: Helo command rejected: Server configuration error", []Param{pHelo},
 		"A HELO restriction is misconfigured. Clients retry; the mail log names the setting.",
 		"postfix")
-	// RecipientConfigError is 451 4.3.5 for a misconfigured recipient restriction (postfix).
 	entryRecipientConfigError = newEntry("RecipientConfigError", 451, "4.3.5",
 		"<{rcpt}>: Recipient address rejected: Server configuration error", []Param{pRcpt},
 		"A recipient restriction is misconfigured. Clients retry; the mail log names the setting.",
 		"postfix")
-	// ServerConfigError is 451 4.3.5 for a configuration error (postfix).
 	entryServerConfigError = newEntry("ServerConfigError", 451, "4.3.5",
 		"Server configuration error", nil,
 		"A configuration error stops the server from accepting the message. Clients retry; the mail log names the setting.",
 		"postfix")
-	// ServerConfigProblem is 451 4.3.5 for a configuration problem (postfix).
 	entryServerConfigProblem = newEntry("ServerConfigProblem", 451, "4.3.5",
 		"Server configuration problem", nil,
 		"A configuration problem (often a content filter or milter that cannot be reached) stops the server from accepting the message. Clients retry; check the mail log.",
 		"postfix")
-	// ServiceUnavailableTryLater is 451 4.7.1 for a deferring policy (postfix).
 	entryServiceUnavailableTryLater = newEntry("ServiceUnavailableTryLater", 451, "4.7.1",
 		"Service unavailable - try again later", nil,
 		"A policy service or content filter asked for a temporary refusal (a DEFER action). Clients retry.",
@@ -200,52 +170,42 @@ var (
 		"Error: too many recipients", nil,
 		"The message has more recipients than the per-message limit. RFC 5321 3.3 clients send the rest in another transaction; nothing is lost.",
 		"postfix", "smtppolicy")
-	// TemporaryFailure is 454 4.3.0 for a temporary internal failure (postfix).
 	entryTemporaryFailure = newEntry("TemporaryFailure", 454, "4.3.0",
 		"Try again later", nil,
 		"A temporary failure inside the server (often a content filter or milter). Clients retry; check the mail log.",
 		"postfix")
-	// TooManyTLSSessions is 454 4.7.0 for a client over its TLS session rate (postfix).
 	entryTooManyTLSSessions = newEntry("TooManyTLSSessions", 454, "4.7.0",
 		"Error: too many new TLS sessions from {client}", []Param{pClient},
 		"The client negotiated more new TLS sessions per time unit than allowed. It retries; raise the limit if legitimate.",
 		"postfix")
-	// AuthTempFailure is 454 4.7.0 when the authentication backend fails (postfix).
 	entryAuthTempFailure = newEntry("AuthTempFailure", 454, "4.7.0",
 		"Temporary authentication failure: {detail}", []Param{pDetail},
 		"The authentication backend (SASL server) did not answer. Clients retry; check the SASL service.",
 		"postfix")
-	// TLSUnavailable is 454 4.7.0 when STARTTLS cannot start (postfix).
 	entryTLSUnavailable = newEntry("TLSUnavailable", 454, "4.7.0",
 		"TLS not available due to local problem", nil,
 		"STARTTLS is offered but cannot start (missing or unreadable key or certificate). Fix the TLS configuration; clients may send without TLS or retry.",
 		"postfix")
-	// CommandFailed is 500 5.3.0 for a command that failed permanently (postfix).
 	entryCommandFailed = newEntry("CommandFailed", 500, "5.3.0",
 		"Error: command failed", nil,
 		"A command failed permanently inside the server. Check the mail log.",
 		"postfix")
-	// BadSyntax is 500 5.5.2 for an unparsable command (postfix).
 	entryBadSyntax = newEntry("BadSyntax", 500, "5.5.2",
 		"Error: bad syntax", nil,
 		"The command line could not be parsed. The client is broken.",
 		"postfix")
-	// BadUTF8 is 500 5.5.2 for invalid UTF-8 in a command (postfix).
 	entryBadUTF8 = newEntry("BadUTF8", 500, "5.5.2",
 		"Error: bad UTF-8 syntax", nil,
 		"The command holds invalid UTF-8 (RFC 6531). The client is broken.",
 		"postfix")
-	// SASLResponseTooLong is 500 5.5.6 for an over-long AUTH response (postfix).
 	entrySASLResponseTooLong = newEntry("SASLResponseTooLong", 500, "5.5.6",
 		"SASL response limit exceeded", nil,
 		"An AUTH response line was longer than allowed (RFC 4954 X.5.6). The client is broken or hostile.",
 		"postfix")
-	// BadRecipientSyntax is 501 5.1.3 for an invalid RCPT TO address (postfix).
 	entryBadRecipientSyntax = newEntry("BadRecipientSyntax", 501, "5.1.3",
 		"Bad recipient address syntax", nil,
 		"The RCPT TO address is not a valid address. The sender must correct it.",
 		"postfix")
-	// BadSenderSyntax is 501 5.1.7 for an invalid MAIL FROM address (postfix).
 	entryBadSenderSyntax = newEntry("BadSenderSyntax", 501, "5.1.7",
 		"Bad sender address syntax", nil,
 		"The MAIL FROM address is not a valid address. The sending software is broken.",
@@ -255,112 +215,90 @@ var (
 		"<{helo}>: Helo command rejected: invalid ip address", []Param{pHelo},
 		"The HELO argument is an address literal holding an invalid IP address. The client's operator must fix its HELO name.",
 		"postfix")
-	// BadAttributeName is 501 5.5.4 for an unknown ESMTP parameter name of command (postfix).
 	entryBadAttributeName = newEntry("BadAttributeName", 501, "5.5.4",
 		"Bad {command} attribute name: {name}", []Param{pCommand, {"name", KindText}},
 		"The command carries an ESMTP parameter this server does not know. The client uses an extension not offered in the EHLO reply.",
 		"postfix")
-	// BadENVID is 501 5.5.4 for a malformed ENVID (postfix).
 	entryBadENVID = newEntry("BadENVID", 501, "5.5.4",
 		"Bad ENVID parameter syntax", nil,
 		"The DSN ENVID parameter of MAIL FROM is malformed (RFC 3461). The client is broken.",
 		"postfix")
-	// BadSizeSyntax is 501 5.5.4 for a malformed SIZE (postfix).
 	entryBadSizeSyntax = newEntry("BadSizeSyntax", 501, "5.5.4",
 		"Bad message size syntax", nil,
 		"The SIZE parameter of MAIL FROM is not a number (RFC 1870). The client is broken.",
 		"postfix")
-	// BadRET is 501 5.5.4 for a malformed RET (postfix).
 	entryBadRET = newEntry("BadRET", 501, "5.5.4",
 		"Bad RET parameter syntax", nil,
 		"The DSN RET parameter is neither FULL nor HDRS (RFC 3461). The client is broken.",
 		"postfix")
-	// AttributeTooLong is 501 5.5.4 for an over-long ESMTP parameter (postfix).
 	entryAttributeTooLong = newEntry("AttributeTooLong", 501, "5.5.4",
 		"Error: attribute value too long", nil,
 		"An ESMTP parameter value is over the length limit. The client is broken or hostile.",
 		"postfix")
-	// AttributeExpected is 501 5.5.4 for an ESMTP parameter not in name=value form (postfix).
 	entryAttributeExpected = newEntry("AttributeExpected", 501, "5.5.4",
 		"Error: attribute=value expected", nil,
 		"An ESMTP parameter is not in name=value form. The client is broken.",
 		"postfix")
-	// BadNOTIFY is 501 5.5.4 for a malformed NOTIFY (postfix).
 	entryBadNOTIFY = newEntry("BadNOTIFY", 501, "5.5.4",
 		"Error: Bad NOTIFY parameter syntax", nil,
 		"The DSN NOTIFY parameter of RCPT TO is malformed (RFC 3461). The client is broken.",
 		"postfix")
-	// BadORCPT is 501 5.5.4 for a malformed ORCPT (postfix).
 	entryBadORCPT = newEntry("BadORCPT", 501, "5.5.4",
 		"Error: Bad ORCPT parameter syntax", nil,
 		"The DSN ORCPT parameter of RCPT TO is malformed (RFC 3461). The client is broken.",
 		"postfix")
-	// CommandSyntax is 501 5.5.4 showing a command's usage, such as "MAIL FROM:<address>" (postfix).
 	entryCommandSyntax = newEntry("CommandSyntax", 501, "5.5.4",
 		"Syntax: {usage}", []Param{{"usage", KindText}},
 		"The command's arguments are wrong; the text shows the correct form. The client is broken.",
 		"postfix")
-	// AuthAborted is 501 5.7.0 for a cancelled AUTH exchange (postfix).
 	entryAuthAborted = newEntry("AuthAborted", 501, "5.7.0",
 		"Authentication aborted", nil,
 		"The client cancelled an AUTH exchange. Nothing to change; the client may retry.",
 		"postfix", "barracuda:5XX_AUTH_ABORT")
-	// DSNDisabled is 501 5.7.1 for DSN parameters when DSN is not offered (postfix).
 	entryDSNDisabled = newEntry("DSNDisabled", 501, "5.7.1",
 		"DSN support is disabled", nil,
 		"The client used a DSN parameter (NOTIFY, RET, ENVID, ORCPT) but DSN is not offered to it. Enable DSN for the client if it needs delivery notifications.",
 		"postfix")
-	// CommandNotImplemented is 502 5.5.1 for an unsupported command (postfix).
 	entryCommandNotImplemented = newEntry("CommandNotImplemented", 502, "5.5.1",
 		"Error: command not implemented", nil,
 		"The command is not supported here. The client must do without it.",
 		"postfix")
-	// VRFYDisabled is 502 5.5.1 when VRFY is off (postfix).
 	entryVRFYDisabled = newEntry("VRFYDisabled", 502, "5.5.1",
 		"VRFY command is disabled", nil,
 		"VRFY is turned off to stop address harvesting. Nothing to do.",
 		"postfix")
-	// CommandNotRecognized is 502 5.5.2 for something that is not an SMTP command (postfix).
 	entryCommandNotRecognized = newEntry("CommandNotRecognized", 502, "5.5.2",
 		"Error: command not recognized", nil,
 		"The client sent something that is not an SMTP command. Often a non-SMTP client (a web browser, a scanner).",
 		"postfix")
-	// AuthNotEnabled is 503 5.5.1 when AUTH is not offered (postfix).
 	entryAuthNotEnabled = newEntry("AuthNotEnabled", 503, "5.5.1",
 		"Error: authentication not enabled", nil,
 		"The client tried AUTH but authentication is not offered here. Enable SASL if clients are meant to authenticate.",
 		"postfix")
-	// DataAfterBDAT is 503 5.5.1 for DATA mixed with BDAT (postfix).
 	entryDataAfterBDAT = newEntry("DataAfterBDAT", 503, "5.5.1",
 		"Error: DATA after BDAT", nil,
 		"The client mixed DATA and BDAT in one transaction, which RFC 3030 forbids. The client is broken.",
 		"postfix")
-	// MailAfterBDAT is 503 5.5.1 for MAIL before BDAT LAST (postfix).
 	entryMailAfterBDAT = newEntry("MailAfterBDAT", 503, "5.5.1",
 		"Error: MAIL after BDAT", nil,
 		"The client started a new transaction before finishing BDAT with LAST. The client is broken.",
 		"postfix")
-	// MailInProgress is 503 5.5.1 for a command not allowed inside a transaction (postfix).
 	entryMailInProgress = newEntry("MailInProgress", 503, "5.5.1",
 		"Error: MAIL transaction in progress", nil,
 		"The client sent a command not allowed inside a transaction (such as AUTH or STARTTLS after MAIL). The client is broken.",
 		"postfix")
-	// NeedMail is 503 5.5.1 for RCPT or DATA before MAIL (postfix).
 	entryNeedMail = newEntry("NeedMail", 503, "5.5.1",
 		"Error: need MAIL command", nil,
 		"The client sent RCPT or DATA before MAIL FROM. The client is broken or pipelining wrongly.",
 		"postfix")
-	// NeedRcpt is 503 5.5.1 for DATA before RCPT (postfix).
 	entryNeedRcpt = newEntry("NeedRcpt", 503, "5.5.1",
 		"Error: need RCPT command", nil,
 		"The client sent DATA before any RCPT TO. The client is broken or pipelining wrongly.",
 		"postfix")
-	// NestedMail is 503 5.5.1 for a second MAIL in a transaction (postfix).
 	entryNestedMail = newEntry("NestedMail", 503, "5.5.1",
 		"Error: nested MAIL command", nil,
 		"The client sent a second MAIL FROM inside a transaction. The client is broken.",
 		"postfix")
-	// RcptAfterBDAT is 503 5.5.1 for RCPT after BDAT started (postfix).
 	entryRcptAfterBDAT = newEntry("RcptAfterBDAT", 503, "5.5.1",
 		"Error: RCPT after BDAT", nil,
 		"The client added a recipient after starting BDAT. The client is broken.",
@@ -370,17 +308,14 @@ var (
 		"Error: send HELO/EHLO first", nil,
 		"The client sent MAIL before HELO or EHLO, which is required here. Typical of spam software; a real client greets first.",
 		"postfix", "barracuda:5XX_MISSING_EHLO")
-	// MultipleAuthParams is 503 5.5.4 for a repeated AUTH= parameter (postfix).
 	entryMultipleAuthParams = newEntry("MultipleAuthParams", 503, "5.5.4",
 		"Error: multiple AUTH= options", nil,
 		"MAIL FROM carried the AUTH= parameter twice. The client is broken.",
 		"postfix")
-	// NeedAuth is 503 5.5.4 when authentication is required before MAIL (postfix).
 	entryNeedAuth = newEntry("NeedAuth", 503, "5.5.4",
 		"Error: send AUTH command first", nil,
 		"This server requires authentication before MAIL. Configure the client with credentials.",
 		"postfix")
-	// AccessDeniedFor is 503 5.7.0 for a command not allowed for who (postfix).
 	entryAccessDeniedFor = newEntry("AccessDeniedFor", 503, "5.7.0",
 		"Error: access denied for {who}", []Param{{"who", KindText}},
 		"The command is not allowed for this client or user (an ETRN or authorization restriction). Change the restriction if it should be allowed.",
@@ -400,47 +335,38 @@ var (
 		"<{helo}>: Helo command rejected: need fully-qualified hostname", []Param{pHelo},
 		"The HELO name is not a fully-qualified domain name (reject_non_fqdn_helo_hostname), as RFC 5321 4.1.1.1 requires. The client's operator must set its real name.",
 		"postfix")
-	// AuthNeedsEncryption is 504 5.5.4 for plain-text AUTH without TLS (postfix).
 	entryAuthNeedsEncryption = newEntry("AuthNeedsEncryption", 504, "5.5.4",
 		"Encryption required for requested authentication mechanism", nil,
 		"The client tried a plain-text AUTH mechanism without TLS. Configure it to use STARTTLS first.",
 		"postfix", "barracuda:5XX_AUTH_REQUIRES_TLS").alt("Error: encryption required for requested authentication mechanism")
-	// ServiceUnavailableClosing is 521 5.3.2 for a client refused at connect (postfix).
 	entryServiceUnavailableClosing = newEntry("ServiceUnavailableClosing", 521, "5.3.2",
 		"Service currently unavailable", nil,
 		"The server refuses all mail from this client and hangs up (RFC 7504 521). The client's IP is blocked at connect; check the connection screening or access rules.",
 		"postfix")
-	// CommandNotImplementedClosing is 521 5.5.1, hanging up on a client (postfix).
 	entryCommandNotImplementedClosing = newEntry("CommandNotImplementedClosing", 521, "5.5.1",
 		"Error: command not implemented", nil,
 		"The client sent a command that is not implemented after a previous rejection, and the server hangs up. Typical of spam software.",
 		"postfix")
-	// ProtocolErrorClosing is 521 5.5.1 for a protocol violation that ends the session (postfix).
 	entryProtocolErrorClosing = newEntry("ProtocolErrorClosing", 521, "5.5.1",
 		"Protocol error", nil,
 		"The client broke the protocol (talking before the greeting, bare LF, pipelining without permission) and the server hangs up. Allow the client in the screening rules if it is legitimate.",
 		"postfix")
-	// BDATSyntaxClosing is 521 5.5.4 for a malformed BDAT (postfix).
 	entryBDATSyntaxClosing = newEntry("BDATSyntaxClosing", 521, "5.5.4",
 		"Syntax: BDAT count [LAST]", nil,
 		"A BDAT command was malformed; since the data that follows cannot be framed, the server hangs up (RFC 3030). The client is broken.",
 		"postfix")
-	// ForbiddenCommand is 521 5.7.0 for CONNECT, GET or POST on the mail port (postfix).
 	entryForbiddenCommand = newEntry("ForbiddenCommand", 521, "5.7.0",
 		"Error: I can break rules, too. Goodbye.", nil,
 		"The client sent a forbidden command (CONNECT, GET, POST: a web proxy attack on the mail port) and the server hangs up. Nothing to do.",
 		"postfix")
-	// StartTLSRequired is 530 5.7.0 when TLS is required first (postfix).
 	entryStartTLSRequired = newEntry("StartTLSRequired", 530, "5.7.0",
 		"Must issue a STARTTLS command first", nil,
 		"This server requires TLS before MAIL or AUTH. Configure the client to use STARTTLS.",
 		"postfix", "barracuda:5XX_REQUIRES_TLS").alt("Must issue STARTTLS")
-	// AuthFailedDetail is 535 5.7.8 for refused credentials with the SASL reason (postfix).
 	entryAuthFailedDetail = newEntry("AuthFailedDetail", 535, "5.7.8",
 		"Error: authentication failed: {detail}", []Param{pDetail},
 		"The credentials were refused (RFC 4954 5.7.8); the detail gives the SASL server's reason. Check the user name and password; many failures from one address are a guessing attack.",
 		"postfix")
-	// SenderUnknownLocal is 550 5.1.0 for a sender unknown in our own domain (postfix).
 	entrySenderUnknownLocal = newEntry("SenderUnknownLocal", 550, "5.1.0",
 		"<{sender}>: Sender address rejected: User unknown in local recipient table", []Param{pSender},
 		"The sender claims an address in one of this server's own domains that does not exist (reject_unlisted_sender): forged. Add the address if it is real.",
@@ -450,22 +376,18 @@ var (
 		"<{rcpt}>: Recipient address rejected: User unknown in local recipient table", []Param{pRcpt},
 		"No mailbox or alias exists for the recipient in this domain. The sender must correct the address; add the user or an alias if it should exist.",
 		"postfix")
-	// ServiceCurrentlyUnavailable is 550 5.3.2 for a refused client (postfix).
 	entryServiceCurrentlyUnavailable = newEntry("ServiceCurrentlyUnavailable", 550, "5.3.2",
 		"Service currently unavailable", nil,
 		"The server refuses mail from this client (a connection screening verdict). Check the screening rules for the client's IP.",
 		"postfix")
-	// ServiceUnavailable is 550 5.5.0 for a refused client (postfix).
 	entryServiceUnavailable = newEntry("ServiceUnavailable", 550, "5.5.0",
 		"Service unavailable", nil,
 		"The server refuses to serve this client. Check the client restrictions and screening rules.",
 		"postfix")
-	// ProtocolError is 550 5.5.1 for a protocol violation (postfix).
 	entryProtocolError = newEntry("ProtocolError", 550, "5.5.1",
 		"Protocol error", nil,
 		"The client broke the SMTP protocol. The client is broken or hostile.",
 		"postfix")
-	// InsufficientAuthorization is 550 5.7.0 for a user not allowed the command or sender (postfix).
 	entryInsufficientAuthorization = newEntry("InsufficientAuthorization", 550, "5.7.0",
 		"Error: insufficient authorization", nil,
 		"The authenticated user may not use this sender address or command. Change the sender-login map if it should be allowed.",
@@ -480,32 +402,26 @@ var (
 		"<{sender}>: Sender address rejected: Domain {domain} does not accept mail (nullMX)", []Param{pSender, pDomain},
 		"The sender's domain publishes a null MX (RFC 7505): it declares it never receives mail, so it cannot send mail that may bounce either. The sender's domain must publish a real MX.",
 		"postfix", "smtppolicy").alt("<{sender}>: Sender address rejected: Domain {domain} does not accept mail")
-	// NullBDAT is 551 5.7.1 for BDAT 0 without LAST (postfix).
 	entryNullBDAT = newEntry("NullBDAT", 551, "5.7.1",
 		"Null BDAT request", nil,
 		"BDAT 0 without LAST carries nothing. The client is broken.",
 		"postfix")
-	// ChunkTooBig is 552 5.3.4 for a BDAT chunk over the size limit (postfix).
 	entryChunkTooBig = newEntry("ChunkTooBig", 552, "5.3.4",
 		"Chunk exceeds message size limit", nil,
 		"A BDAT chunk took the message over the size limit. The sender must send a smaller message.",
 		"postfix")
-	// MessageFileTooBig is 552 5.3.4 for a message over the size limit (postfix).
 	entryMessageFileTooBig = newEntry("MessageFileTooBig", 552, "5.3.4",
 		"Message file too big", nil,
 		"The message is larger than the server's size limit. The sender must send a smaller message (a link instead of an attachment).",
 		"postfix")
-	// MessageExceedsFSLimit is 552 5.3.4 for a message over the file size limit (postfix).
 	entryMessageExceedsFSLimit = newEntry("MessageExceedsFSLimit", 552, "5.3.4",
 		"Message size exceeds file system imposed limit", nil,
 		"The message is larger than the largest file the queue file system allows. Raise the file size limit, or the sender sends less.",
 		"postfix")
-	// SMTPUTF8Required is 553 5.6.7 for a non-ASCII address without SMTPUTF8 (postfix).
 	entrySMTPUTF8Required = newEntry("SMTPUTF8Required", 553, "5.6.7",
 		"Must declare SMTPUTF8 to send unicode address", nil,
 		"The address holds non-ASCII characters but MAIL FROM did not declare SMTPUTF8 (RFC 6531). The client must add the SMTPUTF8 parameter.",
 		"postfix")
-	// ClientRejected is 554 5.7.1, an access map refusal of the client with its text (postfix).
 	entryClientRejected = newEntry("ClientRejected", 554, "5.7.1",
 		"<{client}>: Client host rejected: {text}", []Param{pClient, pText},
 		"An access map or client restriction refused the client, with the map's own text. Find the entry matching the client's name or IP in the client access maps.",
@@ -515,17 +431,14 @@ var (
 		"<{helo}>: Helo command rejected: {text}", []Param{pHelo, pText},
 		"An access map or HELO restriction refused the HELO name, with the map's own text. Find the entry matching the name in the HELO access maps.",
 		"postfix", "smtppolicy").variants("5.0.0", "5.4.0")
-	// SenderRejected is 554 5.7.1, an access map refusal of the sender with its text (postfix).
 	entrySenderRejected = newEntry("SenderRejected", 554, "5.7.1",
 		"<{sender}>: Sender address rejected: {text}", []Param{pSender, pText},
 		"An access map or sender restriction refused the sender, with the map's own text. Find the entry matching the address or its domain in the sender access maps.",
 		"postfix", "smtppolicy").variants("5.1.0", "5.1.7", "5.1.8", "5.4.0").variantCode(550, "5.7.1")
-	// RecipientRejected is 554 5.7.1, an access map refusal of the recipient with its text (postfix).
 	entryRecipientRejected = newEntry("RecipientRejected", 554, "5.7.1",
 		"<{rcpt}>: Recipient address rejected: {text}", []Param{pRcpt, pText},
 		"An access map or recipient restriction refused the recipient, with the map's own text. Find the entry matching the address or its domain in the recipient access maps.",
 		"postfix", "smtppolicy").variants("5.1.1", "5.1.2", "5.1.3", "5.1.4", "5.1.5", "5.1.6", "5.4.0")
-	// RecipientDomainNotFound is 554 5.1.2 for a recipient domain that does not exist (postfix).
 	entryRecipientDomainNotFound = newEntry("RecipientDomainNotFound", 554, "5.1.2",
 		"<{rcpt}>: Recipient address rejected: Domain not found", []Param{pRcpt},
 		"The recipient's domain does not exist in DNS. The sender must correct the address.",
@@ -535,17 +448,14 @@ var (
 		"<{sender}>: Sender address rejected: Domain not found", []Param{pSender},
 		"The sender's domain does not exist in DNS, so no bounce could reach it. The sending software must use a real address.",
 		"postfix")
-	// NeedRcptData is 554 5.5.1 for DATA with no accepted recipient (postfix).
 	entryNeedRcptData = newEntry("NeedRcptData", 554, "5.5.1",
 		"Error: need RCPT command", nil,
 		"DATA came with no recipient accepted (after pipelining). The client is broken or all its recipients were refused.",
 		"postfix")
-	// NoValidRecipients is 554 5.5.1 when every recipient was refused (postfix).
 	entryNoValidRecipients = newEntry("NoValidRecipients", 554, "5.5.1",
 		"Error: no valid recipients", nil,
 		"Every recipient of the transaction was refused, so DATA is refused too. Look at the RCPT replies for the reasons.",
 		"postfix")
-	// TLSAlreadyActive is 554 5.5.1 for STARTTLS inside TLS (postfix).
 	entryTLSAlreadyActive = newEntry("TLSAlreadyActive", 554, "5.5.1",
 		"Error: TLS already active", nil,
 		"The client sent STARTTLS inside a TLS session. The client is broken.",
@@ -596,7 +506,6 @@ var (
 		"Client host rejected: cannot find your reverse hostname, [{ip}]", []Param{pIP},
 		"The client's IP has no PTR record (reject_unknown_reverse_client_hostname). The code is unknown_client_reject_code when DNS said so, 450 when DNS failed. The client's operator must add reverse DNS.",
 		"postfix")
-	// HeloInvalidName is 501 5.5.2 for a HELO argument that is no host name (postfix).
 	entryHeloInvalidName = newEntry("HeloInvalidName", 501, "5.5.2",
 		"<{helo}>: Helo command rejected: Invalid name", []Param{pHelo},
 		"The HELO argument is neither a valid host name nor an IP address (reject_invalid_helo_hostname). The client's operator must fix its HELO name.",
@@ -607,6 +516,3 @@ var (
 		"The recipient's domain publishes a null MX (RFC 7505 556 5.1.10): it receives no mail at all. The sender must use another address.",
 		"postfix").alt("<{rcpt}>: Recipient address rejected: Domain {domain} does not accept mail")
 )
-
-// QueuedBytes is 250 2.0.0 for a BDAT message of size bytes queued as id (postfix).
-func QueuedBytes(size int64, id string) Reply { return entryQueuedBytes.Reply(itoa(size), id) }

@@ -21,12 +21,10 @@ var (
 		"host {host} [{ip}] from unknown TLD", []Param{pHost, pIP},
 		"The client's host name ends in a top-level domain that does not exist. Its DNS is misconfigured or forged; the client's operator must fix its PTR record. Update the list of known TLDs if a new one was just delegated.",
 		"smtpf#122")
-	// HostSenderBlacklisted is 550 5.7.1 for an access map Connect:From: REJECT (smtpf#125).
 	entryHostSenderBlacklisted = newEntry("HostSenderBlacklisted", 550, "5.7.1",
 		"host {host} [{ip}] sender <{sender}> black listed", []Param{pHost, pIP, pSender},
 		"An access map Connect:From: entry for this client and sender pair says REJECT. Change the entry if this client may send for this sender.",
 		"smtpf#125")
-	// SenderBlacklisted is 550 5.7.1 for an access map From: REJECT (smtpf#127).
 	entrySenderBlacklisted = newEntry("SenderBlacklisted", 550, "5.7.1",
 		"sender <{sender}> black listed", []Param{pSender},
 		"An access map From: entry for the sender's address or domain says REJECT. Remove or change the entry if the sender should be allowed.",
@@ -56,17 +54,14 @@ var (
 		"special case of at-sign in local-part denied", nil,
 		"The recipient's local part holds a quoted at-sign (\"user@other\"@host), a trick to relay through servers that mis-parse it. It is refused on purpose; the sender must use a plain address.",
 		"smtpf#133")
-	// HostRecipientBlacklisted is 550 5.7.1 for an access map Connect:To: REJECT (smtpf#135).
 	entryHostRecipientBlacklisted = newEntry("HostRecipientBlacklisted", 550, "5.7.1",
 		"host {host} [{ip}] recipient <{rcpt}> black listed", []Param{pHost, pIP, pRcpt},
 		"An access map Connect:To: entry for this client and recipient pair says REJECT. Change the entry if this client may send to this recipient.",
 		"smtpf#135")
-	// SenderRecipientBlacklisted is 550 5.7.1 for an access map From:To: REJECT (smtpf#137).
 	entrySenderRecipientBlacklisted = newEntry("SenderRecipientBlacklisted", 550, "5.7.1",
 		"sender <{sender}> recipient <{rcpt}> black listed", []Param{pSender, pRcpt},
 		"An access map From:To: entry for this sender and recipient pair says REJECT. Change the entry if this sender may write to this recipient.",
 		"smtpf#137")
-	// RecipientBlacklisted is 550 5.7.1 for an access map To: REJECT (smtpf#139).
 	entryRecipientBlacklisted = newEntry("RecipientBlacklisted", 550, "5.7.1",
 		"recipient <{rcpt}> black listed", []Param{pRcpt},
 		"An access map To: entry for the recipient's address or domain says REJECT (the address is closed to outside mail). Remove the entry if the recipient should receive mail.",
@@ -92,7 +87,6 @@ var (
 		"{scanner} buffer overflow", []Param{pScanner},
 		"A content scanner daemon sent an answer longer than expected. Mail is deferred. Check the scanner's version against this server's and its socket settings.",
 		"smtpf#154", "smtpf#181", "smtpf#370")
-	// ScannerPortParseError is 451 4.4.0 for an unreadable clamd stream port (smtpf#188).
 	entryScannerPortParseError = newEntry("ScannerPortParseError", 451, "4.4.0",
 		"{scanner} session port \"{port}\" parse error", []Param{pScanner, {"port", KindText}},
 		"The clamd daemon answered a STREAM request with a port this server could not read. Mail is deferred. Check the clamd version and the network between the two hosts.",
@@ -117,37 +111,30 @@ var (
 		"{text}", []Param{pText},
 		"An external check program answered with its own code and text (its standard output and error form the reply). The code is chosen per reply (any 4xx or 5xx with enhanced code X.7.0); read the program's text for its reason.",
 		"smtpf#224").anyCode()
-	// RecipientExpired is 550 5.7.1 for an expired time-limited address (smtpf#244).
 	entryRecipientExpired = newEntry("RecipientExpired", 550, "5.7.1",
 		"recipient <{rcpt}> expired", []Param{pRcpt},
 		"The recipient address was a time-limited address that has expired. The sender must use the recipient's current address.",
 		"smtpf#244")
-	// RecipientInvalid is 550 5.7.1 for a signed address that does not verify (smtpf#245).
 	entryRecipientInvalid = newEntry("RecipientInvalid", 550, "5.7.1",
 		"recipient <{rcpt}> invalid", []Param{pRcpt},
 		"The recipient address is a signed or time-limited address whose signature does not verify. The sender must use the recipient's real address.",
 		"smtpf#245")
-	// Closing is 221 2.0.0, the answer to QUIT (smtpf#247).
 	entryClosing = newEntry("Closing", 221, "2.0.0",
 		"{host} closing connection", []Param{pHost},
 		"The client sent QUIT; the server closes the connection. Nothing to do.",
 		"smtpf#247")
-	// CommandUnknown is 500 5.5.1 for an unknown command (smtpf#248).
 	entryCommandUnknown = newEntry("CommandUnknown", 500, "5.5.1",
 		"{command} command unknown", []Param{pCommand},
 		"The client sent a command this server does not know. Often a sign of a non-SMTP client or a broken one; nothing to change on the server.",
 		"smtpf#248")
-	// MissingArgument is 501 5.5.2 for a command without its argument (smtpf#249).
 	entryMissingArgument = newEntry("MissingArgument", 501, "5.5.2",
 		"{command} missing argument", []Param{pCommand},
 		"The command needs one or more arguments and the client gave none. The client is broken.",
 		"smtpf#249")
-	// NotImplemented is 502 5.5.1 for a known but unsupported command (smtpf#250).
 	entryNotImplemented = newEntry("NotImplemented", 502, "5.5.1",
 		"{command} not implemented", []Param{pCommand},
 		"The command is defined by an RFC but this server does not support it. Clients must fall back to another command.",
 		"smtpf#250")
-	// OutOfSequence is 503 5.5.1 for a command out of order (smtpf#251).
 	entryOutOfSequence = newEntry("OutOfSequence", 503, "5.5.1",
 		"{command} out of sequence", []Param{pCommand},
 		"The client sent a command out of order: HELO/EHLO must come before MAIL, MAIL before RCPT, at least one accepted RCPT before DATA, AUTH after EHLO and before MAIL (RFC 5321 4.1.4). The client is broken or pipelining without waiting.",
@@ -157,7 +144,6 @@ var (
 		"client {host} [{ip}] is schizophrenic", []Param{pHost, pIP},
 		"The client sent HELO or EHLO more than once, each time with a different name: real mail servers know their own name. Typical of spam software; allow the client in the access map if it is legitimate.",
 		"smtpf#252", "smtpf#255")
-	// EhloNotSupported is 502 5.5.1 when ESMTP is off (smtpf#253).
 	entryEhloNotSupported = newEntry("EhloNotSupported", 502, "5.5.1",
 		"EHLO not supported", nil,
 		"ESMTP is turned off, so the client must downgrade to HELO (RFC 5321 4.1.4). Turn ESMTP on unless there is a reason to force plain SMTP.",
@@ -167,37 +153,30 @@ var (
 		"Hello {helo} [{ip}]", []Param{pHelo, pIP},
 		"The server accepted HELO or EHLO; for EHLO the extension list follows on further lines.",
 		"smtpf#254", "smtpf#256")
-	// AuthCancelled is 501 5.5.1 for an AUTH exchange the client cancelled (smtpf#259).
 	entryAuthCancelled = newEntry("AuthCancelled", 501, "5.5.1",
 		"AUTH cancelled", nil,
 		"The client cancelled an AUTH exchange by sending \"*\" (RFC 4954). Nothing to change on the server; the client may retry AUTH.",
 		"smtpf#259", "smtpf#264")
-	// AuthNotSupported is 502 5.5.1 when authentication is off (smtpf#000).
 	entryAuthNotSupported = newEntry("AuthNotSupported", 502, "5.5.1",
 		"AUTH not supported", nil,
 		"The client tried AUTH but authentication is not enabled on this server. Enable it if clients are meant to authenticate here.",
 		"smtpf#000")
-	// AlreadyAuthenticated is 503 5.5.1 for a second AUTH (smtpf#267, postfix).
 	entryAlreadyAuthenticated = newEntry("AlreadyAuthenticated", 503, "5.5.1",
 		"already authenticated", nil,
 		"The client sent AUTH after authenticating successfully; RFC 4954 forbids a second AUTH in one session. The client is broken.",
 		"smtpf#267", "postfix", "barracuda:5XX_ALREADY_AUTH").alt("Error: already authenticated")
-	// UnknownAuthMechanism is 504 5.5.4 for an AUTH mechanism not offered (smtpf#269).
 	entryUnknownAuthMechanism = newEntry("UnknownAuthMechanism", 504, "5.5.4",
 		"unknown AUTH mechanism", nil,
 		"The client asked for an AUTH mechanism this server does not offer (only those listed in the EHLO reply, such as PLAIN and LOGIN). Configure the client to use one of them.",
 		"smtpf#269")
-	// Authenticated is 235 2.0.0 for a successful AUTH (smtpf#274).
 	entryAuthenticated = newEntry("Authenticated", 235, "2.0.0",
 		"authenticated", nil,
 		"The client authenticated successfully; its mail is relayed as a trusted user's.",
 		"smtpf#274")
-	// AuthFailed is 535 5.7.0 for wrong credentials (smtpf#275).
 	entryAuthFailed = newEntry("AuthFailed", 535, "5.7.0",
 		"authentication failed", nil,
 		"The user name or password was wrong. Check the credentials; repeated failures from one address are a password-guessing attack worth blocking.",
 		"smtpf#275", "barracuda:5XX_AUTH_FAILED")
-	// ETRNQueueFailed is 458 4.4.0 when an ETRN queue run cannot start (smtpf#276).
 	entryETRNQueueFailed = newEntry("ETRNQueueFailed", 458, "4.4.0",
 		"unable to queue messages for {domain}", []Param{pDomain},
 		"An ETRN request could not start a queue run for the domain at the local route that holds the queue. Check the route for that domain and the queueing server.",
@@ -220,7 +199,6 @@ var (
 		"sender <{sender}> denied", []Param{pSender},
 		"The forward host rejected or temporarily failed the sender; its basic code is relayed (4xx or 5xx with X.1.0). Look in the forward host's log for the reason.",
 		"smtpf#282").anyCode()
-	// SenderAccepted is 250 2.1.0 for an accepted MAIL FROM (smtpf#283).
 	entrySenderAccepted = newEntry("SenderAccepted", 250, "2.1.0",
 		"sender <{sender}> accepted", []Param{pSender},
 		"MAIL FROM was accepted; the client goes on with RCPT TO. Nothing to do.",
@@ -235,7 +213,6 @@ var (
 		"null recipient invalid", nil,
 		"The client sent RCPT TO:<>, which is never a valid recipient. The client is broken.",
 		"smtpf#286")
-	// ForwardDeferred is 451 4.0.0 when the forward host cannot be reached (smtpf#287).
 	entryForwardDeferred = newEntry("ForwardDeferred", 451, "4.0.0",
 		"cannot forward mail for <{rcpt}> at this time", []Param{pRcpt},
 		"This server accepts mail for the recipient's domain but could not reach the forward host that holds the mailbox. The client will retry; check the forward host and the route for the domain.",
@@ -246,12 +223,10 @@ var (
 		"recipient <{rcpt}> relaying denied", []Param{pRcpt},
 		"The client tried to send to a domain this server does not accept mail for, without authenticating or coming from a trusted network. Add the domain to the accepted domains if it is yours; otherwise the client is using the server as a relay and is refused on purpose.",
 		"smtpf#288", "smtpf#293", "smtpf#296")
-	// RecipientAccepted is 250 2.1.5 for an accepted RCPT TO (smtpf#290).
 	entryRecipientAccepted = newEntry("RecipientAccepted", 250, "2.1.5",
 		"recipient <{rcpt}> accepted", []Param{pRcpt},
 		"RCPT TO was accepted; the client adds more recipients or goes on with DATA. Nothing to do.",
 		"smtpf#290", "smtpf#297")
-	// RecipientUnknown is 550 5.7.1 when the forward host does not know the recipient (smtpf#292).
 	entryRecipientUnknown = newEntry("RecipientUnknown", 550, "5.7.1",
 		"recipient <{rcpt}> unknown", []Param{pRcpt},
 		"A call-ahead to the forward host that holds the mailboxes rejected the recipient: the address does not exist there. The sender must correct the address; if it should exist, create it on the forward host.",
@@ -265,7 +240,6 @@ var (
 		"transaction failed", nil,
 		"The message was refused at the end of DATA by a policy that gives no detail. Look in the server's log for the rule that refused it.",
 		"smtpf#306", "barracuda:5XX_FAILED")
-	// TransactionAborted is 451 4.4.0 for an aborted transaction (smtpf#307).
 	entryTransactionAborted = newEntry("TransactionAborted", 451, "4.4.0",
 		"transaction aborted", nil,
 		"The transaction was aborted by a local or forward-host error. The client will retry; check the log for the cause.",
@@ -274,22 +248,18 @@ var (
 		"content line too long ({length}); RFC 2821 section 4.5.3.1", []Param{pLength},
 		"A line of the message is longer than the 1000 octets RFC 5321 4.5.3.1.6 allows. The sending software must encode long lines (quoted-printable or base64).",
 		"smtpf#321")
-	// RequiresRestart is 501 5.5.4 for an option that cannot change at run time (smtpf#323).
 	entryRequiresRestart = newEntry("RequiresRestart", 501, "5.5.4",
 		"{option} requires restart", []Param{{"option", KindWord}},
 		"The option cannot change while the server runs. Change it in the configuration file and restart the server.",
 		"smtpf#323")
-	// KillingSession is 214 2.0.0 for an administrator's KILL (smtpf#324).
 	entryKillingSession = newEntry("KillingSession", 214, "2.0.0",
 		"killing session {id}", []Param{pID},
 		"An administrator's KILL command is ending the named session.",
 		"smtpf#324")
-	// SessionKilled is 550 5.0.0 for a session an administrator ended (smtpf#325).
 	entrySessionKilled = newEntry("SessionKilled", 550, "5.0.0",
 		"session {id} killed", []Param{pID},
 		"An administrator ended this session. Ask the server's administrator why.",
 		"smtpf#325")
-	// SessionNotFound is 504 5.5.4 for a KILL of an unknown session (smtpf#326).
 	entrySessionNotFound = newEntry("SessionNotFound", 504, "5.5.4",
 		"session {id} not found", []Param{pID},
 		"The session given to KILL does not exist: it has already ended, or the ID has a typo.",
@@ -313,17 +283,14 @@ var (
 		"DSN or MDN for message that did not originate here", nil,
 		"A bounce or receipt carries no valid signature of ours, so it answers a message this site never sent: backscatter from spam that forged our address. Check the emew secret if real bounces are refused.",
 		"smtpf#358")
-	// FirstContactDeferred is 421 4.4.0 for a client IP never seen before (smtpf#363).
 	entryFirstContactDeferred = newEntry("FirstContactDeferred", 421, "4.4.0",
 		"client {host} [{ip}] unknown", []Param{pHost, pIP},
 		"An RFC 5321 conformance test: a client IP never seen before is told 421 to see whether it sends a clean QUIT (a real mail server) or pipelines or drops (spam software, then blacklisted). A real server retries and gets through.",
 		"smtpf#363")
-	// FirstContactFailed is 554 5.4.0 for a client that failed the 421 test (smtpf#364).
 	entryFirstContactFailed = newEntry("FirstContactFailed", 554, "5.4.0",
 		"client {host} [{ip}] \"No soup for you!\"", []Param{pHost, pIP},
 		"The client failed the 421 conformance test (it did not QUIT cleanly after a 421) and was blacklisted automatically. Remove the entry if the client is a legitimate server.",
 		"smtpf#364")
-	// GreylistFailed is 550 5.7.1 for a client that failed greylisting (smtpf#388).
 	entryGreylistFailed = newEntry("GreylistFailed", 550, "5.7.1",
 		"{host} [{ip}] failed grey listing", []Param{pHost, pIP},
 		"The client did not retry within the greylisting window, or retried too soon too often, so it is treated as spam software. A legitimate server that fails this needs an access map allow entry.",
@@ -417,7 +384,6 @@ var (
 		"invalid Message-ID: header", nil,
 		"The Message-ID: header is missing or not in the RFC 5322 3.6.4 form <left@right>. The sending software must write a valid Message-ID:.",
 		"smtpf#458")
-	// InvalidReceivedHeader is 554 5.6.0 for a malformed Received: (smtpf#459).
 	entryInvalidReceivedHeader = newEntry("InvalidReceivedHeader", 554, "5.6.0",
 		"invalid Received: header", nil,
 		"A Received: trace header does not follow the RFC 5321 4.4 grammar. The relay that added it is broken.",
@@ -436,27 +402,22 @@ var (
 		"{who} has exceeded {max} message{s1} per {period} {unit}{s2}", []Param{{"who", KindText}, pMax, {"s1", KindAffix}, {"period", KindNumber}, {"unit", KindWord}, {"s2", KindAffix}},
 		"The client, sender or recipient sent more messages in the period than its access map Msg-Limit- entry allows. The client retries later; raise the limit if the volume is legitimate.",
 		"smtpf#475")
-	// ForwardNetworkError is 451 4.4.2 for a network error with the forward host (smtpf#481).
 	entryForwardNetworkError = newEntry("ForwardNetworkError", 451, "4.4.2",
 		"internal network error for {host}", []Param{pHost},
 		"Sending a command to, or reading a reply from, the forward host failed. The client retries; check the forward host and the network to it.",
 		"smtpf#481", "smtpf#485")
-	// CallbackNoAnswer is 451 4.4.4 when no MX of the sender's domain answers a call-back (smtpf#488).
 	entryCallbackNoAnswer = newEntry("CallbackNoAnswer", 451, "4.4.4",
 		"no answer from {domain} MX", []Param{pDomain},
 		"Sender verification (call-back) reached none of the sender domain's MX hosts. The client retries; persistent failures mean the sender domain cannot receive bounces.",
 		"smtpf#488", "smtpf#496")
-	// CallbackNoSuchSender is 553 5.4.4 when a call-back finds the sender's domain gone (smtpf#489).
 	entryCallbackNoSuchSender = newEntry("CallbackNoSuchSender", 553, "5.4.4",
 		"{sender} does not exist", []Param{{"sender", KindWord}},
 		"Sender verification (call-back) found that the sender's domain does not exist. The sender address is forged or mistyped.",
 		"smtpf#489")
-	// CallbackMXLookupError is 451 4.4.3 when a call-back's MX lookup fails (smtpf#491).
 	entryCallbackMXLookupError = newEntry("CallbackMXLookupError", 451, "4.4.3",
 		"{domain} MX lookup error", []Param{pDomain},
 		"Sender verification (call-back) could not look up the sender domain's MX records. The client retries; check this server's resolver if it persists.",
 		"smtpf#491")
-	// CallbackNoAcceptableMX is 550 5.4.4 when no MX of the sender's domain is usable (smtpf#493).
 	entryCallbackNoAcceptableMX = newEntry("CallbackNoAcceptableMX", 550, "5.4.4",
 		"no acceptable MX for {domain}", []Param{pDomain},
 		"For sender verification (call-back), every MX host of the sender's domain resolves to localhost, a reserved address, or nothing. The sender domain cannot receive bounces and must fix its MX records.",
@@ -493,7 +454,6 @@ var (
 		"OK", nil,
 		"The command was accepted; the client goes on with the next one. Nothing to do.",
 		"smtpf#547", "postfix", "smtppolicy").alt("Ok")
-	// HelpEnd is 214 2.0.0, the end of a multi-line help reply (smtpf#548).
 	entryHelpEnd = newEntry("HelpEnd", 214, "2.0.0",
 		"end", nil,
 		"The last line of a multi-line help or status reply.",
@@ -509,7 +469,6 @@ var (
 		"internal server error", nil,
 		"A check failed for a reason of this server's own (a lookup error, a store that is down, a bug). The client will retry; look in the server's log for the check that failed.",
 		"smtpf#550", "smtppolicy")
-	// ResourcesExceeded is 421 4.3.2 when the server is out of resources (smtpf#551).
 	entryResourcesExceeded = newEntry("ResourcesExceeded", 421, "4.3.2",
 		"system resources exceeded", nil,
 		"The server is out of memory, disk space or a similar resource and drops the connection. Free the resource; clients retry.",
@@ -519,17 +478,14 @@ var (
 		"try again later", nil,
 		"A generic temporary refusal, most often greylisting: the client must retry after a delay, which real mail servers do. Nothing to do unless a legitimate client never retries.",
 		"smtpf#552", "smtppolicy")
-	// ContentChanged is 450 4.4.5 when a greylisted retry carries different content (smtpf#553).
 	entryContentChanged = newEntry("ContentChanged", 450, "4.4.5",
 		"try again later", nil,
 		"Content greylisting: the retried message's content does not match the first attempt's, so the retry does not count. Real servers resend the same message; nothing to do.",
 		"smtpf#553")
-	// MessageAccepted is 250 2.0.0 for a message queued under id (smtpf#554).
 	entryMessageAccepted = newEntry("MessageAccepted", 250, "2.0.0",
 		"message {id} accepted", []Param{pID},
 		"The message was accepted for delivery under the queue ID given; search the log for the ID to follow it.",
 		"smtpf#554")
-	// MessageRejected is 550 5.7.1 for a message refused at the end of DATA (smtpf#555).
 	entryMessageRejected = newEntry("MessageRejected", 550, "5.7.1",
 		"message {id} rejected", []Param{pID},
 		"The message was refused at the end of DATA; search the log for the ID to find the rule.",
@@ -563,7 +519,6 @@ var (
 		"RFC 2821 max. command line length exceeded ({length})", []Param{pLength},
 		"A command line is longer than the 512 octets RFC 5321 4.5.3.1.4 allows. The client is broken or hostile.",
 		"smtpf#640")
-	// NonPrintableCommand is 500 5.5.2 for control or 8-bit bytes in a command (smtpf#641).
 	entryNonPrintableCommand = newEntry("NonPrintableCommand", 500, "5.5.2",
 		"{host} [{ip}] sent non-printable characters in SMTP command", []Param{pHost, pIP},
 		"SMTP commands and their arguments are printable ASCII; this client sent control or 8-bit bytes. Typical of a non-SMTP client or an attack.",
@@ -581,7 +536,6 @@ var (
 		"sender <{sender}> via {client} ({host} [{ip}]) SPF result {result}; {explanation}", []Param{pSender, {"client", KindHost}, pHost, pIP, {"result", KindWord}, {"explanation", KindText}},
 		"The SPF check of the sender's domain gave the result named, and the SPF mail policy refuses it; the code follows the result. The sender's domain must list the client's IP in its SPF record, or the mail must go through the domain's own servers.",
 		"smtpf#702").anyCode()
-	// URIHostNXDomain is 550 5.7.1 for a link to a host in a domain that does not exist (smtpf#740).
 	entryURIHostNXDomain = newEntry("URIHostNXDomain", 550, "5.7.1",
 		"URI host {host} in non-existant domain", []Param{pHost},
 		"A link in the message points at a host in a domain that does not exist: typical of spam with throw-away domains. Allow the domain in the access map if it is a legitimate internal name.",
@@ -596,17 +550,14 @@ var (
 		"URI domain {domain} where NS {ns} in non-existant domain", []Param{pDomain, pNS},
 		"A link's domain is delegated to a name server in a domain that does not exist: broken or throw-away DNS, typical of spam.",
 		"smtpf#743", "smtpf#753")
-	// URILookupTimeout is 550 5.7.1 for a link domain whose lookup timed out (smtpf#744).
 	entryURILookupTimeout = newEntry("URILookupTimeout", 550, "5.7.1",
 		"URI domain {domain} lookup timeout", []Param{pDomain},
 		"Looking up a link's domain timed out and the policy rejects on timeout. Turn that off if slow DNS refuses good mail.",
 		"smtpf#744", "smtpf#756")
-	// URIDomainUnknownDetail is 550 5.7.1 for a link domain that does not exist, with the lookup result (smtpf#745).
 	entryURIDomainUnknownDetail = newEntry("URIDomainUnknownDetail", 550, "5.7.1",
 		"URI domain {domain} does not exist ({detail})", []Param{pDomain, pDetail},
 		"A link's domain does not exist in DNS (the lookup result is in parentheses). Typical of spam; allow it if it is an internal name.",
 		"smtpf#745")
-	// URIDomainUnknown is 550 5.7.1 for a link domain that does not exist (smtpf#757).
 	entryURIDomainUnknown = newEntry("URIDomainUnknown", 550, "5.7.1",
 		"URI domain {domain} does not exist", []Param{pDomain},
 		"A link's domain does not exist in DNS. Typical of spam; allow it if it is an internal name.",
@@ -621,7 +572,6 @@ var (
 		"URL host {host} is missing a PTR", []Param{pHost},
 		"A link's host has an address without reverse DNS and the policy requires one. Turn off uri-require-ptr if it refuses good mail.",
 		"smtpf#748", "smtpf#760")
-	// URLHostIPInPTR is 550 5.7.1 for a link host whose PTR embeds its IP (smtpf#758).
 	entryURLHostIPInPTR = newEntry("URLHostIPInPTR", 550, "5.7.1",
 		"URL host {host} resolves to IP {ip} in PTR {ptr}", []Param{pHost, pIP, {"ptr", KindHost}},
 		"A link's host resolves to an address whose PTR name embeds the IP: a dynamic or residential host. Turn off uri-ip-in-ptr if it refuses good mail.",
@@ -689,18 +639,6 @@ func ScannerWriteAfter(scanner string, n int64) Reply {
 	return entryScannerWriteAfter.Reply(scanner, itoa(n))
 }
 
-// ExternalCheckFailed relays an external check program's code and text; the
-// enhanced code is X.7.0 in the code's class (smtpf#224).
-func ExternalCheckFailed(code int, text string) Reply {
-	return entryExternalCheckFailed.ReplyCode(code, text)
-}
-
-// ForwardReply relays a forward host's reply: its code (4xx or 5xx, else
-// 550), its enhanced subject and detail when given, and its text (smtpf#299).
-func ForwardReply(code int, enhanced Enhanced, text string) Reply {
-	return familyCode(entryForwardReply, code, enhanced, text)
-}
-
 // ForwardSenderDenied relays a forward host's refusal of the sender with its
 // code (4xx or 5xx) and X.1.0 (smtpf#282).
 func ForwardSenderDenied(code int, sender string) Reply {
@@ -715,11 +653,6 @@ func ForwardRecipientDenied(code int, enhanced Enhanced, rcpt string) Reply {
 
 // ContentLineTooLong is 554 5.5.2 for a message line over 1000 octets (smtpf#321).
 func ContentLineTooLong(length int64) Reply { return entryContentLineTooLong.Reply(itoa(length)) }
-
-// TooManyConcurrent is 421 4.7.1 for a client over its concurrent connection limit (smtpf#329).
-func TooManyConcurrent(host, ip string, max int) Reply {
-	return entryTooManyConcurrent.Reply(host, ip, itoa(int64(max)))
-}
 
 // IPInClientName is 550 5.7.1 for a client whose PTR name embeds its IP;
 // stage is 1 at connect and 2 for a delayed check (smtpf#418, smtpf#450).
@@ -739,40 +672,6 @@ func MessageRateExceeded(who string, max int64, period int64, unit string) Reply
 	return entryMessageRateExceeded.Reply(who, itoa(max), plural(max), itoa(period), unit, plural(period))
 }
 
-// CallbackLookupDeferred is 451 4.4.3 for a call-back's temporary DNS error (smtpf#498).
-func CallbackLookupDeferred(domain, err string) Reply {
-	return entryCallbackLookupDeferred.Reply(domain, err)
-}
-
-// CallbackLookupFailed is 553 5.4.4 for a call-back's permanent DNS error (smtpf#499).
-func CallbackLookupFailed(domain, err string) Reply {
-	return entryCallbackLookupFailed.Reply(domain, err)
-}
-
-// NullRateExceeded is 550 5.7.1 for a recipient over its bounce rate (smtpf#505).
-func NullRateExceeded(count int64, rcpt string, max int64) Reply {
-	return entryNullRateExceeded.Reply(itoa(count), rcpt, itoa(max))
-}
-
-// ConnectionRateExceeded is 421 4.4.5 for a client over its connection rate (smtpf#522).
-func ConnectionRateExceeded(host, ip string, count, max int64) Reply {
-	return entryConnectionRateExceeded.Reply(host, ip, itoa(count), itoa(max))
-}
-
-// SenderVerifyFailed is the call-back failure with the sender MX's code class
-// (4xx or 5xx) and X.7.0 (smtpf#572).
-func SenderVerifyFailed(code int, sender string) Reply {
-	return entrySenderVerifyFailed.ReplyCode(code, sender)
-}
-
-// SIQScoreTooLow is 550 5.7.1 for a reputation score under the threshold (smtpf#617).
-func SIQScoreTooLow(score int) Reply { return entrySIQScoreTooLow.Reply(itoa(int64(score))) }
-
-// MessageSizeExceeded is 550 5.3.4 for a message over an access map size limit (smtpf#625).
-func MessageSizeExceeded(host, ip string, size, max int64) Reply {
-	return entryMessageSizeExceeded.Reply(host, ip, itoa(size), itoa(max))
-}
-
 // Greeting is the one-line 220 greeting (smtpf#632).
 func Greeting(host string, esmtp bool) Reply { return entryGreeting.Reply(host, esmtpAffix(esmtp)) }
 
@@ -788,9 +687,6 @@ func esmtpAffix(esmtp bool) string {
 	}
 	return ""
 }
-
-// CommandTooLong is 500 5.5.2 for a command line over 512 octets (smtpf#640).
-func CommandTooLong(length int64) Reply { return entryCommandTooLong.Reply(itoa(length)) }
 
 // SPFHeloResult refuses a HELO name by its SPF result with code (4xx for
 // temperror, 5xx otherwise) and X.7.1 (smtpf#701).

@@ -5,7 +5,9 @@
 // Every reply smtppolicy gives comes from a named constructor in this package
 // (RelayDenied, HostBlacklisted, ...), so a reply's code, enhanced code and text
 // never disagree. Replies built by hand go through New, which refuses a basic and
-// an enhanced code of different classes.
+// an enhanced code of different classes. Replies of the source lists that
+// smtppolicy never gives have no constructor: Lookup, ByRef and Identify
+// reach them, and Entry.Reply builds them.
 //
 // The catalog holds every reply of the lists the product grew from (smtpf's
 // numbered replies, Postfix's, the Barracuda gateway's named codes) and the
