@@ -1,0 +1,46 @@
+package duplicate_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/smtppolicy/smtppolicy/duplicate"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+)
+
+// The second copy of a message to the same recipient is refused.
+func ExampleChecker_Check() {
+	c, err := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{})})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	msg := smtpcheck.BytesBody("Message-ID: <1@example.net>\r\n\r\nHello\r\n")
+	for range 2 {
+		h, body, _ := smtpcheck.SplitMessage(msg)
+		s := &smtpcheck.Session{Stage: smtpcheck.StageEndOfData, Header: h, Body: body, Message: msg,
+			Rcpts: []smtpcheck.Address{smtpcheck.ParseAddress("bob@example.org")}}
+		r := c.Check()(context.Background(), s)
+		fmt.Println(r.Action, r.DefaultReply())
+	}
+	// Output:
+	// continue 250 2.0.0 OK
+	// reject 550 5.3.4 duplicate message rejected
+}
+
+// Keys names what the store remembers: a hash per key kind.
+func ExampleChecker_Keys() {
+	c, _ := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{}), NoBody: true})
+	h, _, _ := smtpcheck.SplitMessage(smtpcheck.BytesBody("Message-ID: <1@example.net>\r\n\r\n"))
+	keys, _ := c.Keys(&smtpcheck.Session{Header: h})
+	fmt.Println(len(keys), keys[0][:8], len(keys[0]))
+	// Output: 1 dup:mid: 72
+}
+
+// New needs a store.
+func ExampleNew() {
+	_, err := duplicate.New(duplicate.Config{})
+	fmt.Println(err)
+	// Output: duplicate: no store
+}
