@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-msgauth/dmarc"
+
+	"github.com/smtppolicy/smtppolicy/duplicate"
+	"github.com/smtppolicy/smtppolicy/greylist/storespec"
+	"github.com/smtppolicy/smtppolicy/msgauth"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// msgauthFlags adds message authentication: -msgauth (with -resolver)
+// verifies DKIM signatures and the From: domain's DMARC policy of every
+// message from clients neither trusted nor authenticated, refusing what
+// p=reject refuses, and adds an Authentication-Results header.
+// -dkim-policy and -dmarc-policy act on single results, -dmarc-override
+// replaces published policies, -msgauth-spoof refuses mail claiming one
+// of the -domain's from outside (Barracuda's spoof protection).
+func msgauthFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
+	on := fs.Bool("msgauth", false, "verify DKIM and DMARC at end of data (needs -resolver)")
+	timeout := fs.Duration("msgauth-timeout", msgauth.DefaultTimeout, "bound on one message's DKIM and DMARC verification")
+	dkimPolicy := fs.String("dkim-policy", "", "DKIM result=action list, such as none=reject,fail=tag (results none, fail, permerror, temperror; actions continue, tag, quarantine, tempfail, reject)")
+	dmarcPolicy := fs.String("dmarc-policy", "temperror=tempfail", "DMARC temperror/permerror=action list; fail follows the domain's p=")
+	override := fs.String("dmarc-override", "", "local DMARC policies, DOMAIN=none|quarantine|reject, comma-separated; * for every domain")
+	spoof := fs.Bool("msgauth-spoof", false, "refuse mail whose From: or sender is one of the -domain's, from outside, that DMARC does not pass")
+	return func(env *buildEnv) (staged, error) {
+		if !*on {
+			return staged{}, nil
+		}
+		if env.Resolver == nil {
+			return staged{}, fmt.Errorf("-msgauth needs -resolver")
+		}
+		cfg := msgauth.Config{Resolver: env.Resolver, AuthServID: env.Hostname, Timeout: *timeout, Logger: env.Logger}
+		var err error
+		if cfg.DKIM, err = parsePolicy(*dkimPolicy); err != nil {
+			return staged{}, fmt.Errorf("-dkim-policy: %w", err)
+		}
+		if cfg.DMARC, err = parsePolicy(*dmarcPolicy); err != nil {
+			return staged{}, fmt.Errorf("-dmarc-policy: %w", err)
+		}
+		for _, kv := range splitList(*override) {
+			d, p, ok := strings.Cut(kv, "=")
+			if !ok {
+				return staged{}, fmt.Errorf("-dmarc-override: %q is not DOMAIN=POLICY", kv)
+			}
+			if cfg.Override == nil {
+				cfg.Override = map[string]dmarc.Policy{}
+			}
+			cfg.Override[strings.ToLower(d)] = dmarc.Policy(strings.ToLower(p))
+		}
+		if *spoof {
+			cfg.SpoofDomains = env.Domains
+		}
+		v, err := msgauth.New(cfg)
+		if err != nil {
+			return staged{}, err
+		}
+		env.Logger.Info("message authentication on", "dkim-policy", *dkimPolicy, "dmarc-policy", *dmarcPolicy, "override", *override, "spoof", *spoof)
+		c := smtpcheck.Guard(v.Check(), smtpcheck.Options{Name: msgauth.Name, Timeout: *timeout + time.Second, OnError: smtpcheck.FailTemp,
+			Skip: []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated}})
+		return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{c}}}, nil
+	}
+}
+
+// duplicateFlags adds smtpf's duplicate message refusal: -duplicate STORE
+// (memory:, bolt:PATH or redis://HOST:PORT/DB) refuses a message already
+// received for the same recipients within -duplicate-ttl. It comes last
+// among the features, so a message another check refuses is not recorded.
+func duplicateFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
+	spec := fs.String("duplicate", "", "refuse duplicate messages (smtpf#340), remembered in: memory:, bolt:PATH or redis://HOST:PORT/DB (empty: off)")
+	ttl := fs.Duration("duplicate-ttl", duplicate.DefaultTTL, "how long a message is remembered")
+	return func(env *buildEnv) (staged, error) {
+		if *spec == "" {
+			return staged{}, nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := storespec.Open(ctx, *spec)
+		if err != nil {
+			return staged{}, fmt.Errorf("-duplicate: %w", err)
+		}
+		d, err := duplicate.New(duplicate.Config{Store: st, TTL: *ttl, Logger: env.Logger})
+		if err != nil {
+			st.Close()
+			return staged{}, err
+		}
+		env.Logger.Info("duplicate refusal on", "store", *spec, "ttl", *ttl)
+		c := smtpcheck.Guard(d.Check(), smtpcheck.Options{Name: duplicate.Name, Timeout: 5 * time.Second})
+		return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{c}}}, nil
+	}
+}
+
+// parsePolicy reads a RESULT=ACTION list.
+func parsePolicy(s string) (msgauth.Policy, error) {
+	actions := map[string]smtpcheck.Action{"continue": smtpcheck.Continue, "tag": smtpcheck.Tag, "quarantine": smtpcheck.Quarantine,
+		"tempfail": smtpcheck.TempFail, "reject": smtpcheck.Reject}
+	var p msgauth.Policy
+	for _, kv := range splitList(s) {
+		r, a, ok := strings.Cut(kv, "=")
+		act, known := actions[strings.ToLower(a)]
+		res := msgauth.Result(strings.ToLower(r))
+		switch {
+		case !ok || !known:
+			return nil, fmt.Errorf("%q is not RESULT=continue|tag|quarantine|tempfail|reject", kv)
+		case res != msgauth.None && res != msgauth.Pass && res != msgauth.Fail && res != msgauth.TempError && res != msgauth.PermError:
+			return nil, fmt.Errorf("%q: unknown result %q", kv, r)
+		}
+		if p == nil {
+			p = msgauth.Policy{}
+		}
+		p[res] = act
+	}
+	return p, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
+)
+
+// authMessage writes msg, DKIM-signed by example.net with key when key is
+// not nil, to a file for swaks.
+func authMessage(t *testing.T, msg string, key ed25519.PrivateKey) string {
+	t.Helper()
+	if key != nil {
+		var out bytes.Buffer
+		if err := dkim.Sign(&out, strings.NewReader(msg), &dkim.SignOptions{Domain: "example.net", Selector: "s1", Signer: key}); err != nil {
+			t.Fatal(err)
+		}
+		msg = out.String()
+	}
+	p := filepath.Join(t.TempDir(), "msg.eml")
+	if err := os.WriteFile(p, []byte(msg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// swaks sends through smtpd -msgauth: a message DKIM-signed by
+// example.net, whose key and p=reject policy the DNS serves, is stored
+// with Authentication-Results naming the pass; the same message unsigned
+// is refused at end of data with the catalog's DMARC reply.
+func TestSwaksMsgauth(t *testing.T) {
+	needTool(t, "swaks")
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns := dnstest.New(t)
+	dns.Zone("example.net", 60)
+	dns.Add(`s1._domainkey.example.net. TXT "v=DKIM1; k=ed25519; p=`+base64.StdEncoding.EncodeToString(pub)+`"`,
+		`_dmarc.example.net. TXT "v=DMARC1; p=reject"`)
+	s := startServer(t, "-resolver", dns.Addr(), "-hygiene=false", "-spf=false", "-msgauth", "-hostname", "mx.example.org")
+	msg := "From: Alice <alice@example.net>\r\nTo: Bob <bob@example.org>\r\nSubject: lunch on Tuesday\r\n" +
+		"Date: Fri, 04 Dec 2026 17:00:00 +0000\r\nMessage-ID: <auth-1@example.net>\r\n\r\n" + lunch + "\r\n"
+
+	if out, err := sendWith(t, s, authMessage(t, msg, key)); err != nil {
+		t.Fatalf("signed message refused: %v\n%s", err, out)
+	}
+	msgs := s.messages(t)
+	if len(msgs) != 1 {
+		t.Fatalf("stored %d messages, want the signed one", len(msgs))
+	}
+	for _, want := range []string{"Authentication-Results: mx.example.org;\r\n\tdkim=pass header.d=example.net", "\tdmarc=pass header.from=example.net"} {
+		if !bytes.Contains(msgs[0], []byte(want)) {
+			t.Errorf("stored message lacks %q:\n%s", want, msgs[0])
+		}
+	}
+
+	out, err := sendWith(t, s, authMessage(t, msg, nil))
+	if err == nil || !strings.Contains(out, "<** 550 5.7.1 message refused: DMARC policy of example.net says reject (no aligned DKIM or SPF pass; p=reject)") {
+		t.Errorf("unsigned message: want 550 5.7.1 DMARC reject; swaks err=%v:\n%s", err, out)
+	}
+	if n := len(s.messages(t)); n != 1 {
+		t.Errorf("stored %d messages, want only the signed one", n)
+	}
+	if log := s.logText(t); !strings.Contains(log, "rule=dmarc matched=fail") {
+		t.Errorf("the decision log does not explain the DMARC refusal:\n%s", log)
+	}
+}
+
+// The same message sent twice to the same recipient is refused the second
+// time with smtpf#340's reply; to another recipient it is delivered.
+func TestSwaksDuplicate(t *testing.T) {
+	needTool(t, "swaks")
+	s := startServer(t, "-duplicate", "memory:")
+	data := scanMessage(t, lunch)
+	if out, err := sendWith(t, s, data); err != nil {
+		t.Fatalf("first copy refused: %v\n%s", err, out)
+	}
+	out, err := sendWith(t, s, data)
+	if err == nil || !strings.Contains(out, "<** 550 5.3.4 duplicate message rejected") {
+		t.Errorf("second copy: want 550 5.3.4 duplicate message rejected; swaks err=%v:\n%s", err, out)
+	}
+	if out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "carol@example.org", "--data", "@"+data); err != nil {
+		t.Errorf("copy to another recipient refused: %v\n%s", err, out)
+	}
+	if n := len(s.messages(t)); n != 2 {
+		t.Errorf("stored %d messages, want 2", n)
+	}
+}
