@@ -247,7 +247,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, scanFlags, greylistFlags, duplicateFlags}
+	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))

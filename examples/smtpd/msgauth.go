@@ -9,6 +9,7 @@ import (
 
 	"github.com/emersion/go-msgauth/dmarc"
 
+	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/duplicate"
 	"github.com/smtppolicy/smtppolicy/greylist/storespec"
 	"github.com/smtppolicy/smtppolicy/msgauth"
@@ -93,6 +94,45 @@ func duplicateFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		env.Logger.Info("duplicate refusal on", "store", *spec, "ttl", *ttl)
 		c := smtpcheck.Guard(d.Check(), smtpcheck.Options{Name: duplicate.Name, Timeout: 5 * time.Second})
 		return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{c}}}, nil
+	}
+}
+
+// batvFlags adds bounce address tag validation (smtpf's EMEW): with
+// -batv-key ID:SECRET (repeatable; the first signs, the others still
+// verify, so a new key goes first and the previous one stays for
+// -batv-ttl) a bounce (null sender) to one of the -domain's addresses
+// must carry a valid prvs= tag: untagged or forged is refused with
+// smtpf#358's reply, expired with #357's; -batv-dsn-policy tag or
+// quarantine only marks it.
+func batvFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
+	var keys listFlag
+	fs.Var(&keys, "batv-key", "bounce tag key ID:SECRET, ID a digit, SECRET at least 16 octets (repeatable: the first signs, all verify); none: off")
+	ttl := fs.Duration("batv-ttl", batv.DefaultTTL, "how long a tag is honoured (smtpf's emew-ttl)")
+	policy := fs.String("batv-dsn-policy", "reject", "what a bounce to an untagged, forged or expired address gets: reject, tag or quarantine")
+	return func(env *buildEnv) (staged, error) {
+		if len(keys) == 0 {
+			return staged{}, nil
+		}
+		var ks []batv.Key
+		for _, k := range keys {
+			id, secret, ok := strings.Cut(k, ":")
+			if !ok || len(id) != 1 {
+				return staged{}, fmt.Errorf("-batv-key: want ID:SECRET with a one-digit ID")
+			}
+			ks = append(ks, batv.Key{ID: id[0], Secret: []byte(secret)})
+		}
+		sg, err := batv.NewSigner(*ttl, ks...)
+		if err != nil {
+			return staged{}, fmt.Errorf("-batv-key: %w", err)
+		}
+		act := map[string]smtpcheck.Action{"reject": smtpcheck.Reject, "tag": smtpcheck.Tag, "quarantine": smtpcheck.Quarantine}
+		a, ok := act[*policy]
+		if !ok {
+			return staged{}, fmt.Errorf("-batv-dsn-policy: %q is not reject, tag or quarantine", *policy)
+		}
+		env.Logger.Info("bounce tag validation on", "keys", len(ks), "ttl", *ttl, "policy", *policy)
+		c := smtpcheck.Named(batv.Name, batv.Check(batv.Config{Signer: sg, Domains: env.Domains, Action: a}))
+		return staged{Stages: smtpcheck.Stages{Rcpt: []smtpcheck.Check{c}}}, nil
 	}
 }
 

@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 
+	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 )
 
@@ -94,5 +96,34 @@ func TestSwaksDuplicate(t *testing.T) {
 	}
 	if n := len(s.messages(t)); n != 2 {
 		t.Errorf("stored %d messages, want 2", n)
+	}
+}
+
+// A bounce to an address of ours without a valid prvs= tag is refused at
+// RCPT with smtpf#358's reply; one to a tag of the previous key passes
+// after rotation; mail with a sender is untouched.
+func TestSwaksBATV(t *testing.T) {
+	needTool(t, "swaks")
+	old := batv.Key{ID: '1', Secret: []byte("the previous secret, 24")}
+	s := startServer(t, "-batv-key", "2:the current secret, long enough", "-batv-key", "1:"+string(old.Secret))
+	bounce := func(rcpt string) (string, error) {
+		return swaks(t, s.addr, "--helo", "mx.example.net", "--from", "<>", "--to", rcpt)
+	}
+	out, err := bounce("alice@example.org")
+	if err == nil || !strings.Contains(out, "<** 550 5.7.1 DSN or MDN for message that did not originate here") {
+		t.Errorf("bounce to an untagged address: want 550 5.7.1 (smtpf#358); swaks err=%v:\n%s", err, out)
+	}
+	sg, err := batv.NewSigner(0, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := bounce(sg.Sign("alice@example.org", time.Now())); err != nil {
+		t.Errorf("bounce to a tag of the previous key refused: %v\n%s", err, out)
+	}
+	if out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", "carol@example.net", "--to", "alice@example.org"); err != nil {
+		t.Errorf("mail with a sender refused: %v\n%s", err, out)
+	}
+	if log := s.logText(t); !strings.Contains(log, "batv rule=not-ours matched=alice@example.org") {
+		t.Errorf("the decision log does not explain the refusal")
 	}
 }
