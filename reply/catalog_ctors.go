@@ -80,6 +80,12 @@ func DSNTooOld() Reply { return entryDSNTooOld.Reply() }
 // DSNNotOurs is 550 5.7.1 for a bounce to a message this site never sent (smtpf#358).
 func DSNNotOurs() Reply { return entryDSNNotOurs.Reply() }
 
+// FirstContactDeferred is 421 4.4.0 for a client IP never seen before (smtpf#363).
+func FirstContactDeferred(host, ip string) Reply { return entryFirstContactDeferred.Reply(host, ip) }
+
+// FirstContactFailed is 554 5.4.0 for a client that failed the 421 test (smtpf#364).
+func FirstContactFailed(host, ip string) Reply { return entryFirstContactFailed.Reply(host, ip) }
+
 // PTRLookupError is 421 4.4.3 when the client's reverse lookup fails (smtpf#415).
 func PTRLookupError(ip string) Reply { return entryPTRLookupError.Reply(ip) }
 

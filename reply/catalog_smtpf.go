@@ -283,10 +283,12 @@ var (
 		"DSN or MDN for message that did not originate here", nil,
 		"A bounce or receipt carries no valid signature of ours, so it answers a message this site never sent: backscatter from spam that forged our address. Check the emew secret if real bounces are refused.",
 		"smtpf#358")
+	// FirstContactDeferred is 421 4.4.0 for a client IP never seen before (smtpf#363).
 	entryFirstContactDeferred = newEntry("FirstContactDeferred", 421, "4.4.0",
 		"client {host} [{ip}] unknown", []Param{pHost, pIP},
 		"An RFC 5321 conformance test: a client IP never seen before is told 421 to see whether it sends a clean QUIT (a real mail server) or pipelines or drops (spam software, then blacklisted). A real server retries and gets through.",
 		"smtpf#363")
+	// FirstContactFailed is 554 5.4.0 for a client that failed the 421 test (smtpf#364).
 	entryFirstContactFailed = newEntry("FirstContactFailed", 554, "5.4.0",
 		"client {host} [{ip}] \"No soup for you!\"", []Param{pHost, pIP},
 		"The client failed the 421 conformance test (it did not QUIT cleanly after a 421) and was blacklisted automatically. Remove the entry if the client is a legitimate server.",

@@ -56,6 +56,9 @@ type buildEnv struct {
 	// reload or the program stops: goroutines a feature starts for its
 	// checks (file watchers, health probes) end with it.
 	Ctx context.Context
+	// Trusted are the -trusted networks, for tests run before a session
+	// exists (in a listener).
+	Trusted []netip.Prefix
 }
 
 // staged are a feature's checks per stage, appended to that stage's list.
@@ -66,6 +69,9 @@ type staged struct {
 	Normalize func(io.Reader) io.Reader
 	// MaxSize, when set, is the largest message accepted (SIZE in EHLO).
 	MaxSize int64
+	// Listener, when set, wraps the listening socket before the server
+	// sees a connection (tests that answer clients themselves).
+	Listener func(net.Listener) net.Listener
 }
 
 // feature registers its flags and returns the builder to call after parsing.
@@ -195,6 +201,8 @@ type built struct {
 	// and only the first build's are used.
 	norm    func(io.Reader) io.Reader
 	maxSize int64
+	// listener is the first build's: the socket is wrapped once.
+	listener func(net.Listener) net.Listener
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -247,7 +255,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags}
+	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))
@@ -318,7 +326,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	// build makes the policy from the flags and files, at start and at
 	// each reload; the stores the features open the first time are kept.
 	build := func(ctx context.Context) (*built, error) {
-		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx}
+		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx, Trusted: trusted}
 		var all staged
 		for _, build := range builders {
 			st, err := build(env)
@@ -331,6 +339,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 			if st.MaxSize > 0 {
 				all.MaxSize = st.MaxSize
+			}
+			if st.Listener != nil {
+				all.Listener = st.Listener
 			}
 		}
 		policy := &smtpcheck.Policy{
@@ -365,7 +376,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		if metrics != nil {
 			policy.Metrics = metrics
 		}
-		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize}, nil
+		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener}, nil
 	}
 	bctx, stopBuilt := context.WithCancel(context.Background())
 	first, err := build(bctx)
@@ -440,7 +451,11 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		return nil, err
 	}
 	logger.Info("policy", "domains", strings.Join(o.domains, ","), "trusted", o.trusted, "maildir", o.maildir)
-	d.srv, d.ln = srv, be.Listener(daemon.Retrying(ln, logger))
+	inner := daemon.Retrying(ln, logger)
+	if first.listener != nil {
+		inner = first.listener(inner)
+	}
+	d.srv, d.ln = srv, be.Listener(inner)
 	return d, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -11,9 +12,12 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/duplicate"
+	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
+	"github.com/smtppolicy/smtppolicy/four21"
 	"github.com/smtppolicy/smtppolicy/greylist/storespec"
 	"github.com/smtppolicy/smtppolicy/msgauth"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
 
 // msgauthFlags adds message authentication: -msgauth (with -resolver)
@@ -76,22 +80,23 @@ func msgauthFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 func duplicateFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	spec := fs.String("duplicate", "", "refuse duplicate messages (smtpf#340), remembered in: memory:, bolt:PATH or redis://HOST:PORT/DB (empty: off)")
 	ttl := fs.Duration("duplicate-ttl", duplicate.DefaultTTL, "how long a message is remembered")
+	var st store.Store // opened once: a reload keeps what was seen
 	return func(env *buildEnv) (staged, error) {
 		if *spec == "" {
 			return staged{}, nil
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st, err := storespec.Open(ctx, *spec)
-		if err != nil {
-			return staged{}, fmt.Errorf("-duplicate: %w", err)
+		if st == nil {
+			s, err := openStore(*spec)
+			if err != nil {
+				return staged{}, fmt.Errorf("-duplicate %s: %w", daemon.RedactURL(*spec), err)
+			}
+			st = s
 		}
 		d, err := duplicate.New(duplicate.Config{Store: st, TTL: *ttl, Logger: env.Logger})
 		if err != nil {
-			st.Close()
 			return staged{}, err
 		}
-		env.Logger.Info("duplicate refusal on", "store", *spec, "ttl", *ttl)
+		env.Logger.Info("duplicate refusal on", "store", daemon.RedactURL(*spec), "ttl", *ttl)
 		c := smtpcheck.Guard(d.Check(), smtpcheck.Options{Name: duplicate.Name, Timeout: 5 * time.Second})
 		return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{c}}}, nil
 	}
@@ -134,6 +139,58 @@ func batvFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		c := smtpcheck.Named(batv.Name, batv.Check(batv.Config{Signer: sg, Domains: env.Domains, Action: a}))
 		return staged{Stages: smtpcheck.Stages{Rcpt: []smtpcheck.Check{c}}}, nil
 	}
+}
+
+// four21Flags adds smtpf's Four21 test (four21-unknown-ip): with
+// -four21 STORE a client address never seen is answered 421 and watched
+// by the listener; a clean QUIT makes it known for -four21-known-ttl,
+// anything else refuses it with 554 5.4.0 for -four21-block-ttl. Trusted
+// networks are never tested.
+func four21Flags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
+	spec := fs.String("four21", "", "test unknown client addresses with a 421 (smtpf's four21-unknown-ip), remembered in: memory:, bolt:PATH or redis://HOST:PORT/DB (empty: off)")
+	knownTTL := fs.Duration("four21-known-ttl", four21.DefaultKnownTTL, "how long a client that passed is known")
+	blockTTL := fs.Duration("four21-block-ttl", four21.DefaultBlockTTL, "how long a client that failed is refused")
+	wait := fs.Duration("four21-wait", four21.DefaultWait, "how long to wait for QUIT after the 421")
+	var st store.Store // opened once: a reload keeps who is known
+	return func(env *buildEnv) (staged, error) {
+		if *spec == "" {
+			return staged{}, nil
+		}
+		if st == nil {
+			s, err := openStore(*spec)
+			if err != nil {
+				return staged{}, fmt.Errorf("-four21 %s: %w", daemon.RedactURL(*spec), err)
+			}
+			st = s
+		}
+		trusted := env.Trusted
+		tr, err := four21.New(four21.Config{Store: st, KnownTTL: *knownTTL, BlockTTL: *blockTTL, Wait: *wait, Logger: env.Logger,
+			Exempt: func(ip netip.Addr) bool {
+				for _, p := range trusted {
+					if p.Contains(ip) {
+						return true
+					}
+				}
+				return false
+			}})
+		if err != nil {
+			return staged{}, err
+		}
+		env.Logger.Info("four21 test on", "store", daemon.RedactURL(*spec), "known-ttl", *knownTTL, "block-ttl", *blockTTL)
+		c := smtpcheck.Guard(tr.Check(), smtpcheck.Options{Name: four21.Name, Skip: []smtpcheck.Condition{smtpcheck.TrustedNetwork}})
+		return staged{Stages: smtpcheck.Stages{Connect: []smtpcheck.Check{c}}, Listener: tr.Listener}, nil
+	}
+}
+
+// openStore opens a store by its -duplicate or -four21 spec.
+func openStore(spec string) (store.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := storespec.Open(ctx, spec)
+	if err != nil {
+		return nil, daemon.RedactError(err, spec)
+	}
+	return st, nil
 }
 
 // parsePolicy reads a RESULT=ACTION list.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +126,59 @@ func TestSwaksBATV(t *testing.T) {
 		t.Errorf("mail with a sender refused: %v\n%s", err, out)
 	}
 	if log := s.logText(t); !strings.Contains(log, "batv rule=not-ours matched=alice@example.org") {
+		t.Errorf("the decision log does not explain the refusal")
+	}
+}
+
+// smtpf's Four21 test through smtpd: swaks, never seen, gets 421 and
+// answers with a clean QUIT, so its next attempt is delivered. A client
+// that hangs up after the 421 is refused at its next connection with
+// smtpf#364's 554.
+func TestSwaksFour21(t *testing.T) {
+	needTool(t, "swaks")
+	s := startServer(t, "-four21", "memory:", "-four21-wait", "3s")
+	out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "bob@example.org")
+	if err == nil || !strings.Contains(out, "<** 421 4.4.0 client unknown [127.0.0.1] unknown") {
+		t.Fatalf("first contact: want 421 4.4.0 (smtpf#363); swaks err=%v:\n%s", err, out)
+	}
+	var last string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		// The QUIT is recorded just after swaks reads the 221.
+		if out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "bob@example.org"); err == nil {
+			last = ""
+			break
+		} else {
+			last = out
+		}
+	}
+	if last != "" {
+		t.Fatalf("after a clean QUIT the client is still refused:\n%s", last)
+	}
+	if n := len(s.messages(t)); n != 1 {
+		t.Errorf("stored %d messages, want 1", n)
+	}
+
+	s = startServer(t, "-four21", "memory:", "-four21-wait", "3s")
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	greeting, _ := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	if !strings.HasPrefix(greeting, "421 4.4.0 ") {
+		t.Fatalf("first contact of the raw client: %q, want 421", greeting)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, err = swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "bob@example.org")
+		if strings.Contains(out, "554 5.4.0") {
+			break
+		}
+	}
+	if err == nil || !strings.Contains(out, `<** 554 5.4.0 client unknown [127.0.0.1] "No soup for you!"`) {
+		t.Errorf("client that hung up after the 421: want 554 5.4.0 (smtpf#364); swaks err=%v:\n%s", err, out)
+	}
+	if log := s.logText(t); !strings.Contains(log, "four21 rule=four21-unknown-ip matched=127.0.0.1") {
 		t.Errorf("the decision log does not explain the refusal")
 	}
 }
