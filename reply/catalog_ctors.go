@@ -322,6 +322,21 @@ func HeloUnknownTLD(helo string) Reply { return entryHeloUnknownTLD.Reply(helo) 
 // that RFC 5322 allows once.
 func DuplicateHeader(field string) Reply { return entryDuplicateHeader.Reply(field) }
 
+// DKIMFail is 550 5.7.20 for a message without a passing DKIM signature
+// when the local policy requires one.
+func DKIMFail(domain, reason string) Reply { return entryDKIMFail.Reply(domain, reason) }
+
+// DKIMTempError is 451 4.7.20 for a DKIM key lookup that failed temporarily.
+func DKIMTempError(domain, reason string) Reply { return entryDKIMTempError.Reply(domain, reason) }
+
+// DMARCReject is 550 5.7.1 for a message its From: domain's DMARC policy
+// (p=reject) refuses.
+func DMARCReject(domain, reason string) Reply { return entryDMARCReject.Reply(domain, reason) }
+
+// DMARCTempError is 451 4.7.1 for a DMARC evaluation that hit a temporary
+// DNS failure.
+func DMARCTempError(domain, reason string) Reply { return entryDMARCTempError.Reply(domain, reason) }
+
 // SPFFail is 550 5.7.23 for a sender whose domain's SPF record does not
 // permit the client IP (RFC 7208 fail, RFC 7372).
 func SPFFail(domain, ip string) Reply { return entrySPFFail.Reply(domain, ip) }
