@@ -379,7 +379,9 @@ func (v *Verifier) evaluateDMARC(ctx context.Context, s *smtpcheck.Session, sigs
 		}
 		temp = temp || sg.Result == TempError
 	}
-	if spf != nil && spf.Identity == spfcheck.IdentityMailFrom && s.Mail != nil && !s.Mail.From.IsNull() {
+	// spfcheck checks the HELO name in place of a null sender, which is
+	// the identity DMARC aligns then (RFC 7489 4.1).
+	if spf != nil && spf.Identity == spfcheck.IdentityMailFrom {
 		if spf.Pass() && aligned(spf.Domain, from, rec.SPFAlignment) {
 			d.Result, d.Aligned, d.Reason = Pass, "spf", "aligned SPF pass for "+spf.Domain
 			return d

@@ -241,6 +241,7 @@ func TestSPFAlignment(t *testing.T) {
 	w.txt("example.net", "v=spf1 ip4:192.0.2.1 -all")
 	w.txt("bounces.example.net", "v=spf1 ip4:192.0.2.1 -all")
 	w.txt("elsewhere.example", "v=spf1 ip4:192.0.2.1 -all")
+	w.txt("mx.example.net", "v=spf1 ip4:192.0.2.1 -all")
 	v, err := msgauth.New(msgauth.Config{Resolver: w.res, AuthServID: "mx.test"})
 	if err != nil {
 		t.Fatal(err)
@@ -254,6 +255,7 @@ func TestSPFAlignment(t *testing.T) {
 		{"alice@example.net", msgauth.Pass, smtpcheck.Continue},
 		{"b@bounces.example.net", msgauth.Pass, smtpcheck.Continue}, // relaxed: same organisational domain
 		{"b@elsewhere.example", msgauth.Fail, smtpcheck.Reject},     // SPF passes, but not aligned
+		{"", msgauth.Pass, smtpcheck.Continue},                      // null sender: the HELO name mx.example.net
 	} {
 		s := session(t, plainMessage, tt.mailFrom)
 		if r := spf(context.Background(), s); r.Action != smtpcheck.Continue {
@@ -265,7 +267,11 @@ func TestSPFAlignment(t *testing.T) {
 			t.Errorf("MAIL FROM %s: dmarc=%s action=%v, want %s %v", tt.mailFrom, o.DMARC.Result, r.Action, tt.dmarc, tt.action)
 		}
 		if tt.action == smtpcheck.Continue {
-			if want := "spf=pass smtp.mailfrom=" + tt.mailFrom; !strings.Contains(r.Headers[0].Value, want) {
+			want := "spf=pass smtp.mailfrom=" + tt.mailFrom
+			if tt.mailFrom == "" {
+				want = "spf=pass smtp.helo=mx.example.net"
+			}
+			if !strings.Contains(r.Headers[0].Value, want) {
 				t.Errorf("Authentication-Results: %s\nlacks %q", r.Headers[0].Value, want)
 			}
 		}
