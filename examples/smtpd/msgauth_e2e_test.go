@@ -21,11 +21,11 @@ import (
 
 // authMessage writes msg, DKIM-signed by example.net with key when key is
 // not nil, to a file for swaks.
-func authMessage(t *testing.T, msg string, key ed25519.PrivateKey) string {
+func authMessage(t *testing.T, msg string, key ed25519.PrivateKey, selector string) string {
 	t.Helper()
 	if key != nil {
 		var out bytes.Buffer
-		if err := dkim.Sign(&out, strings.NewReader(msg), &dkim.SignOptions{Domain: "example.net", Selector: "s1", Signer: key}); err != nil {
+		if err := dkim.Sign(&out, strings.NewReader(msg), &dkim.SignOptions{Domain: "example.net", Selector: selector, Signer: key}); err != nil {
 			t.Fatal(err)
 		}
 		msg = out.String()
@@ -40,7 +40,8 @@ func authMessage(t *testing.T, msg string, key ed25519.PrivateKey) string {
 // swaks sends through smtpd -msgauth: a message DKIM-signed by
 // example.net, whose key and p=reject policy the DNS serves, is stored
 // with Authentication-Results naming the pass; the same message unsigned
-// is refused at end of data with the catalog's DMARC reply.
+// is refused at end of data with the catalog's DMARC reply; one whose key
+// lookup times out is deferred.
 func TestSwaksMsgauth(t *testing.T) {
 	needTool(t, "swaks")
 	pub, key, err := ed25519.GenerateKey(rand.Reader)
@@ -51,11 +52,12 @@ func TestSwaksMsgauth(t *testing.T) {
 	dns.Zone("example.net", 60)
 	dns.Add(`s1._domainkey.example.net. TXT "v=DKIM1; k=ed25519; p=`+base64.StdEncoding.EncodeToString(pub)+`"`,
 		`_dmarc.example.net. TXT "v=DMARC1; p=reject"`)
-	s := startServer(t, "-resolver", dns.Addr(), "-hygiene=false", "-spf=false", "-msgauth", "-hostname", "mx.example.org")
+	dns.Silence("slow._domainkey.example.net")
+	s := startServer(t, "-resolver", dns.Addr(), "-hygiene=false", "-spf=false", "-msgauth", "-msgauth-timeout", "2s", "-hostname", "mx.example.org")
 	msg := "From: Alice <alice@example.net>\r\nTo: Bob <bob@example.org>\r\nSubject: lunch on Tuesday\r\n" +
 		"Date: Fri, 04 Dec 2026 17:00:00 +0000\r\nMessage-ID: <auth-1@example.net>\r\n\r\n" + lunch + "\r\n"
 
-	if out, err := sendWith(t, s, authMessage(t, msg, key)); err != nil {
+	if out, err := sendWith(t, s, authMessage(t, msg, key, "s1")); err != nil {
 		t.Fatalf("signed message refused: %v\n%s", err, out)
 	}
 	msgs := s.messages(t)
@@ -68,12 +70,17 @@ func TestSwaksMsgauth(t *testing.T) {
 		}
 	}
 
-	out, err := sendWith(t, s, authMessage(t, msg, nil))
+	out, err := sendWith(t, s, authMessage(t, msg, nil, ""))
 	if err == nil || !strings.Contains(out, "<** 550 5.7.1 message refused: DMARC policy of example.net says reject (no aligned DKIM or SPF pass; p=reject)") {
 		t.Errorf("unsigned message: want 550 5.7.1 DMARC reject; swaks err=%v:\n%s", err, out)
 	}
 	if n := len(s.messages(t)); n != 1 {
 		t.Errorf("stored %d messages, want only the signed one", n)
+	}
+	// The key's name servers do not answer: deferred, never refused.
+	out, err = sendWith(t, s, authMessage(t, msg, key, "slow"))
+	if err == nil || !strings.Contains(out, "<** 451 4.7.1 DMARC evaluation for example.net failed temporarily") {
+		t.Errorf("key lookup timing out: want 451 4.7.1; swaks err=%v:\n%s", err, out)
 	}
 	if log := s.logText(t); !strings.Contains(log, "rule=dmarc matched=fail") {
 		t.Errorf("the decision log does not explain the DMARC refusal:\n%s", log)
