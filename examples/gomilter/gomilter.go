@@ -1,0 +1,224 @@
+// Package gomilter adapts an smtpcheck.Policy to the milter protocol
+// (Sendmail's mail filter API, spoken by Postfix's smtpd_milters and
+// Sendmail), through github.com/d--j/go-milter: the MTA runs the SMTP
+// conversation and asks the filter at every stage, so the whole policy,
+// the checks of the message included, serves an MTA that stays as it is.
+//
+// # Facts
+//
+// The milter events carry the client's address and port, its verified name
+// (the connect event's host name; "unknown" or an [address] means none),
+// the HELO argument, the envelope with its ESMTP parameters, the header
+// fields as received and the body in chunks. The rest comes from macros:
+//
+//	fact              macro                            list (Postfix parameter)   Postfix default
+//	reverse-name      {client_ptr} {client_resolve}    milter_connect_macros      not sent
+//	local-address     {daemon_addr} {daemon_port}      milter_connect_macros      {daemon_port} not sent
+//	tls               {tls_version}                    milter_helo_macros         sent
+//	auth              {auth_authen}                    milter_mail_macros         sent
+//	queue-id          i                                milter_mail_macros         sent
+//	protocol          (none: pre-greeting, pipelining) -                          never
+//
+// reverse-name fills smtpcheck.Conn's PTR fields as its contract says:
+// {client_name} (or the connect event's name) is the forward-confirmed name
+// (Confirmed), {client_ptr} the name the address maps to (PTR), and
+// {client_resolve} TEMP a temporary failure (PTRErr); "unknown" is no name.
+// Checks of the client's reverse DNS need it. auth sets Conn.AuthUser, which
+// most checks skip on; tls sets Conn.TLS and TLSVersion ("TLSv1.3" becomes
+// "TLS1.3"); queue-id becomes the session ID, so the decision log lines
+// carry Postfix's queue ID.
+//
+// The Filter asks for every macro it reads at option negotiation
+// (Requested), which Postfix (milter_protocol 6, the default) and Sendmail
+// 8.14 honour for this filter whatever milter_*_macros say. Where the MTA
+// does not honour it, the admin adds the macros to the lists named above;
+// CheckFacts tells a program at start-up whether the lists it was given
+// carry what its checks need, and which macro to add where.
+//
+// # Verdicts
+//
+// A refusal is SMFIR_REPLYCODE with the catalog reply's code, enhanced code
+// and text, every line of a multi-line reply kept; a refusal at RCPT refuses
+// that recipient only. Disconnect answers its 421, on which Postfix closes
+// the connection. Discard is SMFIR_DISCARD (the whole transaction).
+// Quarantine, from any stage, is SMFIR_QUARANTINE at end of message, which
+// puts the message in Postfix's hold queue. Headers the checks add
+// (X-Greylist, Received-SPF...) are added to an accepted message. Delayed
+// rejection and defer-if-permit work across the stages as in the other
+// front-ends (Policy.Evaluate holds and gives them), and Policy.Evaluate logs
+// each decision.
+//
+// # Message
+//
+// The header fields and the body chunks are written, as received, to a
+// spool (Config.MemoryPerMessage in memory, the rest in an unlinked 0600
+// temporary file) and handed to the checks through smtpcheck.SplitMessage,
+// as the go-smtp front-end does: Header at end of header, Body and Message
+// at end of message.
+//
+// # Failure modes
+//
+// Every callback is answered; each runs its checks under a deadline
+// (Config.CommandTimeout, below Postfix's milter_command_timeout); a panic
+// in a check becomes a 451 4.3.0 for that stage. An MTA that disconnects
+// mid-message ends the session: the spool is released and no goroutine
+// stays. What Postfix does when the filter is away is its
+// milter_default_action.
+package gomilter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/d--j/go-milter"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// Config configures a Filter. Zero fields take the defaults noted.
+type Config struct {
+	Policy *smtpcheck.Policy
+
+	// Trusted networks (Postfix's mynetworks, which no macro carries) set
+	// Conn.Trusted, which most checks skip on.
+	Trusted []netip.Prefix
+
+	// CommandTimeout bounds the checks of one callback (default 20 s:
+	// below Postfix's milter_command_timeout of 30 s, so the filter
+	// answers before Postfix gives up on it).
+	CommandTimeout time.Duration
+	// MemoryPerMessage is how much of a message is held in memory; the
+	// rest goes to a temporary file (mode 0600) in SpoolDir, released
+	// however the transaction ends. Default 1 MiB.
+	MemoryPerMessage int
+	// SpoolDir is where larger messages are kept while checked (default
+	// os.TempDir()).
+	SpoolDir string
+	// MaxMessageBytes refuses a larger message with the catalog's 552
+	// 5.3.4 (default 0: the MTA's own limit, Postfix's
+	// message_size_limit, is the only one).
+	MaxMessageBytes int64
+
+	// OnClose is called once when the MTA's connection for a session
+	// ends, for checks that hold per-connection state.
+	OnClose func(s *smtpcheck.Session)
+
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Filter is a milter server running a policy.
+type Filter struct {
+	cfg Config
+	log *slog.Logger
+	srv *milter.Server
+}
+
+// New returns a Filter for cfg.
+func New(cfg Config) *Filter {
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 20 * time.Second
+	}
+	if cfg.MemoryPerMessage <= 0 {
+		cfg.MemoryPerMessage = 1 << 20
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = os.TempDir()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = &smtpcheck.Policy{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := &Filter{cfg: cfg, log: log}
+	opts := []milter.Option{
+		milter.WithDynamicMilter(func(uint32, milter.OptAction, milter.OptProtocol, milter.DataSize) milter.Milter {
+			return &session{f: f}
+		}),
+		milter.WithActions(milter.OptAddHeader | milter.OptQuarantine),
+		// The header values as received, leading blank included, so that
+		// the header checks see the field as the client wrote it.
+		milter.WithProtocol(milter.OptHeaderLeadingSpace),
+		// The MTA's write deadline: a peer that stops reading must not
+		// hold a session.
+		milter.WithWriteTimeout(10 * time.Second),
+	}
+	for st, names := range Requested() {
+		opts = append(opts, milter.WithMacroRequest(st.wire(), names))
+	}
+	f.srv = milter.NewServer(opts...)
+	return f
+}
+
+// Serve answers the MTA's connections on ln until Shutdown or Close.
+func (f *Filter) Serve(ln net.Listener) error {
+	err := f.srv.Serve(ln)
+	if errors.Is(err, milter.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits, up to ctx, for the
+// sessions in progress to end.
+func (f *Filter) Shutdown(ctx context.Context) error { return f.srv.Shutdown(ctx) }
+
+// Close stops the filter at once, closing every session.
+func (f *Filter) Close() error { return f.srv.Close() }
+
+// Listen opens the listener an MTA configuration names the way Postfix
+// writes a milter's address: inet:HOST:PORT, inet6:[HOST]:PORT (or
+// inet:[HOST]:PORT), unix:/path, or a bare /path. A unix socket left by an
+// earlier run is replaced; the new one is made 0660 so that the MTA's group
+// can reach it.
+func Listen(spec string) (net.Listener, error) {
+	kind, addr, ok := strings.Cut(spec, ":")
+	if !ok && strings.HasPrefix(spec, "/") {
+		kind, addr = "unix", spec
+	}
+	switch kind {
+	case "inet", "inet6", "tcp":
+		if addr == "" || !strings.Contains(addr, ":") {
+			return nil, fmt.Errorf("gomilter: %q: want inet:HOST:PORT", spec)
+		}
+		return net.Listen("tcp", addr)
+	case "unix", "local":
+		if addr == "" {
+			return nil, fmt.Errorf("gomilter: %q: want unix:/path", spec)
+		}
+		if fi, err := os.Stat(addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(addr)
+		}
+		ln, err := net.Listen("unix", addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(addr, 0o660); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return ln, nil
+	}
+	return nil, fmt.Errorf("gomilter: %q: want inet:HOST:PORT or unix:/path", spec)
+}
+
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,393 @@
+package gomilter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/d--j/go-milter"
+
+	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// errTempName is PTRErr when the MTA's reverse lookup failed for now
+// ({client_resolve} TEMP).
+var errTempName = errors.New("reverse name lookup failed temporarily (MTA's {client_resolve} TEMP)")
+
+// session is one MTA connection's filter: one SMTP session's facts and
+// the message in progress.
+type session struct {
+	milter.NoOpMilter
+	f      *Filter
+	ctx    context.Context
+	cancel context.CancelFunc
+	s      *smtpcheck.Session
+
+	sp         *spool                  // the message in progress, nil outside DATA
+	tooBig     bool                    // the message outgrew Config.MaxMessageBytes
+	headers    []smtpcheck.HeaderField // added by checks in this transaction
+	quarantine string                  // why, when a check quarantined the message
+	closed     bool
+}
+
+var _ milter.Milter = (*session)(nil)
+
+// NewConnection implements milter.Milter: a new SMTP session (a milter
+// connection may serve several, one after another).
+func (ss *session) NewConnection(m milter.Modifier) error {
+	ss.end()
+	ss.ctx, ss.cancel = context.WithCancel(context.Background())
+	ss.s = &smtpcheck.Session{Conn: smtpcheck.Conn{ID: newID()}}
+	ss.closed = false
+	return nil
+}
+
+// evaluate runs the policy at stage st under the callback's deadline,
+// containing any panic, and turns the decision into the milter's answer.
+func (ss *session) evaluate(st smtpcheck.Stage) (resp *milter.Response) {
+	defer func() {
+		if v := recover(); v != nil {
+			ss.f.log.Error("panic in policy", "session", ss.s.Conn.ID, "stage", st, "panic", v)
+			resp = replyResponse(reply.InternalError())
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ss.ctx, ss.f.cfg.CommandTimeout)
+	defer cancel()
+	ss.s.Stage = st
+	ss.s.Now = ss.f.cfg.Now()
+	d := ss.f.cfg.Policy.Evaluate(ctx, ss.s)
+	return ss.apply(d.Result)
+}
+
+// apply turns a result into the milter's answer for the current stage.
+func (ss *session) apply(r smtpcheck.Result) *milter.Response {
+	if !r.Action.Refuses() {
+		// A refused recipient's headers (X-Greylist of a deferred one)
+		// never reach the message.
+		ss.headers = append(ss.headers, r.Headers...)
+	}
+	switch r.Action {
+	case smtpcheck.Continue, smtpcheck.Accept, smtpcheck.Tag, smtpcheck.DeferIfPermit:
+		// Accept ends a list of checks, not the milter's part: later
+		// stages still run (and headers are still added).
+		return milter.RespContinue
+	case smtpcheck.Quarantine:
+		ss.quarantine = r.Reason.String()
+		if ss.quarantine == "" {
+			ss.quarantine = "smtppolicy"
+		}
+		return milter.RespContinue
+	case smtpcheck.Discard:
+		return milter.RespDiscard
+	}
+	rep := r.DefaultReply()
+	if r.Action == smtpcheck.Disconnect && rep.Code() != 421 && !rep.IsPermanent() {
+		rep = reply.InternalErrorClosing()
+	}
+	return replyResponse(rep)
+}
+
+// replyResponse is SMFIR_REPLYCODE for a catalog reply: every line with
+// its enhanced code, as the reply is written on the wire. The text is
+// taken from the wire form, folded and sanitised; the library repeats the
+// first line's enhanced code on the others, so they go without it.
+func replyResponse(r reply.Reply) *milter.Response {
+	wire := strings.TrimSuffix(string(r.AppendTo(nil)), "\r\n")
+	lines := strings.Split(wire, "\r\n")
+	enh := ""
+	if e := r.Enhanced(); !e.IsZero() {
+		enh = e.String() + " "
+	}
+	for i, l := range lines {
+		if len(l) >= 4 {
+			l = l[4:] // "550-" or "550 "
+		} else {
+			l = ""
+		}
+		if i > 0 {
+			l = strings.TrimPrefix(l, enh)
+		}
+		lines[i] = l
+	}
+	resp, err := milter.RejectWithCodeAndReason(uint16(r.Code()), strings.Join(lines, "\n"))
+	if err != nil {
+		// Only an over-long text gets here; the code alone still refuses.
+		if r.IsPermanent() {
+			return milter.RespReject
+		}
+		return milter.RespTempFail
+	}
+	return resp
+}
+
+// macro returns a macro's value, "" when not sent.
+func macro(m milter.Modifier, name string) (string, bool) {
+	v, ok := m.GetEx(name)
+	return strings.TrimSpace(v), ok
+}
+
+// known is a name the MTA sends, or "" for its placeholders of no name.
+func known(name string) string {
+	if name == "" || name == "unknown" || strings.HasPrefix(name, "[") {
+		return ""
+	}
+	return strings.TrimSuffix(name, ".")
+}
+
+// Connect implements milter.Milter: the client's facts and the connect stage.
+func (ss *session) Connect(host, family string, port uint16, addr string, m milter.Modifier) (*milter.Response, error) {
+	c := &ss.s.Conn
+	if a, err := netip.ParseAddr(addr); err == nil {
+		c.ClientIP = a.Unmap()
+	}
+	c.ClientPort = port
+	name := host
+	if v, ok := macro(m, "{client_name}"); ok {
+		name = v
+	}
+	if n := known(name); n != "" {
+		c.Confirmed = []string{n}
+	}
+	ptr, hasPTR := macro(m, "{client_ptr}")
+	res, hasRes := macro(m, "{client_resolve}")
+	if hasPTR || hasRes {
+		c.PTRLooked = true
+		if n := known(ptr); n != "" {
+			c.PTR = []string{n}
+		} else if len(c.Confirmed) > 0 {
+			c.PTR = c.Confirmed
+		}
+		if res == "TEMP" {
+			c.PTRErr = errTempName
+		}
+	}
+	if da, ok := macro(m, "{daemon_addr}"); ok {
+		if a, err := netip.ParseAddr(da); err == nil {
+			p, _ := macro(m, "{daemon_port}")
+			n, _ := strconv.ParseUint(p, 10, 16)
+			c.Local = netip.AddrPortFrom(a.Unmap(), uint16(n))
+		}
+	}
+	for _, p := range ss.f.cfg.Trusted {
+		if c.ClientIP.IsValid() && p.Contains(c.ClientIP) {
+			c.Trusted = true
+		}
+	}
+	return ss.evaluate(smtpcheck.StageConnect), nil
+}
+
+// Helo implements milter.Milter. The milter protocol does not tell HELO
+// from EHLO: the verb is recorded as EHLO. TLS facts arrive with it
+// (Postfix sends HELO again after STARTTLS).
+func (ss *session) Helo(name string, m milter.Modifier) (*milter.Response, error) {
+	if v, ok := macro(m, "{tls_version}"); ok && v != "" {
+		ss.s.Conn.TLS = true
+		ss.s.Conn.TLSVersion = strings.Replace(v, "TLSv", "TLS", 1)
+	}
+	ss.s.SetHelo("EHLO", name)
+	return ss.evaluate(smtpcheck.StageHelo), nil
+}
+
+// MailFrom implements milter.Milter: a new transaction.
+func (ss *session) MailFrom(from, esmtpArgs string, m milter.Modifier) (*milter.Response, error) {
+	ss.resetTransaction()
+	if v, _ := macro(m, "{auth_authen}"); v != "" {
+		ss.s.Conn.AuthUser = v
+	}
+	if v, _ := macro(m, "i"); v != "" {
+		ss.s.Conn.ID = v
+	}
+	mail := &smtpcheck.Mail{From: smtpcheck.ParseAddress(from), Raw: "MAIL FROM:<" + from + ">"}
+	if esmtpArgs != "" {
+		mail.Raw += " " + esmtpArgs
+	}
+	for _, p := range strings.Fields(esmtpArgs) {
+		k, v, _ := strings.Cut(p, "=")
+		switch strings.ToUpper(k) {
+		case "SIZE":
+			mail.Size, _ = strconv.ParseInt(v, 10, 64)
+		case "BODY":
+			mail.Body = strings.ToUpper(v)
+		case "SMTPUTF8":
+			mail.SMTPUTF8 = true
+		}
+	}
+	ss.s.Mail = mail
+	return ss.evaluate(smtpcheck.StageMail), nil
+}
+
+// RcptTo implements milter.Milter: a refusal refuses this recipient only.
+func (ss *session) RcptTo(rcptTo, esmtpArgs string, m milter.Modifier) (*milter.Response, error) {
+	ss.s.Rcpt = smtpcheck.ParseAddress(rcptTo)
+	resp := ss.evaluate(smtpcheck.StageRcpt)
+	if resp.Continue() {
+		ss.s.Rcpts = append(ss.s.Rcpts, ss.s.Rcpt)
+	}
+	return resp, nil
+}
+
+// Data implements milter.Milter.
+func (ss *session) Data(m milter.Modifier) (*milter.Response, error) {
+	if v, _ := macro(m, "i"); v != "" {
+		ss.s.Conn.ID = v
+	}
+	return ss.evaluate(smtpcheck.StageData), nil
+}
+
+// Header implements milter.Milter: the field is spooled as received.
+func (ss *session) Header(name, value string, m milter.Modifier) (*milter.Response, error) {
+	sp := ss.spool()
+	sp.WriteString(name)
+	sp.WriteString(":")
+	// Continuation lines arrive with bare LF.
+	sp.WriteString(strings.ReplaceAll(strings.ReplaceAll(value, "\r\n", "\n"), "\n", "\r\n"))
+	sp.WriteString("\r\n")
+	return ss.checkSize(), nil
+}
+
+// Headers implements milter.Milter: the header stage, on the fields so far.
+func (ss *session) Headers(m milter.Modifier) (*milter.Response, error) {
+	sp := ss.spool()
+	sp.WriteString("\r\n")
+	if sp.err != nil {
+		return ss.spoolError(), nil
+	}
+	h, _, err := smtpcheck.SplitMessage(sp.body())
+	if err != nil {
+		return ss.spoolError(), nil
+	}
+	ss.s.Header = h
+	return ss.evaluate(smtpcheck.StageHeaders), nil
+}
+
+// BodyChunk implements milter.Milter: the chunk is spooled.
+func (ss *session) BodyChunk(chunk []byte, m milter.Modifier) (*milter.Response, error) {
+	ss.spool().Write(chunk)
+	return ss.checkSize(), nil
+}
+
+// checkSize refuses a message past Config.MaxMessageBytes at once, so
+// that the rest is neither sent nor stored.
+func (ss *session) checkSize() *milter.Response {
+	limit := ss.f.cfg.MaxMessageBytes
+	if limit <= 0 || ss.sp.size <= limit || ss.tooBig {
+		return milter.RespContinue
+	}
+	ss.tooBig = true
+	ss.sp.Close()
+	return ss.decided(smtpcheck.StageEndOfData, smtpcheck.Result{
+		Action: smtpcheck.Reject, Reply: reply.MessageTooBig(),
+		Reason: smtpcheck.Reason{Check: "message-size", Rule: "max-message-bytes",
+			Matched: ">" + strconv.FormatInt(limit, 10), Evidence: "max " + strconv.FormatInt(limit, 10)},
+	})
+}
+
+// EndOfMessage implements milter.Milter: the end-of-data stage on the
+// whole message, then the headers checks added, and the quarantine.
+func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
+	defer ss.resetTransaction()
+	if v, _ := macro(m, "i"); v != "" {
+		ss.s.Conn.ID = v
+	}
+	sp := ss.spool()
+	if sp.err != nil {
+		return ss.spoolError(), nil
+	}
+	msg := sp.body()
+	h, body, err := smtpcheck.SplitMessage(msg)
+	if err != nil {
+		return ss.spoolError(), nil
+	}
+	ss.s.Header, ss.s.Body, ss.s.Message = h, body, msg
+	resp := ss.evaluate(smtpcheck.StageEndOfData)
+	if !resp.Continue() {
+		return resp, nil
+	}
+	for _, hf := range ss.headers {
+		// The MTA adds the blank after the colon itself.
+		if err := m.AddHeader(hf.Name, strings.TrimLeft(hf.Value, " ")); err != nil {
+			return nil, err
+		}
+	}
+	if ss.quarantine != "" {
+		if err := m.Quarantine(ss.quarantine); err != nil {
+			return nil, err
+		}
+	}
+	return milter.RespAccept, nil
+}
+
+// spoolError answers a message that could not be kept (a full disk): 451
+// 4.3.0, logged.
+func (ss *session) spoolError() *milter.Response {
+	ss.f.log.Error("message not spooled", "session", ss.s.Conn.ID, "dir", ss.f.cfg.SpoolDir, "error", ss.sp.err)
+	return replyResponse(reply.InternalError())
+}
+
+// decided logs and counts a verdict the adapter reached itself (a server
+// limit, not a check), the way Policy.Evaluate does for the checks', and
+// returns its answer.
+func (ss *session) decided(st smtpcheck.Stage, r smtpcheck.Result) *milter.Response {
+	ss.s.Stage = st
+	p := ss.f.cfg.Policy
+	if p.Metrics != nil {
+		p.Metrics.Decided(st, r.Action, 0)
+	}
+	log := p.Logger
+	if log == nil {
+		log = ss.f.log
+	}
+	log.LogAttrs(ss.ctx, slog.LevelInfo, "decision", slog.Any("session", ss.s), slog.Any("decision", smtpcheck.Decision{Stage: st, Result: r}))
+	return replyResponse(r.DefaultReply())
+}
+
+func (ss *session) spool() *spool {
+	if ss.sp == nil {
+		ss.sp = newSpool(ss.f.cfg.SpoolDir, ss.f.cfg.MemoryPerMessage)
+	}
+	return ss.sp
+}
+
+// resetTransaction ends the transaction: the message and what checks
+// attached to it go.
+func (ss *session) resetTransaction() {
+	if ss.sp != nil {
+		ss.sp.Close()
+		ss.sp = nil
+	}
+	ss.s.ResetTransaction()
+	ss.headers, ss.quarantine, ss.tooBig = nil, "", false
+}
+
+// Abort implements milter.Milter: the MTA dropped the transaction (RSET,
+// a refusal by another filter, the client gone).
+func (ss *session) Abort(m milter.Modifier) error {
+	if ss.s != nil {
+		ss.resetTransaction()
+	}
+	return nil
+}
+
+// Cleanup implements milter.Milter: the MTA's connection ended, at any
+// point of the session.
+func (ss *session) Cleanup(m milter.Modifier) { ss.end() }
+
+// end releases the session once.
+func (ss *session) end() {
+	if ss.s == nil || ss.closed {
+		return
+	}
+	ss.closed = true
+	if ss.sp != nil {
+		ss.sp.Close()
+		ss.sp = nil
+	}
+	ss.cancel()
+	if ss.f.cfg.OnClose != nil {
+		ss.f.cfg.OnClose(ss.s)
+	}
+}

@@ -1,0 +1,118 @@
+package gomilter
+
+import (
+	"io"
+	"os"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// spool holds one message as the MTA sends it: in memory up to a
+// threshold, the rest in a temporary file, so that a session's memory does
+// not grow with the message. It is written while the header fields and
+// body chunks come in, then read as a smtpcheck.Body (through body) that
+// checks open as often as they need.
+//
+// The file is created with mode 0600 and unlinked at once where the system
+// allows (it then lives only as long as its descriptor: however the session
+// ends, no path is left behind); Close releases it.
+type spool struct {
+	dir  string
+	max  int // bytes kept in memory
+	mem  []byte
+	f    *os.File
+	size int64
+	// path is the file's name while it is still linked (systems that
+	// cannot remove an open file); Close removes it.
+	path string
+	err  error
+}
+
+func newSpool(dir string, max int) *spool { return &spool{dir: dir, max: max} }
+
+// Write appends p to the message; after an error it keeps failing.
+func (sp *spool) Write(p []byte) (int, error) {
+	if sp.err != nil {
+		return 0, sp.err
+	}
+	if sp.f == nil && len(sp.mem)+len(p) <= sp.max {
+		if sp.mem == nil {
+			sp.mem = make([]byte, 0, min(sp.max, 64<<10))
+		}
+		sp.mem = append(sp.mem, p...)
+		sp.size += int64(len(p))
+		return len(p), nil
+	}
+	if sp.f == nil {
+		if sp.err = sp.toFile(); sp.err != nil {
+			return 0, sp.err
+		}
+	}
+	n, err := sp.f.Write(p)
+	sp.size += int64(n)
+	sp.err = err
+	return n, err
+}
+
+// WriteString appends s to the message.
+func (sp *spool) WriteString(s string) (int, error) { return sp.Write([]byte(s)) }
+
+// toFile moves what is in memory to a new temporary file.
+func (sp *spool) toFile() error {
+	f, err := os.CreateTemp(sp.dir, "smtppolicy-milter-*") // mode 0600
+	if err != nil {
+		return err
+	}
+	if os.Remove(f.Name()) != nil {
+		sp.path = f.Name()
+	}
+	sp.f = f
+	_, err = f.Write(sp.mem)
+	sp.mem = nil
+	return err
+}
+
+// body returns the message as a Body, valid until Close or the next
+// Write. A message held in memory is a smtpcheck.BytesBody, read without a
+// copy.
+func (sp *spool) body() smtpcheck.Body {
+	if sp.f == nil {
+		return smtpcheck.BytesBody(sp.mem)
+	}
+	return fileBody{f: sp.f, size: sp.size}
+}
+
+// Close releases the memory and the file.
+func (sp *spool) Close() error {
+	sp.mem = nil
+	sp.err = os.ErrClosed
+	if sp.f == nil {
+		return nil
+	}
+	err := sp.f.Close()
+	if sp.path != "" {
+		os.Remove(sp.path)
+	}
+	sp.f = nil
+	return err
+}
+
+// fileBody reads a spooled message; every reader is independent (ReadAt),
+// so checks running in parallel can read it at once.
+type fileBody struct {
+	f    *os.File
+	size int64
+}
+
+func (b fileBody) Open() (io.ReadCloser, error) {
+	return sectionCloser{io.NewSectionReader(b.f, 0, b.size)}, nil
+}
+
+func (b fileBody) Size() int64 { return b.size }
+
+// sectionCloser is a file section that can seek (SplitMessage's body view
+// skips the header by seeking) and whose Close leaves the file open for
+// the next reader.
+type sectionCloser struct{ *io.SectionReader }
+
+func (sectionCloser) Close() error { return nil }
