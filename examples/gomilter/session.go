@@ -308,8 +308,13 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 		return resp, nil
 	}
 	for _, hf := range ss.headers {
-		// The MTA adds the blank after the colon itself.
-		if err := m.AddHeader(hf.Name, strings.TrimLeft(hf.Value, " ")); err != nil {
+		// Under the leading-space option the MTA writes the value as
+		// given, blank included; without it, it adds the blank itself.
+		v := strings.TrimLeft(hf.Value, " \t")
+		if m.Protocol()&milter.OptHeaderLeadingSpace != 0 {
+			v = " " + v
+		}
+		if err := m.AddHeader(hf.Name, v); err != nil {
 			return nil, err
 		}
 	}

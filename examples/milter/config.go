@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/smtppolicy/smtppolicy/examples/gomilter"
+	"github.com/smtppolicy/smtppolicy/postconf"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// fileConfig is what a Postfix-style policy file gives the milter besides
+// its policy.
+type fileConfig struct {
+	MyNetworks []netip.Prefix // mynetworks: the trusted clients no macro names
+	Needs      []gomilter.Fact
+}
+
+// reverseNameRestrictions need the client's reverse name from the MTA.
+var reverseNameRestrictions = []string{"reject_unknown_client_hostname", "reject_unknown_reverse_client_hostname"}
+
+// configPolicy loads a Postfix-style policy file, as smtpd does. Its
+// restriction lists replace the built-in default (relay control included:
+// the file says who may relay, with reject_unauth_destination); the checks
+// other flags turned on (access map, greylisting, URI lists) run after the
+// file's lists at each stage.
+func configPolicy(path string, env *buildEnv, flags staged) (*smtpcheck.Policy, fileConfig, error) {
+	var fc fileConfig
+	cfg, err := postconf.Load(path, postconf.Env{
+		Resolver: env.Resolver,
+		Logger:   env.Logger,
+		Domains:  env.Domains,
+		// Every address in an accepted domain is deliverable here: the
+		// example stores all mail for its domains.
+		VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {
+			for _, d := range env.Domains {
+				if a.DomainFold() == d {
+					return nil
+				}
+			}
+			return postconf.ErrUndeliverable
+		},
+	})
+	if err != nil {
+		return nil, fc, err
+	}
+	fc.MyNetworks = cfg.MyNetworks
+	for _, name := range cfg.File.Names() {
+		v, _ := cfg.File.Raw(name)
+		if strings.HasSuffix(name, "_restrictions") {
+			for _, r := range reverseNameRestrictions {
+				if strings.Contains(v.Value, r) {
+					fc.Needs = append(fc.Needs, gomilter.FactReverseName)
+				}
+			}
+		}
+	}
+	p := cfg.Policy
+	then := func(a smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
+		if a == nil {
+			return smtpcheck.FirstMatch(more...)
+		}
+		return smtpcheck.FirstMatch(append([]smtpcheck.Check{a}, more...)...)
+	}
+	p.Connect = then(p.Connect, flags.Connect)
+	p.Helo = then(p.Helo, flags.Helo)
+	p.Mail = then(p.Mail, flags.Mail)
+	p.Rcpt = then(p.Rcpt, flags.Rcpt)
+	p.Data = then(p.Data, flags.Data)
+	p.Headers = then(p.Headers, flags.Headers)
+	p.EndOfData = then(p.EndOfData, flags.EndOfData)
+	// The file's own lists follow smtpd_delay_reject themselves; the
+	// flags' checks (access map Connect: entries) are held for RCPT.
+	p.DelayReject = true
+	p.Logger = env.Logger
+	env.Logger.Info("policy from file", "config", path, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
+	return p, fc, nil
+}
+
+// mtaMacros reads the milter_*_macros of the MTA's own main.cf, over
+// Postfix's defaults: what an MTA that ignores the filter's request sends.
+func mtaMacros(path string) (gomilter.MacroLists, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	file, err := postconf.Parse(f, path)
+	if err != nil {
+		return nil, err
+	}
+	out := gomilter.PostfixDefaults()
+	for _, name := range file.Names() {
+		st, ok := strings.CutPrefix(name, "milter_")
+		if !ok {
+			continue
+		}
+		if st, ok = strings.CutSuffix(st, "_macros"); ok {
+			v, _ := file.Raw(name)
+			out[gomilter.MacroStage(st)] = gomilter.ParseMacroList(v.Value)
+		}
+	}
+	return out, nil
+}

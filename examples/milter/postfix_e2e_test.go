@@ -1,0 +1,449 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
+	"github.com/smtppolicy/smtppolicy/reply"
+)
+
+// These tests run the milter program behind a private Postfix instance on
+// loopback (its own configuration, queue and log under the test's
+// directory), reached with XCLIENT so that the client's facts are the
+// test's. Mail for example.org is delivered to a maildir; everything else
+// is discarded.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// milterBinary builds the program once for all tests.
+func milterBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "milter-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "milter")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// freePort returns a loopback TCP port nobody listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitListen waits until addr accepts connections.
+func waitListen(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}
+
+// front is a running milter program.
+type front struct {
+	addr string
+	cmd  *exec.Cmd
+	log  string
+}
+
+func startMilter(t *testing.T, args ...string) *front {
+	t.Helper()
+	bin := milterBinary(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	logPath := filepath.Join(t.TempDir(), "milter.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"-listen", "inet:" + addr}, args...)...)
+	cmd.Stderr, cmd.Stdout = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); lf.Close(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	waitListen(t, addr)
+	return &front{addr: addr, cmd: cmd, log: logPath}
+}
+
+func (f *front) logText(t *testing.T) string {
+	b, err := os.ReadFile(f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// instance is a private Postfix.
+type instance struct {
+	dir  string
+	addr string // its smtpd
+}
+
+// startPostfix starts a Postfix 3.7 on loopback whose smtpd_milters is the
+// filter at milterAddr, with extra main.cf lines.
+func startPostfix(t *testing.T, milterAddr string, extra ...string) *instance {
+	t.Helper()
+	postfix := peertest.Look(t, "postfix", "postfix")
+	if os.Geteuid() != 0 {
+		peertest.Missing(t, "a private Postfix instance needs root (its daemons change to user postfix)")
+	}
+	if _, err := os.Stat("/etc/postfix/master.cf"); err != nil {
+		peertest.Missing(t, "no /etc/postfix/master.cf to take the daemons' entries from")
+	}
+	dir, err := os.MkdirTemp("", "pfmilter-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755) // the daemons run as postfix and must reach it
+	for _, d := range []string{"etc", "spool", "data", "log", "vmail"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(filepath.Join(dir, "vmail"), 0o777)
+	if out, err := exec.Command("chown", "postfix", filepath.Join(dir, "data")).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	port := freePort(t)
+	mainCF := fmt.Sprintf(`compatibility_level = 3.6
+queue_directory = %[1]s/spool
+data_directory = %[1]s/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.private.test
+mydomain = private.test
+myorigin = $myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+relay_domains =
+alias_maps =
+alias_database =
+virtual_mailbox_domains = example.org
+virtual_mailbox_base = %[1]s/vmail
+virtual_mailbox_maps = static:inbox/
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+default_transport = discard:private instance
+relay_transport = $default_transport
+mynetworks = 127.0.0.1/32
+smtpd_peername_lookup = no
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+smtpd_tls_security_level = none
+maillog_file_prefixes = %[1]s
+maillog_file = %[1]s/log/maillog
+smtpd_milters = inet:%[2]s
+milter_command_timeout = 10s
+# As for a remote client of a real MX: Postfix adds no missing header
+# before the filter sees the message.
+local_header_rewrite_clients =
+always_add_missing_headers = no
+`, dir, milterAddr) + strings.Join(extra, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "etc", "main.cf"), []byte(mainCF), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	master, err := os.ReadFile("/etc/postfix/master.cf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mcf strings.Builder
+	fmt.Fprintf(&mcf, "127.0.0.1:%d inet n - n - - smtpd\n", port)
+	services := "pickup cleanup qmgr rewrite bounce defer trace verify flush proxymap proxywrite showq error retry discard local virtual anvil scache postlog smtp"
+	for _, line := range strings.Split(string(master), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 8 && strings.Contains(" "+services+" ", " "+f[0]+" ") && (f[1] == "unix" || f[1] == "unix-dgram") {
+			f[4] = "n" // not chrooted
+			mcf.WriteString(strings.Join(f, " ") + "\n")
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc", "master.cf"), []byte(mcf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	etc := filepath.Join(dir, "etc")
+	exec.Command(postfix, "-c", etc, "set-permissions").Run()
+	if out, err := exec.Command(postfix, "-c", etc, "check").CombinedOutput(); err != nil {
+		t.Fatalf("postfix check: %v %s", err, out)
+	}
+	if out, err := exec.Command(postfix, "-c", etc, "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log", "maillog"))
+		t.Fatalf("postfix start: %v %s\n%s", err, out, log)
+	}
+	t.Cleanup(func() {
+		exec.Command(postfix, "-c", etc, "stop").Run()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "log", "maillog"))
+			t.Logf("postfix log:\n%s", log)
+		} else {
+			os.RemoveAll(dir)
+		}
+	})
+	in := &instance{dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	waitListen(t, in.addr)
+	return in
+}
+
+// delivered waits for n messages in the example.org maildir and returns
+// them.
+func (in *instance) delivered(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ents, _ := os.ReadDir(filepath.Join(in.dir, "vmail", "inbox", "new"))
+		if len(ents) >= n || time.Now().After(deadline) {
+			var out []string
+			for _, e := range ents {
+				b, _ := os.ReadFile(filepath.Join(in.dir, "vmail", "inbox", "new", e.Name()))
+				out = append(out, string(b))
+			}
+			if len(out) < n {
+				t.Fatalf("%d messages delivered, want %d", len(out), n)
+			}
+			return out
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// queue returns the instance's queue as postqueue -j prints it.
+func (in *instance) queue(t *testing.T) []map[string]any {
+	t.Helper()
+	postqueue := peertest.Look(t, "postqueue", "postfix")
+	out, err := exec.Command(postqueue, "-c", filepath.Join(in.dir, "etc"), "-j").Output()
+	if err != nil {
+		t.Fatalf("postqueue -j: %v", err)
+	}
+	var q []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("postqueue -j line %q: %v", line, err)
+		}
+		q = append(q, m)
+	}
+	return q
+}
+
+// smtpClient is a raw SMTP client, so that every reply is seen as sent.
+type smtpClient struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *smtpClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s := &smtpClient{t: t, c: c, r: bufio.NewReader(c)}
+	s.expect("", 220)
+	return s
+}
+
+// cmd sends line (none when empty) and returns the reply's code and its
+// lines as sent.
+func (s *smtpClient) cmd(line string) (int, string) {
+	s.t.Helper()
+	s.c.SetDeadline(time.Now().Add(30 * time.Second))
+	if line != "" {
+		if _, err := s.c.Write([]byte(line + "\r\n")); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	var text strings.Builder
+	for {
+		l, err := s.r.ReadString('\n')
+		if err != nil {
+			s.t.Fatalf("after %q: %v (read %q)", line, err, text.String())
+		}
+		text.WriteString(l)
+		if len(l) < 4 || l[3] != '-' {
+			code, _ := strconv.Atoi(l[:3])
+			return code, strings.TrimRight(text.String(), "\r\n")
+		}
+	}
+}
+
+func (s *smtpClient) expect(line string, want int) string {
+	s.t.Helper()
+	code, text := s.cmd(line)
+	if code != want {
+		s.t.Fatalf("%q = %q, want %d", line, text, want)
+	}
+	return text
+}
+
+// begin runs XCLIENT (the client's address and name) and EHLO.
+func (s *smtpClient) begin(addr, name, helo string) {
+	s.t.Helper()
+	s.expect("XCLIENT ADDR="+addr+" NAME="+name, 220)
+	s.expect("EHLO "+helo, 250)
+}
+
+// data sends DATA and the message, returning the reply to its end.
+func (s *smtpClient) data(msg string) (int, string) {
+	s.t.Helper()
+	s.expect("DATA", 354)
+	return s.cmd(strings.ReplaceAll(msg, "\n", "\r\n") + "\r\n.")
+}
+
+func goodMessage(subject string) string {
+	return "From: <a@client.example>\nTo: <b@example.org>\nDate: Fri, 04 Dec 2026 18:00:00 +0000\n" +
+		"Message-ID: <" + strings.ReplaceAll(subject, " ", ".") + "@client.example>\nSubject: " + subject + "\n\nhello\n"
+}
+
+func TestPostfixRefusesMessageMissingHeaders(t *testing.T) {
+	f := startMilter(t)
+	in := startPostfix(t, f.addr)
+	s := dial(t, in.addr)
+	s.begin("192.0.2.7", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	code, text := s.data("From: <a@client.example>\nSubject: no date, no id\n\nhello\n")
+	// Postfix relays the check's catalog reply as the filter gave it.
+	want := strings.TrimRight(string(reply.MissingRequiredHeaders().AppendTo(nil)), "\r\n")
+	if code != reply.MissingRequiredHeaders().Code() || text != want {
+		t.Fatalf("message without Date/Message-ID = %q, want the header check's %q", text, want)
+	}
+	logText := f.logText(t)
+	if !strings.Contains(logText, "msg=decision") || !strings.Contains(logText, "stage=headers") || !strings.Contains(logText, "action=reject") {
+		t.Errorf("no decision line for the refusal in the filter's log:\n%s", logText)
+	}
+	// The session goes on: a good message is delivered.
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	if code, text := s.data(goodMessage("fine")); code != 250 {
+		t.Fatalf("good message = %q, want 250", text)
+	}
+	s.expect("QUIT", 221)
+	got := in.delivered(t, 1)
+	if !strings.Contains(got[0], "Subject: fine") {
+		t.Errorf("delivered %q", got[0])
+	}
+}
+
+func TestPostfixGreylistDefersThenAcceptsWithHeader(t *testing.T) {
+	f := startMilter(t, "-greylist", "memory:", "-greylist-delay", "2s")
+	in := startPostfix(t, f.addr)
+	try := func() (int, string, *smtpClient) {
+		s := dial(t, in.addr)
+		s.begin("192.0.2.8", "mx.client.example", "mx.client.example")
+		s.expect("MAIL FROM:<a@client.example>", 250)
+		code, text := s.cmd("RCPT TO:<b@example.org>")
+		return code, text, s
+	}
+	code, text, s := try()
+	if code/100 != 4 || !strings.Contains(text, " 4.") {
+		t.Fatalf("first RCPT = %q, want the greylist's 4xx", text)
+	}
+	s.expect("QUIT", 221)
+	time.Sleep(2500 * time.Millisecond)
+	code, text, s = try()
+	if code != 250 {
+		t.Fatalf("RCPT after the delay = %q, want 250", text)
+	}
+	if code, text := s.data(goodMessage("greylisted")); code != 250 {
+		t.Fatalf("DATA after the delay = %q, want 250", text)
+	}
+	s.expect("QUIT", 221)
+	got := in.delivered(t, 1)
+	if !strings.Contains(got[0], "X-Greylist: delayed ") {
+		t.Errorf("delivered message has no X-Greylist header:\n%s", got[0])
+	}
+}
+
+func TestPostfixQuarantineGoesToHoldQueue(t *testing.T) {
+	table := filepath.Join(t.TempDir(), "recipients")
+	if err := os.WriteFile(table, []byte("/^trap@example\\.org$/ HOLD spam trap\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := startMilter(t, "-postfix-access", "recipient:regexp:"+table)
+	in := startPostfix(t, f.addr)
+	s := dial(t, in.addr)
+	s.begin("192.0.2.9", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<trap@example.org>", 250)
+	if code, text := s.data(goodMessage("trapped")); code != 250 {
+		t.Fatalf("DATA = %q, want 250 (accepted into quarantine)", text)
+	}
+	s.expect("QUIT", 221)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q := in.queue(t)
+		if len(q) == 1 && q[0]["queue_name"] == "hold" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue = %v, want one message on hold", q)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestPostfixAppliesDefaultActionWhenFilterKilled(t *testing.T) {
+	f := startMilter(t)
+	in := startPostfix(t, f.addr, "milter_default_action = tempfail")
+	s := dial(t, in.addr)
+	s.begin("192.0.2.10", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	// The filter dies mid-session.
+	if err := f.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	code, text := s.cmd("RCPT TO:<b@example.org>")
+	if code/100 != 4 {
+		t.Fatalf("RCPT after the filter died = %q, want Postfix's tempfail (milter_default_action)", text)
+	}
+	s.cmd("QUIT")
+	if q := in.queue(t); len(q) != 0 {
+		t.Errorf("queue = %v, want nothing accepted", q)
+	}
+}
