@@ -31,7 +31,7 @@ var (
 )
 
 // milterBinary builds the program once for all tests.
-func milterBinary(t *testing.T) string {
+func milterBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "milter-bin-")
@@ -52,7 +52,7 @@ func milterBinary(t *testing.T) string {
 }
 
 // freePort returns a loopback TCP port nobody listens on now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,7 +63,7 @@ func freePort(t *testing.T) int {
 }
 
 // waitListen waits until addr accepts connections.
-func waitListen(t *testing.T, addr string) {
+func waitListen(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -83,7 +83,7 @@ type front struct {
 	log  string
 }
 
-func startMilter(t *testing.T, args ...string) *front {
+func startMilter(t testing.TB, args ...string) *front {
 	t.Helper()
 	bin := milterBinary(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -107,7 +107,7 @@ func startMilter(t *testing.T, args ...string) *front {
 	return &front{addr: addr, cmd: cmd, log: logPath}
 }
 
-func (f *front) logText(t *testing.T) string {
+func (f *front) logText(t testing.TB) string {
 	b, err := os.ReadFile(f.log)
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +122,8 @@ type instance struct {
 }
 
 // startPostfix starts a Postfix 3.7 on loopback whose smtpd_milters is the
-// filter at milterAddr, with extra main.cf lines.
-func startPostfix(t *testing.T, milterAddr string, extra ...string) *instance {
+// filter at milterAddr (none when empty), with extra main.cf lines.
+func startPostfix(t testing.TB, milterAddr string, extra ...string) *instance {
 	t.Helper()
 	postfix := peertest.Look(t, "postfix", "postfix")
 	if os.Geteuid() != 0 {
@@ -174,13 +174,15 @@ smtpd_authorized_xclient_hosts = 127.0.0.0/8
 smtpd_tls_security_level = none
 maillog_file_prefixes = %[1]s
 maillog_file = %[1]s/log/maillog
-smtpd_milters = inet:%[2]s
 milter_command_timeout = 10s
 # As for a remote client of a real MX: Postfix adds no missing header
 # before the filter sees the message.
 local_header_rewrite_clients =
 always_add_missing_headers = no
-`, dir, milterAddr) + strings.Join(extra, "\n") + "\n"
+`, dir) + strings.Join(extra, "\n") + "\n"
+	if milterAddr != "" {
+		mainCF += "smtpd_milters = inet:" + milterAddr + "\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "etc", "main.cf"), []byte(mainCF), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +228,7 @@ always_add_missing_headers = no
 
 // delivered waits for n messages in the example.org maildir and returns
 // them.
-func (in *instance) delivered(t *testing.T, n int) []string {
+func (in *instance) delivered(t testing.TB, n int) []string {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -247,7 +249,7 @@ func (in *instance) delivered(t *testing.T, n int) []string {
 }
 
 // queue returns the instance's queue as postqueue -j prints it.
-func (in *instance) queue(t *testing.T) []map[string]any {
+func (in *instance) queue(t testing.TB) []map[string]any {
 	t.Helper()
 	postqueue := peertest.Look(t, "postqueue", "postfix")
 	out, err := exec.Command(postqueue, "-c", filepath.Join(in.dir, "etc"), "-j").Output()
@@ -445,5 +447,69 @@ func TestPostfixAppliesDefaultActionWhenFilterKilled(t *testing.T) {
 	s.cmd("QUIT")
 	if q := in.queue(t); len(q) != 0 {
 		t.Errorf("queue = %v, want nothing accepted", q)
+	}
+}
+
+func TestPostfixLargeMessageOverUnixSocket(t *testing.T) {
+	// A directory smtpd (user postfix) can enter.
+	sockDir, err := os.MkdirTemp("", "milter-sock-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	os.Chmod(sockDir, 0o755)
+	sock := filepath.Join(sockDir, "milter.sock")
+	bin := milterBinary(t)
+	logPath := filepath.Join(t.TempDir(), "milter.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-listen", "unix:"+sock, "-spool-dir", t.TempDir())
+	cmd.Stderr = lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); lf.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no milter socket")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Postfix's smtpd runs as postfix: the socket is 0660, group postfix.
+	if out, err := exec.Command("chgrp", "postfix", sock).CombinedOutput(); err != nil {
+		t.Fatalf("chgrp: %v %s", err, out)
+	}
+	in := startPostfix(t, "", "smtpd_milters = unix:"+sock, "message_size_limit = 20000000")
+	s := dial(t, in.addr)
+	s.begin("192.0.2.12", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	// 3 MiB: more than the filter keeps in memory, so it is spooled to a file.
+	line := strings.Repeat("0123456789", 7) + "\n"
+	body := strings.Repeat(line, 3<<20/len(line))
+	if code, text := s.data(goodMessage("large") + body); code != 250 {
+		t.Fatalf("large message = %q, want 250", text)
+	}
+	s.expect("QUIT", 221)
+	got := in.delivered(t, 1)
+	if len(got[0]) < 3<<20 {
+		t.Errorf("delivered %d bytes, want the whole message", len(got[0]))
+	}
+	// The spool file went with the transaction.
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid))
+	if err != nil {
+		t.Skip("no /proc to count the filter's open files")
+	}
+	for _, fd := range fds {
+		target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", cmd.Process.Pid, fd.Name()))
+		if strings.Contains(target, "smtppolicy-milter-") {
+			t.Errorf("spool file still open: %s", target)
+		}
 	}
 }
