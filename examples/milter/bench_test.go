@@ -51,4 +51,3 @@ func BenchmarkPostfixSMTPSource(b *testing.B) {
 		})
 	}
 }
-
