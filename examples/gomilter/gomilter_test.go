@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -280,10 +281,11 @@ func TestFactsFromMacros(t *testing.T) {
 		wantPTR, wantConfrm string
 		wantErr             bool
 	}{
-		{"confirmed", "mx.client.example", "mx.client.example", "OK", "mx.client.example", "mx.client.example", false},
+		{"confirmed", "MX.Client.Example.", "mx.client.example", "OK", "mx.client.example", "mx.client.example", false},
 		{"forged", "unknown", "fake.client.example", "FORGED", "fake.client.example", "", false},
 		{"no name", "unknown", "unknown", "FAIL", "", "", false},
 		{"temporary failure", "unknown", "unknown", "TEMP", "", "", true},
+		{"temporary failure of the forward lookup", "unknown", "slow.client.example", "TEMP", "slow.client.example", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := open(t, c)
@@ -370,8 +372,14 @@ func TestEveryCallbackAnsweredWithinTheDeadline(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("HELO answered after %v", took)
 	}
-	if a.Type != milter.ActionRejectWithCode || a.SMTPCode/100 != 4 {
-		t.Fatalf("HELO = %v, want the check's temp-fail", a)
+	// The check's temporary failure defers only if nothing rejects: it
+	// is given at RCPT.
+	if a.Type != milter.ActionContinue {
+		t.Fatalf("HELO = %v, want continue (the failure held for RCPT)", a)
+	}
+	m.act(m.s.Mail("<a@client.example>", ""))
+	if a := m.act(m.s.Rcpt("<b@example.org>", "")); a.Type != milter.ActionRejectWithCode || a.SMTPCode/100 != 4 {
+		t.Fatalf("RCPT = %v, want the check's temp-fail", a)
 	}
 }
 
@@ -523,6 +531,37 @@ func TestCheckFacts(t *testing.T) {
 				t.Errorf("CheckFacts(%v) = %v, want nil", tc.need, err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Errorf("CheckFacts(%v) = %v, want %q", tc.need, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReverseNamesFollowConnContract(t *testing.T) {
+	for _, tc := range []struct {
+		name, client, ptr string
+		macros            bool
+		status            string
+		looked            bool
+		wantPTR, wantConf string
+		wantErr           bool
+	}{
+		{"no macros, no name: nothing known", "", "", false, "", false, "", "", false},
+		{"no macros, verified name", "mx.client.example", "", false, "", true, "mx.client.example", "mx.client.example", false},
+		{"ptr differs from the verified name", "mx.client.example", "other.client.example", true, "OK", true, "other.client.example,mx.client.example", "mx.client.example", false},
+		{"no PTR record", "", "", true, "FAIL", true, "", "", false},
+		{"lookup failed for now", "", "", true, "TEMP", true, "", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c smtpcheck.Conn
+			reverseNames(&c, tc.client, tc.ptr, tc.macros, tc.status)
+			if c.PTRLooked != tc.looked || strings.Join(c.PTR, ",") != tc.wantPTR || strings.Join(c.Confirmed, ",") != tc.wantConf || (c.PTRErr != nil) != tc.wantErr {
+				t.Errorf("reverseNames(%q, %q, %v, %q) = looked %v PTR %q Confirmed %q err %v; want %v %q %q err %v",
+					tc.client, tc.ptr, tc.macros, tc.status, c.PTRLooked, c.PTR, c.Confirmed, c.PTRErr, tc.looked, tc.wantPTR, tc.wantConf, tc.wantErr)
+			}
+			for _, n := range c.Confirmed {
+				if !slices.Contains(c.PTR, n) {
+					t.Errorf("confirmed %q not in PTR %q", n, c.PTR)
+				}
 			}
 		})
 	}

@@ -130,12 +130,41 @@ func macro(m milter.Modifier, name string) (string, bool) {
 	return strings.TrimSpace(v), ok
 }
 
-// known is a name the MTA sends, or "" for its placeholders of no name.
+// known is a name the MTA sends, in lower case without a trailing dot, or
+// "" for its placeholders of no name.
 func known(name string) string {
 	if name == "" || name == "unknown" || strings.HasPrefix(name, "[") {
 		return ""
 	}
-	return strings.TrimSuffix(name, ".")
+	return strings.ToLower(strings.TrimSuffix(name, "."))
+}
+
+// reverseNames fills the PTR facts as smtpcheck.Conn's contract says, from
+// the MTA's verified name (Postfix's client_name), its reverse name
+// (client_ptr) and the lookup's status (client_resolve: OK, FORGED, FAIL or
+// TEMP). Without the reverse macros, a verified name still tells that the
+// lookup was made; "unknown" alone tells nothing (Postfix may not have
+// looked, smtpd_peername_lookup = no), and the checks may look it up.
+func reverseNames(c *smtpcheck.Conn, name, ptr string, macros bool, status string) {
+	if ptr == "" {
+		ptr = name
+	}
+	if !macros && name == "" {
+		return
+	}
+	c.PTRLooked = true
+	if ptr != "" {
+		c.PTR = []string{ptr}
+	}
+	if name != "" {
+		c.Confirmed = []string{name}
+		if name != ptr {
+			c.PTR = append(c.PTR, name)
+		}
+	}
+	if status == "TEMP" {
+		c.PTRErr = errTempName
+	}
 }
 
 // Connect implements milter.Milter: the client's facts and the connect stage.
@@ -149,22 +178,9 @@ func (ss *session) Connect(host, family string, port uint16, addr string, m milt
 	if v, ok := macro(m, "{client_name}"); ok {
 		name = v
 	}
-	if n := known(name); n != "" {
-		c.Confirmed = []string{n}
-	}
 	ptr, hasPTR := macro(m, "{client_ptr}")
 	res, hasRes := macro(m, "{client_resolve}")
-	if hasPTR || hasRes {
-		c.PTRLooked = true
-		if n := known(ptr); n != "" {
-			c.PTR = []string{n}
-		} else if len(c.Confirmed) > 0 {
-			c.PTR = c.Confirmed
-		}
-		if res == "TEMP" {
-			c.PTRErr = errTempName
-		}
-	}
+	reverseNames(c, known(name), known(ptr), hasPTR || hasRes, res)
 	if da, ok := macro(m, "{daemon_addr}"); ok {
 		if a, err := netip.ParseAddr(da); err == nil {
 			p, _ := macro(m, "{daemon_port}")
