@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/smtppolicy/smtppolicy/internal/peertest"
 	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 )
 
 // These tests run the milter program behind a private Postfix instance on
@@ -511,5 +514,46 @@ func TestPostfixLargeMessageOverUnixSocket(t *testing.T) {
 		if strings.Contains(target, "smtppolicy-milter-") {
 			t.Errorf("spool file still open: %s", target)
 		}
+	}
+}
+
+func TestPostfixDNSChecksOnPostfixFacts(t *testing.T) {
+	ns := dnstest.New(t)
+	ns.Add(
+		`client.example. IN TXT "v=spf1 ip4:192.0.2.0/24 -all"`,
+		"client.example. IN MX 10 mx.client.example.",
+		"mx.client.example. IN A 192.0.2.13",
+		"13.2.0.192.in-addr.arpa. IN PTR mx.client.example.",
+	)
+	f := startMilter(t, "-resolver", ns.Addr())
+	in := startPostfix(t, f.addr)
+	s := dial(t, in.addr)
+	s.begin("192.0.2.13", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	if code, text := s.data(goodMessage("spf")); code != 250 {
+		t.Fatalf("DATA = %q, want 250", text)
+	}
+	s.expect("QUIT", 221)
+	got := in.delivered(t, 1)
+	if !strings.Contains(got[0], "\nReceived-SPF: pass") {
+		t.Errorf("delivered message has no Received-SPF: pass:\n%s", got[0])
+	}
+	// The reverse DNS check took the client's names from Postfix's
+	// macros: the filter asked DNS nothing about them.
+	if n := ns.Count("13.2.0.192.in-addr.arpa.", dns.TypePTR); n != 0 {
+		t.Errorf("%d PTR queries for the client, want none (Postfix sent {client_ptr})", n)
+	}
+
+	// A client without reverse DNS (Postfix says "unknown") is refused by
+	// that check, on Postfix's word.
+	s = dial(t, in.addr)
+	s.begin("192.0.2.14", "[UNAVAILABLE]", "mx2.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	if code, text := s.cmd("RCPT TO:<b@example.org>"); code/100 != 5 && code/100 != 4 {
+		t.Fatalf("RCPT from a client without a name = %q, want the reverse DNS check's refusal", text)
+	}
+	if n := ns.Count("14.2.0.192.in-addr.arpa.", dns.TypePTR); n != 0 {
+		t.Errorf("%d PTR queries for the nameless client, want none", n)
 	}
 }
