@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -505,15 +507,8 @@ func TestPostfixLargeMessageOverUnixSocket(t *testing.T) {
 		t.Errorf("delivered %d bytes, want the whole message", len(got[0]))
 	}
 	// The spool file went with the transaction.
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid))
-	if err != nil {
-		t.Skip("no /proc to count the filter's open files")
-	}
-	for _, fd := range fds {
-		target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", cmd.Process.Pid, fd.Name()))
-		if strings.Contains(target, "smtppolicy-milter-") {
-			t.Errorf("spool file still open: %s", target)
-		}
+	if n := spoolFiles(t, cmd.Process.Pid); n != 0 {
+		t.Errorf("%d spool files still open", n)
 	}
 }
 
@@ -555,5 +550,109 @@ func TestPostfixDNSChecksOnPostfixFacts(t *testing.T) {
 	}
 	if n := ns.Count("14.2.0.192.in-addr.arpa.", dns.TypePTR); n != 0 {
 		t.Errorf("%d PTR queries for the nameless client, want none", n)
+	}
+}
+
+// cutProxy relays milter packets from Postfix to the filter and cuts both
+// connections once more than cutAfter body bytes went through: Postfix's
+// side of the session ends mid-message.
+func cutProxy(t *testing.T, target string, cutAfter int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			mta, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer mta.Close()
+				filter, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer filter.Close()
+				go io.Copy(mta, filter) // the filter's answers
+				r := bufio.NewReader(mta)
+				body := 0
+				for {
+					var hdr [5]byte
+					if _, err := io.ReadFull(r, hdr[:]); err != nil {
+						return
+					}
+					n := int(binary.BigEndian.Uint32(hdr[:4]))
+					pkt := make([]byte, n-1)
+					if _, err := io.ReadFull(r, pkt); err != nil {
+						return
+					}
+					if hdr[4] == 'B' {
+						body += len(pkt)
+					}
+					if _, err := filter.Write(append(hdr[:], pkt...)); err != nil {
+						return
+					}
+					if body > cutAfter {
+						return // both ends close
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// spoolFiles counts the process's open spool files.
+func spoolFiles(t *testing.T, pid int) int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Skip("no /proc to count the filter's open files")
+	}
+	n := 0
+	for _, fd := range fds {
+		target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if strings.Contains(target, "smtppolicy-milter-") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPostfixGoneMidMessage(t *testing.T) {
+	f := startMilter(t)
+	in := startPostfix(t, cutProxy(t, f.addr, 1536<<10), "milter_default_action = tempfail", "message_size_limit = 20000000")
+	s := dial(t, in.addr)
+	s.begin("192.0.2.15", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	line := strings.Repeat("0123456789", 7) + "\n"
+	code, text := s.data(goodMessage("cut") + strings.Repeat(line, 3<<20/len(line)))
+	if code/100 != 4 {
+		t.Fatalf("message whose filter session was cut = %q, want Postfix's tempfail", text)
+	}
+	s.cmd("QUIT")
+	// The filter let go of the message it had spooled...
+	deadline := time.Now().Add(5 * time.Second)
+	for spoolFiles(t, f.cmd.Process.Pid) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("filter still holds %d spool files", spoolFiles(t, f.cmd.Process.Pid))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// ...and serves the next session.
+	in2 := startPostfix(t, f.addr)
+	s = dial(t, in2.addr)
+	s.begin("192.0.2.15", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	if code, text := s.data(goodMessage("after the cut")); code != 250 {
+		t.Fatalf("next message = %q, want 250", text)
+	}
+	if logText := f.logText(t); strings.Contains(logText, "level=ERROR") || strings.Contains(logText, "panic") {
+		t.Errorf("filter log after the cut:\n%s", logText)
 	}
 }
