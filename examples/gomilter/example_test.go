@@ -53,3 +53,31 @@ func ExampleNew() {
 	// Continue
 	// 554 5.7.0 transaction failed
 }
+
+// A program tells, before it serves, whether its checks can run on what the
+// MTA sends: here a reverse DNS check behind a Postfix whose macro lists
+// are at their defaults, then with the filter's own request honoured.
+func ExampleCheckFacts() {
+	need := []gomilter.Fact{gomilter.FactReverseName, gomilter.FactAuth}
+	fmt.Println(gomilter.CheckFacts(need, gomilter.PostfixDefaults()))
+	fmt.Println(gomilter.CheckFacts(need, gomilter.PostfixDefaults().Union(gomilter.Requested())))
+	// Output:
+	// gomilter: the checks need facts the MTA will not send: reverse-name: add {client_ptr} {client_resolve} to milter_connect_macros
+	// <nil>
+}
+
+// Listen takes the address as main.cf's smtpd_milters names it.
+func ExampleListen() {
+	ln, err := gomilter.Listen("inet:127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ln.Close()
+	fmt.Println(ln.Addr().Network())
+	_, err = gomilter.Listen("127.0.0.1:8891")
+	fmt.Println(err)
+	// Output:
+	// tcp
+	// gomilter: "127.0.0.1:8891": want inet:HOST:PORT or unix:/path
+}

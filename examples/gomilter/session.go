@@ -217,6 +217,15 @@ func (ss *session) MailFrom(from, esmtpArgs string, m milter.Modifier) (*milter.
 	if v, _ := macro(m, "i"); v != "" {
 		ss.s.Conn.ID = v
 	}
+	mail := mailFacts(from, esmtpArgs)
+	ss.s.Mail = mail
+	return ss.evaluate(smtpcheck.StageMail), nil
+}
+
+// mailFacts builds the MAIL facts from the sender and its ESMTP
+// parameters as the MTA passes them (blank-separated KEY=VALUE words). A
+// malformed SIZE counts as absent: the MTA has already judged it.
+func mailFacts(from, esmtpArgs string) *smtpcheck.Mail {
 	mail := &smtpcheck.Mail{From: smtpcheck.ParseAddress(from), Raw: "MAIL FROM:<" + from + ">"}
 	if esmtpArgs != "" {
 		mail.Raw += " " + esmtpArgs
@@ -225,15 +234,16 @@ func (ss *session) MailFrom(from, esmtpArgs string, m milter.Modifier) (*milter.
 		k, v, _ := strings.Cut(p, "=")
 		switch strings.ToUpper(k) {
 		case "SIZE":
-			mail.Size, _ = strconv.ParseInt(v, 10, 64)
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+				mail.Size = n
+			}
 		case "BODY":
 			mail.Body = strings.ToUpper(v)
 		case "SMTPUTF8":
 			mail.SMTPUTF8 = true
 		}
 	}
-	ss.s.Mail = mail
-	return ss.evaluate(smtpcheck.StageMail), nil
+	return mail
 }
 
 // RcptTo implements milter.Milter: a refusal refuses this recipient only.
