@@ -278,6 +278,9 @@ func (ss *session) Header(name, value string, m milter.Modifier) (*milter.Respon
 // Headers implements milter.Milter: the header stage, on the fields so far.
 func (ss *session) Headers(m milter.Modifier) (*milter.Response, error) {
 	sp := ss.spool()
+	if ss.tooBig {
+		return ss.refuseTooBig(), nil
+	}
 	sp.WriteString("\r\n")
 	if sp.err != nil {
 		return ss.spoolError(), nil
@@ -296,19 +299,24 @@ func (ss *session) BodyChunk(chunk []byte, m milter.Modifier) (*milter.Response,
 	return ss.checkSize(), nil
 }
 
-// checkSize refuses a message past Config.MaxMessageBytes at once, so
-// that the rest is neither sent nor stored.
+// checkSize stops spooling a message past Config.MaxMessageBytes; it is
+// refused at end of header or end of message (the MTA asks for no answer
+// to each field and chunk).
 func (ss *session) checkSize() *milter.Response {
 	limit := ss.f.cfg.MaxMessageBytes
-	if limit <= 0 || ss.sp.size <= limit || ss.tooBig {
-		return milter.RespContinue
+	if limit > 0 && ss.sp.size > limit && !ss.tooBig {
+		ss.tooBig = true
+		ss.sp.Close()
 	}
-	ss.tooBig = true
-	ss.sp.Close()
+	return milter.RespContinue
+}
+
+// refuseTooBig is the verdict on a message past Config.MaxMessageBytes.
+func (ss *session) refuseTooBig() *milter.Response {
+	limit := strconv.FormatInt(ss.f.cfg.MaxMessageBytes, 10)
 	return ss.decided(smtpcheck.StageEndOfData, smtpcheck.Result{
 		Action: smtpcheck.Reject, Reply: reply.MessageTooBig(),
-		Reason: smtpcheck.Reason{Check: "message-size", Rule: "max-message-bytes",
-			Matched: ">" + strconv.FormatInt(limit, 10), Evidence: "max " + strconv.FormatInt(limit, 10)},
+		Reason: smtpcheck.Reason{Check: "message-size", Rule: "max-message-bytes", Matched: ">" + limit, Evidence: "max " + limit},
 	})
 }
 
@@ -320,6 +328,9 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 		ss.s.Conn.ID = v
 	}
 	sp := ss.spool()
+	if ss.tooBig {
+		return ss.refuseTooBig(), nil
+	}
 	if sp.err != nil {
 		return ss.spoolError(), nil
 	}
