@@ -158,8 +158,8 @@ func New(cfg Config) *Filter {
 		milter.WithProtocol(milter.OptHeaderLeadingSpace),
 		// No answer to each header field and body chunk (the filter only
 		// spools them; its verdicts come at end of header and end of
-		// message), and no unknown-command events: two round trips per
-		// field and chunk fewer.
+		// message), and no unknown-command events: one round trip
+		// fewer per field and chunk.
 		milter.WithProtocol(milter.OptNoHeaderReply | milter.OptNoBodyReply | milter.OptNoUnknown | milter.OptNoUnknownReply),
 		// The MTA's write deadline: a peer that stops reading must not
 		// hold a session.

@@ -16,6 +16,20 @@
 // of its own. Every decision is logged with its reasons, the queue ID as
 // the session.
 //
+// Which checks need which macros, where the MTA does not honour the
+// filter's request for them:
+//
+//	checks                                          macros (Postfix parameter)
+//	-resolver (hygiene's reverse DNS check),        {client_ptr} {client_resolve} (milter_connect_macros)
+//	-uri-bl-ptr, -config's reject_unknown_client_hostname
+//	and reject_unknown_reverse_client_hostname
+//	every check that skips authenticated clients    {auth_authen} (milter_mail_macros, default)
+//	the decision log's session ID (queue ID)        i (milter_mail_macros, default)
+//	-greet-pause                                    none: refused (Postfix's postscreen does it)
+//
+// Postfix's mynetworks reaches the filter through -config or -trusted, as no
+// macro carries it.
+//
 // At start-up the program refuses a policy whose checks need a fact the
 // MTA will not send (see package gomilter's table): -mta-macros says what
 // the MTA sends. "requested" (the default) trusts the filter's request
