@@ -37,7 +37,8 @@ func (sp *spool) Write(p []byte) (int, error) {
 	}
 	if sp.f == nil && len(sp.mem)+len(p) <= sp.max {
 		if sp.mem == nil {
-			sp.mem = make([]byte, 0, min(sp.max, 64<<10))
+			// Most messages are a few KiB: start small, append grows it.
+			sp.mem = make([]byte, 0, min(sp.max, 8<<10))
 		}
 		sp.mem = append(sp.mem, p...)
 		sp.size += int64(len(p))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/internal/peertest"
 	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 )
 
@@ -547,6 +548,9 @@ func TestPostfixDNSChecksOnPostfixFacts(t *testing.T) {
 	s.expect("MAIL FROM:<a@client.example>", 250)
 	if code, text := s.cmd("RCPT TO:<b@example.org>"); code/100 != 5 && code/100 != 4 {
 		t.Fatalf("RCPT from a client without a name = %q, want the reverse DNS check's refusal", text)
+	}
+	if logText := f.logText(t); !strings.Contains(logText, "reason=\""+hygiene.NameClientPTR) {
+		t.Errorf("the refusal was not the reverse DNS check's:\n%s", logText)
 	}
 	if n := ns.Count("14.2.0.192.in-addr.arpa.", dns.TypePTR); n != 0 {
 		t.Errorf("%d PTR queries for the nameless client, want none", n)
