@@ -69,6 +69,7 @@
 package gomilter
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -174,7 +175,7 @@ func New(cfg Config) *Filter {
 
 // Serve answers the MTA's connections on ln until Shutdown or Close.
 func (f *Filter) Serve(ln net.Listener) error {
-	err := f.srv.Serve(ln)
+	err := f.srv.Serve(bufferedListener{ln})
 	if errors.Is(err, milter.ErrServerClosed) {
 		return nil
 	}
@@ -223,6 +224,27 @@ func Listen(spec string) (net.Listener, error) {
 	}
 	return nil, fmt.Errorf("gomilter: %q: want inet:HOST:PORT or unix:/path", spec)
 }
+
+// bufferedListener buffers what its connections read. The milter library
+// reads each packet as a 4-byte length and then its body, two system calls
+// a packet; the MTA writes a command and its macros at once, so one buffered
+// read takes several packets.
+type bufferedListener struct{ net.Listener }
+
+func (l bufferedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, 8<<10)}, nil
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func newID() string {
 	var b [6]byte
