@@ -566,3 +566,23 @@ func TestReverseNamesFollowConnContract(t *testing.T) {
 		})
 	}
 }
+
+func TestQueueIDNamesItsTransactionOnly(t *testing.T) {
+	var ids []string
+	c := serve(t, Config{Policy: &smtpcheck.Policy{Mail: check(func(s *smtpcheck.Session) smtpcheck.Result {
+		ids = append(ids, s.Conn.ID)
+		return smtpcheck.Result{}
+	})}})
+	m := open(t, c)
+	m.macros.Set("i", "4QUEUE1")
+	m.upToData("a@client.example", "b@example.org")
+	if _, a := m.send(message); a.Type != milter.ActionAccept {
+		t.Fatalf("end of message = %v", a)
+	}
+	// Postfix has no queue ID yet at the next MAIL.
+	m.macros.Set("i", "")
+	m.act(m.s.Mail("<a@client.example>", ""))
+	if len(ids) != 2 || ids[0] != "4QUEUE1" || ids[1] == "4QUEUE1" || ids[1] == "" {
+		t.Fatalf("IDs at MAIL = %q, want 4QUEUE1 then the session's own", ids)
+	}
+}

@@ -32,6 +32,7 @@ type session struct {
 	headers    []smtpcheck.HeaderField // added by checks in this transaction
 	quarantine string                  // why, when a check quarantined the message
 	closed     bool
+	connID     string // the session's own ID, until the MTA gives a queue ID
 }
 
 var _ milter.Milter = (*session)(nil)
@@ -41,7 +42,8 @@ var _ milter.Milter = (*session)(nil)
 func (ss *session) NewConnection(m milter.Modifier) error {
 	ss.end()
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
-	ss.s = &smtpcheck.Session{Conn: smtpcheck.Conn{ID: newID()}}
+	ss.connID = newID()
+	ss.s = &smtpcheck.Session{Conn: smtpcheck.Conn{ID: ss.connID}}
 	ss.closed = false
 	return nil
 }
@@ -214,9 +216,11 @@ func (ss *session) MailFrom(from, esmtpArgs string, m milter.Modifier) (*milter.
 	if v, _ := macro(m, "{auth_authen}"); v != "" {
 		ss.s.Conn.AuthUser = v
 	}
-	if v, _ := macro(m, "i"); v != "" {
-		ss.s.Conn.ID = v
-	}
+	// The queue ID names the transaction in the log lines; Postfix may
+	// assign it only at the first accepted RCPT, so until then the session's
+	// own ID stands in (not the previous transaction's queue ID).
+	ss.s.Conn.ID = ss.connID
+	ss.queueID(m)
 	mail := mailFacts(from, esmtpArgs)
 	ss.s.Mail = mail
 	return ss.evaluate(smtpcheck.StageMail), nil
@@ -248,6 +252,7 @@ func mailFacts(from, esmtpArgs string) *smtpcheck.Mail {
 
 // RcptTo implements milter.Milter: a refusal refuses this recipient only.
 func (ss *session) RcptTo(rcptTo, esmtpArgs string, m milter.Modifier) (*milter.Response, error) {
+	ss.queueID(m)
 	ss.s.Rcpt = smtpcheck.ParseAddress(rcptTo)
 	resp := ss.evaluate(smtpcheck.StageRcpt)
 	if resp.Continue() {
@@ -256,11 +261,16 @@ func (ss *session) RcptTo(rcptTo, esmtpArgs string, m milter.Modifier) (*milter.
 	return resp, nil
 }
 
-// Data implements milter.Milter.
-func (ss *session) Data(m milter.Modifier) (*milter.Response, error) {
+// queueID takes the MTA's queue ID as the session's ID once it is sent.
+func (ss *session) queueID(m milter.Modifier) {
 	if v, _ := macro(m, "i"); v != "" {
 		ss.s.Conn.ID = v
 	}
+}
+
+// Data implements milter.Milter.
+func (ss *session) Data(m milter.Modifier) (*milter.Response, error) {
+	ss.queueID(m)
 	return ss.evaluate(smtpcheck.StageData), nil
 }
 
@@ -324,9 +334,7 @@ func (ss *session) refuseTooBig() *milter.Response {
 // whole message, then the headers checks added, and the quarantine.
 func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 	defer ss.resetTransaction()
-	if v, _ := macro(m, "i"); v != "" {
-		ss.s.Conn.ID = v
-	}
+	ss.queueID(m)
 	sp := ss.spool()
 	if ss.tooBig {
 		return ss.refuseTooBig(), nil
