@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -665,5 +666,29 @@ func TestPostfixGoneMidMessage(t *testing.T) {
 	}
 	if logText := f.logText(t); strings.Contains(logText, "level=ERROR") || strings.Contains(logText, "panic") {
 		t.Errorf("filter log after the cut:\n%s", logText)
+	}
+}
+
+func TestPostfixRefusesListedLinkInBase64HTML(t *testing.T) {
+	ns := dnstest.New(t)
+	ns.ListDomain("dbl.test", "spam-domain.example", "127.0.1.2")
+	f := startMilter(t, "-resolver", ns.Addr(), "-hygiene=false", "-spf=false", "-uribl", "dbl.test=127.0.1.[2..99]")
+	in := startPostfix(t, f.addr)
+	html := base64.StdEncoding.EncodeToString([]byte(`<p>Hello, see <a href="http://WWW.Spam-Domain.example/offer">this</a>.</p>`))
+	msg := "From: <a@client.example>\nTo: <b@example.org>\nDate: Fri, 04 Dec 2026 18:00:00 +0000\n" +
+		"Message-ID: <link@client.example>\nSubject: links\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/alternative; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nplain part\n" +
+		"--b1\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n" + html + "\n--b1--\n"
+	s := dial(t, in.addr)
+	s.begin("192.0.2.16", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	code, text := s.data(msg)
+	if want := "550 5.7.1 black listed URL domain spam-domain.example by dbl.test"; code != 550 || !strings.HasPrefix(text, want) {
+		t.Fatalf("message linking to a listed domain = %q, want %q", text, want)
+	}
+	s.expect("QUIT", 221)
+	if q := in.queue(t); len(q) != 0 {
+		t.Errorf("queue = %v, want nothing accepted", q)
 	}
 }
