@@ -692,3 +692,23 @@ func TestPostfixRefusesListedLinkInBase64HTML(t *testing.T) {
 		t.Errorf("queue = %v, want nothing accepted", q)
 	}
 }
+
+func TestPostfixDelayedRejection(t *testing.T) {
+	table := filepath.Join(t.TempDir(), "access")
+	if err := os.WriteFile(table, []byte("/^spam@client\\.example$/ REJECT no mail from this sender\n/^postmaster@example\\.org$/ OK\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := startMilter(t, "-postfix-access", "sender:regexp:"+table, "-postfix-access", "recipient:regexp:"+table)
+	in := startPostfix(t, f.addr)
+	s := dial(t, in.addr)
+	s.begin("192.0.2.17", "mx.client.example", "mx.client.example")
+	// The sender's refusal is held for RCPT, as smtpd_delay_reject does...
+	s.expect("MAIL FROM:<spam@client.example>", 250)
+	code, text := s.cmd("RCPT TO:<b@example.org>")
+	if code/100 != 5 || !strings.Contains(text, "no mail from this sender") {
+		t.Fatalf("RCPT = %q, want the sender table's refusal", text)
+	}
+	// ...so that postmaster still gets the mail.
+	s.expect("RCPT TO:<postmaster@example.org>", 250)
+	s.cmd("QUIT")
+}
