@@ -18,7 +18,14 @@ import (
 // default policy in smtpd_milters. b.N messages go over 8 concurrent
 // sessions of 10 messages each.
 //
-//	go test ./examples/milter -run '^$' -bench PostfixSMTPSource -benchtime 2000x
+//	go test ./examples/milter -run '^$' -bench PostfixSMTPSource -benchtime 1000x
+//
+// On a shared 2-core VM (load average 2-9 from other work; medians of 5
+// interleaved runs of 1000 messages, 2026-12-04): Postfix alone 794
+// msgs/s, with the filter and an empty policy 458, with the default policy
+// 367 (-54%); the filter's own CPU 0.75 ms and 18 read calls per message.
+// The rates swing by a factor of 2 between runs under that load; the CPU
+// and read counts do not.
 func BenchmarkPostfixSMTPSource(b *testing.B) {
 	source := peertest.Look(b, "smtp-source", "postfix")
 	for _, tc := range []struct {
