@@ -5,29 +5,52 @@ import (
 	"flag"
 	"strings"
 
+	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 
 // fileDecides makes a -config file the whole policy: the built-in checks
 // that are on by default (-hygiene, and SPF with it) stay off unless
-// -hygiene is given on the command line. Features that only a flag turns on
+// -hygiene is given on the command line or the file sets
+// smtppolicy_hygiene. Features that only a flag or a parameter turns on
 // (-access, -postfix-access, -dnsbl, -uribl, -greylist) are the admin's
 // choice and add to the file as configPolicy describes. It returns the
-// flags it turned off, for the log.
-func fileDecides(fs *flag.FlagSet) []string {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+// flags whose default it turned off, for the log.
+func fileDecides(params *assembly.Config) []string {
 	var off []string
-	for _, name := range []string{"hygiene"} {
-		if f := fs.Lookup(name); f != nil && !given[name] && f.Value.String() != "false" {
-			if err := fs.Set(name, "false"); err == nil {
-				off = append(off, "-"+name)
-			}
+	if !params.IsSet("smtppolicy_hygiene") && params.Value("smtppolicy_hygiene") != "no" {
+		if err := params.SetDefault("smtppolicy_hygiene", "no"); err == nil {
+			off = append(off, "-hygiene")
 		}
 	}
 	return off
 }
+
+// part is one part of the assembly's policy as a feature: its flags are
+// the assembly's (registered once, in newDaemon), and its checks take
+// their place in the features' order.
+func part(name string) func(env *buildEnv) (staged, error) {
+	return func(env *buildEnv) (staged, error) {
+		st, err := env.Assembly.Part(name)
+		if err != nil {
+			return staged{}, err
+		}
+		b := env.Assembly.Built()
+		env.Access = b.Access
+		return staged{Stages: st, Normalize: b.Normalize, MaxSize: b.MaxSize}, nil
+	}
+}
+
+// The assembly's parts (package assembly): the access map, the hygiene
+// checks with SPF, the DNS lists, the link checks, the scanners and
+// greylisting, each set by its smtppolicy_* parameters and their flags.
+func accessFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)   { return part("access") }
+func hygieneFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)  { return part("hygiene") }
+func dnsblFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)    { return part("dnsbl") }
+func uriFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)      { return part("uri") }
+func scanFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)     { return part("scan") }
+func greylistFlags(*flag.FlagSet) func(env *buildEnv) (staged, error) { return part("greylist") }
 
 // configPolicy loads a Postfix-style policy file. Its restriction lists
 // replace the built-in default (relay control included: the file says who
@@ -35,8 +58,8 @@ func fileDecides(fs *flag.FlagSet) []string {
 // off (fileDecides); the checks other flags turned on (access map,
 // greylisting, URI lists, and -hygiene when given) run after the file's
 // lists at each stage.
-func configPolicy(path string, env *buildEnv, flags staged) (*smtpcheck.Policy, error) {
-	cfg, err := postconf.Load(path, postconf.Env{
+func configPolicy(path string, f *postconf.File, env *buildEnv, flags staged) (*smtpcheck.Policy, error) {
+	cfg, err := postconf.Build(f, postconf.Env{
 		Resolver: env.Resolver,
 		Logger:   env.Logger,
 		Domains:  env.Domains,

@@ -8,6 +8,11 @@
 // DNS), writes every accepted message to -maildir as an .eml file byte for byte
 // after a Received: line, and logs every decision with its reasons.
 //
+// The policy's parameters are package assembly's: -config names a Postfix
+// main.cf-style file whose smtppolicy_* parameters set what the flags do
+// (each flag is a shorthand for one; a flag given wins over the file), and
+// -print-config prints the effective file.
+//
 // SIGHUP reloads the -config file, the tables and the access maps: sessions
 // under way finish with the policy they started with, new ones get the new
 // policy, greylist and limit state is kept, and a file that does not load
@@ -36,6 +41,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -59,6 +65,9 @@ type buildEnv struct {
 	// Trusted are the -trusted networks, for tests run before a session
 	// exists (in a listener).
 	Trusted []netip.Prefix
+	// Assembly builds the parts of the policy the smtppolicy_* parameters
+	// describe (see part).
+	Assembly *assembly.Builder
 }
 
 // staged are a feature's checks per stage, appended to that stage's list.
@@ -103,6 +112,7 @@ type options struct {
 	dryRun     bool
 	greetPause time.Duration
 	metrics    string
+	print      bool
 }
 
 func main() {
@@ -254,6 +264,11 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	fs.StringVar(&o.metrics, "metrics", "", "serve counts and durations per check and verdict at http://ADDR/debug/vars (expvar), such as 127.0.0.1:9025")
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
+	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
+	// The policy's parameters: every flag of the access map, hygiene,
+	// SPF, DNS lists, links, scanners and greylisting sets one of them.
+	params := assembly.NewConfig(nil)
+	params.Flags(fs)
 	// The policy's parts, in the order their checks run at each stage.
 	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
@@ -285,7 +300,16 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	}
 	var fileOff []string
 	if o.config != "" {
-		fileOff = fileDecides(fs)
+		fileOff = fileDecides(params)
+	}
+	if o.print {
+		loaded := params
+		if o.config != "" {
+			if loaded, err = params.Load(o.config); err != nil {
+				return nil, err
+			}
+		}
+		return nil, loaded.Print(os.Stdout, true)
 	}
 	level := slog.LevelInfo
 	if o.verbose {
@@ -318,6 +342,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 		}
 	}
+	var stores assembly.Stores
 	var metrics *expvarMetrics
 	if o.metrics != "" {
 		metrics = newExpvarMetrics()
@@ -326,7 +351,17 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	// build makes the policy from the flags and files, at start and at
 	// each reload; the stores the features open the first time are kept.
 	build := func(ctx context.Context) (*built, error) {
+		loaded := params
+		if o.config != "" {
+			var err error
+			if loaded, err = params.Load(o.config); err != nil {
+				return nil, err
+			}
+		}
 		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx, Trusted: trusted}
+		env.Assembly = assembly.NewBuilder(loaded, assembly.Env{
+			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true,
+		}, &stores)
 		var all staged
 		for _, build := range builders {
 			st, err := build(env)
@@ -359,7 +394,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		}
 		if o.config != "" {
 			var err error
-			policy, err = configPolicy(o.config, env, all)
+			policy, err = configPolicy(o.config, loaded.File, env, all)
 			if err != nil {
 				return nil, err
 			}
