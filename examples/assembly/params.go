@@ -224,15 +224,16 @@ func (c *Config) Value(name string) string {
 	return c.defaults[name]
 }
 
-// where names the origin of a parameter's value for error messages.
+// where names the origin of a parameter's value for error messages: the
+// file's line when the file set it, the flag otherwise (a default is the
+// flag's default).
 func (c *Config) where(name string) string {
-	if _, ok := c.flags[name]; ok {
-		return "-" + c.params[name].Flag
+	if _, ok := c.flags[name]; !ok {
+		if p, ok := c.file[name]; ok && c.File != nil {
+			return fmt.Sprintf("%s:%d: %s", c.File.Name, p.Line, name)
+		}
 	}
-	if p, ok := c.file[name]; ok && c.File != nil {
-		return fmt.Sprintf("%s:%d: %s", c.File.Name, p.Line, name)
-	}
-	return name
+	return "-" + c.params[name].Flag
 }
 
 // Load reads a main.cf-style file into a copy of c: its smtppolicy_*

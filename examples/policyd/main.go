@@ -32,6 +32,16 @@
 // defer mail Postfix's own lists reject; DEFER_IF_PERMIT lets Postfix's
 // rejections stand and defers the rest until the policy works again.
 //
+// The policy's parameters are package assembly's, the same as smtpd's:
+// the flags of the access map, hygiene checks, SPF, DNS lists (with
+// -dnsbl-health probes; a client a DNS allowlist accepts is not
+// greylisted) and greylisting are shorthands for smtppolicy_* parameters
+// that a -config file may set too (a flag given wins), and -print-config
+// prints the effective file. A policy request carries no message, so the
+// parameters of the header and body checks (URI lists, clamd, spamd,
+// content greylisting, bare line endings) are accepted but ignored: the
+// log names them at start, and -print-config prints them commented out.
+//
 // -greylist-list prints the triplets waiting out their delay and exits;
 // -greylist-release KEY lets one through at once.
 //
@@ -63,15 +73,18 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
 	"github.com/smtppolicy/smtppolicy/greylist"
+	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 
@@ -126,6 +139,25 @@ type options struct {
 	autoAllowNet bool // -greylist-auto-allow-by-network: count per /24 or /64, not per address
 
 	pg postgreyOptions
+
+	// params are the policy's parameters as the flags set them; the
+	// fields above them are their values, read back after parsing.
+	params *assembly.Config
+	print  bool
+}
+
+// mirror reads the parameters the flags set back into o's fields.
+func (o *options) mirror() {
+	p := o.params
+	o.greylist = p.Value("smtppolicy_greylist_store")
+	o.delay, _ = time.ParseDuration(p.Value("smtppolicy_greylist_delay"))
+	o.exchange = p.Value("smtppolicy_greylist_exchange") == "yes"
+	o.autoAllow, _ = strconv.Atoi(p.Value("smtppolicy_greylist_auto_allow"))
+	o.autoAllowNet = p.Value("smtppolicy_greylist_auto_allow_by_network") == "yes"
+	o.dnsbl = postconf.Fields(p.Value("smtppolicy_dnsbl_sites"))
+	o.threshold, _ = strconv.Atoi(p.Value("smtppolicy_dnsbl_threshold"))
+	o.access = postconf.Fields(p.Value("smtppolicy_access_maps"))
+	o.hygiene = p.Value("smtppolicy_hygiene") == "yes"
 }
 
 // listFlag is a repeatable string flag.
@@ -144,11 +176,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:10040", "address to serve the policy protocol on: inet:HOST:PORT, HOST:PORT or unix:/path, as check_policy_service names it")
 	fs.StringVar(&o.listenMode, "listen-mode", "0666", "permissions of a unix: listening socket (octal)")
-	fs.StringVar(&o.greylist, "greylist", defaultStore, "greylist store: bolt:PATH, memory: (lost on exit) or redis://HOST:PORT/DB; none turns greylisting off")
-	fs.DurationVar(&o.delay, "greylist-delay", greylist.DefaultDelay, "how long a new triplet is deferred")
-	fs.BoolVar(&o.exchange, "greylist-exchange", false, "defer with enhanced code 4.2.0 instead of 4.7.1 (for Exchange peers)")
-	fs.IntVar(&o.autoAllow, "greylist-auto-allow", greylist.DefaultAutoAllow, "allow a client outright after this many passes (at most one an hour counts); 0 turns it off, as postgrey's --auto-whitelist-clients=0")
-	fs.BoolVar(&o.autoAllowNet, "greylist-auto-allow-by-network", false, "count passes per client /24 or /64 network instead of per client address (postgrey counts per address)")
 	fs.StringVar(&o.hostname, "hostname", "localhost", "this host's name, for the X-Greylist header")
 	fs.BoolVar(&o.verbose, "v", false, "log every decision")
 	fs.BoolVar(&o.list, "greylist-list", false, "print the triplets waiting out their delay, then exit")
@@ -159,11 +186,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); its lists run first at each stage")
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
-	fs.Var(&o.dnsbl, "dnsbl", "DNS list to check the client IP against, Postfix syntax ZONE[=PATTERN|&MASK][*WEIGHT] (repeatable; needs -resolver)")
-	fs.IntVar(&o.threshold, "dnsbl-threshold", 1, "reject when the weights of the DNS lists that list the client add up to this")
-	fs.Var(&o.access, "access", "smtpf access map file (repeatable; later files override earlier keys)")
-	fs.BoolVar(&o.hygiene, "hygiene", false, "HELO, envelope and size checks (off by default: Postfix enforces protocol hygiene itself)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but answer DUNNO (PREPEND headers are still given)")
+	// The policy's parameters: the flags of the access map, hygiene, DNS
+	// lists and greylisting set them, as smtpd's do; hygiene is off by
+	// default because Postfix enforces protocol hygiene itself.
+	o.params = assembly.NewConfig(map[string]string{
+		"smtppolicy_hygiene":        "no",
+		"smtppolicy_hygiene_names":  "yes",
+		"smtppolicy_greylist_store": defaultStore,
+	})
+	o.params.Flags(fs)
+	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
 	postgreyFlags(fs, &o, &o.pg)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -175,9 +208,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		explicit := false
 		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "greylist" })
 		if !explicit {
-			o.greylist = "bolt:" + filepath.Join(o.pg.dbdir, "greylist.db")
+			o.params.Set("smtppolicy_greylist_store", "bolt:"+filepath.Join(o.pg.dbdir, "greylist.db"))
 		}
 	}
+	o.mirror()
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
 		fs.Usage()
@@ -229,6 +263,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	if o.version {
 		_, err := fmt.Fprintln(stdout, "policyd", daemon.Version())
 		return err
+	}
+	if o.print {
+		params := o.params
+		if o.config != "" {
+			if params, err = o.params.Load(o.config); err != nil {
+				return err
+			}
+		}
+		return params.Print(stdout, false)
 	}
 	mode, err := daemon.ParseMode(o.listenMode)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/greylist"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -39,29 +40,22 @@ type postgreyOptions struct {
 // autoAllowFlag is --auto-whitelist-clients[=N]: alone it turns auto-allow
 // on with postgrey's count of 5, =0 turns it off (as -greylist-auto-allow
 // 0 does).
-type autoAllowFlag struct{ n *int }
+type autoAllowFlag struct{ params *assembly.Config }
 
-func (f autoAllowFlag) String() string {
-	if f.n == nil {
-		return ""
-	}
-	return strconv.Itoa(*f.n)
-}
+func (f autoAllowFlag) String() string { return "" }
 
 func (f autoAllowFlag) IsBoolFlag() bool { return true }
 
 func (f autoAllowFlag) Set(v string) error {
 	switch v {
 	case "true", "":
-		*f.n = 5
-		return nil
+		return f.params.Set("smtppolicy_greylist_auto_allow", "5")
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
 		return fmt.Errorf("want a count of passes (0 turns auto-whitelisting off)")
 	}
-	*f.n = n
-	return nil
+	return f.params.Set("smtppolicy_greylist_auto_allow", strconv.Itoa(n))
 }
 
 // postgreyFlags registers postgrey's options on fs; they set o's own
@@ -88,8 +82,7 @@ func postgreyFlags(fs *flag.FlagSet, o *options, pg *postgreyOptions) {
 		if err != nil || n < 0 {
 			return fmt.Errorf("want a number of seconds")
 		}
-		o.delay = time.Duration(n) * time.Second
-		return nil
+		return o.params.Set("smtppolicy_greylist_delay", strconv.Itoa(n)+"s")
 	})
 	fs.Func("max-age", "postgrey: forget a triplet N days after it was last seen", func(v string) error {
 		n, err := strconv.Atoi(v)
@@ -104,7 +97,7 @@ func postgreyFlags(fs *flag.FlagSet, o *options, pg *postgreyOptions) {
 		pg.retryWindow = d
 		return err
 	})
-	fs.Var(autoAllowFlag{&o.autoAllow}, "auto-whitelist-clients", "postgrey: stop greylisting a client after N passes, one an hour counted (alone: 5; 0: never)")
+	fs.Var(autoAllowFlag{o.params}, "auto-whitelist-clients", "postgrey: stop greylisting a client after N passes, one an hour counted (alone: 5; 0: never)")
 	fs.BoolFunc("lookup-by-subnet", "postgrey: key triplets by the client's network, sized by --ipv4cidr and --ipv6cidr (the default)", func(string) error {
 		pg.exactIP = false
 		return nil
