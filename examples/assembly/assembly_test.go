@@ -317,3 +317,31 @@ func TestStoresOutliveReload(t *testing.T) {
 		t.Errorf("the rebuilt policy's greylist holds %d waiting triplets, want the first build's 1", waiting)
 	}
 }
+
+// Each parameter is named after its flag, so an administrator can guess
+// one from the other; the README names the exceptions.
+func TestParameterNamesFollowFlags(t *testing.T) {
+	exceptions := map[string]string{
+		"access": "smtppolicy_access_maps", "dnsbl": "smtppolicy_dnsbl_sites",
+		"uribl": "smtppolicy_uribl_sites", "greylist": "smtppolicy_greylist_store",
+	}
+	seen := map[string]bool{}
+	for _, p := range Params() {
+		want := "smtppolicy_" + strings.ReplaceAll(p.Flag, "-", "_")
+		if e, ok := exceptions[p.Flag]; ok {
+			want = e
+		}
+		if p.Name != want {
+			t.Errorf("flag -%s sets %s, want %s", p.Flag, p.Name, want)
+		}
+		if seen[p.Name] || seen["-"+p.Flag] {
+			t.Errorf("%s or -%s appears twice", p.Name, p.Flag)
+		}
+		seen[p.Name], seen["-"+p.Flag] = true, true
+		if p.Kind != String && p.Kind != List {
+			if _, err := p.normalize(p.Default); err != nil {
+				t.Errorf("%s default %q: %v", p.Name, p.Default, err)
+			}
+		}
+	}
+}
