@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 )
@@ -78,5 +83,41 @@ func TestConfigFileParameters(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("-print-config lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// SIGHUP rebuilds the policy from the same flags and the file read anew:
+// a changed smtppolicy_* parameter takes effect, the triplets are kept,
+// and a bad value keeps the running policy, naming file and line.
+func TestReloadParameters(t *testing.T) {
+	cf := filepath.Join(t.TempDir(), "main.cf")
+	write := func(body string) {
+		os.WriteFile(cf+".new", []byte(body), 0o644)
+		if err := os.Rename(cf+".new", cf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("smtppolicy_greylist_store = memory:\nsmtppolicy_greylist_delay = 42s\n")
+	p, addr := startProc(t, nil, "-listen", "127.0.0.1:0", "-config", cf)
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.Contains(got, "try again in 42 seconds") {
+		t.Fatalf("before the reload = %q, want a 42-second wait", got)
+	}
+	write("smtppolicy_greylist_store = memory:\nsmtppolicy_greylist_delay = 1s\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`msg="reloaded the policy"`), 10*time.Second)
+	if got := askAddr(t, "tcp", addr, request("c@example.net")); !strings.Contains(got, "try again in 1 seconds") {
+		t.Errorf("new triplet after the reload = %q, want a 1-second wait", got)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	// Seen before the reload, so past the new delay now: a store lost in
+	// the reload would defer it as new.
+	if got := askAddr(t, "tcp", addr, request("b@example.net")); !strings.HasPrefix(got, "action=PREPEND X-Greylist: delayed ") {
+		t.Errorf("first triplet after the reload = %q, want it passed (PREPEND X-Greylist)", got)
+	}
+	write("smtppolicy_greylist_store = memory:\n\nsmtppolicy_greylist_delay = soon\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`reload failed; the running policy stays in force.*main.cf:3`), 10*time.Second)
+	if got := askAddr(t, "tcp", addr, request("d@example.net")); !strings.Contains(got, "try again in 1 seconds") {
+		t.Errorf("after a failed reload = %q, want the running policy's 1-second wait", got)
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -92,5 +94,40 @@ func TestSwaksHygieneFromConfigFile(t *testing.T) {
 				t.Errorf("HELO WORKSTATION refused = %v, want %v; err=%v\n%s", refused, tt.refused, err, out)
 			}
 		})
+	}
+}
+
+// SIGHUP rebuilds the policy from the same flags and the file read anew:
+// a changed smtppolicy_* parameter takes effect, and a bad value keeps
+// the running policy, naming file and line.
+func TestSwaksReloadParameters(t *testing.T) {
+	cf := filepath.Join(t.TempDir(), "main.cf")
+	write := func(body string) {
+		os.WriteFile(cf+".new", []byte("smtpd_relay_restrictions = reject_unauth_destination\n"+body), 0o644)
+		if err := os.Rename(cf+".new", cf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("smtppolicy_greylist_store = memory:\nsmtppolicy_greylist_delay = 42s\n")
+	p := startProcess(t, nil, "-listen", "127.0.0.1:0", "-maildir", t.TempDir(), "-config", cf)
+	addr := p.serving(t)
+	send := func(rcpt string) string {
+		out, _ := swaks(t, addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", rcpt)
+		return out
+	}
+	if out := send("bob@example.org"); !strings.Contains(out, "try again in 42 seconds") {
+		t.Fatalf("before the reload: want a 42-second greylisting\n%s", out)
+	}
+	write("smtppolicy_greylist_store = memory:\nsmtppolicy_greylist_delay = 7s\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`msg="reloaded the policy"`), 10*time.Second)
+	if out := send("carol@example.org"); !strings.Contains(out, "try again in 7 seconds") {
+		t.Errorf("after the reload: want a 7-second greylisting\n%s", out)
+	}
+	write("smtppolicy_greylist_delay = soon\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`reload failed; the running policy stays in force.*main.cf:2`), 10*time.Second)
+	if out := send("dave@example.org"); !strings.Contains(out, "try again in 7 seconds") {
+		t.Errorf("after a failed reload: want the running policy's 7-second greylisting\n%s", out)
 	}
 }
