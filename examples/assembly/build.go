@@ -570,3 +570,26 @@ func buildGreylist(c *Config, env Env, st *Stores, b *Built) error {
 	b.Rcpt = append(b.Rcpt, counting(env, check))
 	return nil
 }
+
+// Then returns p with the checks of st run after p's own at each stage
+// (p's are a file's Postfix restriction lists, which run first); a nil p
+// is an empty policy. The first refusal at a stage answers.
+func Then(p *smtpcheck.Policy, st smtpcheck.Stages) *smtpcheck.Policy {
+	if p == nil {
+		p = &smtpcheck.Policy{}
+	}
+	then := func(first smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
+		if first == nil {
+			return smtpcheck.FirstMatch(more...)
+		}
+		return smtpcheck.FirstMatch(append([]smtpcheck.Check{first}, more...)...)
+	}
+	p.Connect = then(p.Connect, st.Connect)
+	p.Helo = then(p.Helo, st.Helo)
+	p.Mail = then(p.Mail, st.Mail)
+	p.Rcpt = then(p.Rcpt, st.Rcpt)
+	p.Data = then(p.Data, st.Data)
+	p.Headers = then(p.Headers, st.Headers)
+	p.EndOfData = then(p.EndOfData, st.EndOfData)
+	return p
+}

@@ -1,11 +1,17 @@
 package assembly_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
+	"github.com/smtppolicy/smtppolicy/postconf"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 )
 
 // A front-end registers the shorthands, parses its command line and
@@ -49,4 +55,41 @@ func ExampleConfig_Print() {
 	// smtppolicy_greylist_exchange = no
 	// smtppolicy_greylist_auto_allow = 5
 	// smtppolicy_greylist_auto_allow_by_network = no
+}
+
+// A third front-end (a milter, say) takes its whole policy from a file in
+// a few lines: the smtppolicy_* parameters build the checks, the Postfix
+// restriction lists run first at each stage.
+func ExampleThen() {
+	dir, err := os.MkdirTemp("", "assembly")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "main.cf")
+	os.WriteFile(path, []byte("smtpd_helo_required = yes\nsmtppolicy_greylist_store = memory:\n"), 0o600)
+
+	params, err := assembly.NewConfig(nil).Load(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var stores assembly.Stores
+	defer stores.Close()
+	built, err := assembly.Build(params, assembly.Env{Hostname: "mx.example.org", Body: true}, &stores)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	file, err := postconf.Build(params.File, postconf.Env{Domains: []string{"example.org"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	policy := assembly.Then(file.Policy, built.Stages)
+
+	s := checktest.NewSession("192.0.2.7").From("a@example.net").To("b@example.org").At(smtpcheck.StageRcpt)
+	fmt.Println(policy.Evaluate(context.Background(), s).Result.Reason.Check)
+	// Output: smtpd_helo_required
 }

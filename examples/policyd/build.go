@@ -114,33 +114,14 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 	all := ab.Stages
 	g := ab.Greylist
 
-	p := &smtpcheck.Policy{
-		Connect:   smtpcheck.FirstMatch(all.Connect...),
-		Helo:      smtpcheck.FirstMatch(all.Helo...),
-		Mail:      smtpcheck.FirstMatch(all.Mail...),
-		Rcpt:      smtpcheck.FirstMatch(all.Rcpt...),
-		Data:      smtpcheck.FirstMatch(all.Data...),
-		EndOfData: smtpcheck.FirstMatch(all.EndOfData...),
-	}
+	p := assembly.Then(nil, all)
 	failAction := policy.Action(smtpcheck.Result{Action: smtpcheck.DeferIfPermit, Reply: reply.InternalError()})
 	if o.config != "" {
 		cfg, err := buildConfig(params.File, postconf.Env{Resolver: res, Logger: logger, PassActions: true})
 		if err != nil {
 			return fail(err)
 		}
-		p = cfg.Policy
-		then := func(first smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
-			if first == nil {
-				return smtpcheck.FirstMatch(more...)
-			}
-			return smtpcheck.FirstMatch(append([]smtpcheck.Check{first}, more...)...)
-		}
-		p.Connect = then(p.Connect, all.Connect)
-		p.Helo = then(p.Helo, all.Helo)
-		p.Mail = then(p.Mail, all.Mail)
-		p.Rcpt = then(p.Rcpt, all.Rcpt)
-		p.Data = then(p.Data, all.Data)
-		p.EndOfData = then(p.EndOfData, all.EndOfData)
+		p = assembly.Then(cfg.Policy, all)
 		// Postfix's default for the parameter is the reply it gives itself
 		// when a policy service cannot be reached; only a file that sets
 		// it chooses our answer to a failed policy.

@@ -77,20 +77,7 @@ func configPolicy(path string, f *postconf.File, env *buildEnv, flags staged) (*
 	if err != nil {
 		return nil, err
 	}
-	p := cfg.Policy
-	then := func(a smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
-		if a == nil {
-			return smtpcheck.FirstMatch(more...)
-		}
-		return smtpcheck.FirstMatch(append([]smtpcheck.Check{a}, more...)...)
-	}
-	p.Connect = then(p.Connect, flags.Connect)
-	p.Helo = then(p.Helo, flags.Helo)
-	p.Mail = then(p.Mail, flags.Mail)
-	p.Rcpt = then(p.Rcpt, flags.Rcpt)
-	p.Data = then(p.Data, flags.Data)
-	p.Headers = then(p.Headers, flags.Headers)
-	p.EndOfData = then(p.EndOfData, flags.EndOfData)
+	p := assembly.Then(cfg.Policy, flags.Stages)
 	// smtpd_delay_reject decides for the flags' checks too (access map
 	// Connect: entries): held for RCPT by default, answered where they
 	// are found when the file says no, as Postfix answers its own lists.
