@@ -120,27 +120,36 @@ type Verdict struct {
 // String explains the verdict in Postfix's words, such as
 // "host mx.example.org[192.0.2.1]:25 said: 550 5.1.1 no such user (in reply to RCPT TO command)".
 func (v Verdict) String() string {
-	var b strings.Builder
+	cached := ""
+	if v.Cached {
+		cached = " (cached)"
+	}
+	// One concatenation each: the string is built for every decision's
+	// reason, cached ones included.
 	switch v.Step {
 	case StepMail, StepRcpt, StepHelo, StepGreeting:
-		b.WriteString("host " + v.Host + " said: " + v.Said + " (in reply to " + stepCommand[v.Step] + ")")
+		return "host " + v.Host + " said: " + v.Said + " (in reply to " + stepCommand(v.Step) + ")" + cached
 	case StepConnect:
-		b.WriteString("connect to " + v.Host + ": " + v.Said)
-	default:
-		if v.Host != "" {
-			b.WriteString(v.Host + ": ")
-		}
-		b.WriteString(v.Said)
+		return "connect to " + v.Host + ": " + v.Said + cached
 	}
-	if v.Cached {
-		b.WriteString(" (cached)")
+	if v.Host != "" {
+		return v.Host + ": " + v.Said + cached
 	}
-	return b.String()
+	return v.Said + cached
 }
 
-var stepCommand = map[string]string{
-	StepGreeting: "initial greeting", StepHelo: "EHLO command", StepMail: "MAIL FROM command", StepRcpt: "RCPT TO command",
+func stepCommand(step string) string {
+	switch step {
+	case StepGreeting:
+		return "initial greeting"
+	case StepHelo:
+		return "EHLO command"
+	case StepMail:
+		return "MAIL FROM command"
+	}
+	return "RCPT TO command"
 }
+
 
 // Errors that Verdict.Err wraps.
 var (

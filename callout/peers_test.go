@@ -68,7 +68,10 @@ type backendFunc func(*smtp.Conn) (smtp.Session, error)
 func (f backendFunc) NewSession(c *smtp.Conn) (smtp.Session, error) { return f(c) }
 
 // startMailServer serves go-smtp on 127.0.0.1:0.
-func startMailServer(t *testing.T) *mailServer {
+func startMailServer(t *testing.T) *mailServer { return startMailServerB(t) }
+
+// startMailServerB is startMailServer for tests and benchmarks.
+func startMailServerB(t testing.TB) *mailServer {
 	t.Helper()
 	m := &mailServer{}
 	srv := smtp.NewServer(backendFunc(func(*smtp.Conn) (smtp.Session, error) { return mailSession{m}, nil }))
@@ -119,7 +122,7 @@ func hang(c net.Conn) { io.Copy(io.Discard, c) }
 func loopbackOK(a netip.Addr) bool { return a.IsLoopback() || callout.PublicAddr(a) }
 
 // newDNS serves zone records for the tests and returns a resolver on it.
-func newDNS(t *testing.T, records ...string) (*dnstest.Server, *resolver.Resolver) {
+func newDNS(t testing.TB, records ...string) (*dnstest.Server, *resolver.Resolver) {
 	t.Helper()
 	srv := dnstest.New(t)
 	srv.Add(records...)
@@ -132,7 +135,7 @@ func newDNS(t *testing.T, records ...string) (*dnstest.Server, *resolver.Resolve
 
 // newVerifier returns a verifier probing port on loopback with short
 // deadlines.
-func newVerifier(t *testing.T, cfg callout.Config, port int) *callout.Verifier {
+func newVerifier(t testing.TB, cfg callout.Config, port int) *callout.Verifier {
 	t.Helper()
 	cfg.Port = port
 	if cfg.Usable == nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
@@ -103,8 +104,14 @@ func encode(v Verdict) []byte {
 }
 
 // decode reads what encode wrote; a record it cannot read is no record.
+// The verdict's strings share b's memory, which the caller must not change
+// afterwards: a Store's Get hands out a copy of its own (a cached verdict
+// is read on every message, so the copy is not made twice).
 func decode(b []byte) (Verdict, bool) {
-	s := string(b)
+	if len(b) == 0 {
+		return Verdict{}, false
+	}
+	s := unsafe.String(&b[0], len(b))
 	var f [7]string
 	for i := 0; i < 6; i++ {
 		j := strings.IndexByte(s, '\t')
