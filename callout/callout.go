@@ -150,7 +150,6 @@ func stepCommand(step string) string {
 	return "RCPT TO command"
 }
 
-
 // Errors that Verdict.Err wraps.
 var (
 	// ErrUndeliverable: the address was refused or its domain takes no mail.
