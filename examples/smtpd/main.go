@@ -270,7 +270,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	params := assembly.NewConfig(nil)
 	params.Flags(fs)
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags}
+	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags, calloutFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))
