@@ -27,6 +27,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -250,6 +251,9 @@ type Verifier struct {
 	log    *slog.Logger
 	probe  probe
 
+	mu      sync.Mutex
+	flights map[string]*flight // probes under way, by cache key
+
 	// The catalog's replies, looked up once.
 	noAnswer, noSuchSender, mxLookupError, noAcceptableMX,
 	lookupDeferred, lookupFailed, senderFailed,
@@ -298,7 +302,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{}).DialContext
 	}
-	v := &Verifier{cfg: cfg, prefix: cfg.KeyPrefix, log: cfg.Logger}
+	v := &Verifier{cfg: cfg, prefix: cfg.KeyPrefix, log: cfg.Logger, flights: make(map[string]*flight)}
 	if v.prefix == "" {
 		v.prefix = "callout:mx:"
 		if cfg.Host != "" {

@@ -1,9 +1,12 @@
 package callout_test
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,5 +243,45 @@ func TestRecipientCheckDownstream(t *testing.T) {
 				checktest.AssertReplyContains(t, res, tc.text)
 			}
 		})
+	}
+}
+
+// Verifications of one address while its probe is under way wait for that
+// probe: a burst of mail from a new sender asks its MX host once.
+func TestVerifySharesProbe(t *testing.T) {
+	var mu sync.Mutex
+	rcpts := 0
+	port := startRaw(t, func(c net.Conn) {
+		io.WriteString(c, "220 slow\r\n")
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(line, "RCPT") {
+				mu.Lock()
+				rcpts++
+				mu.Unlock()
+				time.Sleep(200 * time.Millisecond)
+			}
+			io.WriteString(c, "250 ok\r\n")
+		}
+	})
+	_, r := newDNS(t, "burst.test. 300 IN MX 10 mx.burst.test.", "mx.burst.test. 300 IN A 127.0.0.1")
+	v := newVerifier(t, callout.Config{Resolver: r}, port)
+	var wg sync.WaitGroup
+	statuses := make([]callout.Status, 8)
+	for i := range statuses {
+		wg.Go(func() { statuses[i] = v.Verify(context.Background(), addr("new@burst.test")).Status })
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != callout.Deliverable {
+			t.Errorf("verification %d = %v, want deliverable", i, st)
+		}
+	}
+	if rcpts != 1 {
+		t.Errorf("the MX host was asked %d times, want once", rcpts)
 	}
 }

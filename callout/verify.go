@@ -38,23 +38,59 @@ func (v *Verifier) Verify(ctx context.Context, addr smtpcheck.Address) Verdict {
 			return old
 		}
 	}
-	nv := v.probeAddress(ctx, addr)
-	nv.Checked = now
-	if have && nv.Status == Undetermined && old.Status != Undetermined && now.Sub(old.Checked) < v.ttl(old.Status) {
-		// Postfix keeps a verdict whose refresh probe could not decide.
-		old.Cached = true
-		return old
-	}
-	v.log.LogAttrs(ctx, slog.LevelInfo, "callout: probed", slog.String("address", nv.Address),
-		slog.String("status", nv.Status.String()), slog.String("step", nv.Step), slog.String("said", nv.String()))
-	if ttl := v.ttl(nv.Status); v.cfg.Store != nil && ttl > 0 {
-		// The store keeps the record a little past its TTL: the age check
-		// above decides, on this clock, and a refresh needs the old one.
-		if err := v.cfg.Store.Set(ctx, key, encode(nv), ttl); err != nil {
-			v.log.LogAttrs(ctx, slog.LevelWarn, "callout: verify cache unwritable", slog.Any("error", err))
+	nv := v.shared(ctx, key, addr, func() Verdict {
+		nv := v.probeAddress(ctx, addr)
+		nv.Checked = now
+		if have && nv.Status == Undetermined && old.Status != Undetermined && now.Sub(old.Checked) < v.ttl(old.Status) {
+			// Postfix keeps a verdict whose refresh probe could not decide.
+			old.Cached = true
+			return old
+		}
+		v.log.LogAttrs(ctx, slog.LevelInfo, "callout: probed", slog.String("address", nv.Address),
+			slog.String("status", nv.Status.String()), slog.String("step", nv.Step), slog.String("said", nv.String()))
+		if ttl := v.ttl(nv.Status); v.cfg.Store != nil && ttl > 0 {
+			if err := v.cfg.Store.Set(ctx, key, encode(nv), ttl); err != nil {
+				v.log.LogAttrs(ctx, slog.LevelWarn, "callout: verify cache unwritable", slog.Any("error", err))
+			}
+		}
+		return nv
+	})
+	return nv
+}
+
+// flight is one probe under way, which verifications of the same address
+// wait for rather than probe the same server again.
+type flight struct {
+	done chan struct{}
+	v    Verdict
+}
+
+// shared runs probe, which probes addr and caches the verdict, or waits
+// for the run under way for the same key, so that a burst of mail from a
+// new sender probes its MX host once.
+func (v *Verifier) shared(ctx context.Context, key string, addr smtpcheck.Address, probe func() Verdict) Verdict {
+	v.mu.Lock()
+	if f, ok := v.flights[key]; ok {
+		v.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.v
+		case <-ctx.Done():
+			return Verdict{Address: addr.Local + "@" + addr.DomainFold(), Status: Undetermined, Step: StepConnect,
+				Host: addr.DomainFold(), Said: "deadline reached waiting for the probe under way", Checked: v.cfg.Now()}
 		}
 	}
-	return nv
+	f := &flight{done: make(chan struct{})}
+	v.flights[key] = f
+	v.mu.Unlock()
+	defer func() {
+		v.mu.Lock()
+		delete(v.flights, key)
+		v.mu.Unlock()
+		close(f.done)
+	}()
+	f.v = probe()
+	return f.v
 }
 
 func (v *Verifier) ttl(s Status) time.Duration {
@@ -169,11 +205,11 @@ func (v *Verifier) probeAddress(ctx context.Context, addr smtpcheck.Address) Ver
 		case d.step == StepGreeting || d.step == StepHelo:
 			// A host refusing to talk is skipped, as Postfix's
 			// smtp_skip_5xx_greeting does; it says nothing about the address.
-			vd.Status, vd.Said, vd.Code = Undetermined, d.reply.String(), d.reply.Code
+			vd.Status, vd.Said, vd.Code = Undetermined, clipSaid(d.reply.String()), d.reply.Code
 			last = vd
 			continue
 		}
-		vd.Said, vd.Code = d.reply.String(), d.reply.Code
+		vd.Said, vd.Code = clipSaid(d.reply.String()), d.reply.Code
 		switch d.reply.Code / 100 {
 		case 2:
 			if d.step == StepRcpt {
@@ -188,6 +224,21 @@ func (v *Verifier) probeAddress(ctx context.Context, addr smtpcheck.Address) Ver
 	}
 	return last
 }
+
+// maxSaid bounds a server's reply kept in a verdict (and its cache record):
+// enough for any real refusal text.
+const maxSaid = 512
+
+func clipSaid(s string) string {
+	if len(s) > maxSaid {
+		return s[:maxSaid]
+	}
+	return s
+}
+
+// maxMX bounds the MX hosts looked up: a domain listing hundreds must not
+// turn one verification into hundreds of DNS queries.
+const maxMX = 10
 
 // plainAddress reports an address a probe may quote in RCPT TO: a local
 // part and a domain with no blanks, controls or angle brackets.
@@ -256,8 +307,8 @@ func (v *Verifier) hosts(ctx context.Context, domain string) ([]target, *Verdict
 	var out []target
 	var tempErr error
 	pruned := 0
-	for _, mx := range mxs {
-		if len(out) >= v.cfg.MaxHosts {
+	for i, mx := range mxs {
+		if len(out) >= v.cfg.MaxHosts || i == maxMX {
 			break
 		}
 		if ctx.Err() != nil {
