@@ -21,6 +21,8 @@
 //     unit tests. Beside it: envelope (the RFC 5321 grammar), hygiene (HELO,
 //     client name, envelope, header, size and smuggling checks) and spfcheck.
 //   - dnsbl and greylist: DNS block and allow lists; triplet greylisting.
+//   - callout: address verification by SMTP callout (smtpf's call-back and
+//     call-ahead, Postfix's reject_unverified_*) with a verify cache.
 //   - access and uri: smtpf and Postfix access maps with per-client limits;
 //     the hosts a message links to, checked against URI lists.
 //   - postconf: a policy written in Postfix's words, main.cf restriction
