@@ -83,7 +83,9 @@ const (
 	// address at RCPT TO.
 	Deliverable
 	// Undeliverable: the domain does not exist or takes no mail, or its
-	// server refused the address (or the null sender) with a 5xx.
+	// server refused the address, or the null sender as probe sender, with
+	// a 5xx. (A configured probe sender that is refused leaves the address
+	// undetermined.)
 	Undeliverable
 )
 

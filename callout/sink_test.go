@@ -71,3 +71,14 @@ func TestVerifyAgainstSMTPSink(t *testing.T) {
 		})
 	}
 }
+
+// A configured probe sender that smtp-sink refuses says nothing about the
+// address: undetermined, never undeliverable.
+func TestVerifyRefusedProbeSender(t *testing.T) {
+	_, r := newDNS(t, "sink.test. 300 IN MX 10 mx.sink.test.", "mx.sink.test. 300 IN A 127.0.0.1")
+	port := startSink(t, "-f", "MAIL")
+	v := newVerifier(t, callout.Config{Resolver: r, Sender: "verify@example.org"}, port)
+	if vd := v.Verify(context.Background(), addr("user@sink.test")); vd.Status != callout.Undetermined || vd.Step != callout.StepMail {
+		t.Errorf("Verify = %v at %q (%s), want undetermined at mail", vd.Status, vd.Step, vd)
+	}
+}

@@ -217,6 +217,11 @@ func (v *Verifier) probeAddress(ctx context.Context, addr smtpcheck.Address) Ver
 			}
 		case 5:
 			vd.Status = Undeliverable
+			if d.step == StepMail && p.sender != "" {
+				// A refused probe sender says nothing about the address:
+				// only the null sender must be taken by every server.
+				vd.Status = Undetermined
+			}
 		default:
 			vd.Status = Undetermined
 		}
