@@ -177,7 +177,7 @@ func (v Verdict) Err() error {
 type VerifyError struct {
 	Verdict Verdict
 	// Kind is ErrUndeliverable, ErrUndetermined, or the sentinel a caller
-	// asked for (see RecipientFunc).
+	// asked for (see VerifyFunc).
 	Kind error
 }
 

@@ -52,13 +52,15 @@ func (v *Verifier) RecipientCheck() smtpcheck.Check {
 	}
 }
 
-// RecipientFunc returns the verifier as a function of an address, the shape
-// of a Postfix-vocabulary recipient verifier (reject_unverified_recipient):
-// nil for a deliverable address, an error wrapping undeliverable (a
-// caller's sentinel; nil means ErrUndeliverable) for an undeliverable one,
-// and an error wrapping ErrUndetermined otherwise. The error's text is the
-// verdict in Postfix's words.
-func (v *Verifier) RecipientFunc(undeliverable error) func(ctx context.Context, a smtpcheck.Address) error {
+// VerifyFunc returns the verifier as a function of an address, the shape
+// of a Postfix-vocabulary verifier for reject_unverified_recipient (and
+// reject_unverified_sender): nil for a deliverable address, an error
+// wrapping undeliverable (the caller's sentinel, such as
+// postconf.ErrUndeliverable; nil means ErrUndeliverable) for an
+// undeliverable one, and an error wrapping ErrUndetermined otherwise. The
+// error's text is the verdict in Postfix's words, "host mx.example.org[192.0.2.1]:25
+// said: 550 5.1.1 no such user (in reply to RCPT TO command)".
+func (v *Verifier) VerifyFunc(undeliverable error) func(ctx context.Context, a smtpcheck.Address) error {
 	if undeliverable == nil {
 		undeliverable = ErrUndeliverable
 	}

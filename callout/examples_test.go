@@ -135,12 +135,12 @@ func ExampleVerifier_RecipientCheck() {
 // A Postfix-vocabulary recipient verifier (reject_unverified_recipient)
 // takes a function of the address; the caller's sentinel marks an
 // undeliverable one.
-func ExampleVerifier_RecipientFunc() {
+func ExampleVerifier_VerifyFunc() {
 	port, stop := exampleMX()
 	defer stop()
 	v, _ := callout.New(callout.Config{Host: "127.0.0.1:" + strconv.Itoa(port)})
 	errUndeliverable := errors.New("undeliverable address")
-	verify := v.RecipientFunc(errUndeliverable)
+	verify := v.VerifyFunc(errUndeliverable)
 	for _, a := range []string{"alice@example.org", "bob@example.org"} {
 		err := verify(context.Background(), smtpcheck.ParseAddress(a))
 		fmt.Println(a, errors.Is(err, errUndeliverable))
