@@ -95,3 +95,29 @@ func TestVerifyCache(t *testing.T) {
 		})
 	}
 }
+
+// brokenStore is a verify cache that cannot be reached.
+type brokenStore struct{ store.Store }
+
+func (brokenStore) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, store.ErrUnavailable
+}
+func (brokenStore) Set(context.Context, string, []byte, time.Duration) error {
+	return store.ErrUnavailable
+}
+
+// A verify cache that is down costs the cache, not the verdict: every
+// verification probes and gets the server's answer.
+func TestVerifyCacheDown(t *testing.T) {
+	m := startMailServer(t)
+	_, r := newDNS(t, "ok.test. 300 IN MX 10 mx.ok.test.", "mx.ok.test. 300 IN A 127.0.0.1")
+	v := newVerifier(t, callout.Config{Resolver: r, Store: brokenStore{}}, m.port)
+	for range 2 {
+		if vd := v.Verify(context.Background(), addr("nobody@ok.test")); vd.Status != callout.Undeliverable || vd.Cached {
+			t.Errorf("Verify with the cache down = %v cached=%v, want a probed undeliverable", vd.Status, vd.Cached)
+		}
+	}
+	if n := strings.Count(m.commands(), "RCPT <nobody@ok.test>"); n != 2 {
+		t.Errorf("probed %d times, want 2", n)
+	}
+}
