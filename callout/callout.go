@@ -253,6 +253,8 @@ type Verifier struct {
 	log    *slog.Logger
 	probe  probe
 
+	ownClock bool // Config.Now was given
+
 	mu      sync.Mutex
 	flights map[string]*flight // probes under way, by cache key
 
@@ -298,13 +300,14 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Usable == nil {
 		cfg.Usable = PublicAddr
 	}
-	if cfg.Now == nil {
+	ownClock := cfg.Now != nil
+	if !ownClock {
 		cfg.Now = time.Now
 	}
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{}).DialContext
 	}
-	v := &Verifier{cfg: cfg, prefix: cfg.KeyPrefix, log: cfg.Logger, flights: make(map[string]*flight)}
+	v := &Verifier{cfg: cfg, prefix: cfg.KeyPrefix, log: cfg.Logger, flights: make(map[string]*flight), ownClock: ownClock}
 	if v.prefix == "" {
 		v.prefix = "callout:mx:"
 		if cfg.Host != "" {

@@ -28,7 +28,7 @@ func (v *Verifier) SenderCheck() smtpcheck.Check {
 			return smtpcheck.Result{}
 		}
 		from := s.Mail.From
-		vd := v.Verify(ctx, from)
+		vd := v.verifyAt(ctx, from, v.now(s))
 		return v.result(ctx, s, "sender", vd, v.senderReply(from, vd))
 	}
 }
@@ -47,7 +47,7 @@ func (v *Verifier) RecipientCheck() smtpcheck.Check {
 		if s.Stage != smtpcheck.StageRcpt || s.Rcpt.Domain == "" {
 			return smtpcheck.Result{}
 		}
-		vd := v.Verify(ctx, s.Rcpt)
+		vd := v.verifyAt(ctx, s.Rcpt, v.now(s))
 		return v.result(ctx, s, "recipient", vd, v.recipientReply(s.Rcpt, vd))
 	}
 }

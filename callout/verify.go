@@ -20,8 +20,21 @@ import (
 // returns within Config.Timeout (or ctx's deadline, if sooner); a cache that
 // cannot be read or written is logged and probed past, never a failure.
 func (v *Verifier) Verify(ctx context.Context, addr smtpcheck.Address) Verdict {
+	return v.verifyAt(ctx, addr, v.cfg.Now())
+}
+
+// now is the time a check reads cache ages against: the time the command
+// arrived, which the session already holds (a clock read costs as much as
+// the rest of a cached verdict), unless Config.Now gives a clock of its own.
+func (v *Verifier) now(s *smtpcheck.Session) time.Time {
+	if v.ownClock || s.Now.IsZero() {
+		return v.cfg.Now()
+	}
+	return s.Now
+}
+
+func (v *Verifier) verifyAt(ctx context.Context, addr smtpcheck.Address, now time.Time) Verdict {
 	key := v.key(addr)
-	now := v.cfg.Now()
 	var old Verdict
 	var have bool
 	if v.cfg.Store != nil {
