@@ -192,7 +192,9 @@ type Config struct {
 	// Resolver finds the MX hosts and their addresses. Required.
 	Resolver *resolver.Resolver
 	// Store is the verify cache, shared by a cluster of hosts when it is
-	// Redis. Nil: every verification probes.
+	// Redis. Nil: every verification probes. The verdict read keeps the
+	// bytes Get returns, which must be the caller's own copy, as with
+	// every Store of this project.
 	Store store.Store
 	// KeyPrefix begins the cache keys; "" means "callout:" followed by
 	// Host (or "mx") and ":", so that a sender verifier and a recipient
