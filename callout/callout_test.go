@@ -134,14 +134,16 @@ func TestSenderCheckDNS(t *testing.T) {
 	m := startMailServer(t)
 	srv, r := newDNS(t,
 		"ok.test. 300 IN MX 10 mx.ok.test.", "mx.ok.test. 300 IN A 127.0.0.1",
-		"private.test. 300 IN MX 10 a.private.test.", "private.test. 300 IN MX 20 b.private.test.", "private.test. 300 IN MX 30 c.private.test.",
+		"private.test. 300 IN MX 10 a.private.test.", "private.test. 300 IN MX 20 b.private.test.", "private.test. 300 IN MX 30 c.private.test.", "private.test. 300 IN MX 40 gone.private.test.",
 		"a.private.test. 300 IN A 10.1.2.3", "b.private.test. 300 IN A 127.0.0.1", "c.private.test. 300 IN AAAA ::1",
 		"nomail.test. 300 IN MX 0 .",
 		"bare.test. 300 IN A 127.0.0.1",
 		"nxdom.test. 300 IN SOA ns.nxdom.test. h.nxdom.test. 1 2 3 4 5",
 		"broken.test. 300 IN MX 10 mx.broken.test.",
+		"flaky.test. 300 IN MX 10 mx.flaky.test.", "flaky.test. 300 IN MX 20 mx2.flaky.test.", "mx2.flaky.test. 300 IN A 10.0.0.1",
 	)
 	srv.ServFail("broken.test")
+	srv.ServFail("mx.flaky.test")
 	loop := newVerifier(t, callout.Config{Resolver: r, OnError: smtpcheck.FailTemp}, m.port)
 	// The default pruning: loopback and private addresses are no MX.
 	public := newVerifier(t, callout.Config{Resolver: r, OnError: smtpcheck.FailTemp, Usable: callout.PublicAddr}, m.port)
@@ -162,6 +164,7 @@ func TestSenderCheckDNS(t *testing.T) {
 		{"all MX pruned", public, "x@private.test", smtpcheck.Reject, 550, "5.4.4", "no acceptable MX for private.test", "sender-undeliverable"},
 		{"null MX", loop, "x@nomail.test", smtpcheck.Reject, 553, "5.4.4", "nomail.test null MX", "sender-undeliverable"},
 		{"no such domain", loop, "x@nowhere.nxdom.test", smtpcheck.Reject, 553, "5.4.4", "x@nowhere.nxdom.test does not exist", "sender-undeliverable"},
+		{"MX host lookup fails, the other pruned", public, "x@flaky.test", smtpcheck.TempFail, 451, "4.4.3", "flaky.test MX host lookup failed: server failure", "sender-undetermined"},
 		{"SERVFAIL", loop, "x@broken.test", smtpcheck.TempFail, 451, "4.4.3", "broken.test MX lookup error", "sender-undetermined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
