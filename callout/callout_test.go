@@ -288,3 +288,21 @@ func TestVerifySharesProbe(t *testing.T) {
 		t.Errorf("the MX host was asked %d times, want once", rcpts)
 	}
 }
+
+// A quoted local part with a blank is probed as given; an address with a
+// control character is not probed at all.
+func TestVerifyAddressForms(t *testing.T) {
+	m := startMailServer(t)
+	_, r := newDNS(t, "ok.test. 300 IN MX 10 mx.ok.test.", "mx.ok.test. 300 IN A 127.0.0.1")
+	v := newVerifier(t, callout.Config{Resolver: r}, m.port)
+	if vd := v.Verify(context.Background(), smtpcheck.Address{Local: `"john doe"`, Domain: "ok.test"}); vd.Step != callout.StepRcpt || vd.Code != 550 {
+		t.Errorf("quoted local part: %v at %q (%s), want the server's answer at RCPT", vd.Status, vd.Step, vd)
+	}
+	if !strings.Contains(m.commands(), "RCPT <john doe@ok.test>") { // go-smtp unquotes it
+		t.Errorf("server saw %s", m.commands())
+	}
+	vd := v.Verify(context.Background(), smtpcheck.Address{Local: "a\r\nDATA", Domain: "ok.test"})
+	if vd.Status != callout.Undeliverable || vd.Step != callout.StepAddress || strings.Contains(m.commands(), "DATA") {
+		t.Errorf("address with CRLF: %v at %q; server saw %s", vd.Status, vd.Step, m.commands())
+	}
+}

@@ -259,14 +259,17 @@ func clipSaid(s string) string {
 const maxMX = 10
 
 // plainAddress reports an address a probe may quote in RCPT TO: a local
-// part and a domain with no blanks, controls or angle brackets.
+// part and a domain without controls or angle brackets, and without blanks
+// except inside a quoted local part ("john doe"@example.org is valid).
 func plainAddress(a smtpcheck.Address) bool {
 	if a.Local == "" || a.Domain == "" || len(a.Local)+len(a.Domain) > 254 {
 		return false
 	}
-	for _, s := range []string{a.Local, a.Domain} {
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c <= ' ' || c == 0x7f || c == '<' || c == '>' {
+	quoted := len(a.Local) >= 2 && a.Local[0] == '"' && a.Local[len(a.Local)-1] == '"'
+	for i, s := range []string{a.Local, a.Domain} {
+		for j := 0; j < len(s); j++ {
+			c := s[j]
+			if c < ' ' || c == 0x7f || c == '<' || c == '>' || (c == ' ' && !(i == 0 && quoted)) {
 				return false
 			}
 		}
