@@ -84,7 +84,7 @@ func (v *Verifier) result(ctx context.Context, s *smtpcheck.Session, role string
 		return smtpcheck.Pass(reason)
 	case Undeliverable:
 		v.log.LogAttrs(ctx, slog.LevelInfo, "callout: address refused", slog.String("session", s.Conn.ID),
-			slog.String("role", role), slog.String("address", vd.Address), slog.String("verdict", vd.String()))
+			slog.String("role", role), slog.String("address", vd.Address), slog.String("verdict", reason.Evidence))
 		return smtpcheck.Refuse(r, reason)
 	}
 	res := v.cfg.OnError.Fail(vd.Err(), reason)
