@@ -13,6 +13,13 @@ import (
 // BenchmarkSenderCheckCached is a sender check answered from the verify
 // cache in memory, the cost every message from a known sender pays: a
 // refusal with its catalog reply, and a pass.
+//
+// Measured on 2 shared cores under a load average of 8 to 11 (go test
+// -bench . -benchmem -count 10, so the spread is wide): the verdict alone
+// (BenchmarkVerifyCached) 459 ns fastest, about 670 ns median, 128 B in 2
+// allocations; the refusal 723-781 ns fastest, about 910 ns median, 264 B
+// in 4; the pass 536-915 ns fastest, 304 B in 4. Half of what is left is
+// the memory store's lookup (its clock read and the copy it hands out).
 func BenchmarkSenderCheckCached(b *testing.B) {
 	m := startMailServerB(b)
 	_, r := newDNS(b, "ok.test. 300 IN MX 10 mx.ok.test.", "mx.ok.test. 300 IN A 127.0.0.1")
