@@ -81,6 +81,14 @@ func (s *Stores) Close() error {
 	return nil
 }
 
+// Limits returns the store of the access map's limit counters, nil until
+// a build has made one, for a program to show them (an admin endpoint).
+func (s *Stores) Limits() store.Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limits
+}
+
 func (s *Stores) limitStore() store.Store {
 	s.mu.Lock()
 	defer s.mu.Unlock()

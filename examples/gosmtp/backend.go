@@ -522,7 +522,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.s.Rcpt = a
 	r := s.decide(smtpcheck.StageRcpt)
 	if s.isPostmaster(a) && r.Action.Refuses() {
-		s.b.log.Info("postmaster accepted over a refusal (RFC 5321 4.5.1)", "session", s.s.Conn.ID,
+		s.b.log.Info("postmaster accepted over a refusal (RFC 5321 4.5.1)", "session", s.s,
 			"rcpt", a.String(), "refusal", r.DefaultReply().String(), "reason", r.Reason.String())
 		r = smtpcheck.Result{Action: smtpcheck.Accept, Headers: r.Headers,
 			Reason: smtpcheck.Reason{Check: "postmaster", Rule: "RFC 5321 4.5.1", Matched: a.String()}}

@@ -41,6 +41,8 @@ type stores struct {
 	res   *resolver.Resolver
 	asm   *assembly.Stores
 	close func()
+	// metrics, when set, counts every policy built on these stores.
+	metrics smtpcheck.Metrics
 }
 
 // openStores opens what every policy built from o shares; the greylist
@@ -138,6 +140,9 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 	p.DelayReject = true
 	p.DryRun = p.DryRun || o.dryRun
 	p.Logger = logger
+	if st.metrics != nil {
+		p.Metrics = st.metrics
+	}
 	if p.DryRun {
 		logger.Warn("dry run: verdicts are logged, every request is answered DUNNO")
 	}
@@ -153,6 +158,7 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 		idle:       o.idle,
 		conns:      map[net.Conn]struct{}{},
 		stopWait:   o.stopWait,
+		grey:       g,
 	}, g, nil
 }
 

@@ -82,6 +82,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
+	"github.com/smtppolicy/smtppolicy/examples/internal/ops"
 	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
 	"github.com/smtppolicy/smtppolicy/greylist"
 	"github.com/smtppolicy/smtppolicy/postconf"
@@ -144,6 +145,9 @@ type options struct {
 	// fields above them are their values, read back after parsing.
 	params *assembly.Config
 	print  bool
+
+	logFlags *ops.LogFlags
+	metrics  string
 }
 
 // mirror reads the parameters the flags set back into o's fields.
@@ -198,6 +202,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	o.params.Flags(fs)
 	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
 	postgreyFlags(fs, &o, &o.pg)
+	o.logFlags = ops.AddLogFlags(fs)
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics and the admin endpoints (/admin/greylist, /admin/limits; loopback clients only), such as 127.0.0.1:9026")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -245,6 +251,8 @@ type server struct {
 	conns map[net.Conn]struct{}
 	// stopWait bounds how long requests under way may take at shutdown.
 	stopWait time.Duration
+	// grey is the policy's greylist, for the admin endpoints; nil when off.
+	grey *greylist.Greylist
 }
 
 // current returns the server in force.
@@ -280,14 +288,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	if _, _, err := daemon.ParseListen(o.listen); err != nil {
 		return fmt.Errorf("-listen: %w", err)
 	}
-	level := slog.LevelInfo
-	if o.verbose {
-		level = slog.LevelDebug
+	var prom *ops.Metrics
+	if o.metrics != "" {
+		prom = ops.NewMetrics()
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger, err := newLogger(o, stderr, prom)
+	if err != nil {
+		return err
+	}
 	st, err := openStores(ctx, o, logger)
 	if err != nil {
 		return err
+	}
+	if prom != nil {
+		st.metrics = prom
 	}
 	defer st.close()
 	bctx, stopBuilt := context.WithCancel(ctx)
@@ -316,6 +330,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	}
 	srv.live = new(atomic.Pointer[server])
 	srv.live.Store(srv)
+	if prom != nil {
+		if err := serveMetrics(ctx, o.metrics, logger, prom, st, srv); err != nil {
+			ln.Close()
+			stopBuilt()
+			return fmt.Errorf("-metrics: %w", err)
+		}
+	}
 	go func() {
 		for {
 			select {

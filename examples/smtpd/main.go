@@ -44,6 +44,8 @@ import (
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
+	"github.com/smtppolicy/smtppolicy/examples/internal/ops"
+	"github.com/smtppolicy/smtppolicy/greylist"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
@@ -213,6 +215,8 @@ type built struct {
 	maxSize int64
 	// listener is the first build's: the socket is wrapped once.
 	listener func(net.Listener) net.Listener
+	// grey is the greylist in force, for the admin endpoints; nil when off.
+	grey *greylist.Greylist
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -261,7 +265,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); it is the whole policy: built-in checks that are on by default stay off unless their flag is given")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
-	fs.StringVar(&o.metrics, "metrics", "", "serve counts and durations per check and verdict at http://ADDR/debug/vars (expvar), such as 127.0.0.1:9025")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, expvar at /debug/vars and the admin endpoints (/admin/greylist, /admin/limits; loopback clients only), such as 127.0.0.1:9025")
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
@@ -275,6 +279,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	for _, f := range features {
 		builders = append(builders, f(fs))
 	}
+	logFlags := ops.AddLogFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -311,11 +316,14 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		}
 		return nil, loaded.Print(os.Stdout, true)
 	}
-	level := slog.LevelInfo
-	if o.verbose {
-		level = slog.LevelDebug
+	var prom *ops.Metrics
+	if o.metrics != "" {
+		prom = ops.NewMetrics()
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger, err := newLogger(logFlags, stderr, o.verbose, prom)
+	if err != nil {
+		return nil, err
+	}
 
 	if len(o.domains) == 0 {
 		o.domains = listFlag{"example.org", "localhost"}
@@ -409,9 +417,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			logger.Warn("empty policy: every message is accepted")
 		}
 		if metrics != nil {
-			policy.Metrics = metrics
+			policy.Metrics = ops.Tee{metrics, prom}
 		}
-		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener}, nil
+		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener, grey: env.Assembly.Built().Greylist}, nil
 	}
 	bctx, stopBuilt := context.WithCancel(context.Background())
 	first, err := build(bctx)
@@ -475,7 +483,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	// The sockets open only now that the whole configuration has loaded:
 	// a bad file never leaves a half-started server answering.
 	if o.metrics != "" {
-		if err := serveMetrics(o.metrics, logger); err != nil {
+		if err := serveMetrics(o.metrics, logger, prom, res, d.admin(&stores)); err != nil {
 			stopBuilt()
 			return nil, fmt.Errorf("-metrics: %w", err)
 		}

@@ -1,16 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"expvar"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
+	"github.com/smtppolicy/smtppolicy/examples/internal/ops"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
@@ -51,16 +53,20 @@ func (m *expvarMetrics) Decided(st smtpcheck.Stage, a smtpcheck.Action, took tim
 	m.decisions.Add(st.String()+" "+a.String(), 1)
 }
 
-// serveMetrics serves /debug/vars on addr for the life of the program.
-func serveMetrics(addr string, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
+// serveMetrics serves, on addr for the life of the program, Prometheus
+// metrics at /metrics, expvar at /debug/vars and the admin endpoints.
+func serveMetrics(addr string, logger *slog.Logger, prom *ops.Metrics, res *resolver.Resolver, a ops.Admin) error {
+	if res != nil {
+		prom.WatchResolver(res)
+	}
+	prom.WatchGreylist(a.Greylist)
+	mux := http.NewServeMux()
+	mux.Handle("/debug/vars", redactedVars())
+	bound, err := ops.Serve(context.Background(), addr, a.Handler(prom, mux))
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/debug/vars", redactedVars())
-	go http.Serve(ln, mux)
-	logger.Info("metrics on", "url", "http://"+ln.Addr().String()+"/debug/vars")
+	logger.Info("metrics on", "url", "http://"+bound.String()+"/metrics", "expvar", "/debug/vars", "admin", "/admin/greylist")
 	return nil
 }
 
