@@ -183,8 +183,9 @@ func TestVerdictRecordFormats(t *testing.T) {
 
 // Mail for the postmaster is accepted over a refusal (RFC 5321 4.5.1):
 // the refusal's line is followed by the acceptance's, which says why.
+// Postfix's shape is the default.
 func TestVerdictLinePostmasterOverride(t *testing.T) {
-	s := startServer(t, "-log-format", "postfix")
+	s := startServer(t)
 	if out, err := swaks(t, s.addr, "--helo", "localhost", "--from", "alice@example.net", "--to", "postmaster@example.org", "--quit-after", "RCPT"); err != nil {
 		t.Fatalf("postmaster refused: %v\n%s", err, out)
 	}

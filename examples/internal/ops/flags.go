@@ -16,7 +16,7 @@ type LogFlags struct {
 // AddLogFlags registers -log-format, -syslog and -syslog-socket on fs.
 func AddLogFlags(fs *flag.FlagSet) *LogFlags {
 	f := &LogFlags{}
-	fs.StringVar(&f.Format, "log-format", string(FormatText), "log line shape: postfix (one Postfix- or postgrey-style line per verdict), text (key=value records) or json")
+	fs.StringVar(&f.Format, "log-format", string(FormatPostfix), "log line shape: postfix (one Postfix- or postgrey-style line per verdict; the library's records at debug level with -v), text (the library's key=value records, plus a short verdict record) or json")
 	fs.BoolVar(&f.Syslog, "syslog", false, "log to syslog (facility mail) instead of standard error")
 	fs.StringVar(&f.SyslogSocket, "syslog-socket", "", "with -syslog, the syslog daemon's unix datagram socket (default: the system's, /dev/log)")
 	return f
