@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 // httpGet returns the body of a GET, failing the test on any error or a
@@ -121,6 +123,9 @@ func TestVerdictLinesMetricsAndAdmin(t *testing.T) {
 			t.Errorf("/metrics lacks %s:\n%s", w, grepLines(metrics, "smtppolicy_"))
 		}
 	}
+	if strings.Contains(metrics, `outcome="store"`) {
+		t.Errorf("/metrics counts a store failure as a greylisting outcome:\n%s", grepLines(metrics, "smtppolicy_greylist"))
+	}
 }
 
 // -syslog sends each line to the syslog socket, facility mail, tagged
@@ -206,4 +211,43 @@ func grepLines(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A store that fails is counted at /metrics, and the answer it leads to
+// is a verdict line of its own; the admin endpoints list the triplets a
+// Redis store holds while the daemon runs.
+func TestStoreErrorsCountedAndLogged(t *testing.T) {
+	srv := redistest.StartServer(t)
+	admin := freeAddr(t)
+	p, addr := startProc(t, nil, "-listen", "127.0.0.1:0", "-greylist", "redis://"+srv.Addr+"/0", "-greylist-delay", "1m", "-metrics", admin)
+	if got := askAddr(t, "tcp", addr, requestAt("RCPT", "192.0.2.10", "bob@example.org")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT 4.7.1 greylisted") {
+		t.Fatalf("with Redis up: %q, want greylisted", got)
+	}
+	if waits := pendingTriplets(t, admin); len(waits) != 1 || waits[0].Client != "192.0.2.0/24" || waits[0].Delay != 60 {
+		t.Errorf("/admin/greylist on Redis = %+v, want the one triplet with the 60s delay", waits)
+	}
+	srv.Freeze(t)
+	got := askAddr(t, "tcp", addr, requestAt("RCPT", "192.0.2.11", "carol@example.org"))
+	srv.Thaw(t)
+	if !strings.HasPrefix(got, "action=DEFER_IF_PERMIT 4.3.0") {
+		t.Fatalf("with Redis hung: %q, want DEFER_IF_PERMIT 4.3.0", got)
+	}
+	want := "action=defer, reason=store, client_name=unknown, client_address=192.0.2.11, sender=alice@example.net, recipient=carol@example.org, check=greylist, rule=store, answer=" + strings.TrimPrefix(got, "action=")
+	if !strings.Contains(p.log.String(), "\n"+want+"\n") {
+		t.Errorf("log lacks the failure's verdict line %q:\n%s", want, p.log.String())
+	}
+	metrics := httpGet(t, "http://"+admin+"/metrics")
+	for _, w := range []string{
+		`smtppolicy_store_errors_total{check="greylist"} 1`,
+		`smtppolicy_verdicts_total{action="defer",check="greylist",code="450",stage="rcpt"} 1`,
+		`smtppolicy_verdicts_total{action="greylist",check="greylist",code="450",stage="rcpt"} 1`,
+		`smtppolicy_greylist_total{outcome="new"} 1`,
+	} {
+		if !strings.Contains(metrics, w+"\n") {
+			t.Errorf("/metrics lacks %s:\n%s", w, grepLines(metrics, "smtppolicy_"))
+		}
+	}
+	if strings.Contains(metrics, `outcome="store"`) {
+		t.Errorf("/metrics counts a store failure as a greylisting outcome:\n%s", grepLines(metrics, "smtppolicy_greylist"))
+	}
 }

@@ -131,7 +131,14 @@ type shared struct {
 	out sink
 	// reasons keeps, per request being answered, the last reason a
 	// policy service's decisions gave, for its answer's line.
-	reasons map[*smtpcheck.Session]smtpcheck.Reason
+	reasons map[*smtpcheck.Session]lastReason
+}
+
+// lastReason is the reason a request's last decision gave, and whether
+// its check failed (an error, such as a store down) rather than decided.
+type lastReason struct {
+	smtpcheck.Reason
+	failed bool
 }
 
 // sink writes finished lines at a level: a stream, or syslog with a
@@ -166,7 +173,7 @@ func newHandler(out sink, cfg LogConfig) *Handler {
 	if cfg.Format == "" {
 		cfg.Format = FormatText
 	}
-	return &Handler{sh: &shared{cfg: cfg, out: out, reasons: map[*smtpcheck.Session]smtpcheck.Reason{}}}
+	return &Handler{sh: &shared{cfg: cfg, out: out, reasons: map[*smtpcheck.Session]lastReason{}}}
 }
 
 // Enabled reports true at debug level too: accepts arrive as debug
@@ -212,7 +219,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		// The answer's own record is the verdict line, at info level even
 		// for DUNNO, with the check and rule that decided.
 		ar := r.Clone()
-		ar.Level = slog.LevelInfo
+		ar.Level = max(r.Level, slog.LevelInfo)
 		ar.AddAttrs(slog.String("check", v.Check()), slog.String("rule", v.Rule()))
 		return h.writeRecord(ar)
 	}
@@ -349,7 +356,7 @@ func (h *Handler) verdict(r slog.Record) (v Verdict, ok, keep bool) {
 			}
 			if reason := decidingReason(res, dec.Steps); reason.Check != "" {
 				h.sh.mu.Lock()
-				h.sh.reasons[sess] = reason
+				h.sh.reasons[sess] = lastReason{reason, res.Err != nil}
 				h.sh.mu.Unlock()
 			}
 			return v, false, true
@@ -371,11 +378,14 @@ func (h *Handler) verdict(r slog.Record) (v Verdict, ok, keep bool) {
 			clear(h.sh.reasons)
 		}
 		h.sh.mu.Unlock()
-		v = Verdict{Session: sess, Stage: sess.Stage, Answer: answer, Reason: reason}
+		v = Verdict{Session: sess, Stage: sess.Stage, Answer: answer, Reason: reason.Reason}
 		if would != "" {
 			v.Answer, v.DryRun = would, true
 		}
 		v.Action = policyAction(v)
+		if reason.failed && v.Action == "greylist" {
+			v.Action = "defer" // the greylist could not decide: its store failed
+		}
 		return v, true, true
 	}
 	return v, false, false

@@ -92,7 +92,7 @@ func (m *Metrics) Verdict(v Verdict) {
 // as LogConfig.OnDecision.
 func (m *Metrics) Decision(d smtpcheck.Decision) {
 	for _, st := range d.Steps {
-		if st.Check == greylist.Name && st.Result.Reason.Check == greylist.Name && st.Result.Reason.Rule != "" {
+		if st.Check == greylist.Name && st.Result.Err == nil && st.Result.Reason.Check == greylist.Name && st.Result.Reason.Rule != "" {
 			m.greylist.WithLabelValues(st.Result.Reason.Rule).Inc()
 		}
 	}
