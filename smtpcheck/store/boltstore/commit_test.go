@@ -123,3 +123,47 @@ func TestPanickingUpdate(t *testing.T) {
 		t.Errorf("Incr after a panicking Update = %d, %v; want 1, nil", n, err)
 	}
 }
+
+// TestConcurrentWritersShareCommits has 16 writers each write in turn, as
+// 16 policy connections do: they share commits (each commit costs two
+// fdatasync calls whatever it holds), every write is on disk when its
+// caller returns, and a lone writer still gets a commit of its own.
+func TestConcurrentWritersShareCommits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := open(t, path, boltstore.Options{})
+	ctx := t.Context()
+	const writers, each = 16, 40
+	before := s.Commits()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				if err := s.Set(ctx, fmt.Sprintf("k%d.%d", w, i), []byte("v"), 0); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	commits := s.Commits() - before
+	if perCommit := float64(writers*each) / float64(commits); perCommit < 10 {
+		t.Errorf("%d writes took %d commits (%.1f a commit), want at least 10 a commit", writers*each, commits, perCommit)
+	}
+	before = s.Commits()
+	start := time.Now()
+	if err := s.Set(ctx, "alone", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Commits() - before; got != 1 {
+		t.Errorf("a lone write took %d commits, want 1", got)
+	}
+	t.Logf("lone write after concurrent ones: %v", time.Since(start))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, path, boltstore.Options{})
+	if n, err := r.Len(ctx); err != nil || n != writers*each+1 {
+		t.Errorf("reopened store holds %d records (%v), want %d", n, err, writers*each+1)
+	}
+}
