@@ -130,12 +130,25 @@ func (r *Reader) readLine() error {
 // WriteAction writes "action=ACTION\n\n". Line breaks in action become
 // spaces so that a reply text can never end the response early.
 func WriteAction(w io.Writer, action string) error {
-	action = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == 0 {
-			return ' '
+	if strings.ContainsAny(action, "\n\r\x00") {
+		action = strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\r' || r == 0 {
+				return ' '
+			}
+			return r
+		}, action)
+	}
+	if sw, ok := w.(io.StringWriter); ok {
+		// A buffered writer takes the pieces without a joined copy.
+		if _, err := sw.WriteString("action="); err != nil {
+			return err
 		}
-		return r
-	}, action)
+		if _, err := sw.WriteString(action); err != nil {
+			return err
+		}
+		_, err := sw.WriteString("\n\n")
+		return err
+	}
 	_, err := io.WriteString(w, "action="+action+"\n\n")
 	return err
 }
@@ -233,29 +246,45 @@ func (r Request) Session() (*smtpcheck.Session, error) {
 // HOLD with the catalog reply's enhanced code and text, or the reply's own
 // 421 for a disconnect.
 func Action(r smtpcheck.Result) string {
-	text := func() string {
-		rep := r.DefaultReply()
-		return rep.Enhanced().String() + " " + strings.Join(rep.Text(), "; ")
-	}
+	var verb string
 	switch r.Action {
 	case smtpcheck.DeferIfPermit:
-		return "DEFER_IF_PERMIT " + text()
+		verb = "DEFER_IF_PERMIT"
 	case smtpcheck.TempFail:
-		return "DEFER " + text()
+		verb = "DEFER"
 	case smtpcheck.Reject:
-		return "REJECT " + text()
+		verb = "REJECT"
 	case smtpcheck.Disconnect:
-		rep := r.DefaultReply()
-		return strconv.Itoa(rep.Code()) + " " + text()
+		verb = strconv.Itoa(r.DefaultReply().Code())
 	case smtpcheck.Discard:
-		return "DISCARD " + text()
+		verb = "DISCARD"
 	case smtpcheck.Quarantine:
-		return "HOLD " + text()
+		verb = "HOLD"
+	default:
+		if len(r.Headers) > 0 {
+			// One policy answer carries one action: the first header.
+			h := r.Headers[0]
+			return "PREPEND " + h.Name + ": " + h.Value
+		}
+		return "DUNNO"
 	}
-	if len(r.Headers) > 0 {
-		// One policy answer carries one action: the first header.
-		h := r.Headers[0]
-		return "PREPEND " + h.Name + ": " + h.Value
+	// VERB ENHANCED TEXT, the reply's lines joined with "; ", in one buffer.
+	rep := r.DefaultReply()
+	lines := rep.Text()
+	n := len(verb) + len(" 4.7.1 ")
+	for _, l := range lines {
+		n += len(l) + 2
 	}
-	return "DUNNO"
+	b := make([]byte, 0, n)
+	b = append(b, verb...)
+	b = append(b, ' ')
+	b = append(b, rep.Enhanced().String()...)
+	b = append(b, ' ')
+	for i, l := range lines {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
+		b = append(b, l...)
+	}
+	return string(b)
 }
