@@ -65,7 +65,7 @@ type Decision struct {
 func (d Decision) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 3, 7)
 	attrs[0] = slog.String("stage", d.Stage.String())
-	attrs[1] = slog.Any("result", d.Result)
+	attrs[1] = slog.Attr{Key: "result", Value: d.Result.LogValue()}
 	attrs[2] = slog.Duration("took", d.Took)
 	if d.Held {
 		attrs = append(attrs, slog.Bool("held", true))
@@ -74,7 +74,7 @@ func (d Decision) LogValue() slog.Value {
 		attrs = append(attrs, slog.Bool("delayed", true))
 	}
 	if d.Would.Action != Continue {
-		attrs = append(attrs, slog.Any("dry_run_would", d.Would))
+		attrs = append(attrs, slog.Attr{Key: "dry_run_would", Value: d.Would.LogValue()})
 	}
 	if len(d.Steps) > 0 {
 		decided := d.Result
@@ -90,7 +90,7 @@ func (d Decision) LogValue() slog.Value {
 					slog.Duration("took", st.Duration),
 					slog.String("action", st.Result.Action.String()))
 			} else {
-				v = slog.AnyValue(st)
+				v = st.LogValue()
 			}
 			steps[i] = slog.Attr{Key: stepKey(i), Value: v}
 		}
@@ -100,9 +100,11 @@ func (d Decision) LogValue() slog.Value {
 }
 
 // sameVerdict reports whether a step said what the decision says, reply
-// and reason alike, so that logging it again would add nothing.
+// and reason alike, so that logging it again would add nothing. A result
+// with an error is always logged whole (and errors are not compared: an
+// error of an uncomparable type would panic).
 func sameVerdict(a, b Result) bool {
-	if a.Reason != b.Reason || a.Err != b.Err || a.Score != b.Score || a.Reply.IsZero() != b.Reply.IsZero() {
+	if a.Err != nil || b.Err != nil || a.Reason != b.Reason || a.Score != b.Score || a.Reply.IsZero() != b.Reply.IsZero() {
 		return false
 	}
 	ra, rb := a.Reply, b.Reply
@@ -278,6 +280,12 @@ func (p *Policy) record(ctx context.Context, s *Session, d *Decision) {
 		if d.Result.Action != Continue || d.Held || d.Would.Action != Continue {
 			level = slog.LevelInfo
 		}
-		p.Logger.LogAttrs(ctx, level, "decision", slog.Any("session", s), slog.Any("decision", *d))
+		// Values resolved here, once the level is known to be wanted, and
+		// not boxed: a Decision is a few hundred bytes to copy to the heap.
+		if p.Logger.Enabled(ctx, level) {
+			p.Logger.LogAttrs(ctx, level, "decision",
+				slog.Attr{Key: "session", Value: s.LogValue()},
+				slog.Attr{Key: "decision", Value: d.LogValue()})
+		}
 	}
 }
