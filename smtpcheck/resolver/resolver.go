@@ -387,8 +387,10 @@ func (r *Resolver) await(ctx context.Context, k cacheKey) (Answer, error) {
 		select {
 		case <-f.done:
 			r.leave(k, f)
-			if f.expired && ctx.Err() == nil {
-				continue // the flight's deadline was someone else's
+			if f.expired && joined && ctx.Err() == nil {
+				// The flight's deadline was someone else's: try again with
+				// ours. A flight this caller started had its own budget.
+				continue
 			}
 			return f.ans, f.err
 		case <-ctx.Done():
