@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -140,4 +142,76 @@ func BenchmarkServeGreylistBolt(b *testing.B) {
 // connections at once, whose deferrals share commits.
 func BenchmarkServeGreylistBolt16(b *testing.B) {
 	benchServeConc(b, 16, 5000, "-greylist", "bolt:"+b.TempDir()+"/grey.db")
+}
+
+// BenchmarkServeLoopbackBolt16 is the server as deployed: policyd's
+// listener on loopback TCP and a bolt store, 16 client connections sending
+// the load generator's stream (the clients' CPU is in the figure too; the
+// load generator with -pid reports the server's alone).
+func BenchmarkServeLoopbackBolt16(b *testing.B) {
+	o, err := parseFlags([]string{"-greylist", "bolt:" + b.TempDir() + "/grey.db"}, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, _, closeStore, err := build(ctx, o, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		<-done
+		closeStore()
+	}()
+	const conc, triplets = 16, 5000
+	reqs := make([][]byte, 4*triplets)
+	for i := range reqs {
+		reqs[i] = loadRequest(i, triplets)
+	}
+	var next atomic.Int64
+	run := func(n int64) {
+		var wg sync.WaitGroup
+		for range conc {
+			wg.Go(func() {
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					i := next.Add(1) - 1
+					if i >= n {
+						return
+					}
+					if _, err := c.Write(reqs[i%int64(len(reqs))]); err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := br.ReadString('\n'); err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := br.ReadString('\n'); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	run(triplets)
+	next.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(int64(b.N))
 }
