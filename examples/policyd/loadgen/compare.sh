@@ -7,10 +7,13 @@
 #
 #	examples/policyd/loadgen/compare.sh [ROUNDS [REQUESTS [TRIPLETS]]]
 #
-# Run from the module root. Extra policyd flags go in POLICYD_FLAGS, e.g.
-# POLICYD_FLAGS="-greylist redis://127.0.0.1:6379/9" to measure Redis
-# instead of bolt. Needs /usr/sbin/postgrey (set POSTGREY to override) and
-# root or a postgrey user for it to run as (POSTGREY_USER).
+# Run from the module root. Extra policyd flags go in POLICYD_FLAGS. To
+# measure Redis instead of bolt, set REDIS_URL to a database of its own
+# (REDIS_URL=redis://127.0.0.1:6379/9): the script deletes its grey:*
+# keys after each round, so every round starts from an empty store (the
+# CPU figure is policyd's alone, not redis-server's). Needs
+# /usr/sbin/postgrey (set POSTGREY to override) and root or a postgrey
+# user for it to run as (POSTGREY_USER).
 set -eu
 
 rounds=${1:-5}
@@ -66,10 +69,15 @@ r=1
 while [ $r -le "$rounds" ]; do
 	port=$(freeport)
 	mkdir -p "$tmp/db$r/ours" "$tmp/db$r/pg"
+	store="bolt:$tmp/db$r/ours/grey.db"
+	[ -n "${REDIS_URL:-}" ] && store=$REDIS_URL
 	# shellcheck disable=SC2086
-	"$tmp/policyd" -listen "127.0.0.1:$port" -greylist "bolt:$tmp/db$r/ours/grey.db" ${POLICYD_FLAGS:-} 2>"$tmp/policyd.log" &
+	"$tmp/policyd" -listen "127.0.0.1:$port" -greylist "$store" ${POLICYD_FLAGS:-} 2>"$tmp/policyd.log" &
 	pid=$!
 	measure policyd "$port"
+	if [ -n "${REDIS_URL:-}" ]; then
+		redis-cli -u "$REDIS_URL" --scan --pattern 'grey:*' | tr '\n' '\0' | xargs -0 -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null
+	fi
 
 	port=$(freeport)
 	"$postgrey" --inet "127.0.0.1:$port" --dbdir "$tmp/db$r/pg" --user "$pguser" --group "$pggroup" \
