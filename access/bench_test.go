@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
@@ -171,4 +172,51 @@ func benchRate(b *testing.B, st store.Store) {
 			b.Fatal(r.Action, r.Err)
 		}
 	}
+}
+
+// BenchmarkLoad1MPeak loads a 1M-entry map while sampling the heap, and
+// reports the highest heap growth during the load against the heap the
+// loaded map keeps: the memory a server needs to (re)load its map.
+func BenchmarkLoad1MPeak(b *testing.B) {
+	const n = 1_000_000
+	data := bigMap(n)
+	var peak, kept float64
+	for b.Loop() {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		done := make(chan struct{})
+		highest := make(chan uint64)
+		go func() {
+			var m runtime.MemStats
+			top := before.HeapAlloc
+			t := time.NewTicker(2 * time.Millisecond)
+			defer t.Stop()
+			for {
+				runtime.ReadMemStats(&m)
+				top = max(top, m.HeapAlloc)
+				select {
+				case <-done:
+					highest <- top
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		m, err := Parse(bytes.NewReader(data), "big.map")
+		close(done)
+		top := <-highest
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		peak = float64(top-before.HeapAlloc) / (1 << 20)
+		kept = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(peak, "peak-MiB")
+	b.ReportMetric(kept, "map-MiB")
+	b.ReportMetric(peak/kept, "peak/map")
 }

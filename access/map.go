@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"unsafe"
 )
 
 // Tag names of the smtpf access map, lower case as keys are stored.
@@ -190,21 +191,25 @@ func (e *LoadError) Unwrap() []error { return e.Errs }
 const maxListedErrors = 20
 
 // builder accumulates a map while parsing.
+//
+// Keys are normalised into an arena of fixed-size chunks and entered in
+// the map as they are read, each key a string over its bytes in a chunk.
+// Memory at the peak of a load is then the map itself plus one chunk: no
+// slice of entries, no arena grown by copying, and no copy of the arena
+// into a string at the end (a 1M-entry map peaked at twice its size).
 type builder struct {
-	arena  []byte
-	ents   []entryRef
+	chunk  []byte // bytes up to len(chunk) belong to keys and never change
+	keys   map[string]uint32
 	valIdx map[string]uint32
 	vals   []Value
 	errs   LoadError
 }
 
-type entryRef struct {
-	off, n uint32
-	val    uint32
-}
+// arenaChunk is the size of one arena chunk.
+const arenaChunk = 1 << 20
 
 func newBuilder() *builder {
-	return &builder{valIdx: make(map[string]uint32)}
+	return &builder{keys: make(map[string]uint32), valIdx: make(map[string]uint32)}
 }
 
 // ParseFiles reads one or more smtpf map files into a new Map; a key in a
@@ -266,11 +271,7 @@ func (b *builder) finish() (*Map, error) {
 	if len(b.errs.Errs) > 0 {
 		return nil, &b.errs
 	}
-	arena := string(b.arena)
-	m := &Map{keys: make(map[string]uint32, len(b.ents)), vals: b.vals, tags: make(map[string]uint64)}
-	for _, e := range b.ents {
-		m.keys[arena[e.off:e.off+e.n]] = e.val
-	}
+	m := &Map{keys: b.keys, vals: b.vals, tags: make(map[string]uint64)}
 	m.filter = newFilter(len(m.keys))
 	for k := range m.keys {
 		m.filter.add(k)
@@ -331,40 +332,45 @@ func (b *builder) line(raw []byte) error {
 	if colon <= 0 {
 		return fmt.Errorf("key %q has no tag (want tag:key, such as Connect:192.0.2.1)", key)
 	}
-	start := len(b.arena)
-	b.arena = appendLower(b.arena, key[:colon+1])
-	tag := string(b.arena[start : start+colon])
+	// A normalised key is at most its raw length plus an IPv6 address
+	// written out in full; a chunk with less room left is retired, so
+	// appends never move bytes a key already points into.
+	if need := len(key) + 64; cap(b.chunk)-len(b.chunk) < need {
+		b.chunk = make([]byte, 0, max(arenaChunk, need))
+	}
+	start := len(b.chunk)
+	b.chunk = appendLower(b.chunk, key[:colon+1])
+	tag := string(b.chunk[start : start+colon])
 	kind, known := tagKinds[tag]
 	if !known {
 		// A misspelt tag would otherwise load and never match: the
 		// administrator believes in an entry that does nothing.
-		b.arena = b.arena[:start]
+		b.chunk = b.chunk[:start]
 		return fmt.Errorf("unknown tag %q (want one of %s)", key[:colon], tagNames)
 	}
 	rest := key[colon+1:]
 	var err error
 	switch {
 	case tag == TagConnect || tag == TagFrom:
-		b.arena, err = appendComboKey(b.arena, tag, rest)
+		b.chunk, err = appendComboKey(b.chunk, tag, rest)
 	case clientTags[tag] || tag == TagHelo:
-		b.arena, err = appendClientKey(b.arena, rest)
+		b.chunk, err = appendClientKey(b.chunk, rest)
 	default:
-		b.arena = appendLower(b.arena, rest)
+		b.chunk = appendLower(b.chunk, rest)
 	}
 	if err != nil {
-		b.arena = b.arena[:start]
+		b.chunk = b.chunk[:start]
 		return err
-	}
-	if len(b.arena) > 1<<32-1 {
-		b.arena = b.arena[:start]
-		return errors.New("map too large")
 	}
 	vi, err := b.value(kind, val)
 	if err != nil {
-		b.arena = b.arena[:start]
+		b.chunk = b.chunk[:start]
 		return fmt.Errorf("%s: %w", key, err)
 	}
-	b.ents = append(b.ents, entryRef{off: uint32(start), n: uint32(len(b.arena) - start), val: vi})
+	k := b.chunk[start:]
+	// The key's bytes are final: later lines only append past them (a line
+	// that fails truncates back to its own start, never below).
+	b.keys[unsafe.String(unsafe.SliceData(k), len(k))] = vi
 	return nil
 }
 
@@ -388,6 +394,14 @@ func (b *builder) value(kind valueKind, raw []byte) (uint32, error) {
 // appendComboKey appends the lower-case key of a Connect: or From: entry,
 // normalising the client part of Connect keys.
 func appendComboKey(dst []byte, tag string, rest []byte) ([]byte, error) {
+	if tag != TagConnect || !bytes.ContainsAny(rest, ":[") {
+		// No combo and no IPv6 or bracketed address to normalise (most
+		// keys): lower-cased straight into dst.
+		if tag == TagConnect {
+			return appendClientKey(dst, rest)
+		}
+		return appendLower(dst, rest), nil
+	}
 	lower := bytes.ToLower(rest)
 	if tag == TagConnect {
 		sep := bytes.Index(lower, []byte(":from:"))
@@ -411,6 +425,9 @@ func appendComboKey(dst []byte, tag string, rest []byte) ([]byte, error) {
 // so "2001:db8::1" and "2001:0DB8:0:0:0:0:0:1" find the same entry, and a
 // literal "[ip]" is normalised inside its brackets.
 func appendClientKey(dst []byte, part []byte) ([]byte, error) {
+	if !bytes.ContainsAny(part, ":[") {
+		return appendLower(dst, part), nil // a host name or an IPv4 address
+	}
 	s := strings.ToLower(string(part))
 	s = strings.TrimPrefix(s, "ipv6:")
 	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {

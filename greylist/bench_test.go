@@ -10,6 +10,8 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 // BenchmarkAttempt measures greylisting decisions per second on each store:
@@ -92,6 +94,48 @@ func BenchmarkAttemptParallel(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+		})
+	}
+}
+
+// BenchmarkAttemptRedisRoundTrips counts the Redis round trips of one
+// greylisting decision, with auto-allow on as policyd runs it: a first
+// sight, and an early retry of a triplet still in its delay.
+func BenchmarkAttemptRedisRoundTrips(b *testing.B) {
+	var calls redistest.Counter
+	c := redistest.Client(b, redisAddr, &calls)
+	prefix := randomPrefix(b, c)
+	clk := newClock()
+	g, err := New(Config{Store: redisstore.New(c, redisstore.Options{}), Now: clk.Now, KeyPrefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	trip := func(i int) Triplet {
+		return Triplet{Client: netip.MustParsePrefix("192.0.2.0/24"), Addr: netip.MustParseAddr("192.0.2.1"),
+			Sender: "s" + strconv.Itoa(i) + "@example.org", Rcpt: "r@example.net"}
+	}
+	seen := 0 // triplets seen so far, each once
+	for _, phase := range []string{"first-sight", "early-retry"} {
+		b.Run(phase, func(b *testing.B) {
+			calls.Reset()
+			n := 0
+			for b.Loop() {
+				i := seen
+				if phase == "first-sight" {
+					seen++
+				} else {
+					i = n % seen
+				}
+				d, err := g.Attempt(ctx, trip(i), "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if want := map[string]Outcome{"first-sight": FirstSeen, "early-retry": EarlyRetry}[phase]; d.Outcome != want {
+					b.Fatalf("Attempt %d = %v, want %v", n, d.Outcome, want)
+				}
+				n++
+			}
+			b.ReportMetric(float64(calls.Load())/float64(n), "round-trips/op")
 		})
 	}
 }

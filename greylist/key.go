@@ -156,7 +156,14 @@ type Triplet struct {
 
 // String renders the triplet as "192.0.2.0/24 <a@example.org> <b@example.net>".
 func (t Triplet) String() string {
-	return t.Client.String() + " <" + t.Sender + "> <" + t.Rcpt + ">"
+	b := make([]byte, 0, len("255.255.255.255/32 <> <>")+len(t.Sender)+len(t.Rcpt))
+	b = t.Client.AppendTo(b)
+	b = append(b, " <"...)
+	b = append(b, t.Sender...)
+	b = append(b, "> <"...)
+	b = append(b, t.Rcpt...)
+	b = append(b, '>')
+	return string(b)
 }
 
 // escapePart makes a key component safe to join with spaces: '%', spaces
@@ -217,20 +224,31 @@ const (
 
 // tripletKey returns the store key of t: readable, or a hash in privacy mode.
 func (g *Greylist) tripletKey(t Triplet) string {
-	body := t.Client.String() + " " + escapePart(t.Sender) + " " + escapePart(t.Rcpt)
 	if g.cfg.Privacy {
-		body = hashHex(body)
+		return g.cfg.KeyPrefix + tripletSpace + hashHex(t.Client.String()+" "+escapePart(t.Sender)+" "+escapePart(t.Rcpt))
 	}
-	return g.cfg.KeyPrefix + tripletSpace + body
+	// Built in one buffer: this runs for every request.
+	sender, rcpt := escapePart(t.Sender), escapePart(t.Rcpt)
+	b := make([]byte, 0, len(g.cfg.KeyPrefix)+len(tripletSpace)+len("ffff:ffff:ffff:ffff::/64  ")+len(sender)+len(rcpt))
+	b = append(b, g.cfg.KeyPrefix...)
+	b = append(b, tripletSpace...)
+	b = t.Client.AppendTo(b)
+	b = append(b, ' ')
+	b = append(b, sender...)
+	b = append(b, ' ')
+	b = append(b, rcpt...)
+	return string(b)
 }
 
 // clientKey returns the store key of a client network's pass counter.
 func (g *Greylist) clientKey(p netip.Prefix) string {
-	body := p.String()
 	if g.cfg.Privacy {
-		body = hashHex(body)
+		return g.cfg.KeyPrefix + clientSpace + hashHex(p.String())
 	}
-	return g.cfg.KeyPrefix + clientSpace + body
+	b := make([]byte, 0, len(g.cfg.KeyPrefix)+len(clientSpace)+len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"))
+	b = append(b, g.cfg.KeyPrefix...)
+	b = append(b, clientSpace...)
+	return string(p.AppendTo(b))
 }
 
 func hashHex(s string) string {

@@ -71,6 +71,7 @@ type Reason struct {
 // String renders the reason for a log line.
 func (r Reason) String() string {
 	var b strings.Builder
+	b.Grow(len(r.Check) + len(" rule=") + len(r.Rule) + len(" matched=") + len(r.Matched) + len(" evidence=") + len(r.Evidence))
 	b.WriteString(r.Check)
 	if r.Rule != "" {
 		b.WriteString(" rule=")
@@ -121,7 +122,8 @@ func (r Result) IsZero() bool {
 
 // LogValue logs a result with its action, reply and reason.
 func (r Result) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.String("action", r.Action.String())}
+	attrs := make([]slog.Attr, 1, 5)
+	attrs[0] = slog.String("action", r.Action.String())
 	if !r.Reply.IsZero() {
 		attrs = append(attrs, slog.String("reply", r.Reply.Error()))
 	}

@@ -304,11 +304,10 @@ func (s *Session) SetHelo(verb, name string) {
 
 // LogValue makes sessions log as a compact group.
 func (s *Session) LogValue() slog.Value {
-	attrs := []slog.Attr{
-		slog.String("id", s.Conn.ID),
-		slog.String("stage", s.Stage.String()),
-		slog.String("client", s.Conn.ClientIP.String()),
-	}
+	attrs := make([]slog.Attr, 3, 6)
+	attrs[0] = slog.String("id", s.Conn.ID)
+	attrs[1] = slog.String("stage", s.Stage.String())
+	attrs[2] = slog.String("client", s.Conn.ClientIP.String())
 	if s.Helo.Name != "" {
 		attrs = append(attrs, slog.String("helo", s.Helo.Name))
 	}

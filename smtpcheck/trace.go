@@ -20,7 +20,7 @@ func (st Step) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("check", st.Check),
 		slog.Duration("took", st.Duration),
-		slog.Any("result", st.Result),
+		slog.Attr{Key: "result", Value: st.Result.LogValue()},
 	)
 }
 

@@ -161,3 +161,24 @@ func BenchmarkExtract50MB(b *testing.B) {
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 }
+
+// oneKiBMessage is a typical small message: a header and about 1 KiB of
+// text with two links.
+func oneKiBMessage() []byte {
+	return append([]byte("From: a@example.net\r\nTo: b@example.org\r\nSubject: order\r\n"+
+		"Content-Type: text/plain; charset=us-ascii\r\n\r\n"), textCorpus(1<<10)...)
+}
+
+// BenchmarkExtract1KiB is the cost per small message: buffers sized to the
+// message, not to the largest line the scanner can take.
+func BenchmarkExtract1KiB(b *testing.B) {
+	msg := oneKiBMessage()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Extract(bytes.NewReader(msg), Limits{})
+		if err != nil || len(r.Hosts) != 4 {
+			b.Fatalf("Extract = %d hosts, %v; want 4", len(r.Hosts), err)
+		}
+	}
+}

@@ -76,10 +76,12 @@ type collector struct {
 	part   int
 	lower  [256]byte // scratch for lower-casing candidates
 	inHTML bool
+	// textCap is the size of the buffer decoded text is scanned in.
+	textCap int
 }
 
 func newCollector(lim Limits) *collector {
-	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{})}
+	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{}), textCap: textBuf}
 }
 
 const maxSample = 256

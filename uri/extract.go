@@ -65,7 +65,26 @@ func (e *errReader) Read(p []byte) (int, error) {
 func newWalker(r io.Reader, lim Limits) *walker {
 	c := newCollector(lim)
 	er := &errReader{r: r}
-	return &walker{br: bufio.NewReaderSize(er, lineBuf), src: er, c: c, endIdx: -1}
+	lb := lineBuf
+	if n, ok := sizeHint(r); ok {
+		// A buffer larger than the whole message reads it the same way as
+		// a full-size one: no line can be longer. Decoded text may grow
+		// past the raw bytes only by charset conversion (at most 4 bytes
+		// of UTF-8 a byte); the scan buffer is sized for that.
+		lb = min(lineBuf, n+1)
+		c.textCap = min(textBuf, 4*n+64)
+	}
+	return &walker{br: bufio.NewReaderSize(er, lb), src: er, c: c, endIdx: -1}
+}
+
+// sizeHint returns how many bytes r holds when it can tell (a
+// bytes.Reader, strings.Reader or bytes.Buffer), so that a small message
+// does not cost buffers sized for the largest.
+func sizeHint(r io.Reader) (int, bool) {
+	if l, ok := r.(interface{ Len() int }); ok {
+		return l.Len(), true
+	}
+	return 0, false
 }
 
 func (w *walker) finish() (*Result, error) {

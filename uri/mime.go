@@ -378,7 +378,7 @@ func (f *b64Filter) Read(p []byte) (int, error) {
 // scanTextReader scans a text stream in chunks, carrying the last partial
 // token over to the next chunk so a URL split by a read is still seen whole.
 func (c *collector) scanTextReader(r io.Reader) error {
-	buf := make([]byte, textBuf)
+	buf := make([]byte, c.textCap)
 	n := 0
 	for {
 		m, err := r.Read(buf[n:])

@@ -97,6 +97,10 @@ type Resolver struct {
 	fmu     sync.Mutex
 	flights map[cacheKey]*flight
 
+	// udp holds idle connected UDP sockets by server, for reuse.
+	umu sync.Mutex
+	udp map[string][]*udpConn
+
 	queries, hits, misses, shared, exchanges, tcp, failures atomic.Uint64
 }
 
@@ -113,6 +117,7 @@ func New(cfg Config) (*Resolver, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		flights:  make(map[cacheKey]*flight),
+		udp:      make(map[string][]*udpConn),
 	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
@@ -387,8 +392,10 @@ func (r *Resolver) await(ctx context.Context, k cacheKey) (Answer, error) {
 		select {
 		case <-f.done:
 			r.leave(k, f)
-			if f.expired && ctx.Err() == nil {
-				continue // the flight's deadline was someone else's
+			if f.expired && joined && ctx.Err() == nil {
+				// The flight's deadline was someone else's: try again with
+				// ours. A flight this caller started had its own budget.
+				continue
 			}
 			return f.ans, f.err
 		case <-ctx.Done():
@@ -509,18 +516,76 @@ func (r *Resolver) roundTrip(ctx context.Context, m *dns.Msg, network, server st
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	c := &dns.Client{Net: network, UDPSize: r.udpSize, Timeout: r.timeout}
-	co, err := c.DialContext(actx, server)
-	if err != nil {
-		return nil, 0, err
+	var uc *udpConn
+	if network == "udp" {
+		uc = r.takeUDP(server)
 	}
-	defer co.Close()
+	if uc == nil {
+		co, err := c.DialContext(actx, server)
+		if err != nil {
+			return nil, 0, err
+		}
+		uc = &udpConn{co: co}
+	}
+	co := uc.co
 	stop := context.AfterFunc(actx, func() { co.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	resp, rtt, err := c.ExchangeWithConnContext(actx, m, co)
+	stopped := stop()
 	if err != nil && actx.Err() != nil {
 		err = errors.Join(actx.Err(), err)
 	}
+	if network == "udp" && err == nil && stopped {
+		r.putUDP(server, uc)
+	} else {
+		co.Close()
+	}
 	return resp, rtt, err
+}
+
+// Reuse of UDP sockets. Opening and closing a socket per query cost more
+// than the query itself; a socket that answered cleanly is kept for the
+// next query to the same server. Answers with another ID (a late answer to
+// an earlier query) are skipped by miekg/dns, and each answer must match
+// its question. A socket is retired after udpMaxUses queries so that the
+// source port still changes (an off-path forger must guess it as well as
+// the ID), and after any error or timeout, which may leave a late answer
+// on its way.
+const (
+	udpMaxIdle = 8  // idle sockets kept per server
+	udpMaxUses = 64 // queries one socket carries
+)
+
+// udpConn is a connected UDP socket to one server and how often it was used.
+type udpConn struct {
+	co   *dns.Conn
+	uses int
+}
+
+func (r *Resolver) takeUDP(server string) *udpConn {
+	r.umu.Lock()
+	defer r.umu.Unlock()
+	idle := r.udp[server]
+	if len(idle) == 0 {
+		return nil
+	}
+	uc := idle[len(idle)-1]
+	r.udp[server] = idle[:len(idle)-1]
+	return uc
+}
+
+func (r *Resolver) putUDP(server string, uc *udpConn) {
+	uc.uses++
+	if uc.uses < udpMaxUses {
+		r.umu.Lock()
+		if idle := r.udp[server]; len(idle) < udpMaxIdle {
+			r.udp[server] = append(idle, uc)
+			uc = nil
+		}
+		r.umu.Unlock()
+	}
+	if uc != nil {
+		uc.co.Close()
+	}
 }
 
 // ttl is how long to cache resp: the smallest TTL of the answer records,

@@ -2,7 +2,12 @@
 // other) with a fixed stream of RCPT-state requests over persistent
 // connections, and reports requests per second and latency percentiles:
 //
-//	loadgen -addr 127.0.0.1:10040 -c 16 -n 100000
+//	loadgen -addr 127.0.0.1:10040 -c 16 -n 100000 -pid 1234
+//
+// With -pid it also reports the CPU time (user + system, from
+// /proc/PID/stat) the server process spent during the run, per request:
+// the figure that holds on a busy machine, where wall-clock rates do not.
+// compare.sh beside it runs policyd and postgrey on the same stream.
 //
 // Request i asks about triplet i mod -triplets (client 10.a.b.c, sender and
 // recipient numbered), so two servers given the same flags see the same
@@ -16,7 +21,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,16 +54,69 @@ func run(args []string, out io.Writer) error {
 	conc := fs.Int("c", 16, "concurrent connections")
 	n := fs.Int("n", 20000, "requests in all")
 	triplets := fs.Int("triplets", 5000, "distinct triplets in the stream")
+	pid := fs.Int("pid", 0, "server process whose CPU time to report per request (Linux /proc)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var cpu0 time.Duration
+	if *pid != 0 {
+		var err error
+		if cpu0, err = ProcessCPU(*pid); err != nil {
+			return err
+		}
 	}
 	r, err := Run(*addr, *conc, *n, *triplets)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "requests=%d concurrency=%d elapsed=%v req/s=%.0f p50=%v p99=%v max=%v actions=%v\n",
+	fmt.Fprintf(out, "requests=%d concurrency=%d elapsed=%v req/s=%.0f p50=%v p99=%v max=%v actions=%v",
 		r.Requests, *conc, r.Elapsed.Round(time.Millisecond), r.PerSecond(), r.P50, r.P99, r.Max, r.Actions)
+	if *pid != 0 {
+		cpu1, err := ProcessCPU(*pid)
+		if err != nil {
+			return err
+		}
+		cpu := cpu1 - cpu0
+		fmt.Fprintf(out, " server_cpu=%v cpu_us/req=%.2f", cpu, float64(cpu.Microseconds())/float64(max(r.Requests, 1)))
+	}
+	fmt.Fprintln(out)
 	return nil
+}
+
+// clockTick is the unit of /proc/PID/stat times: USER_HZ, 100 on every
+// Linux architecture Go runs on.
+const clockTick = 10 * time.Millisecond
+
+// ProcessCPU returns the user plus system CPU time process pid has used,
+// from /proc/PID/stat (fields 14 and 15, after the parenthesised name,
+// which may itself contain spaces and parentheses).
+func ProcessCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("loadgen: /proc stat without a command name: %.60q", stat)
+	}
+	// Fields after the name start at field 3 (state); utime is field 14.
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("loadgen: short /proc stat: %.60q", stat)
+	}
+	var total time.Duration
+	for _, s := range f[11:13] {
+		t, err := strconv.ParseUint(s, 10, 63)
+		if err != nil {
+			return 0, fmt.Errorf("loadgen: /proc stat CPU field %q: %w", s, err)
+		}
+		total += time.Duration(t) * clockTick
+	}
+	return total, nil
 }
 
 // Request returns request i of the stream.

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"net"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smtppolicy/smtppolicy/examples/policyd/policy"
 )
@@ -58,5 +60,33 @@ func TestRequestStream(t *testing.T) {
 	a, b := Request(3, 10), Request(13, 10)
 	if !strings.Contains(a, "sender3@") || !strings.Contains(b, "sender3@") || !strings.Contains(a, "client_address=10.0.0.3\n") {
 		t.Errorf("Request(3) and Request(13) of 10 triplets should share the triplet:\n%s\n%s", a, b)
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// A name with a space and a parenthesis; utime 250 and stime 50 ticks.
+	stat := "4242 (a b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 100 1000 10\n"
+	got, err := parseStatCPU(stat)
+	if want := 3 * time.Second; err != nil || got != want {
+		t.Errorf("parseStatCPU = %v, %v; want %v", got, err, want)
+	}
+	if _, err := parseStatCPU("4242 (x) S 1"); err == nil {
+		t.Error("parseStatCPU of a short line: no error")
+	}
+}
+
+func TestProcessCPUOfSelf(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc: not Linux")
+	}
+	before, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	after, err := ProcessCPU(os.Getpid())
+	if err != nil || after < before {
+		t.Errorf("ProcessCPU after spinning = %v, %v; want ≥ %v", after, err, before)
 	}
 }

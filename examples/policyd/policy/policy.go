@@ -7,6 +7,7 @@ package policy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,16 @@ type Request map[string]string
 // Reader reads requests from a connection.
 type Reader struct {
 	br *bufio.Reader
+	// buf holds the request being read, lines without their ends; attrs
+	// marks each attribute in it. Both are reused from request to request,
+	// so a request costs one string and its map.
+	buf   []byte
+	attrs []attrSpan
 }
+
+// attrSpan is one name=value line in Reader.buf: name is buf[start:eq],
+// value buf[eq+1:end].
+type attrSpan struct{ start, eq, end int }
 
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader) *Reader { return &Reader{br: bufio.NewReaderSize(r, 4096)} }
@@ -45,63 +55,74 @@ func NewReader(r io.Reader) *Reader { return &Reader{br: bufio.NewReaderSize(r, 
 // without '=', a NUL byte, an over-long line or request, too many
 // attributes, or a connection that ends inside a request.
 func (r *Reader) Read() (Request, error) {
-	req := Request{}
+	r.buf, r.attrs = r.buf[:0], r.attrs[:0]
 	total := 0
 	for {
-		line, err := r.readLine()
+		start := len(r.buf)
+		err := r.readLine()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				if len(req) == 0 && total == 0 {
+				if len(r.attrs) == 0 && total == 0 {
 					return nil, io.EOF
 				}
 				return nil, fmt.Errorf("%w: connection closed inside a request", ErrMalformed)
 			}
 			return nil, err
 		}
+		line := r.buf[start:]
 		total += len(line) + 1
 		if total > MaxRequest {
 			return nil, fmt.Errorf("%w: request longer than %d bytes", ErrMalformed, MaxRequest)
 		}
-		if line == "" {
-			if len(req) == 0 {
+		if len(line) == 0 {
+			if len(r.attrs) == 0 {
 				return nil, fmt.Errorf("%w: empty request", ErrMalformed)
 			}
-			return req, nil
+			break
 		}
-		if strings.IndexByte(line, 0) >= 0 {
+		if bytes.IndexByte(line, 0) >= 0 {
 			return nil, fmt.Errorf("%w: NUL byte in %.40q", ErrMalformed, line)
 		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok || name == "" {
+		eq := bytes.IndexByte(line, '=')
+		if eq <= 0 {
 			return nil, fmt.Errorf("%w: no name=value in %.40q", ErrMalformed, line)
 		}
-		if len(req) >= MaxAttributes {
+		if len(r.attrs) >= MaxAttributes {
 			return nil, fmt.Errorf("%w: more than %d attributes", ErrMalformed, MaxAttributes)
 		}
-		req[name] = value
+		r.attrs = append(r.attrs, attrSpan{start, start + eq, len(r.buf)})
 	}
+	all := string(r.buf)
+	req := make(Request, len(r.attrs))
+	for _, a := range r.attrs {
+		req[all[a.start:a.eq]] = all[a.eq+1 : a.end]
+	}
+	return req, nil
 }
 
-// readLine reads one line without its "\n" (or "\r\n"), refusing lines
-// longer than MaxLine without buffering them.
-func (r *Reader) readLine() (string, error) {
-	var buf []byte
+// readLine appends one line without its "\n" (or "\r\n") to r.buf,
+// refusing lines longer than MaxLine without buffering them.
+func (r *Reader) readLine() error {
+	start := len(r.buf)
 	for {
 		chunk, err := r.br.ReadSlice('\n')
-		buf = append(buf, chunk...)
-		if len(buf) > MaxLine+2 {
-			return "", fmt.Errorf("%w: line longer than %d bytes", ErrMalformed, MaxLine)
+		r.buf = append(r.buf, chunk...)
+		if len(r.buf)-start > MaxLine+2 {
+			return fmt.Errorf("%w: line longer than %d bytes", ErrMalformed, MaxLine)
 		}
 		switch {
 		case err == nil:
-			s := strings.TrimSuffix(string(buf[:len(buf)-1]), "\r")
-			return s, nil
+			r.buf = r.buf[:len(r.buf)-1]
+			if len(r.buf) > start && r.buf[len(r.buf)-1] == '\r' {
+				r.buf = r.buf[:len(r.buf)-1]
+			}
+			return nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
-		case errors.Is(err, io.EOF) && len(buf) > 0:
-			return "", fmt.Errorf("%w: connection closed inside a line", ErrMalformed)
+		case errors.Is(err, io.EOF) && len(r.buf) > start:
+			return fmt.Errorf("%w: connection closed inside a line", ErrMalformed)
 		default:
-			return "", err
+			return err
 		}
 	}
 }
@@ -109,12 +130,25 @@ func (r *Reader) readLine() (string, error) {
 // WriteAction writes "action=ACTION\n\n". Line breaks in action become
 // spaces so that a reply text can never end the response early.
 func WriteAction(w io.Writer, action string) error {
-	action = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == 0 {
-			return ' '
+	if strings.ContainsAny(action, "\n\r\x00") {
+		action = strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\r' || r == 0 {
+				return ' '
+			}
+			return r
+		}, action)
+	}
+	if sw, ok := w.(io.StringWriter); ok {
+		// A buffered writer takes the pieces without a joined copy.
+		if _, err := sw.WriteString("action="); err != nil {
+			return err
 		}
-		return r
-	}, action)
+		if _, err := sw.WriteString(action); err != nil {
+			return err
+		}
+		_, err := sw.WriteString("\n\n")
+		return err
+	}
 	_, err := io.WriteString(w, "action="+action+"\n\n")
 	return err
 }
@@ -212,29 +246,45 @@ func (r Request) Session() (*smtpcheck.Session, error) {
 // HOLD with the catalog reply's enhanced code and text, or the reply's own
 // 421 for a disconnect.
 func Action(r smtpcheck.Result) string {
-	text := func() string {
-		rep := r.DefaultReply()
-		return rep.Enhanced().String() + " " + strings.Join(rep.Text(), "; ")
-	}
+	var verb string
 	switch r.Action {
 	case smtpcheck.DeferIfPermit:
-		return "DEFER_IF_PERMIT " + text()
+		verb = "DEFER_IF_PERMIT"
 	case smtpcheck.TempFail:
-		return "DEFER " + text()
+		verb = "DEFER"
 	case smtpcheck.Reject:
-		return "REJECT " + text()
+		verb = "REJECT"
 	case smtpcheck.Disconnect:
-		rep := r.DefaultReply()
-		return strconv.Itoa(rep.Code()) + " " + text()
+		verb = strconv.Itoa(r.DefaultReply().Code())
 	case smtpcheck.Discard:
-		return "DISCARD " + text()
+		verb = "DISCARD"
 	case smtpcheck.Quarantine:
-		return "HOLD " + text()
+		verb = "HOLD"
+	default:
+		if len(r.Headers) > 0 {
+			// One policy answer carries one action: the first header.
+			h := r.Headers[0]
+			return "PREPEND " + h.Name + ": " + h.Value
+		}
+		return "DUNNO"
 	}
-	if len(r.Headers) > 0 {
-		// One policy answer carries one action: the first header.
-		h := r.Headers[0]
-		return "PREPEND " + h.Name + ": " + h.Value
+	// VERB ENHANCED TEXT, the reply's lines joined with "; ", in one buffer.
+	rep := r.DefaultReply()
+	lines := rep.Text()
+	n := len(verb) + len(" 4.7.1 ")
+	for _, l := range lines {
+		n += len(l) + 2
 	}
-	return "DUNNO"
+	b := make([]byte, 0, n)
+	b = append(b, verb...)
+	b = append(b, ' ')
+	b = append(b, rep.Enhanced().String()...)
+	b = append(b, ' ')
+	for i, l := range lines {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
+		b = append(b, l...)
+	}
+	return string(b)
 }

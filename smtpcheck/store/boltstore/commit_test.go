@@ -123,3 +123,90 @@ func TestPanickingUpdate(t *testing.T) {
 		t.Errorf("Incr after a panicking Update = %d, %v; want 1, nil", n, err)
 	}
 }
+
+// TestConcurrentWritersShareCommits has 16 writers each write in turn, as
+// 16 policy connections do: they share commits (each commit costs two
+// fdatasync calls whatever it holds), every write is on disk when its
+// caller returns, and a lone writer still gets a commit of its own.
+func TestConcurrentWritersShareCommits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := open(t, path, boltstore.Options{})
+	ctx := t.Context()
+	const writers, each = 16, 40
+	before := s.Commits()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				if err := s.Set(ctx, fmt.Sprintf("k%d.%d", w, i), []byte("v"), 0); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	commits := s.Commits() - before
+	if perCommit := float64(writers*each) / float64(commits); perCommit < 10 {
+		t.Errorf("%d writes took %d commits (%.1f a commit), want at least 10 a commit", writers*each, commits, perCommit)
+	}
+	before = s.Commits()
+	start := time.Now()
+	if err := s.Set(ctx, "alone", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Commits() - before; got != 1 {
+		t.Errorf("a lone write took %d commits, want 1", got)
+	}
+	t.Logf("lone write after concurrent ones: %v", time.Since(start))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, path, boltstore.Options{})
+	if n, err := r.Len(ctx); err != nil || n != writers*each+1 {
+		t.Errorf("reopened store holds %d records (%v), want %d", n, err, writers*each+1)
+	}
+}
+
+// An update that changes nothing (a greylisted retry still waiting) costs
+// no commit; one that changes the record commits it as before.
+func TestUpdateWithoutChangeDoesNotCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := open(t, path, boltstore.Options{})
+	ctx := t.Context()
+	if err := s.Set(ctx, "k", []byte("v1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Commits()
+	var saw string
+	err := s.Update(ctx, "k", func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		saw = string(old)
+		return nil, 0, store.ErrNoChange
+	})
+	if err != nil || saw != "v1" {
+		t.Fatalf("Update with ErrNoChange = %v, saw %q; want nil, v1", err, saw)
+	}
+	if got := s.Commits() - before; got != 0 {
+		t.Errorf("an update without change took %d commits, want 0", got)
+	}
+	errRefused := errors.New("refused")
+	if err := s.Update(ctx, "k", func([]byte, bool) ([]byte, time.Duration, error) { return nil, 0, errRefused }); !errors.Is(err, errRefused) {
+		t.Errorf("Update whose fn fails = %v, want %v", err, errRefused)
+	}
+	err = s.Update(ctx, "k", func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		return append(old, '+'), 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Commits() - before; got != 1 {
+		t.Errorf("a changing update took %d commits, want 1", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, path, boltstore.Options{})
+	if v, ok, err := r.Get(ctx, "k"); err != nil || !ok || string(v) != "v1+" {
+		t.Errorf("after reopening, k = %q, %v, %v; want v1+", v, ok, err)
+	}
+}
