@@ -12,7 +12,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -75,6 +74,24 @@ const DefaultMaxLookups = 20
 // Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
+// BodyVerdict is what a [Config.Body] lookup says about one link host.
+// It is this package's own word so that any list (an access map, a file of
+// names, a database) can feed it.
+type BodyVerdict int
+
+const (
+	// BodyNone means no entry: the other checks judge the host.
+	BodyNone BodyVerdict = iota
+	// BodyExempt skips the host: no list or DNS check looks at it.
+	BodyExempt
+	// BodyReject refuses the message (550 URIHostRejected); under delayed
+	// rejection the refusal waits for the recipient stage like any other.
+	BodyReject
+	// BodyRejectNow refuses the message at once, even under delayed
+	// rejection (an access map's IREJECT).
+	BodyRejectNow
+)
+
 // Config configures a Checker. The DNS checks need Resolver; without it only
 // the checks that need no DNS (RequireDomain, MaxURIs, Links, Body) run.
 type Config struct {
@@ -113,10 +130,10 @@ type Config struct {
 	CheckNS bool
 	// Links is the broken-link policy (uri-links-policy, smtpf#766).
 	Links LinkPolicy
-	// Body, when set, looks a host up in an access map's Body: tag
-	// (access.Access.Body fits): OK exempts the host, REJECT and IREJECT
-	// refuse the message (smtpf#763). Other actions are ignored.
-	Body func(host string) (access.Verdict, string, bool)
+	// Body, when set, looks a link host up in a list the program keeps
+	// (an access map's Body: tag, smtpf#763) and says what to do with it;
+	// key names the entry that matched, for the reason.
+	Body func(host string) (v BodyVerdict, key string)
 	// Timeout bounds one message's lookups; zero means DefaultTimeout.
 	Timeout time.Duration
 	// Logger receives a line per message with what was found; nil means
@@ -288,15 +305,13 @@ func (c *Checker) Check() smtpcheck.Check {
 				continue
 			}
 			if c.cfg.Body != nil {
-				if v, key, ok := c.cfg.Body(h.Name); ok {
-					switch v.Action {
-					case access.OK:
-						continue
-					case access.Reject, access.IReject:
-						r := smtpcheck.Refuse(reply.URIHostRejected(h.Name), reason("Body:"+key, h.Name, h.URL))
-						r.Immediate = v.Action == access.IReject
-						return r
-					}
+				switch v, key := c.cfg.Body(h.Name); v {
+				case BodyExempt:
+					continue
+				case BodyReject, BodyRejectNow:
+					r := smtpcheck.Refuse(reply.URIHostRejected(h.Name), reason(key, h.Name, h.URL))
+					r.Immediate = v == BodyRejectNow
+					return r
 				}
 			}
 			if c.cfg.RequireDomain && h.IsIP() {

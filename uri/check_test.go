@@ -10,7 +10,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
@@ -125,7 +124,6 @@ func TestCheckLookupCap(t *testing.T) {
 }
 
 func TestCheckNoDNS(t *testing.T) {
-	body := access.Verdict{Action: access.Reject}
 	tests := []struct {
 		name string
 		cfg  Config
@@ -140,11 +138,9 @@ func TestCheckNoDNS(t *testing.T) {
 		{"broken link rejected", Config{Links: LinksReject}, "http://999.1.1.1/", smtpcheck.Reject, `broken URL "http://999.1.1.1/": invalid IP address`},
 		{"broken link tagged", Config{Links: LinksTag}, "http://999.1.1.1/", smtpcheck.Tag, ""},
 		{"broken link ignored", Config{}, "http://999.1.1.1/", smtpcheck.Continue, ""},
-		{"body reject", Config{Body: func(h string) (access.Verdict, string, bool) { return body, "Body:bad.example", h == "www.bad.example" }},
+		{"body reject", Config{Body: bodyList("www.bad.example", BodyReject)},
 			"www.bad.example", smtpcheck.Reject, "rejected URL host www.bad.example"},
-		{"body ok exempts", Config{RequireDomain: true, Body: func(h string) (access.Verdict, string, bool) {
-			return access.Verdict{Action: access.OK}, "Body:192.0.2", true
-		}}, "http://192.0.2.5/", smtpcheck.Continue, ""},
+		{"body ok exempts", Config{RequireDomain: true, Body: bodyList("192.0.2.5", BodyExempt)}, "http://192.0.2.5/", smtpcheck.Continue, ""},
 		{"excluded ip", Config{RequireDomain: true, Exclude: []string{"192.0.2.5"}}, "http://192.0.2.5/", smtpcheck.Continue, ""},
 	}
 	for _, tt := range tests {
@@ -299,8 +295,7 @@ func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
 // Each message of a session is read afresh: the second message's links are
 // judged, not the first one's.
 func TestCheckEachMessageOfSession(t *testing.T) {
-	bad := access.Verdict{Action: access.Reject}
-	c := newChecker(t, Config{Body: func(h string) (access.Verdict, string, bool) { return bad, "Body:bad.example", h == "www.bad.example" }}).Check()
+	c := newChecker(t, Config{Body: bodyList("www.bad.example", BodyReject)}).Check()
 	b := checktest.NewSession("192.0.2.1").Helo("mx.client.example").From("a@sender.example").To("b@rcpt.example")
 	s := b.Message("Subject: one\n\nhttp://www.fine.example/").Session()
 	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Continue, 0, "", "")
@@ -312,10 +307,37 @@ func TestCheckEachMessageOfSession(t *testing.T) {
 // Through checktest, which splits a message as the servers do, a link in a
 // single-part base64 HTML body is found.
 func TestCheckSinglePartBase64(t *testing.T) {
-	bad := access.Verdict{Action: access.Reject}
-	c := newChecker(t, Config{Body: func(h string) (access.Verdict, string, bool) { return bad, "Body:bad.example", h == "www.bad.example" }}).Check()
+	c := newChecker(t, Config{Body: bodyList("www.bad.example", BodyReject)}).Check()
 	html := base64.StdEncoding.EncodeToString([]byte(`<a href="http://www.bad.example/x">x</a>`))
 	s := checktest.NewSession("192.0.2.1").Helo("mx.client.example").From("a@sender.example").To("b@rcpt.example").
 		Message("Subject: b64\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\n" + html + "\n").Session()
 	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Reject, 550, "5.7.1", "uri")
+}
+
+// bodyList is a Config.Body that knows one host.
+func bodyList(host string, v BodyVerdict) func(string) (BodyVerdict, string) {
+	return func(h string) (BodyVerdict, string) {
+		if h != host {
+			return BodyNone, ""
+		}
+		return v, "list:" + host
+	}
+}
+
+// A Body verdict of BodyRejectNow refuses at once even under delayed
+// rejection; BodyReject leaves the refusal to the policy's holding.
+func TestCheckBodyRejectNow(t *testing.T) {
+	for _, tt := range []struct {
+		v    BodyVerdict
+		want bool
+	}{{BodyReject, false}, {BodyRejectNow, true}} {
+		r := newChecker(t, Config{Body: bodyList("www.bad.example", tt.v)}).Check()(context.Background(), message("http://www.bad.example/"))
+		checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.1", "uri")
+		if r.Immediate != tt.want {
+			t.Errorf("Body verdict %d: Immediate = %v, want %v", tt.v, r.Immediate, tt.want)
+		}
+		if r.Reason.Rule != "list:www.bad.example" {
+			t.Errorf("Body verdict %d: Reason.Rule = %q, want the list's key", tt.v, r.Reason.Rule)
+		}
+	}
 }

@@ -431,7 +431,7 @@ func buildURI(c *Config, env Env, st *Stores, b *Built) error {
 		cfg.IPInName, cfg.NSNXDomain, cfg.IPInNS, cfg.RequirePTR = ipInName, nsNX, ipInNS, requirePTR
 	}
 	if b.Access != nil {
-		cfg.Body = b.Access.Body // Body: entries exempt or reject link hosts
+		cfg.Body = accessBody(b.Access) // Body: entries exempt or reject link hosts
 	}
 	if cfg.Resolver == nil && cfg.MaxURIs == 0 && !cfg.RequireDomain && cfg.Links == uri.LinksIgnore && cfg.Body == nil {
 		return nil
@@ -600,4 +600,25 @@ func Then(p *smtpcheck.Policy, st smtpcheck.Stages) *smtpcheck.Policy {
 	p.Headers = then(p.Headers, st.Headers)
 	p.EndOfData = then(p.EndOfData, st.EndOfData)
 	return p
+}
+
+// accessBody reads an access map's Body: tag as the link check's verdict:
+// OK exempts the host, REJECT and IREJECT refuse the message; the map's
+// other actions leave the host to the other checks.
+func accessBody(a *access.Access) func(string) (uri.BodyVerdict, string) {
+	return func(host string) (uri.BodyVerdict, string) {
+		v, key, found := a.Body(host)
+		if !found {
+			return uri.BodyNone, ""
+		}
+		switch v.Action {
+		case access.OK:
+			return uri.BodyExempt, "Body:" + key
+		case access.Reject:
+			return uri.BodyReject, "Body:" + key
+		case access.IReject:
+			return uri.BodyRejectNow, "Body:" + key
+		}
+		return uri.BodyNone, ""
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/examples/gomilter"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/uri"
@@ -58,7 +59,7 @@ func uriFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			cfg.IPInName, cfg.NSNXDomain, cfg.IPInNS, cfg.RequirePTR = *ipInName, *nsNX, *ipInNS, *requirePTR
 		}
 		if env.Access != nil {
-			cfg.Body = env.Access.Body // Body: entries exempt or reject link hosts
+			cfg.Body = accessBody(env.Access) // Body: entries exempt or reject link hosts
 		}
 		if cfg.Resolver == nil && cfg.MaxURIs == 0 && !cfg.RequireDomain && cfg.Links == uri.LinksIgnore && cfg.Body == nil {
 			return staged{}, nil
@@ -86,5 +87,26 @@ func uriFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			}
 		}
 		return st, nil
+	}
+}
+
+// accessBody reads an access map's Body: tag as the link check's verdict:
+// OK exempts the host, REJECT and IREJECT refuse the message; the map's
+// other actions leave the host to the other checks.
+func accessBody(a *access.Access) func(string) (uri.BodyVerdict, string) {
+	return func(host string) (uri.BodyVerdict, string) {
+		v, key, found := a.Body(host)
+		if !found {
+			return uri.BodyNone, ""
+		}
+		switch v.Action {
+		case access.OK:
+			return uri.BodyExempt, "Body:" + key
+		case access.Reject:
+			return uri.BodyReject, "Body:" + key
+		case access.IReject:
+			return uri.BodyRejectNow, "Body:" + key
+		}
+		return uri.BodyNone, ""
 	}
 }
