@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/storespec"
 	"github.com/smtppolicy/smtppolicy/greylist"
-	"github.com/smtppolicy/smtppolicy/greylist/storespec"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/callout"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
-	"github.com/smtppolicy/smtppolicy/greylist/storespec"
+	"github.com/smtppolicy/smtppolicy/examples/internal/storespec"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )

@@ -10,8 +10,9 @@
 // the SMTP command's deadline), and a bbolt file is swept of expired records
 // every 10 minutes.
 //
-// It links the memory, bbolt and Redis stores all three; a program that
-// wants only one opens it directly instead.
+// It links the memory, bbolt and Redis stores all three, which is why it
+// sits with the programs rather than in the library: a library user who
+// wants one store imports that store's package alone.
 package storespec
 
 import (

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/smtppolicy/smtppolicy/greylist/storespec"
+	"github.com/smtppolicy/smtppolicy/examples/internal/storespec"
 )
 
 func ExampleOpen() {
