@@ -35,8 +35,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
@@ -391,7 +389,7 @@ func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
 			r.Err = ErrNotQueried
 			continue
 		}
-		a, ok := c.res.Cached(r.Query, dns.TypeA)
+		a, ok := c.res.Cached(r.Query, resolver.TypeA)
 		if !ok {
 			c.wait(ctx, v, i)
 			break
@@ -455,14 +453,14 @@ func (c *Checker) wait(ctx context.Context, v *Verdict, first int) {
 				r.Skipped = true
 				continue
 			}
-			if a, ok := c.res.Cached(r.Query, dns.TypeA); ok {
+			if a, ok := c.res.Cached(r.Query, resolver.TypeA); ok {
 				got[i], have[i] = answer{i: i, a: a}, true
 				continue
 			}
 		}
 		go func(i int, q string) {
 			start := time.Now()
-			a, err := c.res.Query(ctx, q, dns.TypeA)
+			a, err := c.res.Query(ctx, q, resolver.TypeA)
 			ch <- answer{i, a, err, time.Since(start)}
 		}(i, r.Query)
 	}
@@ -513,31 +511,24 @@ func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 		c.log.Warn("dnsbl: list lookup failed", "list", z.display(), "query", c.logQuery(z, r.Query), "err", c.logErr(z, err))
 		return
 	}
-	n := 0
-	for _, rr := range a.Records {
-		if _, ok := rr.(*dns.A); ok {
-			n++
-		}
+	// One array for both, kept for the next evaluation into the same
+	// Verdict: Codes is a subset of Answers.
+	buf := a.AppendAddrs(r.buf[:0])
+	n := len(buf)
+	if cap(buf) < 2*n {
+		nb := make([]netip.Addr, n, 2*n)
+		copy(nb, buf)
+		buf = nb
 	}
+	r.buf = buf[:cap(buf)]
+	r.Answers, r.Codes = nil, nil
 	if n > 0 {
-		// One array for both, kept for the next evaluation into the same
-		// Verdict: Codes is a subset of Answers.
-		if cap(r.buf) < 2*n {
-			r.buf = make([]netip.Addr, 2*n)
-		}
-		buf := r.buf[:2*n]
-		r.Answers, r.Codes = buf[:0:n], buf[n:n:2*n]
+		r.Answers, r.Codes = buf[:n:n], buf[n:n:2*n]
 	}
-	for _, rr := range a.Records {
-		ar, ok := rr.(*dns.A)
-		if !ok {
+	for _, ip := range r.Answers {
+		if !ip.Is4() {
 			continue
 		}
-		ip, ok := netip.AddrFromSlice(ar.A.To4())
-		if !ok {
-			continue
-		}
-		r.Answers = append(r.Answers, ip)
 		switch {
 		case c.isRefused(ip):
 			r.Err = fmt.Errorf("%w: answer %s", ErrQueryRefused, ip)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
 // RFC 5782 section 5 test points of IP lists: every IP list must list
@@ -153,17 +153,12 @@ func (c *Checker) probeReason(ctx context.Context, z *zone) string {
 		return "test points: " + err.Error()
 	}
 	for _, p := range points {
-		a, err := c.res.Query(ctx, p.Query, dns.TypeA)
+		a, err := c.res.Query(ctx, p.Query, resolver.TypeA)
 		if err != nil {
 			return fmt.Sprintf("test point %s: %v", c.logQuery(z, p.Query), c.logErr(z, err))
 		}
 		listed := false
-		for _, rr := range a.Records {
-			ar, ok := rr.(*dns.A)
-			if !ok {
-				continue
-			}
-			ip, _ := netip.AddrFromSlice(ar.A.To4())
+		for _, ip := range a.Addrs() {
 			if c.isRefused(ip) {
 				return fmt.Sprintf("test point %s: query refused (answer %s)", c.logQuery(z, p.Query), ip)
 			}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -504,7 +502,7 @@ func (c *Checker) nsChecks(ctx context.Context, domain string) smtpcheck.Result 
 	}
 	for _, ns := range nss {
 		if c.cfg.NSNXDomain || c.cfg.IPInNS {
-			a, err := c.cfg.Resolver.Query(ctx, ns, dns.TypeA)
+			a, err := c.cfg.Resolver.Query(ctx, ns, resolver.TypeA)
 			if err != nil {
 				return lookupErr(err, "uri-ns", ns)
 			}
@@ -512,12 +510,9 @@ func (c *Checker) nsChecks(ctx context.Context, domain string) smtpcheck.Result 
 				return smtpcheck.Refuse(reply.URINSNXDomain(domain, ns), reason("uri-ns-nxdomain", domain, ns))
 			}
 			if c.cfg.IPInNS {
-				for _, rr := range a.Records {
-					if ar, ok := rr.(*dns.A); ok {
-						ip, _ := netip.AddrFromSlice(ar.A.To4())
-						if IPInName(ns, ip) {
-							return smtpcheck.Refuse(reply.URINSIPInName(domain, ns, ip.String()), reason("uri-ip-in-ns", domain, ns))
-						}
+				for _, ip := range a.Addrs() {
+					if IPInName(ns, ip) {
+						return smtpcheck.Refuse(reply.URINSIPInName(domain, ns, ip.String()), reason("uri-ip-in-ns", domain, ns))
 					}
 				}
 			}
