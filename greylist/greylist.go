@@ -23,8 +23,8 @@
 // State lives in a store.Store: store.NewMemory for tests and single
 // processes, boltstore for an embedded file that survives restarts,
 // redisstore for several MX hosts sharing one view. When the store cannot
-// be reached the check reports an error and its error policy (temp-fail by
-// default) decides; the errors are logged at error level, one line per
+// be reached the check reports an error and its error policy (Config.OnError,
+// fail-open unless set) decides; the errors are logged at error level, one line per
 // ErrorLogInterval with their count, so an outage does not flood the log.
 package greylist
 
@@ -142,9 +142,13 @@ type Config struct {
 	NoHeader bool
 	// Hostname names this server in the X-Greylist header.
 	Hostname string
-	// FailOpen lets mail through when the store cannot be reached; by
-	// default such attempts are temp-failed with the catalog's 451.
-	FailOpen bool
+	// OnError is what a store failure does, as in every check family:
+	// FailOpen (the zero value) lets the attempt through ungreylisted and
+	// logs, FailTemp answers with the catalog's 451 4.3.0 (as a
+	// defer-if-permit in a restriction list, so a sure refusal by another
+	// check still wins), FailClosed refuses. A panic temp-fails whatever
+	// the policy.
+	OnError smtpcheck.ErrorPolicy
 }
 
 // Greylist decides on triplets. It is safe for concurrent use.
@@ -443,25 +447,17 @@ func (g *Greylist) ContentCheck() smtpcheck.Check {
 }
 
 func (g *Greylist) guard(c smtpcheck.Check) smtpcheck.Check {
-	policy := smtpcheck.FailTemp
-	if g.cfg.FailOpen {
-		policy = smtpcheck.FailOpen
-	}
 	return smtpcheck.Guard(c, smtpcheck.Options{
 		Name:    Name,
-		OnError: policy,
+		OnError: g.cfg.OnError,
 		Skip:    append([]smtpcheck.Condition{smtpcheck.Authenticated, smtpcheck.TrustedNetwork}, g.cfg.Skip...),
 	})
 }
 
 func (g *Greylist) storeError(ctx context.Context, s *smtpcheck.Session, t Triplet, err error) smtpcheck.Result {
-	policy := "temp-fail"
-	if g.cfg.FailOpen {
-		policy = "fail-open"
-	}
 	g.errs.Error(ctx, "greylist: store failed; applying error policy", err,
 		slog.String("session", s.Conn.ID), slog.String("triplet", g.display(t)),
-		slog.String("policy", policy))
+		slog.String("policy", g.cfg.OnError.String()))
 	return smtpcheck.Result{Err: fmt.Errorf("greylist: %w", err), Reason: smtpcheck.Reason{Check: Name, Rule: "store"}}
 }
 

@@ -74,7 +74,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: srv.addr(), ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	clk := newClock()
-	g := newTestGreylist(t, Config{Store: redisstore.New(c, redisstore.Options{}), Now: clk.Now})
+	g := newTestGreylist(t, Config{Store: redisstore.New(c, redisstore.Options{}), Now: clk.Now, OnError: smtpcheck.FailTemp})
 	check := g.Check()
 	sess := func() *smtpcheck.Session {
 		return checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session()

@@ -55,9 +55,10 @@ func TestHungRedis(t *testing.T) {
 	clk := newClock()
 	var logs syncBuffer
 	g := newTestGreylist(t, Config{
-		Store:  redisstore.New(c, redisstore.Options{}), // the default deadline
-		Now:    clk.Now,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Store:   redisstore.New(c, redisstore.Options{}), // the default deadline
+		Now:     clk.Now,
+		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+		OnError: smtpcheck.FailTemp,
 	})
 	check := g.Check()
 	session := func(rcpt string) *smtpcheck.Session {

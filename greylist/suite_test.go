@@ -377,17 +377,22 @@ func TestStoreDown(t *testing.T) {
 	sess := func() *smtpcheck.Session {
 		return checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session()
 	}
-	t.Run("temp-fail by default", func(t *testing.T) {
-		g := newTestGreylist(t, Config{Store: s})
+	t.Run("temp-fail", func(t *testing.T) {
+		g := newTestGreylist(t, Config{Store: s, OnError: smtpcheck.FailTemp})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.3.0", Name)
 		if r.Err == nil {
 			t.Errorf("Check with the store down: Err = nil, want the store's error")
 		}
 	})
-	t.Run("fail open", func(t *testing.T) {
-		g := newTestGreylist(t, Config{Store: s, FailOpen: true})
+	t.Run("fail open by default", func(t *testing.T) {
+		g := newTestGreylist(t, Config{Store: s})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", Name)
+	})
+	t.Run("fail closed", func(t *testing.T) {
+		g := newTestGreylist(t, Config{Store: s, OnError: smtpcheck.FailClosed})
+		r := g.Check()(ctx, sess())
+		checktest.AssertVerdict(t, r, smtpcheck.Reject, 554, "5.7.0", Name)
 	})
 }

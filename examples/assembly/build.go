@@ -545,6 +545,9 @@ func buildGreylist(c *Config, env Env, st *Stores, b *Built) error {
 		Logger:             env.Logger,
 		AutoAllow:          int(c.intValue("smtppolicy_greylist_auto_allow")),
 		AutoAllowByNetwork: c.boolValue("smtppolicy_greylist_auto_allow_by_network"),
+		// A store that cannot be reached defers the mail: letting it
+		// through would undo greylisting while the store is down.
+		OnError: smtpcheck.FailTemp,
 		// A client already on a DNS allowlist is not greylisted.
 		Skip: []smtpcheck.Condition{OnDNSAllowlist},
 	}

@@ -35,6 +35,9 @@ func greylistFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			Exchange: *exchange,
 			Hostname: env.Hostname,
 			Logger:   env.Logger,
+			// A store that cannot be reached defers the mail: letting it
+			// through would undo greylisting while the store is down.
+			OnError: smtpcheck.FailTemp,
 			// A client already on a DNS allowlist is not greylisted.
 			Skip: []smtpcheck.Condition{onDNSAllowlist},
 		}
