@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"golang.org/x/net/idna"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/dnsname"
 )
 
 // Errors of the query-name builders.
@@ -149,16 +149,11 @@ func NormalizeDomain(domain string) (string, error) {
 	if d == "" || len(d) > 253 {
 		return "", fmt.Errorf("%w: %q", ErrBadDomain, domain)
 	}
-	if ascii(d) {
-		d = strings.ToLower(d)
-	} else {
-		a, err := idna.Lookup.ToASCII(d)
-		if err != nil {
-			return "", fmt.Errorf("%w: %q: %v", ErrBadDomain, domain, err)
-		}
-		d = a
+	d, err := dnsname.ToASCII(d)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q: %v", ErrBadDomain, domain, err)
 	}
-	if !validHost(d, false) {
+	if !dnsname.Valid(d) {
 		return "", fmt.Errorf("%w: %q", ErrBadDomain, domain)
 	}
 	if _, err := netip.ParseAddr(d); err == nil {
@@ -175,49 +170,11 @@ func NormalizeDomain(domain string) (string, error) {
 	return d, nil
 }
 
-func ascii(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// validHost reports whether s (lower case, no trailing dot) is a sequence
-// of 1..63-octet labels of letters, digits, hyphens and underscores.
-func validHost(s string, allowUpper bool) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	label := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-			continue
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
-		case allowUpper && c >= 'A' && c <= 'Z':
-		default:
-			return false
-		}
-		label++
-		if label > 63 {
-			return false
-		}
-	}
-	return label > 0
-}
-
 // canonZone validates a zone and returns it in lower case without the
 // trailing dot.
 func canonZone(zone string) (string, error) {
 	z := strings.ToLower(strings.TrimSuffix(zone, "."))
-	if !validHost(z, false) || len(z) > 253-len("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.") {
+	if !dnsname.Valid(z) || len(z) > 253-len("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.") {
 		return "", fmt.Errorf("%w: %q", ErrBadZone, zone)
 	}
 	return z, nil

@@ -5,8 +5,9 @@ import (
 	"net/netip"
 	"strings"
 
-	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/dnsname"
 )
 
 // Kind says how a host was written in the message.
@@ -66,10 +67,6 @@ var (
 	ErrHostTooLong = errors.New("uri: host name too long")
 )
 
-// profile maps names the way browsers do before a lookup (case folding,
-// full-width dots, NFC) but accepts underscores, which real host names carry.
-var profile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.StrictDomainName(false), idna.Transitional(false))
-
 // ParseHost normalises one host as a browser would read it from a URL's
 // authority (without userinfo or port): percent-encoding, IDN, upper case,
 // trailing dots, IPv6 with or without brackets, and the decimal, hex, octal and short IPv4
@@ -115,11 +112,10 @@ func ParseHost(s string) (Host, error) {
 	name, ok := asciiLower(s)
 	if !ok {
 		var err error
-		name, err = profile.ToASCII(s)
+		name, err = dnsname.ToASCII(s)
 		if err != nil || name == "" {
 			return Host{}, ErrBadHost
 		}
-		name = strings.TrimRight(name, ".")
 	}
 	if endsInNumber(name) {
 		a, ok := parseIPv4(name)
@@ -128,10 +124,10 @@ func ParseHost(s string) (Host, error) {
 		}
 		return Host{Name: a.String(), IP: a}, nil
 	}
-	if len(name) > 253 {
+	if len(name) > dnsname.MaxLength {
 		return Host{}, ErrHostTooLong
 	}
-	if !validName(name) {
+	if !dnsname.Valid(name) {
 		return Host{}, ErrBadHost
 	}
 	return Host{Name: name, Domain: registeredDomain(name)}, nil
@@ -174,31 +170,6 @@ func asciiLower(s string) (string, bool) {
 		return s, true
 	}
 	return strings.ToLower(s), true
-}
-
-// validName checks an ASCII name: labels of 1 to 63 letters, digits, hyphens
-// and underscores.
-func validName(s string) bool {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '.':
-			if n == 0 {
-				return false
-			}
-			n = 0
-			continue
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-		n++
-		if n > 63 {
-			return false
-		}
-	}
-	return n > 0
 }
 
 // endsInNumber is the WHATWG URL test that makes a host an IPv4 address: its

@@ -463,7 +463,10 @@ func checkLabel(label, orig string, utf bool) error {
 	return nil
 }
 
-// ValidDomain reports whether d is a syntactically valid domain under o.
+// ValidDomain reports whether d is a syntactically valid domain under o:
+// RFC 5321's Domain, the grammar SMTP commands follow (no underscore, no
+// hyphen at a label's ends). Names met outside commands (links, list
+// zones) are judged by the looser dnsname.Valid.
 func ValidDomain(d string, o Options) error { return checkDomain(d, d, o) }
 
 // parseLiteral parses an address literal in brackets: [192.0.2.1],

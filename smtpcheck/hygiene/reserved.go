@@ -2,8 +2,6 @@ package hygiene
 
 import (
 	"strings"
-
-	"golang.org/x/net/idna"
 )
 
 // DefaultReserved returns the special-use names no real mail host or mail
@@ -79,9 +77,4 @@ func normDomain(d string) string {
 		}
 	}
 	return d
-}
-
-func toASCII(s string) (string, error) {
-	a, err := idna.Lookup.ToASCII(s)
-	return strings.ToLower(a), err
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/dnsname"
 )
 
 //go:embed tlds-alpha-by-domain.txt
@@ -93,7 +95,7 @@ func (t *TLDs) Known(domain string) bool {
 		return true
 	}
 	if !isASCII(tld) {
-		if a, err := toASCII(tld); err == nil {
+		if a, err := dnsname.ToASCII(tld); err == nil {
 			if _, ok := t.set[a]; ok {
 				return true
 			}
