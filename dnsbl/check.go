@@ -106,11 +106,7 @@ func (c *Checker) Decide(ctx context.Context, s *smtpcheck.Session, v *Verdict, 
 		}
 	}
 	res.Reason.Evidence = strings.Join(ev, " ")
-	score := float64(v.Score)
-	th := c.th
-
-	switch {
-	case v.Allowed:
+	if v.Allowed {
 		res.Action = smtpcheck.Accept
 		for i := range v.Lists {
 			if r := &v.Lists[i]; r.Listed && r.List.Weight < 0 {
@@ -119,24 +115,31 @@ func (c *Checker) Decide(ctx context.Context, s *smtpcheck.Session, v *Verdict, 
 			}
 		}
 		return res
-	case th.Reject > 0 && score >= th.Reject && len(listed) > 0:
+	}
+	// The ladder is smtpcheck's; a score at or under Allow was already
+	// seen by v.Allowed, which counts the allowlists alone.
+	action := c.th.Decide(float64(v.Score))
+	if action == smtpcheck.Reject && len(listed) > 0 {
 		res.Action = smtpcheck.Reject
 		res.Reply = c.listingReply(ctx, s, v, listed[0], subj)
 		return res
-	case len(errs) > 0 && c.onError != smtpcheck.FailOpen:
+	}
+	if len(errs) > 0 && c.onError != smtpcheck.FailOpen {
 		f := c.onError.Fail(errors.Join(errs...), res.Reason)
 		f.Score = res.Score
 		if c.onError == smtpcheck.FailTemp {
 			f.Reply = reply.DNSBLTempFail(c.zoneName(c.failedList(v)), clientIP(s, v))
 		}
 		return f
-	case th.TempFail > 0 && score >= th.TempFail && len(listed) > 0:
-		res.Action = smtpcheck.TempFail
-		res.Reply = reply.DNSBLTempFail(c.zoneName(listed[0].List), clientIP(s, v))
-	case th.Quarantine > 0 && score >= th.Quarantine:
-		res.Action = smtpcheck.Quarantine
-	case th.Tag > 0 && score >= th.Tag:
-		res.Action = smtpcheck.Tag
+	}
+	switch action {
+	case smtpcheck.TempFail:
+		if len(listed) > 0 {
+			res.Action = smtpcheck.TempFail
+			res.Reply = reply.DNSBLTempFail(c.zoneName(listed[0].List), clientIP(s, v))
+		}
+	case smtpcheck.Quarantine, smtpcheck.Tag:
+		res.Action = action
 	}
 	if res.Action == smtpcheck.Tag || res.Action == smtpcheck.Quarantine {
 		res.Headers = []smtpcheck.HeaderField{{Name: "X-DNSBL", Value: v.Subject + " listed by " + strings.Join(names, ", ") + " (score " + strconv.Itoa(v.Score) + ")"}}

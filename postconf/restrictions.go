@@ -870,7 +870,7 @@ func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 	if strings.HasPrefix(name, "permit_") {
 		// an allowlist: any listing permits
 		l.Weight = -1
-		th = smtpcheck.Thresholds{Allow: -1, Reject: 1e9}
+		th = smtpcheck.Thresholds{Allow: -1} // and no Reject: a permit list never refuses
 	}
 	tmpl, err := b.templateFor(l.Zone)
 	if err != nil {

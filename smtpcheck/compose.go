@@ -154,6 +154,27 @@ type Thresholds struct {
 	Allow float64
 }
 
+// Decide is the one ladder every score climbs (Score, the DNS lists, the
+// spam scanner): Accept at or below a negative Allow; otherwise the
+// highest threshold reached of Reject, TempFail, Quarantine and Tag;
+// otherwise Continue. A threshold of zero or less is off, so the zero
+// Thresholds decides nothing.
+func (th Thresholds) Decide(total float64) Action {
+	switch {
+	case th.Allow < 0 && total <= th.Allow:
+		return Accept
+	case th.Reject > 0 && total >= th.Reject:
+		return Reject
+	case th.TempFail > 0 && total >= th.TempFail:
+		return TempFail
+	case th.Quarantine > 0 && total >= th.Quarantine:
+		return Quarantine
+	case th.Tag > 0 && total >= th.Tag:
+		return Tag
+	}
+	return Continue
+}
+
 // Score runs checks (in order) and sums their Score fields; only the total
 // decides, against th. Members' own actions are ignored, so a DNS list can
 // say "+3" and a DNS allowlist "-5". The refusal's reply is that of the
@@ -186,23 +207,16 @@ func Score(name string, th Thresholds, checks ...Check) Check {
 			Matched:  strconv.FormatFloat(total, 'g', -1, 64),
 			Evidence: strings.Join(parts, " "),
 		}}
-		switch {
-		case th.Allow < 0 && total <= th.Allow:
-			res.Action = Accept
-		case th.Reject > 0 && total >= th.Reject:
-			res.Action = Reject
+		res.Action = th.Decide(total)
+		switch res.Action {
+		case Reject:
 			if bestReply.Reply.IsPermanent() {
 				res.Reply = bestReply.Reply
 			}
-		case th.TempFail > 0 && total >= th.TempFail:
-			res.Action = TempFail
+		case TempFail:
 			if bestReply.Reply.IsTransient() {
 				res.Reply = bestReply.Reply
 			}
-		case th.Quarantine > 0 && total >= th.Quarantine:
-			res.Action = Quarantine
-		case th.Tag > 0 && total >= th.Tag:
-			res.Action = Tag
 		}
 		return res
 	}

@@ -180,3 +180,36 @@ func TestScoreRejectUsesTopContributorsReply(t *testing.T) {
 		t.Errorf("Score() evidence = %q, want %q", got.Reason.Evidence, "big.example=5")
 	}
 }
+
+func TestThresholdsDecide(t *testing.T) {
+	all := smtpcheck.Thresholds{Allow: -2, Tag: 1, Quarantine: 3, TempFail: 5, Reject: 7}
+	tests := []struct {
+		name  string
+		th    smtpcheck.Thresholds
+		total float64
+		want  smtpcheck.Action
+	}{
+		{"zero decides nothing", smtpcheck.Thresholds{}, 100, smtpcheck.Continue},
+		{"zero ignores a negative total", smtpcheck.Thresholds{}, -100, smtpcheck.Continue},
+		{"allow at", all, -2, smtpcheck.Accept},
+		{"allow under", all, -9, smtpcheck.Accept},
+		{"above allow", all, -1, smtpcheck.Continue},
+		{"below tag", all, 0.5, smtpcheck.Continue},
+		{"tag at", all, 1, smtpcheck.Tag},
+		{"quarantine", all, 4, smtpcheck.Quarantine},
+		{"tempfail", all, 5, smtpcheck.TempFail},
+		{"reject at", all, 7, smtpcheck.Reject},
+		{"reject beats the rest", all, 70, smtpcheck.Reject},
+		{"reject alone", smtpcheck.Thresholds{Reject: 1}, 1, smtpcheck.Reject},
+		{"allow alone never refuses", smtpcheck.Thresholds{Allow: -1}, 1e12, smtpcheck.Continue},
+		{"positive allow is off", smtpcheck.Thresholds{Allow: 1}, 0, smtpcheck.Continue},
+		{"negative reject is off", smtpcheck.Thresholds{Reject: -1}, 5, smtpcheck.Continue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.th.Decide(tt.total); got != tt.want {
+				t.Errorf("%+v.Decide(%v) = %v, want %v", tt.th, tt.total, got, tt.want)
+			}
+		})
+	}
+}

@@ -118,3 +118,17 @@ func ExampleStages() {
 	// Output:
 	// reject helo-digits
 }
+
+// The ladder Score, the DNS lists and the spam scanner share: the highest
+// threshold reached wins, and a negative Allow accepts.
+func ExampleThresholds_Decide() {
+	th := smtpcheck.Thresholds{Allow: -1, Tag: 2, Reject: 5}
+	for _, total := range []float64{-3, 0, 3, 8} {
+		fmt.Println(total, th.Decide(total))
+	}
+	// Output:
+	// -3 accept
+	// 0 continue
+	// 3 tag
+	// 8 reject
+}

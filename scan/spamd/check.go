@@ -66,10 +66,14 @@ func (c *Scanner) Decide(s *smtpcheck.Session, v Verdict) smtpcheck.Result {
 		evidence += " tests=" + strings.Join(v.Rules, ",")
 	}
 	res := smtpcheck.Result{Score: v.Score, Reason: smtpcheck.Reason{Check: Name, Rule: "score", Matched: score, Evidence: evidence}}
-	switch {
-	case th.Allow < 0 && v.Score <= th.Allow:
+	action := th.Decide(v.Score)
+	if action == smtpcheck.Continue && th.Tag == 0 && v.Spam {
+		action = smtpcheck.Tag // no Tag threshold: spamd's own judgement tags
+	}
+	switch action {
+	case smtpcheck.Accept:
 		res.Action, res.Reason.Rule = smtpcheck.Accept, "allow"
-	case !off(th.Reject) && v.Score >= th.Reject:
+	case smtpcheck.Reject:
 		id := "<unknown>"
 		if s != nil {
 			id = s.Conn.ID
@@ -78,12 +82,12 @@ func (c *Scanner) Decide(s *smtpcheck.Session, v Verdict) smtpcheck.Result {
 		res.Reply = reply.Rejected("message " + id + " junk mail score " +
 			strconv.FormatFloat(v.Score, 'f', 2, 64) + "/" + strconv.FormatFloat(v.Required, 'f', 2, 64))
 		return res
-	case !off(th.TempFail) && v.Score >= th.TempFail:
+	case smtpcheck.TempFail:
 		res.Action, res.Reason.Rule = smtpcheck.TempFail, "score-tempfail"
 		return res
-	case !off(th.Quarantine) && v.Score >= th.Quarantine:
+	case smtpcheck.Quarantine:
 		res.Action, res.Reason.Rule = smtpcheck.Quarantine, "score-quarantine"
-	case th.Tag > 0 && v.Score >= th.Tag, th.Tag == 0 && v.Spam:
+	case smtpcheck.Tag:
 		res.Action, res.Reason.Rule = smtpcheck.Tag, "score-tag"
 	}
 	res.Headers = headers(v, res.Action == smtpcheck.Tag || res.Action == smtpcheck.Quarantine)
