@@ -43,4 +43,16 @@ func TestSwaksURIList(t *testing.T) {
 	if out, err := send(s); err != nil {
 		t.Errorf("exempted by Body: but refused: %v\n%s", err, out)
 	}
+
+	// Without any list, a Body: REJECT entry refuses the link host itself.
+	m = filepath.Join(t.TempDir(), "access.cf")
+	os.WriteFile(m, []byte("Body:spam-domain.example REJECT\n"), 0o644)
+	s = startServer(t, "-hygiene=false", "-spf=false", "-access", m)
+	out, err = send(s)
+	if err == nil || !strings.Contains(out, "<** 550 5.7.1 ") || !strings.Contains(out, "www.spam-domain.example") {
+		t.Errorf("want the Body: REJECT refusal naming the host; swaks err=%v:\n%s", err, out)
+	}
+	if n := len(s.messages(t)); n != 0 {
+		t.Errorf("Body: REJECT: stored %d messages, want none", n)
+	}
 }
