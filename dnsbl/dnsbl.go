@@ -513,14 +513,12 @@ func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 	}
 	// One array for both, kept for the next evaluation into the same
 	// Verdict: Codes is a subset of Answers.
+	// Each record gives at most one address, so 2*len(Records) holds both.
+	if cap(r.buf) < 2*len(a.Records) {
+		r.buf = make([]netip.Addr, 2*len(a.Records))
+	}
 	buf := a.AppendAddrs(r.buf[:0])
 	n := len(buf)
-	if cap(buf) < 2*n {
-		nb := make([]netip.Addr, n, 2*n)
-		copy(nb, buf)
-		buf = nb
-	}
-	r.buf = buf[:cap(buf)]
 	r.Answers, r.Codes = nil, nil
 	if n > 0 {
 		r.Answers, r.Codes = buf[:n:n], buf[n:n:2*n]
