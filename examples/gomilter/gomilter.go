@@ -94,6 +94,11 @@ type Config struct {
 	// Trusted networks (Postfix's mynetworks, which no macro carries) set
 	// Conn.Trusted, which most checks skip on.
 	Trusted []netip.Prefix
+	// Current, when set, is asked at the start of each SMTP session for
+	// the policy and trusted networks in force, so that a program that
+	// reloads its configuration swaps them for new sessions while those
+	// under way finish with theirs; a nil policy leaves Policy and Trusted.
+	Current func() (*smtpcheck.Policy, []netip.Prefix)
 
 	// CommandTimeout bounds the checks of one callback (default 20 s:
 	// below Postfix's milter_command_timeout of 30 s, so the filter
