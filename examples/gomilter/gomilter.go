@@ -116,6 +116,12 @@ type Config struct {
 	// message_size_limit, is the only one).
 	MaxMessageBytes int64
 
+	// Accepted, when set, is called when the filter lets a message through
+	// at its end (accepted, or discarded), while the message is still
+	// readable: for checks that must remember only what was taken
+	// (duplicate refusal), never a message a check turned away.
+	Accepted func(ctx context.Context, s *smtpcheck.Session)
+
 	// OnClose is called once when the MTA's connection for a session
 	// ends, for checks that hold per-connection state.
 	OnClose func(s *smtpcheck.Session)

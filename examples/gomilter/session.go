@@ -359,6 +359,9 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 	}
 	ss.s.Header, ss.s.Body, ss.s.Message = h, body, msg
 	resp := ss.evaluate(smtpcheck.StageEndOfData)
+	if resp == milter.RespDiscard {
+		ss.accepted() // the client is told it was taken
+	}
 	if !resp.Continue() {
 		return resp, nil
 	}
@@ -378,7 +381,20 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 			return nil, err
 		}
 	}
+	ss.accepted()
 	return milter.RespAccept, nil
+}
+
+// accepted tells Config.Accepted about the message the filter lets
+// through. The MTA may still fail to queue it (and answer 4xx): Postfix
+// tells a filter nothing of that.
+func (ss *session) accepted() {
+	if ss.f.cfg.Accepted == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ss.ctx, ss.f.cfg.CommandTimeout)
+	defer cancel()
+	ss.f.cfg.Accepted(ctx, ss.s)
 }
 
 // spoolError answers a message that could not be kept (a full disk): 451
