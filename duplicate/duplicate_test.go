@@ -63,7 +63,20 @@ func TestStores(t *testing.T) {
 			if r := check(context.Background(), first); r.Action != smtpcheck.Continue {
 				t.Fatalf("first copy: %v %s", r.Action, r.Reason)
 			}
-			if err := c.Record(context.Background(), first); err != nil {
+			// Claims, their release and the record behave alike in
+			// every store.
+			other := session(t, message, "bob@example.org")
+			other.Conn.ID = "T2"
+			if r := check(context.Background(), other); r.Action != smtpcheck.TempFail {
+				t.Fatalf("copy while the first is claimed: %v %s, want tempfail", r.Action, r.Reason)
+			}
+			if err := c.Release(context.Background(), first); err != nil {
+				t.Fatal(err)
+			}
+			if r := check(context.Background(), other); r.Action != smtpcheck.Continue {
+				t.Fatalf("copy after the release: %v %s, want a pass", r.Action, r.Reason)
+			}
+			if err := c.Record(context.Background(), other); err != nil {
 				t.Fatal(err)
 			}
 			r := check(context.Background(), session(t, message, "bob@example.org"))

@@ -76,3 +76,26 @@ func ExampleNew() {
 	fmt.Println(err)
 	// Output: duplicate: no store
 }
+
+// Release, at the end of a session, gives up the claims of the messages
+// it let through but never saw taken, so that another session's copy need
+// not wait for the claim to run out.
+func ExampleChecker_Release() {
+	c, _ := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{})})
+	msg := smtpcheck.BytesBody("Message-ID: <3@example.net>\r\n\r\nHello\r\n")
+	session := func(id string) *smtpcheck.Session {
+		h, body, _ := smtpcheck.SplitMessage(msg)
+		s := &smtpcheck.Session{Stage: smtpcheck.StageEndOfData, Header: h, Body: body, Message: msg,
+			Rcpts: []smtpcheck.Address{smtpcheck.ParseAddress("bob@example.org")}}
+		s.Conn.ID = id
+		return s
+	}
+	a := session("A")
+	c.Check()(context.Background(), a) // claimed; then the client leaves
+	fmt.Println(c.Check()(context.Background(), session("B")).Action)
+	c.Release(context.Background(), a)
+	fmt.Println(c.Check()(context.Background(), session("B")).Action)
+	// Output:
+	// tempfail
+	// continue
+}
