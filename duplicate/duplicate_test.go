@@ -59,8 +59,25 @@ func TestStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			check := c.Check()
-			if r := check(context.Background(), session(t, message, "bob@example.org")); r.Action != smtpcheck.Continue {
+			first := session(t, message, "bob@example.org")
+			if r := check(context.Background(), first); r.Action != smtpcheck.Continue {
 				t.Fatalf("first copy: %v %s", r.Action, r.Reason)
+			}
+			// Claims, their release and the record behave alike in
+			// every store.
+			other := session(t, message, "bob@example.org")
+			other.Conn.ID = "T2"
+			if r := check(context.Background(), other); r.Action != smtpcheck.TempFail {
+				t.Fatalf("copy while the first is claimed: %v %s, want tempfail", r.Action, r.Reason)
+			}
+			if err := c.Release(context.Background(), first); err != nil {
+				t.Fatal(err)
+			}
+			if r := check(context.Background(), other); r.Action != smtpcheck.Continue {
+				t.Fatalf("copy after the release: %v %s, want a pass", r.Action, r.Reason)
+			}
+			if err := c.Record(context.Background(), other); err != nil {
+				t.Fatal(err)
 			}
 			r := check(context.Background(), session(t, message, "bob@example.org"))
 			if got := r.DefaultReply().Error(); r.Action != smtpcheck.Reject || got != "550 5.3.4 duplicate message rejected" {
@@ -100,14 +117,80 @@ func TestKeys(t *testing.T) {
 		{"no Message-ID, same body", strings.Replace(noID, "Hello", "Hi", 1), []string{"bob@example.org"}, "body"},
 	}
 	for _, st := range steps {
-		r := check(context.Background(), session(t, st.msg, st.rcpts...))
+		s := session(t, st.msg, st.rcpts...)
+		r := check(context.Background(), s)
 		if st.rule == "" && r.Action != smtpcheck.Continue || st.rule != "" && (r.Action != smtpcheck.Reject || r.Reason.Rule != st.rule) {
 			t.Errorf("%s: %v %s, want rule %q", st.name, r.Action, r.Reason, st.rule)
+		}
+		if r.Action == smtpcheck.Continue {
+			if err := c.Record(context.Background(), s); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	clock.Advance(time.Hour + time.Second)
 	if r := check(context.Background(), session(t, message, "bob@example.org")); r.Action != smtpcheck.Continue {
 		t.Errorf("after the TTL: %v %s, want accepted", r.Action, r.Reason)
+	}
+}
+
+// The check records nothing: a message let through and then refused (or
+// not delivered) leaves no record that would refuse the client's retry.
+// While it is between the check and Record, its claim makes a copy in
+// another session wait (4xx, never 5xx); the claim goes with Release or
+// ClaimTTL, and only Record makes copies duplicates.
+func TestRecordOnlyWhenAccepted(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock()
+	c, err := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{Now: clock.Now}), ClaimTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := c.Check()
+	sess := func(id string) *smtpcheck.Session {
+		s := session(t, message, "bob@example.org")
+		s.Conn.ID = id
+		return s
+	}
+	a := sess("A")
+	if r := check(ctx, a); r.Action != smtpcheck.Continue {
+		t.Fatalf("first copy: %v %s", r.Action, r.Reason)
+	}
+	// The same session sends it again (its first try deferred): no wait.
+	if r := check(ctx, a); r.Action != smtpcheck.Continue {
+		t.Fatalf("same session again: %v %s, want a pass", r.Action, r.Reason)
+	}
+	// Another session (another host) meanwhile: come back later.
+	r := check(ctx, sess("B"))
+	if r.Action != smtpcheck.TempFail || r.DefaultReply().Code()/100 != 4 || r.Reason.Rule != "mid-in-progress" {
+		t.Fatalf("copy while the first is delivered: %v %q %s, want a 4xx with rule mid-in-progress", r.Action, r.DefaultReply(), r.Reason)
+	}
+	// A's delivery failed; its session ends and releases the claim.
+	if err := c.Release(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	b := sess("B")
+	if r := check(ctx, b); r.Action != smtpcheck.Continue {
+		t.Fatalf("retry after a failed delivery: %v %s, want a pass", r.Action, r.Reason)
+	}
+	// B dies without a word: its claim runs out.
+	clock.Advance(time.Minute + time.Second)
+	cc := sess("C")
+	if r := check(ctx, cc); r.Action != smtpcheck.Continue {
+		t.Fatalf("retry after an abandoned claim ran out: %v %s, want a pass", r.Action, r.Reason)
+	}
+	if err := c.Record(ctx, cc); err != nil {
+		t.Fatal(err)
+	}
+	// Releasing after Record changes nothing: the message stays taken.
+	if err := c.Release(ctx, cc); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"C", "D"} {
+		r := check(ctx, sess(id))
+		if r.Action != smtpcheck.Reject || r.DefaultReply().Error() != "550 5.3.4 duplicate message rejected" {
+			t.Errorf("copy after acceptance (session %s): %v %q, want 550 5.3.4", id, r.Action, r.DefaultReply())
+		}
 	}
 }
 

@@ -94,6 +94,11 @@ type Config struct {
 	// Trusted networks (Postfix's mynetworks, which no macro carries) set
 	// Conn.Trusted, which most checks skip on.
 	Trusted []netip.Prefix
+	// Current, when set, is asked at the start of each SMTP session for
+	// the policy and trusted networks in force, so that a program that
+	// reloads its configuration swaps them for new sessions while those
+	// under way finish with theirs; a nil policy leaves Policy and Trusted.
+	Current func() (*smtpcheck.Policy, []netip.Prefix)
 
 	// CommandTimeout bounds the checks of one callback (default 20 s:
 	// below Postfix's milter_command_timeout of 30 s, so the filter
@@ -110,6 +115,12 @@ type Config struct {
 	// 5.3.4 (default 0: the MTA's own limit, Postfix's
 	// message_size_limit, is the only one).
 	MaxMessageBytes int64
+
+	// Accepted, when set, is called when the filter lets a message through
+	// at its end (accepted, or discarded), while the message is still
+	// readable: for checks that must remember only what was taken
+	// (duplicate refusal), never a message a check turned away.
+	Accepted func(ctx context.Context, s *smtpcheck.Session)
 
 	// OnClose is called once when the MTA's connection for a session
 	// ends, for checks that hold per-connection state.

@@ -26,6 +26,10 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	s      *smtpcheck.Session
+	// policy and trusted are the ones in force when the SMTP session
+	// began (Config.Current).
+	policy  *smtpcheck.Policy
+	trusted []netip.Prefix
 
 	sp         *spool                  // the message in progress, nil outside DATA
 	tooBig     bool                    // the message outgrew Config.MaxMessageBytes
@@ -44,6 +48,12 @@ func (ss *session) NewConnection(m milter.Modifier) error {
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	ss.connID = newID()
 	ss.s = &smtpcheck.Session{Conn: smtpcheck.Conn{ID: ss.connID}}
+	ss.policy, ss.trusted = ss.f.cfg.Policy, ss.f.cfg.Trusted
+	if ss.f.cfg.Current != nil {
+		if p, trusted := ss.f.cfg.Current(); p != nil {
+			ss.policy, ss.trusted = p, trusted
+		}
+	}
 	ss.closed = false
 	return nil
 }
@@ -61,7 +71,7 @@ func (ss *session) evaluate(st smtpcheck.Stage) (resp *milter.Response) {
 	defer cancel()
 	ss.s.Stage = st
 	ss.s.Now = ss.f.cfg.Now()
-	d := ss.f.cfg.Policy.Evaluate(ctx, ss.s)
+	d := ss.policy.Evaluate(ctx, ss.s)
 	return ss.apply(d.Result)
 }
 
@@ -190,7 +200,7 @@ func (ss *session) Connect(host, family string, port uint16, addr string, m milt
 			c.Local = netip.AddrPortFrom(a.Unmap(), uint16(n))
 		}
 	}
-	for _, p := range ss.f.cfg.Trusted {
+	for _, p := range ss.trusted {
 		if c.ClientIP.IsValid() && p.Contains(c.ClientIP) {
 			c.Trusted = true
 		}
@@ -349,6 +359,9 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 	}
 	ss.s.Header, ss.s.Body, ss.s.Message = h, body, msg
 	resp := ss.evaluate(smtpcheck.StageEndOfData)
+	if resp == milter.RespDiscard {
+		ss.accepted() // the client is told it was taken
+	}
 	if !resp.Continue() {
 		return resp, nil
 	}
@@ -368,7 +381,20 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 			return nil, err
 		}
 	}
+	ss.accepted()
 	return milter.RespAccept, nil
+}
+
+// accepted tells Config.Accepted about the message the filter lets
+// through. The MTA may still fail to queue it (and answer 4xx): Postfix
+// tells a filter nothing of that.
+func (ss *session) accepted() {
+	if ss.f.cfg.Accepted == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ss.ctx, ss.f.cfg.CommandTimeout)
+	defer cancel()
+	ss.f.cfg.Accepted(ctx, ss.s)
 }
 
 // spoolError answers a message that could not be kept (a full disk): 451
@@ -383,7 +409,7 @@ func (ss *session) spoolError() *milter.Response {
 // returns its answer.
 func (ss *session) decided(st smtpcheck.Stage, r smtpcheck.Result) *milter.Response {
 	ss.s.Stage = st
-	p := ss.f.cfg.Policy
+	p := ss.policy
 	if p.Metrics != nil {
 		p.Metrics.Decided(st, r.Action, 0)
 	}

@@ -117,6 +117,13 @@ type Config struct {
 
 	// Deliver stores an accepted message; nil accepts and drops it.
 	Deliver func(ctx context.Context, m *Message) error
+	// Accepted, when set, is called once a message has been accepted and
+	// delivered (Deliver returned nil, or the message was discarded),
+	// before the client gets its 250, while the message is still
+	// readable: for checks that must remember only what was really taken
+	// (duplicate refusal), never a message a later check or a failed
+	// delivery turned away.
+	Accepted func(ctx context.Context, s *smtpcheck.Session)
 	// OnClose is called once when a connection ends, for checks that hold
 	// per-connection state (concurrency limits).
 	OnClose func(s *smtpcheck.Session)
@@ -592,6 +599,7 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	if s.discard || s.b.cfg.Deliver == nil {
+		s.accepted()
 		return nil
 	}
 	if s.b.cfg.Normalize != nil {
@@ -614,7 +622,18 @@ func (s *session) Data(r io.Reader) error {
 		s.b.log.Error("delivery failed", "session", s.s.Conn.ID, "error", err)
 		return ReplyError(reply.InternalError())
 	}
+	s.accepted()
 	return nil
+}
+
+// accepted tells Config.Accepted about the message just taken.
+func (s *session) accepted() {
+	if s.b.cfg.Accepted == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	defer cancel()
+	s.b.cfg.Accepted(ctx, s.s)
 }
 
 // dataError answers a failure while the message was read or spooled: the

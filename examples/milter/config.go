@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
 
+	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/gomilter"
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
 // fileConfig is what a Postfix-style policy file gives the milter besides
@@ -21,21 +24,23 @@ type fileConfig struct {
 // reverseNameRestrictions need the client's reverse name from the MTA.
 var reverseNameRestrictions = []string{"reject_unknown_client_hostname", "reject_unknown_reverse_client_hostname"}
 
-// configPolicy loads a Postfix-style policy file, as smtpd does. Its
+// configPolicy builds the policy of a Postfix-style policy file (its
+// Postfix parameters, loaded by the assembly), as smtpd does. Its
 // restriction lists replace the built-in default (relay control included:
-// the file says who may relay, with reject_unauth_destination); the checks
-// other flags turned on (access map, greylisting, URI lists) run after the
-// file's lists at each stage.
-func configPolicy(path string, env *buildEnv, flags staged) (*smtpcheck.Policy, fileConfig, error) {
+// the file says who may relay, with reject_unauth_destination); the
+// assembly's checks that the flags and smtppolicy_* parameters turned on
+// (access map, greylisting, URI lists) run after the file's lists at each
+// stage.
+func configPolicy(path string, f *postconf.File, domains []string, res *resolver.Resolver, logger *slog.Logger, flags smtpcheck.Stages) (*smtpcheck.Policy, fileConfig, error) {
 	var fc fileConfig
-	cfg, err := postconf.Load(path, postconf.Env{
-		Resolver: env.Resolver,
-		Logger:   env.Logger,
-		Domains:  env.Domains,
+	cfg, err := postconf.Build(f, postconf.Env{
+		Resolver: res,
+		Logger:   logger,
+		Domains:  domains,
 		// Every address in an accepted domain is deliverable here: the
 		// example stores all mail for its domains.
 		VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {
-			for _, d := range env.Domains {
+			for _, d := range domains {
 				if a.DomainFold() == d {
 					return nil
 				}
@@ -57,25 +62,12 @@ func configPolicy(path string, env *buildEnv, flags staged) (*smtpcheck.Policy, 
 			}
 		}
 	}
-	p := cfg.Policy
-	then := func(a smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
-		if a == nil {
-			return smtpcheck.FirstMatch(more...)
-		}
-		return smtpcheck.FirstMatch(append([]smtpcheck.Check{a}, more...)...)
-	}
-	p.Connect = then(p.Connect, flags.Connect)
-	p.Helo = then(p.Helo, flags.Helo)
-	p.Mail = then(p.Mail, flags.Mail)
-	p.Rcpt = then(p.Rcpt, flags.Rcpt)
-	p.Data = then(p.Data, flags.Data)
-	p.Headers = then(p.Headers, flags.Headers)
-	p.EndOfData = then(p.EndOfData, flags.EndOfData)
+	p := assembly.Then(cfg.Policy, flags)
 	// The file's own lists follow smtpd_delay_reject themselves; the
 	// flags' checks (access map Connect: entries) are held for RCPT.
 	p.DelayReject = true
-	p.Logger = env.Logger
-	env.Logger.Info("policy from file", "config", path, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
+	p.Logger = logger
+	logger.Info("policy from file", "config", path, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
 	return p, fc, nil
 }
 

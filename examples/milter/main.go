@@ -9,12 +9,22 @@
 //	smtpd_milters = inet:127.0.0.1:8891
 //	milter_default_action = tempfail
 //
-// The policy is built as smtpd builds it, from the same flags (-config for
-// a Postfix main.cf-style file, -access, -hygiene-*, -dnsbl, -uribl,
-// -greylist, -resolver): the embedded default needs no network. Postfix
-// already does relay control, so unlike smtpd the default policy has none
-// of its own. Every decision is logged with its reasons, the queue ID as
-// the session.
+// The policy's parameters are package assembly's, as smtpd's and
+// policyd's: -config names a Postfix main.cf-style file whose
+// smtppolicy_* parameters set what the flags do (each flag is a shorthand
+// for one; a flag given wins over the file), and -print-config prints the
+// effective file, the same one smtpd prints for the same flags. With
+// -config the file is the whole policy, as in smtpd: the built-in checks
+// that are on by default (-hygiene) stay off unless their flag is given.
+// The embedded default needs no network. Postfix already does relay
+// control, so unlike smtpd the default policy has none of its own. Every
+// decision is logged with its reasons, the queue ID as the session.
+//
+// SIGHUP reloads the -config file, the tables and the access maps: MTA
+// sessions under way finish with the policy they started with, new ones
+// get the new policy, greylist and limit state is kept, and a file that
+// does not load, or whose checks need a macro the MTA does not send,
+// leaves the running policy in place (the log says why).
 //
 // Which checks need which macros, where the MTA does not honour the
 // filter's request for them:
@@ -51,38 +61,17 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/gomilter"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
-
-// buildEnv is what a feature's checks are built from, once flags are parsed.
-type buildEnv struct {
-	Resolver *resolver.Resolver // nil without -resolver: DNS checks stay off
-	Logger   *slog.Logger
-	Domains  []string     // this MTA's own domains (for the HELO checks' claims-to-be-us)
-	Hostname string       // this MTA's name
-	Local    []netip.Addr // this MTA's addresses
-	// Access is the smtpf access map when -access gave one, for the link
-	// checks' Body: lookups.
-	Access *access.Access
-}
-
-// staged are a feature's checks per stage, appended to that stage's list.
-type staged struct {
-	smtpcheck.Stages
-	// MaxSize, when set, is the largest message accepted.
-	MaxSize int64
-	// Needs are the facts the checks need from the MTA's macros.
-	Needs []gomilter.Fact
-}
-
-// feature registers its flags and returns the builder to call after parsing.
-type feature func(fs *flag.FlagSet) func(env *buildEnv) (staged, error)
 
 // listFlag is a repeatable string flag.
 type listFlag []string
@@ -94,7 +83,11 @@ func (l *listFlag) Set(v string) error {
 }
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	if err := run(ctx, os.Args[1:], os.Stderr, hup); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}
@@ -103,21 +96,30 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stderr *os.File) error {
-	f, ln, logger, err := setup(args, stderr)
-	if err != nil {
+func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Signal) error {
+	d, err := newDaemon(args, stderr)
+	if err != nil || d == nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	defer d.stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				d.reload()
+			}
+		}
+	}()
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		f.Shutdown(shutdown)
+		d.f.Shutdown(shutdown)
 	}()
-	logger.Info("serving milter", "listen", ln.Addr().Network()+":"+ln.Addr().String())
-	return f.Serve(ln)
+	d.logger.Info("serving milter", "listen", d.ln.Addr().Network()+":"+d.ln.Addr().String())
+	return d.f.Serve(d.ln)
 }
 
 // options are the core flags.
@@ -135,11 +137,77 @@ type options struct {
 	timeout   time.Duration
 	spoolDir  string
 	greetWait time.Duration
+	print     bool
 }
 
 // setup parses flags, builds the policy and returns the filter with its
 // listener, ready to Serve.
 func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slog.Logger, error) {
+	d, err := newDaemon(args, stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if d == nil {
+		return nil, nil, nil, flag.ErrHelp
+	}
+	return d.f, d.ln, d.logger, nil
+}
+
+// milterDaemon is the running program: the filter, its listener, and the
+// policy in force, which a reload swaps.
+type milterDaemon struct {
+	f      *gomilter.Filter
+	ln     net.Listener
+	logger *slog.Logger
+
+	// build makes a new policy from the flags and files; live holds the
+	// one in force.
+	build     func(ctx context.Context) (*built, error)
+	mu        sync.Mutex // serialises reloads
+	live      atomic.Pointer[built]
+	stopBuilt context.CancelFunc
+	stores    *assembly.Stores
+}
+
+// built is one policy made from the configuration, with what the filter
+// needs to run it.
+type built struct {
+	policy  *smtpcheck.Policy
+	trusted []netip.Prefix // -trusted and the file's mynetworks
+	needs   []gomilter.Fact
+	maxSize int64
+}
+
+// reload builds the policy anew from the files and swaps it in; on any
+// error the running policy stays.
+func (d *milterDaemon) reload() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	b, err := d.build(ctx)
+	if err != nil {
+		cancel()
+		d.logger.Error("reload failed; the running policy stays in force", "error", err)
+		return
+	}
+	d.live.Store(b)
+	d.stopBuilt()
+	d.stopBuilt = cancel
+	d.logger.Info("reloaded the policy", "trusted", len(b.trusted), "needs", fmt.Sprint(b.needs))
+}
+
+// stop ends the goroutines of the policy in force and closes the stores.
+func (d *milterDaemon) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stopBuilt()
+	d.stores.Close()
+}
+
+// newDaemon parses flags and builds everything; a nil daemon with a nil
+// error means the flags asked for something else (-print-config) that is
+// done.
+func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	fs := flag.NewFlagSet("milter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -150,20 +218,35 @@ func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slo
 	fs.StringVar(&o.hostname, "hostname", "mx.localhost", "this MTA's host name (myhostname)")
 	fs.BoolVar(&o.verbose, "v", false, "log every decision, not only refusals")
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the filter's cost)")
-	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them)")
+	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); it is the whole policy: built-in checks that are on by default stay off unless their flag is given")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	fs.StringVar(&o.macros, "mta-macros", "requested", "what macros the MTA sends: requested (it honours the filter's request, as Postfix does), postfix-defaults, or the path of the MTA's main.cf (its milter_*_macros over the defaults)")
 	fs.DurationVar(&o.timeout, "command-timeout", 20*time.Second, "longest a callback's checks run (keep it below Postfix's milter_command_timeout)")
 	fs.StringVar(&o.spoolDir, "spool-dir", "", "directory for messages larger than 1 MiB while checked (default the system's temporary directory)")
 	fs.DurationVar(&o.greetWait, "greet-pause", 0, "refused: the MTA sends no pre-greeting facts to a milter (use Postfix's postscreen)")
-	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, greylistFlags}
-	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
-	for _, f := range features {
-		builders = append(builders, f(fs))
-	}
+	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
+	// The policy's parameters, smtpd's: every flag of the access map,
+	// hygiene, SPF, DNS lists, links, scanners and greylisting sets one.
+	params := assembly.NewConfig(nil)
+	params.Flags(fs)
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, nil, err
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.config != "" {
+		fileDecides(params)
+	}
+	if o.print {
+		loaded := params
+		if o.config != "" {
+			var err error
+			if loaded, err = params.Load(o.config); err != nil {
+				return nil, err
+			}
+		}
+		return nil, loaded.Print(os.Stdout, true)
 	}
 	level := slog.LevelInfo
 	if o.verbose {
@@ -175,26 +258,17 @@ func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slo
 	}
 	trusted, err := parseTrusted(o.trusted)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname}
+	var res *resolver.Resolver
 	if o.resolver != "" {
-		res, err := resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
+		res, err = resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("-resolver: %w", err)
+			return nil, fmt.Errorf("-resolver: %w", err)
 		}
-		env.Resolver = res
 		logger.Info("DNS-based checks on", "resolver", o.resolver)
 	} else {
 		logger.Info("DNS-based checks off: no -resolver given")
-	}
-	policy, built, err := assemble(o, env, builders)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	trusted = append(trusted, built.trusted...)
-	if o.greetWait > 0 {
-		built.needs = append(built.needs, gomilter.FactProtocol)
 	}
 	sent := gomilter.PostfixDefaults()
 	switch o.macros {
@@ -203,25 +277,55 @@ func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slo
 	case "postfix-defaults":
 	default:
 		if !strings.Contains(o.macros, "/") {
-			return nil, nil, nil, fmt.Errorf("-mta-macros %q: want requested, postfix-defaults or the path of main.cf", o.macros)
+			return nil, fmt.Errorf("-mta-macros %q: want requested, postfix-defaults or the path of main.cf", o.macros)
 		}
 		if sent, err = mtaMacros(o.macros); err != nil {
-			return nil, nil, nil, fmt.Errorf("-mta-macros: %w", err)
+			return nil, fmt.Errorf("-mta-macros: %w", err)
 		}
 	}
-	if err := gomilter.CheckFacts(built.needs, sent); err != nil {
-		return nil, nil, nil, err
+	d := &milterDaemon{logger: logger, stores: &assembly.Stores{}}
+	// build makes the policy from the flags and files, at start and at
+	// each reload; the stores the first build opens are kept.
+	d.build = func(ctx context.Context) (*built, error) {
+		b, err := assemble(ctx, o, params, res, logger, d.stores)
+		if err != nil {
+			return nil, err
+		}
+		b.trusted = append(slices.Clone(trusted), b.trusted...)
+		if o.greetWait > 0 {
+			b.needs = append(b.needs, gomilter.FactProtocol)
+		}
+		if err := gomilter.CheckFacts(b.needs, sent); err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
+	bctx, stopBuilt := context.WithCancel(context.Background())
+	d.stopBuilt = stopBuilt
+	first, err := d.build(bctx)
+	if err != nil {
+		d.stop()
+		return nil, err
+	}
+	d.live.Store(first)
 	ln, err := gomilter.Listen(o.listen)
 	if err != nil {
-		return nil, nil, nil, err
+		d.stop()
+		return nil, err
 	}
-	f := gomilter.New(gomilter.Config{
-		Policy:          policy,
-		Trusted:         trusted,
-		CommandTimeout:  o.timeout,
-		SpoolDir:        o.spoolDir,
-		MaxMessageBytes: built.maxSize,
+	d.ln = ln
+	d.f = gomilter.New(gomilter.Config{
+		Policy:  first.policy,
+		Trusted: first.trusted,
+		Current: func() (*smtpcheck.Policy, []netip.Prefix) {
+			b := d.live.Load()
+			return b.policy, b.trusted
+		},
+		CommandTimeout: o.timeout,
+		SpoolDir:       o.spoolDir,
+		// The size limit comes from the flags and file at start; a
+		// reload keeps it.
+		MaxMessageBytes: first.maxSize,
 		Logger:          logger,
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
@@ -230,52 +334,47 @@ func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slo
 			access.Release(ctx, s)
 		},
 	})
-	logger.Info("policy", "trusted", len(trusted), "needs", fmt.Sprint(built.needs))
-	return f, ln, logger, nil
+	logger.Info("policy", "trusted", len(first.trusted), "needs", fmt.Sprint(first.needs))
+	return d, nil
 }
 
-// assembled is the policy with what the filter needs to run it.
-type assembled struct {
-	trusted []netip.Prefix
-	needs   []gomilter.Fact
-	maxSize int64
+// fileDecides makes a -config file the whole policy, as smtpd does: the
+// built-in checks that are on by default (-hygiene, and SPF with it) stay
+// off unless -hygiene is given or the file sets smtppolicy_hygiene, so
+// that one file means the same policy to every front-end.
+func fileDecides(params *assembly.Config) {
+	if !params.IsSet("smtppolicy_hygiene") && params.Value("smtppolicy_hygiene") != "no" {
+		params.SetDefault("smtppolicy_hygiene", "no")
+	}
 }
 
-// assemble builds the policy from the flags' features, or from -config
-// with the features after the file's lists: the one place the program's
-// policy comes from, to be replaced by a shared assembly.
-func assemble(o options, env *buildEnv, builders []func(*buildEnv) (staged, error)) (*smtpcheck.Policy, assembled, error) {
-	var out assembled
-	var all staged
-	for _, build := range builders {
-		st, err := build(env)
-		if err != nil {
-			return nil, out, err
-		}
-		all.Stages = all.Stages.Append(st.Stages)
-		if st.MaxSize > 0 {
-			all.MaxSize = st.MaxSize
-		}
-		all.Needs = append(all.Needs, st.Needs...)
-	}
-	out.maxSize = all.MaxSize
-	out.needs = append(out.needs, gomilter.FactAuth, gomilter.FactQueueID)
-	out.needs = append(out.needs, all.Needs...)
-	policy := &smtpcheck.Policy{
-		Connect:     smtpcheck.FirstMatch(all.Connect...),
-		Helo:        smtpcheck.FirstMatch(all.Helo...),
-		Mail:        smtpcheck.FirstMatch(all.Mail...),
-		Rcpt:        smtpcheck.FirstMatch(all.Rcpt...),
-		Data:        smtpcheck.FirstMatch(all.Data...),
-		Headers:     smtpcheck.FirstMatch(all.Headers...),
-		EndOfData:   smtpcheck.FirstMatch(all.EndOfData...),
-		DelayReject: true,
-		Logger:      env.Logger,
-	}
+// assemble builds the policy from the parameters (the flags over the
+// -config file, loaded anew) with the assembly's parts in their order,
+// and names the facts its checks need from the MTA's macros.
+func assemble(ctx context.Context, o options, params *assembly.Config, res *resolver.Resolver, logger *slog.Logger, stores *assembly.Stores) (*built, error) {
+	loaded := params
 	if o.config != "" {
-		p, fc, err := configPolicy(o.config, env, all)
+		var err error
+		if loaded, err = params.Load(o.config); err != nil {
+			return nil, err
+		}
+	}
+	ab, err := assembly.Build(loaded, assembly.Env{
+		Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Body: true,
+	}, stores)
+	if err != nil {
+		return nil, err
+	}
+	out := &built{maxSize: ab.MaxSize}
+	out.needs = append(out.needs, gomilter.FactAuth, gomilter.FactQueueID)
+	out.needs = append(out.needs, assemblyNeeds(loaded, res)...)
+	policy := assembly.Then(nil, ab.Stages)
+	policy.DelayReject = true
+	policy.Logger = logger
+	if o.config != "" {
+		p, fc, err := configPolicy(o.config, loaded.File, o.domains, res, logger, ab.Stages)
 		if err != nil {
-			return nil, out, err
+			return nil, err
 		}
 		policy = p
 		out.trusted = fc.MyNetworks
@@ -283,18 +382,34 @@ func assemble(o options, env *buildEnv, builders []func(*buildEnv) (staged, erro
 	}
 	policy.DryRun = policy.DryRun || o.dryRun
 	if policy.DryRun {
-		env.Logger.Warn("dry run: verdicts are logged, every message passes")
+		logger.Warn("dry run: verdicts are logged, every message passes")
 	}
 	if o.noPolicy {
-		policy = &smtpcheck.Policy{Logger: env.Logger}
+		policy = &smtpcheck.Policy{Logger: logger}
 		out.needs = nil
-		env.Logger.Warn("empty policy: every message is accepted")
+		logger.Warn("empty policy: every message is accepted")
 	}
 	slices.Sort(out.needs)
 	out.needs = slices.Compact(out.needs)
-	return policy, out, nil
+	out.policy = policy
+	return out, nil
 }
 
+// assemblyNeeds are the facts the assembly's checks need that reach a
+// milter only as macros: the client's reverse name, for the hygiene
+// checks' reverse DNS check and the link lists' check of the PTR name
+// (both only with a resolver).
+func assemblyNeeds(c *assembly.Config, res *resolver.Resolver) []gomilter.Fact {
+	if res == nil {
+		return nil
+	}
+	hygiene := c.Value("smtppolicy_hygiene") == "yes"
+	ptrList := c.Value("smtppolicy_uri_bl_ptr") == "yes" && strings.TrimSpace(c.Value("smtppolicy_uribl_sites")) != ""
+	if hygiene || ptrList {
+		return []gomilter.Fact{gomilter.FactReverseName}
+	}
+	return nil
+}
 func parseTrusted(s string) ([]netip.Prefix, error) {
 	if s == "" || s == "none" {
 		return nil, nil

@@ -83,6 +83,10 @@ type staged struct {
 	// Listener, when set, wraps the listening socket before the server
 	// sees a connection (tests that answer clients themselves).
 	Listener func(net.Listener) net.Listener
+	// Accepted, when set, is told of each message accepted and delivered
+	// (gosmtp's Config.Accepted), and Closed of each session's end.
+	Accepted func(ctx context.Context, s *smtpcheck.Session) error
+	Closed   func(ctx context.Context, s *smtpcheck.Session) error
 }
 
 // feature registers its flags and returns the builder to call after parsing.
@@ -217,6 +221,8 @@ type built struct {
 	listener func(net.Listener) net.Listener
 	// grey is the greylist in force, for the admin endpoints; nil when off.
 	grey *greylist.Greylist
+	// accepted and closed are the features' hooks (staged).
+	accepted, closed []func(ctx context.Context, s *smtpcheck.Session) error
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -371,6 +377,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true,
 		}, &stores)
 		var all staged
+		var accepted, closed []func(ctx context.Context, s *smtpcheck.Session) error
 		for _, build := range builders {
 			st, err := build(env)
 			if err != nil {
@@ -385,6 +392,12 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 			if st.Listener != nil {
 				all.Listener = st.Listener
+			}
+			if st.Accepted != nil {
+				accepted = append(accepted, st.Accepted)
+			}
+			if st.Closed != nil {
+				closed = append(closed, st.Closed)
 			}
 		}
 		policy := &smtpcheck.Policy{
@@ -419,7 +432,8 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		if metrics != nil {
 			policy.Metrics = ops.Tee{metrics, prom}
 		}
-		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener, grey: env.Assembly.Built().Greylist}, nil
+		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener,
+			grey: env.Assembly.Built().Greylist, accepted: accepted, closed: closed}, nil
 	}
 	bctx, stopBuilt := context.WithCancel(context.Background())
 	first, err := build(bctx)
@@ -461,11 +475,23 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			return 0, false
 		},
 		Logger: logger,
+		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
+			for _, f := range d.live.Load().accepted {
+				if err := f(ctx, s); err != nil {
+					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
+				}
+			}
+		},
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			access.Release(ctx, s)
+			for _, f := range d.live.Load().closed {
+				if err := f(ctx, s); err != nil {
+					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
+				}
+			}
 		},
 	}
 	if res != nil {

@@ -75,11 +75,15 @@ func msgauthFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 
 // duplicateFlags adds smtpf's duplicate message refusal: -duplicate STORE
 // (memory:, bolt:PATH or redis://HOST:PORT/DB) refuses a message already
-// received for the same recipients within -duplicate-ttl. It comes last
-// among the features, so a message another check refuses is not recorded.
+// accepted for the same recipients within -duplicate-ttl. The check only
+// looks (and claims the message's keys while it is delivered); a message
+// is remembered once it has been accepted and delivered, so a first try
+// that a later check deferred or whose delivery failed (451) does not
+// turn the client's retry into a 550, and the claim is released when the
+// session ends.
 func duplicateFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	spec := fs.String("duplicate", "", "refuse duplicate messages (smtpf#340), remembered in: memory:, bolt:PATH or redis://HOST:PORT/DB (empty: off)")
-	ttl := fs.Duration("duplicate-ttl", duplicate.DefaultTTL, "how long a message is remembered")
+	ttl := fs.Duration("duplicate-ttl", duplicate.DefaultTTL, "how long an accepted message is remembered")
 	var st store.Store // opened once: a reload keeps what was seen
 	return func(env *buildEnv) (staged, error) {
 		if *spec == "" {
@@ -98,7 +102,7 @@ func duplicateFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		}
 		env.Logger.Info("duplicate refusal on", "store", daemon.RedactURL(*spec), "ttl", *ttl)
 		c := smtpcheck.Guard(d.Check(), smtpcheck.Options{Name: duplicate.Name, Timeout: 5 * time.Second})
-		return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{c}}}, nil
+		return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{c}}, Accepted: d.Record, Closed: d.Release}, nil
 	}
 }
 
