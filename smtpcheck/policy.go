@@ -280,12 +280,13 @@ func (p *Policy) record(ctx context.Context, s *Session, d *Decision) {
 		if d.Result.Action != Continue || d.Held || d.Would.Action != Continue {
 			level = slog.LevelInfo
 		}
-		// Values resolved here, once the level is known to be wanted, and
-		// not boxed: a Decision is a few hundred bytes to copy to the heap.
+		// The values go to slog unresolved (LogValuers, the Decision by
+		// pointer): a program's handler reads the typed *Session and
+		// *Decision from the record (verdict lines, metrics), and a text
+		// or JSON handler resolves them. Enabled first, so a decision not
+		// logged costs nothing.
 		if p.Logger.Enabled(ctx, level) {
-			p.Logger.LogAttrs(ctx, level, "decision",
-				slog.Attr{Key: "session", Value: s.LogValue()},
-				slog.Attr{Key: "decision", Value: d.LogValue()})
+			p.Logger.LogAttrs(ctx, level, "decision", slog.Any("session", s), slog.Any("decision", d))
 		}
 	}
 }

@@ -329,8 +329,11 @@ func (h *Handler) verdict(r slog.Record) (v Verdict, ok, keep bool) {
 		case "session":
 			sess, _ = a.Value.Any().(*smtpcheck.Session)
 		case "decision":
-			if d, isDec := a.Value.Any().(smtpcheck.Decision); isDec {
+			switch d := a.Value.Any().(type) {
+			case smtpcheck.Decision:
 				dec = &d
+			case *smtpcheck.Decision:
+				dec = d
 			}
 		case "action":
 			answer = a.Value.String()
