@@ -136,11 +136,31 @@ type Config struct {
 	Enabled Tests
 	// Actions per test (Ignore when unset).
 	Actions [numTests]Action
-	// ReconnectAfterDeep makes a client that passed the deep tests
-	// reconnect before it may send mail, as postscreen does: it gets a 4xx
-	// at RCPT TO, its passes are recorded, and its next connection goes
-	// through.
-	ReconnectAfterDeep bool
+	// Forbidden are the commands of the non-SMTP test
+	// (postscreen_forbidden_commands); nil means Postfix's default, CONNECT,
+	// GET and POST. A line that looks like a header field (a word ending in
+	// ':', such as an HTTP request's Host: or User-Agent:) always counts.
+	Forbidden []string
+}
+
+// DefaultForbidden is postscreen_forbidden_commands' default.
+var DefaultForbidden = []string{"CONNECT", "GET", "POST"}
+
+// NonSMTP reports whether a command verb fails the non-SMTP command test.
+func (s *Screen) NonSMTP(verb string) bool {
+	if strings.HasSuffix(verb, ":") && len(verb) > 1 {
+		return true
+	}
+	forbidden := s.cfg.Forbidden
+	if forbidden == nil {
+		forbidden = DefaultForbidden
+	}
+	for _, f := range forbidden {
+		if strings.EqualFold(f, verb) {
+			return true
+		}
+	}
+	return false
 }
 
 // Screen runs the bookkeeping of postscreen's tests for each connection.

@@ -1,6 +1,11 @@
 package postscreen
 
-import "github.com/smtppolicy/smtppolicy/smtpcheck"
+import (
+	"context"
+
+	"github.com/smtppolicy/smtppolicy/reply"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
 
 // passedKey marks a session whose client the access list permitted or the
 // pass cache vouched for.
@@ -24,4 +29,40 @@ func Passed(s *smtpcheck.Session) bool {
 func PassedWhy(s *smtpcheck.Session) string {
 	why, _ := s.Value(passedKey{}).(string)
 	return why
+}
+
+// failedKey holds the tests the session's client failed under enforce.
+type failedKey struct{}
+
+// MarkEnforced records that the session's client failed t under the
+// enforce action: EnforceCheck refuses its recipients.
+func MarkEnforced(s *smtpcheck.Session, t Test) {
+	prev, _ := s.Value(failedKey{}).(Tests)
+	s.SetValue(failedKey{}, prev.With(t))
+}
+
+// Enforced returns the tests the session's client failed under enforce.
+func Enforced(s *smtpcheck.Session) Tests {
+	ts, _ := s.Value(failedKey{}).(Tests)
+	return ts
+}
+
+// Name is the checks' name in logs and metrics.
+const Name = "postscreen"
+
+// EnforceCheck is the RCPT-stage check of the enforce action: a client
+// that failed a test so configured gets 550 5.5.1 for every recipient, as
+// postscreen answers, so the log shows whom it tried to reach.
+func EnforceCheck() smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		failed := Enforced(s)
+		if failed == 0 {
+			return smtpcheck.Result{}
+		}
+		return smtpcheck.Result{
+			Action: smtpcheck.Reject,
+			Reply:  reply.ProtocolErrorEnforce(),
+			Reason: smtpcheck.Reason{Check: Name, Rule: "enforce", Matched: failed.String()},
+		}
+	}
 }
