@@ -46,7 +46,11 @@ func (s *session) screenConnect(c *trackedConn) (refusal []byte, noPause bool) {
 		return nil, true
 	case st.Cached:
 		log.Debug("pass cache: every test passed recently")
-		postscreen.MarkPassed(s.s, "cache")
+		if sc.Config().Enabled.Has(postscreen.DNSBL) {
+			// The DNS lists' pass is cached too: they may skip the
+			// client. Lists the screen does not know of still run.
+			postscreen.MarkPassed(s.s, "cache")
+		}
 		return nil, true
 	}
 	c.mu.Lock()

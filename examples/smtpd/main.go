@@ -83,6 +83,9 @@ type staged struct {
 	// Listener, when set, wraps the listening socket before the server
 	// sees a connection (tests that answer clients themselves).
 	Listener func(net.Listener) net.Listener
+	// Configure, when set, adjusts the server adapter's settings
+	// (postscreen's tests, per-client hooks); only the first build's apply.
+	Configure []func(*gosmtp.Config)
 }
 
 // feature registers its flags and returns the builder to call after parsing.
@@ -217,6 +220,8 @@ type built struct {
 	listener func(net.Listener) net.Listener
 	// grey is the greylist in force, for the admin endpoints; nil when off.
 	grey *greylist.Greylist
+	// configure is the first build's: the adapter is made once.
+	configure []func(*gosmtp.Config)
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -274,7 +279,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	params := assembly.NewConfig(nil)
 	params.Flags(fs)
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags, calloutFlags}
+	features := []feature{accessFlags, postscreenFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags, calloutFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))
@@ -386,6 +391,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			if st.Listener != nil {
 				all.Listener = st.Listener
 			}
+			all.Configure = append(all.Configure, st.Configure...)
 		}
 		policy := &smtpcheck.Policy{
 			Connect: smtpcheck.FirstMatch(all.Connect...),
@@ -419,7 +425,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		if metrics != nil {
 			policy.Metrics = ops.Tee{metrics, prom}
 		}
-		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener, grey: env.Assembly.Built().Greylist}, nil
+		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener, grey: env.Assembly.Built().Greylist, configure: all.Configure}, nil
 	}
 	bctx, stopBuilt := context.WithCancel(context.Background())
 	first, err := build(bctx)
@@ -470,6 +476,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	}
 	if res != nil {
 		cfg.LookupPTR = res.VerifyPTR
+	}
+	for _, f := range first.configure {
+		f(&cfg)
 	}
 	be := gosmtp.New(cfg)
 	srv := smtp.NewServer(be)
