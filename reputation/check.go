@@ -78,11 +78,10 @@ func (r *Reputation) Check() smtpcheck.Check {
 		if exempt(s) {
 			return smtpcheck.Result{}
 		}
-		sc, err := r.Lookup(ctx, ClientOf(s))
+		sc, err := r.Read(ctx, s)
 		if err != nil {
 			return smtpcheck.Result{Err: err, Reason: smtpcheck.Reason{Check: Name}}
 		}
-		s.SetValue(scoreKey{}, sc)
 		now := r.cfg.Now()
 		if !sc.Blocked(now) {
 			return smtpcheck.Result{}
@@ -116,7 +115,9 @@ func Observe(c smtpcheck.Check) smtpcheck.Check {
 	}
 }
 
-// Done learns the session's outcomes, at its end; nothing is learnt from a
+// Done learns the session's outcomes, at its end: the good ones noted
+// (Observe, Good, Note) and the bad ones, the larger of the refusals noted
+// and the session's error replies (Session.Proto.Errors); nothing is learnt from a
 // trusted or authenticated client. Blocked clients refused at connect add
 // nothing more: their block must expire, not grow.
 func (r *Reputation) Done(ctx context.Context, s *smtpcheck.Session) error {
@@ -130,5 +131,49 @@ func (r *Reputation) Done(ctx context.Context, s *smtpcheck.Session) error {
 	t.mu.Lock()
 	good, bad := t.good, t.bad
 	t.mu.Unlock()
+	// The error replies the server counted include refusals no check
+	// returned (go-smtp's own); the larger count is taken, so a front-end
+	// that both counts replies and wraps checks with Observe counts each
+	// refusal once.
+	bad = max(bad, s.Proto.Errors)
 	return r.Learn(ctx, ClientOf(s), good, bad)
+}
+
+// Read returns the client's score, looked up once per session and kept
+// for ScoreOf: the connect check and the tarpit share one lookup.
+func (r *Reputation) Read(ctx context.Context, s *smtpcheck.Session) (Score, error) {
+	if sc, ok := ScoreOf(s); ok {
+		return sc, nil
+	}
+	sc, err := r.Lookup(ctx, ClientOf(s))
+	if err != nil {
+		return Score{}, err
+	}
+	s.SetValue(scoreKey{}, sc)
+	return sc, nil
+}
+
+// TarpitFor is the delay before each reply to the session's client (see
+// Tarpit); ok is false for a trusted or authenticated client, when the
+// tarpit is off, or when the store cannot be read.
+func (r *Reputation) TarpitFor(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
+	if r.cfg.TarpitStep <= 0 || exempt(s) {
+		return 0, false
+	}
+	sc, err := r.Read(ctx, s)
+	if err != nil {
+		return 0, false
+	}
+	d := r.Tarpit(sc)
+	return d, d > 0
+}
+
+// Good is an end-of-data check that counts the message as a good outcome;
+// placed last, it runs only for messages no earlier check refused. It
+// gives no verdict.
+func Good() smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		Note(s, 1, 0)
+		return smtpcheck.Result{}
+	}
 }

@@ -271,7 +271,10 @@ func (r *Reputation) Learn(ctx context.Context, c Client, good, bad int) error {
 			if !now.Before(nrec.BlockedUntil) {
 				nrec.BlockedUntil = time.Time{}
 			}
-			if isIP && r.cfg.BlockAfter > 0 && counts.Bad >= r.cfg.BlockAfter && nrec.BlockedUntil.IsZero() {
+			// Refusals seconds apart have decayed a hair: the count is
+			// compared to a thousandth, so N refusals in a row trip a
+			// threshold of N.
+			if isIP && r.cfg.BlockAfter > 0 && math.Round(counts.Bad*1000)/1000 >= r.cfg.BlockAfter && nrec.BlockedUntil.IsZero() {
 				nrec.BlockedUntil = now.Add(r.cfg.BlockFor)
 			}
 			ttl := keep

@@ -99,6 +99,7 @@ func TestBlockAfterRepeatedRefusals(t *testing.T) {
 		ctx := context.Background()
 		for i := 0; i < 4; i++ {
 			r.Learn(ctx, bot, 0, 1)
+			clk.Advance(time.Second) // refusals seconds apart decay a hair
 		}
 		if sc, _ := r.Lookup(ctx, bot); sc.Blocked(clk.Now()) {
 			t.Fatalf("blocked after 4 refusals, want 5")

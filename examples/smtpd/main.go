@@ -279,7 +279,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	params := assembly.NewConfig(nil)
 	params.Flags(fs)
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, postscreenFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags, calloutFlags}
+	features := []feature{accessFlags, postscreenFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags, calloutFlags, reputationFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))

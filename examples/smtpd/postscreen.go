@@ -12,6 +12,7 @@ import (
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/greylist/storespec"
 	"github.com/smtppolicy/smtppolicy/postscreen"
+	"github.com/smtppolicy/smtppolicy/reputation"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
@@ -135,4 +136,72 @@ func parseAccessList(s string, fs *flag.FlagSet) (postscreen.AccessList, error) 
 		l = append(l, postscreen.AccessEntry{Table: t})
 	}
 	return l, nil
+}
+
+// reputationFlags adds reputation that learns (Haraka's karma, rspamd's
+// reputation): -reputation STORE keeps per address, network and domain
+// counts of accepted messages and refusals, decaying with
+// -reputation-half-life; -reputation-block-after N answers an address
+// refused N times 421 at connect for -reputation-block-for; and
+// -reputation-tarpit-step delays each reply per refusal, up to
+// -reputation-tarpit-max. Trusted (-trusted) and authenticated clients
+// are neither scored nor learnt from.
+func reputationFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
+	spec := fs.String("reputation", "", "reputation store: memory:, bolt:PATH or redis://HOST:PORT/DB (empty: no reputation)")
+	halfLife := fs.Duration("reputation-half-life", 24*time.Hour, "time after which a good or bad outcome weighs half")
+	blockAfter := fs.Float64("reputation-block-after", 0, "refusals (decayed) after which an address is answered 421 at connect (0: never)")
+	blockFor := fs.Duration("reputation-block-for", time.Hour, "how long such a block lasts")
+	tarpitStep := fs.Duration("reputation-tarpit-step", 0, "delay before each reply per refusal of the client's address (0: no tarpit)")
+	tarpitMax := fs.Duration("reputation-tarpit-max", 10*time.Second, "longest tarpit delay")
+	var st store.Store // opened once: a reload keeps what was learnt
+	return func(env *buildEnv) (staged, error) {
+		if *spec == "" {
+			return staged{}, nil
+		}
+		if st == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s, err := storespec.Open(ctx, *spec)
+			cancel()
+			if err != nil {
+				return staged{}, fmt.Errorf("-reputation %s: %w", daemon.RedactURL(*spec), daemon.RedactError(err, *spec))
+			}
+			st = s
+		}
+		r, err := reputation.New(reputation.Config{Store: st, HalfLife: *halfLife, BlockAfter: *blockAfter, BlockFor: *blockFor,
+			TarpitStep: *tarpitStep, TarpitMax: *tarpitMax})
+		if err != nil {
+			return staged{}, fmt.Errorf("-reputation: %w", err)
+		}
+		env.Logger.Info("reputation on", "store", daemon.RedactURL(*spec), "half-life", *halfLife, "block-after", *blockAfter, "tarpit-step", *tarpitStep)
+		// A store that is down leaves clients unscored, never refused.
+		connect := smtpcheck.Guard(r.Check(), smtpcheck.Options{Name: reputation.Name, Timeout: 5 * time.Second, OnError: smtpcheck.FailOpen})
+		logger := env.Logger
+		return staged{
+			Stages: smtpcheck.Stages{Connect: []smtpcheck.Check{connect}, EndOfData: []smtpcheck.Check{reputation.Good()}},
+			Configure: []func(*gosmtp.Config){func(c *gosmtp.Config) {
+				onClose := c.OnClose
+				c.OnClose = func(s *smtpcheck.Session) {
+					if onClose != nil {
+						onClose(s)
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					if err := r.Done(ctx, s); err != nil {
+						logger.Warn("reputation not updated", "session", s.Conn.ID, "error", err)
+					}
+				}
+				if *tarpitStep > 0 {
+					pause := c.CommandPauseFor
+					c.CommandPauseFor = func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
+						if pause != nil {
+							if d, ok := pause(ctx, s); ok {
+								return d, ok // the access map's CommandPause: rules
+							}
+						}
+						return r.TarpitFor(ctx, s)
+					}
+				}
+			}},
+		}, nil
+	}
 }
