@@ -136,6 +136,11 @@ type Config struct {
 	Enabled Tests
 	// Actions per test (Ignore when unset).
 	Actions [numTests]Action
+	// ReconnectAfterDeep is postscreen's rule for the deep tests: a client
+	// that passes them in this connection gets 450 4.3.2 at RCPT TO and is
+	// let through when it reconnects (its passes are then cached). Off,
+	// it goes on in the same connection.
+	ReconnectAfterDeep bool
 	// Forbidden are the commands of the non-SMTP test
 	// (postscreen_forbidden_commands); nil means Postfix's default, CONNECT,
 	// GET and POST. A line that looks like a header field (a word ending in

@@ -47,16 +47,33 @@ func Enforced(s *smtpcheck.Session) Tests {
 	return ts
 }
 
+// reconnectKey marks a session whose client passed the deep tests and
+// must reconnect.
+type reconnectKey struct{}
+
+// MarkReconnect records that the session's client passed the deep tests in
+// this connection and must reconnect (Config.ReconnectAfterDeep).
+func MarkReconnect(s *smtpcheck.Session) { s.SetValue(reconnectKey{}, true) }
+
 // Name is the checks' name in logs and metrics.
 const Name = "postscreen"
 
 // EnforceCheck is the RCPT-stage check of the enforce action: a client
 // that failed a test so configured gets 550 5.5.1 for every recipient, as
-// postscreen answers, so the log shows whom it tried to reach.
+// postscreen answers, so the log shows whom it tried to reach. A client
+// that passed the deep tests and must reconnect (MarkReconnect) gets
+// 450 4.3.2.
 func EnforceCheck() smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		failed := Enforced(s)
 		if failed == 0 {
+			if again, _ := s.Value(reconnectKey{}).(bool); again {
+				return smtpcheck.Result{
+					Action: smtpcheck.TempFail,
+					Reply:  reply.ReconnectAfterTests(),
+					Reason: smtpcheck.Reason{Check: Name, Rule: "reconnect", Matched: "deep tests passed"},
+				}
+			}
 			return smtpcheck.Result{}
 		}
 		return smtpcheck.Result{

@@ -77,6 +77,9 @@ func (c *trackedConn) screenLine(line, verb string, bare bool) {
 	}
 	if verb == "RCPT" {
 		st.sawRcpt = true
+		if st.todo&postscreen.Deep != 0 && st.failed&postscreen.Deep == 0 && c.sess.b.cfg.Postscreen.Config().ReconnectAfterDeep {
+			postscreen.MarkReconnect(c.sess.s)
+		}
 	}
 }
 
@@ -109,9 +112,17 @@ func (c *trackedConn) screenDrop() bool {
 	return c.screen != nil && c.screen.drop
 }
 
-// dropReply answers 521 and closes the connection.
+// dropReply answers 521 and closes the connection, with postscreen's
+// words for a non-SMTP command.
 func (c *trackedConn) dropReply() {
-	c.Conn.Write(reply.ProtocolErrorDrop().AppendTo(nil))
+	c.mu.Lock()
+	nonSMTP := c.screen != nil && c.screen.failed.Has(postscreen.NonSMTP) && c.sess.b.cfg.Postscreen.Action(postscreen.NonSMTP) == postscreen.Drop
+	c.mu.Unlock()
+	r := reply.ProtocolErrorDrop()
+	if nonSMTP {
+		r = reply.NonSMTPCommandDrop()
+	}
+	c.Conn.Write(r.AppendTo(nil))
 	c.Conn.Close()
 }
 

@@ -67,6 +67,7 @@ func (rc *botClient) closed() bool {
 
 const protocolDrop = "521 5.5.1 Protocol error"
 const protocolEnforce = "550 5.5.1 Protocol error"
+const nonSMTPDrop = "521 5.7.0 Error: I can break rules, too. Goodbye."
 
 // The non-SMTP command test, postscreen's default action drop: HTTP
 // requests, CONNECT proxies and bare header lines get 521 and a hang-up.
@@ -86,11 +87,11 @@ func TestPostscreenNonSMTPCommandDropped(t *testing.T) {
 			for r := c.reply(); r != ""; r = c.reply() {
 				got = append(got, r)
 			}
-			if len(got) == 0 || got[len(got)-1] != protocolDrop {
-				t.Errorf("replies to %q = %q, want the last %q", tc.send, got, protocolDrop)
+			if len(got) == 0 || got[len(got)-1] != nonSMTPDrop {
+				t.Errorf("replies to %q = %q, want the last %q", tc.send, got, nonSMTPDrop)
 			}
 			if !c.closed() {
-				t.Errorf("connection still open after %q", protocolDrop)
+				t.Errorf("connection still open after %q", nonSMTPDrop)
 			}
 		})
 	}
@@ -251,5 +252,38 @@ func TestPostscreenAccessList(t *testing.T) {
 	c = dialBot(t, s.addr, false)
 	if r := c.reply(); r != "521 5.3.2 Service currently unavailable" {
 		t.Errorf("denied client's greeting: %q, want postscreen's 521 5.3.2", r)
+	}
+}
+
+// -postscreen-deep-reconnect: a client that passes the deep tests gets
+// 450 4.3.2 at RCPT TO, as from postscreen, and is let through when it
+// comes back.
+func TestPostscreenDeepReconnect(t *testing.T) {
+	s := startServer(t, "-postscreen-cache", "memory:", "-postscreen-deep-reconnect",
+		"-postscreen-bare-newline-enable", "-postscreen-pipelining-enable")
+	session := func() string {
+		c := dialBot(t, s.addr, true)
+		var last string
+		for _, cmd := range []string{"EHLO mx.example.net\r\n", "MAIL FROM:<a@example.net>\r\n", "RCPT TO:<b@example.org>\r\n", "QUIT\r\n"} {
+			c.send(cmd)
+			r := c.reply()
+			if strings.HasPrefix(cmd, "RCPT") {
+				last = r
+			}
+		}
+		c.closed()
+		return last
+	}
+	if r := session(); r != "450 4.3.2 Service currently unavailable" {
+		t.Errorf("first connection's RCPT: %q, want postscreen's 450 4.3.2", r)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	r := session()
+	for !strings.HasPrefix(r, "250 ") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // the pass is recorded once the first connection has closed
+		r = session()
+	}
+	if !strings.HasPrefix(r, "250 ") {
+		t.Errorf("reconnected client's RCPT: %q, want 250", r)
 	}
 }
