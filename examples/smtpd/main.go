@@ -70,6 +70,8 @@ type buildEnv struct {
 	// Assembly builds the parts of the policy the smtppolicy_* parameters
 	// describe (see part).
 	Assembly *assembly.Builder
+	// Params are the smtppolicy_* parameters the assembly was built from.
+	Params *assembly.Config
 }
 
 // staged are a feature's checks per stage, appended to that stage's list.
@@ -372,6 +374,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 		}
 		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx, Trusted: trusted}
+		env.Params = loaded
 		env.Assembly = assembly.NewBuilder(loaded, assembly.Env{
 			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true,
 		}, &stores)

@@ -73,7 +73,8 @@ func postscreenFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		if f := fs.Lookup("greet-pause"); f != nil && f.Value.String() != "0s" {
 			enabled = enabled.With(postscreen.Pregreet)
 		}
-		if f := fs.Lookup("dnsbl"); f != nil && f.Value.String() != "" {
+		if env.Params != nil && env.Params.Value("smtppolicy_dnsbl_sites") != "" {
+			// The DNS lists run at connect: their pass is cached too.
 			enabled = enabled.With(postscreen.DNSBL)
 		}
 		if *accessList != "" {

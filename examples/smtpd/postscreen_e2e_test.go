@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	dnsPkg "github.com/miekg/dns"
+
 	"github.com/smtppolicy/smtppolicy/internal/peertest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 // botClient is a bot: it writes what it likes and reads the replies.
@@ -285,5 +289,46 @@ func TestPostscreenDeepReconnect(t *testing.T) {
 	}
 	if !strings.HasPrefix(r, "250 ") {
 		t.Errorf("reconnected client's RCPT: %q, want 250", r)
+	}
+}
+
+// Two MX hosts sharing the pass cache on Redis: a client that passed on
+// one costs the other no DNS-list query, though the other's resolver has
+// never seen it. Without the cache, the second host queries the list.
+func TestPostscreenSharedCacheNoDNSQuery(t *testing.T) {
+	rc := redistest.Client(t, redistest.Addr)
+	const key = "postscreen:127.0.0.1"
+	ctx := context.Background()
+	rc.Del(ctx, key)
+	t.Cleanup(func() { rc.Del(context.Background(), key) })
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		queries int // after one session on each host
+	}{
+		{"shared cache", []string{"-postscreen-cache", "redis://" + redistest.Addr + "/0"}, 1},
+		{"no cache", nil, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc.Del(ctx, key)
+			dns := dnstest.New(t)
+			dns.Zone("bl.test", 0)
+			args := append([]string{"-resolver", dns.Addr(), "-hygiene=false", "-spf=false", "-dnsbl", "bl.test"}, tc.args...)
+			hostA, hostB := startServer(t, args...), startServer(t, args...)
+			for i, h := range []*server{hostA, hostB} {
+				if out, err := swaks(t, h.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "bob@example.org"); err != nil {
+					t.Fatalf("session on host %d: %v\n%s", i+1, err, out)
+				}
+				// The pass is recorded as the connection closes.
+				for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					if n, _ := rc.Exists(ctx, key).Result(); n == 1 || tc.args == nil {
+						break
+					}
+				}
+			}
+			if got := dns.Count("1.0.0.127.bl.test.", dnsPkg.TypeA); got != tc.queries {
+				t.Errorf("queries of bl.test after a session on each host = %d, want %d", got, tc.queries)
+			}
+		})
 	}
 }
