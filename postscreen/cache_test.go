@@ -236,3 +236,14 @@ func TestParseAction(t *testing.T) {
 		t.Errorf("ParseAction(%q) = nil error, want one", "reject")
 	}
 }
+
+// With no test enabled, the cache vouches for nobody.
+func TestScreenNothingEnabled(t *testing.T) {
+	s := store.NewMemory(store.MemoryOptions{})
+	defer s.Close()
+	c, _ := NewCache(CacheConfig{Store: s})
+	sc := New(Config{Cache: c})
+	if st := sc.Begin(context.Background(), client); st.Cached {
+		t.Errorf("Begin with no test enabled = %+v, want not cached", st)
+	}
+}

@@ -191,7 +191,7 @@ type Start struct {
 	Access Access
 	Entry  string // the access-list entry that answered
 	Todo   Tests  // the enabled tests whose pass is not current
-	Cached bool   // the client's passes of every enabled test are current
+	Cached bool   // the client's passes of every enabled test (one at least) are current
 	Err    error  // the cache could not be read: every test runs
 }
 
@@ -209,7 +209,8 @@ func (s *Screen) Begin(ctx context.Context, ip netip.Addr) Start {
 		return Start{Todo: s.cfg.Enabled, Err: err}
 	}
 	todo := e.Todo(s.cfg.Enabled, s.cfg.Cache.Now())
-	return Start{Todo: todo, Cached: todo == 0}
+	// With no test enabled there is nothing the cache could vouch for.
+	return Start{Todo: todo, Cached: todo == 0 && s.cfg.Enabled != 0}
 }
 
 // Finish records what the connection's tests showed: passed tests get a
