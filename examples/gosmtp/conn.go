@@ -347,6 +347,11 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 		c.watch(c.commandPause)
 	}
 	c.observeReply(p)
+	if bytes.HasPrefix(p, []byte("221 ")) {
+		// The reply to QUIT: the client may reconnect as soon as it has
+		// it, so what this connection showed is recorded first.
+		c.screenFinish()
+	}
 	n, err := c.Conn.Write(p)
 	c.mu.Lock()
 	closeNow := c.closeOnWrite && bytes.HasSuffix(p, []byte("\r\n"))
