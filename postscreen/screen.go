@@ -141,6 +141,11 @@ type Config struct {
 	// let through when it reconnects (its passes are then cached). Off,
 	// it goes on in the same connection.
 	ReconnectAfterDeep bool
+	// GreetBanner, when set, is the text of a first greeting line
+	// "220-text" sent before the pregreet pause (postscreen_greet_banner),
+	// so a bot that talks on seeing the first line fails the test. It
+	// must hold no CR or LF.
+	GreetBanner string
 	// Forbidden are the commands of the non-SMTP test
 	// (postscreen_forbidden_commands); nil means Postfix's default, CONNECT,
 	// GET and POST. A line that looks like a header field (a word ending in

@@ -477,6 +477,7 @@ func (s *session) connect(c *trackedConn) []byte {
 		pause = 0
 	}
 	if pause > 0 {
+		c.screenBanner()
 		c.greetPause(pause)
 	}
 	rep := s.settle(s.decide(smtpcheck.StageConnect))

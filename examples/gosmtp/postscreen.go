@@ -171,3 +171,16 @@ func (c *trackedConn) screenConnected(paused, ok bool) {
 		c.screen.paused, c.screen.connectOK = paused, ok
 	}
 }
+
+// screenBanner sends the first line of a multi-line greeting before the
+// pregreet pause (postscreen_greet_banner): a bot that answers the first
+// line it sees talks before the greeting is complete.
+func (c *trackedConn) screenBanner() {
+	sc := c.sess.b.cfg.Postscreen
+	c.mu.Lock()
+	on := sc != nil && c.screen != nil && c.screen.todo.Has(postscreen.Pregreet) && sc.Config().GreetBanner != ""
+	c.mu.Unlock()
+	if on {
+		c.Conn.Write([]byte("220-" + sc.Config().GreetBanner + "\r\n"))
+	}
+}

@@ -37,6 +37,7 @@ func postscreenFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	forbidden := fs.String("postscreen-forbidden-commands", strings.Join(postscreen.DefaultForbidden, ","), "commands of the non-SMTP test, comma-separated")
 	pipeOn := fs.Bool("postscreen-pipelining-enable", false, "the pipelining test: commands sent before the reply to the previous one, without PIPELINING (postscreen_pipelining_enable)")
 	pipeAct := fs.String("postscreen-pipelining-action", "enforce", "what a failed pipelining test does: ignore, enforce or drop")
+	banner := fs.String("postscreen-greet-banner", "", "text of a first greeting line 220-TEXT sent before the -greet-pause, to catch bots that talk on seeing it (postscreen_greet_banner; empty: none)")
 	reconnect := fs.Bool("postscreen-deep-reconnect", false, "postscreen's rule: a client that passes the deep tests gets 450 4.3.2 at RCPT TO and must reconnect (off: it goes on at once, as this server is the real one)")
 	def := postscreen.DefaultTTLs()
 	var ttl postscreen.TTLs
@@ -100,7 +101,7 @@ func postscreenFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 			}
 			cfg.Cache = c
 		}
-		if enabled&postscreen.Deep == 0 && cfg.Cache == nil && cfg.Access == nil {
+		if enabled&postscreen.Deep == 0 && cfg.Cache == nil && cfg.Access == nil && *banner == "" {
 			return staged{}, nil
 		}
 		if *forbidden != "" {
@@ -108,6 +109,10 @@ func postscreenFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		}
 		cfg.Enabled = enabled
 		cfg.ReconnectAfterDeep = *reconnect
+		if strings.ContainsAny(*banner, "\r\n") {
+			return staged{}, fmt.Errorf("-postscreen-greet-banner: no line breaks")
+		}
+		cfg.GreetBanner = *banner
 		sc := postscreen.New(cfg)
 		env.Logger.Info("postscreen tests on", "tests", enabled.String(), "cache", daemon.RedactURL(*cacheSpec),
 			"bare-newline", cfg.Actions[postscreen.BareNewline], "non-smtp-command", cfg.Actions[postscreen.NonSMTP], "pipelining", cfg.Actions[postscreen.Pipelining])

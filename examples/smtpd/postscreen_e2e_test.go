@@ -332,3 +332,27 @@ func TestPostscreenSharedCacheNoDNSQuery(t *testing.T) {
 		})
 	}
 }
+
+// -postscreen-greet-banner: a bot that talks on seeing the first line of
+// the greeting fails the pregreet test; a client that waits for the whole
+// greeting (swaks) passes.
+func TestPostscreenGreetBanner(t *testing.T) {
+	s := startServer(t, "-greet-pause", "500ms", "-postscreen-greet-banner", "mx.example.org ESMTP")
+	c := dialBot(t, s.addr, false)
+	first, err := c.r.ReadString('\n')
+	if err != nil || first != "220-mx.example.org ESMTP\r\n" {
+		t.Fatalf("first greeting line = %q, %v, want the banner", first, err)
+	}
+	c.send("EHLO bot.example.net\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n")
+	var last string
+	for i := 0; i < 4; i++ {
+		last = c.reply()
+	}
+	if !strings.HasPrefix(last, "550 ") || !strings.Contains(last, "pre-greeting traffic") {
+		t.Errorf("bot that talked after the banner line: RCPT answered %q, want the pre-greeting refusal", last)
+	}
+	out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "bob@example.org")
+	if err != nil || !strings.Contains(out, "<-  220-mx.example.org ESMTP") {
+		t.Errorf("swaks, which waits for the whole greeting: %v\n%s", err, out)
+	}
+}
