@@ -356,3 +356,18 @@ func BareLineEnding() Reply { return entryBareLineEnding.Reply() }
 // TempRejected is 451 4.7.1 with a rule's own reason as the whole text (an
 // access map DEFER with custom text).
 func TempRejected(reason string) Reply { return entryTempRejected.Reply(reason) }
+
+// ProtocolErrorDrop is 521 5.5.1 for a client that failed a postscreen protocol test under drop (postfix).
+func ProtocolErrorDrop() Reply { return entryProtocolErrorDrop.Reply() }
+
+// ProtocolErrorEnforce is 550 5.5.1 for each recipient of a client that failed a postscreen protocol test under enforce (postfix).
+func ProtocolErrorEnforce() Reply { return entryProtocolErrorEnforce.Reply() }
+
+// NonSMTPCommandDrop is 521 5.7.0 for a client dropped by postscreen's non-SMTP command test (postfix).
+func NonSMTPCommandDrop() Reply { return entryNonSMTPCommandDrop.Reply() }
+
+// ReconnectAfterTests is 450 4.3.2 at RCPT for a client that passed postscreen's deep tests and must reconnect (postfix).
+func ReconnectAfterTests() Reply { return entryReconnectAfterTests.Reply() }
+
+// PostscreenDenylisted is 521 5.3.2 for a client that postscreen_access_list rejects (postfix).
+func PostscreenDenylisted() Reply { return entryPostscreenDenylisted.Reply() }

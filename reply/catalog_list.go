@@ -334,4 +334,9 @@ var catalog = []*Entry{
 	entryDNSBLTempFail,
 	entryBareLineEnding,
 	entryTempRejected,
+	entryProtocolErrorDrop,
+	entryProtocolErrorEnforce,
+	entryNonSMTPCommandDrop,
+	entryReconnectAfterTests,
+	entryPostscreenDenylisted,
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/examples/internal/storespec"
 	"github.com/smtppolicy/smtppolicy/greylist"
+	"github.com/smtppolicy/smtppolicy/postscreen"
 	"github.com/smtppolicy/smtppolicy/scan/clamd"
 	"github.com/smtppolicy/smtppolicy/scan/spamd"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -391,7 +392,8 @@ func buildDNSBL(c *Config, env Env, st *Stores, b *Built) error {
 	b.Connect = append(b.Connect, smtpcheck.Guard(remember, smtpcheck.Options{
 		Name:    "dnsbl",
 		Timeout: 6 * time.Second, // the lists' own deadline comes first
-		Skip:    []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated},
+		// postscreen.Passed: a client the pass cache vouches for costs no query.
+		Skip: []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated, postscreen.Passed},
 	}))
 	return nil
 }

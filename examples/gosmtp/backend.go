@@ -29,6 +29,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/smtppolicy/smtppolicy/postscreen"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
@@ -124,6 +125,15 @@ type Config struct {
 	// (duplicate refusal), never a message a later check or a failed
 	// delivery turned away.
 	Accepted func(ctx context.Context, s *smtpcheck.Session)
+	// Postscreen, when set, runs postscreen's tests in the listener: the
+	// access list and the pass cache at connect (a client that passed
+	// recently pays no test, and the DNS lists can skip it through
+	// postscreen.Passed), the pregreet test with GreetPause, and the deep
+	// tests (bare newline, non-SMTP commands, pipelining) on each command
+	// line, each with its action. The enforce action needs
+	// postscreen.EnforceCheck in the RCPT stage.
+	Postscreen *postscreen.Screen
+
 	// OnClose is called once when a connection ends, for checks that hold
 	// per-connection state (concurrency limits).
 	OnClose func(s *smtpcheck.Session)
@@ -452,6 +462,11 @@ func (s *session) connect(c *trackedConn) []byte {
 		}
 		s.s.Conn.PTR, s.s.Conn.Confirmed, s.s.Conn.PTRLooked, s.s.Conn.PTRErr = names, confirmed, true, err
 	}
+	refusal, noPause := s.screenConnect(c)
+	if refusal != nil {
+		s.close()
+		return refusal
+	}
 	// The per-client pauses are looked up after the PTR lookup, so that
 	// they can be keyed by the client's name as well as its address.
 	pause := s.b.cfg.GreetPause
@@ -465,10 +480,15 @@ func (s *session) connect(c *trackedConn) []byte {
 			c.setCommandPause(d)
 		}
 	}
+	if noPause {
+		pause = 0
+	}
 	if pause > 0 {
+		c.screenBanner()
 		c.greetPause(pause)
 	}
 	rep := s.settle(s.decide(smtpcheck.StageConnect))
+	c.screenConnected(pause > 0, rep.IsZero())
 	if rep.IsZero() {
 		return nil
 	}

@@ -66,6 +66,7 @@ type trackedConn struct {
 	passLine     bool
 	out          []byte        // what Read hands to go-smtp, reused between reads
 	commandPause time.Duration // before each reply to a command
+	screen       *screenState  // postscreen's tests under way; nil: none
 }
 
 func newTrackedConn(c net.Conn, s *session) *trackedConn {
@@ -75,6 +76,11 @@ func newTrackedConn(c net.Conn, s *session) *trackedConn {
 // Read passes bytes to go-smtp and follows the command lines in them.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	for {
+		if c.screenDrop() {
+			// A test failed under drop, maybe on talk before the greeting.
+			c.dropReply()
+			return 0, net.ErrClosed
+		}
 		c.mu.Lock()
 		if len(c.pending) > 0 {
 			n := copy(p, c.pending)
@@ -96,6 +102,10 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		out, tooLong := c.observe(p[:n])
+		if c.screenDrop() {
+			c.dropReply()
+			return 0, net.ErrClosed
+		}
 		if tooLong {
 			return 0, smtp.ErrTooLongLine
 		}
@@ -251,6 +261,7 @@ func withStandIn(line []byte) []byte {
 
 // endLine handles one complete line from the client.
 func (c *trackedConn) endLine() {
+	bare := !c.lineTooLong && (len(c.line) == 0 || c.line[len(c.line)-1] != '\r')
 	line := string(bytes.TrimRight(c.line, "\r"))
 	c.line = c.line[:0]
 	c.lineTooLong = false
@@ -272,6 +283,7 @@ func (c *trackedConn) endLine() {
 	verb = upper(verb)
 	c.lastVerb = verb
 	c.lastLines[verb] = line
+	c.screenLine(line, verb, bare)
 	switch verb {
 	case "DATA":
 		c.sawData = true
@@ -335,6 +347,11 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 		c.watch(c.commandPause)
 	}
 	c.observeReply(p)
+	if bytes.HasPrefix(p, []byte("221 ")) {
+		// The reply to QUIT: the client may reconnect as soon as it has
+		// it, so what this connection showed is recorded first.
+		c.screenFinish()
+	}
 	n, err := c.Conn.Write(p)
 	c.mu.Lock()
 	closeNow := c.closeOnWrite && bytes.HasSuffix(p, []byte("\r\n"))
@@ -455,6 +472,7 @@ func (c *trackedConn) markCloseAfterReply() {
 // Close ends the connection and the session's state with it, whether or not
 // the client ever said HELO.
 func (c *trackedConn) Close() error {
+	c.screenFinish()
 	err := c.Conn.Close()
 	c.sess.close()
 	return err

@@ -70,6 +70,8 @@ type buildEnv struct {
 	// Assembly builds the parts of the policy the smtppolicy_* parameters
 	// describe (see part).
 	Assembly *assembly.Builder
+	// Params are the smtppolicy_* parameters the assembly was built from.
+	Params *assembly.Config
 }
 
 // staged are a feature's checks per stage, appended to that stage's list.
@@ -87,6 +89,9 @@ type staged struct {
 	// (gosmtp's Config.Accepted), and Closed of each session's end.
 	Accepted func(ctx context.Context, s *smtpcheck.Session) error
 	Closed   func(ctx context.Context, s *smtpcheck.Session) error
+	// Configure, when set, adjusts the server adapter's settings
+	// (postscreen's tests, per-client hooks); only the first build's apply.
+	Configure []func(*gosmtp.Config)
 }
 
 // feature registers its flags and returns the builder to call after parsing.
@@ -223,6 +228,8 @@ type built struct {
 	grey *greylist.Greylist
 	// accepted and closed are the features' hooks (staged).
 	accepted, closed []func(ctx context.Context, s *smtpcheck.Session) error
+	// configure is the first build's: the adapter is made once.
+	configure []func(*gosmtp.Config)
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -280,7 +287,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	params := assembly.NewConfig(nil)
 	params.Flags(fs)
 	// The policy's parts, in the order their checks run at each stage.
-	features := []feature{accessFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags, calloutFlags}
+	features := []feature{accessFlags, postscreenFlags, hygieneFlags, dnsblFlags, uriFlags, msgauthFlags, batvFlags, scanFlags, greylistFlags, duplicateFlags, four21Flags, calloutFlags, reputationFlags}
 	builders := make([]func(*buildEnv) (staged, error), 0, len(features))
 	for _, f := range features {
 		builders = append(builders, f(fs))
@@ -373,6 +380,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 		}
 		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx, Trusted: trusted}
+		env.Params = loaded
 		env.Assembly = assembly.NewBuilder(loaded, assembly.Env{
 			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true,
 		}, &stores)
@@ -399,6 +407,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			if st.Closed != nil {
 				closed = append(closed, st.Closed)
 			}
+			all.Configure = append(all.Configure, st.Configure...)
 		}
 		policy := &smtpcheck.Policy{
 			Connect: smtpcheck.FirstMatch(all.Connect...),
@@ -433,7 +442,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			policy.Metrics = ops.Tee{metrics, prom}
 		}
 		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener,
-			grey: env.Assembly.Built().Greylist, accepted: accepted, closed: closed}, nil
+			grey: env.Assembly.Built().Greylist, accepted: accepted, closed: closed, configure: all.Configure}, nil
 	}
 	bctx, stopBuilt := context.WithCancel(context.Background())
 	first, err := build(bctx)
@@ -496,6 +505,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	}
 	if res != nil {
 		cfg.LookupPTR = res.VerifyPTR
+	}
+	for _, f := range first.configure {
+		f(&cfg)
 	}
 	be := gosmtp.New(cfg)
 	srv := smtp.NewServer(be)
