@@ -36,6 +36,11 @@ type Env struct {
 	// not, any other error when that cannot be known now. A file using the
 	// restriction without a verifier is refused.
 	VerifyRecipient func(ctx context.Context, rcpt smtpcheck.Address) error
+	// VerifySender answers reject_unverified_sender, as VerifyRecipient
+	// does for recipients (Postfix asks the same verify(8) service for
+	// both; a program with one verifier gives it twice). A file using the
+	// restriction without one is refused.
+	VerifySender func(ctx context.Context, sender smtpcheck.Address) error
 	// PassActions is set by a front-end that hands access-table actions to
 	// Postfix (a policy service): FILTER, REDIRECT, BCC and restriction
 	// names or classes are then left to Postfix (see postfix.PassedOn).
@@ -101,12 +106,16 @@ var defaults = map[string]string{
 	"non_fqdn_reject_code":             "504",
 	"unverified_recipient_reject_code": "450",
 	"unverified_recipient_defer_code":  "450",
+	"unverified_sender_reject_code":    "450",
+	"unverified_sender_defer_code":     "450",
 	// what a DNS-based restriction does when DNS cannot answer now
 	"reject_tempfail_action":                "defer_if_permit",
 	"unknown_helo_hostname_tempfail_action": "$reject_tempfail_action",
 	"unknown_address_tempfail_action":       "$reject_tempfail_action",
 	"unverified_recipient_tempfail_action":  "$reject_tempfail_action",
 	"unverified_recipient_reject_reason":    "",
+	"unverified_sender_tempfail_action":     "$reject_tempfail_action",
+	"unverified_sender_reject_reason":       "",
 	// DNS lists
 	"default_rbl_reply":                    "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}",
 	"rbl_reply_maps":                       "",

@@ -36,12 +36,12 @@ var unimplemented = map[string]bool{
 	"check_client_mx_access": true, "check_client_ns_access": true, "check_client_a_access": true,
 	"check_helo_mx_access": true, "check_helo_ns_access": true, "check_helo_a_access": true,
 	"check_reverse_client_hostname_access": true, "check_etrn_access": true,
-	"reject_unverified_sender": true, "reject_unlisted_recipient": true, "reject_unlisted_sender": true,
+	"reject_unlisted_recipient": true, "reject_unlisted_sender": true,
 	"reject_authenticated_sender_login_mismatch": true, "reject_known_sender_login_mismatch": true,
 	"reject_sender_login_mismatch": true, "reject_unauthenticated_sender_login_mismatch": true,
 	"reject_unknown_forward_client_hostname": true, "reject_multi_recipient_bounce": true,
 	"reject_plaintext_session": true, "permit_tls_clientcerts": true, "permit_tls_all_clientcerts": true,
-	"permit_auth_destination": true, "permit_mx_backup": true, "reject_rhsbl_recipient": true,
+	"permit_auth_destination": true, "permit_mx_backup": true,
 	"defer_if_reject_unauth_pipelining": true, "reject_unauth_sender_login_mismatch": true,
 	"permit_naked_ip_address": true, "reject_maps_rbl": true, "reject_non_fqdn_address": true,
 }
@@ -419,7 +419,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			return clientNameOutcome(check(ctx, s), reply.ClientNoReverseHostname(s.Conn.ClientIP.String()), code)
 		}, nil
 	case "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_reverse_client", "reject_rhsbl_helo",
-		"reject_rhsbl_sender", "permit_dnswl_client", "permit_rhswl_client":
+		"reject_rhsbl_sender", "reject_rhsbl_recipient", "permit_dnswl_client", "permit_rhswl_client":
 		if err := needDNS(); err != nil {
 			return nil, err
 		}
@@ -428,7 +428,12 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if b.env.VerifyRecipient == nil {
 			return nil, b.errorAt(list, "reject_unverified_recipient needs a recipient verifier, and none is configured")
 		}
-		return b.unverifiedRecipient()
+		return b.unverified(true)
+	case "reject_unverified_sender":
+		if b.env.VerifySender == nil {
+			return nil, b.errorAt(list, "reject_unverified_sender needs a sender verifier, and none is configured")
+		}
+		return b.unverified(false)
 	case "check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access":
 		t, err := loadTable(arg)
 		if err != nil {
@@ -744,57 +749,70 @@ func (b *builder) unknownAddress(rcpt bool, code int, tf smtpcheck.Action) smtpc
 	}
 }
 
-// unverifiedRecipient is reject_unverified_recipient, with Postfix's
-// replies: an address the verifier calls undeliverable gets
-// unverified_recipient_reject_code, one it cannot verify now
-// unverified_recipient_defer_code. A 5xx code answers "undeliverable
-// address: why"; a 4xx code (the default 450, so a mistake in the verifier
-// costs a delay, not mail) answers "unverified address: why" as
-// unverified_recipient_tempfail_action says. unverified_recipient_reject_reason,
-// when set, replaces why.
-func (b *builder) unverifiedRecipient() (smtpcheck.Check, error) {
-	rejectCode, err := b.code("unverified_recipient_reject_code")
+// unverified is reject_unverified_recipient (rcpt) or
+// reject_unverified_sender, with Postfix's replies: an address the verifier
+// calls undeliverable gets unverified_*_reject_code, one it cannot verify
+// now unverified_*_defer_code. A 5xx code answers "undeliverable address:
+// why"; a 4xx code (the default 450, so a mistake in the verifier costs a
+// delay, not mail) answers "unverified address: why" as
+// unverified_*_tempfail_action says. unverified_*_reject_reason, when set,
+// replaces why. The enhanced code is 4.1.1 for a recipient, 4.1.7 for a
+// sender (its class follows the reply code); the null sender is never
+// verified.
+func (b *builder) unverified(rcpt bool) (smtpcheck.Check, error) {
+	role, rule, kind, enh := "sender", "reject_unverified_sender", postfix.Sender, "4.1.7"
+	verify := b.env.VerifySender
+	if rcpt {
+		role, rule, kind, enh = "recipient", "reject_unverified_recipient", postfix.Recipient, "4.1.1"
+		verify = b.env.VerifyRecipient
+	}
+	rejectCode, err := b.code("unverified_" + role + "_reject_code")
 	if err != nil {
 		return nil, err
 	}
-	deferCode, err := b.code("unverified_recipient_defer_code")
+	deferCode, err := b.code("unverified_" + role + "_defer_code")
 	if err != nil {
 		return nil, err
 	}
-	tf, err := b.tempfailAction("unverified_recipient_tempfail_action")
+	tf, err := b.tempfailAction("unverified_" + role + "_tempfail_action")
 	if err != nil {
 		return nil, err
 	}
-	alt, err := b.value("unverified_recipient_reject_reason")
+	alt, err := b.value("unverified_" + role + "_reject_reason")
 	if err != nil {
 		return nil, err
 	}
-	verify := b.env.VerifyRecipient
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if s.Stage != smtpcheck.StageRcpt {
+		var a smtpcheck.Address
+		switch {
+		case rcpt && s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull():
+			a = s.Rcpt
+		case !rcpt && s.Mail != nil && !s.Mail.From.IsNull():
+			a = s.Mail.From
+		default:
 			return smtpcheck.Result{}
 		}
-		err := verify(ctx, s.Rcpt)
+		err := verify(ctx, a)
 		if err == nil {
 			return smtpcheck.Result{}
 		}
-		reason := smtpcheck.Reason{Rule: "reject_unverified_recipient", Matched: s.Rcpt.String(), Evidence: err.Error()}
+		reason := smtpcheck.Reason{Rule: rule, Matched: a.String(), Evidence: err.Error()}
 		code, why := deferCode, err.Error()
 		if errors.Is(err, ErrUndeliverable) {
 			code = rejectCode
 			if err == ErrUndeliverable {
-				why = fmt.Sprintf("unknown user: %q", s.Rcpt.String())
+				why = fmt.Sprintf("unknown user: %q", a.String())
 			}
 		}
 		if alt != "" {
 			why = alt
 		}
 		if code < 500 {
-			r := smtpcheck.Refuse(postfix.ReplyFor(postfix.Recipient, s.Rcpt.String(), code, "4.1.1", "", "unverified address: "+why, ""), reason)
+			r := smtpcheck.Refuse(postfix.ReplyFor(kind, a.String(), code, enh, "", "unverified address: "+why, ""), reason)
 			r.Action = tf
 			return r
 		}
-		return postfix.Refuse(postfix.ReplyFor(postfix.Recipient, s.Rcpt.String(), code, "4.1.1", "", "undeliverable address: "+why, ""), reason)
+		return postfix.Refuse(postfix.ReplyFor(kind, a.String(), code, enh, "", "undeliverable address: "+why, ""), reason)
 	}, nil
 }
 
@@ -905,7 +923,43 @@ func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 	case "reject_rhsbl_helo":
 		return c.HeloCheck(), nil
 	case "reject_rhsbl_sender":
-		return c.SenderCheck(), nil
+		return addressRHSBL(c, dnsbl.SubjectSender), nil
+	case "reject_rhsbl_recipient":
+		return addressRHSBL(c, dnsbl.SubjectRecipient), nil
 	}
 	return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
+}
+
+// addressRHSBL is reject_rhsbl_sender and reject_rhsbl_recipient as
+// Postfix's reject_rbl_domain has them: the address's domain (the whole
+// address when it has none) is looked up, an address literal or a name
+// whose last label is all digits is not, and the reply's $rbl_what is the
+// whole address: "Recipient address [bob@example.com] blocked using ...".
+// The null sender is not looked up.
+func addressRHSBL(c *dnsbl.Checker, subj dnsbl.Subject) smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		var a smtpcheck.Address
+		switch {
+		case subj == dnsbl.SubjectRecipient && s.Stage == smtpcheck.StageRcpt:
+			a = s.Rcpt
+		case subj == dnsbl.SubjectSender && s.Mail != nil:
+			a = s.Mail.From
+		}
+		if a.IsNull() {
+			return smtpcheck.Result{}
+		}
+		d := a.Domain
+		if d == "" {
+			d = a.Local
+		}
+		last := d[strings.LastIndexByte(d, '.')+1:]
+		if strings.HasPrefix(d, "[") || strings.Trim(last, "0123456789") == "" {
+			return smtpcheck.Result{}
+		}
+		v := c.CheckDomain(ctx, d)
+		if v.Err == nil {
+			v.Subject = a.String()
+		}
+		return c.Decide(ctx, s, v, subj)
+	}
 }

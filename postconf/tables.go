@@ -12,8 +12,14 @@ import (
 // table written in place between braces — inline:{ key=value, { key = value
 // with spaces } } (Postfix 3.0) and cidr:{ {rule}, {rule} }, regexp:{...},
 // pcre:{...} (Postfix 3.7), each braced element one line of the table, and
-// static:{ result with spaces }.
+// static:{ result with spaces }. A proxy: prefix is accepted.
 func loadTable(spec string) (postfix.Table, error) {
+	// proxy:type:name is Postfix's proxymap(8) reading the table on
+	// smtpd's behalf (for chrooted or many processes); here the table is
+	// read in-process, so the prefix changes nothing.
+	if k, rest, ok := strings.Cut(spec, ":"); ok && strings.EqualFold(k, "proxy") {
+		spec = rest
+	}
 	kind, body, ok := strings.Cut(spec, ":")
 	if !ok || !strings.HasPrefix(body, "{") {
 		return postfix.Load(spec)

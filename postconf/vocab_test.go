@@ -1,0 +1,112 @@
+package postconf_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smtppolicy/smtppolicy/postconf"
+	"github.com/smtppolicy/smtppolicy/smtpcheck"
+)
+
+// replyCase is one session through one configuration and the first reply
+// line Postfix's smtpd_check.c gives it ("" when the session passes).
+type replyCase struct {
+	name       string
+	conf       string
+	ip, helo   string
+	from, rcpt string
+	want       smtpcheck.Action
+	reply      string
+}
+
+func runReplyCases(t *testing.T, env postconf.Env, tests []replyCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ip, helo := tt.ip, tt.helo
+			if ip == "" {
+				ip = "192.0.2.1"
+			}
+			if helo == "" {
+				helo = "mx.example.net"
+			}
+			d := run(t, build(t, tt.conf, env).Policy, ip, helo, tt.from, tt.rcpt)
+			got := ""
+			if d.Result.Action != smtpcheck.Continue {
+				got = d.Result.DefaultReply().Error()
+			}
+			if d.Result.Action != tt.want || got != tt.reply {
+				t.Errorf("from <%s> to <%s>: %v %q (%s), want %v %q", tt.from, tt.rcpt, d.Result.Action, got, d.Result.Reason, tt.want, tt.reply)
+			}
+		})
+	}
+}
+
+// reject_rhsbl_recipient, reject_unverified_sender, smtpd_null_access_lookup_key
+// and proxy: tables answer as Postfix's smtpd_check.c does.
+func TestRHSBLAndVerifyReplies(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "access")
+	if err := os.WriteFile(table, []byte("spammer.example REJECT go away\n<null> 550 5.7.1 no bounces here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(ctx context.Context, a smtpcheck.Address) error {
+		switch a.Local {
+		case "nobody":
+			return postconf.ErrUndeliverable
+		case "slow":
+			return errors.New("verification timed out")
+		}
+		return nil
+	}
+	env := postconf.Env{Resolver: testDNS(t), Domains: []string{"example.org"}, VerifyRecipient: verify, VerifySender: verify}
+	const rhsbl = "relay_domains = example.org, spammer.example, 1.example\nsmtpd_recipient_restrictions = reject_rhsbl_recipient dbl.test\n"
+	const unv = "smtpd_sender_restrictions = reject_unverified_sender\n"
+	runReplyCases(t, env, []replyCase{
+		{name: "rhsbl recipient listed", conf: rhsbl, from: "a@example.net", rcpt: "bob@spammer.example", want: smtpcheck.Reject,
+			reply: "554 5.7.1 Service unavailable; Recipient address [bob@spammer.example] blocked using dbl.test"},
+		{name: "rhsbl recipient maps_rbl_reject_code", conf: "maps_rbl_reject_code = 550\n" + rhsbl, from: "a@example.net", rcpt: "bob@spammer.example", want: smtpcheck.Reject,
+			reply: "550 5.7.1 Service unavailable; Recipient address [bob@spammer.example] blocked using dbl.test"},
+		{name: "rhsbl recipient default_rbl_reply", conf: "default_rbl_reply = $rbl_code 5.7.9 $rbl_class $rbl_what is on $rbl_domain\n" + rhsbl, from: "a@example.net", rcpt: "bob@spammer.example", want: smtpcheck.Reject,
+			reply: "554 5.7.9 Recipient address bob@spammer.example is on dbl.test"},
+		{name: "rhsbl recipient not listed", conf: rhsbl, from: "a@example.net", rcpt: "bob@example.org", want: smtpcheck.Continue},
+		{name: "rhsbl recipient numeric last label", conf: rhsbl, from: "a@example.net", rcpt: "bob@1.example.123", want: smtpcheck.TempFail,
+			reply: "454 4.7.1 <bob@1.example.123>: Relay access denied"},
+		{name: "rhsbl sender names the address", conf: "smtpd_sender_restrictions = reject_rhsbl_sender dbl.test\n", from: "a@spammer.example", rcpt: "bob@example.org", want: smtpcheck.Reject,
+			reply: "554 5.7.1 Service unavailable; Sender address [a@spammer.example] blocked using dbl.test"},
+		{name: "rhsbl sender null", conf: "smtpd_sender_restrictions = reject_rhsbl_sender dbl.test\n", from: "", rcpt: "bob@example.org", want: smtpcheck.Continue},
+
+		{name: "unverified sender deliverable", conf: unv, from: "alice@example.net", rcpt: "bob@example.org", want: smtpcheck.Continue},
+		{name: "unverified sender null", conf: unv, from: "", rcpt: "bob@example.org", want: smtpcheck.Continue},
+		{name: "unverified sender bounces (450 default)", conf: unv, from: "nobody@example.net", rcpt: "bob@example.org", want: smtpcheck.TempFail,
+			reply: `450 4.1.7 <nobody@example.net>: Sender address rejected: unverified address: unknown user: "nobody@example.net"`},
+		{name: "unverified_sender_reject_code", conf: "unverified_sender_reject_code = 550\n" + unv, from: "nobody@example.net", rcpt: "bob@example.org", want: smtpcheck.Reject,
+			reply: `550 5.1.7 <nobody@example.net>: Sender address rejected: undeliverable address: unknown user: "nobody@example.net"`},
+		{name: "unverified_sender_reject_reason", conf: "unverified_sender_reject_code = 550\nunverified_sender_reject_reason = Address verification failed\n" + unv, from: "nobody@example.net", rcpt: "bob@example.org", want: smtpcheck.Reject,
+			reply: `550 5.1.7 <nobody@example.net>: Sender address rejected: undeliverable address: Address verification failed`},
+		{name: "unverified sender cannot tell", conf: "unverified_sender_defer_code = 451\n" + unv, from: "slow@example.net", rcpt: "bob@example.org", want: smtpcheck.TempFail,
+			reply: `451 4.1.7 <slow@example.net>: Sender address rejected: unverified address: verification timed out`},
+		{name: "unverified_sender_tempfail_action defer_if_permit then reject", conf: "smtpd_sender_restrictions = reject_unverified_sender, reject\n", from: "slow@example.net", rcpt: "bob@example.org", want: smtpcheck.Reject,
+			reply: `554 5.7.1 <slow@example.net>: Sender address rejected: Access denied`},
+
+		{name: "null sender under smtpd_null_access_lookup_key", conf: "smtpd_null_access_lookup_key = <null>\nsmtpd_sender_restrictions = check_sender_access hash:" + table, from: "", rcpt: "bob@example.org", want: smtpcheck.Reject,
+			reply: "550 5.7.1 <>: Sender address rejected: no bounces here"},
+		{name: "null sender under the default key", conf: "smtpd_sender_restrictions = check_sender_access hash:" + table, from: "", rcpt: "bob@example.org", want: smtpcheck.Continue},
+		{name: "proxy: table", conf: "smtpd_sender_restrictions = check_sender_access proxy:hash:" + table, from: "a@spammer.example", rcpt: "bob@example.org", want: smtpcheck.Reject,
+			reply: "554 5.7.1 <a@spammer.example>: Sender address rejected: go away"},
+	})
+}
+
+func TestUnverifiedSenderNeedsVerifier(t *testing.T) {
+	f, err := postconf.Parse(strings.NewReader("smtpd_sender_restrictions = reject_unverified_sender\n"), "main.cf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postconf.Build(f, postconf.Env{}); err == nil {
+		t.Error("reject_unverified_sender without a sender verifier loaded")
+	}
+}
