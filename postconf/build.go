@@ -15,6 +15,7 @@ import (
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
@@ -249,7 +250,7 @@ func Build(f *File, env Env) (*Config, error) {
 	p := &smtpcheck.Policy{DryRun: cfg.DryRun, Logger: env.Logger}
 	helo := lists["smtpd_helo_restrictions"]
 	if cfg.HeloRequired {
-		helo = sequence(heloRequired(), helo)
+		helo = sequence(hygiene.HeloRequired(), helo)
 	}
 	rcpt := withRecipientState(sequence(lists["smtpd_relay_restrictions"], lists["smtpd_recipient_restrictions"]))
 	if !relayFirst {
@@ -261,14 +262,14 @@ func Build(f *File, env Env) (*Config, error) {
 		p.Connect = screen
 		p.Rcpt = sequence(lists["smtpd_client_restrictions"], helo, lists["smtpd_sender_restrictions"], rcpt)
 		if cfg.HeloRequired {
-			p.Mail = heloRequired()
+			p.Mail = hygiene.HeloRequired()
 		}
 	} else {
 		p.Connect = sequence(screen, lists["smtpd_client_restrictions"])
 		p.Helo = helo
 		p.Mail = lists["smtpd_sender_restrictions"]
 		if cfg.HeloRequired {
-			p.Mail = sequence(heloRequired(), p.Mail)
+			p.Mail = sequence(hygiene.HeloRequired(), p.Mail)
 		}
 		p.Rcpt = rcpt
 	}
@@ -501,15 +502,6 @@ func (b *builder) inMyNetworks(ip netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-func heloRequired() smtpcheck.Check {
-	return smtpcheck.Named("smtpd_helo_required", func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if s.Helo.Name == "" {
-			return smtpcheck.Refuse(reply.NeedHelo(), smtpcheck.Reason{Rule: "smtpd_helo_required"})
-		}
-		return smtpcheck.Result{}
-	})
 }
 
 // rblSettings are the parameters behind reject_rbl_client and friends.

@@ -14,7 +14,6 @@ import (
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
 // aliases are the older restriction names the DNSBL tutorial (and many
@@ -209,34 +208,6 @@ func deferIfReject(list string) smtpcheck.Check {
 	}
 }
 
-// withCode applies a *_reject_code parameter to a refusal. A null MX
-// (RFC 7505: X.7.27 for a sender, X.1.10 for a recipient) is a fact, not a
-// lookup result, and keeps its permanent code.
-func withCode(r smtpcheck.Result, code int) smtpcheck.Result {
-	if !r.Action.Refuses() || r.Reply.IsZero() || r.Reply.Code() == code {
-		return r
-	}
-	if e := r.Reply.Enhanced(); (e.Subject == 7 && e.Detail == 27) || (e.Subject == 1 && e.Detail == 10) {
-		return r
-	}
-	if rep, err := r.Reply.WithCode(code); err == nil {
-		r.Reply = rep
-		r = classAction(r)
-	}
-	return r
-}
-
-// classAction makes a refusal's action agree with its reply's class.
-func classAction(r smtpcheck.Result) smtpcheck.Result {
-	switch {
-	case r.Reply.IsTransient() && r.Action == smtpcheck.Reject:
-		r.Action = smtpcheck.TempFail
-	case r.Reply.IsPermanent() && r.Action == smtpcheck.TempFail:
-		r.Action = smtpcheck.Reject
-	}
-	return r
-}
-
 // coded wraps a check so its refusals carry the code from parameter param.
 func (b *builder) coded(param string, c smtpcheck.Check) (smtpcheck.Check, error) {
 	code, err := b.code(param)
@@ -244,7 +215,7 @@ func (b *builder) coded(param string, c smtpcheck.Check) (smtpcheck.Check, error
 		return nil, err
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		return withCode(c(ctx, s), code)
+		return c(ctx, s).WithCode(code)
 	}, nil
 }
 
@@ -308,8 +279,8 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			if s.Stage != smtpcheck.StageRcpt || b.authDestination(s.Rcpt) {
 				return smtpcheck.Result{}
 			}
-			return withCode(smtpcheck.Refuse(reply.RelayAccessDenied(s.Rcpt.String()),
-				smtpcheck.Reason{Rule: name, Matched: s.Rcpt.DomainFold()}), code)
+			return smtpcheck.Refuse(reply.RelayAccessDenied(s.Rcpt.String()),
+				smtpcheck.Reason{Rule: name, Matched: s.Rcpt.DomainFold()}).WithCode(code)
 		}, nil
 	case "reject_unauth_pipelining":
 		// Postfix answers 503 5.5.0 whatever the codes say.
@@ -322,19 +293,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			h := s.Helo.Name
-			switch {
-			case h == "":
-				return smtpcheck.Result{}
-			case h[0] == '[':
-				return invalidHeloAddress(s, code)
-			case !validHostname(trimOneDot(h)) && !validHostaddr(trimOneDot(h)):
-				return smtpcheck.Refuse(postfix.ReplyFor(postfix.Helo, h, code, "5.5.2", "", "Invalid name", ""),
-					smtpcheck.Reason{Rule: "reject_invalid_helo_hostname", Matched: h})
-			}
-			return smtpcheck.Result{}
-		}, nil
+		return hygiene.PostfixInvalidHelo(hygiene.PostfixConfig{InvalidHostnameCode: code}), nil
 	case "reject_non_fqdn_helo_hostname":
 		code, err := b.code("non_fqdn_reject_code")
 		if err != nil {
@@ -344,18 +303,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			h := s.Helo.Name
-			switch {
-			case h == "":
-				return smtpcheck.Result{}
-			case h[0] == '[':
-				return invalidHeloAddress(s, bad)
-			case !validHostname(trimOneDot(h)) || !strings.Contains(trimOneDot(h), "."):
-				return withCode(smtpcheck.Refuse(reply.HeloNeedFQDN(h), smtpcheck.Reason{Rule: "reject_non_fqdn_helo_hostname", Matched: h}), code)
-			}
-			return smtpcheck.Result{}
-		}, nil
+		return hygiene.PostfixNonFQDNHelo(hygiene.PostfixConfig{NonFQDNCode: code, InvalidHostnameCode: bad}), nil
 	case "reject_unknown_helo_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
@@ -372,11 +320,14 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.unknownHelo(code, bad, tf), nil
-	case "reject_non_fqdn_sender":
-		return b.coded("non_fqdn_reject_code", nonFQDN(false))
-	case "reject_non_fqdn_recipient":
-		return b.coded("non_fqdn_reject_code", nonFQDN(true))
+		return hygiene.PostfixUnknownHelo(hygiene.PostfixConfig{Resolver: res,
+			UnknownHostnameCode: code, InvalidHostnameCode: bad, HeloTempFail: tf}), nil
+	case "reject_non_fqdn_sender", "reject_non_fqdn_recipient":
+		code, err := b.code("non_fqdn_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		return hygiene.PostfixNonFQDNAddress(hygiene.PostfixConfig{NonFQDNCode: code}, name == "reject_non_fqdn_recipient"), nil
 	case "reject_unknown_sender_domain", "reject_unknown_recipient_domain":
 		if err := needDNS(); err != nil {
 			return nil, err
@@ -389,7 +340,8 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.unknownAddress(name == "reject_unknown_recipient_domain", code, tf), nil
+		return hygiene.PostfixUnknownDomain(hygiene.PostfixConfig{Resolver: res, UnknownAddressCode: code, AddressTempFail: tf},
+			name == "reject_unknown_recipient_domain"), nil
 	case "reject_unknown_client_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
@@ -584,17 +536,6 @@ func (b *builder) authDestination(a smtpcheck.Address) bool {
 	return a.Domain == "" || b.localDomain(a.Domain)
 }
 
-// invalidHeloAddress is reject_invalid_hostaddr, which every HELO
-// restriction applies to an argument starting with '[': 501 5.5.2 (or
-// invalid_hostname_reject_code) "invalid ip address".
-func invalidHeloAddress(s *smtpcheck.Session, code int) smtpcheck.Result {
-	h := s.Helo.Name
-	if validHeloAddress(h) {
-		return smtpcheck.Result{}
-	}
-	return withCode(smtpcheck.Refuse(reply.HeloInvalidIP(h), smtpcheck.Reason{Rule: "reject_invalid_hostaddr", Matched: h}), code)
-}
-
 // tempfailAction reads a *_tempfail_action parameter: what a restriction
 // does when DNS cannot answer now.
 func (b *builder) tempfailAction(name string) (smtpcheck.Action, error) {
@@ -622,131 +563,7 @@ func clientNameOutcome(r smtpcheck.Result, rep reply.Reply, code int) smtpcheck.
 		code = 450
 		r.Reason.Evidence = strings.TrimSpace(r.Reason.Evidence + " " + r.Err.Error())
 	}
-	return withCode(smtpcheck.Refuse(rep, r.Reason), code)
-}
-
-// nonFQDN is reject_non_fqdn_sender / reject_non_fqdn_recipient: the
-// address's domain must be a fully qualified domain name.
-func nonFQDN(rcpt bool) smtpcheck.Check {
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		var a smtpcheck.Address
-		switch {
-		case rcpt && s.Stage == smtpcheck.StageRcpt:
-			a = s.Rcpt
-		case !rcpt && s.Mail != nil:
-			a = s.Mail.From
-		default:
-			return smtpcheck.Result{}
-		}
-		if a.IsNull() || (rcpt && a.Domain == "" && strings.EqualFold(a.Local, "postmaster")) {
-			return smtpcheck.Result{}
-		}
-		d := strings.TrimSuffix(a.Domain, ".")
-		if d != "" && (strings.HasPrefix(d, "[") || strings.Contains(d, ".")) {
-			return smtpcheck.Result{}
-		}
-		reason := smtpcheck.Reason{Rule: "non_fqdn", Matched: a.String()}
-		if rcpt {
-			return smtpcheck.Refuse(reply.RecipientNotFQDN(a.String()), reason)
-		}
-		return smtpcheck.Refuse(reply.SenderNotFQDN(a.String()), reason)
-	}
-}
-
-// unknownHelo is reject_unknown_helo_hostname as Postfix has it: any HELO
-// name but an address literal (which must be a valid address) needs an A,
-// AAAA or MX record — a bare address or a name without a dot is looked up
-// like any other — and a null MX counts, MTAs may have one. None gets
-// unknown_hostname_reject_code; a lookup that fails now gets 450 as
-// unknown_helo_hostname_tempfail_action says.
-func (b *builder) unknownHelo(code, bad int, tf smtpcheck.Action) smtpcheck.Check {
-	res := b.env.Resolver
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		h := s.Helo.Name
-		switch {
-		case h == "":
-			return smtpcheck.Result{}
-		case h[0] == '[':
-			return invalidHeloAddress(s, bad)
-		}
-		name := strings.ToLower(trimOneDot(h))
-		reason := smtpcheck.Reason{Rule: "reject_unknown_helo_hostname", Matched: name}
-		_, err := res.LookupIP(ctx, name)
-		if err != nil && resolver.IsNotFound(err) {
-			_, err = res.LookupMX(ctx, name)
-		}
-		switch {
-		case err == nil:
-			return smtpcheck.Result{}
-		case resolver.IsNotFound(err):
-			return withCode(smtpcheck.Refuse(reply.HeloHostNotFound(h), reason), code)
-		}
-		r := withCode(smtpcheck.Refuse(reply.HeloHostNotFound(h), reason), 450)
-		r.Reason.Evidence = err.Error()
-		r.Action = tf
-		return r
-	}
-}
-
-// unknownAddress is reject_unknown_sender_domain and
-// reject_unknown_recipient_domain: the address's domain needs an MX or an
-// address record. A null MX is refused for good (550 5.7.27 for a sender,
-// 556 5.1.10 for a recipient); a domain that does not exist gets
-// unknown_address_reject_code; a lookup that fails now gets 450 as
-// unknown_address_tempfail_action says.
-func (b *builder) unknownAddress(rcpt bool, code int, tf smtpcheck.Action) smtpcheck.Check {
-	res := b.env.Resolver
-	rule := "reject_unknown_sender_domain"
-	if rcpt {
-		rule = "reject_unknown_recipient_domain"
-	}
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		var a smtpcheck.Address
-		switch {
-		case rcpt && s.Stage == smtpcheck.StageRcpt:
-			a = s.Rcpt
-		case !rcpt && s.Mail != nil && !s.Mail.From.IsNull():
-			a = s.Mail.From
-		default:
-			return smtpcheck.Result{}
-		}
-		if a.Domain == "" || strings.HasPrefix(a.Domain, "[") {
-			return smtpcheck.Result{}
-		}
-		d := strings.TrimSuffix(a.DomainFold(), ".")
-		reason := smtpcheck.Reason{Rule: rule, Matched: d}
-		notFound := func() reply.Reply {
-			if rcpt {
-				return reply.RecipientDomainNotFoundTemp(a.String())
-			}
-			return reply.SenderDomainNotFoundTemp(a.String())
-		}
-		tempFail := func(err error) smtpcheck.Result {
-			r := withCode(smtpcheck.Refuse(notFound(), reason), 450)
-			r.Reason.Evidence = err.Error()
-			r.Action = tf
-			return r
-		}
-		mx, err := res.LookupMX(ctx, d)
-		if err == nil {
-			if len(mx) == 1 && (mx[0].Host == "." || mx[0].Host == "") {
-				if rcpt {
-					return smtpcheck.Refuse(reply.RecipientNullMX(a.String(), d), reason)
-				}
-				return smtpcheck.Refuse(reply.SenderNullMX(a.String(), d), reason)
-			}
-			return smtpcheck.Result{}
-		}
-		if !resolver.IsNotFound(err) {
-			return tempFail(err)
-		}
-		if _, err := res.LookupIP(ctx, d); err == nil {
-			return smtpcheck.Result{}
-		} else if !resolver.IsNotFound(err) {
-			return tempFail(err)
-		}
-		return withCode(smtpcheck.Refuse(notFound(), reason), code)
-	}
+	return smtpcheck.Refuse(rep, r.Reason).WithCode(code)
 }
 
 // unverified is reject_unverified_recipient (rcpt) or
