@@ -128,6 +128,7 @@ var defaults = map[string]string{
 	"parent_domain_matches_subdomains":     "smtpd_access_maps",
 	"recipient_delimiter":                  "",
 	"smtpd_null_access_lookup_key":         "<>",
+	"smtpd_restriction_classes":            "",
 	// recipient and sender validation (reject_unlisted_*); see unlisted.go
 	// for local_recipient_maps
 	"smtpd_reject_unlisted_recipient":     "yes",
@@ -173,11 +174,13 @@ type builder struct {
 	env     Env
 	log     *slog.Logger
 	mynets  []netip.Prefix
-	domains map[string]bool // exact relay/destination domains
-	parents []string        // ".example.org" forms and, with parent matching, parents
-	mydest  domainSet       // mydestination (or Env.Domains): the local address class
-	relay   domainSet       // relay_domains: the relay address class
-	maps    addressMaps     // the recipient and alias tables of reject_unlisted_*
+	domains map[string]bool   // exact relay/destination domains
+	parents []string          // ".example.org" forms and, with parent matching, parents
+	mydest  domainSet         // mydestination (or Env.Domains): the local address class
+	relay   domainSet         // relay_domains: the relay address class
+	maps    addressMaps       // the recipient and alias tables of reject_unlisted_*
+	classes map[string]string // smtpd_restriction_classes: name -> its restrictions
+	inClass map[string]bool   // the classes being compiled, to refuse a loop
 	access  postfix.Options
 	rbl     rblSettings
 	dnsErr  smtpcheck.ErrorPolicy
@@ -215,6 +218,9 @@ func Build(f *File, env Env) (*Config, error) {
 		return nil, err
 	}
 	if err := b.addressMaps(); err != nil {
+		return nil, err
+	}
+	if err := b.restrictionClasses(); err != nil {
 		return nil, err
 	}
 	if err := b.rblSettings(); err != nil {

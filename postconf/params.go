@@ -13,7 +13,6 @@ import (
 // in lower case). Any other value is an error naming file and line: loading
 // a file that asks for a check which would then not run is a silent permit.
 var unsupportedParams = map[string][]string{
-	"smtpd_restriction_classes": {""},
 	// anvil's per-client limits.
 	"smtpd_client_connection_count_limit":     {"0"},
 	"smtpd_client_connection_rate_limit":      {"0"},
@@ -121,6 +120,13 @@ func (f *File) references() map[string]bool {
 				refs[v[:j]] = true
 			}
 			v = v[j:]
+		}
+	}
+	// A restriction class is a parameter the file defines for
+	// smtpd_restriction_classes to name.
+	if p, ok := f.params["smtpd_restriction_classes"]; ok {
+		for _, n := range Fields(p.Value) {
+			refs[n] = true
 		}
 	}
 	return refs

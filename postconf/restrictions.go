@@ -94,6 +94,49 @@ func (b *builder) compileWords(name string, words []string) ([]smtpcheck.Check, 
 	return checks, nil
 }
 
+// restrictionClasses reads smtpd_restriction_classes: each name is a
+// parameter of the file holding a list of restrictions, usable as a
+// restriction and as an access table's result.
+func (b *builder) restrictionClasses() error {
+	v, err := b.value("smtpd_restriction_classes")
+	if err != nil {
+		return err
+	}
+	b.classes, b.inClass = map[string]string{}, map[string]bool{}
+	for _, n := range Fields(v) {
+		def, err := b.value(n)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(def) == "" {
+			return b.errorAt("smtpd_restriction_classes", fmt.Sprintf("restriction class %q needs a definition", n))
+		}
+		// Postfix looks classes up as written; names are matched here
+		// in lower case, as restriction names are.
+		b.classes[strings.ToLower(n)] = def
+	}
+	return nil
+}
+
+// restrictionClass compiles a restriction class where list uses it: its
+// refusals name what list's do, as Postfix evaluates a class in place. A
+// permit in the class ends the list that used it.
+func (b *builder) restrictionClass(list, name string) (smtpcheck.Check, error) {
+	if b.inClass[name] {
+		return nil, b.errorAt(name, fmt.Sprintf("restriction class %q uses itself", name))
+	}
+	b.inClass[name] = true
+	defer delete(b.inClass, name)
+	checks, err := b.compileWords(list, Fields(b.classes[name]))
+	if err != nil {
+		return nil, err
+	}
+	if len(checks) == 0 {
+		return func(context.Context, *smtpcheck.Session) smtpcheck.Result { return smtpcheck.Result{} }, nil
+	}
+	return smtpcheck.FirstMatch(checks...), nil
+}
+
 // restrictionList compiles one smtpd_*_restrictions parameter.
 func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 	v, err := b.value(name)
@@ -437,6 +480,9 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 	if unimplemented[name] {
 		return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
 	}
+	if _, ok := b.classes[name]; ok {
+		return b.restrictionClass(list, name)
+	}
 	return nil, b.errorAt(list, fmt.Sprintf("unknown restriction %q", name))
 }
 
@@ -474,7 +520,7 @@ func (b *builder) tableRestrictions(spec, list string, t postfix.Table) (map[str
 			if errors.As(err, &pe) {
 				err = errors.New(pe.Msg)
 			}
-			fail(a.Line, fmt.Errorf("%q: %v (restriction classes are not supported)", a.Text, err))
+			fail(a.Line, fmt.Errorf("%q: %v", a.Text, err))
 			continue
 		}
 		inPlace[a.Text] = smtpcheck.FirstMatch(checks...)

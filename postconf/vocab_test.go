@@ -184,3 +184,41 @@ func TestUnlistedRefusesSystemTables(t *testing.T) {
 		t.Errorf("Build() = %v, want main.cf:2: ... cannot be read", err)
 	}
 }
+
+// smtpd_restriction_classes: a class is a restriction and an access
+// table's result, evaluated in place for the list that used it.
+func TestRestrictionClasses(t *testing.T) {
+	const classes = "smtpd_restriction_classes = from_friends, strict\nfrom_friends = permit\nstrict = reject_non_fqdn_sender, reject\n"
+	runReplyCases(t, postconf.Env{Domains: []string{"example.org"}}, []replyCase{
+		{name: "class as a table result permits", conf: classes + "smtpd_sender_restrictions = check_sender_access inline:{ friend.example=from_friends }, reject\n",
+			from: "a@friend.example", rcpt: "bob@example.org", want: smtpcheck.Continue},
+		{name: "no class, the list goes on", conf: classes + "smtpd_sender_restrictions = check_sender_access inline:{ friend.example=from_friends }, reject\n",
+			from: "a@other.example", rcpt: "bob@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <a@other.example>: Sender address rejected: Access denied"},
+		{name: "class names the subject of the list using it", conf: classes + "smtpd_recipient_restrictions = check_recipient_access inline:{ bob@example.org=strict }\n",
+			from: "a@example.net", rcpt: "bob@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <bob@example.org>: Recipient address rejected: Access denied"},
+		{name: "restrictions in a class keep their own subject", conf: classes + "smtpd_recipient_restrictions = check_recipient_access inline:{ bob@example.org=strict }\n",
+			from: "a@localhost", rcpt: "bob@example.org", want: smtpcheck.Reject, reply: "504 5.5.2 <a@localhost>: Sender address rejected: need fully-qualified address"},
+		{name: "class as a restriction", conf: classes + "smtpd_client_restrictions = strict\n",
+			from: "a@example.net", rcpt: "bob@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access denied"},
+		{name: "a class's permit ends the list that used it", conf: classes + "smtpd_client_restrictions = from_friends, reject\n",
+			from: "a@example.net", rcpt: "bob@example.org", want: smtpcheck.Continue},
+	})
+}
+
+func TestRestrictionClassErrors(t *testing.T) {
+	for _, tt := range []struct{ name, conf, want string }{
+		{"no definition", "smtpd_restriction_classes = nothing\nsmtpd_client_restrictions = nothing\n", `restriction class "nothing" needs a definition`},
+		{"uses itself", "smtpd_restriction_classes = loop\nloop = permit_mynetworks, loop\nsmtpd_client_restrictions = loop\n", `restriction class "loop" uses itself`},
+		{"not declared", "my_class = reject\nsmtpd_client_restrictions = my_class\n", `unknown restriction "my_class"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := postconf.Parse(strings.NewReader(tt.conf), "main.cf")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := postconf.Build(f, postconf.Env{}); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Build() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
