@@ -128,9 +128,29 @@ var defaults = map[string]string{
 	"parent_domain_matches_subdomains":     "smtpd_access_maps",
 	"recipient_delimiter":                  "",
 	"smtpd_null_access_lookup_key":         "<>",
-	"smtpd_policy_service_default_action":  "451 4.3.5 Server configuration problem",
-	"smtppolicy_dry_run":                   "no",
-	"smtppolicy_dns_error_policy":          "fail-open",
+	// recipient and sender validation (reject_unlisted_*); see unlisted.go
+	// for local_recipient_maps
+	"smtpd_reject_unlisted_recipient":     "yes",
+	"smtpd_reject_unlisted_sender":        "no",
+	"local_recipient_maps":                "",
+	"relay_recipient_maps":                "",
+	"virtual_alias_maps":                  "$virtual_maps",
+	"virtual_maps":                        "",
+	"virtual_mailbox_maps":                "",
+	"virtual_alias_domains":               "$virtual_alias_maps",
+	"virtual_mailbox_domains":             "$virtual_mailbox_maps",
+	"canonical_maps":                      "",
+	"recipient_canonical_maps":            "",
+	"sender_canonical_maps":               "",
+	"unknown_local_recipient_reject_code": "550",
+	"unknown_relay_recipient_reject_code": "550",
+	"unknown_virtual_alias_reject_code":   "550",
+	"unknown_virtual_mailbox_reject_code": "550",
+	"show_user_unknown_table_name":        "yes",
+	"double_bounce_sender":                "double-bounce",
+	"smtpd_policy_service_default_action": "451 4.3.5 Server configuration problem",
+	"smtppolicy_dry_run":                  "no",
+	"smtppolicy_dns_error_policy":         "fail-open",
 }
 
 // Load reads and builds the file at path.
@@ -155,6 +175,9 @@ type builder struct {
 	mynets  []netip.Prefix
 	domains map[string]bool // exact relay/destination domains
 	parents []string        // ".example.org" forms and, with parent matching, parents
+	mydest  domainSet       // mydestination (or Env.Domains): the local address class
+	relay   domainSet       // relay_domains: the relay address class
+	maps    addressMaps     // the recipient and alias tables of reject_unlisted_*
 	access  postfix.Options
 	rbl     rblSettings
 	dnsErr  smtpcheck.ErrorPolicy
@@ -189,6 +212,9 @@ func Build(f *File, env Env) (*Config, error) {
 		return nil, err
 	}
 	if err := b.accessOptions(); err != nil {
+		return nil, err
+	}
+	if err := b.addressMaps(); err != nil {
 		return nil, err
 	}
 	if err := b.rblSettings(); err != nil {
@@ -238,6 +264,9 @@ func Build(f *File, env Env) (*Config, error) {
 	if len(listErrs) > 0 {
 		return nil, errors.Join(listErrs...)
 	}
+	if b.maps.rejectUnlistedSender {
+		lists["smtpd_sender_restrictions"] = unlessRefused(lists["smtpd_sender_restrictions"], b.unlisted(false, true), false)
+	}
 	relayFirst, err := b.boolParam("smtpd_relay_before_recipient_restrictions")
 	if err != nil {
 		return nil, err
@@ -273,7 +302,11 @@ func Build(f *File, env Env) (*Config, error) {
 		}
 		p.Rcpt = rcpt
 	}
-	p.Rcpt = barePostmaster(p.Rcpt)
+	if b.maps.rejectUnlistedRcpt {
+		p.Rcpt = unlessRefused(p.Rcpt, b.unlisted(true, true), true)
+	}
+	p.Mail = withUnlistedState(p.Mail)
+	p.Rcpt = barePostmaster(withUnlistedState(p.Rcpt))
 	p.Data = lists["smtpd_data_restrictions"]
 	p.EndOfData = lists["smtpd_end_of_data_restrictions"]
 	cfg.Policy = p
@@ -312,6 +345,27 @@ func sequence(lists ...smtpcheck.Check) smtpcheck.Check {
 		}
 		deferred.Headers = headers
 		return deferred
+	}
+}
+
+// unlessRefused runs then after c unless c refused (or discarded): the
+// implicit reject_unlisted_* of smtpd_reject_unlisted_*, which Postfix
+// applies after the lists, permitted or not. At RCPT (final) a pending
+// defer_if_permit has already become a refusal, so then does not run.
+func unlessRefused(c, then smtpcheck.Check, final bool) smtpcheck.Check {
+	if c == nil {
+		return then
+	}
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		r := c(ctx, s)
+		if r.Action.Refuses() || r.Action == smtpcheck.Discard || (final && r.Action == smtpcheck.DeferIfPermit) {
+			return r
+		}
+		if t := then(ctx, s); t.Action.Refuses() {
+			t.Headers = append(r.Headers, t.Headers...)
+			return t
+		}
+		return r
 	}
 }
 
@@ -433,11 +487,17 @@ func (b *builder) relayDomains() error {
 			}
 			any = true
 			b.addDomain(d)
+			if name == "mydestination" {
+				b.mydest.add(d, false)
+			} else {
+				b.relay.add(d, true)
+			}
 		}
 	}
 	if !any {
 		for _, d := range b.env.Domains {
 			b.addDomain(d)
+			b.mydest.add(d, false)
 		}
 	}
 	return nil

@@ -35,7 +35,6 @@ var unimplemented = map[string]bool{
 	"check_client_mx_access": true, "check_client_ns_access": true, "check_client_a_access": true,
 	"check_helo_mx_access": true, "check_helo_ns_access": true, "check_helo_a_access": true,
 	"check_reverse_client_hostname_access": true, "check_etrn_access": true,
-	"reject_unlisted_recipient": true, "reject_unlisted_sender": true,
 	"reject_authenticated_sender_login_mismatch": true, "reject_known_sender_login_mismatch": true,
 	"reject_sender_login_mismatch": true, "reject_unauthenticated_sender_login_mismatch": true,
 	"reject_unknown_forward_client_hostname": true, "reject_multi_recipient_bounce": true,
@@ -130,7 +129,7 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 // "reject_warning" and the request goes on.
 func (b *builder) warnOnly(name string, c smtpcheck.Check) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		r := c(ctx, s)
+		r := c(context.WithValue(ctx, warnKey{}, true), s)
 		if !r.Action.Refuses() {
 			return r
 		}
@@ -142,6 +141,14 @@ func (b *builder) warnOnly(name string, c smtpcheck.Check) smtpcheck.Check {
 			Evidence: "would " + r.Action.String() + ": " + r.DefaultReply().Error(),
 		}}
 	}
+}
+
+type warnKey struct{}
+
+// warnOnlyIn reports a restriction evaluated under warn_if_reject.
+func warnOnlyIn(ctx context.Context) bool {
+	w, _ := ctx.Value(warnKey{}).(bool)
+	return w
 }
 
 // listState is what one evaluation of a restriction list learns as it
@@ -381,6 +388,10 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			return nil, b.errorAt(list, "reject_unverified_recipient needs a recipient verifier, and none is configured")
 		}
 		return b.unverified(true)
+	case "reject_unlisted_recipient", "check_recipient_maps":
+		return b.unlisted(true, false), nil
+	case "reject_unlisted_sender":
+		return b.unlisted(false, false), nil
 	case "reject_unverified_sender":
 		if b.env.VerifySender == nil {
 			return nil, b.errorAt(list, "reject_unverified_sender needs a sender verifier, and none is configured")
@@ -533,7 +544,7 @@ func clientName(s *smtpcheck.Session) string {
 // server takes mail for (relay_domains, mydestination), or one without a
 // domain, which Postfix completes with its own.
 func (b *builder) authDestination(a smtpcheck.Address) bool {
-	return a.Domain == "" || b.localDomain(a.Domain)
+	return a.Domain == "" || b.localDomain(a.Domain) || b.finalDestination(a.Domain)
 }
 
 // tempfailAction reads a *_tempfail_action parameter: what a restriction

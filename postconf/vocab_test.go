@@ -110,3 +110,77 @@ func TestUnverifiedSenderNeedsVerifier(t *testing.T) {
 		t.Error("reject_unverified_sender without a sender verifier loaded")
 	}
 }
+
+// reject_unlisted_recipient and reject_unlisted_sender, explicit and
+// implicit (smtpd_reject_unlisted_*), answer per address class as
+// Postfix's check_rcpt_maps does.
+func TestUnlistedReplies(t *testing.T) {
+	const maps = "mydestination = example.org\nrelay_domains = relay.example\nrecipient_delimiter = +\n" +
+		"local_recipient_maps = inline:{ bob@example.org=x, carol=x }\n" +
+		"relay_recipient_maps = inline:{ bob@relay.example=x }\n" +
+		"virtual_alias_maps = inline:{ alias.example=x, info@alias.example=bob@example.org }\n" +
+		"virtual_mailbox_domains = mbox.example\nvirtual_mailbox_maps = inline:{ bob@mbox.example=x }\n"
+	env := postconf.Env{}
+	ok := func(name, conf, from, rcpt string) replyCase {
+		return replyCase{name: name, conf: maps + conf, from: from, rcpt: rcpt, want: smtpcheck.Continue}
+	}
+	no := func(name, conf, from, rcpt string, want smtpcheck.Action, reply string) replyCase {
+		return replyCase{name: name, conf: maps + conf, from: from, rcpt: rcpt, want: want, reply: reply}
+	}
+	runReplyCases(t, env, []replyCase{
+		ok("local listed", "", "a@example.net", "bob@example.org"),
+		ok("local listed by local part", "", "a@example.net", "carol@example.org"),
+		ok("local listed, extension", "", "a@example.net", "bob+news@example.org"),
+		ok("local postmaster", "", "a@example.net", "postmaster@example.org"),
+		ok("local MAILER-DAEMON", "", "a@example.net", "MAILER-DAEMON@example.org"),
+		no("local unlisted", "", "a@example.net", "dave@example.org", smtpcheck.Reject,
+			"550 5.1.1 <dave@example.org>: Recipient address rejected: User unknown in local recipient table"),
+		no("unknown_local_recipient_reject_code", "unknown_local_recipient_reject_code = 450\n", "a@example.net", "dave@example.org", smtpcheck.TempFail,
+			"450 4.1.1 <dave@example.org>: Recipient address rejected: User unknown in local recipient table"),
+		no("show_user_unknown_table_name = no", "show_user_unknown_table_name = no\n", "a@example.net", "dave@example.org", smtpcheck.Reject,
+			"550 5.1.1 <dave@example.org>: Recipient address rejected: User unknown"),
+		ok("relay listed", "", "a@example.net", "bob@relay.example"),
+		no("relay unlisted", "", "a@example.net", "dave@relay.example", smtpcheck.Reject,
+			"550 5.1.1 <dave@relay.example>: Recipient address rejected: User unknown in relay recipient table"),
+		ok("virtual alias listed", "", "a@example.net", "info@alias.example"),
+		no("virtual alias unlisted", "", "a@example.net", "dave@alias.example", smtpcheck.Reject,
+			"550 5.1.1 <dave@alias.example>: Recipient address rejected: User unknown in virtual alias table"),
+		ok("virtual mailbox listed", "", "a@example.net", "bob@mbox.example"),
+		no("virtual mailbox unlisted", "unknown_virtual_mailbox_reject_code = 554\n", "a@example.net", "dave@mbox.example", smtpcheck.Reject,
+			"554 5.1.1 <dave@mbox.example>: Recipient address rejected: User unknown in virtual mailbox table"),
+		no("other domains are not checked", "", "a@example.net", "dave@elsewhere.example", smtpcheck.TempFail,
+			"454 4.7.1 <dave@elsewhere.example>: Relay access denied"),
+		ok("canonical_maps knows it", "canonical_maps = inline:{ dave@example.org=bob@example.org }\n", "a@example.net", "dave@example.org"),
+		ok("implicit check off", "smtpd_reject_unlisted_recipient = no\n", "a@example.net", "dave@example.org"),
+		no("explicit check", "smtpd_reject_unlisted_recipient = no\nsmtpd_recipient_restrictions = reject_unlisted_recipient, permit\n", "a@example.net", "dave@example.org", smtpcheck.Reject,
+			"550 5.1.1 <dave@example.org>: Recipient address rejected: User unknown in local recipient table"),
+		no("implicit check after a permit", "smtpd_recipient_restrictions = permit\n", "a@example.net", "dave@example.org", smtpcheck.Reject,
+			"550 5.1.1 <dave@example.org>: Recipient address rejected: User unknown in local recipient table"),
+		no("implicit check after warn_if_reject", "smtpd_recipient_restrictions = warn_if_reject reject_unlisted_recipient\n", "a@example.net", "dave@example.org", smtpcheck.Reject,
+			"550 5.1.1 <dave@example.org>: Recipient address rejected: User unknown in local recipient table"),
+		no("an earlier refusal answers first", "smtpd_recipient_restrictions = reject\n", "a@example.net", "dave@example.org", smtpcheck.Reject,
+			"554 5.7.1 <dave@example.org>: Recipient address rejected: Access denied"),
+
+		ok("sender not checked by default", "", "dave@example.org", "bob@example.org"),
+		no("smtpd_reject_unlisted_sender", "smtpd_reject_unlisted_sender = yes\n", "dave@example.org", "bob@example.org", smtpcheck.Reject,
+			"550 5.1.0 <dave@example.org>: Sender address rejected: User unknown in local recipient table"),
+		no("reject_unlisted_sender in a virtual alias domain", "smtpd_sender_restrictions = reject_unlisted_sender\n", "dave@alias.example", "bob@example.org", smtpcheck.Reject,
+			"550 5.1.7 <dave@alias.example>: Sender address rejected: User unknown in virtual alias table"),
+		ok("null sender not checked", "smtpd_reject_unlisted_sender = yes\n", "", "bob@example.org"),
+		ok("sender_canonical_maps knows it", "smtpd_reject_unlisted_sender = yes\nsender_canonical_maps = inline:{ dave@example.org=bob@example.org }\n", "dave@example.org", "bob@example.org"),
+	})
+}
+
+// A file naming the system's user table is refused with its line: the
+// server cannot read it, and checking nothing would accept every address.
+func TestUnlistedRefusesSystemTables(t *testing.T) {
+	f, err := postconf.Parse(strings.NewReader("mydestination = example.org\nlocal_recipient_maps = proxy:unix:passwd.byname\n"), "main.cf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = postconf.Build(f, postconf.Env{})
+	var pe *postconf.Error
+	if !errors.As(err, &pe) || pe.Line != 2 || !strings.Contains(pe.Msg, "cannot be read") {
+		t.Errorf("Build() = %v, want main.cf:2: ... cannot be read", err)
+	}
+}
