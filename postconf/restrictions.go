@@ -30,11 +30,7 @@ var aliases = map[string]string{
 // one is an error that says so, never a silent permit.
 var unimplemented = map[string]bool{
 	"check_policy_service": true, "check_sasl_access": true, "check_ccert_access": true,
-	"check_sender_mx_access": true, "check_sender_ns_access": true, "check_sender_a_access": true,
-	"check_recipient_mx_access": true, "check_recipient_ns_access": true, "check_recipient_a_access": true,
-	"check_client_mx_access": true, "check_client_ns_access": true, "check_client_a_access": true,
-	"check_helo_mx_access": true, "check_helo_ns_access": true, "check_helo_a_access": true,
-	"check_reverse_client_hostname_access": true, "check_etrn_access": true,
+	"check_etrn_access":                          true,
 	"reject_authenticated_sender_login_mismatch": true, "reject_known_sender_login_mismatch": true,
 	"reject_sender_login_mismatch": true, "reject_unauthenticated_sender_login_mismatch": true,
 	"reject_unknown_forward_client_hostname": true, "reject_multi_recipient_bounce": true,
@@ -52,8 +48,11 @@ var takesArg = map[string]bool{
 	"check_client_access": true, "check_helo_access": true, "check_sender_access": true,
 	"check_recipient_access": true, "check_reverse_client_hostname_access": true,
 	"check_policy_service": true, "check_sasl_access": true, "check_ccert_access": true,
-	"check_sender_mx_access": true, "check_sender_ns_access": true, "check_recipient_mx_access": true,
-	"check_recipient_ns_access": true,
+	"check_sender_mx_access": true, "check_sender_ns_access": true, "check_sender_a_access": true,
+	"check_recipient_mx_access": true, "check_recipient_ns_access": true, "check_recipient_a_access": true,
+	"check_client_mx_access": true, "check_client_ns_access": true, "check_client_a_access": true,
+	"check_helo_mx_access": true, "check_helo_ns_access": true, "check_helo_a_access": true,
+	"check_etrn_access": true,
 }
 
 // compileWords compiles the restrictions of list, in order.
@@ -440,42 +439,35 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			return nil, b.errorAt(list, "reject_unverified_sender needs a sender verifier, and none is configured")
 		}
 		return b.unverified(false)
-	case "check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access":
-		t, err := loadTable(arg)
-		if err != nil {
-			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
-		}
-		var c smtpcheck.Check
+	case "check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access",
+		"check_reverse_client_hostname_access":
 		subjectList := "smtpd_recipient_restrictions"
+		var mk func(postfix.Table) smtpcheck.Check
 		switch name {
 		case "check_client_access":
-			c, subjectList = postfix.CheckClientAccess(t, b.access), "smtpd_client_restrictions"
-		case "check_helo_access":
-			c, subjectList = postfix.CheckHeloAccess(t, b.access), "smtpd_helo_restrictions"
-		case "check_sender_access":
-			c, subjectList = postfix.CheckSenderAccess(t, b.access), "smtpd_sender_restrictions"
-		default:
-			c = postfix.CheckRecipientAccess(t, b.access)
-		}
-		if b.env.PassActions {
-			return c, nil
-		}
-		inPlace, err := b.tableRestrictions(arg, subjectList, t)
-		if err != nil {
-			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
-		}
-		if len(inPlace) == 0 {
-			return c, nil
-		}
-		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			r := c(ctx, s)
-			if words, ok := strings.CutPrefix(r.Reason.Evidence, postfix.Restrictions.String()+" "); ok && r.Action == smtpcheck.Continue {
-				if rc := inPlace[words]; rc != nil {
-					return rc(ctx, s)
-				}
+			mk, subjectList = func(t postfix.Table) smtpcheck.Check { return postfix.CheckClientAccess(t, b.access) }, "smtpd_client_restrictions"
+		case "check_reverse_client_hostname_access":
+			if err := needDNS(); err != nil {
+				return nil, err
 			}
-			return r
-		}, nil
+			mk, subjectList = b.reverseClientAccess, "smtpd_client_restrictions"
+		case "check_helo_access":
+			mk, subjectList = func(t postfix.Table) smtpcheck.Check { return postfix.CheckHeloAccess(t, b.access) }, "smtpd_helo_restrictions"
+		case "check_sender_access":
+			mk, subjectList = func(t postfix.Table) smtpcheck.Check { return postfix.CheckSenderAccess(t, b.access) }, "smtpd_sender_restrictions"
+		default:
+			mk = func(t postfix.Table) smtpcheck.Check { return postfix.CheckRecipientAccess(t, b.access) }
+		}
+		return b.tableCheck(list, name, arg, subjectList, mk)
+	}
+	if what, typ, ok := serverCheckName(name); ok {
+		if err := needDNS(); err != nil {
+			return nil, err
+		}
+		subjectList := "smtpd_" + what + "_restrictions"
+		return b.tableCheck(list, name, arg, subjectList, func(t postfix.Table) smtpcheck.Check {
+			return b.serverAccess(name, t, typ, b.serverSubjectFor(what))
+		})
 	}
 	if unimplemented[name] {
 		return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
@@ -484,6 +476,64 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		return b.restrictionClass(list, name)
 	}
 	return nil, b.errorAt(list, fmt.Sprintf("unknown restriction %q", name))
+}
+
+// serverCheckName reads check_{client,helo,sender,recipient}_{mx,ns,a}_access.
+func serverCheckName(name string) (what string, typ serverType, ok bool) {
+	rest, ok := strings.CutPrefix(name, "check_")
+	if !ok {
+		return "", 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, "_access")
+	if !ok {
+		return "", 0, false
+	}
+	what, kind, ok := strings.Cut(rest, "_")
+	switch what {
+	case "client", "helo", "sender", "recipient":
+	default:
+		return "", 0, false
+	}
+	switch kind {
+	case "mx":
+		return what, serverMX, true
+	case "ns":
+		return what, serverNS, true
+	case "a":
+		return what, serverA, true
+	}
+	return "", 0, false
+}
+
+// tableCheck builds a restriction that looks a table up (mk makes the
+// check from the loaded table): entries naming restrictions are evaluated
+// in place, for the subject of subjectList, unless a policy service
+// passes them to Postfix.
+func (b *builder) tableCheck(list, name, arg, subjectList string, mk func(postfix.Table) smtpcheck.Check) (smtpcheck.Check, error) {
+	t, err := loadTable(arg)
+	if err != nil {
+		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
+	}
+	c := mk(t)
+	if b.env.PassActions {
+		return c, nil
+	}
+	inPlace, err := b.tableRestrictions(arg, subjectList, t)
+	if err != nil {
+		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
+	}
+	if len(inPlace) == 0 {
+		return c, nil
+	}
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		r := c(ctx, s)
+		if words, ok := strings.CutPrefix(r.Reason.Evidence, postfix.Restrictions.String()+" "); ok && r.Action == smtpcheck.Continue {
+			if rc := inPlace[words]; rc != nil {
+				return rc(ctx, s)
+			}
+		}
+		return r
+	}, nil
 }
 
 // tableRestrictions compiles, once at load, the restriction names a

@@ -10,6 +10,8 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 )
 
 // replyCase is one session through one configuration and the first reply
@@ -221,4 +223,74 @@ func TestRestrictionClassErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serverDNS holds the hosts the check_*_{mx,ns,a}_access tests follow.
+func serverDNS(t *testing.T) *resolver.Resolver {
+	t.Helper()
+	srv := dnstest.New(t)
+	srv.Add(
+		"mxhost.example. 300 IN MX 10 mx1.badhost.example.",
+		"mx1.badhost.example. 300 IN A 192.0.2.50",
+		"nomx.example. 300 IN A 192.0.2.51",
+		"nullmx.example. 300 IN MX 0 .",
+		"nsdomain.example. 300 IN NS ns1.badns.example.",
+		"ns1.badns.example. 300 IN A 192.0.2.52",
+		"mx.example.net. 300 IN A 192.0.2.20",
+		"20.2.0.192.in-addr.arpa. 300 IN PTR mx.example.net.",
+		"30.2.0.192.in-addr.arpa. 300 IN PTR forged.example.net.",
+		"forged.example.net. 300 IN A 192.0.2.99",
+	)
+	for _, z := range []string{"mxhost.example.", "badhost.example.", "nomx.example.", "nullmx.example.", "nsdomain.example.", "badns.example.", "example.net.", "example.org.", "2.0.192.in-addr.arpa."} {
+		srv.Zone(z, 60)
+	}
+	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// check_*_{mx,ns,a}_access and check_reverse_client_hostname_access look up
+// what Postfix's check_server_access and check_namadr_access do, and
+// answer with its replies.
+func TestServerAccessReplies(t *testing.T) {
+	env := postconf.Env{Resolver: serverDNS(t), Domains: []string{"example.org"}}
+	const badMX = "{192.0.2.50 REJECT bad mail server}"
+	runReplyCases(t, env, []replyCase{
+		{name: "sender MX host address", conf: "smtpd_sender_restrictions = check_sender_mx_access cidr:{" + badMX + "}",
+			from: "a@mxhost.example", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <a@mxhost.example>: Sender address rejected: bad mail server"},
+		{name: "sender MX host name, by its parent domain", conf: "smtpd_sender_restrictions = check_sender_mx_access inline:{ badhost.example=REJECT }",
+			from: "a@mxhost.example", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <a@mxhost.example>: Sender address rejected: Access denied"},
+		{name: "sender MX entry DUNNO ends the lookup", conf: "smtpd_sender_restrictions = check_sender_mx_access inline:{ mx1.badhost.example=DUNNO, 192.0.2.50=REJECT }",
+			from: "a@mxhost.example", rcpt: "b@example.org", want: smtpcheck.Continue},
+		{name: "no MX: the domain is its own MX", conf: "smtpd_sender_restrictions = check_sender_mx_access cidr:{{192.0.2.51 REJECT}}",
+			from: "a@nomx.example", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <a@nomx.example>: Sender address rejected: Access denied"},
+		{name: "null MX: nothing to look up", conf: "smtpd_sender_restrictions = check_sender_mx_access static:REJECT",
+			from: "a@nullmx.example", rcpt: "b@example.org", want: smtpcheck.Continue},
+		{name: "OK is a configuration error", conf: "smtpd_sender_restrictions = check_sender_mx_access cidr:{{192.0.2.50 OK}}",
+			from: "a@mxhost.example", rcpt: "b@example.org", want: smtpcheck.TempFail, reply: "451 4.3.5 Server configuration error"},
+		{name: "a restriction as the result", conf: "smtpd_sender_restrictions = check_sender_mx_access cidr:{{192.0.2.50 permit_mynetworks, reject}}",
+			from: "a@mxhost.example", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <a@mxhost.example>: Sender address rejected: Access denied"},
+		{name: "sender NS of the parent domain", conf: "smtpd_sender_restrictions = check_sender_ns_access cidr:{{192.0.2.52 REJECT bad dns}}",
+			from: "a@sub.nsdomain.example", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <a@sub.nsdomain.example>: Sender address rejected: bad dns"},
+		{name: "recipient A", conf: "relay_domains = nomx.example\nsmtpd_recipient_restrictions = check_recipient_a_access cidr:{{192.0.2.51 550 5.7.1 no}}",
+			from: "a@example.net", rcpt: "b@nomx.example", want: smtpcheck.Reject, reply: "550 5.7.1 <b@nomx.example>: Recipient address rejected: no"},
+		{name: "recipient A looks up no name", conf: "relay_domains = nomx.example\nsmtpd_recipient_restrictions = check_recipient_a_access inline:{nomx.example=REJECT}",
+			from: "a@example.net", rcpt: "b@nomx.example", want: smtpcheck.Continue},
+		{name: "HELO address literal is its own A host", conf: "smtpd_helo_restrictions = check_helo_a_access cidr:{{192.0.2.51 REJECT}}",
+			helo: "[192.0.2.51]", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <[192.0.2.51]>: Helo command rejected: Access denied"},
+		{name: "HELO address literal has no NS", conf: "smtpd_helo_restrictions = check_helo_ns_access static:REJECT",
+			helo: "[192.0.2.51]", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.Continue},
+		{name: "client MX", conf: "smtpd_client_restrictions = check_client_mx_access cidr:{{192.0.2.20 REJECT}}",
+			ip: "192.0.2.20", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <mx.example.net[192.0.2.20]>: Client host rejected: Access denied"},
+		{name: "client without a verified name", conf: "smtpd_client_restrictions = check_client_a_access static:REJECT",
+			ip: "192.0.2.30", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.Continue},
+		{name: "reverse client name", conf: "smtpd_client_restrictions = check_reverse_client_hostname_access inline:{ { example.net = REJECT no PTR spoofing } }",
+			ip: "192.0.2.30", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <forged.example.net>: Unverified Client host rejected: no PTR spoofing"},
+		{name: "reverse client address", conf: "smtpd_client_restrictions = check_reverse_client_hostname_access cidr:{{192.0.2.1 REJECT}}",
+			ip: "192.0.2.1", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.Reject, reply: "554 5.7.1 <unknown>: Unverified Client host rejected: Access denied"},
+		{name: "reverse client OK is a configuration error", conf: "smtpd_client_restrictions = check_reverse_client_hostname_access inline:{ example.net=OK }",
+			ip: "192.0.2.30", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.TempFail, reply: "451 4.3.5 Server configuration error"},
+	})
 }
