@@ -37,6 +37,18 @@ const MaxLineLength = access.MaxLineLength
 // Load reads a table given as "type:path" with type hash, cidr, regexp or
 // pcre (btree and lmdb are read as hash).
 func Load(spec string) (Table, error) {
+	return load(spec, false)
+}
+
+// LoadMap reads a table as Load does, for a map whose results are not
+// access actions (recipient, alias and canonical maps, domain lists): each
+// result is an Action with Verb OK and Text the value as written, and a key
+// written as "name:" (aliases(5) form) is read as "name".
+func LoadMap(spec string) (Table, error) {
+	return load(spec, true)
+}
+
+func load(spec string, raw bool) (Table, error) {
 	kind, path, ok := strings.Cut(spec, ":")
 	if !ok || path == "" {
 		return nil, fmt.Errorf("postfix: table %q is not type:path", spec)
@@ -46,17 +58,28 @@ func Load(spec string) (Table, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return Parse(kind, f, path)
+	return parse(kind, f, path, raw)
 }
 
 // Parse reads a table of the given type from r; name is the file name used
 // in errors. Any bad line fails the whole table with an *access.LoadError
 // listing file:line for each.
 func Parse(kind string, r io.Reader, name string) (Table, error) {
+	return parse(kind, r, name, false)
+}
+
+// ParseMap reads a map as Parse reads an access table, with results as
+// LoadMap gives them.
+func ParseMap(kind string, r io.Reader, name string) (Table, error) {
+	return parse(kind, r, name, true)
+}
+
+func parse(kind string, r io.Reader, name string, raw bool) (Table, error) {
 	var t interface {
 		Table
 		add(line string) error
 		setLine(n int)
+		setRaw()
 	}
 	switch strings.ToLower(kind) {
 	case "hash", "btree", "lmdb", "texthash", "inline":
@@ -67,6 +90,9 @@ func Parse(kind string, r io.Reader, name string) (Table, error) {
 		t = &RegexpTable{name: kind + ":" + name}
 	default:
 		return nil, fmt.Errorf("postfix: unsupported table type %q (want hash, cidr, regexp or pcre)", kind)
+	}
+	if raw {
+		t.setRaw()
 	}
 	var errs access.LoadError
 	sc := bufio.NewScanner(r)
@@ -160,6 +186,9 @@ func (t *HashTable) add(line string) error {
 	a, err := t.parse(v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", k, err)
+	}
+	if t.raw && len(k) > 1 {
+		k = strings.TrimSuffix(k, ":")
 	}
 	t.m[strings.ToLower(k)] = a
 	return nil
@@ -351,11 +380,17 @@ func (t *RegexpTable) add(line string) error {
 type entries struct {
 	list []Action
 	line int
+	raw  bool // results are kept as written, not read as access actions
 }
 
 func (e *entries) setLine(n int) { e.line = n }
 
+func (e *entries) setRaw() { e.raw = true }
+
 func (e *entries) parse(v string) (Action, error) {
+	if e.raw {
+		return Action{Verb: OK, Text: v, Line: e.line}, nil
+	}
 	a, err := ParseAction(v)
 	if err != nil {
 		return a, err

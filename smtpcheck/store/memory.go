@@ -44,12 +44,17 @@ type entry struct {
 	value     []byte
 	n         int64
 	isCounter bool
-	expires   int64 // UnixNano; 0 means never
+	tally     *TallyRecord // a tally kept natively (memory_tally.go)
+	expires   int64        // UnixNano; 0 means never
 }
 
 func (e *entry) bytes() []byte {
 	if e.isCounter {
 		return strconv.AppendInt(nil, e.n, 10)
+	}
+	if e.tally != nil {
+		b, _ := e.tally.MarshalText()
+		return b
 	}
 	return append([]byte{}, e.value...)
 }
