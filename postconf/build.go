@@ -11,12 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/access/postfix"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
 
 // Env is what a configuration's checks are built with.
@@ -49,6 +51,14 @@ type Env struct {
 	// holding FILTER, REDIRECT, BCC or a restriction class is refused at
 	// load, naming its lines.
 	PassActions bool
+	// AnvilStore, when set, keeps the counts of Postfix's client limits
+	// (smtpd_client_*_limit, see anvil.go): an SMTP server sets it. A
+	// front-end behind Postfix leaves it nil: Postfix's own anvil
+	// enforces those parameters there.
+	AnvilStore store.Store
+	// AnvilService names the listener the limits count for (default
+	// "smtp"), as master.cf's service name does.
+	AnvilService string
 }
 
 // ErrUndeliverable is what a recipient verifier returns for an address that
@@ -70,6 +80,10 @@ type Config struct {
 	// PolicyServiceDefaultAction is smtpd_policy_service_default_action:
 	// what a policy service answers when the policy fails.
 	PolicyServiceDefaultAction string
+	// Anvil is the client limits, nil without Env.AnvilStore; its
+	// front-end releases a connection's count when it closes
+	// (access.Release).
+	Anvil *access.Anvil
 }
 
 // defaults are the parameters this package knows, with Postfix's defaults.
@@ -93,6 +107,13 @@ var defaults = map[string]string{
 	"smtpd_end_of_data_restrictions": "",
 	"smtpd_delay_reject":             "yes",
 	"smtpd_helo_required":            "no",
+	// anvil's client limits (anvil.go), with Postfix 3.7's defaults
+	"smtpd_client_connection_count_limit": "50",
+	"smtpd_client_connection_rate_limit":  "0",
+	"smtpd_client_message_rate_limit":     "0",
+	"smtpd_client_recipient_rate_limit":   "0",
+	"smtpd_client_event_limit_exceptions": "${smtpd_client_connection_limit_exceptions:$mynetworks}",
+	"anvil_rate_time_unit":                "60s",
 	// reply codes
 	"reject_code":                      "554",
 	"defer_code":                       "450",
@@ -316,6 +337,9 @@ func Build(f *File, env Env) (*Config, error) {
 	p.Data = lists["smtpd_data_restrictions"]
 	p.EndOfData = lists["smtpd_end_of_data_restrictions"]
 	cfg.Policy = p
+	if err := b.anvil(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 

@@ -14,10 +14,6 @@ import (
 // a file that asks for a check which would then not run is a silent permit.
 var unsupportedParams = map[string][]string{
 	// anvil's per-client limits.
-	"smtpd_client_connection_count_limit":     {"0"},
-	"smtpd_client_connection_rate_limit":      {"0"},
-	"smtpd_client_message_rate_limit":         {"0"},
-	"smtpd_client_recipient_rate_limit":       {"0"},
 	"smtpd_client_new_tls_session_rate_limit": {"0"},
 	"smtpd_client_auth_rate_limit":            {"0"},
 	"smtpd_recipient_limit":                   {"1000"},
