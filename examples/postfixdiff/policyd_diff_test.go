@@ -98,11 +98,6 @@ func policydMainCF(base string, c config) string {
 // Postfix's answers with policyd deciding, accepted today, each with its
 // reason. A difference not listed here fails the test.
 var policydExceptions = []exception{
-	{"postmaster-with-domain",
-		"postconf passes RCPT TO:<postmaster@local-domain> through every list; Postfix exempts only the bare <postmaster> (smtpd_check.c) and refuses postmaster@example.org like any recipient",
-		func(m mismatch) bool {
-			return strings.HasPrefix(m.cmd, "RCPT TO:<postmaster@") && m.ours.Code == 250 && m.postfix.Verdict() != "accept"
-		}},
 	{"unknown-helo-malformed",
 		"Postfix's reject_unknown_helo_hostname also judges a malformed HELO: [1.2.3] gets invalid_hostname_reject_code \"invalid ip address\", workstation and bad_host!.example are looked up and get 450 Host not found; postconf's passes over names that are not FQDNs (issue 14 item 9)",
 		func(m mismatch) bool {
@@ -199,7 +194,7 @@ func TestPolicydBehindPostfixDifferential(t *testing.T) {
 
 	const nConfigs, nSessions = 50, 40
 	configs := generateConfigs(nConfigs)
-	shared := "mydestination = example.org\nrelay_domains = relay.example\n"
+	shared := sharedMain
 	var native, delegated []postfixtest.Service
 	socks := make([]string, len(configs))
 	for i, c := range configs {
