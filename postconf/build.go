@@ -59,6 +59,9 @@ type Env struct {
 	// AnvilService names the listener the limits count for (default
 	// "smtp"), as master.cf's service name does.
 	AnvilService string
+	// Hostname is the server's name where the file sets no myhostname
+	// (the client limits' 421 names it, as Postfix names itself).
+	Hostname string
 }
 
 // ErrUndeliverable is what a recipient verifier returns for an address that

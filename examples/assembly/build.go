@@ -68,12 +68,18 @@ type Stores struct {
 	grey      store.Store
 	greySpec  string
 	closeGrey func() error
+	anvil     store.Store // smtppolicy_anvil_store, when not memory: (anvil.go)
+	anvilSpec string
 }
 
 // Close closes the stores the builds opened.
 func (s *Stores) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.anvil != nil {
+		s.anvil.Close()
+		s.anvil = nil
+	}
 	if s.closeGrey != nil {
 		err := s.closeGrey()
 		s.closeGrey = nil
