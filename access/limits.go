@@ -168,10 +168,12 @@ func addConcurrent(ctx context.Context, st store.Store, key string, delta int64)
 	return n, err
 }
 
-// Release gives back the concurrency slot a session took at connect. The
+// Release gives back the concurrency slot a session took at connect (the
+// access map's Concurrent-Connect: and the Anvil's connection count). The
 // server adapter calls it once when the connection closes (calling it again,
 // or for a session that took no slot, does nothing).
 func Release(ctx context.Context, s *smtpcheck.Session) {
+	releaseAnvil(ctx, s)
 	st, ok := s.Value(stateKey{}).(*sessionState)
 	if !ok {
 		return

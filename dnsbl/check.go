@@ -40,10 +40,11 @@ const (
 	SubjectSender                           // the MAIL FROM domain
 	SubjectClientName                       // the client's verified (forward-confirmed) name
 	SubjectReverseClientName                // the client's PTR name, unverified
+	SubjectRecipient                        // the RCPT TO domain
 )
 
-var subjectClass = [...]string{"Client host", "Helo command", "Sender address", "Client host", "Unverified Client host"}
-var subjectCheck = [...]string{"dnsbl-client", "rhsbl-helo", "rhsbl-sender", "rhsbl-client", "rhsbl-reverse-client"}
+var subjectClass = [...]string{"Client host", "Helo command", "Sender address", "Client host", "Unverified Client host", "Recipient address"}
+var subjectCheck = [...]string{"dnsbl-client", "rhsbl-helo", "rhsbl-sender", "rhsbl-client", "rhsbl-reverse-client", "rhsbl-recipient"}
 
 // String returns the check name for the subject, such as "rhsbl-helo".
 func (s Subject) String() string {

@@ -277,44 +277,46 @@ func (g *Greylist) timingFor(ctx context.Context, s *smtpcheck.Session) (tm timi
 	return tm, false
 }
 
+// attempt decides on one attempt in one store step (store.UpdateMany):
+// the client's pass count and the triplet are read together, so that on
+// Redis a decision is one round trip and on bbolt at most one commit.
 func (g *Greylist) attempt(ctx context.Context, t Triplet, hash string, tm timing) (Decision, error) {
 	now := g.now()
-	if g.cfg.AutoAllow > 0 {
-		ok, err := g.autoAllowed(ctx, g.counted(t), now)
-		if err != nil {
-			return Decision{}, err
-		}
-		if ok {
-			return Decision{Outcome: Known, Allowed: "auto-allow"}, nil
-		}
+	auto := g.cfg.AutoAllow > 0
+	var keyBuf [2]string
+	keys := append(keyBuf[:0], g.tripletKey(t))
+	if auto {
+		keys = append(keys, g.clientKey(g.counted(t)))
 	}
-	var st step
-	err := g.cfg.Store.Update(ctx, g.tripletKey(t), func(old []byte, ok bool) ([]byte, time.Duration, error) {
+	var d Decision
+	err := store.UpdateMany(ctx, g.cfg.Store, keys, func(recs []store.Record) error {
+		if auto && g.autoAllowed(&recs[1], now) {
+			d = Decision{Outcome: Known, Allowed: "auto-allow"}
+			return nil
+		}
+		tr := &recs[0]
 		var rec record
+		ok := tr.OK
 		if ok {
 			var err error
-			if rec, err = decodeRecord(old); err != nil {
+			if rec, err = decodeRecord(tr.Value); err != nil {
 				ok = false // a damaged record is replaced, not fatal
 			}
 		}
-		nrec, keep, s := tm.decide(rec, ok, now, hash)
-		st = s
-		if keep {
-			return nil, 0, store.ErrNoChange
+		nrec, keep, st := tm.decide(rec, ok, now, hash)
+		d = Decision{Outcome: st.Outcome, Wait: st.Wait, Delayed: st.Delayed}
+		if !keep {
+			tr.Value, tr.TTL, tr.Write = nrec.encode(), tm.ttl(nrec, now), true
 		}
-		return nrec.encode(), tm.ttl(nrec, now), nil
+		if st.Outcome == Passed && auto {
+			g.countPass(&recs[1], now)
+		}
+		return nil
 	})
 	if err != nil {
 		return Decision{}, err
 	}
-	if st.Outcome == Passed && g.cfg.AutoAllow > 0 {
-		if err := g.countPass(ctx, g.counted(t), now); err != nil {
-			// The triplet passed and is stored; a lost count only delays
-			// auto-allowing, so it does not fail the attempt.
-			g.errs.Error(ctx, "greylist: counting a pass failed", err, slog.String("client", g.counted(t).String()))
-		}
-	}
-	return Decision{Outcome: st.Outcome, Wait: st.Wait, Delayed: st.Delayed}, nil
+	return d, nil
 }
 
 // counted returns what a pass of t counts for: the client's address, or
@@ -326,48 +328,44 @@ func (g *Greylist) counted(t Triplet) netip.Prefix {
 	return ClientNetwork(t.Addr, 32, 128)
 }
 
-// autoAllowed reports whether the client network passed often enough, and
-// refreshes its record (at most once per interval) so it lives max age
-// after its last use.
-func (g *Greylist) autoAllowed(ctx context.Context, p netip.Prefix, now time.Time) (bool, error) {
-	v, ok, err := g.cfg.Store.Get(ctx, g.clientKey(p))
-	if err != nil || !ok {
-		return false, err
+// autoAllowed reports whether the client's pass count in r allows it
+// outright, and marks r to be refreshed (at most once per interval) so it
+// lives max age after its last use.
+func (g *Greylist) autoAllowed(r *store.Record, now time.Time) bool {
+	if !r.OK {
+		return false
 	}
-	c, err := decodeClient(v)
+	c, err := decodeClient(r.Value)
 	if err != nil || c.Count < int64(g.cfg.AutoAllow) {
-		return false, nil
+		return false
 	}
 	if now.Unix()-c.Last > secs(g.cfg.MaxAge) {
-		return false, nil
+		return false
 	}
 	if now.Unix()-c.Last >= secs(g.cfg.AutoAllowInterval) {
 		c.Last = now.Unix()
-		if err := g.cfg.Store.Set(ctx, g.clientKey(p), c.encode(), g.cfg.MaxAge+time.Minute); err != nil {
-			g.errs.Error(ctx, "greylist: refreshing an auto-allowed client failed", err, slog.String("client", p.String()))
-		}
+		r.Value, r.TTL, r.Write = c.encode(), g.cfg.MaxAge+time.Minute, true
 	}
-	return true, nil
+	return true
 }
 
-// countPass counts a pass for the client network, at most one per interval.
-func (g *Greylist) countPass(ctx context.Context, p netip.Prefix, now time.Time) error {
+// countPass counts a pass in the client's record r, at most one per
+// interval.
+func (g *Greylist) countPass(r *store.Record, now time.Time) {
 	t := now.Unix()
-	return g.cfg.Store.Update(ctx, g.clientKey(p), func(old []byte, ok bool) ([]byte, time.Duration, error) {
-		var c clientRecord
-		if ok {
-			c, _ = decodeClient(old)
-			if t-c.Last > secs(g.cfg.MaxAge) {
-				c = clientRecord{}
-			}
+	var c clientRecord
+	if r.OK {
+		c, _ = decodeClient(r.Value)
+		if t-c.Last > secs(g.cfg.MaxAge) {
+			c = clientRecord{}
 		}
-		if c.Count > 0 && t-c.Last < secs(g.cfg.AutoAllowInterval) && c.Last <= t {
-			return nil, 0, store.ErrNoChange
-		}
-		c.Count++
-		c.Last = t
-		return c.encode(), g.cfg.MaxAge + time.Minute, nil
-	})
+	}
+	if c.Count > 0 && t-c.Last < secs(g.cfg.AutoAllowInterval) && c.Last <= t {
+		return
+	}
+	c.Count++
+	c.Last = t
+	r.Value, r.TTL, r.Write = c.encode(), g.cfg.MaxAge+time.Minute, true
 }
 
 // Check returns the RCPT-stage check: it greylists the session's client,

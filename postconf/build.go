@@ -11,11 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/access/postfix"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
 
 // Env is what a configuration's checks are built with.
@@ -36,6 +39,11 @@ type Env struct {
 	// not, any other error when that cannot be known now. A file using the
 	// restriction without a verifier is refused.
 	VerifyRecipient func(ctx context.Context, rcpt smtpcheck.Address) error
+	// VerifySender answers reject_unverified_sender, as VerifyRecipient
+	// does for recipients (Postfix asks the same verify(8) service for
+	// both; a program with one verifier gives it twice). A file using the
+	// restriction without one is refused.
+	VerifySender func(ctx context.Context, sender smtpcheck.Address) error
 	// PassActions is set by a front-end that hands access-table actions to
 	// Postfix (a policy service): FILTER, REDIRECT, BCC and restriction
 	// names or classes are then left to Postfix (see postfix.PassedOn).
@@ -43,6 +51,17 @@ type Env struct {
 	// holding FILTER, REDIRECT, BCC or a restriction class is refused at
 	// load, naming its lines.
 	PassActions bool
+	// AnvilStore, when set, keeps the counts of Postfix's client limits
+	// (smtpd_client_*_limit, see anvil.go): an SMTP server sets it. A
+	// front-end behind Postfix leaves it nil: Postfix's own anvil
+	// enforces those parameters there.
+	AnvilStore store.Store
+	// AnvilService names the listener the limits count for (default
+	// "smtp"), as master.cf's service name does.
+	AnvilService string
+	// Hostname is the server's name where the file sets no myhostname
+	// (the client limits' 421 names it, as Postfix names itself).
+	Hostname string
 }
 
 // ErrUndeliverable is what a recipient verifier returns for an address that
@@ -64,6 +83,10 @@ type Config struct {
 	// PolicyServiceDefaultAction is smtpd_policy_service_default_action:
 	// what a policy service answers when the policy fails.
 	PolicyServiceDefaultAction string
+	// Anvil is the client limits, nil without Env.AnvilStore; its
+	// front-end releases a connection's count when it closes
+	// (access.Release).
+	Anvil *access.Anvil
 }
 
 // defaults are the parameters this package knows, with Postfix's defaults.
@@ -87,6 +110,13 @@ var defaults = map[string]string{
 	"smtpd_end_of_data_restrictions": "",
 	"smtpd_delay_reject":             "yes",
 	"smtpd_helo_required":            "no",
+	// anvil's client limits (anvil.go), with Postfix 3.7's defaults
+	"smtpd_client_connection_count_limit": "50",
+	"smtpd_client_connection_rate_limit":  "0",
+	"smtpd_client_message_rate_limit":     "0",
+	"smtpd_client_recipient_rate_limit":   "0",
+	"smtpd_client_event_limit_exceptions": "${smtpd_client_connection_limit_exceptions:$mynetworks}",
+	"anvil_rate_time_unit":                "60s",
 	// reply codes
 	"reject_code":                      "554",
 	"defer_code":                       "450",
@@ -101,12 +131,16 @@ var defaults = map[string]string{
 	"non_fqdn_reject_code":             "504",
 	"unverified_recipient_reject_code": "450",
 	"unverified_recipient_defer_code":  "450",
+	"unverified_sender_reject_code":    "450",
+	"unverified_sender_defer_code":     "450",
 	// what a DNS-based restriction does when DNS cannot answer now
 	"reject_tempfail_action":                "defer_if_permit",
 	"unknown_helo_hostname_tempfail_action": "$reject_tempfail_action",
 	"unknown_address_tempfail_action":       "$reject_tempfail_action",
 	"unverified_recipient_tempfail_action":  "$reject_tempfail_action",
 	"unverified_recipient_reject_reason":    "",
+	"unverified_sender_tempfail_action":     "$reject_tempfail_action",
+	"unverified_sender_reject_reason":       "",
 	// DNS lists
 	"default_rbl_reply":                    "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}",
 	"rbl_reply_maps":                       "",
@@ -118,9 +152,30 @@ var defaults = map[string]string{
 	"parent_domain_matches_subdomains":     "smtpd_access_maps",
 	"recipient_delimiter":                  "",
 	"smtpd_null_access_lookup_key":         "<>",
-	"smtpd_policy_service_default_action":  "451 4.3.5 Server configuration problem",
-	"smtppolicy_dry_run":                   "no",
-	"smtppolicy_dns_error_policy":          "fail-open",
+	"smtpd_restriction_classes":            "",
+	// recipient and sender validation (reject_unlisted_*); see unlisted.go
+	// for local_recipient_maps
+	"smtpd_reject_unlisted_recipient":     "yes",
+	"smtpd_reject_unlisted_sender":        "no",
+	"local_recipient_maps":                "",
+	"relay_recipient_maps":                "",
+	"virtual_alias_maps":                  "$virtual_maps",
+	"virtual_maps":                        "",
+	"virtual_mailbox_maps":                "",
+	"virtual_alias_domains":               "$virtual_alias_maps",
+	"virtual_mailbox_domains":             "$virtual_mailbox_maps",
+	"canonical_maps":                      "",
+	"recipient_canonical_maps":            "",
+	"sender_canonical_maps":               "",
+	"unknown_local_recipient_reject_code": "550",
+	"unknown_relay_recipient_reject_code": "550",
+	"unknown_virtual_alias_reject_code":   "550",
+	"unknown_virtual_mailbox_reject_code": "550",
+	"show_user_unknown_table_name":        "yes",
+	"double_bounce_sender":                "double-bounce",
+	"smtpd_policy_service_default_action": "451 4.3.5 Server configuration problem",
+	"smtppolicy_dry_run":                  "no",
+	"smtppolicy_dns_error_policy":         "fail-open",
 }
 
 // Load reads and builds the file at path.
@@ -143,8 +198,13 @@ type builder struct {
 	env     Env
 	log     *slog.Logger
 	mynets  []netip.Prefix
-	domains map[string]bool // exact relay/destination domains
-	parents []string        // ".example.org" forms and, with parent matching, parents
+	domains map[string]bool   // exact relay/destination domains
+	parents []string          // ".example.org" forms and, with parent matching, parents
+	mydest  domainSet         // mydestination (or Env.Domains): the local address class
+	relay   domainSet         // relay_domains: the relay address class
+	maps    addressMaps       // the recipient and alias tables of reject_unlisted_*
+	classes map[string]string // smtpd_restriction_classes: name -> its restrictions
+	inClass map[string]bool   // the classes being compiled, to refuse a loop
 	access  postfix.Options
 	rbl     rblSettings
 	dnsErr  smtpcheck.ErrorPolicy
@@ -179,6 +239,12 @@ func Build(f *File, env Env) (*Config, error) {
 		return nil, err
 	}
 	if err := b.accessOptions(); err != nil {
+		return nil, err
+	}
+	if err := b.addressMaps(); err != nil {
+		return nil, err
+	}
+	if err := b.restrictionClasses(); err != nil {
 		return nil, err
 	}
 	if err := b.rblSettings(); err != nil {
@@ -228,6 +294,9 @@ func Build(f *File, env Env) (*Config, error) {
 	if len(listErrs) > 0 {
 		return nil, errors.Join(listErrs...)
 	}
+	if b.maps.rejectUnlistedSender {
+		lists["smtpd_sender_restrictions"] = unlessRefused(lists["smtpd_sender_restrictions"], b.unlisted(false, true), false)
+	}
 	relayFirst, err := b.boolParam("smtpd_relay_before_recipient_restrictions")
 	if err != nil {
 		return nil, err
@@ -240,7 +309,7 @@ func Build(f *File, env Env) (*Config, error) {
 	p := &smtpcheck.Policy{DryRun: cfg.DryRun, Logger: env.Logger}
 	helo := lists["smtpd_helo_restrictions"]
 	if cfg.HeloRequired {
-		helo = sequence(heloRequired(), helo)
+		helo = sequence(hygiene.HeloRequired(), helo)
 	}
 	rcpt := withRecipientState(sequence(lists["smtpd_relay_restrictions"], lists["smtpd_recipient_restrictions"]))
 	if !relayFirst {
@@ -252,21 +321,28 @@ func Build(f *File, env Env) (*Config, error) {
 		p.Connect = screen
 		p.Rcpt = sequence(lists["smtpd_client_restrictions"], helo, lists["smtpd_sender_restrictions"], rcpt)
 		if cfg.HeloRequired {
-			p.Mail = heloRequired()
+			p.Mail = hygiene.HeloRequired()
 		}
 	} else {
 		p.Connect = sequence(screen, lists["smtpd_client_restrictions"])
 		p.Helo = helo
 		p.Mail = lists["smtpd_sender_restrictions"]
 		if cfg.HeloRequired {
-			p.Mail = sequence(heloRequired(), p.Mail)
+			p.Mail = sequence(hygiene.HeloRequired(), p.Mail)
 		}
 		p.Rcpt = rcpt
 	}
-	p.Rcpt = barePostmaster(p.Rcpt)
+	if b.maps.rejectUnlistedRcpt {
+		p.Rcpt = unlessRefused(p.Rcpt, b.unlisted(true, true), true)
+	}
+	p.Mail = withUnlistedState(p.Mail)
+	p.Rcpt = barePostmaster(withUnlistedState(p.Rcpt))
 	p.Data = lists["smtpd_data_restrictions"]
 	p.EndOfData = lists["smtpd_end_of_data_restrictions"]
 	cfg.Policy = p
+	if err := b.anvil(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -302,6 +378,27 @@ func sequence(lists ...smtpcheck.Check) smtpcheck.Check {
 		}
 		deferred.Headers = headers
 		return deferred
+	}
+}
+
+// unlessRefused runs then after c unless c refused (or discarded): the
+// implicit reject_unlisted_* of smtpd_reject_unlisted_*, which Postfix
+// applies after the lists, permitted or not. At RCPT (final) a pending
+// defer_if_permit has already become a refusal, so then does not run.
+func unlessRefused(c, then smtpcheck.Check, final bool) smtpcheck.Check {
+	if c == nil {
+		return then
+	}
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		r := c(ctx, s)
+		if r.Action.Refuses() || r.Action == smtpcheck.Discard || (final && r.Action == smtpcheck.DeferIfPermit) {
+			return r
+		}
+		if t := then(ctx, s); t.Action.Refuses() {
+			t.Headers = append(r.Headers, t.Headers...)
+			return t
+		}
+		return r
 	}
 }
 
@@ -423,11 +520,17 @@ func (b *builder) relayDomains() error {
 			}
 			any = true
 			b.addDomain(d)
+			if name == "mydestination" {
+				b.mydest.add(d, false)
+			} else {
+				b.relay.add(d, true)
+			}
 		}
 	}
 	if !any {
 		for _, d := range b.env.Domains {
 			b.addDomain(d)
+			b.mydest.add(d, false)
 		}
 	}
 	return nil
@@ -492,15 +595,6 @@ func (b *builder) inMyNetworks(ip netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-func heloRequired() smtpcheck.Check {
-	return smtpcheck.Named("smtpd_helo_required", func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if s.Helo.Name == "" {
-			return smtpcheck.Refuse(reply.NeedHelo(), smtpcheck.Reason{Rule: "smtpd_helo_required"})
-		}
-		return smtpcheck.Result{}
-	})
 }
 
 // rblSettings are the parameters behind reject_rbl_client and friends.

@@ -125,7 +125,7 @@ func TestRestrictions(t *testing.T) {
 		{"maps_rbl_reject_code", "maps_rbl_reject_code = 550\nsmtpd_client_restrictions = reject_rbl_client zen.test", "192.0.2.66", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject, "550 5.7.1 Service unavailable"},
 		{"default_rbl_reply", "default_rbl_reply = $rbl_code Go away, $client_address ($rbl_domain)\nsmtpd_client_restrictions = reject_rbl_client zen.test", "192.0.2.66", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject, "554 5.7.1 Go away, 192.0.2.66 (zen.test)"},
 		{"permit_dnswl_client", "smtpd_client_restrictions = permit_dnswl_client wl.test, reject_rbl_client zen.test", "192.0.2.66", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Continue, ""},
-		{"reject_rhsbl_sender", "smtpd_sender_restrictions = reject_rhsbl_sender dbl.test=127.0.1.[2..99]", "192.0.2.1", "mx.example.net", "a@spammer.example", "b@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [spammer.example] blocked using dbl.test"},
+		{"reject_rhsbl_sender", "smtpd_sender_restrictions = reject_rhsbl_sender dbl.test=127.0.1.[2..99]", "192.0.2.1", "mx.example.net", "a@spammer.example", "b@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [a@spammer.example] blocked using dbl.test"},
 		{"reject_rhsbl_helo", "smtpd_helo_restrictions = reject_rhsbl_helo dbl.test", "192.0.2.1", "spammer.example", "a@example.net", "b@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Helo command [spammer.example] blocked using dbl.test"},
 		{"smtpd_helo_required", "smtpd_helo_required = yes", "192.0.2.1", "", "a@example.net", "b@example.org", smtpcheck.Reject, "503 5.5.1 Error: send HELO/EHLO first"},
 	}
@@ -316,7 +316,7 @@ func TestTutorialBlocks(t *testing.T) {
 		checkVerdicts(t, cfg.Policy, []verdictCase{
 			{"clean", "192.0.2.20", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Continue, ""},
 			{"listed client", "192.0.2.66", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Client host [192.0.2.66] blocked using zen.test; XBL listing"},
-			{"listed sender domain", "192.0.2.20", "mx.example.net", "a@spammer.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [spammer.example] blocked using dbl.test"},
+			{"listed sender domain", "192.0.2.20", "mx.example.net", "a@spammer.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [a@spammer.example] blocked using dbl.test"},
 			{"relaying", "192.0.2.20", "mx.example.net", "a@example.net", "bob@example.net", smtpcheck.Reject, "554 5.7.1 <bob@example.net>: Relay access denied"},
 			{"relaying to a domain without DNS", "192.0.2.20", "mx.example.net", "a@example.net", "bob@elsewhere.example", smtpcheck.TempFail, "450 4.1.2 <bob@elsewhere.example>: Recipient address rejected: Domain not found"},
 			{"mynetworks may relay", "127.0.0.1", "mx.example.net", "a@example.net", "bob@elsewhere.example", smtpcheck.Continue, ""},
@@ -340,7 +340,7 @@ func TestTutorialBlocks(t *testing.T) {
 			{"non-fqdn helo", "192.0.2.20", "mx", "a@example.net", "bob@example.org", smtpcheck.Reject, "504 5.5.2 <mx>: Helo command rejected"},
 			{"unknown client", "192.0.2.30", "mx.example.net", "a@example.net", "bob@example.org", smtpcheck.TempFail, "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.30]"},
 			{"listed client", "192.0.2.21", "mx2.example.net", "a@example.net", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Client host [192.0.2.21] blocked using sorbs.test"},
-			{"listed sender (dsn)", "192.0.2.20", "mx.example.net", "a@bounces.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [bounces.example] blocked using dsn.test"},
+			{"listed sender (dsn)", "192.0.2.20", "mx.example.net", "a@bounces.example", "bob@example.org", smtpcheck.Reject, "554 5.7.1 Service unavailable; Sender address [a@bounces.example] blocked using dsn.test"},
 			{"mynetworks", "127.0.0.1", "localhost", "a@localhost", "bob@example.org", smtpcheck.Continue, ""},
 		})
 	})

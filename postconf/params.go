@@ -13,22 +13,7 @@ import (
 // in lower case). Any other value is an error naming file and line: loading
 // a file that asks for a check which would then not run is a silent permit.
 var unsupportedParams = map[string][]string{
-	// Recipient and sender validation against address tables.
-	"smtpd_reject_unlisted_recipient": {"no"},
-	"smtpd_reject_unlisted_sender":    {"no"},
-	"local_recipient_maps":            {""},
-	"relay_recipient_maps":            {""},
-	"virtual_alias_maps":              {""},
-	"virtual_maps":                    {""},
-	"virtual_mailbox_maps":            {""},
-	"virtual_alias_domains":           {""},
-	"virtual_mailbox_domains":         {""},
-	"smtpd_restriction_classes":       {""},
 	// anvil's per-client limits.
-	"smtpd_client_connection_count_limit":     {"0"},
-	"smtpd_client_connection_rate_limit":      {"0"},
-	"smtpd_client_message_rate_limit":         {"0"},
-	"smtpd_client_recipient_rate_limit":       {"0"},
 	"smtpd_client_new_tls_session_rate_limit": {"0"},
 	"smtpd_client_auth_rate_limit":            {"0"},
 	"smtpd_recipient_limit":                   {"1000"},
@@ -131,6 +116,13 @@ func (f *File) references() map[string]bool {
 				refs[v[:j]] = true
 			}
 			v = v[j:]
+		}
+	}
+	// A restriction class is a parameter the file defines for
+	// smtpd_restriction_classes to name.
+	if p, ok := f.params["smtpd_restriction_classes"]; ok {
+		for _, n := range Fields(p.Value) {
+			refs[n] = true
 		}
 	}
 	return refs
@@ -242,6 +234,17 @@ func acceptedValues(vs []string) string {
 var boolParams = map[string]bool{
 	"smtpd_delay_reject": true, "smtpd_helo_required": true, "smtppolicy_dry_run": true,
 	"smtpd_relay_before_recipient_restrictions": true,
+	"smtpd_reject_unlisted_recipient":           true, "smtpd_reject_unlisted_sender": true,
+	"show_user_unknown_table_name": true,
+}
+
+// mapParams hold lookup tables (and, for the domain lists, domains): each
+// table is opened by checkForm, so that every bad table is reported.
+var mapParams = map[string]bool{
+	"local_recipient_maps": true, "relay_recipient_maps": true, "virtual_alias_maps": true,
+	"virtual_maps": true, "virtual_mailbox_maps": true, "virtual_alias_domains": true,
+	"virtual_mailbox_domains": true, "canonical_maps": true, "recipient_canonical_maps": true,
+	"sender_canonical_maps": true,
 }
 
 // checkForm checks a value's form where the parameter has one, so that a
@@ -268,6 +271,15 @@ func (b *builder) checkForm(name, v string) error {
 		n := 0
 		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != v || n < 400 || n > 599 {
 			return fmt.Errorf("reply code %q is not 4xx or 5xx", clip(v))
+		}
+	case mapParams[name]:
+		for _, w := range Fields(v) {
+			if !strings.Contains(w, ":") && !strings.HasPrefix(w, "/") {
+				continue // a domain of a domain list
+			}
+			if _, err := loadMap(w); err != nil {
+				return err
+			}
 		}
 	case name == "mynetworks":
 		for _, w := range Fields(v) {

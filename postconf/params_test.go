@@ -137,7 +137,7 @@ func TestCompatibilityLevel(t *testing.T) {
 func TestBuildReportsEveryError(t *testing.T) {
 	src := "smtpd_banner = $myhostname ESMTP\n" + // 1: accepted
 		"smtpd_recipient_restriction = reject\n" + // 2: misspelt
-		"local_recipient_maps = hash:/etc/postfix/users\n" + // 3: not implemented
+		"smtpd_milters = inet:127.0.0.1:8891\n" + // 3: not implemented
 		"smtpd_delay_reject = maybe\n" + // 4: bad form
 		"compatibility_level = three\n" + // 5: bad form
 		"my_list = reject_everything\n" + // 6: user-defined, used below
@@ -161,7 +161,7 @@ func TestBuildReportsEveryError(t *testing.T) {
 		text string
 	}{
 		{2, `unknown parameter "smtpd_recipient_restriction": not a Postfix 3.7 parameter, and no other parameter uses it as $smtpd_recipient_restriction (did you mean smtpd_recipient_restrictions?)`},
-		{3, "local_recipient_maps = hash:/etc/postfix/users: this changes smtpd's answers in Postfix and is not implemented here"},
+		{3, "smtpd_milters = inet:127.0.0.1:8891: this changes smtpd's answers in Postfix and is not implemented here"},
 		{4, "expected yes or no"},
 		{5, `compatibility level "three"`},
 		{7, `unknown restriction "reject_everything"`},

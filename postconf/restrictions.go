@@ -14,7 +14,6 @@ import (
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/hygiene"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
 // aliases are the older restriction names the DNSBL tutorial (and many
@@ -31,17 +30,12 @@ var aliases = map[string]string{
 // one is an error that says so, never a silent permit.
 var unimplemented = map[string]bool{
 	"check_policy_service": true, "check_sasl_access": true, "check_ccert_access": true,
-	"check_sender_mx_access": true, "check_sender_ns_access": true, "check_sender_a_access": true,
-	"check_recipient_mx_access": true, "check_recipient_ns_access": true, "check_recipient_a_access": true,
-	"check_client_mx_access": true, "check_client_ns_access": true, "check_client_a_access": true,
-	"check_helo_mx_access": true, "check_helo_ns_access": true, "check_helo_a_access": true,
-	"check_reverse_client_hostname_access": true, "check_etrn_access": true,
-	"reject_unverified_sender": true, "reject_unlisted_recipient": true, "reject_unlisted_sender": true,
+	"check_etrn_access":                          true,
 	"reject_authenticated_sender_login_mismatch": true, "reject_known_sender_login_mismatch": true,
 	"reject_sender_login_mismatch": true, "reject_unauthenticated_sender_login_mismatch": true,
 	"reject_unknown_forward_client_hostname": true, "reject_multi_recipient_bounce": true,
 	"reject_plaintext_session": true, "permit_tls_clientcerts": true, "permit_tls_all_clientcerts": true,
-	"permit_auth_destination": true, "permit_mx_backup": true, "reject_rhsbl_recipient": true,
+	"permit_auth_destination": true, "permit_mx_backup": true,
 	"defer_if_reject_unauth_pipelining": true, "reject_unauth_sender_login_mismatch": true,
 	"permit_naked_ip_address": true, "reject_maps_rbl": true, "reject_non_fqdn_address": true,
 }
@@ -54,8 +48,11 @@ var takesArg = map[string]bool{
 	"check_client_access": true, "check_helo_access": true, "check_sender_access": true,
 	"check_recipient_access": true, "check_reverse_client_hostname_access": true,
 	"check_policy_service": true, "check_sasl_access": true, "check_ccert_access": true,
-	"check_sender_mx_access": true, "check_sender_ns_access": true, "check_recipient_mx_access": true,
-	"check_recipient_ns_access": true,
+	"check_sender_mx_access": true, "check_sender_ns_access": true, "check_sender_a_access": true,
+	"check_recipient_mx_access": true, "check_recipient_ns_access": true, "check_recipient_a_access": true,
+	"check_client_mx_access": true, "check_client_ns_access": true, "check_client_a_access": true,
+	"check_helo_mx_access": true, "check_helo_ns_access": true, "check_helo_a_access": true,
+	"check_etrn_access": true,
 }
 
 // compileWords compiles the restrictions of list, in order.
@@ -96,6 +93,49 @@ func (b *builder) compileWords(name string, words []string) ([]smtpcheck.Check, 
 	return checks, nil
 }
 
+// restrictionClasses reads smtpd_restriction_classes: each name is a
+// parameter of the file holding a list of restrictions, usable as a
+// restriction and as an access table's result.
+func (b *builder) restrictionClasses() error {
+	v, err := b.value("smtpd_restriction_classes")
+	if err != nil {
+		return err
+	}
+	b.classes, b.inClass = map[string]string{}, map[string]bool{}
+	for _, n := range Fields(v) {
+		def, err := b.value(n)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(def) == "" {
+			return b.errorAt("smtpd_restriction_classes", fmt.Sprintf("restriction class %q needs a definition", n))
+		}
+		// Postfix looks classes up as written; names are matched here
+		// in lower case, as restriction names are.
+		b.classes[strings.ToLower(n)] = def
+	}
+	return nil
+}
+
+// restrictionClass compiles a restriction class where list uses it: its
+// refusals name what list's do, as Postfix evaluates a class in place. A
+// permit in the class ends the list that used it.
+func (b *builder) restrictionClass(list, name string) (smtpcheck.Check, error) {
+	if b.inClass[name] {
+		return nil, b.errorAt(name, fmt.Sprintf("restriction class %q uses itself", name))
+	}
+	b.inClass[name] = true
+	defer delete(b.inClass, name)
+	checks, err := b.compileWords(list, Fields(b.classes[name]))
+	if err != nil {
+		return nil, err
+	}
+	if len(checks) == 0 {
+		return func(context.Context, *smtpcheck.Session) smtpcheck.Result { return smtpcheck.Result{} }, nil
+	}
+	return smtpcheck.FirstMatch(checks...), nil
+}
+
 // restrictionList compiles one smtpd_*_restrictions parameter.
 func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 	v, err := b.value(name)
@@ -131,7 +171,7 @@ func (b *builder) restrictionList(name string) (smtpcheck.Check, error) {
 // "reject_warning" and the request goes on.
 func (b *builder) warnOnly(name string, c smtpcheck.Check) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		r := c(ctx, s)
+		r := c(context.WithValue(ctx, warnKey{}, true), s)
 		if !r.Action.Refuses() {
 			return r
 		}
@@ -143,6 +183,14 @@ func (b *builder) warnOnly(name string, c smtpcheck.Check) smtpcheck.Check {
 			Evidence: "would " + r.Action.String() + ": " + r.DefaultReply().Error(),
 		}}
 	}
+}
+
+type warnKey struct{}
+
+// warnOnlyIn reports a restriction evaluated under warn_if_reject.
+func warnOnlyIn(ctx context.Context) bool {
+	w, _ := ctx.Value(warnKey{}).(bool)
+	return w
 }
 
 // listState is what one evaluation of a restriction list learns as it
@@ -209,34 +257,6 @@ func deferIfReject(list string) smtpcheck.Check {
 	}
 }
 
-// withCode applies a *_reject_code parameter to a refusal. A null MX
-// (RFC 7505: X.7.27 for a sender, X.1.10 for a recipient) is a fact, not a
-// lookup result, and keeps its permanent code.
-func withCode(r smtpcheck.Result, code int) smtpcheck.Result {
-	if !r.Action.Refuses() || r.Reply.IsZero() || r.Reply.Code() == code {
-		return r
-	}
-	if e := r.Reply.Enhanced(); (e.Subject == 7 && e.Detail == 27) || (e.Subject == 1 && e.Detail == 10) {
-		return r
-	}
-	if rep, err := r.Reply.WithCode(code); err == nil {
-		r.Reply = rep
-		r = classAction(r)
-	}
-	return r
-}
-
-// classAction makes a refusal's action agree with its reply's class.
-func classAction(r smtpcheck.Result) smtpcheck.Result {
-	switch {
-	case r.Reply.IsTransient() && r.Action == smtpcheck.Reject:
-		r.Action = smtpcheck.TempFail
-	case r.Reply.IsPermanent() && r.Action == smtpcheck.TempFail:
-		r.Action = smtpcheck.Reject
-	}
-	return r
-}
-
 // coded wraps a check so its refusals carry the code from parameter param.
 func (b *builder) coded(param string, c smtpcheck.Check) (smtpcheck.Check, error) {
 	code, err := b.code(param)
@@ -244,7 +264,7 @@ func (b *builder) coded(param string, c smtpcheck.Check) (smtpcheck.Check, error
 		return nil, err
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		return withCode(c(ctx, s), code)
+		return c(ctx, s).WithCode(code)
 	}, nil
 }
 
@@ -308,8 +328,8 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			if s.Stage != smtpcheck.StageRcpt || b.authDestination(s.Rcpt) {
 				return smtpcheck.Result{}
 			}
-			return withCode(smtpcheck.Refuse(reply.RelayAccessDenied(s.Rcpt.String()),
-				smtpcheck.Reason{Rule: name, Matched: s.Rcpt.DomainFold()}), code)
+			return smtpcheck.Refuse(reply.RelayAccessDenied(s.Rcpt.String()),
+				smtpcheck.Reason{Rule: name, Matched: s.Rcpt.DomainFold()}).WithCode(code)
 		}, nil
 	case "reject_unauth_pipelining":
 		// Postfix answers 503 5.5.0 whatever the codes say.
@@ -322,19 +342,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			h := s.Helo.Name
-			switch {
-			case h == "":
-				return smtpcheck.Result{}
-			case h[0] == '[':
-				return invalidHeloAddress(s, code)
-			case !validHostname(trimOneDot(h)) && !validHostaddr(trimOneDot(h)):
-				return smtpcheck.Refuse(postfix.ReplyFor(postfix.Helo, h, code, "5.5.2", "", "Invalid name", ""),
-					smtpcheck.Reason{Rule: "reject_invalid_helo_hostname", Matched: h})
-			}
-			return smtpcheck.Result{}
-		}, nil
+		return hygiene.PostfixInvalidHelo(hygiene.PostfixConfig{InvalidHostnameCode: code}), nil
 	case "reject_non_fqdn_helo_hostname":
 		code, err := b.code("non_fqdn_reject_code")
 		if err != nil {
@@ -344,18 +352,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			h := s.Helo.Name
-			switch {
-			case h == "":
-				return smtpcheck.Result{}
-			case h[0] == '[':
-				return invalidHeloAddress(s, bad)
-			case !validHostname(trimOneDot(h)) || !strings.Contains(trimOneDot(h), "."):
-				return withCode(smtpcheck.Refuse(reply.HeloNeedFQDN(h), smtpcheck.Reason{Rule: "reject_non_fqdn_helo_hostname", Matched: h}), code)
-			}
-			return smtpcheck.Result{}
-		}, nil
+		return hygiene.PostfixNonFQDNHelo(hygiene.PostfixConfig{NonFQDNCode: code, InvalidHostnameCode: bad}), nil
 	case "reject_unknown_helo_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
@@ -372,11 +369,14 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.unknownHelo(code, bad, tf), nil
-	case "reject_non_fqdn_sender":
-		return b.coded("non_fqdn_reject_code", nonFQDN(false))
-	case "reject_non_fqdn_recipient":
-		return b.coded("non_fqdn_reject_code", nonFQDN(true))
+		return hygiene.PostfixUnknownHelo(hygiene.PostfixConfig{Resolver: res,
+			UnknownHostnameCode: code, InvalidHostnameCode: bad, HeloTempFail: tf}), nil
+	case "reject_non_fqdn_sender", "reject_non_fqdn_recipient":
+		code, err := b.code("non_fqdn_reject_code")
+		if err != nil {
+			return nil, err
+		}
+		return hygiene.PostfixNonFQDNAddress(hygiene.PostfixConfig{NonFQDNCode: code}, name == "reject_non_fqdn_recipient"), nil
 	case "reject_unknown_sender_domain", "reject_unknown_recipient_domain":
 		if err := needDNS(); err != nil {
 			return nil, err
@@ -389,7 +389,8 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.unknownAddress(name == "reject_unknown_recipient_domain", code, tf), nil
+		return hygiene.PostfixUnknownDomain(hygiene.PostfixConfig{Resolver: res, UnknownAddressCode: code, AddressTempFail: tf},
+			name == "reject_unknown_recipient_domain"), nil
 	case "reject_unknown_client_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
@@ -419,7 +420,7 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 			return clientNameOutcome(check(ctx, s), reply.ClientNoReverseHostname(s.Conn.ClientIP.String()), code)
 		}, nil
 	case "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_reverse_client", "reject_rhsbl_helo",
-		"reject_rhsbl_sender", "permit_dnswl_client", "permit_rhswl_client":
+		"reject_rhsbl_sender", "reject_rhsbl_recipient", "permit_dnswl_client", "permit_rhswl_client":
 		if err := needDNS(); err != nil {
 			return nil, err
 		}
@@ -428,48 +429,111 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if b.env.VerifyRecipient == nil {
 			return nil, b.errorAt(list, "reject_unverified_recipient needs a recipient verifier, and none is configured")
 		}
-		return b.unverifiedRecipient()
-	case "check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access":
-		t, err := loadTable(arg)
-		if err != nil {
-			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
+		return b.unverified(true)
+	case "reject_unlisted_recipient", "check_recipient_maps":
+		return b.unlisted(true, false), nil
+	case "reject_unlisted_sender":
+		return b.unlisted(false, false), nil
+	case "reject_unverified_sender":
+		if b.env.VerifySender == nil {
+			return nil, b.errorAt(list, "reject_unverified_sender needs a sender verifier, and none is configured")
 		}
-		var c smtpcheck.Check
+		return b.unverified(false)
+	case "check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access",
+		"check_reverse_client_hostname_access":
 		subjectList := "smtpd_recipient_restrictions"
+		var mk func(postfix.Table) smtpcheck.Check
 		switch name {
 		case "check_client_access":
-			c, subjectList = postfix.CheckClientAccess(t, b.access), "smtpd_client_restrictions"
-		case "check_helo_access":
-			c, subjectList = postfix.CheckHeloAccess(t, b.access), "smtpd_helo_restrictions"
-		case "check_sender_access":
-			c, subjectList = postfix.CheckSenderAccess(t, b.access), "smtpd_sender_restrictions"
-		default:
-			c = postfix.CheckRecipientAccess(t, b.access)
-		}
-		if b.env.PassActions {
-			return c, nil
-		}
-		inPlace, err := b.tableRestrictions(arg, subjectList, t)
-		if err != nil {
-			return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
-		}
-		if len(inPlace) == 0 {
-			return c, nil
-		}
-		return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-			r := c(ctx, s)
-			if words, ok := strings.CutPrefix(r.Reason.Evidence, postfix.Restrictions.String()+" "); ok && r.Action == smtpcheck.Continue {
-				if rc := inPlace[words]; rc != nil {
-					return rc(ctx, s)
-				}
+			mk, subjectList = func(t postfix.Table) smtpcheck.Check { return postfix.CheckClientAccess(t, b.access) }, "smtpd_client_restrictions"
+		case "check_reverse_client_hostname_access":
+			if err := needDNS(); err != nil {
+				return nil, err
 			}
-			return r
-		}, nil
+			mk, subjectList = b.reverseClientAccess, "smtpd_client_restrictions"
+		case "check_helo_access":
+			mk, subjectList = func(t postfix.Table) smtpcheck.Check { return postfix.CheckHeloAccess(t, b.access) }, "smtpd_helo_restrictions"
+		case "check_sender_access":
+			mk, subjectList = func(t postfix.Table) smtpcheck.Check { return postfix.CheckSenderAccess(t, b.access) }, "smtpd_sender_restrictions"
+		default:
+			mk = func(t postfix.Table) smtpcheck.Check { return postfix.CheckRecipientAccess(t, b.access) }
+		}
+		return b.tableCheck(list, name, arg, subjectList, mk)
+	}
+	if what, typ, ok := serverCheckName(name); ok {
+		if err := needDNS(); err != nil {
+			return nil, err
+		}
+		subjectList := "smtpd_" + what + "_restrictions"
+		return b.tableCheck(list, name, arg, subjectList, func(t postfix.Table) smtpcheck.Check {
+			return b.serverAccess(name, t, typ, b.serverSubjectFor(what))
+		})
 	}
 	if unimplemented[name] {
 		return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
 	}
+	if _, ok := b.classes[name]; ok {
+		return b.restrictionClass(list, name)
+	}
 	return nil, b.errorAt(list, fmt.Sprintf("unknown restriction %q", name))
+}
+
+// serverCheckName reads check_{client,helo,sender,recipient}_{mx,ns,a}_access.
+func serverCheckName(name string) (what string, typ serverType, ok bool) {
+	rest, ok := strings.CutPrefix(name, "check_")
+	if !ok {
+		return "", 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, "_access")
+	if !ok {
+		return "", 0, false
+	}
+	what, kind, ok := strings.Cut(rest, "_")
+	switch what {
+	case "client", "helo", "sender", "recipient":
+	default:
+		return "", 0, false
+	}
+	switch kind {
+	case "mx":
+		return what, serverMX, true
+	case "ns":
+		return what, serverNS, true
+	case "a":
+		return what, serverA, true
+	}
+	return "", 0, false
+}
+
+// tableCheck builds a restriction that looks a table up (mk makes the
+// check from the loaded table): entries naming restrictions are evaluated
+// in place, for the subject of subjectList, unless a policy service
+// passes them to Postfix.
+func (b *builder) tableCheck(list, name, arg, subjectList string, mk func(postfix.Table) smtpcheck.Check) (smtpcheck.Check, error) {
+	t, err := loadTable(arg)
+	if err != nil {
+		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
+	}
+	c := mk(t)
+	if b.env.PassActions {
+		return c, nil
+	}
+	inPlace, err := b.tableRestrictions(arg, subjectList, t)
+	if err != nil {
+		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
+	}
+	if len(inPlace) == 0 {
+		return c, nil
+	}
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		r := c(ctx, s)
+		if words, ok := strings.CutPrefix(r.Reason.Evidence, postfix.Restrictions.String()+" "); ok && r.Action == smtpcheck.Continue {
+			if rc := inPlace[words]; rc != nil {
+				return rc(ctx, s)
+			}
+		}
+		return r
+	}, nil
 }
 
 // tableRestrictions compiles, once at load, the restriction names a
@@ -506,7 +570,7 @@ func (b *builder) tableRestrictions(spec, list string, t postfix.Table) (map[str
 			if errors.As(err, &pe) {
 				err = errors.New(pe.Msg)
 			}
-			fail(a.Line, fmt.Errorf("%q: %v (restriction classes are not supported)", a.Text, err))
+			fail(a.Line, fmt.Errorf("%q: %v", a.Text, err))
 			continue
 		}
 		inPlace[a.Text] = smtpcheck.FirstMatch(checks...)
@@ -576,18 +640,7 @@ func clientName(s *smtpcheck.Session) string {
 // server takes mail for (relay_domains, mydestination), or one without a
 // domain, which Postfix completes with its own.
 func (b *builder) authDestination(a smtpcheck.Address) bool {
-	return a.Domain == "" || b.localDomain(a.Domain)
-}
-
-// invalidHeloAddress is reject_invalid_hostaddr, which every HELO
-// restriction applies to an argument starting with '[': 501 5.5.2 (or
-// invalid_hostname_reject_code) "invalid ip address".
-func invalidHeloAddress(s *smtpcheck.Session, code int) smtpcheck.Result {
-	h := s.Helo.Name
-	if validHeloAddress(h) {
-		return smtpcheck.Result{}
-	}
-	return withCode(smtpcheck.Refuse(reply.HeloInvalidIP(h), smtpcheck.Reason{Rule: "reject_invalid_hostaddr", Matched: h}), code)
+	return a.Domain == "" || b.localDomain(a.Domain) || b.finalDestination(a.Domain)
 }
 
 // tempfailAction reads a *_tempfail_action parameter: what a restriction
@@ -617,184 +670,73 @@ func clientNameOutcome(r smtpcheck.Result, rep reply.Reply, code int) smtpcheck.
 		code = 450
 		r.Reason.Evidence = strings.TrimSpace(r.Reason.Evidence + " " + r.Err.Error())
 	}
-	return withCode(smtpcheck.Refuse(rep, r.Reason), code)
+	return smtpcheck.Refuse(rep, r.Reason).WithCode(code)
 }
 
-// nonFQDN is reject_non_fqdn_sender / reject_non_fqdn_recipient: the
-// address's domain must be a fully qualified domain name.
-func nonFQDN(rcpt bool) smtpcheck.Check {
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		var a smtpcheck.Address
-		switch {
-		case rcpt && s.Stage == smtpcheck.StageRcpt:
-			a = s.Rcpt
-		case !rcpt && s.Mail != nil:
-			a = s.Mail.From
-		default:
-			return smtpcheck.Result{}
-		}
-		if a.IsNull() || (rcpt && a.Domain == "" && strings.EqualFold(a.Local, "postmaster")) {
-			return smtpcheck.Result{}
-		}
-		d := strings.TrimSuffix(a.Domain, ".")
-		if d != "" && (strings.HasPrefix(d, "[") || strings.Contains(d, ".")) {
-			return smtpcheck.Result{}
-		}
-		reason := smtpcheck.Reason{Rule: "non_fqdn", Matched: a.String()}
-		if rcpt {
-			return smtpcheck.Refuse(reply.RecipientNotFQDN(a.String()), reason)
-		}
-		return smtpcheck.Refuse(reply.SenderNotFQDN(a.String()), reason)
-	}
-}
-
-// unknownHelo is reject_unknown_helo_hostname as Postfix has it: any HELO
-// name but an address literal (which must be a valid address) needs an A,
-// AAAA or MX record — a bare address or a name without a dot is looked up
-// like any other — and a null MX counts, MTAs may have one. None gets
-// unknown_hostname_reject_code; a lookup that fails now gets 450 as
-// unknown_helo_hostname_tempfail_action says.
-func (b *builder) unknownHelo(code, bad int, tf smtpcheck.Action) smtpcheck.Check {
-	res := b.env.Resolver
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		h := s.Helo.Name
-		switch {
-		case h == "":
-			return smtpcheck.Result{}
-		case h[0] == '[':
-			return invalidHeloAddress(s, bad)
-		}
-		name := strings.ToLower(trimOneDot(h))
-		reason := smtpcheck.Reason{Rule: "reject_unknown_helo_hostname", Matched: name}
-		_, err := res.LookupIP(ctx, name)
-		if err != nil && resolver.IsNotFound(err) {
-			_, err = res.LookupMX(ctx, name)
-		}
-		switch {
-		case err == nil:
-			return smtpcheck.Result{}
-		case resolver.IsNotFound(err):
-			return withCode(smtpcheck.Refuse(reply.HeloHostNotFound(h), reason), code)
-		}
-		r := withCode(smtpcheck.Refuse(reply.HeloHostNotFound(h), reason), 450)
-		r.Reason.Evidence = err.Error()
-		r.Action = tf
-		return r
-	}
-}
-
-// unknownAddress is reject_unknown_sender_domain and
-// reject_unknown_recipient_domain: the address's domain needs an MX or an
-// address record. A null MX is refused for good (550 5.7.27 for a sender,
-// 556 5.1.10 for a recipient); a domain that does not exist gets
-// unknown_address_reject_code; a lookup that fails now gets 450 as
-// unknown_address_tempfail_action says.
-func (b *builder) unknownAddress(rcpt bool, code int, tf smtpcheck.Action) smtpcheck.Check {
-	res := b.env.Resolver
-	rule := "reject_unknown_sender_domain"
+// unverified is reject_unverified_recipient (rcpt) or
+// reject_unverified_sender, with Postfix's replies: an address the verifier
+// calls undeliverable gets unverified_*_reject_code, one it cannot verify
+// now unverified_*_defer_code. A 5xx code answers "undeliverable address:
+// why"; a 4xx code (the default 450, so a mistake in the verifier costs a
+// delay, not mail) answers "unverified address: why" as
+// unverified_*_tempfail_action says. unverified_*_reject_reason, when set,
+// replaces why. The enhanced code is 4.1.1 for a recipient, 4.1.7 for a
+// sender (its class follows the reply code); the null sender is never
+// verified.
+func (b *builder) unverified(rcpt bool) (smtpcheck.Check, error) {
+	role, rule, kind, enh := "sender", "reject_unverified_sender", postfix.Sender, "4.1.7"
+	verify := b.env.VerifySender
 	if rcpt {
-		rule = "reject_unknown_recipient_domain"
+		role, rule, kind, enh = "recipient", "reject_unverified_recipient", postfix.Recipient, "4.1.1"
+		verify = b.env.VerifyRecipient
+	}
+	rejectCode, err := b.code("unverified_" + role + "_reject_code")
+	if err != nil {
+		return nil, err
+	}
+	deferCode, err := b.code("unverified_" + role + "_defer_code")
+	if err != nil {
+		return nil, err
+	}
+	tf, err := b.tempfailAction("unverified_" + role + "_tempfail_action")
+	if err != nil {
+		return nil, err
+	}
+	alt, err := b.value("unverified_" + role + "_reject_reason")
+	if err != nil {
+		return nil, err
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		var a smtpcheck.Address
 		switch {
-		case rcpt && s.Stage == smtpcheck.StageRcpt:
+		case rcpt && s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull():
 			a = s.Rcpt
 		case !rcpt && s.Mail != nil && !s.Mail.From.IsNull():
 			a = s.Mail.From
 		default:
 			return smtpcheck.Result{}
 		}
-		if a.Domain == "" || strings.HasPrefix(a.Domain, "[") {
-			return smtpcheck.Result{}
-		}
-		d := strings.TrimSuffix(a.DomainFold(), ".")
-		reason := smtpcheck.Reason{Rule: rule, Matched: d}
-		notFound := func() reply.Reply {
-			if rcpt {
-				return reply.RecipientDomainNotFoundTemp(a.String())
-			}
-			return reply.SenderDomainNotFoundTemp(a.String())
-		}
-		tempFail := func(err error) smtpcheck.Result {
-			r := withCode(smtpcheck.Refuse(notFound(), reason), 450)
-			r.Reason.Evidence = err.Error()
-			r.Action = tf
-			return r
-		}
-		mx, err := res.LookupMX(ctx, d)
-		if err == nil {
-			if len(mx) == 1 && (mx[0].Host == "." || mx[0].Host == "") {
-				if rcpt {
-					return smtpcheck.Refuse(reply.RecipientNullMX(a.String(), d), reason)
-				}
-				return smtpcheck.Refuse(reply.SenderNullMX(a.String(), d), reason)
-			}
-			return smtpcheck.Result{}
-		}
-		if !resolver.IsNotFound(err) {
-			return tempFail(err)
-		}
-		if _, err := res.LookupIP(ctx, d); err == nil {
-			return smtpcheck.Result{}
-		} else if !resolver.IsNotFound(err) {
-			return tempFail(err)
-		}
-		return withCode(smtpcheck.Refuse(notFound(), reason), code)
-	}
-}
-
-// unverifiedRecipient is reject_unverified_recipient, with Postfix's
-// replies: an address the verifier calls undeliverable gets
-// unverified_recipient_reject_code, one it cannot verify now
-// unverified_recipient_defer_code. A 5xx code answers "undeliverable
-// address: why"; a 4xx code (the default 450, so a mistake in the verifier
-// costs a delay, not mail) answers "unverified address: why" as
-// unverified_recipient_tempfail_action says. unverified_recipient_reject_reason,
-// when set, replaces why.
-func (b *builder) unverifiedRecipient() (smtpcheck.Check, error) {
-	rejectCode, err := b.code("unverified_recipient_reject_code")
-	if err != nil {
-		return nil, err
-	}
-	deferCode, err := b.code("unverified_recipient_defer_code")
-	if err != nil {
-		return nil, err
-	}
-	tf, err := b.tempfailAction("unverified_recipient_tempfail_action")
-	if err != nil {
-		return nil, err
-	}
-	alt, err := b.value("unverified_recipient_reject_reason")
-	if err != nil {
-		return nil, err
-	}
-	verify := b.env.VerifyRecipient
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if s.Stage != smtpcheck.StageRcpt {
-			return smtpcheck.Result{}
-		}
-		err := verify(ctx, s.Rcpt)
+		err := verify(ctx, a)
 		if err == nil {
 			return smtpcheck.Result{}
 		}
-		reason := smtpcheck.Reason{Rule: "reject_unverified_recipient", Matched: s.Rcpt.String(), Evidence: err.Error()}
+		reason := smtpcheck.Reason{Rule: rule, Matched: a.String(), Evidence: err.Error()}
 		code, why := deferCode, err.Error()
 		if errors.Is(err, ErrUndeliverable) {
 			code = rejectCode
 			if err == ErrUndeliverable {
-				why = fmt.Sprintf("unknown user: %q", s.Rcpt.String())
+				why = fmt.Sprintf("unknown user: %q", a.String())
 			}
 		}
 		if alt != "" {
 			why = alt
 		}
 		if code < 500 {
-			r := smtpcheck.Refuse(postfix.ReplyFor(postfix.Recipient, s.Rcpt.String(), code, "4.1.1", "", "unverified address: "+why, ""), reason)
+			r := smtpcheck.Refuse(postfix.ReplyFor(kind, a.String(), code, enh, "", "unverified address: "+why, ""), reason)
 			r.Action = tf
 			return r
 		}
-		return postfix.Refuse(postfix.ReplyFor(postfix.Recipient, s.Rcpt.String(), code, "4.1.1", "", "undeliverable address: "+why, ""), reason)
+		return postfix.Refuse(postfix.ReplyFor(kind, a.String(), code, enh, "", "undeliverable address: "+why, ""), reason)
 	}, nil
 }
 
@@ -905,7 +847,43 @@ func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 	case "reject_rhsbl_helo":
 		return c.HeloCheck(), nil
 	case "reject_rhsbl_sender":
-		return c.SenderCheck(), nil
+		return addressRHSBL(c, dnsbl.SubjectSender), nil
+	case "reject_rhsbl_recipient":
+		return addressRHSBL(c, dnsbl.SubjectRecipient), nil
 	}
 	return nil, b.errorAt(list, fmt.Sprintf("restriction %q is not implemented by smtppolicy", name))
+}
+
+// addressRHSBL is reject_rhsbl_sender and reject_rhsbl_recipient as
+// Postfix's reject_rbl_domain has them: the address's domain (the whole
+// address when it has none) is looked up, an address literal or a name
+// whose last label is all digits is not, and the reply's $rbl_what is the
+// whole address: "Recipient address [bob@example.com] blocked using ...".
+// The null sender is not looked up.
+func addressRHSBL(c *dnsbl.Checker, subj dnsbl.Subject) smtpcheck.Check {
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		var a smtpcheck.Address
+		switch {
+		case subj == dnsbl.SubjectRecipient && s.Stage == smtpcheck.StageRcpt:
+			a = s.Rcpt
+		case subj == dnsbl.SubjectSender && s.Mail != nil:
+			a = s.Mail.From
+		}
+		if a.IsNull() {
+			return smtpcheck.Result{}
+		}
+		d := a.Domain
+		if d == "" {
+			d = a.Local
+		}
+		last := d[strings.LastIndexByte(d, '.')+1:]
+		if strings.HasPrefix(d, "[") || strings.Trim(last, "0123456789") == "" {
+			return smtpcheck.Result{}
+		}
+		v := c.CheckDomain(ctx, d)
+		if v.Err == nil {
+			v.Subject = a.String()
+		}
+		return c.Decide(ctx, s, v, subj)
+	}
 }

@@ -12,10 +12,36 @@ import (
 // table written in place between braces — inline:{ key=value, { key = value
 // with spaces } } (Postfix 3.0) and cidr:{ {rule}, {rule} }, regexp:{...},
 // pcre:{...} (Postfix 3.7), each braced element one line of the table, and
-// static:{ result with spaces }.
+// static:{ result with spaces }. A proxy: prefix is accepted.
 func loadTable(spec string) (postfix.Table, error) {
+	return openTable(spec, false)
+}
+
+// loadMap opens a table as loadTable does, for a map whose results are not
+// access actions (see postfix.LoadMap).
+func loadMap(spec string) (postfix.Table, error) {
+	return openTable(spec, true)
+}
+
+func openTable(spec string, raw bool) (postfix.Table, error) {
+	// proxy:type:name is Postfix's proxymap(8) reading the table on
+	// smtpd's behalf (for chrooted or many processes); here the table is
+	// read in-process, so the prefix changes nothing.
+	if k, rest, ok := strings.Cut(spec, ":"); ok && strings.EqualFold(k, "proxy") {
+		spec = rest
+	}
 	kind, body, ok := strings.Cut(spec, ":")
+	if strings.EqualFold(kind, "unix") {
+		return nil, fmt.Errorf("%s: the system's user and group tables cannot be read here; list the addresses in a table", clip(spec))
+	}
+	if ok && strings.EqualFold(kind, "static") && !strings.HasPrefix(body, "{") {
+		// static:text without braces: text has no spaces.
+		body = "{" + body + "}"
+	}
 	if !ok || !strings.HasPrefix(body, "{") {
+		if raw {
+			return postfix.LoadMap(spec)
+		}
 		return postfix.Load(spec)
 	}
 	if strings.EqualFold(kind, "static") {
@@ -23,6 +49,9 @@ func loadTable(spec string) (postfix.Table, error) {
 		text, ok := unbrace(body)
 		if !ok || text == "" {
 			return nil, fmt.Errorf("%s: want static:{ result }", clip(spec))
+		}
+		if raw {
+			return staticTable{name: spec, a: postfix.Action{Verb: postfix.OK, Text: text}}, nil
 		}
 		a, err := postfix.ParseAction(text)
 		if err != nil {
@@ -34,7 +63,11 @@ func loadTable(spec string) (postfix.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", clip(spec), err)
 	}
-	return postfix.Parse(kind, strings.NewReader(strings.Join(lines, "\n")+"\n"), body)
+	src := strings.NewReader(strings.Join(lines, "\n") + "\n")
+	if raw {
+		return postfix.ParseMap(kind, src, body)
+	}
+	return postfix.Parse(kind, src, body)
 }
 
 // inlineLines turns the braced body of an inline table into the lines of

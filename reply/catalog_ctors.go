@@ -301,6 +301,9 @@ func ClientNoHostnameAuth(ip string) Reply { return entryClientNoHostnameAuth.Re
 // ClientNoReverseHostname is 450 4.7.1 for a client without a PTR name (postfix).
 func ClientNoReverseHostname(ip string) Reply { return entryClientNoReverseHostname.Reply(ip) }
 
+// HeloInvalidName is 501 5.5.2 for a HELO argument that is neither a host name nor an address (postfix).
+func HeloInvalidName(helo string) Reply { return entryHeloInvalidName.Reply(helo) }
+
 // RecipientNullMX is 556 5.1.10 for a recipient domain with a null MX (RFC 7505; postfix).
 func RecipientNullMX(rcpt, domain string) Reply { return entryRecipientNullMX.Reply(rcpt, domain) }
 

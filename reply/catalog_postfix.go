@@ -506,6 +506,7 @@ var (
 		"Client host rejected: cannot find your reverse hostname, [{ip}]", []Param{pIP},
 		"The client's IP has no PTR record (reject_unknown_reverse_client_hostname). The code is unknown_client_reject_code when DNS said so, 450 when DNS failed. The client's operator must add reverse DNS.",
 		"postfix")
+	// HeloInvalidName is 501 5.5.2 for a HELO argument that is neither a host name nor an address (postfix).
 	entryHeloInvalidName = newEntry("HeloInvalidName", 501, "5.5.2",
 		"<{helo}>: Helo command rejected: Invalid name", []Param{pHelo},
 		"The HELO argument is neither a valid host name nor an IP address (reject_invalid_helo_hostname). The client's operator must fix its HELO name.",

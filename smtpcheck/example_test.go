@@ -132,3 +132,11 @@ func ExampleThresholds_Decide() {
 	// 3 tag
 	// 8 reject
 }
+
+func ExampleResult_WithCode() {
+	r := smtpcheck.Refuse(reply.HeloNeedFQDN("localhost"), smtpcheck.Reason{Rule: "non_fqdn"})
+	// A *_reject_code of 450 turns the permanent refusal into a temporary one.
+	r = r.WithCode(450)
+	fmt.Println(r.Action, r.Reply.Error())
+	// Output: tempfail 450 4.5.2 <localhost>: Helo command rejected: need fully-qualified hostname
+}

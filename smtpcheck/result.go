@@ -174,6 +174,34 @@ func Refuse(r reply.Reply, reason Reason) Result {
 	return Result{Action: a, Reply: r, Reason: reason}
 }
 
+// WithCode returns r answering with code, as Postfix's *_reject_code
+// parameters change a restriction's reply code: the enhanced code's class
+// follows, and so does the action (a 4xx code makes a rejection a
+// temporary failure, a 5xx code the reverse). A result that refuses
+// nothing is returned as it is, and so is a null MX refusal (RFC 7505:
+// X.7.27 for a sender, X.1.10 for a recipient), which is a fact about the
+// domain, not a lookup result, and keeps its permanent code.
+func (r Result) WithCode(code int) Result {
+	if !r.Action.Refuses() || r.Reply.IsZero() || r.Reply.Code() == code {
+		return r
+	}
+	if e := r.Reply.Enhanced(); (e.Subject == 7 && e.Detail == 27) || (e.Subject == 1 && e.Detail == 10) {
+		return r
+	}
+	rep, err := r.Reply.WithCode(code)
+	if err != nil {
+		return r
+	}
+	r.Reply = rep
+	switch {
+	case rep.IsTransient() && r.Action == Reject:
+		r.Action = TempFail
+	case rep.IsPermanent() && r.Action == TempFail:
+		r.Action = Reject
+	}
+	return r
+}
+
 // ErrorPolicy says what a check does when it cannot decide: a DNS timeout or
 // SERVFAIL, a store that is down, a check that overran its deadline.
 type ErrorPolicy uint8

@@ -57,10 +57,11 @@ const (
 	kindRecipient
 	kindData
 	kindEndOfData
+	kindReverseClient
 )
 
-var kindText = [...]string{"Client host rejected", "Helo command rejected", "Sender address rejected", "Recipient address rejected", "Data command rejected", "End-of-data rejected"}
-var kindClass = [...]string{"Client host", "Helo command", "Sender address", "Recipient address", "Data command", "End-of-data"}
+var kindText = [...]string{"Client host rejected", "Helo command rejected", "Sender address rejected", "Recipient address rejected", "Data command rejected", "End-of-data rejected", "Unverified Client host rejected"}
+var kindClass = [...]string{"Client host", "Helo command", "Sender address", "Recipient address", "Data command", "End-of-data", "Unverified Client host"}
 
 // String returns Postfix's name for the kind, such as "Sender address".
 func (k Kind) String() string {
@@ -70,9 +71,9 @@ func (k Kind) String() string {
 	return kindClass[0]
 }
 
-var kindCheck = [...]string{"check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access"}
-var kindDenied = [...]string{"ClientAccessDenied", "HeloAccessDenied", "SenderAccessDenied", "RecipientAccessDenied", "", ""}
-var kindRejected = [...]string{"ClientRejected", "HeloRejected", "SenderRejected", "RecipientRejected", "", ""}
+var kindCheck = [...]string{"check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access", "", "", "check_reverse_client_hostname_access"}
+var kindDenied = [...]string{"ClientAccessDenied", "HeloAccessDenied", "SenderAccessDenied", "RecipientAccessDenied", "", "", ""}
+var kindRejected = [...]string{"ClientRejected", "HeloRejected", "SenderRejected", "RecipientRejected", "", "", ""}
 
 // CheckClientAccess is check_client_access: the client's verified host name
 // (with its parent domains) and then its address (IPv4 octets or IPv6
@@ -342,7 +343,28 @@ const (
 	// message: "<DATA>: Data command rejected: ...".
 	Data      = kindData
 	EndOfData = kindEndOfData
+	// ReverseClient names the client by its PTR name, verified or not:
+	// "<name>: Unverified Client host rejected: ..."
+	// (check_reverse_client_hostname_access).
+	ReverseClient = kindReverseClient
 )
+
+// Lookup looks queries up in t, in order, and carries out the first entry
+// found as the check_*_access restrictions do, its replies naming subject
+// as a refusal of kind k. DomainQueries and IPQueries give access(5)'s
+// sequences for a fixed-string table; a pattern table is asked the whole
+// string only.
+func Lookup(s *smtpcheck.Session, t Table, o Options, k Kind, subject string, queries []string) smtpcheck.Result {
+	return run(s, t, o, k, subject, queries)
+}
+
+// DomainQueries returns access(5)'s sequence for a host or domain name in
+// a fixed-string table: the name, then its parent domains ("example.com",
+// "com" when o.ParentDomainMatchesSubdomains, ".example.com", ".com"
+// otherwise).
+func DomainQueries(d string, o Options) []string {
+	return domainQueries(nil, strings.ToLower(strings.TrimSuffix(d, ".")), o)
+}
 
 // ReplyFor builds Postfix's "<subject>: Client host rejected: text" reply
 // for a refusal of kind k, as smtpd's access tables, policy services and

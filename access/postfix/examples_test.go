@@ -72,3 +72,33 @@ func ExamplePostfixOnly() {
 	fmt.Println(postfix.PostfixOnly(t))
 	// Output: /etc/postfix/access:2: "BCC archive@example.org" is carried out by Postfix only
 }
+
+func ExampleLookup() {
+	// check_sender_mx_access's second step: the MX host's name and its
+	// parent domains, answered as a refusal of the sender.
+	t, _ := postfix.Parse("hash", strings.NewReader("badhost.example REJECT bad mail server\n"), "mx_access")
+	s := checktest.NewSession("192.0.2.1").From("a@mxhost.example").Session()
+	r := postfix.Lookup(s, t, postfix.DefaultOptions, postfix.Sender, "a@mxhost.example",
+		postfix.DomainQueries("mx1.badhost.example", postfix.DefaultOptions))
+	fmt.Println(r.Reply.Error())
+	// Output: 554 5.7.1 <a@mxhost.example>: Sender address rejected: bad mail server
+}
+
+func ExampleParseMap() {
+	// A map's results are kept as written: here, virtual alias targets.
+	t, _ := postfix.ParseMap("hash", strings.NewReader("info@example.com  bob@example.net, carol@example.net\n"), "virtual")
+	a, ok := t.Find("info@example.com")
+	fmt.Println(ok, a.Text)
+	// Output: true bob@example.net, carol@example.net
+}
+
+func ExampleLastError() {
+	// A hash: table whose source loads has no reload error.
+	t, err := postfix.Load("hash:testdata/example_access")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(postfix.LastError(t))
+	// Output: <nil>
+}

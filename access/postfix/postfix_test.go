@@ -115,7 +115,16 @@ func TestParseErrors(t *testing.T) {
 		{"hash", "lonely\n", 1, "no value"},
 		{"cidr", "192.0.2.1/24 OK\n", 1, "host bits"},
 		{"regexp", "/(/ OK\n", 1, "/(/"},
-		{"pcre", "if /a/\n", 1, "not supported"},
+		{"pcre", "/a/ OK\nif /a/\n/b/ OK\n", 2, "if without endif"},
+		{"pcre", "/a/ OK\nendif\n", 2, "endif without if"},
+		{"regexp", "if /a/ OK\n/b/ OK\nendif\n", 1, "text after the pattern"},
+		{"pcre", "# lookbehind\n/(?<=@)example\\.com$/ REJECT\n", 2, "lookbehind (?<=...) is a PCRE-only construct"},
+		{"pcre", "/^a++b/ REJECT\n", 1, "possessive quantifier ++"},
+		{"pcre", "/^user@\\Kexample/ REJECT\n", 1, `\K (reset match start)`},
+		{"pcre", "/^(a)\\1$/ REJECT\n", 1, `back-reference \1`},
+		{"pcre", "/(?!x)y/ REJECT\n", 1, "negative lookahead"},
+		{"pcre", "/a b/x REJECT\n", 1, "flag x"},
+		{"regexp", "/a/U REJECT\n", 1, "unknown flag"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.kind, strings.NewReader(tt.text), "access")
@@ -126,7 +135,46 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// if/endif blocks guard the rules inside them, nested and negated, as in
+// Postfix's regexp_table(5) and pcre_table(5).
+func TestRegexpIfEndif(t *testing.T) {
+	tb := mustTable(t, "pcre", `
+if /@example\.com$/
+/^postmaster@/      OK
+if !/^admin/
+/^a/                REJECT inner
+endif
+/./                 DUNNO
+endif
+/^a/                REJECT outer
+/^b/A               REJECT anchored
+/^(q|z)+?/U         REJECT ungreedy
+`)
+	tests := []struct{ q, want string }{
+		{"postmaster@example.com", "OK"},
+		{"alice@example.com", "REJECT inner"},
+		{"admin@example.com", "DUNNO"},
+		{"alice@example.net", "REJECT outer"},
+		{"bob@example.net", "REJECT anchored"},
+		{"qbob@example.net", "REJECT ungreedy"},
+		{"carl@example.net", ""},
+	}
+	for _, tt := range tests {
+		a, ok := tb.Find(tt.q)
+		got := ""
+		if ok {
+			got = a.String()
+		}
+		if got != tt.want {
+			t.Errorf("Find(%q) = %q, want %q", tt.q, got, tt.want)
+		}
+	}
+}
+
 func FuzzParseTable(f *testing.F) {
+	f.Add("pcre", "if /@example\\.com$/\n/^a/ REJECT\nif !/^b/i\n/c/ OK\nendif\nendif\n")
+	f.Add("pcre", "/(?<=x)y/ REJECT\n/a++/ OK\n/\\K/ OK\n")
+	f.Add("regexp", "endif\nif/x/\n")
 	f.Add("hash", "example.com REJECT\n<> 550 no\n  continued\n")
 	f.Add("cidr", "192.0.2.0/24 OK\n!::/0 DUNNO\n")
 	f.Add("regexp", "/^(.*)@x$/i REJECT $1\n")

@@ -77,6 +77,8 @@ type Stores struct {
 	grey      store.Store
 	greySpec  string
 	closeGrey func() error
+	anvil     store.Store // smtppolicy_anvil_store, when not memory: (anvil.go)
+	anvilSpec string
 	more      moreStores // the pass cache's and the reputation's
 }
 
@@ -85,6 +87,10 @@ func (s *Stores) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.more.close()
+	if s.anvil != nil {
+		err = errors.Join(s.anvil.Close(), err)
+		s.anvil = nil
+	}
 	if s.closeGrey != nil {
 		err = errors.Join(s.closeGrey(), err)
 		s.closeGrey = nil

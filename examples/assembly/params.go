@@ -110,6 +110,7 @@ func Params() []Param {
 		{Name: "smtppolicy_spamd_max_size", Flag: "spamd-max-size", Kind: Int, Default: kb(spamd.DefaultMaxSize), Body: true, Doc: "largest message scored, in kilobytes; larger ones pass unscored (0: no limit)"},
 		{Name: "smtppolicy_spamd_error_policy", Flag: "spamd-error-policy", Kind: String, Default: "fail-open", Body: true, Doc: "what a failed scan does: fail-open, temp-fail or fail-closed"},
 
+		{Name: "smtppolicy_anvil_store", Flag: "anvil-store", Kind: String, Default: "memory:", Doc: "store of the client limits' counts (smtpd_client_*_limit, SMTP server only): memory: or redis://HOST:PORT/DB, which hosts sharing it count as one"},
 		{Name: "smtppolicy_greylist_store", Flag: "greylist", Kind: String, Doc: "greylist store: memory:, bolt:PATH or redis://HOST:PORT/DB (empty or none: no greylisting)"},
 		{Name: "smtppolicy_greylist_delay", Flag: "greylist-delay", Kind: Duration, Default: greylist.DefaultDelay.String(), Doc: "how long a new client/sender/recipient triplet is deferred"},
 		{Name: "smtppolicy_greylist_content", Flag: "greylist-content", Kind: Bool, Default: "no", Body: true, Doc: "greylist at the end of DATA with a hash of the message (a retry with other content is deferred again)"},

@@ -444,23 +444,148 @@ func TestPostfixQuarantineGoesToHoldQueue(t *testing.T) {
 }
 
 func TestPostfixAppliesDefaultActionWhenFilterKilled(t *testing.T) {
-	f := startMilter(t)
-	in := startPostfix(t, f.addr, "milter_default_action = tempfail")
-	s := dial(t, in.addr)
-	s.begin("192.0.2.10", "mx.client.example", "mx.client.example")
-	s.expect("MAIL FROM:<a@client.example>", 250)
-	// The filter dies mid-session.
-	if err := f.cmd.Process.Kill(); err != nil {
+	// What Postfix does without its filter is its milter_default_action,
+	// not the filter's choice: tempfail defers the mail, accept lets it in.
+	for _, action := range []string{"tempfail", "accept"} {
+		t.Run(action, func(t *testing.T) {
+			f := startMilter(t)
+			in := startPostfix(t, f.addr, "milter_default_action = "+action)
+			s := dial(t, in.addr)
+			s.begin("192.0.2.10", "mx.client.example", "mx.client.example")
+			s.expect("MAIL FROM:<a@client.example>", 250)
+			// The filter dies mid-session.
+			if err := f.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			f.cmd.Process.Wait()
+			code, text := s.cmd("RCPT TO:<b@example.org>")
+			if action == "tempfail" {
+				if code/100 != 4 {
+					t.Fatalf("RCPT after the filter died = %q, want Postfix's tempfail (milter_default_action)", text)
+				}
+				s.cmd("QUIT")
+				if q := in.queue(t); len(q) != 0 {
+					t.Errorf("queue = %v, want nothing accepted", q)
+				}
+				return
+			}
+			if code != 250 {
+				t.Fatalf("RCPT after the filter died = %q, want 250 (milter_default_action = accept)", text)
+			}
+			if code, text := s.data(goodMessage("unfiltered")); code != 250 {
+				t.Fatalf("DATA after the filter died = %q, want 250", text)
+			}
+			s.expect("QUIT", 221)
+			in.delivered(t, 1)
+		})
+	}
+}
+
+// stuckPeer listens on loopback, accepts connections and never answers
+// them: a content scanner that hangs.
+func stuckPeer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	code, text := s.cmd("RCPT TO:<b@example.org>")
-	if code/100 != 4 {
-		t.Fatalf("RCPT after the filter died = %q, want Postfix's tempfail (milter_default_action)", text)
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestPostfixAnsweredBeforeItsMilterTimeout(t *testing.T) {
+	// A scanner that never answers, with a scan deadline longer than
+	// Postfix waits for the filter: the filter's own per-callback deadline
+	// (-command-timeout, below milter_command_timeout) must answer first.
+	// Postfix's default action here is accept, so a filter that let Postfix
+	// time out would see the message accepted; the filter's answer defers
+	// it.
+	spamd := stuckPeer(t)
+	f := startMilter(t, "-spamd-socket", spamd, "-spamd-timeout", "60s", "-spamd-error-policy", "temp-fail", "-command-timeout", "3s")
+	in := startPostfix(t, f.addr, "milter_default_action = accept")
+	s := dial(t, in.addr)
+	s.begin("192.0.2.18", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	code, text := s.data(goodMessage("stuck scanner"))
+	if code/100 != 4 || !strings.Contains(text, " 4.") {
+		t.Fatalf("message while the scanner hangs = %q, want the filter's temporary refusal", text)
 	}
-	s.cmd("QUIT")
+	maillog, _ := os.ReadFile(filepath.Join(in.dir, "log", "maillog"))
+	if !regexp.MustCompile(`milter-reject: END-OF-MESSAGE .*: 4\.\d+\.\d+ `).Match(maillog) {
+		t.Errorf("Postfix's log has no milter-reject for the message:\n%s", maillog)
+	}
+	// Postfix warns of every failed exchange with a filter (a read that
+	// timed out among them); there must be none.
+	if strings.Contains(string(maillog), "warning: milter") {
+		t.Errorf("Postfix's exchange with the filter failed:\n%s", maillog)
+	}
+	// The session goes on with the filter.
+	s.expect("RSET", 250)
+	s.expect("QUIT", 221)
 	if q := in.queue(t); len(q) != 0 {
 		t.Errorf("queue = %v, want nothing accepted", q)
+	}
+}
+
+func TestPostfixMainCFWithoutMacrosRefusedAtStartup(t *testing.T) {
+	// The program is told what the MTA sends by the MTA's own main.cf
+	// (-mta-macros): Postfix's default milter_connect_macros lack the
+	// reverse name the reverse DNS check needs, and the program refuses
+	// to start rather than decide on "unknown".
+	in := startPostfix(t, "")
+	mainCF := filepath.Join(in.dir, "etc", "main.cf")
+	run := func() (string, error) {
+		cmd := exec.Command(milterBinary(t), "-listen", fmt.Sprintf("inet:127.0.0.1:%d", freePort(t)), "-resolver", "127.0.0.1:53", "-mta-macros", mainCF)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			return out.String(), err
+		case <-time.After(5 * time.Second):
+			// Still running: it started.
+			cmd.Process.Kill()
+			<-done
+			return out.String(), nil
+		}
+	}
+	out, err := run()
+	if err == nil || !strings.Contains(out, "add {client_ptr} {client_resolve} to milter_connect_macros") {
+		t.Fatalf("program with Postfix's default macro lists: %v\n%s\nwant a refusal naming the macros and the parameter", err, out)
+	}
+	postconf := peertest.Look(t, "postconf", "postfix")
+	if o, err := exec.Command(postconf, "-c", filepath.Join(in.dir, "etc"), "-e",
+		"milter_connect_macros=j {daemon_name} {daemon_addr} v _ {client_ptr} {client_resolve}").CombinedOutput(); err != nil {
+		t.Fatalf("postconf -e: %v %s", err, o)
+	}
+	if out, err := run(); err != nil {
+		t.Fatalf("program with the macros in milter_connect_macros: %v\n%s", err, out)
 	}
 }
 

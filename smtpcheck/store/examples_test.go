@@ -61,3 +61,28 @@ func ExampleMemory_SweepEvery() {
 	fmt.Println("stopped")
 	// Output: stopped
 }
+
+func ExampleUpdateMany() {
+	ctx := context.Background()
+	var s store.Store = store.NewMemory(store.MemoryOptions{})
+	defer s.Close()
+
+	// Move one unit from one account to another, both or neither: one
+	// transaction in memory or bbolt, one round trip to Redis.
+	s.Set(ctx, "from", []byte("10"), 0)
+	err := store.UpdateMany(ctx, s, []string{"from", "to"}, func(recs []store.Record) error {
+		from, _ := strconv.Atoi(string(recs[0].Value))
+		to, _ := strconv.Atoi(string(recs[1].Value)) // absent reads as 0
+		if from == 0 {
+			return store.ErrNoChange
+		}
+		recs[0].Value, recs[0].Write = strconv.AppendInt(nil, int64(from-1), 10), true
+		recs[1].Value, recs[1].Write = strconv.AppendInt(nil, int64(to+1), 10), true
+		return nil
+	})
+	from, _, _ := s.Get(ctx, "from")
+	to, _, _ := s.Get(ctx, "to")
+	fmt.Println(string(from), string(to), err)
+	// Output:
+	// 9 1 <nil>
+}

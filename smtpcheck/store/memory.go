@@ -44,12 +44,17 @@ type entry struct {
 	value     []byte
 	n         int64
 	isCounter bool
-	expires   int64 // UnixNano; 0 means never
+	tally     *TallyRecord // a tally kept natively (memory_tally.go)
+	expires   int64        // UnixNano; 0 means never
 }
 
 func (e *entry) bytes() []byte {
 	if e.isCounter {
 		return strconv.AppendInt(nil, e.n, 10)
+	}
+	if e.tally != nil {
+		b, _ := e.tally.MarshalText()
+		return b
 	}
 	return append([]byte{}, e.value...)
 }
@@ -58,7 +63,10 @@ func (e *entry) expired(now int64) bool {
 	return e.expires != 0 && now >= e.expires
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store       = (*Memory)(nil)
+	_ ManyUpdater = (*Memory)(nil)
+)
 
 // NewMemory returns an empty in-memory Store.
 func NewMemory(opts MemoryOptions) *Memory {
@@ -201,6 +209,48 @@ func (s *Memory) Update(ctx context.Context, key string, fn UpdateFunc) error {
 		return ErrNegativeTTL
 	}
 	s.insert(key, &entry{value: append([]byte{}, value...), expires: s.expiry(ttl)})
+	return nil
+}
+
+// UpdateMany implements ManyUpdater: fn runs once, under the store's lock.
+func (s *Memory) UpdateMany(ctx context.Context, keys []string, fn UpdateManyFunc) error {
+	var buf [4]Record
+	recs := buf[:0]
+	if len(keys) > len(buf) {
+		recs = make([]Record, 0, len(keys))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		r := Record{Key: k}
+		if e := s.lookup(k); e != nil {
+			r.Value, r.OK = e.bytes(), true
+		}
+		recs = append(recs, r)
+	}
+	switch err := fn(recs); {
+	case errors.Is(err, ErrNoChange):
+		return nil
+	case err != nil:
+		return err
+	}
+	for _, r := range recs {
+		if r.Write && r.Value != nil && r.TTL < 0 {
+			return ErrNegativeTTL
+		}
+	}
+	for _, r := range recs {
+		switch {
+		case !r.Write:
+		case r.Value == nil:
+			delete(s.m, r.Key)
+		default:
+			s.insert(r.Key, &entry{value: append([]byte{}, r.Value...), expires: s.expiry(r.TTL)})
+		}
+	}
 	return nil
 }
 

@@ -108,7 +108,10 @@ type Store struct {
 	sweeper   sync.WaitGroup
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.ManyUpdater = (*Store)(nil)
+)
 
 var (
 	recBucket = []byte("records")
@@ -514,6 +517,99 @@ func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) err
 		}
 		return s.put(tx, rk, value, ttl)
 	})
+}
+
+// UpdateMany implements store.ManyUpdater as Update does: fn first runs
+// on the records as a read transaction sees them, and when it writes
+// nothing there is no commit; otherwise the reads, fn and the writes
+// happen in one read-write transaction (shared with other callers'
+// writes), so a greylisting decision that changes both a triplet and its
+// client's pass count costs one commit.
+func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateManyFunc) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	rks := make([][]byte, len(keys))
+	for i, k := range keys {
+		rks[i] = recKey(k)
+	}
+	recs := make([]store.Record, len(keys))
+	// load fills recs from tx; fn may keep or modify the values.
+	load := func(tx *bolt.Tx) error {
+		b, now := tx.Bucket(recBucket), s.nowNano()
+		for i, rk := range rks {
+			v, _, ok, err := live(b.Get(rk), now)
+			if err != nil {
+				return err
+			}
+			recs[i] = store.Record{Key: keys[i], OK: ok}
+			if ok {
+				recs[i].Value = append([]byte{}, v...)
+			}
+		}
+		return nil
+	}
+	// writes reports whether fn marked a record, or the error to return.
+	writes := func() (bool, error) {
+		switch err := fn(recs); {
+		case errors.Is(err, store.ErrNoChange):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		marked := false
+		for _, r := range recs {
+			if r.Write && r.Value != nil && r.TTL < 0 {
+				return false, store.ErrNegativeTTL
+			}
+			marked = marked || r.Write
+		}
+		return marked, nil
+	}
+	changes := false
+	err := s.view("update", func(tx *bolt.Tx) error {
+		if err := load(tx); err != nil {
+			return err
+		}
+		var err error
+		changes, err = writes()
+		return err
+	})
+	if err != nil || !changes {
+		return err
+	}
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		if err := load(tx); err != nil {
+			return &cleanError{err}
+		}
+		changes, err := writes()
+		if err != nil || !changes {
+			return cleanOrNil(err)
+		}
+		for i, r := range recs {
+			if !r.Write {
+				continue
+			}
+			var err error
+			if r.Value == nil {
+				err = s.del(tx, rks[i])
+			} else {
+				err = s.put(tx, rks[i], r.Value, r.TTL)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// cleanOrNil marks a failure before any write as clean.
+func cleanOrNil(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &cleanError{err}
 }
 
 // Incr implements store.Store in one read-write transaction, which other

@@ -1,9 +1,10 @@
 // Package redisstore is a store.Store in Redis, so that several MX hosts
 // share one greylist and one set of rate limits. Redis's own key expiry does
-// the TTLs; every read-modify-write is atomic on the server: Incr is one Lua
-// script (one round trip, as a per-connection rate-limit decision needs) and
-// Update is two: a GET, then a Lua compare-and-set that writes only if the
-// value is still the one read, with bounded retries when it is not.
+// the TTLs; every read-modify-write is atomic on the server and one round
+// trip in the common case: Incr is one Lua script, and Update (and
+// UpdateMany, several keys at once) is a Lua compare-and-set that writes only
+// if the record still holds the value the Store last saw there, and
+// otherwise answers the current value for a second try.
 //
 // Every failure to reach Redis (refused, reset, timed out, a server that is
 // loading or read-only) wraps store.ErrUnavailable together with its cause,
@@ -45,7 +46,18 @@ type Options struct {
 	// caller's context. The call then fails with store.ErrUnavailable and
 	// the caller's error policy applies.
 	Timeout time.Duration
+
+	// Guesses is how many records' last known values the Store remembers,
+	// so that an Update sends its write together with the value it expects
+	// and takes one round trip, not two; zero means DefaultGuesses,
+	// negative none (every Update of an existing record then takes two).
+	Guesses int
 }
+
+// DefaultGuesses is the number of records whose values a Store remembers
+// unless Options.Guesses says otherwise: a day's greylisting triplets of a
+// busy MX host, a few megabytes.
+const DefaultGuesses = 1 << 16
 
 // DefaultTimeout is the deadline of one Store call unless Options.Timeout
 // says otherwise: well above a healthy Redis's latency, well below an SMTP
@@ -60,13 +72,17 @@ type Store struct {
 	retries int
 	timeout time.Duration
 	closed  atomic.Bool
+	guesses guessCache
 	// ctxIO is true when the client itself stops socket I/O at the
 	// context's deadline (ContextTimeoutEnabled); otherwise the Store
 	// enforces the deadline around each call.
 	ctxIO bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.ManyUpdater = (*Store)(nil)
+)
 
 // New returns a Store that keeps its records in Redis through c. Create c
 // with ContextTimeoutEnabled set, so that a call stops its socket I/O at the
@@ -79,6 +95,10 @@ func New(c redis.UniversalClient, opts Options) *Store {
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
+	}
+	s.guesses.max = opts.Guesses
+	if s.guesses.max == 0 {
+		s.guesses.max = DefaultGuesses
 	}
 	switch c := c.(type) {
 	case *redis.Client:
@@ -205,91 +225,187 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if ttl < 0 {
 		return store.ErrNegativeTTL
 	}
-	return s.do(ctx, func(ctx context.Context) error {
-		return s.c.Set(ctx, s.key(key), value, pttl(ttl)).Err()
+	k := s.key(key)
+	err := s.do(ctx, func(ctx context.Context) error {
+		return s.c.Set(ctx, k, value, pttl(ttl)).Err()
 	})
+	if err == nil {
+		s.guesses.store([]string{k}, []guess{{v: string(value), ok: true}})
+	}
+	return err
 }
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	k := s.key(key)
+	s.guesses.store([]string{k}, []guess{{}})
 	return s.do(ctx, func(ctx context.Context) error {
-		return s.c.Del(ctx, s.key(key)).Err()
+		return s.c.Del(ctx, k).Err()
 	})
 }
 
-// casScript writes KEYS[1] only if it still holds what Update read:
-// ARGV[1] is "1" when the key was present with value ARGV[2], "0" when it
-// was absent; ARGV[3] is "set" (value ARGV[4], expiry ARGV[5] ms, 0 for
-// none) or "del". It returns 1 when it wrote, 0 when the key had changed.
+// casScript writes several keys only if each still holds the value the
+// Store expects. For key i, ARGV[5i+1] is "1" when the key is expected to
+// hold ARGV[5i+2], "0" when it is expected to be absent; ARGV[5i+3] is
+// "k" (keep), "s" (set to ARGV[5i+4] with expiry ARGV[5i+5] ms, 0 for
+// none) or "d" (delete). It returns 1 when every key held what was
+// expected (and the writes are done), or else writes nothing and returns
+// {0, current value of each key (nil when absent)...}, so the caller can
+// compute again without another read.
 var casScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if ARGV[1] == '1' then
-	if cur ~= ARGV[2] then return 0 end
-elseif cur then
-	return 0
+local cur = {0}
+local same = true
+for i = 1, #KEYS do
+	local v = redis.call('GET', KEYS[i])
+	cur[i + 1] = v
+	local b = (i - 1) * 5
+	if ARGV[b + 1] == '1' then
+		if v ~= ARGV[b + 2] then same = false end
+	elseif v then
+		same = false
+	end
 end
-if ARGV[3] == 'del' then
-	redis.call('DEL', KEYS[1])
-elseif tonumber(ARGV[5]) > 0 then
-	redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
-else
-	redis.call('SET', KEYS[1], ARGV[4])
+if not same then return cur end
+for i = 1, #KEYS do
+	local b = (i - 1) * 5
+	local op = ARGV[b + 3]
+	if op == 'd' then
+		redis.call('DEL', KEYS[i])
+	elseif op == 's' then
+		if tonumber(ARGV[b + 5]) > 0 then
+			redis.call('SET', KEYS[i], ARGV[b + 4], 'PX', ARGV[b + 5])
+		else
+			redis.call('SET', KEYS[i], ARGV[b + 4])
+		end
+	end
 end
 return 1
 `)
 
-// Update implements store.Store in two round trips: GET, then a Lua script
-// that compares the value with the one read and, if it is unchanged, sets
-// the new value and its expiry (or deletes the key). When another writer
-// changed the key in between, Update reads again and retries, after a
-// short random pause that grows with each attempt, up to
-// Options.UpdateRetries times.
+// Update implements store.Store in one round trip when the Store guesses
+// the record's value right: fn runs on the value this Store last read or
+// wrote at key (absent when it knows none), and one Lua script writes the
+// result only if the key still holds that value. When it does not (another
+// MX host wrote it, it expired, it was never seen here), the script
+// returns the current value in the same reply, fn runs again on it and
+// a second script writes. Only when other writers keep changing the key
+// does Update pause (a short random pause that grows with each attempt)
+// and, after Options.UpdateRetries attempts, give up.
 //
 // The comparison is by value: a key changed and changed back between the
 // read and the write counts as unchanged, which is harmless because fn
 // computes the new record from the value alone.
 func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) error {
-	k := s.key(key)
-	keys := []string{k}
+	return s.UpdateMany(ctx, []string{key}, func(recs []store.Record) error {
+		r := &recs[0]
+		value, ttl, err := fn(r.Value, r.OK)
+		if err != nil {
+			return err
+		}
+		r.Value, r.TTL, r.Write = value, ttl, true
+		return nil
+	})
+}
+
+// UpdateMany implements store.ManyUpdater as Update does, for several keys
+// in one script: one round trip when the Store's guesses of the records
+// are right, two when one is not. A cluster or a ring whose keys may live
+// on different nodes updates several keys one at a time
+// (store.UpdateEach).
+func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateManyFunc) error {
+	if len(keys) > 1 {
+		switch s.c.(type) {
+		case *redis.ClusterClient, *redis.Ring:
+			return store.UpdateEach(ctx, s, keys, fn)
+		}
+	}
+	ks := make([]string, len(keys))
+	for i, k := range keys {
+		ks[i] = s.key(k)
+	}
+	recs := make([]store.Record, len(keys))
+	gs := make([]guess, len(keys))
+	s.guesses.load(ks, gs)
+	// fresh is true when gs came in the server's last reply: then they
+	// are a consistent view, and an fn that writes nothing needs no check.
+	fresh := false
+	args := make([]any, 5*len(keys))
 	return s.do(ctx, func(ctx context.Context) error {
 		for attempt := range s.retries {
-			old, err := s.c.Get(ctx, k).Bytes()
-			ok := err == nil
-			switch {
-			case errors.Is(err, redis.Nil):
-				old = nil
-			case err != nil:
-				return err
-			case old == nil:
-				old = []byte{}
+			for i := range recs {
+				recs[i] = store.Record{Key: keys[i], OK: gs[i].ok}
+				if gs[i].ok {
+					recs[i].Value = []byte(gs[i].v) // fn may keep or modify it
+				}
 			}
-			// fn may keep or modify old; the comparison needs the value read.
-			var had any = "0"
-			var was any = ""
-			if ok {
-				had, was = "1", string(old)
-			}
-			value, ttl, err := fn(old, ok)
-			switch {
+			var fnErr error
+			switch err := fn(recs); {
 			case errors.Is(err, store.ErrNoChange):
-				return nil
-			case err != nil:
+				for i := range recs {
+					recs[i].Write = false
+				}
+			case err != nil && fresh:
 				return keepErr{err}
-			case value != nil && ttl < 0:
-				return keepErr{store.ErrNegativeTTL}
+			case err != nil:
+				// fn refused a guessed value: the script below, writing
+				// nothing, tells whether the guess was right.
+				fnErr = err
+				for i := range recs {
+					recs[i].Write = false
+				}
 			}
-			args := []any{had, was, "del", "", 0}
-			if value != nil {
-				args[2], args[3], args[4] = "set", value, pttl(ttl).Milliseconds()
+			writes := false
+			for i, r := range recs {
+				writes = writes || r.Write
+				if r.Write && r.Value != nil && r.TTL < 0 {
+					return keepErr{store.ErrNegativeTTL}
+				}
+				a := args[5*i : 5*i+5]
+				a[0], a[1], a[2], a[3], a[4] = "0", "", "k", "", 0
+				if gs[i].ok {
+					a[0], a[1] = "1", gs[i].v
+				}
+				switch {
+				case !r.Write:
+				case r.Value == nil:
+					a[2] = "d"
+				default:
+					a[2], a[3], a[4] = "s", r.Value, pttl(r.TTL).Milliseconds()
+				}
 			}
-			wrote, err := casScript.Run(ctx, s.c, keys, args...).Int()
+			if fresh && !writes {
+				return nil
+			}
+			res, err := casScript.Run(ctx, s.c, ks, args...).Result()
 			if err != nil {
 				return err
 			}
-			if wrote == 1 {
+			cur, mismatch := res.([]any)
+			if !mismatch && fnErr != nil {
+				return keepErr{fnErr}
+			}
+			if !mismatch {
+				for i, r := range recs {
+					if r.Write {
+						gs[i] = guess{v: string(r.Value), ok: r.Value != nil}
+					}
+				}
+				s.guesses.store(ks, gs)
 				return nil
 			}
-			backoff := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 4)))
+			if len(cur) != len(ks)+1 {
+				return fmt.Errorf("redisstore: compare-and-set answered %d values for %d keys", len(cur)-1, len(ks))
+			}
+			for i := range gs {
+				v, ok := cur[i+1].(string)
+				gs[i] = guess{v: v, ok: ok}
+			}
+			s.guesses.store(ks, gs)
+			fresh = true
+			if attempt == 0 {
+				continue // a wrong guess, not a race: compute again at once
+			}
+			backoff := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt-1, 4)))
 			t := time.NewTimer(backoff)
 			select {
 			case <-ctx.Done():
@@ -298,8 +414,61 @@ func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) err
 			case <-t.C:
 			}
 		}
-		return keepErr{fmt.Errorf("%w: %q changed by others on each of %d tries", store.ErrContention, key, s.retries)}
+		return keepErr{fmt.Errorf("%w: %q changed by others on each of %d tries", store.ErrContention, keys, s.retries)}
 	})
+}
+
+// guess is what a Store believes a key holds: v, or nothing when !ok.
+type guess struct {
+	v  string
+	ok bool
+}
+
+// guessCache remembers the value this Store last read or wrote at each of
+// up to max keys, so that Update can send its write with the value it
+// expects in the same round trip. A wrong guess costs one more round trip,
+// never a wrong write.
+type guessCache struct {
+	mu  sync.Mutex
+	m   map[string]guess
+	max int
+}
+
+// load fills g with the guesses for keys (absent when unknown).
+func (c *guessCache) load(keys []string, g []guess) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	for i, k := range keys {
+		g[i] = c.m[k]
+	}
+	c.mu.Unlock()
+}
+
+// store remembers g for keys, forgetting arbitrary others when full.
+func (c *guessCache) store(keys []string, g []guess) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]guess)
+	}
+	for i, k := range keys {
+		if !g[i].ok {
+			delete(c.m, k) // absent is what an unknown key guesses anyway
+			continue
+		}
+		if _, known := c.m[k]; !known && len(c.m) >= c.max {
+			for old := range c.m { // Go starts map iteration at random
+				delete(c.m, old)
+				break
+			}
+		}
+		c.m[k] = g[i]
+	}
 }
 
 // Incr implements store.Store in one round trip (a Lua script).

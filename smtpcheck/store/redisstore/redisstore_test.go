@@ -237,9 +237,10 @@ func TestServerErrorsAreNotUnavailable(t *testing.T) {
 	}
 }
 
-// TestUpdateIsTwoRoundTrips checks that an Update that meets no other
-// writer reads once and writes once.
-func TestUpdateIsTwoRoundTrips(t *testing.T) {
+// TestUpdateIsOneRoundTrip checks that an Update that meets no other
+// writer is one round trip: the compare-and-set carries the value the
+// Store expects.
+func TestUpdateIsOneRoundTrip(t *testing.T) {
 	c := client(t)
 	ctx := t.Context()
 	s := redisstore.New(c, redisstore.Options{Prefix: prefix(t, c)})
@@ -254,10 +255,112 @@ func TestUpdateIsTwoRoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := calls.Load(); got != 20 {
-		t.Errorf("10 Update calls sent %d commands, want 20", got)
+	if got := calls.Load(); got != 10 {
+		t.Errorf("10 Update calls sent %d commands, want 10", got)
 	}
 	if v, _, _ := s.Get(ctx, "k0"); string(v) != "xxxx" {
 		t.Errorf("Get(%q) = %q, want %q", "k0", v, "xxxx")
+	}
+}
+
+// TestUpdateAfterAnotherWriter checks that a Store whose idea of a record
+// is stale (another MX host wrote it) still computes from the current
+// value, in two round trips, and is back to one afterwards.
+func TestUpdateAfterAnotherWriter(t *testing.T) {
+	c := client(t)
+	ctx := t.Context()
+	p := prefix(t, c)
+	a := redisstore.New(c, redisstore.Options{Prefix: p})
+	b := redisstore.New(c, redisstore.Options{Prefix: p})
+	inc := func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		return append(old, 'x'), time.Minute, nil
+	}
+	a.Update(ctx, "warm", inc)
+	var calls redistest.Counter
+	c.AddHook(&calls)
+	steps := []struct {
+		s     *redisstore.Store
+		trips int64
+	}{
+		{a, 1}, // absent, as a guesses
+		{b, 2}, // b knows nothing of a's write
+		{a, 2}, // a's idea is one write behind
+		{a, 1},
+		{b, 2},
+	}
+	for i, st := range steps {
+		calls.Reset()
+		if err := st.s.Update(ctx, "k", inc); err != nil {
+			t.Fatal(err)
+		}
+		if got := calls.Load(); got != st.trips {
+			t.Errorf("step %d: Update sent %d commands, want %d", i, got, st.trips)
+		}
+	}
+	if v, _, _ := a.Get(ctx, "k"); string(v) != "xxxxx" {
+		t.Errorf("Get(%q) = %q, want %q (no write lost)", "k", v, "xxxxx")
+	}
+	// A stale idea of a record that fn leaves alone costs no write.
+	c.Set(ctx, p+"k", "other", 0)
+	calls.Reset()
+	var saw string
+	err := a.Update(ctx, "k", func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		saw = string(old)
+		return nil, 0, store.ErrNoChange
+	})
+	if err != nil || saw != "other" {
+		t.Errorf("Update on a changed record saw %q, %v; want \"other\"", saw, err)
+	}
+	if v, _ := c.Get(ctx, p+"k").Result(); v != "other" {
+		t.Errorf("after ErrNoChange the record is %q, want \"other\"", v)
+	}
+}
+
+// TestUpdateMany checks that several records change together in one round
+// trip, and that a stale record makes the script write none of them.
+func TestUpdateMany(t *testing.T) {
+	c := client(t)
+	ctx := t.Context()
+	p := prefix(t, c)
+	s := redisstore.New(c, redisstore.Options{Prefix: p})
+	both := func(recs []store.Record) error {
+		for i := range recs {
+			recs[i].Value = append(recs[i].Value, 'x')
+			recs[i].TTL, recs[i].Write = time.Minute, true
+		}
+		return nil
+	}
+	s.UpdateMany(ctx, []string{"warm"}, both)
+	var calls redistest.Counter
+	c.AddHook(&calls)
+	if err := s.UpdateMany(ctx, []string{"a", "b"}, both); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("UpdateMany sent %d commands, want 1", got)
+	}
+	c.Set(ctx, p+"b", "y", 0)
+	calls.Reset()
+	calls0 := 0
+	err := s.UpdateMany(ctx, []string{"a", "b"}, func(recs []store.Record) error {
+		calls0++
+		if calls0 == 1 && string(recs[1].Value) != "x" {
+			t.Errorf("first try saw b = %q, want the Store's guess \"x\"", recs[1].Value)
+		}
+		return both(recs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := calls.Load(); got != 2 || calls0 != 2 {
+		t.Errorf("stale guess: %d commands, fn ran %d times; want 2 and 2", got, calls0)
+	}
+	for k, want := range map[string]string{"a": "xx", "b": "yx"} {
+		if v, _ := c.Get(ctx, p+k).Result(); v != want {
+			t.Errorf("after a stale guess of b, %s = %q, want %q", k, v, want)
+		}
+	}
+	if ttl := c.PTTL(ctx, p+"a").Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("PTTL(a) = %v, want within a minute", ttl)
 	}
 }

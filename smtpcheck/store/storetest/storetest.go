@@ -81,6 +81,9 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"Scan", testScan},
 		{"ScanCallsStore", testScanCallsStore},
 		{"ConcurrentUpdate", testConcurrentUpdate},
+		{"UpdateMany", testUpdateMany(store.UpdateMany)},
+		{"UpdateEach", testUpdateMany(store.UpdateEach)},
+		{"ConcurrentUpdateMany", testConcurrentUpdateMany(store.UpdateMany)},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ConcurrentIncr", testConcurrentIncr},
 		{"CanceledContext", testCanceledContext},
@@ -233,12 +236,15 @@ func testExpiry(t *testing.T, e *env) {
 	if err != nil {
 		t.Error(err)
 	}
+	var last []byte
+	var lastOK bool
 	err = e.s.Update(e.ctx, "short", func(old []byte, ok bool) ([]byte, time.Duration, error) {
-		if ok {
-			t.Errorf("Update of an expired record got %q, true; want nil, false", old)
-		}
+		last, lastOK = bytes.Clone(old), ok // the last run counts
 		return nil, 0, store.ErrNoChange
 	})
+	if lastOK {
+		t.Errorf("Update of an expired record got %q, true; want nil, false", last)
+	}
 	if err != nil {
 		t.Errorf("Update = %v, want nil", err)
 	}
@@ -270,10 +276,12 @@ func testUpdate(t *testing.T, e *env) {
 			if tt.initial != nil {
 				e.mustSet(t, key, *tt.initial, 0)
 			}
+			// fn may run more than once (a store may try it on a value it
+			// expects first); the last run is the one that counts.
+			var last []byte
+			var lastOK bool
 			err := e.s.Update(e.ctx, key, func(old []byte, ok bool) ([]byte, time.Duration, error) {
-				if ok != (tt.initial != nil) || (ok && string(old) != *tt.initial) {
-					t.Errorf("UpdateFunc got %q, %v; want %v", old, ok, tt.initial)
-				}
+				last, lastOK = bytes.Clone(old), ok
 				if !ok && old != nil {
 					t.Errorf("UpdateFunc got old = %q for an absent record, want nil", old)
 				}
@@ -285,6 +293,9 @@ func testUpdate(t *testing.T, e *env) {
 			})
 			if !errors.Is(err, tt.wantErr) || (err != nil && tt.wantErr == nil) {
 				t.Fatalf("Update(%q) = %v, want %v", key, err, tt.wantErr)
+			}
+			if lastOK != (tt.initial != nil) || (lastOK && string(last) != *tt.initial) {
+				t.Errorf("UpdateFunc last got %q, %v; want %v", last, lastOK, tt.initial)
 			}
 			e.want(t, key, tt.want)
 		})
@@ -359,14 +370,16 @@ func testIncr(t *testing.T, e *env) {
 	}
 
 	// Update sees a counter as its decimal text and may replace it.
+	var last string
 	err := e.s.Update(e.ctx, "a", func(old []byte, ok bool) ([]byte, time.Duration, error) {
-		if string(old) != "-3" {
-			t.Errorf("UpdateFunc on counter got %q, want %q", old, "-3")
-		}
+		last = string(old)
 		return []byte("100"), 0, nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if last != "-3" {
+		t.Errorf("UpdateFunc on counter last got %q, want %q", last, "-3")
 	}
 	if got, err := e.s.Incr(e.ctx, "a", 1, 0); err != nil || got != 101 {
 		t.Errorf("Incr after Update to 100 = %d, %v; want 101, nil", got, err)
@@ -610,5 +623,106 @@ func testClosed(t *testing.T, e *env) {
 	}
 	if err := e.s.Close(); err != nil {
 		t.Errorf("second Close = %v, want nil", err)
+	}
+}
+
+// updateMany is store.UpdateMany or store.UpdateEach.
+type updateMany func(ctx context.Context, s store.Store, keys []string, fn store.UpdateManyFunc) error
+
+// testUpdateMany checks that fn sees every record as stored, and that the
+// records it marks, and only those, are written, deleted or given a ttl.
+func testUpdateMany(update updateMany) func(t *testing.T, e *env) {
+	return func(t *testing.T, e *env) {
+		e.mustSet(t, "m/keep", "k", 0)
+		e.mustSet(t, "m/change", "c", 0)
+		e.mustSet(t, "m/delete", "d", 0)
+		keys := []string{"m/keep", "m/change", "m/delete", "m/create", "m/absent"}
+		var last []store.Record
+		err := update(e.ctx, e.s, keys, func(recs []store.Record) error {
+			last = slices.Clone(recs)
+			recs[1].Value, recs[1].Write = append(recs[1].Value, '2'), true
+			recs[2].Value, recs[2].Write = nil, true
+			recs[3].Value, recs[3].TTL, recs[3].Write = []byte("new"), e.ttl(), true
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("UpdateMany = %v, want nil", err)
+		}
+		want := []store.Record{{Key: "m/keep", Value: []byte("k"), OK: true}, {Key: "m/change", Value: []byte("c"), OK: true},
+			{Key: "m/delete", Value: []byte("d"), OK: true}, {Key: "m/create"}, {Key: "m/absent"}}
+		for i, w := range want {
+			if i >= len(last) || last[i].Key != w.Key || last[i].OK != w.OK || string(last[i].Value) != string(w.Value) {
+				t.Fatalf("UpdateManyFunc last got %+v, want %+v", last, want)
+			}
+		}
+		e.want(t, "m/keep", ptr("k"))
+		e.want(t, "m/change", ptr("c2"))
+		e.want(t, "m/delete", nil)
+		e.want(t, "m/create", ptr("new"))
+		e.want(t, "m/absent", nil)
+		e.expire(t, "m/create")
+		e.want(t, "m/create", nil)
+
+		errAbort := errors.New("abort")
+		err = update(e.ctx, e.s, keys[:2], func(recs []store.Record) error {
+			recs[0].Value, recs[0].Write = []byte("x"), true
+			return errAbort
+		})
+		if !errors.Is(err, errAbort) {
+			t.Errorf("UpdateMany with a failing fn = %v, want %v", err, errAbort)
+		}
+		err = update(e.ctx, e.s, keys[:2], func(recs []store.Record) error {
+			recs[0].Value, recs[0].Write = []byte("x"), true
+			return store.ErrNoChange
+		})
+		if err != nil {
+			t.Errorf("UpdateMany with ErrNoChange = %v, want nil", err)
+		}
+		e.want(t, "m/keep", ptr("k"))
+		err = update(e.ctx, e.s, keys[:1], func(recs []store.Record) error {
+			recs[0].Value, recs[0].TTL, recs[0].Write = []byte("x"), -time.Second, true
+			return nil
+		})
+		if !errors.Is(err, store.ErrNegativeTTL) {
+			t.Errorf("UpdateMany with a negative ttl = %v, want ErrNegativeTTL", err)
+		}
+		e.want(t, "m/keep", ptr("k"))
+	}
+}
+
+// testConcurrentUpdateMany checks that concurrent updates of two records
+// lose no write and make no partial one: each adds one to both counters.
+// (store.UpdateEach, atomic only per record, may count one twice.)
+func testConcurrentUpdateMany(update updateMany) func(t *testing.T, e *env) {
+	return func(t *testing.T, e *env) {
+		const n = 16
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				errs <- update(e.ctx, e.s, []string{"a", "b"}, func(recs []store.Record) error {
+					for i := range recs {
+						v := 0
+						if recs[i].OK {
+							var err error
+							if v, err = strconv.Atoi(string(recs[i].Value)); err != nil {
+								return err
+							}
+						}
+						recs[i].Value, recs[i].Write = strconv.AppendInt(nil, int64(v+1), 10), true
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("UpdateMany = %v, want nil", err)
+			}
+		}
+		e.want(t, "a", ptr(strconv.Itoa(n)))
+		e.want(t, "b", ptr(strconv.Itoa(n)))
 	}
 }

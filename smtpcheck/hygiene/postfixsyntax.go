@@ -1,4 +1,4 @@
-package postconf
+package hygiene
 
 import (
 	"net/netip"
