@@ -67,7 +67,7 @@ type Param struct {
 // Params returns the parameter table, in the order -print-config prints it.
 func Params() []Param {
 	kb := func(n int64) string { return strconv.FormatInt(n>>10, 10) }
-	return append([]Param{
+	ps := []Param{
 		{Name: "smtppolicy_access_maps", Flag: "access", Kind: List, Doc: "smtpf access map file (repeatable; later files override earlier keys)"},
 		{Name: "smtppolicy_access_reload", Flag: "access-reload", Kind: Duration, Default: "5s", Doc: "how often to check the access map files for changes (0: never)"},
 		{Name: "smtppolicy_postfix_access", Flag: "postfix-access", Kind: List, Doc: "Postfix access table KIND:FILE, KIND hash, cidr, regexp or pcre (repeatable); prefix client:, helo:, sender: or recipient: to use it for one lookup only"},
@@ -117,7 +117,9 @@ func Params() []Param {
 		{Name: "smtppolicy_greylist_exchange", Flag: "greylist-exchange", Kind: Bool, Default: "no", Doc: "defer with enhanced code 4.2.0 instead of 4.7.1 (for Exchange peers)"},
 		{Name: "smtppolicy_greylist_auto_allow", Flag: "greylist-auto-allow", Kind: Int, Default: strconv.Itoa(greylist.DefaultAutoAllow), Doc: "allow a client outright after this many passes (at most one an hour counts); 0 turns it off, as postgrey's --auto-whitelist-clients=0"},
 		{Name: "smtppolicy_greylist_auto_allow_by_network", Flag: "greylist-auto-allow-by-network", Kind: Bool, Default: "no", Doc: "count passes per client /24 or /64 network instead of per client address"},
-	}, postscreenParams()...)
+	}
+	ps = append(ps, postscreenParams()...)
+	return append(ps, arcParams()...)
 }
 
 // Config is the parameters in force: the table's defaults, a front-end's
