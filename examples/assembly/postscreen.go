@@ -601,7 +601,7 @@ func postscreenDNSBL(c *Config, env Env, sites []string) (*psDNSBL, error) {
 	a, _ := postscreen.ParseAction(c.Value("postscreen_dnsbl_action"))
 	d := &psDNSBL{checker: dc, threshold: th, allow: allow, action: a, logger: env.Logger}
 	if m := c.Value("postscreen_dnsbl_reply_map"); m != "" {
-		t, err := postfix.Load(m)
+		t, err := postfix.LoadMap(m)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.where("postscreen_dnsbl_reply_map"), err)
 		}
@@ -615,7 +615,7 @@ func postscreenDNSBL(c *Config, env Env, sites []string) (*psDNSBL, error) {
 func (d *psDNSBL) name(zone string) string {
 	if d.names != nil {
 		if a, ok := d.names.Find(zone); ok {
-			if v := strings.TrimSpace(a.String()); v != "" {
+			if v := strings.TrimSpace(a.Text); v != "" {
 				return v
 			}
 		}
