@@ -23,7 +23,7 @@ func TestPostscreenFromMainCF(t *testing.T) {
 	cf := filepath.Join(dir, "main.cf")
 	mainCF := `myhostname = mx.example.org
 mydestination = example.org
-data_directory = `+dir+`
+data_directory = ` + dir + `
 postscreen_cache_map = btree:$data_directory/postscreen_cache
 postscreen_greet_wait = ${stress?{1}:{1}}s
 postscreen_greet_action = drop
