@@ -8,8 +8,10 @@
 // this site's own domains from outside without authenticating is refused
 // as spoofed (Barracuda's 5XX_SPOOFED).
 //
-// ARC (RFC 8617) is not verified: go-msgauth formats arc= results but has
-// no ARC chain validation.
+// ARC chains (RFC 8617) are validated by package arc when Config.ARC is
+// set: arc= joins Authentication-Results, a chain that passes and was
+// sealed by a trusted sealer lets a message DMARC fails through (the
+// mailing list case), and the ARC result alone only tags or quarantines.
 package msgauth
 
 import (
@@ -27,6 +29,7 @@ import (
 	"github.com/emersion/go-msgauth/dmarc"
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/smtppolicy/smtppolicy/msgauth/arc"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
@@ -90,6 +93,22 @@ type Config struct {
 	// is refused with 550 5.7.1 "Rejecting spoofed message." (Barracuda's
 	// sender spoof protection).
 	SpoofDomains []string
+	// ARC turns on ARC chain validation (RFC 8617); its result is arc= in
+	// Authentication-Results.
+	ARC bool
+	// ARCTrustedSealers are the domains (an ARC-Seal's d=) whose word on
+	// a message's arrival this site takes: when the chain passes, the
+	// latest sets are sealed by them and one of those sets recorded
+	// dmarc=pass for the From: domain, a DMARC failure is overridden
+	// (RFC 7489 local policy), as mail through a mailing list that alters
+	// messages needs. A temporary key failure for such a chain defers
+	// what DMARC would refuse. Needs ARC.
+	ARCTrustedSealers []string
+	// ARCPolicy maps the ARC result (none, pass, fail, temperror) to an
+	// action: Continue, Tag or Quarantine, and TempFail for temperror. New
+	// refuses Reject: ARC alone never refuses a message. Nil: only
+	// recorded.
+	ARCPolicy Policy
 	// Timeout bounds one message's verification; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Sample returns a number in [0, 100) to apply DMARC's pct=; nil uses
@@ -101,9 +120,10 @@ type Config struct {
 
 // Verifier verifies messages by its Config.
 type Verifier struct {
-	cfg   Config
-	log   *slog.Logger
-	spoof map[string]bool
+	cfg     Config
+	log     *slog.Logger
+	spoof   map[string]bool
+	trusted map[string]bool
 }
 
 // New returns a Verifier, or an error when cfg lacks a resolver or has an
@@ -119,6 +139,17 @@ func New(cfg Config) (*Verifier, error) {
 			return nil, fmt.Errorf("msgauth: override for %q: unknown policy %q (want none, quarantine or reject)", d, p)
 		}
 	}
+	for res, a := range cfg.ARCPolicy {
+		switch {
+		case a == smtpcheck.Continue || a == smtpcheck.Tag || a == smtpcheck.Quarantine:
+		case a == smtpcheck.TempFail && res == TempError:
+		default:
+			return nil, fmt.Errorf("msgauth: ARC policy %s=%s: ARC alone only tags or quarantines (and defers a temperror)", res, a)
+		}
+	}
+	if (len(cfg.ARCTrustedSealers) > 0 || len(cfg.ARCPolicy) > 0) && !cfg.ARC {
+		return nil, errors.New("msgauth: ARC trusted sealers or policy without ARC verification")
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -128,12 +159,15 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.DMARC == nil {
 		cfg.DMARC = Policy{TempError: smtpcheck.TempFail}
 	}
-	v := &Verifier{cfg: cfg, log: cfg.Logger, spoof: map[string]bool{}}
+	v := &Verifier{cfg: cfg, log: cfg.Logger, spoof: map[string]bool{}, trusted: map[string]bool{}}
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
 	}
 	for _, d := range cfg.SpoofDomains {
 		v.spoof[fold(d)] = true
+	}
+	for _, d := range cfg.ARCTrustedSealers {
+		v.trusted[fold(d)] = true
 	}
 	return v, nil
 }
@@ -154,6 +188,24 @@ type DMARC struct {
 	Applied   dmarc.Policy // the policy acted on, after pct= and Override
 	Aligned   string       // "dkim" or "spf": what passed aligned
 	Reason    string       // how the result came about
+	// ARCOverride names the trusted sealer whose ARC set vouched for the
+	// message DMARC failed, when it did (Applied is then none).
+	ARCOverride string
+}
+
+// ARC is the ARC validation of one message.
+type ARC struct {
+	Result Result    // none, pass, fail or temperror; "" when not verified
+	Sets   []arc.Set // the chain's sets, in instance order
+	Err    error     // why it did not pass
+}
+
+// Sealer is the domain of the latest seal, "" without one.
+func (a ARC) Sealer() string {
+	if len(a.Sets) == 0 {
+		return ""
+	}
+	return a.Sets[len(a.Sets)-1].Sealer
 }
 
 // Outcome is what Verify found, kept in the session (ResultOf).
@@ -162,6 +214,7 @@ type Outcome struct {
 	Signatures []Signature
 	SPF        *spfcheck.Outcome // the MAIL FROM SPF outcome, when spfcheck ran
 	DMARC      DMARC
+	ARC        ARC
 	Header     smtpcheck.HeaderField // Authentication-Results
 }
 
@@ -212,9 +265,70 @@ func (v *Verifier) Verify(ctx context.Context, s *smtpcheck.Session) (Outcome, e
 	}
 	o.Signatures = sigs
 	o.DKIM = dkimResult(sigs)
+	if v.cfg.ARC {
+		if o.ARC, err = v.verifyARC(ctx, s.Message); err != nil {
+			return Outcome{}, err
+		}
+	}
 	o.DMARC = v.evaluateDMARC(ctx, s, sigs, o.SPF)
+	if o.DMARC.Result == Fail && o.DMARC.Applied != dmarc.PolicyNone {
+		if sealer, ok := v.vouched(o.ARC, o.DMARC.From); ok {
+			o.DMARC.ARCOverride = sealer
+			o.DMARC.Reason += "; overridden: arc=pass sealed by " + sealer
+			o.DMARC.Applied = dmarc.PolicyNone
+		}
+	}
 	o.Header = v.header(s, o)
 	return o, nil
+}
+
+func (v *Verifier) verifyARC(ctx context.Context, m smtpcheck.Body) (ARC, error) {
+	rc, err := m.Open()
+	if err != nil {
+		return ARC{}, fmt.Errorf("msgauth: open message: %w", err)
+	}
+	defer rc.Close()
+	r, err := arc.Verify(ctx, rc, v.cfg.Resolver)
+	if err != nil {
+		return ARC{}, fmt.Errorf("msgauth: %w", err)
+	}
+	a := ARC{Result: Result(r.State), Sets: r.Sets, Err: r.Err}
+	if r.Temporary() {
+		a.Result = TempError
+	}
+	return a, nil
+}
+
+// trustedTop returns the sets at the top of the chain sealed by trusted
+// sealers, latest first: a set below an untrusted one may have been
+// altered by it.
+func (v *Verifier) trustedTop(a ARC) []arc.Set {
+	var top []arc.Set
+	for i := len(a.Sets) - 1; i >= 0 && v.trusted[a.Sets[i].Sealer]; i-- {
+		top = append(top, a.Sets[i])
+	}
+	return top
+}
+
+// vouched reports a passing chain whose trusted sealers recorded
+// dmarc=pass for the From: domain on the message's arrival, and names
+// the sealer.
+func (v *Verifier) vouched(a ARC, from string) (string, bool) {
+	if a.Result != Pass {
+		return "", false
+	}
+	for _, s := range v.trustedTop(a) {
+		_, results, err := authres.Parse(s.Results)
+		if err != nil {
+			continue
+		}
+		for _, r := range results {
+			if d, ok := r.(*authres.DMARCResult); ok && d.Value == authres.ResultPass && (d.From == "" || fold(d.From) == from) {
+				return fmt.Sprintf("%s (i=%d)", s.Sealer, s.Instance), true
+			}
+		}
+	}
+	return "", false
 }
 
 func (v *Verifier) verifyDKIM(ctx context.Context, m smtpcheck.Body) ([]Signature, error) {
@@ -465,10 +579,15 @@ func (v *Verifier) decide(s *smtpcheck.Session, o Outcome) smtpcheck.Result {
 	}
 	switch dm.Result {
 	case Fail:
-		switch dm.Applied {
-		case dmarc.PolicyReject:
+		top := v.trustedTop(o.ARC)
+		switch {
+		case dm.Applied == dmarc.PolicyReject && o.ARC.Result == TempError && len(top) > 0:
+			// A trusted sealer's chain might vouch for it once its key
+			// can be fetched: defer rather than refuse for good.
+			consider(smtpcheck.Refuse(reply.DMARCTempError(dm.From, "ARC chain sealed by "+top[0].Sealer+" not verifiable now"), dreason))
+		case dm.Applied == dmarc.PolicyReject:
 			consider(smtpcheck.Refuse(reply.DMARCReject(dm.From, dm.Reason), dreason))
-		case dmarc.PolicyQuarantine:
+		case dm.Applied == dmarc.PolicyQuarantine:
 			consider(smtpcheck.Result{Action: smtpcheck.Quarantine, Reason: dreason})
 		}
 	case TempError, PermError:
@@ -487,6 +606,20 @@ func (v *Verifier) decide(s *smtpcheck.Session, o Outcome) smtpcheck.Result {
 			}
 		}
 		consider(v.act(a, o.DKIM, smtpcheck.Reason{Check: Name, Rule: "dkim", Matched: string(o.DKIM), Evidence: domain + ": " + why}, domain, why, false))
+	}
+	// ARC: tag or quarantine only, defer a temperror when asked.
+	if a, ok := v.cfg.ARCPolicy[o.ARC.Result]; ok && o.ARC.Result != "" {
+		why := "no chain"
+		if o.ARC.Err != nil {
+			why = o.ARC.Err.Error()
+		}
+		areason := smtpcheck.Reason{Check: Name, Rule: "arc", Matched: string(o.ARC.Result), Evidence: o.ARC.Sealer() + ": " + why}
+		switch a {
+		case smtpcheck.Tag, smtpcheck.Quarantine:
+			consider(smtpcheck.Result{Action: a, Reason: areason})
+		case smtpcheck.TempFail:
+			consider(smtpcheck.Refuse(reply.DMARCTempError(o.ARC.Sealer(), "ARC chain not verifiable now: "+why), areason))
+		}
 	}
 	if !best.Action.Refuses() {
 		best.Headers = append(best.Headers, o.Header)
@@ -533,6 +666,14 @@ func (v *Verifier) header(s *smtpcheck.Session, o Outcome) smtpcheck.HeaderField
 			r.From = s.Mail.From.String()
 		} else {
 			r.Helo = s.Helo.Name
+		}
+		rs = append(rs, r)
+	}
+	if v.cfg.ARC {
+		// go-msgauth's ARCResult has no method name in Format.
+		r := &authres.GenericResult{Method: "arc", Value: authres.ResultValue(o.ARC.Result), Params: map[string]string{}}
+		if s.Conn.ClientIP.IsValid() {
+			r.Params["smtp.remote-ip"] = s.Conn.ClientIP.String()
 		}
 		rs = append(rs, r)
 	}

@@ -53,6 +53,9 @@ func (b *builder) anvil(cfg *Config) error {
 	if ac.Hostname, err = b.value("myhostname"); err != nil {
 		return err
 	}
+	if _, set := b.f.Raw("myhostname"); !set && b.env.Hostname != "" {
+		ac.Hostname = b.env.Hostname
+	}
 	if ac.Store == nil {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
@@ -59,6 +60,9 @@ type Env struct {
 	// AnvilService names the listener the limits count for (default
 	// "smtp"), as master.cf's service name does.
 	AnvilService string
+	// Hostname is the server's name where the file sets no myhostname
+	// (the client limits' 421 names it, as Postfix names itself).
+	Hostname string
 }
 
 // ErrUndeliverable is what a recipient verifier returns for an address that
@@ -202,6 +206,7 @@ type builder struct {
 	maps    addressMaps       // the recipient and alias tables of reject_unlisted_*
 	classes map[string]string // smtpd_restriction_classes: name -> its restrictions
 	inClass map[string]bool   // the classes being compiled, to refuse a loop
+	late    sync.Mutex        // restrictions compiled after Build, as reloaded tables name them
 	access  postfix.Options
 	rbl     rblSettings
 	dnsErr  smtpcheck.ErrorPolicy

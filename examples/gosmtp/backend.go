@@ -29,6 +29,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/postscreen"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -486,6 +487,10 @@ func (s *session) connect(c *trackedConn) []byte {
 	if pause > 0 {
 		c.screenBanner()
 		c.greetPause(pause)
+		if c.screenPregreet() {
+			s.close()
+			return reply.ProtocolErrorDrop().AppendTo(nil)
+		}
 	}
 	rep := s.settle(s.decide(smtpcheck.StageConnect))
 	c.screenConnected(pause > 0, rep.IsZero())
@@ -548,7 +553,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	s.s.Rcpt = a
 	r := s.decide(smtpcheck.StageRcpt)
-	if s.isPostmaster(a) && r.Action.Refuses() {
+	// The client limits (anvil) apply to the postmaster too, as in
+	// Postfix: their 450 defers the mail, never loses it.
+	if s.isPostmaster(a) && r.Action.Refuses() && r.Reason.Check != access.AnvilName {
 		s.b.log.Info("postmaster accepted over a refusal (RFC 5321 4.5.1)", "session", s.s,
 			"rcpt", a.String(), "refusal", r.DefaultReply().String(), "reason", r.Reason.String())
 		r = smtpcheck.Result{Action: smtpcheck.Accept, Headers: r.Headers,

@@ -87,6 +87,9 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 	w := &walk{}
 	sess.SetValue(walkKey{}, w)
 	sess.SetValue(requestStageKey{}, target)
+	if _, ok := req["etrn_domain"]; ok {
+		sess.SetValue(postfixSendsDSNKey{}, true)
+	}
 	// A policy request is not a connection: give back any concurrency
 	// slot the access map's limits took for it.
 	defer access.Release(ctx, sess)

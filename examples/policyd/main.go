@@ -201,7 +201,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	})
 	o.params.Flags(fs)
 	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
-	postgreyFlags(fs, &o, &o.pg)
+	pgNames := postgreyFlags(fs, &o, &o.pg)
 	o.logFlags = ops.AddLogFlags(fs)
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics and the admin endpoints (/admin/greylist, /admin/limits; loopback clients only), such as 127.0.0.1:9026")
 	if err := fs.Parse(args); err != nil {
@@ -210,6 +210,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		return o, usageError{err}
 	}
+	o.pg.markPostgreyGiven(fs, pgNames)
 	if o.pg.dbdir != "" {
 		explicit := false
 		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "greylist" })

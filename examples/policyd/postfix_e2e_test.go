@@ -21,15 +21,34 @@ type privatePostfix struct {
 	postfix string
 }
 
-// freePort returns a loopback port nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
+// ports hands out loopback addresses for a private Postfix's listeners,
+// each held bound until release, just before Postfix starts. A port given
+// back at once may be handed out again (the kernel does so a few times in
+// a thousand), and Postfix's master takes the last of two master.cf
+// entries for one address with only a warning: one case would then be
+// answered with another case's settings.
+type ports struct {
+	t   *testing.T
+	lns []net.Listener
+}
+
+// next returns a loopback address, HOST:PORT, that no other listener has.
+func (p *ports) next() string {
+	p.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	p.lns = append(p.lns, ln)
+	return ln.Addr().String()
+}
+
+// release frees the addresses for Postfix to bind.
+func (p *ports) release() {
+	for _, ln := range p.lns {
+		ln.Close()
+	}
+	p.lns = nil
 }
 
 // startPostfix starts a private instance whose master.cf holds services
@@ -91,6 +110,14 @@ maillog_file = %[1]s/log/maillog
 		peertest.Missing(t, "no /etc/postfix/master.cf to take Postfix's internal services from")
 	}
 	master := strings.Join(services, "\n") + "\n"
+	seen := map[string]bool{}
+	for _, s := range services {
+		addr := strings.Fields(s)[0]
+		if seen[addr] {
+			t.Fatalf("two services on %s: Postfix would serve both with the last one's settings", addr)
+		}
+		seen[addr] = true
+	}
 	keep := map[string]bool{}
 	for _, s := range strings.Fields("pickup cleanup qmgr rewrite bounce defer trace verify flush proxymap proxywrite showq error retry discard local virtual anvil scache postlog smtp") {
 		keep[s] = true
@@ -106,7 +133,6 @@ maillog_file = %[1]s/log/maillog
 		t.Fatal(err)
 	}
 	p := &privatePostfix{dir: dir, postfix: bin}
-	exec.Command(bin, "-c", filepath.Join(dir, "etc"), "set-permissions").Run()
 	if out, err := exec.Command(bin, "-c", filepath.Join(dir, "etc"), "start").CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log", "maillog"))
 		t.Fatalf("postfix start: %v: %s\n%s", err, out, log)
@@ -115,6 +141,9 @@ maillog_file = %[1]s/log/maillog
 		exec.Command(bin, "-c", filepath.Join(dir, "etc"), "stop").Run()
 		os.RemoveAll(dir)
 	})
+	if log, _ := os.ReadFile(filepath.Join(dir, "log", "maillog")); strings.Contains(string(log), "duplicate master.cf entry") {
+		t.Fatalf("master.cf has a service twice:\n%s", log)
+	}
 	return p
 }
 
@@ -219,20 +248,22 @@ func TestThroughPostfix(t *testing.T) {
 			viaPolicy: "450 4.7.1 <carol@example.org>: Recipient address rejected: Client host <unknown[192.0.2.10]>: Access denied"},
 	}
 	var services []string
-	type ports struct{ native, via string }
-	addrs := make([]ports, len(tests))
+	type pair struct{ native, via string }
+	addrs := make([]pair, len(tests))
+	listen := &ports{t: t}
 	for i, tt := range tests {
 		var conf strings.Builder
-		native := fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", freePort(t))
+		native := listen.next() + " inet n - n - - smtpd"
 		for k, v := range tt.params {
 			native += " -o { " + k + " = " + v + " }"
 			fmt.Fprintf(&conf, "%s = %s\n", k, v)
 		}
 		pol := startPolicyd(t, "-greylist", "none", "-config", writeFile(t, fmt.Sprintf("main%d.cf", i), conf.String()))
-		via := fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o { smtpd_recipient_restrictions = check_policy_service inet:%s }", freePort(t), pol)
+		via := listen.next() + " inet n - n - - smtpd -o { smtpd_recipient_restrictions = check_policy_service inet:" + pol + " }"
 		services = append(services, native, via)
-		addrs[i] = ports{strings.Fields(native)[0], strings.Fields(via)[0]}
+		addrs[i] = pair{strings.Fields(native)[0], strings.Fields(via)[0]}
 	}
+	listen.release()
 	p := startPostfix(t, services)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,30 @@ type postgreyOptions struct {
 	action         string
 	header         string
 	dbdir          string
+	// given is true when any of postgrey's options is on the command
+	// line: the greylisting answer is then postgrey's own, its default
+	// text and, behind a Postfix that sends etrn_domain (2.3 and later),
+	// its enhanced code 4.2.0, so that a postgrey user who swaps the
+	// binary sees the same replies.
+	given bool
+}
+
+// postgreyText is postgrey's default --greylist-text.
+const postgreyText = "Greylisted, see http://postgrey.schweikert.ch/help/%r.html"
+
+// postfixSendsDSNKey keys, in a session's values, whether the request came
+// from a Postfix that takes an enhanced status code in a policy's text
+// (it sends etrn_domain, as every Postfix since 2.3 does).
+type postfixSendsDSNKey struct{}
+
+// markPostgreyGiven sets pg.given when fs had one of postgrey's options
+// set on its command line; names are the options postgreyFlags registered.
+func (pg *postgreyOptions) markPostgreyGiven(fs *flag.FlagSet, names map[string]bool) {
+	fs.Visit(func(f *flag.Flag) {
+		if names[f.Name] {
+			pg.given = true
+		}
+	})
 }
 
 // autoAllowFlag is --auto-whitelist-clients[=N]: alone it turns auto-allow
@@ -60,8 +84,10 @@ func (f autoAllowFlag) Set(v string) error {
 
 // postgreyFlags registers postgrey's options on fs; they set o's own
 // fields where policyd has the same setting (listening address, delay,
-// store, host name) and pg's otherwise.
-func postgreyFlags(fs *flag.FlagSet, o *options, pg *postgreyOptions) {
+// store, host name) and pg's otherwise. It returns the options' names.
+func postgreyFlags(fs *flag.FlagSet, o *options, pg *postgreyOptions) map[string]bool {
+	before := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { before[f.Name] = true })
 	fs.Func("inet", "postgrey: listen on [HOST:]PORT (localhost when HOST is left out)", func(v string) error {
 		if _, err := strconv.Atoi(v); err == nil {
 			v = "localhost:" + v
@@ -115,6 +141,13 @@ func postgreyFlags(fs *flag.FlagSet, o *options, pg *postgreyOptions) {
 	fs.StringVar(&pg.action, "greylist-action", "DEFER_IF_PERMIT", "postgrey: the answer's action when greylisting, DEFER_IF_PERMIT or DEFER")
 	fs.StringVar(&pg.header, "x-greylist-header", "", "postgrey: the header added to delayed mail; %t is the delay in seconds, %v the version, %h the host name, %d the date")
 	fs.StringVar(&pg.dbdir, "dbdir", "", "postgrey: keep the triplets in DIR/greylist.db (unless -greylist says otherwise)")
+	names := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !before[f.Name] {
+			names[f.Name] = true
+		}
+	})
+	return names
 }
 
 // parseRetryWindow reads postgrey's --retry-window: days, or hours with h.
@@ -303,10 +336,11 @@ func (wl *whitelists) allows(s *smtpcheck.Session) bool {
 	return false
 }
 
-// postgreyAnswers rewrites the greylist's answers as --greylist-text,
-// --greylist-action and --x-greylist-header ask.
+// postgreyAnswers rewrites the greylist's answers as postgrey would give
+// them when postgrey's options are in use: --greylist-text (postgrey's
+// default text otherwise), --greylist-action and --x-greylist-header.
 func (pg *postgreyOptions) postgreyAnswers(c smtpcheck.Check, exchange bool, hostname string) smtpcheck.Check {
-	if pg.text == "" && pg.action == "DEFER_IF_PERMIT" && pg.header == "" {
+	if !pg.given && pg.text == "" && pg.action == "DEFER_IF_PERMIT" && pg.header == "" {
 		return c
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
@@ -315,9 +349,13 @@ func (pg *postgreyOptions) postgreyAnswers(c smtpcheck.Check, exchange bool, hos
 		case r.Err != nil:
 		case r.Action == smtpcheck.DeferIfPermit || r.Action.Refuses():
 			code, text := 451, strings.Join(r.DefaultReply().Text(), " ")
-			if pg.text != "" {
+			tmpl := pg.text
+			if tmpl == "" && pg.given {
+				tmpl = postgreyText
+			}
+			if tmpl != "" {
 				wait := strings.TrimSuffix(strings.TrimPrefix(r.Reason.Evidence, "wait="), "s")
-				text = strings.Replace(pg.text, "%s", wait, 1)
+				text = strings.Replace(tmpl, "%s", wait, 1)
 				text = strings.Replace(text, "%r", s.Rcpt.Domain, 1)
 			}
 			if pg.action == "DEFER" {
@@ -326,8 +364,19 @@ func (pg *postgreyOptions) postgreyAnswers(c smtpcheck.Check, exchange bool, hos
 				r.Action, code = smtpcheck.TempFail, 450
 			}
 			enh := "4.7.1"
-			if exchange {
+			dsnAware, _ := s.Value(postfixSendsDSNKey{}).(bool)
+			switch {
+			case exchange:
 				enh = "4.2.0"
+			case pg.given && dsnAware && (tmpl == "" || tmpl[0] < '0' || tmpl[0] > '9'):
+				// Postgrey's work-around for Exchange, which retries a
+				// 4.7.1 too late: 4.2.0 where Postfix takes it.
+				enh = "4.2.0"
+			}
+			// A text that starts with its own enhanced code keeps it, as
+			// Postfix reads it from postgrey's answer.
+			if d, rest, ok := strings.Cut(text, " "); ok && dsnOfClass4(d) {
+				enh, text = d, rest
 			}
 			if rep, err := reply.New(code, enh, text); err == nil {
 				r.Reply = rep
@@ -346,4 +395,22 @@ func (pg *postgreyOptions) postgreyAnswers(c smtpcheck.Check, exchange bool, hos
 		}
 		return r
 	}
+}
+
+// dsnOfClass4 reports whether s is an enhanced status code of a
+// temporary failure, 4.X.Y (RFC 3463), as a greylisting text may begin.
+func dsnOfClass4(s string) bool {
+	p := strings.Split(s, ".")
+	if len(p) != 3 || p[0] != "4" {
+		return false
+	}
+	for _, n := range p[1:] {
+		if len(n) == 0 || len(n) > 3 {
+			return false
+		}
+		if _, err := strconv.Atoi(n); err != nil {
+			return false
+		}
+	}
+	return true
 }

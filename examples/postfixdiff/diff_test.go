@@ -48,6 +48,9 @@ var (
 	recipients = []string{
 		"bob@example.org", "bob@relay.example", "bob@elsewhere.example", "bob@nxdomain.example",
 		"postmaster", "postmaster@example.org", "bob", "bob@workstation",
+		// unlisted in local_recipient_maps and relay_recipient_maps, a
+		// virtual alias and an unknown one, a domain on dbl.test
+		"carol@example.org", "carol@relay.example", "info@alias.example", "dave@alias.example", "bob@spammer.example",
 	}
 )
 
@@ -72,8 +75,11 @@ func testDNS(t *testing.T) *dnstest.Server {
 		"67.0.0.127.in-addr.arpa. 300 IN PTR dyn67.example.net.",
 		"12.0.0.127.in-addr.arpa. 300 IN PTR forged.example.net.",
 		"forged.example.net. 300 IN A 192.0.2.12",
+		"alias.example. 300 IN MX 10 mx.example.org.",
+		"spammer.example. 300 IN NS ns.spammer.example.",
+		"ns.spammer.example. 300 IN A 192.0.2.98",
 	)
-	for _, z := range []string{"example.org.", "relay.example.", "example.net.", "elsewhere.example.", "spammer.example.", "nxdomain.example.", "0.0.127.in-addr.arpa."} {
+	for _, z := range []string{"example.org.", "relay.example.", "example.net.", "elsewhere.example.", "spammer.example.", "nxdomain.example.", "alias.example.", "0.0.127.in-addr.arpa."} {
 		dns.Zone(z, 60)
 	}
 	dns.ListIP("zen.test", "127.0.0.66", "127.0.0.4", "listed for testing")
@@ -82,19 +88,34 @@ func testDNS(t *testing.T) *dnstest.Server {
 	return dns
 }
 
+// sharedMain is the part of main.cf every configuration has: the address
+// classes (trivial-rewrite's, the instance's), the recipient tables of
+// reject_unlisted_*, and a restriction class the pools use.
+const sharedMain = "mydestination = example.org\nrelay_domains = relay.example\n" +
+	"local_recipient_maps = inline:{ bob@example.org=x }\nrelay_recipient_maps = inline:{ bob@relay.example=x }\n" +
+	"virtual_alias_maps = inline:{ alias.example=x, info@alias.example=bob@example.org }\n" +
+	"smtpd_restriction_classes = strict\nstrict = reject_non_fqdn_sender, reject_unknown_sender_domain\n"
+
 // Restriction pools the configurations are drawn from.
 var (
 	clientPool = []string{"permit_mynetworks", "reject_unknown_client_hostname", "reject_unknown_reverse_client_hostname",
 		"reject_rbl_client zen.test", "permit_dnswl_client wl.test", "check_client_access cidr:{ {127.0.0.66 REJECT}, {127.0.0.11 OK} }",
-		"warn_if_reject reject_rbl_client zen.test", "reject_unauth_pipelining", "reject_rhsbl_reverse_client dbl.test", "permit_sasl_authenticated"}
+		"warn_if_reject reject_rbl_client zen.test", "reject_unauth_pipelining", "reject_rhsbl_reverse_client dbl.test", "permit_sasl_authenticated",
+		"check_client_a_access cidr:{ {127.0.0.10 REJECT} }", "check_client_mx_access cidr:{ {127.0.0.66 OK} }",
+		"check_reverse_client_hostname_access inline:{ forged.example.net=REJECT }", "strict"}
 	heloPool = []string{"reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_unknown_helo_hostname",
-		"check_helo_access inline:{ workstation=REJECT }", "reject_rhsbl_helo dbl.test", "permit_mynetworks"}
+		"check_helo_access inline:{ workstation=REJECT }", "reject_rhsbl_helo dbl.test", "permit_mynetworks",
+		"check_helo_mx_access cidr:{ {192.0.2.99 REJECT} }", "check_helo_a_access cidr:{ {127.0.0.10 REJECT}, {127.0.0.0/8 DUNNO} }"}
 	senderPool = []string{"reject_non_fqdn_sender", "reject_unknown_sender_domain", "reject_rhsbl_sender dbl.test",
 		"check_sender_access inline:{ { spammer.example = REJECT go away } }", "permit_mynetworks",
-		"check_sender_access regexp:{ {/^alice@example\\.net$$/ DUNNO}, {/@spammer\\./ REJECT spam source} }"}
+		"check_sender_access regexp:{ {/^alice@example\\.net$$/ DUNNO}, {/@spammer\\./ REJECT spam source} }",
+		"check_sender_mx_access cidr:{ {192.0.2.99 REJECT bad mail server} }", "check_sender_ns_access cidr:{ {192.0.2.98 550 5.7.1 bad dns} }",
+		"check_sender_a_access inline:{ 127.0.0.10=DUNNO }", "reject_unlisted_sender"}
 	recipientPool = []string{"reject_non_fqdn_recipient", "reject_unknown_recipient_domain", "reject_unauth_destination",
 		"defer_unauth_destination", "check_recipient_access inline:{ bob@relay.example=OK }", "permit_mynetworks",
-		"check_recipient_access regexp:{ {/^postmaster@/ OK}, {/^bob@nxdomain\\./ REJECT no such domain} }", "warn_if_reject reject_unauth_destination"}
+		"check_recipient_access regexp:{ {/^postmaster@/ OK}, {/^bob@nxdomain\\./ REJECT no such domain} }", "warn_if_reject reject_unauth_destination",
+		"reject_rhsbl_recipient dbl.test", "reject_unlisted_recipient", "warn_if_reject reject_unlisted_recipient",
+		"check_recipient_mx_access cidr:{ {192.0.2.11 REJECT} }", "check_recipient_access inline:{ carol@relay.example=strict }"}
 	terminals = []string{"", "", "permit", "reject", "defer"}
 )
 
@@ -155,12 +176,20 @@ func generateConfigs(n int) []config {
 		if r.IntN(4) == 0 {
 			add("smtpd_helo_required", "yes")
 		}
+		if r.IntN(5) == 0 {
+			add("smtpd_reject_unlisted_sender", "yes")
+		}
+		if r.IntN(6) == 0 {
+			add("smtpd_reject_unlisted_recipient", "no")
+		}
 		// Postfix's reply code parameters, one at a time.
 		if r.IntN(3) == 0 {
 			codes := []postfixtest.Param{{Name: "maps_rbl_reject_code", Value: "550"}, {Name: "reject_code", Value: "550"},
 				{Name: "defer_code", Value: "451"}, {Name: "unknown_address_reject_code", Value: "550"},
 				{Name: "non_fqdn_reject_code", Value: "550"}, {Name: "invalid_hostname_reject_code", Value: "550"},
-				{Name: "relay_domains_reject_code", Value: "550"}, {Name: "unknown_client_reject_code", Value: "550"}}
+				{Name: "relay_domains_reject_code", Value: "550"}, {Name: "unknown_client_reject_code", Value: "550"},
+				{Name: "unknown_local_recipient_reject_code", Value: "450"}, {Name: "unknown_relay_recipient_reject_code", Value: "554"},
+				{Name: "show_user_unknown_table_name", Value: "no"}}
 			c.params = append(c.params, codes[r.IntN(len(codes))])
 		}
 		out = append(out, c)
@@ -400,7 +429,7 @@ func TestPostfixDifferential(t *testing.T) {
 	configs := generateConfigs(nConfigs)
 	// The address classes are trivial-rewrite's, the instance's: the same
 	// for every configuration.
-	shared := "mydestination = example.org\nrelay_domains = relay.example\n"
+	shared := sharedMain
 	var services []postfixtest.Service
 	for i, c := range configs {
 		services = append(services, postfixtest.Service{Addr: fmt.Sprintf("127.0.0.1:%d", 2600+i), Overrides: c.params})
@@ -415,6 +444,9 @@ func TestPostfixDifferential(t *testing.T) {
 	dir := t.TempDir()
 	var mismatches []mismatch
 	commands, sessions := 0, 0
+	// agreed counts the refusals both servers gave alike, by Postfix's
+	// reason, so the report shows which restrictions were exercised.
+	agreed := map[string]int{}
 	for i, c := range configs {
 		// examples/smtpd reads the instance's whole main.cf: Postfix's
 		// plumbing is accepted and ignored, the policy is the same.
@@ -445,6 +477,9 @@ func TestPostfixDifferential(t *testing.T) {
 				if cmd == "" {
 					cmd = b.cmd
 				}
+				if a.cmd == b.cmd && a.reply.Code >= 400 && a.reply.Code == b.reply.Code && a.reply.Enhanced == b.reply.Enhanced {
+					agreed[refusalReason(a.reply.Text)]++
+				}
 				if a.cmd != b.cmd || a.reply.Code != b.reply.Code || a.reply.Enhanced != b.reply.Enhanced {
 					mismatches = append(mismatches, mismatch{config: c, session: s, cmd: cmd, postfix: a.reply, ours: b.reply})
 				}
@@ -456,6 +491,33 @@ func TestPostfixDifferential(t *testing.T) {
 		stop()
 	}
 	report(t, configs, mismatches, sessions, commands)
+	reasons := make([]string, 0, len(agreed))
+	for k := range agreed {
+		reasons = append(reasons, k)
+	}
+	sort.Slice(reasons, func(i, j int) bool { return agreed[reasons[i]] > agreed[reasons[j]] })
+	var b strings.Builder
+	for _, k := range reasons {
+		fmt.Fprintf(&b, "%6d  %s\n", agreed[k], k)
+	}
+	t.Logf("refusals answered alike, by Postfix's reason:\n%s", b.String())
+}
+
+// refusalReason is a reply's text without its subject and list details:
+// "Recipient address rejected: User unknown in local recipient table".
+func refusalReason(text string) string {
+	if strings.HasPrefix(text, "<") {
+		if i := strings.Index(text, ">: "); i > 0 {
+			text = text[i+3:]
+		}
+	}
+	if i := strings.Index(text, " ["); i > 0 {
+		text = text[:i]
+	}
+	if len(text) > 70 {
+		text = text[:70]
+	}
+	return text
 }
 
 func postfixSession(ctx context.Context, t *testing.T, ns *postfixtest.NetNS, addr string, s session) []step {

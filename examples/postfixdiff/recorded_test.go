@@ -54,10 +54,30 @@ func TestRecordedPostfixAnswers(t *testing.T) {
 			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 2, "554 5.7.1"},
 		{"mynetworks relays", "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination",
 			session{client: clients[0], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@elsewhere.example"}}, 2, "250"},
+		{"rhsbl recipient", "smtpd_recipient_restrictions = reject_rhsbl_recipient dbl.test",
+			session{client: clients[0], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@spammer.example"}}, 2, "554 5.7.1"},
+		{"unlisted local recipient", "smtpd_recipient_restrictions = permit",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"carol@example.org"}}, 2, "550 5.1.1"},
+		{"unlisted relay recipient", "unknown_relay_recipient_reject_code = 450",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"carol@relay.example"}}, 2, "450 4.1.1"},
+		{"unknown virtual alias", "smtpd_recipient_restrictions = reject_unlisted_recipient",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"dave@alias.example"}}, 2, "550 5.1.1"},
+		{"unlisted sender", "smtpd_reject_unlisted_sender = yes",
+			session{client: clients[1], helo: "mx.example.net", from: "carol@example.org", rcpts: []string{"bob@example.org"}}, 2, "550 5.1.0"},
+		{"sender MX access", "smtpd_sender_restrictions = check_sender_mx_access cidr:{ {192.0.2.99 REJECT bad mail server} }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@spammer.example", rcpts: []string{"bob@example.org"}}, 2, "554 5.7.1"},
+		{"sender NS access", "smtpd_sender_restrictions = check_sender_ns_access cidr:{ {192.0.2.98 550 5.7.1 bad dns} }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@spammer.example", rcpts: []string{"bob@example.org"}}, 2, "550 5.7.1"},
+		{"client MX access OK refused", "smtpd_client_restrictions = check_client_mx_access cidr:{ {127.0.0.66 OK} }",
+			session{client: clients[4], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 2, "451 4.3.5"},
+		{"reverse client name", "smtpd_client_restrictions = check_reverse_client_hostname_access inline:{ forged.example.net=REJECT }",
+			session{client: clients[3], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 2, "554 5.7.1"},
+		{"restriction class from a table", "smtpd_recipient_restrictions = check_recipient_access inline:{ carol@relay.example=strict }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@workstation", rcpts: []string{"carol@relay.example"}}, 2, "504 5.5.2"},
 		{"delay_reject no: helo at EHLO", "smtpd_delay_reject = no\nsmtpd_helo_restrictions = reject_non_fqdn_helo_hostname",
 			session{client: clients[1], helo: "workstation", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 0, "504 5.5.2"},
 	}
-	const shared = "mydestination = example.org\nrelay_domains = relay.example\n"
+	const shared = sharedMain
 	// Where a private Postfix can run, the recording is checked against
 	// it too.
 	var pf *postfixtest.NetNS

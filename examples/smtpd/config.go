@@ -59,10 +59,18 @@ func greylistFlags(*flag.FlagSet) func(env *buildEnv) (staged, error) { return p
 // greylisting, URI lists, and -hygiene when given) run after the file's
 // lists at each stage.
 func configPolicy(path string, f *postconf.File, env *buildEnv, flags staged) (*smtpcheck.Policy, error) {
+	anvil, err := env.Assembly.AnvilStore()
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := postconf.Build(f, postconf.Env{
 		Resolver: env.Resolver,
 		Logger:   env.Logger,
 		Domains:  env.Domains,
+		// The client limits (smtpd_client_*_limit) count here; main.go's
+		// OnClose gives a connection's count back (access.Release).
+		AnvilStore: anvil,
+		Hostname:   env.Hostname,
 		// Every address in an accepted domain is deliverable here: the
 		// example stores all mail for its domains.
 		VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {

@@ -26,7 +26,9 @@ import (
 // p=reject refuses, and adds an Authentication-Results header.
 // -dkim-policy and -dmarc-policy act on single results, -dmarc-override
 // replaces published policies, -msgauth-spoof refuses mail claiming one
-// of the -domain's from outside (Barracuda's spoof protection).
+// of the -domain's from outside (Barracuda's spoof protection), and the
+// smtppolicy_arc_* parameters (-arc-verify, -arc-trusted-sealers,
+// -arc-policy) add ARC validation.
 func msgauthFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	on := fs.Bool("msgauth", false, "verify DKIM and DMARC at end of data (needs -resolver)")
 	timeout := fs.Duration("msgauth-timeout", msgauth.DefaultTimeout, "bound on one message's DKIM and DMARC verification")
@@ -36,12 +38,21 @@ func msgauthFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 	spoof := fs.Bool("msgauth-spoof", false, "refuse mail whose From: or sender is one of the -domain's, from outside, that DMARC does not pass")
 	return func(env *buildEnv) (staged, error) {
 		if !*on {
+			if env.Params != nil && env.Params.ARCOn() {
+				return staged{}, fmt.Errorf("smtppolicy_arc_verify (-arc-verify) needs -msgauth")
+			}
 			return staged{}, nil
 		}
 		if env.Resolver == nil {
 			return staged{}, fmt.Errorf("-msgauth needs -resolver")
 		}
 		cfg := msgauth.Config{Resolver: env.Resolver, AuthServID: env.Hostname, Timeout: *timeout, Logger: env.Logger}
+		if env.Params != nil {
+			// ARC's smtppolicy_arc_* parameters (-arc-verify and its kin).
+			if err := env.Params.ApplyARC(&cfg); err != nil {
+				return staged{}, err
+			}
+		}
 		var err error
 		if cfg.DKIM, err = parsePolicy(*dkimPolicy); err != nil {
 			return staged{}, fmt.Errorf("-dkim-policy: %w", err)
@@ -66,7 +77,8 @@ func msgauthFlags(fs *flag.FlagSet) func(env *buildEnv) (staged, error) {
 		if err != nil {
 			return staged{}, err
 		}
-		env.Logger.Info("message authentication on", "dkim-policy", *dkimPolicy, "dmarc-policy", *dmarcPolicy, "override", *override, "spoof", *spoof)
+		env.Logger.Info("message authentication on", "dkim-policy", *dkimPolicy, "dmarc-policy", *dmarcPolicy, "override", *override, "spoof", *spoof,
+			"arc", cfg.ARC, "arc-trusted-sealers", strings.Join(cfg.ARCTrustedSealers, ","))
 		c := smtpcheck.Guard(v.Check(), smtpcheck.Options{Name: msgauth.Name, Timeout: *timeout + time.Second, OnError: smtpcheck.FailTemp,
 			Skip: []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated}})
 		return staged{Stages: smtpcheck.Stages{EndOfData: []smtpcheck.Check{c}}}, nil
