@@ -5,5 +5,8 @@
 // are driven through both, and every command's reply code, enhanced code
 // and verdict are compared. Differences that are understood are listed,
 // each with its reason, in knownExceptions; any other difference fails the
-// test.
+// test. A third side is policyd behind Postfix: a second listener of the
+// instance hands its restriction lists to examples/policyd -config on the
+// same main.cf with check_policy_service, and is compared with Postfix's
+// own answers the same way (policydExceptions).
 package postfixdiff

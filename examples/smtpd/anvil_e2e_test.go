@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/postconf/postfixtest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 // anvilCase is one of Postfix's client limits, the main.cf lines that set
@@ -204,4 +206,40 @@ func TestAnvilSameAsPostfix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAnvilClusterRedis runs two servers with one Redis as
+// smtppolicy_anvil_store: a client's connections and messages count once
+// across both, as on one host.
+func TestAnvilClusterRedis(t *testing.T) {
+	redistest.Client(t, "") // skips or fails without Redis
+	var rnd [2]byte
+	rand.Read(rnd[:])
+	// A client address of this run's own: counts left by an earlier run
+	// (a rate window lasts a minute) never meet it.
+	client := fmt.Sprintf("127.%d.%d.9", 100+rnd[0]%100, rnd[1])
+	main := "smtpd_client_connection_count_limit = 2\nsmtpd_client_message_rate_limit = 2\n"
+	mx1 := startAnvilServer(t, main, "-anvil-store", "redis://127.0.0.1:6379/13")
+	mx2 := startAnvilServer(t, main, "-anvil-store", "redis://127.0.0.1:6379/13")
+	c1, g1 := anvilDial(t, mx1.addr, client)
+	c2, g2 := anvilDial(t, mx2.addr, client)
+	c3, g3 := anvilDial(t, mx1.addr, client)
+	if c3 != nil {
+		c3.Close()
+	}
+	want := "421 4.7.0 mx.private.test Error: too many connections from " + client
+	if g1 != "220" || g2 != "220" || g3 != want {
+		t.Errorf("connections mx1, mx2, mx1 = %q, %q, %q; want 220, 220, %q", g1, g2, g3, want)
+	}
+	anvilCmd(t, c1, "EHLO client.example.net")
+	anvilCmd(t, c2, "EHLO client.example.net")
+	var got []string
+	for _, c := range []*postfixtest.Client{c1, c2, c1} {
+		got = append(got, anvilCmd(t, c, "MAIL FROM:<alice@example.net>"), anvilCmd(t, c, "RSET"))
+	}
+	if w := []string{"250", "250", "250", "250", "450 4.7.1 Error: too much mail from " + client, "250"}; strings.Join(got, "\n") != strings.Join(w, "\n") {
+		t.Errorf("MAIL on mx1, mx2, mx1 = %q, want %q", got, w)
+	}
+	c1.Close()
+	c2.Close()
 }
