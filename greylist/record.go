@@ -1,7 +1,9 @@
 package greylist
 
 import (
+	"bytes"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -32,20 +34,53 @@ func (r record) encode() []byte {
 }
 
 func decodeRecord(b []byte) (record, error) {
-	f := strings.Fields(string(b))
-	if len(f) < 3 || len(f) > 4 || f[0] != "1" {
+	// Fields split on ASCII spaces, as strings.Fields did for the records
+	// encode writes, without copying the record.
+	var f [4][]byte
+	n := 0
+	for _, w := range bytes.Fields(b) {
+		if n == len(f) {
+			return record{}, errBadRecord
+		}
+		f[n] = w
+		n++
+	}
+	if n < 3 || string(f[0]) != "1" {
 		return record{}, errBadRecord
 	}
-	first, err1 := strconv.ParseInt(f[1], 10, 64)
-	passed, err2 := strconv.ParseInt(f[2], 10, 64)
-	if err1 != nil || err2 != nil || first < 0 || passed < 0 {
+	first, ok1 := parseSecs(f[1])
+	passed, ok2 := parseSecs(f[2])
+	if !ok1 || !ok2 {
 		return record{}, errBadRecord
 	}
 	r := record{First: first, Passed: passed}
-	if len(f) == 4 {
-		r.Hash = f[3]
+	if n == 4 {
+		r.Hash = string(f[3])
 	}
 	return r, nil
+}
+
+// parseSecs parses a non-negative decimal int64 as strconv.ParseInt would
+// accept it (an optional sign, digits), without allocating on bad input.
+func parseSecs(b []byte) (int64, bool) {
+	if len(b) > 0 && b[0] == '+' {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if v > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
 }
 
 // clientRecord counts a client network's passes: "COUNT LAST".

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
@@ -205,6 +206,7 @@ type builder struct {
 	maps    addressMaps       // the recipient and alias tables of reject_unlisted_*
 	classes map[string]string // smtpd_restriction_classes: name -> its restrictions
 	inClass map[string]bool   // the classes being compiled, to refuse a loop
+	late    sync.Mutex        // restrictions compiled after Build, as reloaded tables name them
 	access  postfix.Options
 	rbl     rblSettings
 	dnsErr  smtpcheck.ErrorPolicy

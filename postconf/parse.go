@@ -13,6 +13,18 @@
 // bad DNS list filter is an error naming the file and line, all reported at
 // once; nothing is half loaded, and a restriction this library does not
 // implement is an error, never a silent permit.
+//
+// Where this package knowingly answers otherwise than Postfix:
+//   - local_recipient_maps defaults to empty (no local recipient check),
+//     not to the system's passwd and aliases, which are not read here; a
+//     file naming unix:passwd.byname is refused (see unlisted.go).
+//   - hash:, btree: and lmdb: tables are read from their source text, not
+//     from the file postmap builds, and read again when either changes.
+//   - regexp: and pcre: patterns are Go's regexp syntax; a PCRE-only
+//     construct is a load error naming its line.
+//   - reject_unverified_sender and reject_unverified_recipient ask the
+//     program's verifier (Env.VerifySender, Env.VerifyRecipient), not
+//     Postfix's verify(8).
 package postconf
 
 import (

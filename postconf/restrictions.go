@@ -522,17 +522,32 @@ func (b *builder) tableCheck(list, name, arg, subjectList string, mk func(postfi
 	if err != nil {
 		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
 	}
-	if len(inPlace) == 0 {
-		return c, nil
-	}
+	// A hash: table read again after postmap may name restrictions the
+	// load did not see: they are compiled when first met. One that does not
+	// compile answers as Postfix answers an unknown restriction in a table.
+	mu := &b.late
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		r := c(ctx, s)
-		if words, ok := strings.CutPrefix(r.Reason.Evidence, postfix.Restrictions.String()+" "); ok && r.Action == smtpcheck.Continue {
-			if rc := inPlace[words]; rc != nil {
-				return rc(ctx, s)
-			}
+		words, ok := strings.CutPrefix(r.Reason.Evidence, postfix.Restrictions.String()+" ")
+		if !ok || r.Action != smtpcheck.Continue {
+			return r
 		}
-		return r
+		mu.Lock()
+		rc := inPlace[words]
+		if rc == nil {
+			checks, err := b.compileWords(subjectList, Fields(words))
+			if err != nil {
+				mu.Unlock()
+				b.log.LogAttrs(ctx, slog.LevelError, "access table names a restriction that cannot be used",
+					slog.String("table", arg), slog.String("result", words), slog.String("error", err.Error()))
+				return smtpcheck.Refuse(reply.MustNew(451, "4.3.5", "Server configuration error"),
+					smtpcheck.Reason{Rule: r.Reason.Rule, Matched: r.Reason.Matched, Evidence: err.Error()})
+			}
+			rc = smtpcheck.FirstMatch(checks...)
+			inPlace[words] = rc
+		}
+		mu.Unlock()
+		return rc(ctx, s)
 	}, nil
 }
 

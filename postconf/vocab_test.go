@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -293,4 +294,48 @@ func TestServerAccessReplies(t *testing.T) {
 		{name: "reverse client OK is a configuration error", conf: "smtpd_client_restrictions = check_reverse_client_hostname_access inline:{ example.net=OK }",
 			ip: "192.0.2.30", from: "a@example.net", rcpt: "b@example.org", want: smtpcheck.TempFail, reply: "451 4.3.5 Server configuration error"},
 	})
+}
+
+// A hash: table edited and rebuilt while the server runs is read again,
+// and the restrictions its new entries name are evaluated in place; one
+// that cannot be used answers 451 4.3.5 as Postfix's smtpd does.
+func TestReloadedTableRestrictions(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "sender_access")
+	write := func(text string, mod time.Time) {
+		t.Helper()
+		if err := os.WriteFile(table, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(table, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now().Add(-time.Hour)
+	write("a@x.example DUNNO\n", t0)
+	cfg := build(t, "smtpd_sender_restrictions = check_sender_access hash:"+table+"\n", postconf.Env{Domains: []string{"example.org"}})
+	verdict := func() string {
+		d := run(t, cfg.Policy, "192.0.2.1", "mx.example.net", "a@x.example", "b@example.org")
+		if d.Result.Action == smtpcheck.Continue {
+			return ""
+		}
+		return d.Result.DefaultReply().Error()
+	}
+	if got := verdict(); got != "" {
+		t.Fatalf("before the edit: %q, want a pass", got)
+	}
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for got := verdict(); got != want; got = verdict() {
+			if time.Now().After(deadline) {
+				t.Fatalf("reply = %q, want %q", got, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	write("a@x.example permit_mynetworks, reject\n", t0.Add(time.Minute))
+	wait("554 5.7.1 <a@x.example>: Sender address rejected: Access denied")
+	write("a@x.example reject_everything\n", t0.Add(2*time.Minute))
+	wait("451 4.3.5 Server configuration error")
 }

@@ -359,3 +359,20 @@ func (c *Cache) Record(ctx context.Context, ip netip.Addr, passed, failed Tests,
 		}
 	})
 }
+
+// PassAll records a pass of each test in tests kept at least ttl, a pass
+// that would last longer being kept: postscreen's
+// postscreen_dnsbl_allowlist_threshold, where a client the DNS allowlists
+// vouch for skips the other tests for as long as the lists' answer holds.
+func (c *Cache) PassAll(ctx context.Context, ip netip.Addr, tests Tests, ttl time.Duration) error {
+	if tests == 0 {
+		return nil
+	}
+	return c.Update(ctx, ip, func(e *Entry, now time.Time) {
+		for t := Test(0); t < numTests; t++ {
+			if tests.Has(t) && e.Expires[t].Before(now.Add(ttl)) {
+				e.Pass(t, now, ttl)
+			}
+		}
+	})
+}

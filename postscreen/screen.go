@@ -136,6 +136,11 @@ type Config struct {
 	Enabled Tests
 	// Actions per test (Ignore when unset).
 	Actions [numTests]Action
+	// DenylistAction is what a client the access list denies gets
+	// (postscreen_denylist_action): Ignore (Postfix's default) lets it take
+	// the tests as if unlisted, Enforce refuses its recipients with
+	// 550 5.3.2, Drop answers 521 5.3.2 and hangs up.
+	DenylistAction Action
 	// ReconnectAfterDeep is postscreen's rule for the deep tests: a client
 	// that passes them in this connection gets 450 4.3.2 at RCPT TO and is
 	// let through when it reconnects (its passes are then cached). Off,

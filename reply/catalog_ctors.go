@@ -374,3 +374,14 @@ func ReconnectAfterTests() Reply { return entryReconnectAfterTests.Reply() }
 
 // PostscreenDenylisted is 521 5.3.2 for a client that postscreen_access_list rejects (postfix).
 func PostscreenDenylisted() Reply { return entryPostscreenDenylisted.Reply() }
+
+// PostscreenDenylistedEnforce is 550 5.3.2 for each recipient of a client that postscreen_access_list rejects under postscreen_denylist_action enforce (postfix).
+func PostscreenDenylistedEnforce() Reply { return entryPostscreenDenylistedEnforce.Reply() }
+
+// PostscreenDNSBLDrop is 521 5.7.1 for a client whose postscreen_dnsbl_sites score reaches postscreen_dnsbl_threshold under postscreen_dnsbl_action drop (postfix).
+func PostscreenDNSBLDrop(ip, zone string) Reply { return entryPostscreenDNSBLDrop.Reply(ip, zone) }
+
+// PostscreenDNSBLEnforce is 550 5.7.1 for each recipient of a client whose postscreen_dnsbl_sites score reaches postscreen_dnsbl_threshold under postscreen_dnsbl_action enforce (postfix).
+func PostscreenDNSBLEnforce(ip, zone string) Reply {
+	return entryPostscreenDNSBLEnforce.Reply(ip, zone)
+}

@@ -339,4 +339,7 @@ var catalog = []*Entry{
 	entryNonSMTPCommandDrop,
 	entryReconnectAfterTests,
 	entryPostscreenDenylisted,
+	entryPostscreenDenylistedEnforce,
+	entryPostscreenDNSBLDrop,
+	entryPostscreenDNSBLEnforce,
 }

@@ -27,4 +27,19 @@ var (
 		"Service currently unavailable", nil,
 		"postscreen_access_list (a cidr: table entry reject) denies the client, and the server hangs up before the greeting. Change the table if the client should be allowed.",
 		"postfix")
+	// PostscreenDenylistedEnforce is 550 5.3.2 for each recipient of a client that postscreen_access_list rejects under postscreen_denylist_action enforce (postfix).
+	entryPostscreenDenylistedEnforce = newEntry("PostscreenDenylistedEnforce", 550, "5.3.2",
+		"Service currently unavailable", nil,
+		"postscreen_access_list denies the client and postscreen_denylist_action is enforce: the session goes on and every recipient is refused, so the log names sender and recipients. Change the table if the client should be allowed.",
+		"postfix")
+	// PostscreenDNSBLDrop is 521 5.7.1 for a client whose postscreen_dnsbl_sites score reaches postscreen_dnsbl_threshold under postscreen_dnsbl_action drop (postfix).
+	entryPostscreenDNSBLDrop = newEntry("PostscreenDNSBLDrop", 521, "5.7.1",
+		"Service unavailable; client [{ip}] blocked using {zone}", []Param{pIP, pZone},
+		"The DNS lists of postscreen_dnsbl_sites list the client with a combined weight at or above postscreen_dnsbl_threshold, and the server hung up. Look the address up on the list named; an access-list permit lets a trusted client in.",
+		"postfix")
+	// PostscreenDNSBLEnforce is 550 5.7.1 for each recipient of a client whose postscreen_dnsbl_sites score reaches postscreen_dnsbl_threshold under postscreen_dnsbl_action enforce (postfix).
+	entryPostscreenDNSBLEnforce = newEntry("PostscreenDNSBLEnforce", 550, "5.7.1",
+		"Service unavailable; client [{ip}] blocked using {zone}", []Param{pIP, pZone},
+		"The DNS lists of postscreen_dnsbl_sites list the client with a combined weight at or above postscreen_dnsbl_threshold; under the enforce action every recipient is refused, so the log names sender and recipients. Look the address up on the list named.",
+		"postfix")
 )

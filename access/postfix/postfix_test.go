@@ -180,6 +180,10 @@ func FuzzParseTable(f *testing.F) {
 	f.Add("regexp", "/^(.*)@x$/i REJECT $1\n")
 	f.Add("hash", "a FILTER smtp:[127.0.0.1]:10025\nb REDIRECT x@y\nc permit_mynetworks, reject\nd 450\ne 421 4.7.1 bye\n")
 	f.Fuzz(func(t *testing.T, kind, text string) {
+		// The same text as a map (results kept as written).
+		if m, err := ParseMap(kind, strings.NewReader(text), "fuzz"); err == nil {
+			m.Find("a@example.com")
+		}
 		tb, err := Parse(kind, strings.NewReader(text), "fuzz")
 		if err != nil {
 			return

@@ -28,7 +28,7 @@ func printed(t *testing.T, c *Config, body bool) map[string]string {
 	out := map[string]string{}
 	for _, line := range strings.Split(buf.String(), "\n") {
 		name, value, ok := strings.Cut(line, " = ")
-		if ok && strings.Contains(name, "smtppolicy_") {
+		if ok && (strings.Contains(name, "smtppolicy_") || strings.HasPrefix(name, "postscreen_")) {
 			out[name] = value
 		}
 	}
@@ -324,10 +324,15 @@ func TestParameterNamesFollowFlags(t *testing.T) {
 	exceptions := map[string]string{
 		"access": "smtppolicy_access_maps", "dnsbl": "smtppolicy_dnsbl_sites",
 		"uribl": "smtppolicy_uribl_sites", "greylist": "smtppolicy_greylist_store",
+		"postscreen-cache": "postscreen_cache_map", "postscreen-deep-reconnect": "smtppolicy_postscreen_deep_reconnect",
+		"reputation": "smtppolicy_reputation_store",
 	}
 	seen := map[string]bool{}
 	for _, p := range Params() {
 		want := "smtppolicy_" + strings.ReplaceAll(p.Flag, "-", "_")
+		if strings.HasPrefix(p.Flag, "postscreen-") {
+			want = strings.ReplaceAll(p.Flag, "-", "_") // Postfix's own names
+		}
 		if e, ok := exceptions[p.Flag]; ok {
 			want = e
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/smtppolicy/smtppolicy/examples/internal/storespec"
 	"github.com/smtppolicy/smtppolicy/greylist"
 	"github.com/smtppolicy/smtppolicy/postscreen"
+	"github.com/smtppolicy/smtppolicy/reputation"
 	"github.com/smtppolicy/smtppolicy/scan/clamd"
 	"github.com/smtppolicy/smtppolicy/scan/spamd"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -57,6 +58,14 @@ type Env struct {
 	// GreylistAnswer, when set, wraps the greylist's check (to rewrite its
 	// answers as a front-end's options ask).
 	GreylistAnswer func(smtpcheck.Check) smtpcheck.Check
+	// MyNetworks are the networks postscreen_access_list's
+	// permit_mynetworks permits when the file sets no mynetworks (the
+	// front-end's trusted networks).
+	MyNetworks []netip.Prefix
+	// GreetPause is the front-end's own pause before the greeting (an SMTP
+	// server's -greet-pause): with it postscreen's pregreet test is on, and
+	// a client whose pass is cached skips the pause.
+	GreetPause time.Duration
 }
 
 // Stores are what outlives a reload: the counters of the access map's
@@ -70,22 +79,23 @@ type Stores struct {
 	closeGrey func() error
 	anvil     store.Store // smtppolicy_anvil_store, when not memory: (anvil.go)
 	anvilSpec string
+	more      moreStores // the pass cache's and the reputation's
 }
 
 // Close closes the stores the builds opened.
 func (s *Stores) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	err := s.more.close()
 	if s.anvil != nil {
-		s.anvil.Close()
+		err = errors.Join(s.anvil.Close(), err)
 		s.anvil = nil
 	}
 	if s.closeGrey != nil {
-		err := s.closeGrey()
+		err = errors.Join(s.closeGrey(), err)
 		s.closeGrey = nil
-		return err
 	}
-	return nil
+	return err
 }
 
 // Limits returns the store of the access map's limit counters, nil until
@@ -150,13 +160,18 @@ type Built struct {
 	// MaxSize is the largest message accepted (SIZE in EHLO); 0 without
 	// the hygiene checks.
 	MaxSize int64
+	// Postscreen is postscreen's tests, for a front-end that sees the
+	// connection (see PostscreenBuilt); nil when none is configured.
+	Postscreen *PostscreenBuilt
+	// Reputation is the client reputation, nil without a store.
+	Reputation *reputation.Reputation
 }
 
 // Parts are the names of the policy's parts, in the order Build runs
 // their checks at each stage. A front-end with checks of its own may
 // build part by part (Builder.Part) and put its checks between them.
 func Parts() []string {
-	return []string{"access", "hygiene", "dnsbl", "uri", "scan", "greylist"}
+	return []string{"access", "postscreen", "hygiene", "dnsbl", "uri", "scan", "greylist", "reputation"}
 }
 
 // Builder builds one policy part by part.
@@ -191,6 +206,7 @@ func (bd *Builder) Part(name string) (smtpcheck.Stages, error) {
 	build := map[string]func(*Config, Env, *Stores, *Built) error{
 		"access": buildAccess, "hygiene": buildHygiene, "dnsbl": buildDNSBL,
 		"uri": buildURI, "scan": buildScan, "greylist": buildGreylist,
+		"postscreen": buildPostscreen, "reputation": buildReputation,
 	}[name]
 	if build == nil {
 		return smtpcheck.Stages{}, fmt.Errorf("assembly: no part %q", name)
@@ -215,6 +231,12 @@ func (bd *Builder) Part(name string) (smtpcheck.Stages, error) {
 	}
 	if part.MaxSize > 0 {
 		bd.b.MaxSize = part.MaxSize
+	}
+	if part.Postscreen != nil {
+		bd.b.Postscreen = part.Postscreen
+	}
+	if part.Reputation != nil {
+		bd.b.Reputation = part.Reputation
 	}
 	return part.Stages, nil
 }

@@ -48,6 +48,7 @@ const (
 	Int           // a decimal integer
 	Float         // a decimal number
 	Duration      // a Go duration: 300s, 5m, 1h30m
+	Time          // a Postfix time: a number and a unit s, m, h, d or w; a bare number takes the default's unit
 )
 
 // Param is one smtppolicy_* parameter.
@@ -117,6 +118,7 @@ func Params() []Param {
 		{Name: "smtppolicy_greylist_auto_allow", Flag: "greylist-auto-allow", Kind: Int, Default: strconv.Itoa(greylist.DefaultAutoAllow), Doc: "allow a client outright after this many passes (at most one an hour counts); 0 turns it off, as postgrey's --auto-whitelist-clients=0"},
 		{Name: "smtppolicy_greylist_auto_allow_by_network", Flag: "greylist-auto-allow-by-network", Kind: Bool, Default: "no", Doc: "count passes per client /24 or /64 network instead of per client address"},
 	}
+	ps = append(ps, postscreenParams()...)
 	return append(ps, arcParams()...)
 }
 
@@ -174,7 +176,7 @@ func (c *Config) Set(name, value string) error {
 	if !ok {
 		return fmt.Errorf("unknown parameter %q", name)
 	}
-	v, err := p.normalize(value)
+	v, err := p.normalize(flagTime(p, value))
 	if err != nil {
 		return err
 	}
@@ -210,6 +212,10 @@ func (p Param) normalize(v string) (string, error) {
 	case Duration:
 		if _, err := time.ParseDuration(v); err != nil {
 			return "", fmt.Errorf("%q: want a duration such as 300s or 5m", v)
+		}
+	case Time:
+		if _, err := ParsePostfixTime(v, p.unit()); err != nil {
+			return "", err
 		}
 	}
 	return v, nil
@@ -253,12 +259,21 @@ func (c *Config) Load(path string) (*Config, error) {
 		return nil, err
 	}
 	n := &Config{params: c.params, defaults: c.defaults, flags: c.flags, file: map[string]postconf.Param{}, File: f}
-	for _, name := range f.Names() {
+	// postscreen's parameters are Postfix's: old names, $name expansion,
+	// and the ones this server cannot honour refused.
+	claimed, err := claimPostscreen(f, c.params)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range append(f.Names(), claimed.aliases...) {
 		p, ok := c.params[name]
 		if !ok {
 			continue
 		}
 		raw, _ := f.Raw(name)
+		if x, ok := claimed.values[name]; ok {
+			raw = x
+		}
 		v, err := p.normalize(raw.Value)
 		if err != nil {
 			return nil, &postconf.Error{File: path, Line: raw.Line, Msg: name + ": " + err.Error()}
@@ -285,6 +300,10 @@ func (c *Config) floatValue(name string) float64 {
 }
 
 func (c *Config) durationValue(name string) time.Duration {
+	if p := c.params[name]; p.Kind == Time {
+		d, _ := ParsePostfixTime(c.Value(name), p.unit())
+		return d
+	}
 	d, _ := time.ParseDuration(c.Value(name))
 	return d
 }

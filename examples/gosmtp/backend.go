@@ -487,6 +487,10 @@ func (s *session) connect(c *trackedConn) []byte {
 	if pause > 0 {
 		c.screenBanner()
 		c.greetPause(pause)
+		if c.screenPregreet() {
+			s.close()
+			return reply.ProtocolErrorDrop().AppendTo(nil)
+		}
 	}
 	rep := s.settle(s.decide(smtpcheck.StageConnect))
 	c.screenConnected(pause > 0, rep.IsZero())

@@ -18,6 +18,9 @@ type screenState struct {
 	connectOK bool // the connect stage (the DNS lists) passed
 	sawRcpt   bool // the client reached RCPT TO: the deep tests are done
 	drop      bool // a test failed under drop: 521 and hang up
+	// allowlisted is set when the DNS allowlists vouched for the client
+	// (postscreen_dnsbl_allowlist_threshold): it skips the other tests.
+	allowlisted bool
 }
 
 // screenConnect looks the client up in the access list and the pass cache.
@@ -32,14 +35,25 @@ func (s *session) screenConnect(c *trackedConn) (refusal []byte, noPause bool) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	st := sc.Begin(ctx, s.s.Conn.ClientIP)
 	cancel()
+	postscreen.MarkScreened(s.s)
 	log := s.b.log.With("session", s.s.Conn.ID, "client", s.s.Conn.ClientIP.String(), "check", postscreen.Name)
 	if st.Err != nil {
 		log.Warn("pass cache unreadable; every test runs", "error", st.Err)
 	}
+	if st.Access == postscreen.Deny {
+		// postscreen_denylist_action: the client is refused, or takes the
+		// tests as if unlisted (ignore); its passes are not looked up.
+		action := sc.Config().DenylistAction
+		log.Info("denylisted", "entry", st.Entry, "action", action.String())
+		switch action {
+		case postscreen.Drop:
+			return reply.PostscreenDenylisted().AppendTo(nil), true
+		case postscreen.Enforce:
+			postscreen.MarkEnforcedReply(s.s, postscreen.DNSBL, reply.PostscreenDenylistedEnforce())
+		}
+		st = postscreen.Start{Todo: sc.Config().Enabled}
+	}
 	switch {
-	case st.Access == postscreen.Deny:
-		log.Info("denylisted", "entry", st.Entry)
-		return reply.PostscreenDenylisted().AppendTo(nil), true
 	case st.Access == postscreen.Permit:
 		log.Debug("allowlisted: no tests", "entry", st.Entry)
 		postscreen.MarkPassed(s.s, st.Entry)
@@ -155,21 +169,56 @@ func (c *trackedConn) screenFinish() {
 	if st.sawRcpt {
 		passed |= st.todo & postscreen.Deep &^ failed
 	}
+	// Tests failed outside the listener (the DNS lists under ignore or
+	// enforce) are not passes.
+	failed |= postscreen.Failed(c.sess.s)
+	passed &^= failed
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if cache := sc.Config().Cache; st.allowlisted && failed == 0 && cache != nil {
+		// As postscreen does: every enabled test counts as passed for as
+		// long as the DNS lists' answer is kept.
+		if err := cache.PassAll(ctx, c.sess.s.Conn.ClientIP, sc.Config().Enabled, cache.TTLs().DNSBLMax); err != nil {
+			c.sess.b.log.Warn("pass cache not updated", "session", c.sess.s.Conn.ID, "error", err)
+		}
+		return
+	}
 	if err := sc.Finish(ctx, c.sess.s.Conn.ClientIP, passed, failed, 0); err != nil {
 		c.sess.b.log.Warn("pass cache not updated", "session", c.sess.s.Conn.ID, "error", err)
 	}
 }
 
 // screenConnected notes how the connect stage went: whether the pregreet
-// pause ran and whether the connect-stage checks (the DNS lists) passed.
+// pause ran and whether the connect-stage checks (the DNS lists) passed. A
+// client the DNS allowlists vouched for skips the deep tests.
 func (c *trackedConn) screenConnected(paused, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.screen != nil {
 		c.screen.paused, c.screen.connectOK = paused, ok
+		if postscreen.PassedWhy(c.sess.s) == postscreen.DNSAllowlisted {
+			c.screen.allowlisted = true
+			c.screen.todo &^= postscreen.Deep
+		}
 	}
+}
+
+// screenPregreet applies postscreen_greet_action to a client that talked
+// during the pregreet pause: it reports a drop (the caller answers 521 and
+// hangs up); enforce refuses its recipients; ignore lets it on, untrusted.
+func (c *trackedConn) screenPregreet() (drop bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.screen
+	if st == nil || !st.todo.Has(postscreen.Pregreet) || !c.sess.s.Proto.PreGreeting {
+		return false
+	}
+	c.screenFail(postscreen.Pregreet, "")
+	if st.drop {
+		st.drop = false // answered here, not by the command reader
+		return true
+	}
+	return false
 }
 
 // screenBanner sends the first line of a multi-line greeting before the

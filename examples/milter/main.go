@@ -380,6 +380,8 @@ func assemble(ctx context.Context, o options, params *assembly.Config, res *reso
 		out.trusted = fc.MyNetworks
 		out.needs = append(out.needs, fc.Needs...)
 	}
+	// The reputation learns from each answer as it is given.
+	assembly.LearnNow(policy, ab.Reputation, nil, logger)
 	policy.DryRun = policy.DryRun || o.dryRun
 	if policy.DryRun {
 		logger.Warn("dry run: verdicts are logged, every message passes")

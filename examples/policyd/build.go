@@ -132,6 +132,9 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 		}
 		logger.Info("policy from file", "config", o.config, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
 	}
+	// The reputation learns from the answers as they are given: a policy
+	// service sees no end of session.
+	assembly.LearnNow(p, ab.Reputation, notRequestStage, logger)
 	// Each stage's check records its own result before the Policy rewrites
 	// it, so that a defer-if-permit still reaches Postfix as one.
 	p.Connect, p.Helo, p.Mail = recordRaw(p.Connect), recordRaw(p.Helo), recordRaw(p.Mail)

@@ -214,12 +214,20 @@ func (s *server) answer(sess *smtpcheck.Session, r smtpcheck.Result, dry, deferI
 		action = policy.Action(r)
 	}
 	if dry {
-		s.log.Info("dry run: answering DUNNO", "session", sess, "would_answer", action, "reason", r.Reason.String())
+		s.log.Info("dry run: answering DUNNO", "session", sess, "would_answer", action, "reason", reasonText(r.Reason))
 		return "DUNNO"
 	}
-	s.log.Info("policy answer", "session", sess, "action", action, "reason", r.Reason.String())
+	s.log.Info("policy answer", "session", sess, "action", action, "reason", reasonText(r.Reason))
 	return action
 }
+
+// reasonText logs a reason as its text, formatted only by a handler that
+// writes it: policyd's own verdict line reads the check and rule from the
+// decision instead, so most answers never format it.
+type reasonText smtpcheck.Reason
+
+// LogValue implements slog.LogValuer.
+func (r reasonText) LogValue() slog.Value { return slog.StringValue(smtpcheck.Reason(r).String()) }
 
 // tableAction is an access table's own HOLD or DISCARD entry, answered to
 // Postfix as written.

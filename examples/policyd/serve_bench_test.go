@@ -65,9 +65,19 @@ func loadRequest(i, triplets int) []byte {
 		k>>16&255, k>>8&255, k&255, k, k, k%97, i, k)
 }
 
+// benchLogger is the logger policyd runs with for o's flags, writing to
+// nowhere: every line is formatted as in production.
+func benchLogger(b *testing.B, o options) *slog.Logger {
+	logger, err := newLogger(o, io.Discard, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return logger
+}
+
 // benchServe runs the server's connection loop over b.N requests of the
-// load generator's stream with the given flags, logging at info level to
-// nowhere (the log line is formatted as in production).
+// load generator's stream with the given flags, logging as policyd does to
+// nowhere (the log lines are formatted as in production).
 func benchServe(b *testing.B, triplets int, args ...string) {
 	benchServeConc(b, 1, triplets, args...)
 }
@@ -81,7 +91,7 @@ func benchServeConc(b *testing.B, conc, triplets int, args ...string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := benchLogger(b, o)
 	srv, _, closeStore, err := build(ctx, o, logger)
 	if err != nil {
 		b.Fatal(err)
@@ -154,7 +164,7 @@ func BenchmarkServeLoopbackBolt16(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := benchLogger(b, o)
 	srv, _, closeStore, err := build(ctx, o, logger)
 	if err != nil {
 		b.Fatal(err)

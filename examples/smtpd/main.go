@@ -383,6 +383,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		env.Params = loaded
 		env.Assembly = assembly.NewBuilder(loaded, assembly.Env{
 			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true,
+			MyNetworks: trusted, GreetPause: o.greetPause,
 		}, &stores)
 		var all staged
 		var accepted, closed []func(ctx context.Context, s *smtpcheck.Session) error

@@ -252,10 +252,31 @@ func TestPostscreenAccessList(t *testing.T) {
 	}
 
 	os.WriteFile(table, []byte("127.0.0.0/8 reject\n"), 0o644)
-	s = startServer(t, "-postscreen-access-list", "cidr:"+table, "-postscreen-bare-newline-enable")
+	s = startServer(t, "-postscreen-access-list", "cidr:"+table, "-postscreen-bare-newline-enable", "-postscreen-denylist-action", "drop")
 	c = dialBot(t, s.addr, false)
 	if r := c.reply(); r != "521 5.3.2 Service currently unavailable" {
-		t.Errorf("denied client's greeting: %q, want postscreen's 521 5.3.2", r)
+		t.Errorf("denied client's greeting under drop: %q, want postscreen's 521 5.3.2", r)
+	}
+
+	// postscreen_denylist_action's other answers: enforce refuses every
+	// recipient; ignore (Postfix's default) lets the client take the tests.
+	for _, tc := range []struct{ action, want string }{
+		{"enforce", "550 5.3.2 Service currently unavailable"},
+		{"ignore", "250 "},
+	} {
+		s = startServer(t, "-postscreen-access-list", "cidr:"+table, "-postscreen-bare-newline-enable", "-postscreen-denylist-action", tc.action)
+		c = dialBot(t, s.addr, false)
+		if r := c.reply(); !strings.HasPrefix(r, "220 ") {
+			t.Errorf("denied client's greeting under %s: %q, want 220", tc.action, r)
+		}
+		c.send("EHLO mx.example.net\r\n")
+		c.reply()
+		c.send("MAIL FROM:<a@example.net>\r\n")
+		c.reply()
+		c.send("RCPT TO:<b@example.org>\r\n")
+		if r := c.reply(); !strings.HasPrefix(r, tc.want) {
+			t.Errorf("denied client's RCPT under %s: %q, want %q", tc.action, r, tc.want)
+		}
 	}
 }
 

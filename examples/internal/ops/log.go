@@ -238,11 +238,13 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	if cfg.Format == FormatPostfix {
-		line := PostfixLine(v)
+		var line []byte
 		if cfg.Program == PolicyService {
-			line = PostgreyLine(v)
+			line = appendPostgreyLine(make([]byte, 0, 256), v)
+		} else {
+			line = append(make([]byte, 0, 256), PostfixLine(v)...)
 		}
-		return h.sh.write(slog.LevelInfo, []byte(line+"\n"))
+		return h.sh.write(slog.LevelInfo, append(line, '\n'))
 	}
 	vr := slog.NewRecord(r.Time, slog.LevelInfo, "verdict", r.PC)
 	vr.AddAttrs(verdictAttrs(v)...)
@@ -526,18 +528,44 @@ func PostfixLine(v Verdict) string {
 // sender=s, recipient=r", followed by the check, the rule and the answer
 // given to Postfix.
 func PostgreyLine(v Verdict) string {
+	return string(appendPostgreyLine(nil, v))
+}
+
+// appendPostgreyLine appends PostgreyLine(v) to b.
+func appendPostgreyLine(b []byte, v Verdict) []byte {
 	s := v.Session
 	reason := v.Reason.Rule
 	if reason == "" {
 		reason = "-"
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "action=%s, reason=%s, client_name=%s, client_address=%s, sender=%s, recipient=%s, check=%s, rule=%s, answer=%s",
-		v.Action, reason, s.Conn.Name(), s.Conn.ClientIP, sender(s), recipient(s), v.Check(), v.Rule(), v.Answer)
-	if v.DryRun {
-		b.WriteString(", dry_run=yes")
+	b = append(b, "action="...)
+	b = append(b, v.Action...)
+	b = append(b, ", reason="...)
+	b = append(b, reason...)
+	b = append(b, ", client_name="...)
+	b = append(b, s.Conn.Name()...)
+	b = append(b, ", client_address="...)
+	if s.Conn.ClientIP.IsValid() {
+		b = s.Conn.ClientIP.AppendTo(b)
+	} else {
+		b = append(b, s.Conn.ClientIP.String()...) // as fmt wrote it
 	}
-	return b.String()
+	b = append(b, ", sender="...)
+	if s.Mail != nil {
+		b = append(b, s.Mail.From.String()...)
+	}
+	b = append(b, ", recipient="...)
+	b = append(b, recipient(s)...)
+	b = append(b, ", check="...)
+	b = append(b, v.Check()...)
+	b = append(b, ", rule="...)
+	b = append(b, v.Rule()...)
+	b = append(b, ", answer="...)
+	b = append(b, v.Answer...)
+	if v.DryRun {
+		b = append(b, ", dry_run=yes"...)
+	}
+	return b
 }
 
 // replyText is a reply on one line: "554 5.7.1 text; more text".

@@ -22,6 +22,17 @@
 #	before the cost work  policyd bolt 106.5 us/req, postgrey 339 us: 3.2x; 6723 vs 1124 req/s (3 rounds)
 #	after                 policyd bolt  73.5 us/req, postgrey 416 us: 5.7x; 8960 vs  775 req/s (5 rounds)
 #	after, Redis          policyd      106   us/req, postgrey 528 us: 5.0x; 6065 vs  483 req/s (3 rounds)
+#
+# 2026-12-05, the machine at a load average of 25 (other builds and tests on
+# its 2 cores, so postgrey's own figure moved 2x between runs):
+#
+#	bolt, 20000/5000      policyd 124.5 us/req, postgrey 927.5 us: 7.4x; 3242 vs  111 req/s (3 rounds)
+#	bolt, 10000/2500      policyd 137   us/req, postgrey 524   us: 3.8x; 4094 vs  817 req/s (3 rounds)
+#	Redis, 10000/2500     policyd 150   us/req, postgrey 453   us: 3.0x; 5398 vs 1088 req/s (3 rounds)
+#
+# strace -c of policyd over 10000 requests: 20001 write calls (the answer
+# and its verdict line), 11024 read, 3737 epoll_pwait; futex and nanosleep
+# (the Go scheduler) take most of the system time.
 set -eu
 
 rounds=${1:-5}

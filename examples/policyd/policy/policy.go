@@ -189,7 +189,9 @@ func (r Request) Session() (*smtpcheck.Session, error) {
 		s.Conn.ID = r["instance"]
 	}
 	s.Conn.ClientIP = ip.Unmap()
-	if p, err := strconv.ParseUint(r["client_port"], 10, 16); err == nil {
+	if port := r["client_port"]; port == "" {
+		// absent (older Postfix): no port, and no error to allocate
+	} else if p, err := strconv.ParseUint(port, 10, 16); err == nil {
 		s.Conn.ClientPort = uint16(p)
 	}
 	// The PTR facts as smtpcheck.Conn defines them. Postfix says
