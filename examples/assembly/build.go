@@ -614,13 +614,18 @@ func buildGreylist(c *Config, env Env, st *Stores, b *Built) error {
 
 // Then returns p with the checks of st run after p's own at each stage
 // (p's are a file's Postfix restriction lists, which run first); a nil p
-// is an empty policy. The first refusal at a stage answers.
+// is an empty policy. The first refusal at a stage answers. A stage with
+// no check stays nil, so that a front-end can tell where the policy has
+// nothing to say (the milter asks the MTA not to wait there).
 func Then(p *smtpcheck.Policy, st smtpcheck.Stages) *smtpcheck.Policy {
 	if p == nil {
 		p = &smtpcheck.Policy{}
 	}
 	then := func(first smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
 		if first == nil {
+			if len(more) == 0 {
+				return nil
+			}
 			return smtpcheck.FirstMatch(more...)
 		}
 		return smtpcheck.FirstMatch(append([]smtpcheck.Check{first}, more...)...)

@@ -756,8 +756,17 @@ func LearnNow(p *smtpcheck.Policy, r *reputation.Reputation, repeated smtpcheck.
 			return res
 		}
 	}
-	p.Connect, p.Helo, p.Mail, p.Rcpt = wrap(p.Connect), wrap(p.Helo), wrap(p.Mail), wrap(p.Rcpt)
-	p.Data, p.Headers, p.EndOfData = wrap(p.Data), wrap(p.Headers), wrap(p.EndOfData)
+	// A stage without a check stays without one (it refuses nothing to
+	// learn from), but for end of data, where an accepted message is
+	// learnt as good.
+	some := func(c smtpcheck.Check) smtpcheck.Check {
+		if c == nil {
+			return nil
+		}
+		return wrap(c)
+	}
+	p.Connect, p.Helo, p.Mail, p.Rcpt = some(p.Connect), some(p.Helo), some(p.Mail), some(p.Rcpt)
+	p.Data, p.Headers, p.EndOfData = some(p.Data), some(p.Headers), wrap(p.EndOfData)
 }
 
 // hasTable reports whether an access list has a table, whose reject

@@ -83,6 +83,16 @@ func (sp *spool) body() smtpcheck.Body {
 	return fileBody{f: sp.f, size: sp.size}
 }
 
+// bodyFrom returns the message from offset off on (the body, past the
+// header), valid as body's.
+func (sp *spool) bodyFrom(off int64) smtpcheck.Body {
+	off = min(max(off, 0), sp.size)
+	if sp.f == nil {
+		return smtpcheck.BytesBody(sp.mem[off:])
+	}
+	return fileBody{f: sp.f, off: off, size: sp.size - off}
+}
+
 // Close releases the memory and the file.
 func (sp *spool) Close() error {
 	sp.mem = nil
@@ -101,12 +111,12 @@ func (sp *spool) Close() error {
 // fileBody reads a spooled message; every reader is independent (ReadAt),
 // so checks running in parallel can read it at once.
 type fileBody struct {
-	f    *os.File
-	size int64
+	f         *os.File
+	off, size int64
 }
 
 func (b fileBody) Open() (io.ReadCloser, error) {
-	return sectionCloser{io.NewSectionReader(b.f, 0, b.size)}, nil
+	return sectionCloser{io.NewSectionReader(b.f, b.off, b.size)}, nil
 }
 
 func (b fileBody) Size() int64 { return b.size }
