@@ -32,7 +32,7 @@ func newResolver(t testing.TB, srv *dnstest.Server) *resolver.Resolver {
 	return r
 }
 
-func newChecker(t testing.TB, srv *dnstest.Server, cfg dnsbl.Config, specs ...string) *dnsbl.Checker {
+func newChecker(t testing.TB, srv *dnstest.Server, cfg dnsbl.Config, specs ...string) *dnsbl.ClientLists {
 	t.Helper()
 	lists, err := dnsbl.ParseLists(specs...)
 	if err != nil {
@@ -324,7 +324,7 @@ func TestCheckIPIntoReuse(t *testing.T) {
 	ctx := ctxTimeout(t, 5*time.Second)
 	var v dnsbl.Verdict
 	steps := []struct {
-		c      *dnsbl.Checker
+		c      *dnsbl.ClientLists
 		ip     string
 		score  int
 		codes  string

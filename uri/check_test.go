@@ -39,7 +39,7 @@ func message(body string) *smtpcheck.Session {
 		Message("Subject: test\n\n" + body).Session()
 }
 
-func newChecker(t *testing.T, cfg Config) *Checker {
+func newChecker(t *testing.T, cfg Config) *LinkLists {
 	t.Helper()
 	c, err := New(cfg)
 	if err != nil {

@@ -372,7 +372,7 @@ type PostscreenBuilt struct {
 }
 
 // postscreenAction reads an action parameter.
-func (c *Config) postscreenAction(name string) (postscreen.Action, error) {
+func (c *Config) postscreenAction(name string) (postscreen.TestAction, error) {
 	a, err := postscreen.ParseAction(c.Value(name))
 	if err != nil {
 		return 0, fmt.Errorf("%s: %q: want ignore, enforce or drop", c.where(name), c.Value(name))
@@ -561,10 +561,10 @@ func defaultBanner(c *Config, env Env) string {
 // psDNSBL is postscreen's DNS-list test: the combined score against the
 // threshold and the allowlist threshold, and the action.
 type psDNSBL struct {
-	checker   *dnsbl.Checker
+	checker   *dnsbl.ClientLists
 	threshold int
 	allow     int // <0: a score at or below it skips the other tests
-	action    postscreen.Action
+	action    postscreen.TestAction
 	names     postfix.Table // postscreen_dnsbl_reply_map, or nil
 	logger    *slog.Logger
 }
