@@ -539,6 +539,12 @@ func buildPostscreen(c *Config, env Env, st *Stores, b *Built) error {
 		Skip:    []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated},
 	}))
 	b.Rcpt = append(b.Rcpt, smtpcheck.Named(postscreen.Name, postscreen.EnforceCheck()))
+	b.Checks = append(b.Checks, postscreen.Name)
+	if env.Conn && (enabled.Has(postscreen.Pregreet) || enabled.Has(postscreen.Pipelining) || enabled.Has(postscreen.NonSMTP) || enabled.Has(postscreen.BareNewline)) {
+		// The screen's protocol tests run in the listener of a front-end
+		// that owns the connection.
+		b.Checks = append(b.Checks, "postscreen-tests")
+	}
 	return nil
 }
 
@@ -712,6 +718,7 @@ func buildReputation(c *Config, env Env, st *Stores, b *Built) error {
 	env.Logger.Info("reputation on", "store", daemon.RedactURL(spec), "half-life", c.Value("smtppolicy_reputation_half_life"),
 		"block-after", c.Value("smtppolicy_reputation_block_after"))
 	b.Reputation = r
+	b.Checks = append(b.Checks, reputation.Name)
 	// A store that is down leaves clients unscored, never refused.
 	b.Connect = append(b.Connect, smtpcheck.Guard(r.Check(), smtpcheck.Options{Name: reputation.Name, Timeout: 5 * time.Second, OnError: smtpcheck.FailOpen}))
 	return nil
