@@ -10,6 +10,7 @@ import (
 
 	"github.com/d--j/go-milter"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
@@ -31,7 +32,7 @@ type session struct {
 	policy  *smtpcheck.Policy
 	trusted []netip.Prefix
 
-	sp         *spool                  // the message in progress, nil outside DATA
+	sp         *spool.Spool            // the message in progress, nil outside DATA
 	tooBig     bool                    // the message outgrew Config.MaxMessageBytes
 	headers    []smtpcheck.HeaderField // added by checks in this transaction
 	quarantine string                  // why, when a check quarantined the message
@@ -302,10 +303,10 @@ func (ss *session) Headers(m milter.Modifier) (*milter.Response, error) {
 		return ss.refuseTooBig(), nil
 	}
 	sp.WriteString("\r\n")
-	if sp.err != nil {
+	if sp.Err() != nil {
 		return ss.spoolError(), nil
 	}
-	h, _, err := smtpcheck.SplitMessage(sp.body())
+	h, _, err := smtpcheck.SplitMessage(sp.Body())
 	if err != nil {
 		return ss.spoolError(), nil
 	}
@@ -324,7 +325,7 @@ func (ss *session) BodyChunk(chunk []byte, m milter.Modifier) (*milter.Response,
 // to each field and chunk).
 func (ss *session) checkSize() *milter.Response {
 	limit := ss.f.cfg.MaxMessageBytes
-	if limit > 0 && ss.sp.size > limit && !ss.tooBig {
+	if limit > 0 && ss.sp.Size() > limit && !ss.tooBig {
 		ss.tooBig = true
 		ss.sp.Close()
 	}
@@ -349,10 +350,10 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 	if ss.tooBig {
 		return ss.refuseTooBig(), nil
 	}
-	if sp.err != nil {
+	if sp.Err() != nil {
 		return ss.spoolError(), nil
 	}
-	msg := sp.body()
+	msg := sp.Body()
 	h, body, err := smtpcheck.SplitMessage(msg)
 	if err != nil {
 		return ss.spoolError(), nil
@@ -400,7 +401,7 @@ func (ss *session) accepted() {
 // spoolError answers a message that could not be kept (a full disk): 451
 // 4.3.0, logged.
 func (ss *session) spoolError() *milter.Response {
-	ss.f.log.Error("message not spooled", "session", ss.s.Conn.ID, "dir", ss.f.cfg.SpoolDir, "error", ss.sp.err)
+	ss.f.log.Error("message not spooled", "session", ss.s.Conn.ID, "dir", ss.f.cfg.SpoolDir, "error", ss.sp.Err())
 	return replyResponse(reply.InternalError())
 }
 
@@ -421,9 +422,9 @@ func (ss *session) decided(st smtpcheck.Stage, r smtpcheck.Result) *milter.Respo
 	return replyResponse(r.DefaultReply())
 }
 
-func (ss *session) spool() *spool {
+func (ss *session) spool() *spool.Spool {
 	if ss.sp == nil {
-		ss.sp = newSpool(ss.f.cfg.SpoolDir, ss.f.cfg.MemoryPerMessage)
+		ss.sp = spool.New(ss.f.cfg.SpoolDir, ss.f.cfg.MemoryPerMessage, "smtppolicy-milter-*")
 	}
 	return ss.sp
 }
