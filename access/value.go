@@ -19,17 +19,17 @@ type MapAction uint8
 // without a matching pattern or default gives, and it behaves like Skip.
 const (
 	None     MapAction = iota
-	OK              // accept; skip every further check, content checks included
-	Content         // skip the pre-DATA checks, keep the content checks
-	Reject          // 5xx refusal, held for RCPT when delayed rejection is on
-	IReject         // 5xx refusal that is never held
-	TempFail        // 4xx refusal
-	Discard         // accept and throw away
-	Tag             // accept and mark
-	Save            // accept into quarantine (smtpf SAVE)
-	Trap            // accept into quarantine as a spam trap hit (smtpf TRAP)
-	SPFPass         // OK when the sender's SPF result is pass, else Skip
-	Skip            // stop the lookup with no verdict (SKIP, DUNNO)
+	OK                 // accept; skip every further check, content checks included
+	Content            // skip the pre-DATA checks, keep the content checks
+	Reject             // 5xx refusal, held for RCPT when delayed rejection is on
+	IReject            // 5xx refusal that is never held
+	TempFail           // 4xx refusal
+	Discard            // accept and throw away
+	Tag                // accept and mark
+	Save               // accept into quarantine (smtpf SAVE)
+	Trap               // accept into quarantine as a spam trap hit (smtpf TRAP)
+	SPFPass            // OK when the sender's SPF result is pass, else Skip
+	Skip               // stop the lookup with no verdict (SKIP, DUNNO)
 )
 
 var actionWords = [...]string{"", "OK", "CONTENT", "REJECT", "IREJECT", "TEMPFAIL", "DISCARD", "TAG", "SAVE", "TRAP", "SPF-PASS", "SKIP"}
@@ -146,7 +146,7 @@ type Pattern struct {
 // optional default, or (for the numeric tags) a number.
 type Value struct {
 	Raw      string
-	Verdict  MapValue   // the verdict, or the pattern list's default (Action None when absent)
+	Verdict  MapValue  // the verdict, or the pattern list's default (Action None when absent)
 	Patterns []Pattern // tried left to right
 	Number   int64     // numeric tags: the count, the size in bytes
 	Period   time.Duration

@@ -74,7 +74,9 @@ func TestARC(t *testing.T) {
 		{name: "the trusted sealer's key fails temporarily: defer, never refuse", msg: throughList(t, signed, "broken", vouched), cfg: trusted,
 			arc: msgauth.TempError, action: smtpcheck.TempFail, reply: "451 4.7.1 DMARC evaluation for example.net failed temporarily: ARC chain sealed by lists.example.org"},
 		{name: "quarantine a broken chain", msg: throughList(t, strings.Replace(plainMessage, "alice@example.net", "alice@example.org", 1), "ed", vouched) + "x\r\n",
-			cfg: func(c *msgauth.Config) { c.ARC, c.ARCPolicy = true, msgauth.ResultPolicy{msgauth.Fail: smtpcheck.Quarantine} },
+			cfg: func(c *msgauth.Config) {
+				c.ARC, c.ARCPolicy = true, msgauth.ResultPolicy{msgauth.Fail: smtpcheck.Quarantine}
+			},
 			arc: msgauth.Fail, action: smtpcheck.Quarantine, header: []string{"arc=fail"}},
 		{name: "tag a message without a chain", msg: strings.Replace(plainMessage, "example.net", "example.org", 1),
 			cfg: func(c *msgauth.Config) { c.ARC, c.ARCPolicy = true, msgauth.ResultPolicy{msgauth.None: smtpcheck.Tag} },

@@ -64,10 +64,7 @@ func newWorld(t testing.TB) *world {
 		t.Fatal(err)
 	}
 	w.publishKey("rsa._domainkey.example.net", "rsa", der)
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 200 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 200 * time.Millisecond, Attempts: 1})
 	w.res = r
 	return w
 }

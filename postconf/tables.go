@@ -133,6 +133,6 @@ type staticTable struct {
 	a    postfix.TableAction
 }
 
-func (t staticTable) Name() string                       { return t.name }
-func (t staticTable) Fixed() bool                        { return false }
+func (t staticTable) Name() string                            { return t.name }
+func (t staticTable) Fixed() bool                             { return false }
 func (t staticTable) Find(string) (postfix.TableAction, bool) { return t.a, true }

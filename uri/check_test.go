@@ -18,10 +18,7 @@ import (
 
 func testResolver(t *testing.T, srv *dnstest.Server) *resolver.Resolver {
 	t.Helper()
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 300 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatalf("resolver.New: %v", err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 300 * time.Millisecond, Attempts: 1})
 	return r
 }
 

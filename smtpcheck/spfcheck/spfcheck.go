@@ -38,10 +38,10 @@ type ResultAction uint8
 // Policy).
 const (
 	Default ResultAction = iota
-	Ignore         // no verdict; the result is only recorded
-	Mark           // accept, add the result's score (a Tag verdict)
-	Defer          // temporary refusal, 451
-	Refuse         // permanent refusal, 550
+	Ignore               // no verdict; the result is only recorded
+	Mark                 // accept, add the result's score (a Tag verdict)
+	Defer                // temporary refusal, 451
+	Refuse               // permanent refusal, 550
 )
 
 var actionNames = [...]string{"default", "ignore", "mark", "defer", "refuse"}

@@ -38,10 +38,7 @@ func rfc7208(t *testing.T) *resolver.Resolver {
 		`helo.example.com. TXT "v=spf1 -all"`,
 	)
 	srv.Silence("ip8.example.com") // the suite's TIMEOUT
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 200 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 200 * time.Millisecond, Attempts: 1})
 	return r
 }
 
