@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -47,6 +48,11 @@ type Env struct {
 	// milter); without it the checks of the header and body are left out
 	// and the parameters that need them are named in a warning.
 	Body bool
+	// Conn is set by a front-end that owns the client's connection (an
+	// SMTP server): the tests that answer the client themselves before the
+	// server greets it (four21) run only there, and are named in a
+	// warning elsewhere.
+	Conn bool
 	// Repeated, when set, is true while a stage is evaluated again for
 	// the same event (a policy service walks every stage up to the
 	// request's own for each recipient): the checks that count events
@@ -165,13 +171,27 @@ type Built struct {
 	Postscreen *PostscreenBuilt
 	// Reputation is the client reputation, nil without a store.
 	Reputation *reputation.Reputation
+	// Accepted are told of each message the front-end accepted (and
+	// delivered), Closed of each session's end: the duplicate refusal
+	// remembers a message only once it is taken, and gives back its
+	// claim when the session ends.
+	Accepted, Closed []Hook
+	// Listener, when set, wraps the listening socket before the server
+	// sees a connection (four21, for a front-end with Env.Conn).
+	Listener func(net.Listener) net.Listener
+	// Verify are the address verifiers for a -config file's
+	// reject_unverified_sender and reject_unverified_recipient.
+	Verify Verifiers
+	// Checks names the checks built, part by part, in order: what this
+	// front-end runs of the configuration.
+	Checks []string
 }
 
 // Parts are the names of the policy's parts, in the order Build runs
 // their checks at each stage. A front-end with checks of its own may
 // build part by part (Builder.Part) and put its checks between them.
 func Parts() []string {
-	return []string{"access", "postscreen", "hygiene", "dnsbl", "uri", "scan", "greylist", "reputation"}
+	return []string{"access", "postscreen", "hygiene", "dnsbl", "uri", "msgauth", "batv", "scan", "greylist", "duplicate", "four21", "callout", "reputation"}
 }
 
 // Builder builds one policy part by part.
@@ -196,6 +216,11 @@ func NewBuilder(c *Config, env Env, st *Stores) *Builder {
 			env.Logger.Warn("parameters ignored: they need the message body, which this front-end never sees", "parameters", strings.Join(names, ","))
 		}
 	}
+	if !env.Conn {
+		if names := c.IgnoredConn(); len(names) > 0 {
+			env.Logger.Warn("parameters ignored: they need the client's connection, which only the SMTP server owns", "parameters", strings.Join(names, ","))
+		}
+	}
 	return &Builder{c: c, env: env, st: st}
 }
 
@@ -207,6 +232,8 @@ func (bd *Builder) Part(name string) (smtpcheck.Stages, error) {
 		"access": buildAccess, "hygiene": buildHygiene, "dnsbl": buildDNSBL,
 		"uri": buildURI, "scan": buildScan, "greylist": buildGreylist,
 		"postscreen": buildPostscreen, "reputation": buildReputation,
+		"msgauth": buildMsgauth, "batv": buildBATV, "duplicate": buildDuplicate,
+		"four21": buildFour21, "callout": buildCallout,
 	}[name]
 	if build == nil {
 		return smtpcheck.Stages{}, fmt.Errorf("assembly: no part %q", name)
@@ -238,6 +265,18 @@ func (bd *Builder) Part(name string) (smtpcheck.Stages, error) {
 	if part.Reputation != nil {
 		bd.b.Reputation = part.Reputation
 	}
+	bd.b.Accepted = append(bd.b.Accepted, part.Accepted...)
+	bd.b.Closed = append(bd.b.Closed, part.Closed...)
+	if part.Listener != nil {
+		bd.b.Listener = part.Listener
+	}
+	if part.Verify.Sender != nil {
+		bd.b.Verify.Sender = part.Verify.Sender
+	}
+	if part.Verify.Recipient != nil {
+		bd.b.Verify.Recipient = part.Verify.Recipient
+	}
+	bd.b.Checks = append(bd.b.Checks, part.Checks...)
 	return part.Stages, nil
 }
 
@@ -287,6 +326,7 @@ func buildAccess(c *Config, env Env, st *Stores, b *Built) error {
 		b.Data = append(b.Data, check)
 		b.Headers = append(b.Headers, check)
 		b.EndOfData = append(b.EndOfData, check, lim)
+		b.Checks = append(b.Checks, "access")
 		env.Logger.Info("access map on", "files", files, "keys", a.Map().Len())
 	}
 	for _, spec := range c.listValue("smtppolicy_postfix_access") {
@@ -311,6 +351,7 @@ func buildAccess(c *Config, env Env, st *Stores, b *Built) error {
 				b.Rcpt = append(b.Rcpt, smtpcheck.Named("check_recipient_access", postfix.CheckRecipientAccess(t, o)))
 			}
 		}
+		b.Checks = append(b.Checks, "postfix-access")
 		env.Logger.Info("postfix access table on", "table", table, "lookups", kinds)
 	}
 	return nil
@@ -356,10 +397,12 @@ func buildHygiene(c *Config, env Env, st *Stores, b *Built) error {
 		stages = stages.Append(hygiene.DefaultDNS(hygiene.DNSConfig{Resolver: env.Resolver}))
 		if c.boolValue("smtppolicy_spf") {
 			stages.Mail = append(stages.Mail, spfcheck.Mail(spfcheck.Config{Resolver: env.Resolver, Receiver: env.Hostname, Logger: env.Logger}))
+			b.Checks = append(b.Checks, "spf")
 		}
 		env.Logger.Info("hygiene checks on, with sender domain, reverse DNS and SPF", "spf", c.boolValue("smtppolicy_spf"))
 	}
 	b.Stages = b.Stages.Append(stages)
+	b.Checks = append([]string{"hygiene"}, b.Checks...)
 	b.MaxSize = maxSize
 	if mode == hygiene.LineNormalize {
 		// The checks pass bare LF/CR; the stored message gets CRLF.
@@ -417,6 +460,7 @@ func buildDNSBL(c *Config, env Env, st *Stores, b *Built) error {
 		}
 		return r
 	}
+	b.Checks = append(b.Checks, "dnsbl")
 	b.Connect = append(b.Connect, smtpcheck.Guard(remember, smtpcheck.Options{
 		Name:    "dnsbl",
 		Timeout: 6 * time.Second, // the lists' own deadline comes first
@@ -477,6 +521,7 @@ func buildURI(c *Config, env Env, st *Stores, b *Built) error {
 	}
 	if env.Body {
 		b.EndOfData = append(b.EndOfData, guard("uri", u.Check()))
+		b.Checks = append(b.Checks, "uri")
 	}
 	if cfg.Resolver != nil && len(cfg.Lists) > 0 {
 		if c.boolValue("smtppolicy_uri_bl_helo") {
@@ -524,6 +569,7 @@ func buildScan(c *Config, env Env, st *Stores, b *Built) error {
 			return fmt.Errorf("%s: %w", c.where("smtppolicy_clamd_socket"), err)
 		}
 		b.EndOfData = append(b.EndOfData, guard(clamd.Name, sc.Check(), timeout))
+		b.Checks = append(b.Checks, clamd.Name)
 		env.Logger.Info("virus scanning on", "clamd", sock, "policy", onFound, "on-error", onErr)
 	}
 	if sock := c.Value("smtppolicy_spamd_socket"); sock != "" {
@@ -546,6 +592,7 @@ func buildScan(c *Config, env Env, st *Stores, b *Built) error {
 			return fmt.Errorf("%s: %w", c.where("smtppolicy_spamd_socket"), err)
 		}
 		b.EndOfData = append(b.EndOfData, guard(spamd.Name, sc.Check(), timeout))
+		b.Checks = append(b.Checks, spamd.Name)
 		env.Logger.Info("spam scoring on", "spamd", sock, "reject", th.Reject, "on-error", onErr)
 	}
 	return nil
@@ -602,6 +649,7 @@ func buildGreylist(c *Config, env Env, st *Stores, b *Built) error {
 	env.Logger.Info("greylisting on", "store", daemon.RedactURL(spec), "delay", cfg.Delay, "content", content)
 	if content {
 		b.EndOfData = append(b.EndOfData, g.ContentCheck())
+		b.Checks = append(b.Checks, "greylist-content")
 		return nil
 	}
 	check := g.Check()
@@ -609,6 +657,7 @@ func buildGreylist(c *Config, env Env, st *Stores, b *Built) error {
 		check = env.GreylistAnswer(check)
 	}
 	b.Rcpt = append(b.Rcpt, counting(env, check))
+	b.Checks = append(b.Checks, "greylist")
 	return nil
 }
 

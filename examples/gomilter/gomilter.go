@@ -133,6 +133,12 @@ type Config struct {
 	// readable: for checks that must remember only what was taken
 	// (duplicate refusal), never a message a check turned away.
 	Accepted func(ctx context.Context, s *smtpcheck.Session)
+	// AcceptedReads, when set, tells whether Accepted has anything to do
+	// with the messages of policy p (a program whose hooks come and go
+	// with its configuration); where it has not, the MTA need not send
+	// the message to a policy that does not read it. Unset, Accepted
+	// reads every message.
+	AcceptedReads func(p *smtpcheck.Policy) bool
 
 	// OnClose is called once when the MTA's connection for a session
 	// ends, for checks that hold per-connection state.

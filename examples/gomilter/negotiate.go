@@ -45,7 +45,7 @@ func LeftOut(cfg Config, p *smtpcheck.Policy) milter.OptProtocol {
 		// Their refusals may be held and given at RCPT.
 		last = max(last, rcpt)
 	}
-	if cfg.Accepted != nil {
+	if cfg.acceptedReads(p) {
 		// It reads the whole session and message.
 		last = endOfData
 	}
@@ -81,6 +81,11 @@ func LeftOut(cfg Config, p *smtpcheck.Policy) milter.OptProtocol {
 		}
 	}
 	return out
+}
+
+// acceptedReads reports whether Config.Accepted reads the messages of p.
+func (cfg *Config) acceptedReads(p *smtpcheck.Policy) bool {
+	return cfg.Accepted != nil && (cfg.AcceptedReads == nil || cfg.AcceptedReads(p))
 }
 
 // negotiator answers the MTA's option negotiation with what the policy in

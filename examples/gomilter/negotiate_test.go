@@ -75,6 +75,9 @@ func TestMTAWaitsOnlyWhereThePolicyMayRefuse(t *testing.T) {
 			all, ""},
 		{"empty policy, the accepted message recorded", Config{Policy: &smtpcheck.Policy{}, Accepted: func(context.Context, *smtpcheck.Session) {}},
 			"connect helo mail rcpt data header body", ""},
+		{"empty policy, a hook with nothing to record for it", Config{Policy: &smtpcheck.Policy{},
+			Accepted:      func(context.Context, *smtpcheck.Session) {},
+			AcceptedReads: func(*smtpcheck.Policy) bool { return false }}, "", ""},
 		{"empty policy, a size limit", Config{Policy: &smtpcheck.Policy{}, MaxMessageBytes: 1 << 20}, "header body", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/d--j/go-milter"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
@@ -35,7 +36,7 @@ type session struct {
 	policy  *smtpcheck.Policy
 	trusted []netip.Prefix
 
-	sp         *spool                  // the message in progress, nil outside DATA
+	sp         *spool.Spool            // the message in progress, nil outside DATA
 	content    bool                    // the policy reads the message: spool it
 	size       int64                   // the message's size so far, spooled or not
 	headerEnd  int64                   // where the body starts in the spool, once the header is parsed; -1 before
@@ -60,7 +61,7 @@ func (ss *session) NewConnection(m milter.Modifier) error {
 	ss.policy, ss.trusted = pf.policy, pf.trusted
 	// Only header and end-of-message checks, and Config.Accepted, read the
 	// message: for other policies it is counted, not kept.
-	ss.content = ss.policy.Headers != nil || ss.policy.EndOfData != nil || ss.f.cfg.Accepted != nil
+	ss.content = ss.policy.Headers != nil || ss.policy.EndOfData != nil || ss.f.cfg.acceptedReads(ss.policy)
 	ss.headerEnd = -1
 	ss.closed = false
 	return nil
@@ -385,10 +386,10 @@ func (ss *session) parseHeader() bool {
 		return true
 	}
 	sp := ss.spool()
-	if sp.err != nil {
+	if sp.Err() != nil {
 		return false
 	}
-	whole := sp.body()
+	whole := sp.Body()
 	h, body, err := smtpcheck.SplitMessage(whole)
 	if err != nil {
 		return false
@@ -443,8 +444,8 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 		if !ss.parseHeader() {
 			return ss.spoolError(), nil
 		}
-		ss.s.Message = ss.sp.body()
-		ss.s.Body = ss.sp.bodyFrom(ss.headerEnd)
+		ss.s.Message = ss.sp.Body()
+		ss.s.Body = ss.sp.BodyFrom(ss.headerEnd)
 	}
 	resp := ss.evaluate(smtpcheck.StageEndOfData)
 	if resp == milter.RespDiscard {
@@ -488,7 +489,7 @@ func (ss *session) accepted() {
 // spoolError answers a message that could not be kept (a full disk): 451
 // 4.3.0, logged.
 func (ss *session) spoolError() *milter.Response {
-	ss.f.log.Error("message not spooled", "session", ss.s.Conn.ID, "dir", ss.f.cfg.SpoolDir, "error", ss.sp.err)
+	ss.f.log.Error("message not spooled", "session", ss.s.Conn.ID, "dir", ss.f.cfg.SpoolDir, "error", ss.sp.Err())
 	return replyResponse(reply.InternalError())
 }
 
@@ -509,9 +510,9 @@ func (ss *session) decided(st smtpcheck.Stage, r smtpcheck.Result) *milter.Respo
 	return replyResponse(r.DefaultReply())
 }
 
-func (ss *session) spool() *spool {
+func (ss *session) spool() *spool.Spool {
 	if ss.sp == nil {
-		ss.sp = newSpool(ss.f.cfg.SpoolDir, ss.f.cfg.MemoryPerMessage)
+		ss.sp = spool.New(ss.f.cfg.SpoolDir, ss.f.cfg.MemoryPerMessage, "smtppolicy-milter-*")
 	}
 	return ss.sp
 }

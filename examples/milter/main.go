@@ -20,6 +20,15 @@
 // control, so unlike smtpd the default policy has none of its own. Every
 // decision is logged with its reasons, the queue ID as the session.
 //
+// The filter sees the message, so it runs the checks of the header and
+// body as smtpd does, at the end of the message: DKIM, DMARC and ARC
+// (-msgauth, -arc-verify), the duplicate refusal (-duplicate, which
+// remembers each message the filter lets through), the URI lists and the
+// scanners; BATV and the callouts run on the envelope, and a -config
+// file's reject_unverified_sender and reject_unverified_recipient ask the
+// callouts. smtpf's four21 test needs the client's connection, which the
+// MTA keeps: its parameters are ignored, with a warning.
+//
 // SIGHUP reloads the -config file, the tables and the access maps: MTA
 // sessions under way finish with the policy they started with, new ones
 // get the new policy, greylist and limit state is kept, and a file that
@@ -184,6 +193,10 @@ type built struct {
 	trusted []netip.Prefix // -trusted and the file's mynetworks
 	needs   []gomilter.Fact
 	maxSize int64
+	// accepted and closed are the assembly's hooks (Built.Accepted,
+	// Closed): the duplicate refusal remembers what the filter let through
+	// and gives back its claims when the session ends.
+	accepted, closed []assembly.Hook
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -354,11 +367,29 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		// reload keeps it.
 		MaxMessageBytes: first.maxSize,
 		Logger:          logger,
+		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
+			for _, f := range d.live.Load().accepted {
+				if err := f(ctx, s); err != nil {
+					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
+				}
+			}
+		},
+		// The MTA sends the message to a policy that reads it, or when
+		// a hook remembers it (a policy reloaded away counts as one).
+		AcceptedReads: func(p *smtpcheck.Policy) bool {
+			b := d.live.Load()
+			return b.policy != p || len(b.accepted) > 0
+		},
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			access.Release(ctx, s)
+			for _, f := range d.live.Load().closed {
+				if err := f(ctx, s); err != nil {
+					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
+				}
+			}
 		},
 	})
 	logger.Info("policy", "trusted", len(first.trusted), "needs", fmt.Sprint(first.needs))
@@ -392,14 +423,14 @@ func assemble(ctx context.Context, o options, params *assembly.Config, res *reso
 	if err != nil {
 		return nil, err
 	}
-	out := &built{maxSize: ab.MaxSize}
+	out := &built{maxSize: ab.MaxSize, accepted: ab.Accepted, closed: ab.Closed}
 	out.needs = append(out.needs, gomilter.FactAuth, gomilter.FactQueueID)
 	out.needs = append(out.needs, assemblyNeeds(loaded, res)...)
 	policy := assembly.Then(nil, ab.Stages)
 	policy.DelayReject = true
 	policy.Logger = logger
 	if o.config != "" {
-		p, fc, err := configPolicy(o.config, loaded.File, o.domains, res, logger, ab.Stages)
+		p, fc, err := configPolicy(o.config, loaded.File, o.domains, res, logger, ab)
 		if err != nil {
 			return nil, err
 		}
