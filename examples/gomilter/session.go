@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/d--j/go-milter"
 
@@ -80,8 +81,8 @@ func (ss *session) evaluate(st smtpcheck.Stage) (resp *milter.Response) {
 	if !ss.decides(st) {
 		return milter.RespContinue
 	}
-	ctx, cancel := context.WithTimeout(ss.ctx, ss.f.cfg.CommandTimeout)
-	defer cancel()
+	ctx := withDeadline(ss.ctx, time.Now().Add(ss.f.cfg.CommandTimeout))
+	defer ctx.stop()
 	ss.s.Now = ss.f.cfg.Now()
 	d := ss.policy.Evaluate(ctx, ss.s)
 	return ss.apply(d.Result)

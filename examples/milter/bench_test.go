@@ -31,12 +31,18 @@ func BenchmarkPostfixSMTPSource(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
 		milter []string // the filter's flags; nil: no filter
-	}{{"alone", nil}, {"milter-empty-policy", []string{"-no-policy"}}, {"milter", []string{}}} {
+		env    []string // the filter's environment, added
+	}{
+		{"alone", nil, nil},
+		{"milter-empty-policy", []string{"-no-policy"}, nil},
+		{"milter", []string{}, nil},
+		{"milter-gomaxprocs-1", []string{}, []string{"GOMAXPROCS=1"}},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var f *front
 			addr := ""
 			if tc.milter != nil {
-				f = startMilter(b, tc.milter...)
+				f = startMilterEnv(b, tc.env, tc.milter...)
 				addr = f.addr
 			}
 			in := startPostfix(b, addr)

@@ -93,6 +93,13 @@ type front struct {
 
 func startMilter(t testing.TB, args ...string) *front {
 	t.Helper()
+	return startMilterEnv(t, nil, args...)
+}
+
+// startMilterEnv starts the program with env added to the test's
+// environment.
+func startMilterEnv(t testing.TB, env []string, args ...string) *front {
+	t.Helper()
 	bin := milterBinary(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	logPath := filepath.Join(t.TempDir(), "milter.log")
@@ -102,6 +109,9 @@ func startMilter(t testing.TB, args ...string) *front {
 	}
 	cmd := exec.Command(bin, append([]string{"-listen", "inet:" + addr}, args...)...)
 	cmd.Stderr, cmd.Stdout = lf, lf
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
