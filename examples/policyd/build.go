@@ -119,7 +119,9 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 	p := assembly.Then(nil, all)
 	failAction := policy.Action(smtpcheck.Result{Action: smtpcheck.DeferIfPermit, Reply: reply.InternalError()})
 	if o.config != "" {
-		cfg, err := buildConfig(params.File, postconf.Env{Resolver: res, Logger: logger, PassActions: true})
+		// -hostname stands for myhostname where the file sets none: an
+		// address without a domain is user@$myorigin to the restrictions.
+		cfg, err := buildConfig(params.File, postconf.Env{Resolver: res, Logger: logger, PassActions: true, Hostname: o.hostname})
 		if err != nil {
 			return fail(err)
 		}
