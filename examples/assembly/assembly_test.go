@@ -326,6 +326,7 @@ func TestParameterNamesFollowFlags(t *testing.T) {
 		"uribl": "smtppolicy_uribl_sites", "greylist": "smtppolicy_greylist_store",
 		"postscreen-cache": "postscreen_cache_map", "postscreen-deep-reconnect": "smtppolicy_postscreen_deep_reconnect",
 		"reputation": "smtppolicy_reputation_store",
+		"duplicate":  "smtppolicy_duplicate_store", "four21": "smtppolicy_four21_store",
 	}
 	seen := map[string]bool{}
 	for _, p := range Params() {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -47,6 +48,11 @@ type Env struct {
 	// milter); without it the checks of the header and body are left out
 	// and the parameters that need them are named in a warning.
 	Body bool
+	// Conn is set by a front-end that owns the client's connection (an
+	// SMTP server): the tests that answer the client themselves before the
+	// server greets it (four21) run only there, and are named in a
+	// warning elsewhere.
+	Conn bool
 	// Repeated, when set, is true while a stage is evaluated again for
 	// the same event (a policy service walks every stage up to the
 	// request's own for each recipient): the checks that count events
@@ -165,13 +171,27 @@ type Built struct {
 	Postscreen *PostscreenBuilt
 	// Reputation is the client reputation, nil without a store.
 	Reputation *reputation.Reputation
+	// Accepted are told of each message the front-end accepted (and
+	// delivered), Closed of each session's end: the duplicate refusal
+	// remembers a message only once it is taken, and gives back its
+	// claim when the session ends.
+	Accepted, Closed []Hook
+	// Listener, when set, wraps the listening socket before the server
+	// sees a connection (four21, for a front-end with Env.Conn).
+	Listener func(net.Listener) net.Listener
+	// Verify are the address verifiers for a -config file's
+	// reject_unverified_sender and reject_unverified_recipient.
+	Verify Verifiers
+	// Checks names the checks built, part by part, in order: what this
+	// front-end runs of the configuration.
+	Checks []string
 }
 
 // Parts are the names of the policy's parts, in the order Build runs
 // their checks at each stage. A front-end with checks of its own may
 // build part by part (Builder.Part) and put its checks between them.
 func Parts() []string {
-	return []string{"access", "postscreen", "hygiene", "dnsbl", "uri", "scan", "greylist", "reputation"}
+	return []string{"access", "postscreen", "hygiene", "dnsbl", "uri", "msgauth", "batv", "scan", "greylist", "duplicate", "four21", "callout", "reputation"}
 }
 
 // Builder builds one policy part by part.
@@ -196,6 +216,11 @@ func NewBuilder(c *Config, env Env, st *Stores) *Builder {
 			env.Logger.Warn("parameters ignored: they need the message body, which this front-end never sees", "parameters", strings.Join(names, ","))
 		}
 	}
+	if !env.Conn {
+		if names := c.IgnoredConn(); len(names) > 0 {
+			env.Logger.Warn("parameters ignored: they need the client's connection, which only the SMTP server owns", "parameters", strings.Join(names, ","))
+		}
+	}
 	return &Builder{c: c, env: env, st: st}
 }
 
@@ -207,6 +232,8 @@ func (bd *Builder) Part(name string) (smtpcheck.Stages, error) {
 		"access": buildAccess, "hygiene": buildHygiene, "dnsbl": buildDNSBL,
 		"uri": buildURI, "scan": buildScan, "greylist": buildGreylist,
 		"postscreen": buildPostscreen, "reputation": buildReputation,
+		"msgauth": buildMsgauth, "batv": buildBATV, "duplicate": buildDuplicate,
+		"four21": buildFour21, "callout": buildCallout,
 	}[name]
 	if build == nil {
 		return smtpcheck.Stages{}, fmt.Errorf("assembly: no part %q", name)
@@ -238,6 +265,18 @@ func (bd *Builder) Part(name string) (smtpcheck.Stages, error) {
 	if part.Reputation != nil {
 		bd.b.Reputation = part.Reputation
 	}
+	bd.b.Accepted = append(bd.b.Accepted, part.Accepted...)
+	bd.b.Closed = append(bd.b.Closed, part.Closed...)
+	if part.Listener != nil {
+		bd.b.Listener = part.Listener
+	}
+	if part.Verify.Sender != nil {
+		bd.b.Verify.Sender = part.Verify.Sender
+	}
+	if part.Verify.Recipient != nil {
+		bd.b.Verify.Recipient = part.Verify.Recipient
+	}
+	bd.b.Checks = append(bd.b.Checks, part.Checks...)
 	return part.Stages, nil
 }
 

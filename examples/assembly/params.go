@@ -61,6 +61,14 @@ type Param struct {
 	// front-end that never sees it (a Postfix policy service) ignores
 	// them and says so.
 	Body bool
+	// Conn is set for parameters of tests that answer the client
+	// themselves before the server greets it: only a front-end that owns
+	// the client's connection (an SMTP server) runs them.
+	Conn bool
+	// Item is set for a List parameter whose items may hold spaces and
+	// commas (a secret): each flag value is one item, and the file writes
+	// such an item in braces, as Postfix's lists do: { 2:a secret, 24 }.
+	Item bool
 	Doc  string
 }
 
@@ -119,7 +127,9 @@ func Params() []Param {
 		{Name: "smtppolicy_greylist_auto_allow_by_network", Flag: "greylist-auto-allow-by-network", Kind: Bool, Default: "no", Doc: "count passes per client /24 or /64 network instead of per client address"},
 	}
 	ps = append(ps, postscreenParams()...)
-	return append(ps, arcParams()...)
+	ps = append(ps, contentParams()...)
+	ps = append(ps, envelopeParams()...)
+	return append(ps, four21Params()...)
 }
 
 // Config is the parameters in force: the table's defaults, a front-end's
@@ -179,6 +189,9 @@ func (c *Config) Set(name, value string) error {
 	v, err := p.normalize(flagTime(p, value))
 	if err != nil {
 		return err
+	}
+	if p.Item && strings.ContainsAny(v, ", \t") && !strings.HasPrefix(v, "{") {
+		v = "{" + v + "}"
 	}
 	if old, set := c.flags[name]; set && p.Kind == List && old != "" {
 		v = old + ", " + v
@@ -310,6 +323,18 @@ func (c *Config) durationValue(name string) time.Duration {
 
 func (c *Config) listValue(name string) []string { return postconf.Fields(c.Value(name)) }
 
+// itemsValue reads a List parameter whose items may be written in braces
+// (Param.Item), the braces and the blanks inside them taken off.
+func (c *Config) itemsValue(name string) []string {
+	out := c.listValue(name)
+	for i, v := range out {
+		if strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") {
+			out[i] = strings.TrimSpace(v[1 : len(v)-1])
+		}
+	}
+	return out
+}
+
 // flagValue is one shorthand on a flag.FlagSet.
 type flagValue struct {
 	c *Config
@@ -385,6 +410,20 @@ func (c *Config) Ignored() []string {
 	var out []string
 	for _, p := range Params() {
 		if p.Body && c.Value(p.Name) != c.defaults[p.Name] {
+			out = append(out, p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// IgnoredConn returns the parameters set away from their defaults that
+// need the client's connection, for a front-end that does not own it to
+// warn about.
+func (c *Config) IgnoredConn() []string {
+	var out []string
+	for _, p := range Params() {
+		if p.Conn && c.Value(p.Name) != c.defaults[p.Name] {
 			out = append(out, p.Name)
 		}
 	}

@@ -96,9 +96,10 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 			return fail(err)
 		}
 	}
-	// The access map, hygiene checks and SPF, DNS lists and greylisting
-	// are the assembly's, as in smtpd; a policy request carries no message,
-	// so the checks of the header and body are left out.
+	// The access map, hygiene checks and SPF, DNS lists, BATV, callouts
+	// and greylisting are the assembly's, as in smtpd; a policy request
+	// carries no message, so the checks of the header and body are left
+	// out, and policyd owns no connection, so four21 is too.
 	ab, err := assembly.Build(params, assembly.Env{
 		Ctx:      ctx,
 		Logger:   logger,
@@ -119,9 +120,13 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 	p := assembly.Then(nil, all)
 	failAction := policy.Action(smtpcheck.Result{Action: smtpcheck.DeferIfPermit, Reply: reply.InternalError()})
 	if o.config != "" {
-		// -hostname stands for myhostname where the file sets none: an
-		// address without a domain is user@$myorigin to the restrictions.
-		cfg, err := buildConfig(params.File, postconf.Env{Resolver: res, Logger: logger, PassActions: true, Hostname: o.hostname})
+		// reject_unverified_sender and reject_unverified_recipient ask the
+		// assembly's callouts (smtppolicy_callout_*): a policy request
+		// carries the envelope they verify. -hostname stands for myhostname
+		// where the file sets none: an address without a domain is
+		// user@$myorigin to the restrictions.
+		cfg, err := buildConfig(params.File, postconf.Env{Resolver: res, Logger: logger, PassActions: true,
+			VerifySender: ab.Verify.Sender, VerifyRecipient: ab.Verify.Recipient, Hostname: o.hostname})
 		if err != nil {
 			return fail(err)
 		}

@@ -39,8 +39,14 @@
 // that a -config file may set too (a flag given wins), and -print-config
 // prints the effective file. A policy request carries no message, so the
 // parameters of the header and body checks (URI lists, clamd, spamd,
-// content greylisting, bare line endings) are accepted but ignored: the
-// log names them at start, and -print-config prints them commented out.
+// content greylisting, bare line endings, DKIM, DMARC and ARC, duplicate
+// refusal) are accepted but ignored: -h names them, the log names the
+// ones set at start, and -print-config prints them commented out; nor
+// does policyd own the client's connection, so smtpf's four21 test is
+// ignored too. BATV and the callouts run as in smtpd, and a -config
+// file's reject_unverified_sender and reject_unverified_recipient ask the
+// callouts (-callout-recipient names the server that knows the
+// recipients).
 //
 // -greylist-list prints the triplets waiting out their delay and exits;
 // -greylist-release KEY lets one through at once.
@@ -164,6 +170,43 @@ func (o *options) mirror() {
 	o.hygiene = p.Value("smtppolicy_hygiene") == "yes"
 }
 
+// cannotRun is the end of the usage: the checks whose flags policyd
+// accepts but cannot run, read from the parameters' table.
+func cannotRun() string {
+	var body, conn []string
+	for _, p := range assembly.Params() {
+		switch {
+		case p.Body:
+			body = append(body, "-"+p.Flag)
+		case p.Conn:
+			conn = append(conn, "-"+p.Flag)
+		}
+	}
+	text := "A policy request carries the envelope but no message, so these checks cannot run here: DKIM, DMARC and ARC, " +
+		"duplicate refusal, URI lists and link checks, clamd, spamd, content greylisting and bare line endings (" +
+		strings.Join(body, " ") + "). policyd owns no client connection, so smtpf's four21 test cannot run either (" +
+		strings.Join(conn, " ") + "). Their parameters are accepted and ignored, and the log names the ones set. " +
+		"BATV and the callouts run here as in smtpd, and a -config file's reject_unverified_sender and " +
+		"reject_unverified_recipient ask the callouts."
+	var b strings.Builder
+	b.WriteString("\n")
+	line := 0
+	for _, w := range strings.Fields(text) {
+		if line > 0 && line+1+len(w) > 100 {
+			b.WriteString("\n")
+			line = 0
+		}
+		if line > 0 {
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(w)
+		line += len(w)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
 // listFlag is a repeatable string flag.
 type listFlag []string
 
@@ -204,6 +247,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	pgNames := postgreyFlags(fs, &o, &o.pg)
 	o.logFlags = ops.AddLogFlags(fs)
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics and the admin endpoints (/admin/greylist, /admin/limits; loopback clients only), such as 127.0.0.1:9026")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		io.WriteString(fs.Output(), cannotRun())
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err

@@ -52,6 +52,18 @@ func uriFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)      { return p
 func scanFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)     { return part("scan") }
 func greylistFlags(*flag.FlagSet) func(env *buildEnv) (staged, error) { return part("greylist") }
 
+// The assembly's checks of the message and the envelope (package
+// assembly's content.go, verify.go and four21.go): DKIM, DMARC and ARC
+// (-msgauth, -arc-verify), BATV (-batv-key), duplicate refusal
+// (-duplicate), the four21 test (-four21) and callouts (-callout-*). The
+// duplicate refusal's hooks and four21's listener are the assembly's
+// (Built.Accepted, Closed and Listener), taken once every part is built.
+func msgauthFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)   { return part("msgauth") }
+func batvFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)      { return part("batv") }
+func duplicateFlags(*flag.FlagSet) func(env *buildEnv) (staged, error) { return part("duplicate") }
+func four21Flags(*flag.FlagSet) func(env *buildEnv) (staged, error)    { return part("four21") }
+func calloutFlags(*flag.FlagSet) func(env *buildEnv) (staged, error)   { return part("callout") }
+
 // configPolicy loads a Postfix-style policy file. Its restriction lists
 // replace the built-in default (relay control included: the file says who
 // may relay, with reject_unauth_destination), and the built-in defaults stay
@@ -63,24 +75,31 @@ func configPolicy(path string, f *postconf.File, env *buildEnv, flags staged) (*
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := postconf.Build(f, postconf.Env{
-		Resolver: env.Resolver,
-		Logger:   env.Logger,
-		Domains:  env.Domains,
-		// The client limits (smtpd_client_*_limit) count here; main.go's
-		// OnClose gives a connection's count back (access.Release).
-		AnvilStore: anvil,
-		Hostname:   env.Hostname,
-		// Every address in an accepted domain is deliverable here: the
-		// example stores all mail for its domains.
-		VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {
+	// reject_unverified_* ask the assembly's callouts
+	// (smtppolicy_callout_*); without a downstream server to ask, every
+	// address in an accepted domain is deliverable here: the example
+	// stores all mail for its domains.
+	verify := env.Assembly.Built().Verify
+	if verify.Recipient == nil {
+		verify.Recipient = func(ctx context.Context, a smtpcheck.Address) error {
 			for _, d := range env.Domains {
 				if a.DomainFold() == d {
 					return nil
 				}
 			}
 			return postconf.ErrUndeliverable
-		},
+		}
+	}
+	cfg, err := postconf.Build(f, postconf.Env{
+		Resolver: env.Resolver,
+		Logger:   env.Logger,
+		Domains:  env.Domains,
+		// The client limits (smtpd_client_*_limit) count here; main.go's
+		// OnClose gives a connection's count back (access.Release).
+		AnvilStore:      anvil,
+		Hostname:        env.Hostname,
+		VerifyRecipient: verify.Recipient,
+		VerifySender:    verify.Sender,
 	})
 	if err != nil {
 		return nil, err

@@ -64,9 +64,6 @@ type buildEnv struct {
 	// reload or the program stops: goroutines a feature starts for its
 	// checks (file watchers, health probes) end with it.
 	Ctx context.Context
-	// Trusted are the -trusted networks, for tests run before a session
-	// exists (in a listener).
-	Trusted []netip.Prefix
 	// Assembly builds the parts of the policy the smtppolicy_* parameters
 	// describe (see part).
 	Assembly *assembly.Builder
@@ -82,13 +79,6 @@ type staged struct {
 	Normalize func(io.Reader) io.Reader
 	// MaxSize, when set, is the largest message accepted (SIZE in EHLO).
 	MaxSize int64
-	// Listener, when set, wraps the listening socket before the server
-	// sees a connection (tests that answer clients themselves).
-	Listener func(net.Listener) net.Listener
-	// Accepted, when set, is told of each message accepted and delivered
-	// (gosmtp's Config.Accepted), and Closed of each session's end.
-	Accepted func(ctx context.Context, s *smtpcheck.Session) error
-	Closed   func(ctx context.Context, s *smtpcheck.Session) error
 	// Configure, when set, adjusts the server adapter's settings
 	// (postscreen's tests, per-client hooks); only the first build's apply.
 	Configure []func(*gosmtp.Config)
@@ -226,8 +216,8 @@ type built struct {
 	listener func(net.Listener) net.Listener
 	// grey is the greylist in force, for the admin endpoints; nil when off.
 	grey *greylist.Greylist
-	// accepted and closed are the features' hooks (staged).
-	accepted, closed []func(ctx context.Context, s *smtpcheck.Session) error
+	// accepted and closed are the assembly's hooks (Built.Accepted, Closed).
+	accepted, closed []assembly.Hook
 	// configure is the first build's: the adapter is made once.
 	configure []func(*gosmtp.Config)
 }
@@ -379,14 +369,13 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 				return nil, err
 			}
 		}
-		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx, Trusted: trusted}
+		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx}
 		env.Params = loaded
 		env.Assembly = assembly.NewBuilder(loaded, assembly.Env{
-			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true,
+			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true, Conn: true,
 			MyNetworks: trusted, GreetPause: o.greetPause,
 		}, &stores)
 		var all staged
-		var accepted, closed []func(ctx context.Context, s *smtpcheck.Session) error
 		for _, build := range builders {
 			st, err := build(env)
 			if err != nil {
@@ -398,15 +387,6 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 			if st.MaxSize > 0 {
 				all.MaxSize = st.MaxSize
-			}
-			if st.Listener != nil {
-				all.Listener = st.Listener
-			}
-			if st.Accepted != nil {
-				accepted = append(accepted, st.Accepted)
-			}
-			if st.Closed != nil {
-				closed = append(closed, st.Closed)
 			}
 			all.Configure = append(all.Configure, st.Configure...)
 		}
@@ -442,8 +422,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		if metrics != nil {
 			policy.Metrics = ops.Tee{metrics, prom}
 		}
-		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: all.Listener,
-			grey: env.Assembly.Built().Greylist, accepted: accepted, closed: closed, configure: all.Configure}, nil
+		ab := env.Assembly.Built()
+		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: ab.Listener,
+			grey: ab.Greylist, accepted: ab.Accepted, closed: ab.Closed, configure: all.Configure}, nil
 	}
 	bctx, stopBuilt := context.WithCancel(context.Background())
 	first, err := build(bctx)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,16 +20,27 @@ import (
 // postscreen with the given main.cf settings, and returns its address.
 func startPostscreen(t *testing.T, settings string) string {
 	t.Helper()
+	return startPostscreenIn(t, nil, "", settings)
+}
+
+// startPostscreenIn is startPostscreen in the network namespace ns when it
+// is not nil: there postscreen's DNS lists are the test's DNS server, and
+// it listens on nsAddr, on the namespace's loopback (dial it with ns.Dial).
+func startPostscreenIn(t *testing.T, ns *postfixtest.NetNS, nsAddr, settings string) string {
+	t.Helper()
 	pf := postfixtest.Require(t)
 	if pf == "" {
 		return ""
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addr := nsAddr
+	if ns == nil {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		ln.Close()
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	dir, err := os.MkdirTemp("", "postscreen")
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +48,11 @@ func startPostscreen(t *testing.T, settings string) string {
 	run := func(args ...string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		return exec.CommandContext(ctx, pf, append([]string{"-c", filepath.Join(dir, "etc")}, args...)...).CombinedOutput()
+		argv := append([]string{pf, "-c", filepath.Join(dir, "etc")}, args...)
+		if ns != nil {
+			argv = append([]string{"ip", "netns", "exec", ns.Name}, argv...)
+		}
+		return exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
 	}
 	logOf := func() string {
 		b, _ := os.ReadFile(filepath.Join(dir, "log", "maillog"))
@@ -92,8 +108,19 @@ func startPostscreen(t *testing.T, settings string) string {
 		t.Fatalf("postfix start: %v: %s\n%s", err, out, logOf())
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
+		if ns != nil {
+			// postscreen greets only after its greet wait: a connection
+			// that is accepted but not yet greeted is listening enough.
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			c, _, err := ns.Dial(ctx, addr, "")
+			cancel()
+			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				if c != nil {
+					c.Close()
+				}
+				break
+			}
+		} else if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			c.Close()
 			break
 		}
