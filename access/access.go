@@ -150,6 +150,6 @@ func (a *Access) Watch(ctx context.Context, interval time.Duration) error {
 // Body looks up a message URI's host in the Body: tag of the current map:
 // OK exempts it, REJECT (or IREJECT) lists it. It has the shape the uri
 // package takes as its exemption/listing hook.
-func (a *Access) Body(host string) (v Verdict, key string, found bool) {
+func (a *Access) Body(host string) (v MapValue, key string, found bool) {
 	return a.Map().Body(host)
 }

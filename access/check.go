@@ -31,7 +31,7 @@ type found struct {
 	kind    lookupKind
 	key     string
 	subject string
-	verdict Verdict
+	verdict MapValue
 }
 
 func (f *found) ok() bool { return f != nil && f.kind != 0 }
@@ -318,7 +318,7 @@ func (a *Access) result(ctx context.Context, s *smtpcheck.Session, f *found, fre
 
 // refusal returns the catalog reply smtpf gives for a REJECT (or TEMPFAIL)
 // found by a lookup of kind k.
-func (a *Access) refusal(s *smtpcheck.Session, k lookupKind, act Action) reply.Reply {
+func (a *Access) refusal(s *smtpcheck.Session, k lookupKind, act MapAction) reply.Reply {
 	if act == TempFail {
 		return catalogReply(refTempFail)
 	}
@@ -349,18 +349,18 @@ func (a *Access) refusal(s *smtpcheck.Session, k lookupKind, act Action) reply.R
 // (the latest stage's hit, or the one kept from an earlier stage), so that
 // other checks and the adapter can see an allowlisting: Action None when
 // nothing matched.
-func State(s *smtpcheck.Session) (Verdict, string) {
+func State(s *smtpcheck.Session) (MapValue, string) {
 	st, ok := s.Value(stateKey{}).(*sessionState)
 	if !ok {
-		return Verdict{}, ""
+		return MapValue{}, ""
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.rcptOK {
-		return Verdict{Action: OK}, "to"
+		return MapValue{Action: OK}, "to"
 	}
 	if f := st.carried(); f != nil {
 		return f.verdict, f.key
 	}
-	return Verdict{}, ""
+	return MapValue{}, ""
 }

@@ -351,7 +351,7 @@ func (m *Map) Helo(helo string) Hit { return m.find(TagHelo, HeloChain(helo), tr
 // message (a URI's host): its domain or IP chain, then the bare Body: tag.
 // The verdict is the entry's action after its pattern list ran against host;
 // found is false when no entry applies.
-func (m *Map) Body(host string) (v Verdict, key string, found bool) {
+func (m *Map) Body(host string) (v MapValue, key string, found bool) {
 	h := strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	var chain []string
 	if a, err := netip.ParseAddr(h); err == nil {
@@ -361,7 +361,7 @@ func (m *Map) Body(host string) (v Verdict, key string, found bool) {
 	}
 	hit := m.find(TagBody, chain, true)
 	if !hit.Found() {
-		return Verdict{}, "", false
+		return MapValue{}, "", false
 	}
 	subj := Subject{Text: h}
 	if a, err := netip.ParseAddr(h); err == nil {

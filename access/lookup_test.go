@@ -87,7 +87,7 @@ func TestMailLookup(t *testing.T) {
 		addr        string
 		literalPlus bool
 		wantKey     string
-		wantAction  Action
+		wantAction  MapAction
 	}{
 		{"full address", "from", "friend@example.org", false, "from:friend@example.org", OK},
 		{"keys are case-insensitive", "from", "Friend@EXAMPLE.org", false, "from:friend@example.org", OK},
@@ -153,7 +153,7 @@ func TestHeloAndBody(t *testing.T) {
 	}
 	tests := []struct {
 		host  string
-		want  Action
+		want  MapAction
 		found bool
 	}{
 		{"www.example.biz", Reject, true},
@@ -180,7 +180,7 @@ To:example.com /^(abuse|postmaster)@/OK REJECT:"550 5.1.1 no such user"
 		name string
 		subj Subject
 		key  string
-		want Action
+		want MapAction
 	}{
 		{"cidr", Subject{IP: netip.MustParseAddr("192.0.2.200")}, "Connect:192.0.2", OK},
 		{"glob on client name", Subject{IP: netip.MustParseAddr("192.0.2.1"), Text: "h1.dial.example"}, "Connect:192.0.2", Reject},

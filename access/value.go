@@ -12,30 +12,30 @@ import (
 	"github.com/smtppolicy/smtppolicy/reply"
 )
 
-// Action is a right-hand-side word of the smtpf access map.
-type Action uint8
+// MapAction is a right-hand-side word of the smtpf access map.
+type MapAction uint8
 
 // Actions of the access map. None is not a word: it is what a pattern list
 // without a matching pattern or default gives, and it behaves like Skip.
 const (
-	None     Action = iota
-	OK              // accept; skip every further check, content checks included
-	Content         // skip the pre-DATA checks, keep the content checks
-	Reject          // 5xx refusal, held for RCPT when delayed rejection is on
-	IReject         // 5xx refusal that is never held
-	TempFail        // 4xx refusal
-	Discard         // accept and throw away
-	Tag             // accept and mark
-	Save            // accept into quarantine (smtpf SAVE)
-	Trap            // accept into quarantine as a spam trap hit (smtpf TRAP)
-	SPFPass         // OK when the sender's SPF result is pass, else Skip
-	Skip            // stop the lookup with no verdict (SKIP, DUNNO)
+	None     MapAction = iota
+	OK                 // accept; skip every further check, content checks included
+	Content            // skip the pre-DATA checks, keep the content checks
+	Reject             // 5xx refusal, held for RCPT when delayed rejection is on
+	IReject            // 5xx refusal that is never held
+	TempFail           // 4xx refusal
+	Discard            // accept and throw away
+	Tag                // accept and mark
+	Save               // accept into quarantine (smtpf SAVE)
+	Trap               // accept into quarantine as a spam trap hit (smtpf TRAP)
+	SPFPass            // OK when the sender's SPF result is pass, else Skip
+	Skip               // stop the lookup with no verdict (SKIP, DUNNO)
 )
 
 var actionWords = [...]string{"", "OK", "CONTENT", "REJECT", "IREJECT", "TEMPFAIL", "DISCARD", "TAG", "SAVE", "TRAP", "SPF-PASS", "SKIP"}
 
 // String returns the action's map word, such as "IREJECT".
-func (a Action) String() string {
+func (a MapAction) String() string {
 	if int(a) < len(actionWords) {
 		if a == None {
 			return "NONE"
@@ -45,7 +45,7 @@ func (a Action) String() string {
 	return fmt.Sprintf("Action(%d)", uint8(a))
 }
 
-func parseActionWord(w string) (Action, bool) {
+func parseActionWord(w string) (MapAction, bool) {
 	switch strings.ToUpper(w) {
 	case "OK", "RELAY", "ACCEPT":
 		return OK, true
@@ -73,10 +73,10 @@ func parseActionWord(w string) (Action, bool) {
 	return None, false
 }
 
-// Verdict is one action with its optional reply override, as written
+// MapValue is one action with its optional reply override, as written
 // `REJECT:"550 5.7.1 go away"`.
-type Verdict struct {
-	Action Action
+type MapValue struct {
+	Action MapAction
 	// Code and Enhanced are the leading reply code of the text, or zero.
 	Code     int
 	Enhanced string
@@ -85,7 +85,7 @@ type Verdict struct {
 }
 
 // String renders the verdict back in map syntax.
-func (v Verdict) String() string {
+func (v MapValue) String() string {
 	if v.Code == 0 && v.Text == "" {
 		return v.Action.String()
 	}
@@ -101,7 +101,7 @@ func (v Verdict) String() string {
 
 // override returns the reply the verdict's text asks for, built on def (the
 // catalog reply the action gives by default).
-func (v Verdict) override(def reply.Reply) reply.Reply {
+func (v MapValue) override(def reply.Reply) reply.Reply {
 	if v.Code == 0 {
 		if v.Text == "" {
 			return def
@@ -139,14 +139,14 @@ type Pattern struct {
 	Text    string // the pattern as written, without its delimiters
 	Prefix  netip.Prefix
 	re      *regexp.Regexp
-	Verdict Verdict
+	Verdict MapValue
 }
 
 // Value is a parsed right-hand side: a single verdict, a pattern list with an
 // optional default, or (for the numeric tags) a number.
 type Value struct {
 	Raw      string
-	Verdict  Verdict   // the verdict, or the pattern list's default (Action None when absent)
+	Verdict  MapValue  // the verdict, or the pattern list's default (Action None when absent)
 	Patterns []Pattern // tried left to right
 	Number   int64     // numeric tags: the count, the size in bytes
 	Period   time.Duration
@@ -160,7 +160,7 @@ type Subject struct {
 
 // Decide runs the pattern list against subj and returns the first matching
 // pattern's verdict, or the default.
-func (v *Value) Decide(subj Subject) Verdict {
+func (v *Value) Decide(subj Subject) MapValue {
 	for i := range v.Patterns {
 		p := &v.Patterns[i]
 		switch p.Kind {
@@ -398,7 +398,7 @@ func parseCIDR(s string) (netip.Prefix, error) {
 
 // parseVerdict reads ACTION or ACTION:"text" (or ACTION:text up to the next
 // blank) at the start of s and returns how many bytes it used.
-func parseVerdict(s string) (Verdict, int, error) {
+func parseVerdict(s string) (MapValue, int, error) {
 	end := strings.IndexAny(s, " \t:")
 	if end < 0 {
 		end = len(s)
@@ -406,9 +406,9 @@ func parseVerdict(s string) (Verdict, int, error) {
 	word := s[:end]
 	a, ok := parseActionWord(word)
 	if !ok {
-		return Verdict{}, 0, fmt.Errorf("%w: unknown action %q", errValue, word)
+		return MapValue{}, 0, fmt.Errorf("%w: unknown action %q", errValue, word)
 	}
-	v := Verdict{Action: a}
+	v := MapValue{Action: a}
 	if end == len(s) || s[end] != ':' {
 		return v, end, nil
 	}
@@ -444,7 +444,7 @@ func parseVerdict(s string) (Verdict, int, error) {
 }
 
 // setText splits an optional leading reply code and enhanced code off text.
-func (v *Verdict) setText(text string) error {
+func (v *MapValue) setText(text string) error {
 	text = strings.TrimSpace(text)
 	if strings.ContainsAny(text, "\r\n\x00") {
 		return fmt.Errorf("%w: control character in reply text", errValue)

@@ -126,10 +126,7 @@ func newDNS(t testing.TB, records ...string) (*dnstest.Server, *resolver.Resolve
 	t.Helper()
 	srv := dnstest.New(t)
 	srv.Add(records...)
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 500 * time.Millisecond, CacheSize: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 500 * time.Millisecond, CacheSize: -1})
 	return srv, r
 }
 

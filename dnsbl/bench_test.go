@@ -84,7 +84,7 @@ func BenchmarkTenSlowZones(b *testing.B) {
 		srv.Latency(z, 20*time.Millisecond)
 		specs = append(specs, z)
 	}
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, CacheSize: -1})
+	r := srv.Resolver(resolver.Config{CacheSize: -1})
 	c := newChecker(b, srv, dnsbl.Config{Resolver: r}, specs...)
 	ip := netip.MustParseAddr(client)
 	b.ReportAllocs()
@@ -102,7 +102,7 @@ func BenchmarkConcurrentEvaluations(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.ListIP("zen.test", client, "127.0.0.2")
 	srv.Zone("bl.test", 60)
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, CacheSize: -1, Timeout: 2 * time.Second})
+	r := srv.Resolver(resolver.Config{CacheSize: -1, Timeout: 2 * time.Second})
 	c := newChecker(b, srv, dnsbl.Config{Resolver: r}, "zen.test", "bl.test")
 	before := runtime.NumGoroutine()
 	b.ReportAllocs()
@@ -135,7 +135,7 @@ func TestNoGoroutineLeftBehind(t *testing.T) {
 	srv.ListIP("zen.test", client, "127.0.0.2")
 	srv.Silence("quiet.test")
 	srv.Latency("slow.test", 50*time.Millisecond)
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: time.Minute})
+	r := srv.Resolver(resolver.Config{Timeout: time.Minute})
 	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: 30 * time.Millisecond}, "zen.test", "quiet.test", "slow.test")
 	before := runtime.NumGoroutine()
 	var wg sync.WaitGroup

@@ -55,7 +55,7 @@ func (s Subject) String() string {
 }
 
 // zoneName is the list's name as replies show it.
-func (c *Checker) zoneName(l *List) string {
+func (c *ClientLists) zoneName(l *List) string {
 	if l.Name != "" {
 		return l.Name
 	}
@@ -78,7 +78,7 @@ func (c *Checker) zoneName(l *List) string {
 // Config.Reply); the list's TXT reason is fetched only when the reply
 // shows it. s supplies the client's IP and name for the reply; it may be
 // nil.
-func (c *Checker) Decide(ctx context.Context, s *smtpcheck.Session, v *Verdict, subj Subject) smtpcheck.Result {
+func (c *ClientLists) Decide(ctx context.Context, s *smtpcheck.Session, v *Verdict, subj Subject) smtpcheck.Result {
 	reason := smtpcheck.Reason{Check: subj.String(), Matched: v.Subject}
 	res := smtpcheck.Result{Score: float64(v.Score), Reason: reason}
 	if v.Err != nil {
@@ -148,7 +148,7 @@ func (c *Checker) Decide(ctx context.Context, s *smtpcheck.Session, v *Verdict, 
 	return res
 }
 
-func (c *Checker) zoneOf(l *List) *zone {
+func (c *ClientLists) zoneOf(l *List) *zone {
 	for _, z := range c.zones {
 		if &z.List == l {
 			return z
@@ -158,7 +158,7 @@ func (c *Checker) zoneOf(l *List) *zone {
 }
 
 // failedList is the first list of positive weight that failed.
-func (c *Checker) failedList(v *Verdict) *List {
+func (c *ClientLists) failedList(v *Verdict) *List {
 	for _, r := range v.Errors() {
 		if r.List.Weight > 0 {
 			return r.List
@@ -185,7 +185,7 @@ func clientHost(s *smtpcheck.Session) string {
 }
 
 // listingReply builds the reply for the heaviest listing r.
-func (c *Checker) listingReply(ctx context.Context, s *smtpcheck.Session, v *Verdict, r *ListResult, subj Subject) reply.Reply {
+func (c *ClientLists) listingReply(ctx context.Context, s *smtpcheck.Session, v *Verdict, r *ListResult, subj Subject) reply.Reply {
 	zoneName := c.zoneName(r.List)
 	ip := clientIP(s, v)
 	if c.reply == nil {
@@ -218,8 +218,8 @@ func (c *Checker) listingReply(ctx context.Context, s *smtpcheck.Session, v *Ver
 }
 
 // ClientCheck returns a check of the client's IP address against the
-// Checker's IP lists: reject_rbl_client, postscreen's DNSBL test.
-func (c *Checker) ClientCheck() smtpcheck.Check {
+// ClientLists's IP lists: reject_rbl_client, postscreen's DNSBL test.
+func (c *ClientLists) ClientCheck() smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		if !s.Conn.ClientIP.IsValid() {
 			return smtpcheck.Result{}
@@ -237,17 +237,17 @@ func (c *Checker) ClientCheck() smtpcheck.Check {
 	}
 }
 
-// HeloCheck returns a check of the HELO/EHLO name against the Checker's
+// HeloCheck returns a check of the HELO/EHLO name against the ClientLists's
 // domain lists (reject_rhsbl_helo). An address literal or a name that is
 // not a valid domain is not looked up.
-func (c *Checker) HeloCheck() smtpcheck.Check {
+func (c *ClientLists) HeloCheck() smtpcheck.Check {
 	return c.domainCheck(SubjectHelo, func(_ context.Context, s *smtpcheck.Session) string { return s.Helo.Name })
 }
 
 // SenderCheck returns a check of the MAIL FROM domain against the
-// Checker's domain lists (reject_rhsbl_sender). The null sender is not
+// ClientLists's domain lists (reject_rhsbl_sender). The null sender is not
 // looked up.
-func (c *Checker) SenderCheck() smtpcheck.Check {
+func (c *ClientLists) SenderCheck() smtpcheck.Check {
 	return c.domainCheck(SubjectSender, func(_ context.Context, s *smtpcheck.Session) string {
 		if s.Mail == nil {
 			return ""
@@ -257,10 +257,10 @@ func (c *Checker) SenderCheck() smtpcheck.Check {
 }
 
 // ClientNameCheck returns a check of the client's verified
-// (forward-confirmed) name against the Checker's domain lists
+// (forward-confirmed) name against the ClientLists's domain lists
 // (reject_rhsbl_client). It uses the session's PTR facts, or looks them
 // up when the session has none.
-func (c *Checker) ClientNameCheck() smtpcheck.Check {
+func (c *ClientLists) ClientNameCheck() smtpcheck.Check {
 	return c.domainCheck(SubjectClientName, func(ctx context.Context, s *smtpcheck.Session) string {
 		if s.Conn.PTRLooked {
 			if len(s.Conn.Confirmed) > 0 {
@@ -280,9 +280,9 @@ func (c *Checker) ClientNameCheck() smtpcheck.Check {
 }
 
 // ReverseClientNameCheck returns a check of the client's PTR name,
-// verified or not, against the Checker's domain lists
+// verified or not, against the ClientLists's domain lists
 // (reject_rhsbl_reverse_client).
-func (c *Checker) ReverseClientNameCheck() smtpcheck.Check {
+func (c *ClientLists) ReverseClientNameCheck() smtpcheck.Check {
 	return c.domainCheck(SubjectReverseClientName, func(ctx context.Context, s *smtpcheck.Session) string {
 		if s.Conn.PTRLooked {
 			if len(s.Conn.PTR) > 0 {
@@ -301,7 +301,7 @@ func (c *Checker) ReverseClientNameCheck() smtpcheck.Check {
 	})
 }
 
-func (c *Checker) domainCheck(subj Subject, name func(context.Context, *smtpcheck.Session) string) smtpcheck.Check {
+func (c *ClientLists) domainCheck(subj Subject, name func(context.Context, *smtpcheck.Session) string) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		d := name(ctx, s)
 		if d == "" || strings.HasPrefix(d, "[") {

@@ -4,14 +4,14 @@
 // Lists are written in Postfix syntax ([ParseList]): answer filters
 // (zen.example=127.0.0.[2..11]), bit masks (dbl.example&0.0.0.4) and
 // weights, negative for allowlists (list.dnswl.example=127.0.[0..255].[1..3]*-2).
-// A [Checker] queries all its lists in parallel under one deadline through
+// A [ClientLists] queries all its lists in parallel under one deadline through
 // the library's caching [resolver.Resolver], and returns a [Verdict] as
 // data: per list the answer codes, weight, TXT reason and query time, and
-// the total score. [Checker.Decide] turns the verdict into an
+// the total score. [ClientLists.Decide] turns the verdict into an
 // smtpcheck.Result with separate tag, temp-fail and reject thresholds and
-// an allowlist short-circuit; [Checker.ClientCheck], [Checker.HeloCheck],
-// [Checker.SenderCheck], [Checker.ClientNameCheck] and
-// [Checker.ReverseClientNameCheck] are ready-made checks.
+// an allowlist short-circuit; [ClientLists.ClientCheck], [ClientLists.HeloCheck],
+// [ClientLists.SenderCheck], [ClientLists.ClientNameCheck] and
+// [ClientLists.ReverseClientNameCheck] are ready-made checks.
 //
 // Answers are checked before they count: an answer outside 127.0.0.0/8 is
 // ignored and logged, and the answers a list gives when it refuses a query
@@ -19,7 +19,7 @@
 // rate limit, dnswl's 127.0.0.255) are never a listing: they are reported
 // loudly as errors of that list. A list that fails (timeout, SERVFAIL,
 // refusal) never fails the others; what its failure means is the
-// Checker's error policy: fail open by default, temp-fail or fail closed on
+// ClientLists's error policy: fail open by default, temp-fail or fail closed on
 // request. An optional health probe of the RFC 5782 test points marks a
 // misbehaving zone unhealthy and skips it until it recovers.
 package dnsbl
@@ -39,7 +39,7 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
-// Kind says what a Checker's lists hold.
+// Kind says what a ClientLists's lists hold.
 type Kind uint8
 
 // Kinds of list.
@@ -85,7 +85,7 @@ var (
 	ErrNotQueried = errors.New("dnsbl: list did not answer in time")
 )
 
-// Config configures a Checker.
+// Config configures a ClientLists.
 type Config struct {
 	// Resolver sends the queries and caches the answers. Required.
 	Resolver *resolver.Resolver
@@ -130,8 +130,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Checker queries a set of DNS lists. It is safe for concurrent use.
-type Checker struct {
+// ClientLists queries a set of DNS lists. It is safe for concurrent use.
+type ClientLists struct {
 	res       *resolver.Resolver
 	zones     []*zone
 	kind      Kind
@@ -161,16 +161,16 @@ type zone struct {
 	skipped atomic.Bool // unhealthy: skip in evaluations
 }
 
-// New returns a Checker for cfg. It fails without a resolver or lists, or
+// New returns a ClientLists for cfg. It fails without a resolver or lists, or
 // with a list whose zone is not a valid name.
-func New(cfg Config) (*Checker, error) {
+func New(cfg Config) (*ClientLists, error) {
 	if cfg.Resolver == nil {
 		return nil, errors.New("dnsbl: Config.Resolver is required")
 	}
 	if len(cfg.Lists) == 0 {
 		return nil, errors.New("dnsbl: no lists configured")
 	}
-	c := &Checker{
+	c := &ClientLists{
 		res:       cfg.Resolver,
 		kind:      cfg.Kind,
 		timeout:   cfg.Timeout,
@@ -215,8 +215,8 @@ func New(cfg Config) (*Checker, error) {
 	return c, nil
 }
 
-// Kind returns the kind of lists the Checker holds.
-func (c *Checker) Kind() Kind { return c.kind }
+// Kind returns the kind of lists the ClientLists holds.
+func (c *ClientLists) Kind() Kind { return c.kind }
 
 // ListResult is what one list said about one subject.
 type ListResult struct {
@@ -231,7 +231,7 @@ type ListResult struct {
 	Codes, Answers []netip.Addr
 	// Weight is the list's weight if Listed, else 0.
 	Weight int
-	// TXT is the list's reason text, filled by Checker.TXT.
+	// TXT is the list's reason text, filled by ClientLists.TXT.
 	TXT []string
 	// Time is how long the answer took (near zero from the cache).
 	Time time.Duration
@@ -265,8 +265,8 @@ type Verdict struct {
 	// invalid HELO name, for instance); Lists is then empty.
 	Err error
 
-	by   *Checker   // the Checker that filled Lists, whose zones name the queries
-	addr netip.Addr // the IP address asked about, for reuse by CheckIPInto
+	by   *ClientLists // the ClientLists that filled Lists, whose zones name the queries
+	addr netip.Addr   // the IP address asked about, for reuse by CheckIPInto
 }
 
 // Listed returns the results of the lists (allowlists excluded) that
@@ -300,7 +300,7 @@ func (v *Verdict) Errors() []*ListResult {
 
 // CheckIP asks every list about ip. An IPv4-mapped IPv6 address is asked
 // as IPv4.
-func (c *Checker) CheckIP(ctx context.Context, ip netip.Addr) *Verdict {
+func (c *ClientLists) CheckIP(ctx context.Context, ip netip.Addr) *Verdict {
 	v := new(Verdict)
 	c.CheckIPInto(ctx, ip, v)
 	return v
@@ -308,12 +308,12 @@ func (c *Checker) CheckIP(ctx context.Context, ip netip.Addr) *Verdict {
 
 // CheckIPInto is CheckIP filling v, whose memory it reuses: the Lists
 // array and the answer arrays always, and for the same address as v's
-// previous evaluation by this Checker, the subject and the query names, so
+// previous evaluation by this ClientLists, the subject and the query names, so
 // that a verdict from the cache allocates nothing. Everything v held
 // before, slices included, is overwritten: keep no part of it across
 // calls, and give one v to one evaluation at a time. The zero Verdict is
 // ready for use.
-func (c *Checker) CheckIPInto(ctx context.Context, ip netip.Addr, v *Verdict) {
+func (c *ClientLists) CheckIPInto(ctx context.Context, ip netip.Addr, v *Verdict) {
 	if !ip.IsValid() {
 		*v = Verdict{Kind: IPList, Err: ErrBadIP, Lists: v.Lists[:0]}
 		return
@@ -355,7 +355,7 @@ func (r *ListResult) reset(l *List) {
 // CheckDomain asks every list about domain (normalised with
 // NormalizeDomain). A name that is not a valid domain gives a Verdict with
 // Err set and no queries: a hostile HELO name never reaches the wire.
-func (c *Checker) CheckDomain(ctx context.Context, domain string) *Verdict {
+func (c *ClientLists) CheckDomain(ctx context.Context, domain string) *Verdict {
 	d, err := NormalizeDomain(domain)
 	if err != nil {
 		return &Verdict{Subject: domain, Kind: DomainList, Err: err}
@@ -375,7 +375,7 @@ func (c *Checker) CheckDomain(ctx context.Context, domain string) *Verdict {
 // lists after them are not waited for (ErrNotQueried), cached or not. The
 // leading lists whose answers are cached are read without any goroutine;
 // the rest are asked in parallel under one deadline.
-func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
+func (c *ClientLists) evaluate(ctx context.Context, v *Verdict) {
 	cut := false
 	for i, z := range c.zones {
 		r := &v.Lists[i]
@@ -409,13 +409,13 @@ func (c *Checker) evaluate(ctx context.Context, v *Verdict) {
 // allowReached reports whether r, just recorded, is an allowlist listing
 // that brings the allowlists recorded so far to the Allow threshold: the
 // lists after it cannot change the outcome.
-func (c *Checker) allowReached(v *Verdict, r *ListResult) bool {
+func (c *ClientLists) allowReached(v *Verdict, r *ListResult) bool {
 	return c.hasAllow && c.th.Allow < 0 && r.Listed && r.List.Weight < 0 &&
 		c.allowScore(v) <= int(c.th.Allow)
 }
 
 // allowScore sums the weights of the allowlists that listed the subject.
-func (c *Checker) allowScore(v *Verdict) int {
+func (c *ClientLists) allowScore(v *Verdict) int {
 	s := 0
 	for i := range v.Lists {
 		if r := &v.Lists[i]; r.Listed && r.List.Weight < 0 {
@@ -436,7 +436,7 @@ type answer struct {
 // it asks every list from there on that the cache cannot answer, all in
 // parallel, then records the answers in configuration order as they become
 // available, until the deadline passes or the allowlists decide.
-func (c *Checker) wait(ctx context.Context, v *Verdict, first int) {
+func (c *ClientLists) wait(ctx context.Context, v *Verdict, first int) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel() // ends the queries still out: the resolver drops them
 	n := len(v.Lists)
@@ -499,7 +499,7 @@ func (c *Checker) wait(ctx context.Context, v *Verdict, first int) {
 }
 
 // record turns one answer into the list result and counts it.
-func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
+func (c *ClientLists) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 	z.queries.Add(1)
 	r.Cached = a.Cached
 	if !a.Cached {
@@ -556,7 +556,7 @@ func (c *Checker) record(z *zone, r *ListResult, a resolver.Answer, err error) {
 	}
 }
 
-func (c *Checker) isRefused(ip netip.Addr) bool {
+func (c *ClientLists) isRefused(ip netip.Addr) bool {
 	for _, x := range c.refused {
 		if x == ip {
 			return true
@@ -566,14 +566,14 @@ func (c *Checker) isRefused(ip netip.Addr) bool {
 }
 
 // logQuery hides the zone of a keyed list in logs.
-func (c *Checker) logQuery(z *zone, q string) string {
+func (c *ClientLists) logQuery(z *zone, q string) string {
 	if z.Name == "" {
 		return q
 	}
 	return strings.TrimSuffix(strings.TrimSuffix(q, "."), z.Zone) + z.Name
 }
 
-func (c *Checker) logErr(z *zone, err error) string {
+func (c *ClientLists) logErr(z *zone, err error) string {
 	s := err.Error()
 	if z.Name != "" {
 		s = strings.ReplaceAll(s, z.Zone, z.Name)
@@ -584,7 +584,7 @@ func (c *Checker) logErr(z *zone, err error) string {
 // TXT fetches the TXT reason of a listing (once; later calls return the
 // same) and stores it in r.TXT. Replies ask for it only when their
 // template uses $text, as Postfix does.
-func (c *Checker) TXT(ctx context.Context, r *ListResult) ([]string, error) {
+func (c *ClientLists) TXT(ctx context.Context, r *ListResult) ([]string, error) {
 	if r.TXT != nil || r.Query == "" {
 		return r.TXT, nil
 	}

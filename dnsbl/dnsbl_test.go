@@ -25,14 +25,11 @@ const client = "192.0.2.99"
 
 func newResolver(t testing.TB, srv *dnstest.Server) *resolver.Resolver {
 	t.Helper()
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 200 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatalf("resolver.New: %v", err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 200 * time.Millisecond, Attempts: 1})
 	return r
 }
 
-func newChecker(t testing.TB, srv *dnstest.Server, cfg dnsbl.Config, specs ...string) *dnsbl.Checker {
+func newChecker(t testing.TB, srv *dnstest.Server, cfg dnsbl.Config, specs ...string) *dnsbl.ClientLists {
 	t.Helper()
 	lists, err := dnsbl.ParseLists(specs...)
 	if err != nil {
@@ -204,7 +201,7 @@ func TestSilentZoneEndsAtDeadline(t *testing.T) {
 	srv := dnstest.New(t)
 	srv.Silence("quiet.test")
 	srv.ListIP("zen.test", client, "127.0.0.2")
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: time.Hour})
+	r := srv.Resolver(resolver.Config{Timeout: time.Hour})
 	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: 100 * time.Millisecond}, "quiet.test", "zen.test")
 	start := time.Now()
 	v := c.CheckIP(context.Background(), netip.MustParseAddr(client))
@@ -221,7 +218,7 @@ func TestAllowlistShortCircuit(t *testing.T) {
 	srv.ListIP("wl.test", client, "127.0.10.2")
 	srv.ListIP("slow.test", client, "127.0.0.2")
 	srv.Latency("slow.test", time.Hour)
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: time.Hour})
+	r := srv.Resolver(resolver.Config{Timeout: time.Hour})
 	// The allowlist comes first: once it lists the client, the block list
 	// after it is not waited for.
 	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: time.Hour}, "wl.test*-10", "slow.test*5")
@@ -251,10 +248,7 @@ func TestVerdictIndependentOfArrivalOrder(t *testing.T) {
 	srv.ListIP("wl.test", client, "127.0.10.2")
 	srv.ListIP("bl.test", client, "127.0.0.3")
 	// No cache: every run asks the server again, with new delays.
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, CacheSize: -1, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{CacheSize: -1, Timeout: 5 * time.Second})
 	rng := rand.New(rand.NewPCG(1, 2))
 	tests := []struct {
 		name   string
@@ -324,7 +318,7 @@ func TestCheckIPIntoReuse(t *testing.T) {
 	ctx := ctxTimeout(t, 5*time.Second)
 	var v dnsbl.Verdict
 	steps := []struct {
-		c      *dnsbl.Checker
+		c      *dnsbl.ClientLists
 		ip     string
 		score  int
 		codes  string

@@ -95,7 +95,7 @@ func ExampleNew() {
 	// score 2 allowed false
 }
 
-func ExampleChecker_ClientCheck() {
+func ExampleClientLists_ClientCheck() {
 	srv, r := exampleLists()
 	defer srv.Close()
 	lists, _ := dnsbl.ParseLists("zen.example*2", "list.dnswl.example*-5")
@@ -117,7 +117,7 @@ func ExampleChecker_ClientCheck() {
 	// 192.0.2.1 continue
 }
 
-func ExampleChecker_SenderCheck() {
+func ExampleClientLists_SenderCheck() {
 	srv, r := exampleLists()
 	defer srv.Close()
 	c, _ := dnsbl.New(dnsbl.Config{Resolver: r, Kind: dnsbl.DomainList, Lists: []dnsbl.List{{Zone: "dbl.example"}}})
@@ -130,7 +130,7 @@ func ExampleChecker_SenderCheck() {
 	// Output: reject 550 5.7.0 spam.example [192.0.2.1] black listed by dbl.example
 }
 
-func ExampleChecker_Probe() {
+func ExampleClientLists_Probe() {
 	srv, r := exampleLists()
 	defer srv.Close()
 	srv.ListIP("zen.example", "127.0.0.2", "127.0.0.2") // the RFC 5782 test point
@@ -145,7 +145,7 @@ func ExampleChecker_Probe() {
 	// gone.example false test point 2.0.0.127.gone.example. is not listed (zone not answering as a list)
 }
 
-func ExampleChecker_CheckIPInto() {
+func ExampleClientLists_CheckIPInto() {
 	srv, r := exampleLists()
 	defer srv.Close()
 	c, _ := dnsbl.New(dnsbl.Config{Resolver: r, Lists: []dnsbl.List{{Zone: "zen.example"}}})

@@ -80,7 +80,7 @@ type ZoneStatus struct {
 
 // Status returns the health and counters of every list, in configuration
 // order.
-func (c *Checker) Status() []ZoneStatus {
+func (c *ClientLists) Status() []ZoneStatus {
 	out := make([]ZoneStatus, len(c.zones))
 	for i, z := range c.zones {
 		z.mu.Lock()
@@ -103,7 +103,7 @@ func (c *Checker) Status() []ZoneStatus {
 // answer is marked unhealthy and skipped by later evaluations until a
 // probe passes. Each change of health is logged. Probe returns the new
 // statuses.
-func (c *Checker) Probe(ctx context.Context) []ZoneStatus {
+func (c *ClientLists) Probe(ctx context.Context) []ZoneStatus {
 	var wg sync.WaitGroup
 	for _, z := range c.zones {
 		wg.Go(func() { c.probeZone(ctx, z) })
@@ -114,7 +114,7 @@ func (c *Checker) Probe(ctx context.Context) []ZoneStatus {
 
 // RunHealth probes every interval until ctx ends, starting at once. Run it
 // in its own goroutine.
-func (c *Checker) RunHealth(ctx context.Context, interval time.Duration) {
+func (c *ClientLists) RunHealth(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -129,7 +129,7 @@ func (c *Checker) RunHealth(ctx context.Context, interval time.Duration) {
 	}
 }
 
-func (c *Checker) probeZone(ctx context.Context, z *zone) {
+func (c *ClientLists) probeZone(ctx context.Context, z *zone) {
 	reason := c.probeReason(ctx, z)
 	z.mu.Lock()
 	was := z.healthy
@@ -147,7 +147,7 @@ func (c *Checker) probeZone(ctx context.Context, z *zone) {
 }
 
 // probeReason returns why z fails its test points, or "".
-func (c *Checker) probeReason(ctx context.Context, z *zone) string {
+func (c *ClientLists) probeReason(ctx context.Context, z *zone) string {
 	points, err := TestPoints(c.kind, z.Zone, z.IPv6)
 	if err != nil {
 		return "test points: " + err.Error()

@@ -95,7 +95,7 @@ func ipQuery(ip netip.Addr, zone string) string {
 // names of RFC 5782 section 5, TEST and INVALID (any case, with or without
 // the root dot): single labels that every domain list must list (TEST) or
 // must not list (INVALID), asked as "test.dbl.example." and
-// "invalid.dbl.example." so that a list's health can be checked. Checker's
+// "invalid.dbl.example." so that a list's health can be checked. ClientLists's
 // evaluations still refuse them: a client that names itself TEST is not
 // asked about.
 func DomainQueryName(domain, zone string) (string, error) {

@@ -57,7 +57,7 @@ const DefaultClaimTTL = 5 * time.Minute
 // DefaultPrefix starts every key the check writes to the store.
 const DefaultPrefix = "dup:"
 
-// Config configures a Checker.
+// Config configures a Detector.
 type Config struct {
 	// Store keeps the keys of the messages seen. Required.
 	Store store.Store
@@ -79,15 +79,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Checker refuses duplicates by its Config.
-type Checker struct {
+// Detector refuses duplicates by its Config.
+type Detector struct {
 	cfg Config
 	log *slog.Logger
 }
 
-// New returns a Checker, or an error when cfg has no store or turns off
+// New returns a Detector, or an error when cfg has no store or turns off
 // both keys.
-func New(cfg Config) (*Checker, error) {
+func New(cfg Config) (*Detector, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("duplicate: no store")
 	}
@@ -103,7 +103,7 @@ func New(cfg Config) (*Checker, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
 	}
-	c := &Checker{cfg: cfg, log: cfg.Logger}
+	c := &Detector{cfg: cfg, log: cfg.Logger}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -114,7 +114,7 @@ func New(cfg Config) (*Checker, error) {
 // followed by a SHA-256 over the recipients and the Message-ID (compared
 // without case or angle brackets' surrounding space) or the body. A
 // message without a Message-ID has no mid key.
-func (c *Checker) Keys(s *smtpcheck.Session) ([]string, error) {
+func (c *Detector) Keys(s *smtpcheck.Session) ([]string, error) {
 	rcpts := make([]string, 0, len(s.Rcpts))
 	for _, r := range s.Rcpts {
 		rcpts = append(rcpts, strings.ToLower(r.String()))
@@ -183,7 +183,7 @@ func sessionClaims(s *smtpcheck.Session) *claims {
 // here or on another host) gets 451 4.7.0 to come back later. Otherwise
 // the check claims the keys for ClaimTTL and lets the message through; it
 // records nothing (see Record). Before end of data it has no opinion.
-func (c *Checker) Check() smtpcheck.Check {
+func (c *Detector) Check() smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		if s.Stage != smtpcheck.StageEndOfData || s.Message == nil {
 			return smtpcheck.Result{}
@@ -246,7 +246,7 @@ func (c *Checker) Check() smtpcheck.Check {
 // front-end calls it once the message has been accepted and delivered
 // (gosmtp's and gomilter's Config.Accepted), so that only a message really
 // taken makes its copies duplicates. The message must still be readable.
-func (c *Checker) Record(ctx context.Context, s *smtpcheck.Session) error {
+func (c *Detector) Record(ctx context.Context, s *smtpcheck.Session) error {
 	keys, err := c.Keys(s)
 	if err != nil {
 		return err
@@ -273,7 +273,7 @@ func (c *Checker) Record(ctx context.Context, s *smtpcheck.Session) error {
 // that were refused after the check, or failed delivery), so that the
 // client's retry is not kept waiting for ClaimTTL: a front-end calls it
 // when the session ends.
-func (c *Checker) Release(ctx context.Context, s *smtpcheck.Session) error {
+func (c *Detector) Release(ctx context.Context, s *smtpcheck.Session) error {
 	cl, ok := s.Value(claimsKey{}).(*claims)
 	if !ok {
 		return nil
@@ -286,7 +286,7 @@ func (c *Checker) Release(ctx context.Context, s *smtpcheck.Session) error {
 }
 
 // release deletes the keys still claimed by session id.
-func (c *Checker) release(ctx context.Context, id string, keys []string) error {
+func (c *Detector) release(ctx context.Context, id string, keys []string) error {
 	var errs []error
 	for _, k := range keys {
 		err := c.cfg.Store.Update(ctx, k, func(old []byte, ok bool) ([]byte, time.Duration, error) {
@@ -305,6 +305,6 @@ func (c *Checker) release(ctx context.Context, id string, keys []string) error {
 	return nil
 }
 
-func (c *Checker) fail(err error, rule string) smtpcheck.Result {
+func (c *Detector) fail(err error, rule string) smtpcheck.Result {
 	return c.cfg.OnError.Fail(err, smtpcheck.Reason{Check: Name, Rule: rule, Evidence: err.Error()})
 }

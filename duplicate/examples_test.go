@@ -11,7 +11,7 @@ import (
 
 // The second copy of a message to the same recipient is refused once the
 // first was accepted (Record).
-func ExampleChecker_Check() {
+func ExampleDetector_Check() {
 	c, err := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{})})
 	if err != nil {
 		fmt.Println(err)
@@ -34,7 +34,7 @@ func ExampleChecker_Check() {
 }
 
 // Keys names what the store remembers: a hash per key kind.
-func ExampleChecker_Keys() {
+func ExampleDetector_Keys() {
 	c, _ := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{}), NoBody: true})
 	h, _, _ := smtpcheck.SplitMessage(smtpcheck.BytesBody("Message-ID: <1@example.net>\r\n\r\n"))
 	keys, _ := c.Keys(&smtpcheck.Session{Header: h})
@@ -45,7 +45,7 @@ func ExampleChecker_Keys() {
 // A message let through but then not taken (a later check deferred it,
 // delivery failed) is not recorded: the client's retry passes, once the
 // first session's claim is released.
-func ExampleChecker_Record() {
+func ExampleDetector_Record() {
 	c, _ := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{})})
 	msg := smtpcheck.BytesBody("Message-ID: <2@example.net>\r\n\r\nHello\r\n")
 	try := func(id string) *smtpcheck.Session {
@@ -80,7 +80,7 @@ func ExampleNew() {
 // Release, at the end of a session, gives up the claims of the messages
 // it let through but never saw taken, so that another session's copy need
 // not wait for the claim to run out.
-func ExampleChecker_Release() {
+func ExampleDetector_Release() {
 	c, _ := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{})})
 	msg := smtpcheck.BytesBody("Message-ID: <3@example.net>\r\n\r\nHello\r\n")
 	session := func(id string) *smtpcheck.Session {

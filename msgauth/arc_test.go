@@ -74,14 +74,16 @@ func TestARC(t *testing.T) {
 		{name: "the trusted sealer's key fails temporarily: defer, never refuse", msg: throughList(t, signed, "broken", vouched), cfg: trusted,
 			arc: msgauth.TempError, action: smtpcheck.TempFail, reply: "451 4.7.1 DMARC evaluation for example.net failed temporarily: ARC chain sealed by lists.example.org"},
 		{name: "quarantine a broken chain", msg: throughList(t, strings.Replace(plainMessage, "alice@example.net", "alice@example.org", 1), "ed", vouched) + "x\r\n",
-			cfg: func(c *msgauth.Config) { c.ARC, c.ARCPolicy = true, msgauth.Policy{msgauth.Fail: smtpcheck.Quarantine} },
+			cfg: func(c *msgauth.Config) {
+				c.ARC, c.ARCPolicy = true, msgauth.ResultPolicy{msgauth.Fail: smtpcheck.Quarantine}
+			},
 			arc: msgauth.Fail, action: smtpcheck.Quarantine, header: []string{"arc=fail"}},
 		{name: "tag a message without a chain", msg: strings.Replace(plainMessage, "example.net", "example.org", 1),
-			cfg: func(c *msgauth.Config) { c.ARC, c.ARCPolicy = true, msgauth.Policy{msgauth.None: smtpcheck.Tag} },
+			cfg: func(c *msgauth.Config) { c.ARC, c.ARCPolicy = true, msgauth.ResultPolicy{msgauth.None: smtpcheck.Tag} },
 			arc: msgauth.None, action: smtpcheck.Tag, header: []string{"arc=none"}},
 		{name: "ARC policy defers a temperror", msg: strings.Replace(throughList(t, signed, "broken", vouched), "alice@example.net", "alice@example.org", 1),
 			cfg: func(c *msgauth.Config) {
-				c.ARC, c.ARCPolicy = true, msgauth.Policy{msgauth.TempError: smtpcheck.TempFail, msgauth.Fail: smtpcheck.Tag}
+				c.ARC, c.ARCPolicy = true, msgauth.ResultPolicy{msgauth.TempError: smtpcheck.TempFail, msgauth.Fail: smtpcheck.Tag}
 			}, arc: msgauth.TempError, action: smtpcheck.TempFail, reply: "451 4.7.1 "},
 		{name: "local override reject stays overridden by a trusted sealer", msg: listed, cfg: func(c *msgauth.Config) {
 			trusted(c)
@@ -131,9 +133,9 @@ func TestARC(t *testing.T) {
 func TestARCPolicyNeverRejects(t *testing.T) {
 	w := newWorld(t)
 	for _, cfg := range []msgauth.Config{
-		{Resolver: w.res, ARC: true, ARCPolicy: msgauth.Policy{msgauth.Fail: smtpcheck.Reject}},
-		{Resolver: w.res, ARC: true, ARCPolicy: msgauth.Policy{msgauth.Fail: smtpcheck.TempFail}},
-		{Resolver: w.res, ARC: true, ARCPolicy: msgauth.Policy{msgauth.TempError: smtpcheck.Reject}},
+		{Resolver: w.res, ARC: true, ARCPolicy: msgauth.ResultPolicy{msgauth.Fail: smtpcheck.Reject}},
+		{Resolver: w.res, ARC: true, ARCPolicy: msgauth.ResultPolicy{msgauth.Fail: smtpcheck.TempFail}},
+		{Resolver: w.res, ARC: true, ARCPolicy: msgauth.ResultPolicy{msgauth.TempError: smtpcheck.Reject}},
 		{Resolver: w.res, ARCTrustedSealers: []string{"lists.example.org"}},
 	} {
 		if _, err := msgauth.New(cfg); err == nil {

@@ -59,11 +59,11 @@ const (
 	PermError Result = "permerror"
 )
 
-// Policy maps a result to an action: Continue (only recorded), Tag,
+// ResultPolicy maps a result to an action: Continue (only recorded), Tag,
 // Quarantine, TempFail or Reject. A result not in the map is only
 // recorded. A temperror is never refused permanently: Reject for it acts
 // as TempFail.
-type Policy map[Result]smtpcheck.Action
+type ResultPolicy map[Result]smtpcheck.Action
 
 // Config configures a Verifier.
 type Config struct {
@@ -75,11 +75,11 @@ type Config struct {
 	// DKIM maps the message's DKIM result (pass when one signature
 	// verifies; else temperror, fail, permerror, none in that order) to an
 	// action. Nil: only recorded, DMARC decides.
-	DKIM Policy
+	DKIM ResultPolicy
 	// DMARC maps DMARC's temperror and permerror to an action; fail is
 	// governed by the domain's published policy (or Override). Nil:
 	// temperror defers (451), permerror is recorded.
-	DMARC Policy
+	DMARC ResultPolicy
 	// Override replaces the policy a domain publishes with a local one,
 	// keyed by From: domain or its organisational domain, "*" for every
 	// domain: "none" to only record, "quarantine", "reject".
@@ -108,7 +108,7 @@ type Config struct {
 	// action: Continue, Tag or Quarantine, and TempFail for temperror. New
 	// refuses Reject: ARC alone never refuses a message. Nil: only
 	// recorded.
-	ARCPolicy Policy
+	ARCPolicy ResultPolicy
 	// Timeout bounds one message's verification; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Sample returns a number in [0, 100) to apply DMARC's pct=; nil uses
@@ -157,7 +157,7 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Sample = func() int { return rand.IntN(100) }
 	}
 	if cfg.DMARC == nil {
-		cfg.DMARC = Policy{TempError: smtpcheck.TempFail}
+		cfg.DMARC = ResultPolicy{TempError: smtpcheck.TempFail}
 	}
 	v := &Verifier{cfg: cfg, log: cfg.Logger, spoof: map[string]bool{}, trusted: map[string]bool{}}
 	if v.log == nil {

@@ -64,10 +64,7 @@ func newWorld(t testing.TB) *world {
 		t.Fatal(err)
 	}
 	w.publishKey("rsa._domainkey.example.net", "rsa", der)
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 200 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 200 * time.Millisecond, Attempts: 1})
 	w.res = r
 	return w
 }
@@ -164,10 +161,10 @@ func TestVerify(t *testing.T) {
 		{name: "no DMARC record", msg: from(plainMessage, "a@example.org"), dkim: msgauth.None, dmarc: msgauth.None, action: smtpcheck.Continue,
 			header: []string{"dmarc=none reason=\"no DMARC record\" header.from=example.org"}},
 		{name: "DNS timeout is a temporary failure, never 5xx", msg: sign(t, plainMessage, "example.net", "slow"),
-			cfg:  func(c *msgauth.Config) { c.DKIM = msgauth.Policy{msgauth.TempError: smtpcheck.Reject} },
+			cfg:  func(c *msgauth.Config) { c.DKIM = msgauth.ResultPolicy{msgauth.TempError: smtpcheck.Reject} },
 			dkim: msgauth.TempError, dmarc: msgauth.TempError, action: smtpcheck.TempFail, reply: "451 4."},
 		{name: "DKIM policy refuses an unsigned message", msg: from(plainMessage, "a@example.org"),
-			cfg:  func(c *msgauth.Config) { c.DKIM = msgauth.Policy{msgauth.None: smtpcheck.Reject} },
+			cfg:  func(c *msgauth.Config) { c.DKIM = msgauth.ResultPolicy{msgauth.None: smtpcheck.Reject} },
 			dkim: msgauth.None, dmarc: msgauth.None, action: smtpcheck.Reject, reply: "550 5.7.20 no passing DKIM signature for example.org: no signature"},
 		{name: "local override none", msg: tamper(sign(t, plainMessage, "example.net", "ed")),
 			cfg:  func(c *msgauth.Config) { c.Override = map[string]dmarc.Policy{"*": dmarc.PolicyNone} },

@@ -40,10 +40,7 @@ func testDNS(t *testing.T) *resolver.Resolver {
 	srv.ListIP("wl.test", "192.0.2.66", "127.0.0.2")
 	srv.ListDomain("dbl.test", "spammer.example", "127.0.1.2")
 	srv.ListIP("zen.test", "192.0.2.69", "127.255.255.254") // "refused": never a listing
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := srv.Resolver(resolver.Config{})
 	return res
 }
 
@@ -291,10 +288,7 @@ func TestTutorialBlocks(t *testing.T) {
 	srv.ListIP("sorbs.test", "192.0.2.21", "127.0.0.10")
 	srv.ListDomain("dbl.test", "spammer.example", "127.0.1.2")
 	srv.ListDomain("dsn.test", "bounces.example", "127.0.0.2")
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := srv.Resolver(resolver.Config{})
 	var log bytes.Buffer
 	env := postconf.Env{
 		Resolver: res,

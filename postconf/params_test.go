@@ -32,10 +32,7 @@ func tutorialEnv(t *testing.T) postconf.Env {
 	srv.Zone("2.0.192.in-addr.arpa.", 60)
 	srv.ListIP("zen.test", "192.0.2.66", "127.0.0.4", "XBL listing")
 	srv.ListDomain("dbl.test", "spammer.example", "127.0.1.2")
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := srv.Resolver(resolver.Config{})
 	return postconf.Env{
 		Resolver: res,
 		VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {

@@ -321,10 +321,7 @@ func TestTempfailActions(t *testing.T) {
 	srv := dnstest.New(t)
 	srv.Zone("example.net.", 60)
 	srv.ServFail("broken.example.net.")
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := srv.Resolver(resolver.Config{})
 	env := postconf.Env{Resolver: res, Domains: []string{"example.org"}}
 	tests := []struct {
 		conf, helo, from string
@@ -437,10 +434,7 @@ func TestDNSWLFailureDefersRejection(t *testing.T) {
 	srv := dnstest.New(t)
 	srv.Zone("wl.test.", 60)
 	srv.ServFail("7.2.0.192.wl.test.")
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := srv.Resolver(resolver.Config{})
 	env := postconf.Env{Resolver: res, Domains: []string{"example.org"}}
 	cfg := build(t, "smtpd_recipient_restrictions = permit_dnswl_client wl.test, reject", env)
 	d := run(t, cfg.Policy, "192.0.2.7", "mx.example.net", "a@example.net", "b@example.org")

@@ -825,7 +825,7 @@ func (b *builder) allowlistGuard(c smtpcheck.Check) smtpcheck.Check {
 // same list into Postfix's 450 4.7.1 "<address>: Client host rejected:
 // Service unavailable", as DEFER_IF_REJECT does, so an allowlisted client
 // is not refused for good while its allowlist is down.
-func dnswlClient(c *dnsbl.Checker) smtpcheck.Check {
+func dnswlClient(c *dnsbl.ClientLists) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		ip := s.Conn.ClientIP
 		if !ip.IsValid() {
@@ -904,7 +904,7 @@ func (b *builder) dnsList(list, name, spec string) (smtpcheck.Check, error) {
 // whose last label is all digits is not, and the reply's $rbl_what is the
 // whole address: "Recipient address [bob@example.com] blocked using ...".
 // The null sender is not looked up.
-func addressRHSBL(c *dnsbl.Checker, subj dnsbl.Subject) smtpcheck.Check {
+func addressRHSBL(c *dnsbl.ClientLists, subj dnsbl.Subject) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		var a smtpcheck.Address
 		switch {

@@ -51,7 +51,7 @@ func openTable(spec string, raw bool) (postfix.Table, error) {
 			return nil, fmt.Errorf("%s: want static:{ result }", clip(spec))
 		}
 		if raw {
-			return staticTable{name: spec, a: postfix.Action{Verb: postfix.OK, Text: text}}, nil
+			return staticTable{name: spec, a: postfix.TableAction{Verb: postfix.OK, Text: text}}, nil
 		}
 		a, err := postfix.ParseAction(text)
 		if err != nil {
@@ -130,9 +130,9 @@ func inlineLines(kind, body string) ([]string, error) {
 // staticTable is static:{ result }: one answer for every query.
 type staticTable struct {
 	name string
-	a    postfix.Action
+	a    postfix.TableAction
 }
 
-func (t staticTable) Name() string                       { return t.name }
-func (t staticTable) Fixed() bool                        { return false }
-func (t staticTable) Find(string) (postfix.Action, bool) { return t.a, true }
+func (t staticTable) Name() string                            { return t.name }
+func (t staticTable) Fixed() bool                             { return false }
+func (t staticTable) Find(string) (postfix.TableAction, bool) { return t.a, true }

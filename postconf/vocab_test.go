@@ -245,10 +245,7 @@ func serverDNS(t *testing.T) *resolver.Resolver {
 	for _, z := range []string{"mxhost.example.", "badhost.example.", "nomx.example.", "nullmx.example.", "nsdomain.example.", "badns.example.", "example.net.", "example.org.", "2.0.192.in-addr.arpa."} {
 		srv.Zone(z, 60)
 	}
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := srv.Resolver(resolver.Config{})
 	return res
 }
 

@@ -227,7 +227,7 @@ func TestScreenBegin(t *testing.T) {
 }
 
 func TestParseAction(t *testing.T) {
-	for in, want := range map[string]Action{"ignore": Ignore, "Enforce": Enforce, " drop ": Drop} {
+	for in, want := range map[string]TestAction{"ignore": Ignore, "Enforce": Enforce, " drop ": Drop} {
 		if got, err := ParseAction(in); err != nil || got != want {
 			t.Errorf("ParseAction(%q) = %v, %v, want %v", in, got, err, want)
 		}

@@ -10,14 +10,14 @@ import (
 	"github.com/smtppolicy/smtppolicy/access/postfix"
 )
 
-// Action is what a failed test does (postscreen_*_action).
-type Action uint8
+// TestAction is what a failed test does (postscreen_*_action).
+type TestAction uint8
 
 // The actions, as postscreen(8) defines them.
 const (
 	// Ignore logs the failure and lets the client on, but the test is not
 	// passed: the client takes it again next time.
-	Ignore Action = iota
+	Ignore TestAction = iota
 	// Enforce lets the session go on and refuses every RCPT TO with
 	// 550 5.5.1, so the refusal is logged with the sender and recipient.
 	Enforce
@@ -28,7 +28,7 @@ const (
 var actionNames = [...]string{"ignore", "enforce", "drop"}
 
 // String returns the action's name.
-func (a Action) String() string {
+func (a TestAction) String() string {
 	if int(a) < len(actionNames) {
 		return actionNames[a]
 	}
@@ -36,10 +36,10 @@ func (a Action) String() string {
 }
 
 // ParseAction reads "ignore", "enforce" or "drop", in any case.
-func ParseAction(s string) (Action, error) {
+func ParseAction(s string) (TestAction, error) {
 	for i, n := range actionNames {
 		if strings.EqualFold(strings.TrimSpace(s), n) {
-			return Action(i), nil
+			return TestAction(i), nil
 		}
 	}
 	return 0, fmt.Errorf("postscreen: action %q: want ignore, enforce or drop", s)
@@ -108,7 +108,7 @@ func (l AccessList) Lookup(ip netip.Addr) (Access, string) {
 
 // accessOf reads a table value: permit (or OK), reject (or a 4xx/5xx
 // code), anything else dunno.
-func accessOf(a postfix.Action) Access {
+func accessOf(a postfix.TableAction) Access {
 	switch a.Verb {
 	case postfix.OK:
 		return Permit
@@ -135,12 +135,12 @@ type Config struct {
 	// of them are current pays none (postscreen's PASS OLD).
 	Enabled Tests
 	// Actions per test (Ignore when unset).
-	Actions [numTests]Action
+	Actions [numTests]TestAction
 	// DenylistAction is what a client the access list denies gets
 	// (postscreen_denylist_action): Ignore (Postfix's default) lets it take
 	// the tests as if unlisted, Enforce refuses its recipients with
 	// 550 5.3.2, Drop answers 521 5.3.2 and hangs up.
-	DenylistAction Action
+	DenylistAction TestAction
 	// ReconnectAfterDeep is postscreen's rule for the deep tests: a client
 	// that passes them in this connection gets 450 4.3.2 at RCPT TO and is
 	// let through when it reconnects (its passes are then cached). Off,
@@ -188,7 +188,7 @@ func New(cfg Config) *Screen { return &Screen{cfg: cfg} }
 func (s *Screen) Config() Config { return s.cfg }
 
 // Action returns what a failure of t does.
-func (s *Screen) Action(t Test) Action {
+func (s *Screen) Action(t Test) TestAction {
 	if t < numTests {
 		return s.cfg.Actions[t]
 	}

@@ -90,7 +90,7 @@ const (
 	BodyRejectNow
 )
 
-// Config configures a Checker. The DNS checks need Resolver; without it only
+// Config configures a LinkLists. The DNS checks need Resolver; without it only
 // the checks that need no DNS (RequireDomain, MaxURIs, Links, Body) run.
 type Config struct {
 	Resolver *resolver.Resolver
@@ -139,8 +139,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Checker runs the URI checks. It is safe for concurrent use.
-type Checker struct {
+// LinkLists runs the URI checks. It is safe for concurrent use.
+type LinkLists struct {
 	cfg     Config
 	domains []*listChecker // lists asked about domains
 	ips     []*listChecker // lists asked about IP hosts
@@ -150,13 +150,13 @@ type Checker struct {
 
 type listChecker struct {
 	list List
-	c    *dnsbl.Checker
+	c    *dnsbl.ClientLists
 }
 
-// New returns a Checker. It fails on a list without a resolver, or a list
+// New returns a LinkLists. It fails on a list without a resolver, or a list
 // the dnsbl package refuses.
-func New(cfg Config) (*Checker, error) {
-	c := &Checker{cfg: cfg, exclude: map[string]bool{}, log: cfg.Logger}
+func New(cfg Config) (*LinkLists, error) {
+	c := &LinkLists{cfg: cfg, exclude: map[string]bool{}, log: cfg.Logger}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -206,7 +206,7 @@ func New(cfg Config) (*Checker, error) {
 }
 
 // excluded reports a host in or below an excluded domain.
-func (c *Checker) excluded(name string) bool {
+func (c *LinkLists) excluded(name string) bool {
 	for len(c.exclude) > 0 {
 		if c.exclude[name] {
 			return true
@@ -241,7 +241,7 @@ func Found(s *smtpcheck.Session) *Result {
 }
 
 // extract reads the message's body once; later checks reuse it.
-func (c *Checker) extract(s *smtpcheck.Session) (*Result, error) {
+func (c *LinkLists) extract(s *smtpcheck.Session) (*Result, error) {
 	if r := Found(s); r != nil {
 		return r, nil
 	}
@@ -272,7 +272,7 @@ func reason(rule, matched, evidence string) smtpcheck.Reason {
 // order of appearance, that a rule refuses. A DNS failure that keeps a rule
 // from deciding, when nothing refused, is returned as Result.Err for the
 // enclosing Guard's error policy.
-func (c *Checker) Check() smtpcheck.Check {
+func (c *LinkLists) Check() smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		found, err := c.extract(s)
 		if err != nil {
@@ -342,7 +342,7 @@ const concurrency = 8
 // dnsChecks plans the lookups in order of appearance (so the per-list caps
 // keep the first hosts), runs them in parallel, and returns the refusal of
 // the earliest host, or the first error when nothing refused.
-func (c *Checker) dnsChecks(ctx context.Context, hosts []Host) smtpcheck.Result {
+func (c *LinkLists) dnsChecks(ctx context.Context, hosts []Host) smtpcheck.Result {
 	var jobs []*job
 	listUsed := make([]int, len(c.domains)+len(c.ips))
 	ruleUsed := map[string]int{}
@@ -418,18 +418,18 @@ func (c *Checker) dnsChecks(ctx context.Context, hosts []Host) smtpcheck.Result 
 }
 
 // ipListed asks one IP list about an IP host (smtpf#776).
-func (c *Checker) ipListed(ctx context.Context, lc *listChecker, h Host) smtpcheck.Result {
+func (c *LinkLists) ipListed(ctx context.Context, lc *listChecker, h Host) smtpcheck.Result {
 	v := lc.c.CheckIP(ctx, h.IP)
 	return c.listVerdict(v, func(zone string) reply.Reply { return reply.URIHostBlacklisted(h.Name, zone) }, "uri-dns-bl")
 }
 
 // domainListed asks one domain list about a registered domain (smtpf#762).
-func (c *Checker) domainListed(ctx context.Context, lc *listChecker, domain string) smtpcheck.Result {
+func (c *LinkLists) domainListed(ctx context.Context, lc *listChecker, domain string) smtpcheck.Result {
 	v := lc.c.CheckDomain(ctx, domain)
 	return c.listVerdict(v, func(zone string) reply.Reply { return reply.URIDomainBlacklisted(domain, zone) }, "uri-bl")
 }
 
-func (c *Checker) listVerdict(v *dnsbl.Verdict, rep func(zone string) reply.Reply, rule string) smtpcheck.Result {
+func (c *LinkLists) listVerdict(v *dnsbl.Verdict, rep func(zone string) reply.Reply, rule string) smtpcheck.Result {
 	if v.Err != nil {
 		return smtpcheck.Result{}
 	}
@@ -457,7 +457,7 @@ func lookupErr(err error, rule, matched string) smtpcheck.Result {
 
 // addrChecks resolves a host name and runs uri-ip-in-name and
 // uri-require-ptr on its addresses.
-func (c *Checker) addrChecks(ctx context.Context, h Host) smtpcheck.Result {
+func (c *LinkLists) addrChecks(ctx context.Context, h Host) smtpcheck.Result {
 	addrs, err := c.cfg.Resolver.LookupIP(ctx, h.Name)
 	if err != nil {
 		return lookupErr(err, "uri-resolve", h.Name)
@@ -476,7 +476,7 @@ func (c *Checker) addrChecks(ctx context.Context, h Host) smtpcheck.Result {
 }
 
 // requirePTR refuses a host with an address that has no PTR (smtpf#748).
-func (c *Checker) requirePTR(ctx context.Context, host string, addrs []netip.Addr) smtpcheck.Result {
+func (c *LinkLists) requirePTR(ctx context.Context, host string, addrs []netip.Addr) smtpcheck.Result {
 	for _, a := range addrs {
 		names, err := c.cfg.Resolver.LookupPTR(ctx, a)
 		if err != nil && !resolver.IsNotFound(err) {
@@ -492,7 +492,7 @@ func (c *Checker) requirePTR(ctx context.Context, host string, addrs []netip.Add
 // nsChecks looks at a link domain's name servers: names that do not exist
 // (smtpf#743), names that embed their own address (smtpf#741), and name
 // server domains on the URI lists (smtpf#788).
-func (c *Checker) nsChecks(ctx context.Context, domain string) smtpcheck.Result {
+func (c *LinkLists) nsChecks(ctx context.Context, domain string) smtpcheck.Result {
 	nss, err := c.cfg.Resolver.LookupNS(ctx, domain)
 	if err != nil {
 		return lookupErr(err, "uri-ns", domain)
@@ -563,7 +563,7 @@ func IPInName(name string, ip netip.Addr) bool {
 
 // HeloCheck returns a check of the HELO name's registered domain against
 // the URI domain lists (smtpf#792).
-func (c *Checker) HeloCheck() smtpcheck.Check {
+func (c *LinkLists) HeloCheck() smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		return c.subject(ctx, s.Helo.Name, "uri-bl-helo", func(why string) reply.Reply { return reply.HeloNameRejected(why) })
 	}
@@ -571,7 +571,7 @@ func (c *Checker) HeloCheck() smtpcheck.Check {
 
 // SenderCheck returns a check of the MAIL FROM domain's registered domain
 // against the URI domain lists (smtpf#794). The null sender is not looked up.
-func (c *Checker) SenderCheck() smtpcheck.Check {
+func (c *LinkLists) SenderCheck() smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		if s.Mail == nil {
 			return smtpcheck.Result{}
@@ -582,7 +582,7 @@ func (c *Checker) SenderCheck() smtpcheck.Check {
 
 // ClientPTRCheck returns a check of the client's PTR names (as the session
 // has them) against the URI domain lists (smtpf#790).
-func (c *Checker) ClientPTRCheck() smtpcheck.Check {
+func (c *LinkLists) ClientPTRCheck() smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		var errRes smtpcheck.Result
 		for _, name := range s.Conn.PTR {
@@ -601,7 +601,7 @@ func (c *Checker) ClientPTRCheck() smtpcheck.Check {
 }
 
 // subject looks a name's registered domain up in the domain lists.
-func (c *Checker) subject(ctx context.Context, name, rule string, rep func(why string) reply.Reply) smtpcheck.Result {
+func (c *LinkLists) subject(ctx context.Context, name, rule string, rep func(why string) reply.Reply) smtpcheck.Result {
 	if name == "" || strings.HasPrefix(name, "[") || len(c.domains) == 0 {
 		return smtpcheck.Result{}
 	}

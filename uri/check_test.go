@@ -18,10 +18,7 @@ import (
 
 func testResolver(t *testing.T, srv *dnstest.Server) *resolver.Resolver {
 	t.Helper()
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 300 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatalf("resolver.New: %v", err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 300 * time.Millisecond, Attempts: 1})
 	return r
 }
 
@@ -39,7 +36,7 @@ func message(body string) *smtpcheck.Session {
 		Message("Subject: test\n\n" + body).Session()
 }
 
-func newChecker(t *testing.T, cfg Config) *Checker {
+func newChecker(t *testing.T, cfg Config) *LinkLists {
 	t.Helper()
 	c, err := New(cfg)
 	if err != nil {

@@ -85,7 +85,7 @@ func ExampleParseList() {
 	// Output: multi.surbl.test true
 }
 
-func ExampleChecker_Check() {
+func ExampleLinkLists_Check() {
 	srv, err := dnstest.Start()
 	if err != nil {
 		fmt.Println(err)
@@ -108,7 +108,7 @@ func ExampleChecker_Check() {
 	// Output: reject 550 5.7.1 black listed URL domain spam.example by dbl.test
 }
 
-func ExampleChecker_HeloCheck() {
+func ExampleLinkLists_HeloCheck() {
 	srv, _ := dnstest.Start()
 	defer srv.Close()
 	srv.ListDomain("dbl.test", "spam.example", "127.0.1.2")

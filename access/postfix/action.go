@@ -39,8 +39,8 @@ func (v Verb) String() string {
 	return fmt.Sprintf("Verb(%d)", uint8(v))
 }
 
-// Action is a parsed right-hand side.
-type Action struct {
+// TableAction is a parsed right-hand side.
+type TableAction struct {
 	Verb     Verb
 	Code     int    // for Code: the reply code
 	Enhanced string // for Code, REJECT and the DEFER verbs: an enhanced code written before the text
@@ -52,12 +52,12 @@ type Action struct {
 // FILTER, REDIRECT, BCC and restriction names or classes. A server that
 // cannot must refuse a table holding one (see Entries); a Postfix policy
 // service passes it on.
-func (a Action) Delegated() bool {
+func (a TableAction) Delegated() bool {
 	return a.Verb == Filter || a.Verb == Redirect || a.Verb == Bcc || a.Verb == Restrictions
 }
 
 // String returns the action as a table or a policy service writes it.
-func (a Action) String() string {
+func (a TableAction) String() string {
 	switch a.Verb {
 	case Code:
 		return strings.TrimSpace(strconv.Itoa(a.Code) + " " + strings.TrimSpace(a.Enhanced+" "+a.Text))
@@ -70,12 +70,12 @@ func (a Action) String() string {
 }
 
 // ParseAction parses a right-hand side of an access table.
-func ParseAction(s string) (Action, error) {
+func ParseAction(s string) (TableAction, error) {
 	s = strings.TrimSpace(s)
 	word, text, _ := strings.Cut(s, " ")
 	text = strings.TrimSpace(text)
 	if strings.ContainsAny(s, "\r\n\x00") {
-		return Action{}, fmt.Errorf("control character in action")
+		return TableAction{}, fmt.Errorf("control character in action")
 	}
 	if isDigits(word) {
 		// Postfix reads "4NN text" and "5NN text" as a reply; a number
@@ -84,13 +84,13 @@ func ParseAction(s string) (Action, error) {
 		// not an error: the reply's class wins when it is sent.
 		if len(word) == 3 && (word[0] == '4' || word[0] == '5') && text != "" {
 			code, _ := strconv.Atoi(word)
-			a := Action{Verb: Code, Code: code}
+			a := TableAction{Verb: Code, Code: code}
 			a.Enhanced, a.Text = splitEnhanced(text)
 			return a, nil
 		}
-		return Action{Verb: OK}, nil
+		return TableAction{Verb: OK}, nil
 	}
-	v := Action{}
+	v := TableAction{}
 	switch strings.ToUpper(word) {
 	case "OK", "RELAY":
 		v.Verb = OK
@@ -115,12 +115,12 @@ func ParseAction(s string) (Action, error) {
 	case "PREPEND":
 		v.Verb = Prepend
 		if name, _, ok := strings.Cut(text, ":"); !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return Action{}, fmt.Errorf("PREPEND needs a header line (Name: value), got %q", text)
+			return TableAction{}, fmt.Errorf("PREPEND needs a header line (Name: value), got %q", text)
 		}
 	case "FILTER":
 		v.Verb = Filter
 		if !strings.Contains(text, ":") {
-			return Action{}, fmt.Errorf("FILTER needs transport:destination, got %q", text)
+			return TableAction{}, fmt.Errorf("FILTER needs transport:destination, got %q", text)
 		}
 	case "REDIRECT", "BCC":
 		v.Verb = Redirect
@@ -128,16 +128,16 @@ func ParseAction(s string) (Action, error) {
 			v.Verb = Bcc
 		}
 		if !strings.Contains(text, "@") {
-			return Action{}, fmt.Errorf("%s needs user@domain, got %q", strings.ToUpper(word), text)
+			return TableAction{}, fmt.Errorf("%s needs user@domain, got %q", strings.ToUpper(word), text)
 		}
 	default:
 		// Anything else is, for Postfix, restrictions to evaluate in place:
 		// restriction names or the name of a smtpd_restriction_classes
 		// class. A lookup table there is an error in Postfix too.
 		if strings.Contains(s, ":") || !restrictionWords(s) {
-			return Action{}, fmt.Errorf("unsupported access action %q (want OK, REJECT, DEFER, DEFER_IF_PERMIT, DEFER_IF_REJECT, DUNNO, DISCARD, HOLD, WARN, INFO, PREPEND, FILTER, REDIRECT, BCC, 4NN/5NN text, restriction names or a restriction class)", word)
+			return TableAction{}, fmt.Errorf("unsupported access action %q (want OK, REJECT, DEFER, DEFER_IF_PERMIT, DEFER_IF_REJECT, DUNNO, DISCARD, HOLD, WARN, INFO, PREPEND, FILTER, REDIRECT, BCC, 4NN/5NN text, restriction names or a restriction class)", word)
 		}
-		return Action{Verb: Restrictions, Text: s}, nil
+		return TableAction{Verb: Restrictions, Text: s}, nil
 	}
 	if v.Verb == Reject || v.Verb == Defer || v.Verb == DeferIfPermit || v.Verb == DeferIfReject {
 		v.Enhanced, v.Text = splitEnhanced(text)

@@ -280,8 +280,8 @@ type passOnKey struct{}
 // maxPassedOn bounds the actions kept for one session.
 const maxPassedOn = 8
 
-func passOn(s *smtpcheck.Session, a Action) {
-	l, _ := s.Value(passOnKey{}).([]Action)
+func passOn(s *smtpcheck.Session, a TableAction) {
+	l, _ := s.Value(passOnKey{}).([]TableAction)
 	if len(l) < maxPassedOn {
 		s.SetValue(passOnKey{}, append(l, a))
 	}
@@ -291,8 +291,8 @@ func passOn(s *smtpcheck.Session, a Action) {
 // the MTA carries out (FILTER, REDIRECT, BCC, restriction names or
 // classes) and WARN, in the order found. A Postfix policy service answers
 // them to Postfix; the checks themselves let the request go on.
-func PassedOn(s *smtpcheck.Session) []Action {
-	l, _ := s.Value(passOnKey{}).([]Action)
+func PassedOn(s *smtpcheck.Session) []TableAction {
+	l, _ := s.Value(passOnKey{}).([]TableAction)
 	return l
 }
 
@@ -313,7 +313,7 @@ func Withdraw(s *smtpcheck.Session, words string) {
 // REJECT takes access_map_reject_code, the DEFER verbs access_map_defer_code,
 // "4NN text"/"5NN text" their own code; the enhanced code is the entry's or
 // the verb's default, fitted to what is refused and to the reply's class.
-func result(t Table, o Options, k Kind, subject, key string, a Action) smtpcheck.Result {
+func result(t Table, o Options, k Kind, subject, key string, a TableAction) smtpcheck.Result {
 	reason := smtpcheck.Reason{Check: kindCheck[k], Rule: t.Name() + " " + key, Matched: subject, Evidence: a.Verb.String()}
 	if a.Text != "" {
 		reason.Evidence += " " + a.Text

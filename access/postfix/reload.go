@@ -111,9 +111,9 @@ func (r *reloading) Name() string { return r.kind + ":" + r.path }
 func (r *reloading) Fixed() bool { return true }
 
 // Find implements Table.
-func (r *reloading) Find(q string) (Action, bool) { return r.table().Find(q) }
+func (r *reloading) Find(q string) (TableAction, bool) { return r.table().Find(q) }
 
-func (r *reloading) entryList() []Action { return Entries(r.cur.Load().Table) }
+func (r *reloading) entryList() []TableAction { return Entries(r.cur.Load().Table) }
 
 // LastError reports why the last reload of t failed, when t is a
 // hash:, btree: or lmdb: table whose source no longer loads (the table

@@ -30,7 +30,7 @@ type Table interface {
 	// get only whole strings.
 	Fixed() bool
 	// Find returns the action for a query string.
-	Find(q string) (Action, bool)
+	Find(q string) (TableAction, bool)
 }
 
 // MaxLineLength bounds one line of a table file.
@@ -98,7 +98,7 @@ func parse(kind string, r io.Reader, name string, raw bool) (Table, error) {
 	}
 	switch strings.ToLower(kind) {
 	case "hash", "btree", "lmdb", "texthash", "inline":
-		t = &HashTable{name: kind + ":" + name, m: make(map[string]Action)}
+		t = &HashTable{name: kind + ":" + name, m: make(map[string]TableAction)}
 	case "cidr":
 		t = &CIDRTable{name: "cidr:" + name}
 	case "regexp", "pcre":
@@ -184,7 +184,7 @@ func splitKV(line string) (string, string, error) {
 type HashTable struct {
 	entries
 	name string
-	m    map[string]Action
+	m    map[string]TableAction
 }
 
 // Name implements Table.
@@ -194,7 +194,7 @@ func (t *HashTable) Name() string { return t.name }
 func (t *HashTable) Fixed() bool { return true }
 
 // Find implements Table.
-func (t *HashTable) Find(q string) (Action, bool) {
+func (t *HashTable) Find(q string) (TableAction, bool) {
 	a, ok := t.m[strings.ToLower(q)]
 	return a, ok
 }
@@ -228,7 +228,7 @@ type CIDRTable struct {
 type cidrRule struct {
 	p      netip.Prefix
 	negate bool
-	a      Action
+	a      TableAction
 }
 
 // Name implements Table.
@@ -238,10 +238,10 @@ func (t *CIDRTable) Name() string { return t.name }
 func (t *CIDRTable) Fixed() bool { return false }
 
 // Find implements Table: q must be an IP address; others never match.
-func (t *CIDRTable) Find(q string) (Action, bool) {
+func (t *CIDRTable) Find(q string) (TableAction, bool) {
 	ip, err := netip.ParseAddr(strings.Trim(q, "[]"))
 	if err != nil {
-		return Action{}, false
+		return TableAction{}, false
 	}
 	ip = ip.Unmap()
 	for _, r := range t.rules {
@@ -249,7 +249,7 @@ func (t *CIDRTable) Find(q string) (Action, bool) {
 			return r.a, true
 		}
 	}
-	return Action{}, false
+	return TableAction{}, false
 }
 
 func (t *CIDRTable) add(line string) error {
@@ -309,7 +309,7 @@ type RegexpTable struct {
 type reRule struct {
 	re     *regexp.Regexp
 	negate bool
-	a      Action
+	a      TableAction
 	expand bool
 	guards []*reGuard // the if blocks the rule is in
 }
@@ -330,7 +330,7 @@ func (t *RegexpTable) Name() string { return t.name }
 func (t *RegexpTable) Fixed() bool { return false }
 
 // Find implements Table.
-func (t *RegexpTable) Find(q string) (Action, bool) {
+func (t *RegexpTable) Find(q string) (TableAction, bool) {
 rules:
 	for _, r := range t.rules {
 		for _, g := range r.guards {
@@ -349,7 +349,7 @@ rules:
 		a.Text = string(r.re.ExpandString(nil, a.Text, q, m))
 		return a, true
 	}
-	return Action{}, false
+	return TableAction{}, false
 }
 
 func (t *RegexpTable) add(line string) error {
@@ -562,7 +562,7 @@ func escaped(pat string, i int) bool {
 
 // entries records each action of a table with the line it was read from.
 type entries struct {
-	list []Action
+	list []TableAction
 	line int
 	raw  bool // results are kept as written, not read as access actions
 }
@@ -573,9 +573,9 @@ func (e *entries) setRaw() { e.raw = true }
 
 func (e *entries) finish() error { return nil }
 
-func (e *entries) parse(v string) (Action, error) {
+func (e *entries) parse(v string) (TableAction, error) {
 	if e.raw {
-		return Action{Verb: OK, Text: v, Line: e.line}, nil
+		return TableAction{Verb: OK, Text: v, Line: e.line}, nil
 	}
 	a, err := ParseAction(v)
 	if err != nil {
@@ -589,14 +589,14 @@ func (e *entries) parse(v string) (Action, error) {
 // Entries returns every action a table read, in file order, each with its
 // line, so a program can refuse at load a table holding an action it
 // cannot carry out. A Table of another implementation gives none.
-func Entries(t Table) []Action {
-	if e, ok := t.(interface{ entryList() []Action }); ok {
+func Entries(t Table) []TableAction {
+	if e, ok := t.(interface{ entryList() []TableAction }); ok {
 		return e.entryList()
 	}
 	return nil
 }
 
-func (e *entries) entryList() []Action { return e.list }
+func (e *entries) entryList() []TableAction { return e.list }
 
 // PostfixOnly returns an error naming every line of t whose action only a
 // Postfix MTA carries out (see Action.Delegated), or nil. A server that

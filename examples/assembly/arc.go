@@ -46,9 +46,9 @@ func (c *Config) ApplyARC(cfg *msgauth.Config) error {
 }
 
 // parseARCPolicy reads a RESULT=ACTION list.
-func parseARCPolicy(s string) (msgauth.Policy, error) {
+func parseARCPolicy(s string) (msgauth.ResultPolicy, error) {
 	actions := map[string]smtpcheck.Action{"continue": smtpcheck.Continue, "tag": smtpcheck.Tag, "quarantine": smtpcheck.Quarantine, "tempfail": smtpcheck.TempFail}
-	var p msgauth.Policy
+	var p msgauth.ResultPolicy
 	for _, kv := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 		r, a, _ := strings.Cut(kv, "=")
 		res := msgauth.Result(strings.ToLower(r))
@@ -62,7 +62,7 @@ func parseARCPolicy(s string) (msgauth.Policy, error) {
 			return nil, fmt.Errorf("%q: only temperror may defer", kv)
 		}
 		if p == nil {
-			p = msgauth.Policy{}
+			p = msgauth.ResultPolicy{}
 		}
 		p[res] = act
 	}

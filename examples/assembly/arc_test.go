@@ -17,7 +17,7 @@ func TestARCParameters(t *testing.T) {
 		args    []string
 		arc     bool
 		sealers []string
-		policy  msgauth.Policy
+		policy  msgauth.ResultPolicy
 		err     string // in ApplyARC's error
 	}{
 		{name: "off by default"},
@@ -25,7 +25,7 @@ func TestARCParameters(t *testing.T) {
 		{name: "sealers add up", args: []string{"-arc-verify", "-arc-trusted-sealers", "lists.example.org", "-arc-trusted-sealers", "fwd.example.com"},
 			arc: true, sealers: []string{"lists.example.org", "fwd.example.com"}},
 		{name: "policy", args: []string{"-arc-verify", "-arc-policy", "fail=quarantine, none=tag,TempError=tempfail"}, arc: true,
-			policy: msgauth.Policy{msgauth.Fail: smtpcheck.Quarantine, msgauth.None: smtpcheck.Tag, msgauth.TempError: smtpcheck.TempFail}},
+			policy: msgauth.ResultPolicy{msgauth.Fail: smtpcheck.Quarantine, msgauth.None: smtpcheck.Tag, msgauth.TempError: smtpcheck.TempFail}},
 		{name: "ARC alone never rejects", args: []string{"-arc-verify", "-arc-policy", "fail=reject"}, err: "-arc-policy: \"fail=reject\": action \"reject\""},
 		{name: "only temperror defers", args: []string{"-arc-verify", "-arc-policy", "fail=tempfail"}, err: "only temperror may defer"},
 		{name: "unknown result", args: []string{"-arc-verify", "-arc-policy", "softfail=tag"}, err: "result \"softfail\""},

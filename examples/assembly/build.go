@@ -326,6 +326,7 @@ func buildAccess(c *Config, env Env, st *Stores, b *Built) error {
 		b.Data = append(b.Data, check)
 		b.Headers = append(b.Headers, check)
 		b.EndOfData = append(b.EndOfData, check, lim)
+		b.Checks = append(b.Checks, "access")
 		env.Logger.Info("access map on", "files", files, "keys", a.Map().Len())
 	}
 	for _, spec := range c.listValue("smtppolicy_postfix_access") {
@@ -350,6 +351,7 @@ func buildAccess(c *Config, env Env, st *Stores, b *Built) error {
 				b.Rcpt = append(b.Rcpt, smtpcheck.Named("check_recipient_access", postfix.CheckRecipientAccess(t, o)))
 			}
 		}
+		b.Checks = append(b.Checks, "postfix-access")
 		env.Logger.Info("postfix access table on", "table", table, "lookups", kinds)
 	}
 	return nil
@@ -395,10 +397,12 @@ func buildHygiene(c *Config, env Env, st *Stores, b *Built) error {
 		stages = stages.Append(hygiene.DefaultDNS(hygiene.DNSConfig{Resolver: env.Resolver}))
 		if c.boolValue("smtppolicy_spf") {
 			stages.Mail = append(stages.Mail, spfcheck.Mail(spfcheck.Config{Resolver: env.Resolver, Receiver: env.Hostname, Logger: env.Logger}))
+			b.Checks = append(b.Checks, "spf")
 		}
 		env.Logger.Info("hygiene checks on, with sender domain, reverse DNS and SPF", "spf", c.boolValue("smtppolicy_spf"))
 	}
 	b.Stages = b.Stages.Append(stages)
+	b.Checks = append([]string{"hygiene"}, b.Checks...)
 	b.MaxSize = maxSize
 	if mode == hygiene.LineNormalize {
 		// The checks pass bare LF/CR; the stored message gets CRLF.
@@ -456,6 +460,7 @@ func buildDNSBL(c *Config, env Env, st *Stores, b *Built) error {
 		}
 		return r
 	}
+	b.Checks = append(b.Checks, "dnsbl")
 	b.Connect = append(b.Connect, smtpcheck.Guard(remember, smtpcheck.Options{
 		Name:    "dnsbl",
 		Timeout: 6 * time.Second, // the lists' own deadline comes first
@@ -516,6 +521,7 @@ func buildURI(c *Config, env Env, st *Stores, b *Built) error {
 	}
 	if env.Body {
 		b.EndOfData = append(b.EndOfData, guard("uri", u.Check()))
+		b.Checks = append(b.Checks, "uri")
 	}
 	if cfg.Resolver != nil && len(cfg.Lists) > 0 {
 		if c.boolValue("smtppolicy_uri_bl_helo") {
@@ -563,6 +569,7 @@ func buildScan(c *Config, env Env, st *Stores, b *Built) error {
 			return fmt.Errorf("%s: %w", c.where("smtppolicy_clamd_socket"), err)
 		}
 		b.EndOfData = append(b.EndOfData, guard(clamd.Name, sc.Check(), timeout))
+		b.Checks = append(b.Checks, clamd.Name)
 		env.Logger.Info("virus scanning on", "clamd", sock, "policy", onFound, "on-error", onErr)
 	}
 	if sock := c.Value("smtppolicy_spamd_socket"); sock != "" {
@@ -585,6 +592,7 @@ func buildScan(c *Config, env Env, st *Stores, b *Built) error {
 			return fmt.Errorf("%s: %w", c.where("smtppolicy_spamd_socket"), err)
 		}
 		b.EndOfData = append(b.EndOfData, guard(spamd.Name, sc.Check(), timeout))
+		b.Checks = append(b.Checks, spamd.Name)
 		env.Logger.Info("spam scoring on", "spamd", sock, "reject", th.Reject, "on-error", onErr)
 	}
 	return nil
@@ -641,6 +649,7 @@ func buildGreylist(c *Config, env Env, st *Stores, b *Built) error {
 	env.Logger.Info("greylisting on", "store", daemon.RedactURL(spec), "delay", cfg.Delay, "content", content)
 	if content {
 		b.EndOfData = append(b.EndOfData, g.ContentCheck())
+		b.Checks = append(b.Checks, "greylist-content")
 		return nil
 	}
 	check := g.Check()
@@ -648,18 +657,24 @@ func buildGreylist(c *Config, env Env, st *Stores, b *Built) error {
 		check = env.GreylistAnswer(check)
 	}
 	b.Rcpt = append(b.Rcpt, counting(env, check))
+	b.Checks = append(b.Checks, "greylist")
 	return nil
 }
 
 // Then returns p with the checks of st run after p's own at each stage
 // (p's are a file's Postfix restriction lists, which run first); a nil p
-// is an empty policy. The first refusal at a stage answers.
+// is an empty policy. The first refusal at a stage answers. A stage with
+// no check stays nil, so that a front-end can tell where the policy has
+// nothing to say (the milter asks the MTA not to wait there).
 func Then(p *smtpcheck.Policy, st smtpcheck.Stages) *smtpcheck.Policy {
 	if p == nil {
 		p = &smtpcheck.Policy{}
 	}
 	then := func(first smtpcheck.Check, more []smtpcheck.Check) smtpcheck.Check {
 		if first == nil {
+			if len(more) == 0 {
+				return nil
+			}
 			return smtpcheck.FirstMatch(more...)
 		}
 		return smtpcheck.FirstMatch(append([]smtpcheck.Check{first}, more...)...)

@@ -102,10 +102,10 @@ func buildMsgauth(c *Config, env Env, st *Stores, b *Built) error {
 }
 
 // parseAuthPolicy reads a RESULT=ACTION list of DKIM or DMARC results.
-func parseAuthPolicy(s string) (msgauth.Policy, error) {
+func parseAuthPolicy(s string) (msgauth.ResultPolicy, error) {
 	actions := map[string]smtpcheck.Action{"continue": smtpcheck.Continue, "tag": smtpcheck.Tag, "quarantine": smtpcheck.Quarantine,
 		"tempfail": smtpcheck.TempFail, "reject": smtpcheck.Reject}
-	var p msgauth.Policy
+	var p msgauth.ResultPolicy
 	for _, kv := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 		r, a, ok := strings.Cut(kv, "=")
 		act, known := actions[strings.ToLower(a)]
@@ -117,7 +117,7 @@ func parseAuthPolicy(s string) (msgauth.Policy, error) {
 			return nil, fmt.Errorf("%q: unknown result %q", kv, r)
 		}
 		if p == nil {
-			p = msgauth.Policy{}
+			p = msgauth.ResultPolicy{}
 		}
 		p[res] = act
 	}

@@ -93,3 +93,42 @@ func ExampleThen() {
 	fmt.Println(policy.Evaluate(context.Background(), s).Result.Reason.Check)
 	// Output: smtpd_helo_required
 }
+
+// The same parameters build what each front-end can run: a policy
+// service sees the envelope but no message, a milter the message but not
+// the client's connection, an SMTP server both.
+func ExampleBuilt_checks() {
+	params := assembly.NewConfig(map[string]string{"smtppolicy_hygiene": "no"})
+	for name, v := range map[string]string{
+		"smtppolicy_batv_key":          "1:a secret of sixteen octets",
+		"smtppolicy_callout_recipient": "10.0.0.5:25",
+		"smtppolicy_duplicate_store":   "memory:",
+		"smtppolicy_four21_store":      "memory:",
+	} {
+		if err := params.Set(name, v); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	for _, fe := range []struct {
+		name string
+		env  assembly.Env
+	}{
+		{"policyd", assembly.Env{}},
+		{"milter", assembly.Env{Body: true}},
+		{"smtpd", assembly.Env{Body: true, Conn: true}},
+	} {
+		var stores assembly.Stores
+		b, err := assembly.Build(params, fe.env, &stores)
+		stores.Close()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(fe.name+":", strings.Join(b.Checks, " "))
+	}
+	// Output:
+	// policyd: batv callout-recipient
+	// milter: batv duplicate callout-recipient
+	// smtpd: batv duplicate four21 callout-recipient
+}

@@ -15,6 +15,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add("smtpd_helo_required = yes\nsmtppolicy_dnsbl_sites = zen.example*2,\n wl.example*-5\n")
 	f.Add("smtppolicy_hygiene = true\nsmtppolicy_spamd_score_reject = 1e3\n")
 	f.Add("smtppolicy_greylist_delay = soon\n")
+	f.Add("smtppolicy_batv_key = {2:a secret, with a comma}, 1:secretsecretsecret\nsmtppolicy_dmarc_override = example.com=none *=reject\n")
+	f.Add("smtppolicy_msgauth = yes\nsmtppolicy_dkim_policy = none=tag,fail=reject\nsmtppolicy_callout_port = 2525\nsmtppolicy_four21_wait = 5s\n")
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, text string) {
 		path := filepath.Join(dir, "main.cf")

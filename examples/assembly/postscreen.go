@@ -372,7 +372,7 @@ type PostscreenBuilt struct {
 }
 
 // postscreenAction reads an action parameter.
-func (c *Config) postscreenAction(name string) (postscreen.Action, error) {
+func (c *Config) postscreenAction(name string) (postscreen.TestAction, error) {
 	a, err := postscreen.ParseAction(c.Value(name))
 	if err != nil {
 		return 0, fmt.Errorf("%s: %q: want ignore, enforce or drop", c.where(name), c.Value(name))
@@ -539,6 +539,12 @@ func buildPostscreen(c *Config, env Env, st *Stores, b *Built) error {
 		Skip:    []smtpcheck.Condition{smtpcheck.TrustedNetwork, smtpcheck.Authenticated},
 	}))
 	b.Rcpt = append(b.Rcpt, smtpcheck.Named(postscreen.Name, postscreen.EnforceCheck()))
+	b.Checks = append(b.Checks, postscreen.Name)
+	if env.Conn && (enabled.Has(postscreen.Pregreet) || enabled.Has(postscreen.Pipelining) || enabled.Has(postscreen.NonSMTP) || enabled.Has(postscreen.BareNewline)) {
+		// The screen's protocol tests run in the listener of a front-end
+		// that owns the connection.
+		b.Checks = append(b.Checks, "postscreen-tests")
+	}
 	return nil
 }
 
@@ -561,10 +567,10 @@ func defaultBanner(c *Config, env Env) string {
 // psDNSBL is postscreen's DNS-list test: the combined score against the
 // threshold and the allowlist threshold, and the action.
 type psDNSBL struct {
-	checker   *dnsbl.Checker
+	checker   *dnsbl.ClientLists
 	threshold int
 	allow     int // <0: a score at or below it skips the other tests
-	action    postscreen.Action
+	action    postscreen.TestAction
 	names     postfix.Table // postscreen_dnsbl_reply_map, or nil
 	logger    *slog.Logger
 }
@@ -712,6 +718,7 @@ func buildReputation(c *Config, env Env, st *Stores, b *Built) error {
 	env.Logger.Info("reputation on", "store", daemon.RedactURL(spec), "half-life", c.Value("smtppolicy_reputation_half_life"),
 		"block-after", c.Value("smtppolicy_reputation_block_after"))
 	b.Reputation = r
+	b.Checks = append(b.Checks, reputation.Name)
 	// A store that is down leaves clients unscored, never refused.
 	b.Connect = append(b.Connect, smtpcheck.Guard(r.Check(), smtpcheck.Options{Name: reputation.Name, Timeout: 5 * time.Second, OnError: smtpcheck.FailOpen}))
 	return nil
@@ -756,8 +763,17 @@ func LearnNow(p *smtpcheck.Policy, r *reputation.Reputation, repeated smtpcheck.
 			return res
 		}
 	}
-	p.Connect, p.Helo, p.Mail, p.Rcpt = wrap(p.Connect), wrap(p.Helo), wrap(p.Mail), wrap(p.Rcpt)
-	p.Data, p.Headers, p.EndOfData = wrap(p.Data), wrap(p.Headers), wrap(p.EndOfData)
+	// A stage without a check stays without one (it refuses nothing to
+	// learn from), but for end of data, where an accepted message is
+	// learnt as good.
+	some := func(c smtpcheck.Check) smtpcheck.Check {
+		if c == nil {
+			return nil
+		}
+		return wrap(c)
+	}
+	p.Connect, p.Helo, p.Mail, p.Rcpt = some(p.Connect), some(p.Helo), some(p.Mail), some(p.Rcpt)
+	p.Data, p.Headers, p.EndOfData = some(p.Data), some(p.Headers), wrap(p.EndOfData)
 }
 
 // hasTable reports whether an access list has a table, whose reject

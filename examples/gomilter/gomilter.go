@@ -56,6 +56,18 @@
 // as the go-smtp front-end does: Header at end of header, Body and Message
 // at end of message.
 //
+// # Negotiation
+//
+// At option negotiation the filter asks the MTA to leave out what the policy
+// in force does not use (LeftOut): the events whose facts no check reads
+// (a policy without a header or end-of-message check gets no header and no
+// body) and the replies of the stages where it cannot refuse (a stage
+// without a check; under a dry run, all of them), so that the MTA waits
+// for the filter only where a verdict may come, and at end of message. A
+// policy reloaded while a connection is open serves that connection's next
+// SMTP session only if the events agreed serve it; otherwise the session
+// keeps the policy they were agreed for.
+//
 // # Failure modes
 //
 // Every callback that awaits an answer gets one (the filter asks for none
@@ -121,6 +133,12 @@ type Config struct {
 	// readable: for checks that must remember only what was taken
 	// (duplicate refusal), never a message a check turned away.
 	Accepted func(ctx context.Context, s *smtpcheck.Session)
+	// AcceptedReads, when set, tells whether Accepted has anything to do
+	// with the messages of policy p (a program whose hooks come and go
+	// with its configuration); where it has not, the MTA need not send
+	// the message to a policy that does not read it. Unset, Accepted
+	// reads every message.
+	AcceptedReads func(p *smtpcheck.Policy) bool
 
 	// OnClose is called once when the MTA's connection for a session
 	// ends, for checks that hold per-connection state.
@@ -160,19 +178,20 @@ func New(cfg Config) *Filter {
 		log = slog.New(slog.DiscardHandler)
 	}
 	f := &Filter{cfg: cfg, log: log}
+	n := &negotiator{f: f, fits: map[milter.OptProtocol]policyInForce{}}
 	opts := []milter.Option{
-		milter.WithDynamicMilter(func(uint32, milter.OptAction, milter.OptProtocol, milter.DataSize) milter.Milter {
-			return &session{f: f}
+		milter.WithDynamicMilter(func(_ uint32, _ milter.OptAction, protocol milter.OptProtocol, _ milter.DataSize) milter.Milter {
+			return &session{f: f, neg: n, protocol: protocol}
 		}),
 		milter.WithActions(milter.OptAddHeader | milter.OptQuarantine),
 		// The header values as received, leading blank included, so that
-		// the header checks see the field as the client wrote it.
-		milter.WithProtocol(milter.OptHeaderLeadingSpace),
-		// No answer to each header field and body chunk (the filter only
+		// the header checks see the field as the client wrote it; no
+		// answer to each header field and body chunk (the filter only
 		// spools them; its verdicts come at end of header and end of
-		// message), and no unknown-command events: one round trip
-		// fewer per field and chunk.
-		milter.WithProtocol(milter.OptNoHeaderReply | milter.OptNoBodyReply | milter.OptNoUnknown | milter.OptNoUnknownReply),
+		// message), and no unknown-command events: one round trip fewer
+		// per field and chunk. The rest is the policy's (LeftOut).
+		milter.WithProtocol(required),
+		milter.WithNegotiationCallback(n.negotiate),
 		// The MTA's write deadline: a peer that stops reading must not
 		// hold a session.
 		milter.WithWriteTimeout(10 * time.Second),

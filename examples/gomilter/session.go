@@ -10,6 +10,7 @@ import (
 
 	"github.com/d--j/go-milter"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
@@ -22,16 +23,24 @@ var errTempName = errors.New("reverse name lookup failed temporarily (MTA's {cli
 // the message in progress.
 type session struct {
 	milter.NoOpMilter
-	f      *Filter
-	ctx    context.Context
-	cancel context.CancelFunc
-	s      *smtpcheck.Session
+	f   *Filter
+	neg *negotiator
+	// protocol is what the MTA agreed at negotiation: the events it
+	// sends and the replies it awaits.
+	protocol milter.OptProtocol
+	ctx      context.Context
+	cancel   context.CancelFunc
+	s        *smtpcheck.Session
 	// policy and trusted are the ones in force when the SMTP session
 	// began (Config.Current).
 	policy  *smtpcheck.Policy
 	trusted []netip.Prefix
 
-	sp         *spool                  // the message in progress, nil outside DATA
+	sp         *spool.Spool            // the message in progress, nil outside DATA
+	content    bool                    // the policy reads the message: spool it
+	size       int64                   // the message's size so far, spooled or not
+	headerEnd  int64                   // where the body starts in the spool, once the header is parsed; -1 before
+	headed     bool                    // the blank line ending the header is spooled
 	tooBig     bool                    // the message outgrew Config.MaxMessageBytes
 	headers    []smtpcheck.HeaderField // added by checks in this transaction
 	quarantine string                  // why, when a check quarantined the message
@@ -48,12 +57,12 @@ func (ss *session) NewConnection(m milter.Modifier) error {
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	ss.connID = newID()
 	ss.s = &smtpcheck.Session{Conn: smtpcheck.Conn{ID: ss.connID}}
-	ss.policy, ss.trusted = ss.f.cfg.Policy, ss.f.cfg.Trusted
-	if ss.f.cfg.Current != nil {
-		if p, trusted := ss.f.cfg.Current(); p != nil {
-			ss.policy, ss.trusted = p, trusted
-		}
-	}
+	pf := ss.neg.fitting(ss.protocol)
+	ss.policy, ss.trusted = pf.policy, pf.trusted
+	// Only header and end-of-message checks, and Config.Accepted, read the
+	// message: for other policies it is counted, not kept.
+	ss.content = ss.policy.Headers != nil || ss.policy.EndOfData != nil || ss.f.cfg.acceptedReads(ss.policy)
+	ss.headerEnd = -1
 	ss.closed = false
 	return nil
 }
@@ -67,12 +76,40 @@ func (ss *session) evaluate(st smtpcheck.Stage) (resp *milter.Response) {
 			resp = replyResponse(reply.InternalError())
 		}
 	}()
+	ss.s.Stage = st
+	if !ss.decides(st) {
+		return milter.RespContinue
+	}
 	ctx, cancel := context.WithTimeout(ss.ctx, ss.f.cfg.CommandTimeout)
 	defer cancel()
-	ss.s.Stage = st
 	ss.s.Now = ss.f.cfg.Now()
 	d := ss.policy.Evaluate(ctx, ss.s)
 	return ss.apply(d.Result)
+}
+
+// decides reports whether the policy can reach a verdict at stage st: a
+// stage without a check has none to give, except RCPT, which gives those
+// held from the stages before it. The others go without an evaluation
+// (and without the debug line of an empty one).
+func (ss *session) decides(st smtpcheck.Stage) bool {
+	p := ss.policy
+	switch st {
+	case smtpcheck.StageConnect:
+		return p.Connect != nil
+	case smtpcheck.StageHelo:
+		return p.Helo != nil
+	case smtpcheck.StageMail:
+		return p.Mail != nil
+	case smtpcheck.StageRcpt:
+		return p.Rcpt != nil || p.Connect != nil || p.Helo != nil || p.Mail != nil
+	case smtpcheck.StageData:
+		return p.Data != nil
+	case smtpcheck.StageHeaders:
+		return p.Headers != nil
+	case smtpcheck.StageEndOfData:
+		return p.EndOfData != nil
+	}
+	return true
 }
 
 // apply turns a result into the milter's answer for the current stage.
@@ -286,36 +323,88 @@ func (ss *session) Data(m milter.Modifier) (*milter.Response, error) {
 
 // Header implements milter.Milter: the field is spooled as received.
 func (ss *session) Header(name, value string, m milter.Modifier) (*milter.Response, error) {
-	sp := ss.spool()
-	sp.WriteString(name)
-	sp.WriteString(":")
-	// Continuation lines arrive with bare LF.
-	sp.WriteString(strings.ReplaceAll(strings.ReplaceAll(value, "\r\n", "\n"), "\n", "\r\n"))
-	sp.WriteString("\r\n")
+	// The field is spooled as name ":" value CRLF, the continuation
+	// lines, which arrive with bare LF, ending in CRLF too.
+	n := int64(len(name)+1+len(value)+2) + int64(strings.Count(value, "\n")-strings.Count(value, "\r\n"))
+	if ss.content && !ss.tooBig {
+		sp := ss.spool()
+		sp.WriteString(name)
+		sp.WriteString(":")
+		for {
+			line, rest, more := strings.Cut(value, "\n")
+			if !more {
+				sp.WriteString(line)
+				break
+			}
+			sp.WriteString(strings.TrimSuffix(line, "\r"))
+			sp.WriteString("\r\n")
+			value = rest
+		}
+		sp.WriteString("\r\n")
+	}
+	ss.size += n
 	return ss.checkSize(), nil
+}
+
+// endHeader spools the blank line that ends the header, once: at end of
+// header, or at the first body chunk or end of message where the MTA
+// sends no end-of-header event.
+func (ss *session) endHeader() {
+	if ss.headed {
+		return
+	}
+	ss.headed = true
+	ss.size += 2
+	if ss.content && !ss.tooBig {
+		ss.spool().WriteString("\r\n")
+	}
 }
 
 // Headers implements milter.Milter: the header stage, on the fields so far.
 func (ss *session) Headers(m milter.Modifier) (*milter.Response, error) {
-	sp := ss.spool()
+	ss.endHeader()
 	if ss.tooBig {
+		if m.Protocol()&milter.OptNoEOHReply != 0 {
+			return milter.RespContinue, nil // refused at end of message
+		}
 		return ss.refuseTooBig(), nil
 	}
-	sp.WriteString("\r\n")
-	if sp.err != nil {
+	if !ss.decides(smtpcheck.StageHeaders) {
+		return milter.RespContinue, nil
+	}
+	if !ss.parseHeader() {
 		return ss.spoolError(), nil
 	}
-	h, _, err := smtpcheck.SplitMessage(sp.body())
-	if err != nil {
-		return ss.spoolError(), nil
-	}
-	ss.s.Header = h
 	return ss.evaluate(smtpcheck.StageHeaders), nil
+}
+
+// parseHeader parses the spooled header into the session, once per
+// message: the end-of-message checks get the fields parsed at end of
+// header, and the body is found where the header ended.
+func (ss *session) parseHeader() bool {
+	if ss.headerEnd >= 0 {
+		return true
+	}
+	sp := ss.spool()
+	if sp.Err() != nil {
+		return false
+	}
+	whole := sp.Body()
+	h, body, err := smtpcheck.SplitMessage(whole)
+	if err != nil {
+		return false
+	}
+	ss.s.Header, ss.headerEnd = h, whole.Size()-body.Size()
+	return true
 }
 
 // BodyChunk implements milter.Milter: the chunk is spooled.
 func (ss *session) BodyChunk(chunk []byte, m milter.Modifier) (*milter.Response, error) {
-	ss.spool().Write(chunk)
+	ss.endHeader()
+	if ss.content && !ss.tooBig {
+		ss.spool().Write(chunk)
+	}
+	ss.size += int64(len(chunk))
 	return ss.checkSize(), nil
 }
 
@@ -324,9 +413,11 @@ func (ss *session) BodyChunk(chunk []byte, m milter.Modifier) (*milter.Response,
 // to each field and chunk).
 func (ss *session) checkSize() *milter.Response {
 	limit := ss.f.cfg.MaxMessageBytes
-	if limit > 0 && ss.sp.size > limit && !ss.tooBig {
+	if limit > 0 && ss.size > limit && !ss.tooBig {
 		ss.tooBig = true
-		ss.sp.Close()
+		if ss.sp != nil {
+			ss.sp.Close()
+		}
 	}
 	return milter.RespContinue
 }
@@ -345,19 +436,17 @@ func (ss *session) refuseTooBig() *milter.Response {
 func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 	defer ss.resetTransaction()
 	ss.queueID(m)
-	sp := ss.spool()
+	ss.endHeader()
 	if ss.tooBig {
 		return ss.refuseTooBig(), nil
 	}
-	if sp.err != nil {
-		return ss.spoolError(), nil
+	if ss.content {
+		if !ss.parseHeader() {
+			return ss.spoolError(), nil
+		}
+		ss.s.Message = ss.sp.Body()
+		ss.s.Body = ss.sp.BodyFrom(ss.headerEnd)
 	}
-	msg := sp.body()
-	h, body, err := smtpcheck.SplitMessage(msg)
-	if err != nil {
-		return ss.spoolError(), nil
-	}
-	ss.s.Header, ss.s.Body, ss.s.Message = h, body, msg
 	resp := ss.evaluate(smtpcheck.StageEndOfData)
 	if resp == milter.RespDiscard {
 		ss.accepted() // the client is told it was taken
@@ -400,7 +489,7 @@ func (ss *session) accepted() {
 // spoolError answers a message that could not be kept (a full disk): 451
 // 4.3.0, logged.
 func (ss *session) spoolError() *milter.Response {
-	ss.f.log.Error("message not spooled", "session", ss.s.Conn.ID, "dir", ss.f.cfg.SpoolDir, "error", ss.sp.err)
+	ss.f.log.Error("message not spooled", "session", ss.s.Conn.ID, "dir", ss.f.cfg.SpoolDir, "error", ss.sp.Err())
 	return replyResponse(reply.InternalError())
 }
 
@@ -421,9 +510,9 @@ func (ss *session) decided(st smtpcheck.Stage, r smtpcheck.Result) *milter.Respo
 	return replyResponse(r.DefaultReply())
 }
 
-func (ss *session) spool() *spool {
+func (ss *session) spool() *spool.Spool {
 	if ss.sp == nil {
-		ss.sp = newSpool(ss.f.cfg.SpoolDir, ss.f.cfg.MemoryPerMessage)
+		ss.sp = spool.New(ss.f.cfg.SpoolDir, ss.f.cfg.MemoryPerMessage, "smtppolicy-milter-*")
 	}
 	return ss.sp
 }
@@ -437,6 +526,7 @@ func (ss *session) resetTransaction() {
 	}
 	ss.s.ResetTransaction()
 	ss.headers, ss.quarantine, ss.tooBig = nil, "", false
+	ss.size, ss.headerEnd, ss.headed = 0, -1, false
 }
 
 // Abort implements milter.Milter: the MTA dropped the transaction (RSET,

@@ -30,6 +30,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
 	"github.com/smtppolicy/smtppolicy/postscreen"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -597,7 +598,7 @@ func (s *session) Data(r io.Reader) error {
 		io.Copy(io.Discard, r)
 		return err
 	}
-	sp := newSpool(s.b.cfg.SpoolDir, s.b.cfg.MemoryPerMessage)
+	sp := spool.New(s.b.cfg.SpoolDir, s.b.cfg.MemoryPerMessage, "smtppolicy-spool-*")
 	defer sp.Close()
 	limit := s.b.cfg.MaxMessageBytes
 	n, err := io.Copy(sp, io.LimitReader(r, limit+1))
@@ -612,7 +613,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.dataError(err, sp)
 	}
-	msg := sp.body()
+	msg := sp.Body()
 	h, body, err := smtpcheck.SplitMessage(msg)
 	if err != nil {
 		return s.dataError(err, sp)
@@ -630,7 +631,7 @@ func (s *session) Data(r io.Reader) error {
 		return nil
 	}
 	if s.b.cfg.Normalize != nil {
-		norm := newSpool(s.b.cfg.SpoolDir, s.b.cfg.MemoryPerMessage)
+		norm := spool.New(s.b.cfg.SpoolDir, s.b.cfg.MemoryPerMessage, "smtppolicy-spool-*")
 		defer norm.Close()
 		rc, err := msg.Open()
 		if err == nil {
@@ -640,7 +641,7 @@ func (s *session) Data(r io.Reader) error {
 		if err != nil {
 			return s.dataError(err, norm)
 		}
-		msg = norm.body()
+		msg = norm.Body()
 	}
 	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: msg, Quarantine: s.quarantine}
 	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
@@ -666,7 +667,7 @@ func (s *session) accepted() {
 // dataError answers a failure while the message was read or spooled: the
 // DATA deadline (421 4.4.2, then the connection closes), the client gone,
 // or a local fault such as a full disk (451 4.3.0, logged).
-func (s *session) dataError(err error, sp *spool) error {
+func (s *session) dataError(err error, sp *spool.Spool) error {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
@@ -675,7 +676,7 @@ func (s *session) dataError(err error, sp *spool) error {
 		s.b.log.Info("client left during DATA", "session", s.s.Conn.ID, "error", err)
 		return ReplyError(reply.InternalError())
 	}
-	s.b.log.Error("message not spooled", "session", s.s.Conn.ID, "dir", s.b.cfg.SpoolDir, "in_file", sp.inFile(), "error", err)
+	s.b.log.Error("message not spooled", "session", s.s.Conn.ID, "dir", s.b.cfg.SpoolDir, "in_file", sp.InFile(), "error", err)
 	return ReplyError(reply.InternalError())
 }
 

@@ -31,22 +31,28 @@ var reverseNameRestrictions = []string{"reject_unknown_client_hostname", "reject
 // assembly's checks that the flags and smtppolicy_* parameters turned on
 // (access map, greylisting, URI lists) run after the file's lists at each
 // stage.
-func configPolicy(path string, f *postconf.File, domains []string, res *resolver.Resolver, logger *slog.Logger, flags smtpcheck.Stages) (*smtpcheck.Policy, fileConfig, error) {
+func configPolicy(path string, f *postconf.File, domains []string, res *resolver.Resolver, logger *slog.Logger, ab *assembly.Built) (*smtpcheck.Policy, fileConfig, error) {
 	var fc fileConfig
-	cfg, err := postconf.Build(f, postconf.Env{
-		Resolver: res,
-		Logger:   logger,
-		Domains:  domains,
-		// Every address in an accepted domain is deliverable here: the
-		// example stores all mail for its domains.
-		VerifyRecipient: func(ctx context.Context, a smtpcheck.Address) error {
+	// reject_unverified_* ask the assembly's callouts
+	// (smtppolicy_callout_*); without a server that knows the recipients,
+	// every address in an accepted domain is taken as deliverable.
+	verify := ab.Verify
+	if verify.Recipient == nil {
+		verify.Recipient = func(ctx context.Context, a smtpcheck.Address) error {
 			for _, d := range domains {
 				if a.DomainFold() == d {
 					return nil
 				}
 			}
 			return postconf.ErrUndeliverable
-		},
+		}
+	}
+	cfg, err := postconf.Build(f, postconf.Env{
+		Resolver:        res,
+		Logger:          logger,
+		Domains:         domains,
+		VerifyRecipient: verify.Recipient,
+		VerifySender:    verify.Sender,
 	})
 	if err != nil {
 		return nil, fc, err
@@ -62,7 +68,7 @@ func configPolicy(path string, f *postconf.File, domains []string, res *resolver
 			}
 		}
 	}
-	p := assembly.Then(cfg.Policy, flags)
+	p := assembly.Then(cfg.Policy, ab.Stages)
 	// The file's own lists follow smtpd_delay_reject themselves; the
 	// flags' checks (access map Connect: entries) are held for RCPT.
 	p.DelayReject = true

@@ -20,6 +20,15 @@
 // control, so unlike smtpd the default policy has none of its own. Every
 // decision is logged with its reasons, the queue ID as the session.
 //
+// The filter sees the message, so it runs the checks of the header and
+// body as smtpd does, at the end of the message: DKIM, DMARC and ARC
+// (-msgauth, -arc-verify), the duplicate refusal (-duplicate, which
+// remembers each message the filter lets through), the URI lists and the
+// scanners; BATV and the callouts run on the envelope, and a -config
+// file's reject_unverified_sender and reject_unverified_recipient ask the
+// callouts. smtpf's four21 test needs the client's connection, which the
+// MTA keeps: its parameters are ignored, with a warning.
+//
 // SIGHUP reloads the -config file, the tables and the access maps: MTA
 // sessions under way finish with the policy they started with, new ones
 // get the new policy, greylist and limit state is kept, and a file that
@@ -40,6 +49,10 @@
 // Postfix's mynetworks reaches the filter through -config or -trusted, as no
 // macro carries it.
 //
+// -cpu-profile FILE writes a CPU profile of the filter at work, complete
+// once the program stops on SIGTERM or SIGINT: go tool pprof FILE shows
+// where the time of each message goes (the checks, the log, the protocol).
+//
 // At start-up the program refuses a policy whose checks need a fact the
 // MTA will not send (see package gomilter's table): -mta-macros says what
 // the MTA sends. "requested" (the default) trusts the filter's request
@@ -59,6 +72,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -138,6 +152,7 @@ type options struct {
 	spoolDir  string
 	greetWait time.Duration
 	print     bool
+	profile   string
 }
 
 // setup parses flags, builds the policy and returns the filter with its
@@ -167,6 +182,8 @@ type milterDaemon struct {
 	live      atomic.Pointer[built]
 	stopBuilt context.CancelFunc
 	stores    *assembly.Stores
+	// profile is the -cpu-profile file, written until the program stops.
+	profile *os.File
 }
 
 // built is one policy made from the configuration, with what the filter
@@ -176,6 +193,10 @@ type built struct {
 	trusted []netip.Prefix // -trusted and the file's mynetworks
 	needs   []gomilter.Fact
 	maxSize int64
+	// accepted and closed are the assembly's hooks (Built.Accepted,
+	// Closed): the duplicate refusal remembers what the filter let through
+	// and gives back its claims when the session ends.
+	accepted, closed []assembly.Hook
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -202,6 +223,11 @@ func (d *milterDaemon) stop() {
 	defer d.mu.Unlock()
 	d.stopBuilt()
 	d.stores.Close()
+	if d.profile != nil {
+		pprof.StopCPUProfile()
+		d.profile.Close()
+		d.profile = nil
+	}
 }
 
 // newDaemon parses flags and builds everything; a nil daemon with a nil
@@ -225,6 +251,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	fs.StringVar(&o.spoolDir, "spool-dir", "", "directory for messages larger than 1 MiB while checked (default the system's temporary directory)")
 	fs.DurationVar(&o.greetWait, "greet-pause", 0, "refused: the MTA sends no pre-greeting facts to a milter (use Postfix's postscreen)")
 	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
+	fs.StringVar(&o.profile, "cpu-profile", "", "write a CPU profile of the running filter to this file, complete when the program stops on SIGTERM or SIGINT (read it with go tool pprof)")
 	// The policy's parameters, smtpd's: every flag of the access map,
 	// hygiene, SPF, DNS lists, links, scanners and greylisting sets one.
 	params := assembly.NewConfig(nil)
@@ -284,6 +311,19 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		}
 	}
 	d := &milterDaemon{logger: logger, stores: &assembly.Stores{}}
+	if o.profile != "" {
+		// Where the filter's time goes under the MTA's real load; the
+		// profile covers the whole run, start-up included.
+		pf, err := os.Create(o.profile)
+		if err != nil {
+			return nil, fmt.Errorf("-cpu-profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return nil, fmt.Errorf("-cpu-profile: %w", err)
+		}
+		d.profile = pf
+	}
 	// build makes the policy from the flags and files, at start and at
 	// each reload; the stores the first build opens are kept.
 	d.build = func(ctx context.Context) (*built, error) {
@@ -327,11 +367,29 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		// reload keeps it.
 		MaxMessageBytes: first.maxSize,
 		Logger:          logger,
+		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
+			for _, f := range d.live.Load().accepted {
+				if err := f(ctx, s); err != nil {
+					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
+				}
+			}
+		},
+		// The MTA sends the message to a policy that reads it, or when
+		// a hook remembers it (a policy reloaded away counts as one).
+		AcceptedReads: func(p *smtpcheck.Policy) bool {
+			b := d.live.Load()
+			return b.policy != p || len(b.accepted) > 0
+		},
 		OnClose: func(s *smtpcheck.Session) {
 			// Give back the session's concurrency slot (Concurrent-Connect:).
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			access.Release(ctx, s)
+			for _, f := range d.live.Load().closed {
+				if err := f(ctx, s); err != nil {
+					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
+				}
+			}
 		},
 	})
 	logger.Info("policy", "trusted", len(first.trusted), "needs", fmt.Sprint(first.needs))
@@ -365,14 +423,14 @@ func assemble(ctx context.Context, o options, params *assembly.Config, res *reso
 	if err != nil {
 		return nil, err
 	}
-	out := &built{maxSize: ab.MaxSize}
+	out := &built{maxSize: ab.MaxSize, accepted: ab.Accepted, closed: ab.Closed}
 	out.needs = append(out.needs, gomilter.FactAuth, gomilter.FactQueueID)
 	out.needs = append(out.needs, assemblyNeeds(loaded, res)...)
 	policy := assembly.Then(nil, ab.Stages)
 	policy.DelayReject = true
 	policy.Logger = logger
 	if o.config != "" {
-		p, fc, err := configPolicy(o.config, loaded.File, o.domains, res, logger, ab.Stages)
+		p, fc, err := configPolicy(o.config, loaded.File, o.domains, res, logger, ab)
 		if err != nil {
 			return nil, err
 		}
@@ -389,6 +447,9 @@ func assemble(ctx context.Context, o options, params *assembly.Config, res *reso
 	if o.noPolicy {
 		policy = &smtpcheck.Policy{Logger: logger}
 		out.needs = nil
+		// Every message: no size limit either, so the MTA sends the
+		// filter no message at all.
+		out.maxSize = 0
 		logger.Warn("empty policy: every message is accepted")
 	}
 	slices.Sort(out.needs)

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,5 +146,42 @@ func TestSwaksCallout(t *testing.T) {
 	out, err = send(s, "alice@senders.test", "bob@example.org")
 	if err == nil || !strings.Contains(out, "<** 550 5.7.1 recipient <bob@example.org> unknown") {
 		t.Errorf("unknown recipient downstream: want 550 5.7.1 recipient unknown; err=%v\n%s", err, out)
+	}
+}
+
+// A -config file's reject_unverified_recipient asks the callout to
+// -callout-recipient's downstream server, with Postfix's reply codes; the
+// file decides where recipients are verified, so postmaster, whom the
+// file permits first, is never probed.
+func TestSwaksCalloutAnswersFileRestriction(t *testing.T) {
+	needTool(t, "swaks")
+	mx := &mailboxHost{}
+	srv := smtp.NewServer(mx)
+	srv.Domain = "store.example.org"
+	port := listen(t, "127.0.0.1:0", func(l net.Listener) { srv.Serve(l) })
+	cf := filepath.Join(t.TempDir(), "main.cf")
+	if err := os.WriteFile(cf, []byte("smtpd_recipient_restrictions = check_recipient_access inline:{ postmaster@example.org=OK }, reject_unverified_recipient\n"+
+		"unverified_recipient_reject_code = 550\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "-config", cf, "-callout-recipient", "127.0.0.1:"+strconv.Itoa(port), "-callout-timeout", "2s")
+	send := func(rcpt string) (string, error) {
+		return swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", rcpt)
+	}
+	out, err := send("carol@example.org")
+	if err == nil || !strings.Contains(out, "<** 550 5.1.1 <carol@example.org>: Recipient address rejected: undeliverable address: host 127.0.0.1[127.0.0.1]:"+strconv.Itoa(port)+" said: 550 5.1.1 no such user") {
+		t.Errorf("recipient the downstream server refuses: want Postfix's 550 5.1.1 undeliverable address; err=%v\n%s", err, out)
+	}
+	if out, err := send("alice@example.org"); err != nil {
+		t.Errorf("recipient the downstream server knows refused: %v\n%s", err, out)
+	}
+	if out, err := send("postmaster@example.org"); err != nil {
+		t.Errorf("postmaster refused: %v\n%s", err, out)
+	}
+	mx.mu.Lock()
+	probed := strings.Join(mx.rcpts, " ")
+	mx.mu.Unlock()
+	if strings.Contains(probed, "postmaster") || strings.Count(probed, "carol@example.org") != 1 {
+		t.Errorf("downstream server probed for %q; want carol once and never postmaster", probed)
 	}
 }

@@ -66,10 +66,7 @@ func newWorld(t testing.TB) *world {
 		w.txt("rsa._domainkey."+d, "v=DKIM1; k=rsa; p="+base64.StdEncoding.EncodeToString(der))
 		w.txt("ed._domainkey."+d, "v=DKIM1; k=ed25519; p="+base64.StdEncoding.EncodeToString(keys().ed.Public().(ed25519.PublicKey)))
 	}
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 300 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 300 * time.Millisecond, Attempts: 1})
 	w.res = r
 	return w
 }

@@ -46,10 +46,7 @@ func testDNS(t *testing.T) *resolver.Resolver {
 	)
 	srv.ServFail("broken.mail.test")
 	srv.ServFail("22.200.51.198.in-addr.arpa")
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 300 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 300 * time.Millisecond, Attempts: 1})
 	return r
 }
 
@@ -183,10 +180,7 @@ func TestClientChecksUseSessionFacts(t *testing.T) {
 func TestSilentDNSKeepsDeadline(t *testing.T) {
 	srv := dnstest.New(t)
 	srv.Silence("mail.test")
-	res, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 100 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := srv.Resolver(resolver.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()

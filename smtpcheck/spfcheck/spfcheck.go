@@ -31,23 +31,23 @@ const (
 	IdentityMailFrom Identity = "mailfrom"
 )
 
-// Action is what the policy does with one SPF result.
-type Action uint8
+// ResultAction is what the policy does with one SPF result.
+type ResultAction uint8
 
 // Actions. The zero value, Default, is the result's default action (see
 // Policy).
 const (
-	Default Action = iota
-	Ignore         // no verdict; the result is only recorded
-	Mark           // accept, add the result's score (a Tag verdict)
-	Defer          // temporary refusal, 451
-	Refuse         // permanent refusal, 550
+	Default ResultAction = iota
+	Ignore               // no verdict; the result is only recorded
+	Mark                 // accept, add the result's score (a Tag verdict)
+	Defer                // temporary refusal, 451
+	Refuse               // permanent refusal, 550
 )
 
 var actionNames = [...]string{"default", "ignore", "mark", "defer", "refuse"}
 
 // String returns the action's name.
-func (a Action) String() string {
+func (a ResultAction) String() string {
 	if int(a) < len(actionNames) {
 		return actionNames[a]
 	}
@@ -55,28 +55,28 @@ func (a Action) String() string {
 }
 
 // ParseAction parses the names String returns.
-func ParseAction(s string) (Action, error) {
+func ParseAction(s string) (ResultAction, error) {
 	for i, n := range actionNames {
 		if strings.EqualFold(s, n) {
-			return Action(i), nil
+			return ResultAction(i), nil
 		}
 	}
 	return 0, errors.New("spfcheck: unknown action " + s + " (want ignore, mark, defer or refuse)")
 }
 
-// Policy maps results to actions. The zero value is what an experienced
+// ResultPolicy maps results to actions. The zero value is what an experienced
 // administrator would choose: fail refused, softfail marked with a score
 // of 2, temperror deferred, permerror ignored (a sender's broken record
 // must not lose its mail), neutral, none and pass ignored.
-type Policy struct {
-	Fail, SoftFail, Neutral, None, TempError, PermError Action
+type ResultPolicy struct {
+	Fail, SoftFail, Neutral, None, TempError, PermError ResultAction
 	// Scores added by Mark, per result; zero means 5 for fail, 2 for
 	// softfail, 1 for permerror and 0 otherwise.
 	FailScore, SoftFailScore, NeutralScore, PermErrorScore float64
 }
 
-func (p Policy) action(r spf.Result) Action {
-	var a Action
+func (p ResultPolicy) action(r spf.Result) ResultAction {
+	var a ResultAction
 	switch r {
 	case spf.Fail:
 		if a = p.Fail; a == Default {
@@ -103,7 +103,7 @@ func (p Policy) action(r spf.Result) Action {
 	return a
 }
 
-func (p Policy) score(r spf.Result) float64 {
+func (p ResultPolicy) score(r spf.Result) float64 {
 	pick := func(v, def float64) float64 {
 		if v != 0 {
 			return v
@@ -128,7 +128,7 @@ type Config struct {
 	// Resolver is the shared resolver; nil turns the check off.
 	Resolver *resolver.Resolver
 	// Policy maps results to actions.
-	Policy Policy
+	Policy ResultPolicy
 	// SmtpfReplies answers refusals in smtpf's forms (smtpf#701 for HELO,
 	// #702 for MAIL FROM: "sender <a@b> via helo (host [ip]) SPF result
 	// fail; ...") with X.7.1, instead of the RFC 7372 codes.

@@ -38,10 +38,7 @@ func rfc7208(t *testing.T) *resolver.Resolver {
 		`helo.example.com. TXT "v=spf1 -all"`,
 	)
 	srv.Silence("ip8.example.com") // the suite's TIMEOUT
-	r, err := resolver.New(resolver.Config{Servers: []string{srv.Addr()}, Timeout: 200 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := srv.Resolver(resolver.Config{Timeout: 200 * time.Millisecond, Attempts: 1})
 	return r
 }
 
@@ -50,7 +47,7 @@ func TestRFC7208PolicyMapping(t *testing.T) {
 	tests := []struct {
 		name     string // the suite's test name
 		from     string
-		policy   Policy
+		policy   ResultPolicy
 		smtpf    bool
 		result   spf.Result
 		action   smtpcheck.Action
@@ -61,15 +58,15 @@ func TestRFC7208PolicyMapping(t *testing.T) {
 		{name: "include-fail (softfail): marked", from: "foo@e1.example.com", result: spf.SoftFail, action: smtpcheck.Tag},
 		{name: "include-neutral (fail): refused", from: "foo@e3.example.com", result: spf.Fail, action: smtpcheck.Reject, code: 550, enhanced: "5.7.23"},
 		{name: "include-neutral (fail): smtpf form", from: "foo@e3.example.com", smtpf: true, result: spf.Fail, action: smtpcheck.Reject, code: 550, enhanced: "5.7.1"},
-		{name: "include-neutral (fail): deferred", from: "foo@e3.example.com", policy: Policy{Fail: Defer}, result: spf.Fail, action: smtpcheck.TempFail, code: 451, enhanced: "4.7.1"},
+		{name: "include-neutral (fail): deferred", from: "foo@e3.example.com", policy: ResultPolicy{Fail: Defer}, result: spf.Fail, action: smtpcheck.TempFail, code: 451, enhanced: "4.7.1"},
 		{name: "include-temperror: deferred", from: "foo@e4.example.com", result: spf.TempError, action: smtpcheck.TempFail, code: 451, enhanced: "4.7.24"},
-		{name: "include-temperror: continue", from: "foo@e4.example.com", policy: Policy{TempError: Ignore}, result: spf.TempError, action: smtpcheck.Continue},
+		{name: "include-temperror: continue", from: "foo@e4.example.com", policy: ResultPolicy{TempError: Ignore}, result: spf.TempError, action: smtpcheck.Continue},
 		{name: "include-permerror: not refused by default", from: "foo@e5.example.com", result: spf.PermError, action: smtpcheck.Continue},
 		{name: "include-none (permerror): not refused by default", from: "foo@e7.example.com", result: spf.PermError, action: smtpcheck.Continue},
-		{name: "include-permerror: refused when asked", from: "foo@e5.example.com", policy: Policy{PermError: Refuse}, result: spf.PermError, action: smtpcheck.Reject, code: 550, enhanced: "5.7.24"},
+		{name: "include-permerror: refused when asked", from: "foo@e5.example.com", policy: ResultPolicy{PermError: Refuse}, result: spf.PermError, action: smtpcheck.Reject, code: 550, enhanced: "5.7.24"},
 		{name: "ip7 neutral", from: "foo@ip7.example.com", result: spf.Neutral, action: smtpcheck.Continue},
 		{name: "no record: none", from: "foo@nospf.example.com", result: spf.None, action: smtpcheck.Continue},
-		{name: "softfail refused when asked", from: "foo@e1.example.com", policy: Policy{SoftFail: Refuse}, result: spf.SoftFail, action: smtpcheck.Reject, code: 550, enhanced: "5.7.23"},
+		{name: "softfail refused when asked", from: "foo@e1.example.com", policy: ResultPolicy{SoftFail: Refuse}, result: spf.SoftFail, action: smtpcheck.Reject, code: 550, enhanced: "5.7.23"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
 // DefaultTTL is the TTL of records added by the helpers that take no TTL
@@ -175,6 +177,19 @@ func (s *Server) close() {
 	defer cancel()
 	s.udp.ShutdownContext(ctx)
 	s.tcp.ShutdownContext(ctx)
+}
+
+// Resolver returns the library's resolver asking this server alone, with
+// cfg's other settings (its Servers are replaced). An invalid cfg fails
+// the test, or panics on a server made by Start.
+func (s *Server) Resolver(cfg resolver.Config) *resolver.Resolver {
+	s.helper()
+	cfg.Servers = []string{s.addr}
+	r, err := resolver.New(cfg)
+	if err != nil {
+		s.fatalf("dnstest: resolver: %v", err)
+	}
+	return r
 }
 
 // Addr returns the server's address, "127.0.0.1:port", for UDP and TCP.

@@ -3,7 +3,9 @@ package dnstest_test
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 )
 
@@ -28,6 +30,17 @@ func ExampleNew() {
 	}
 	fmt.Println(mxs[0].Host, mxs[0].Pref)
 	// Output: mx.example.test. 10
+}
+
+func ExampleServer_Resolver() {
+	srv, _ := dnstest.Start()
+	defer srv.Close()
+	srv.Add("mx.example.test. 300 IN A 192.0.2.1")
+	// The library's own resolver, asking this server alone.
+	r := srv.Resolver(resolver.Config{Timeout: time.Second})
+	addrs, err := r.LookupA(context.Background(), "mx.example.test")
+	fmt.Println(addrs, err)
+	// Output: [192.0.2.1] <nil>
 }
 
 func ExampleServer_ListIP() {

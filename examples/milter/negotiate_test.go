@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/d--j/go-milter"
+)
+
+// TestMTAWaitsOnlyWhereThePolicyMayRefuse checks what the program asks the
+// MTA for at option negotiation: with the default policy (no check at
+// connect) the MTA awaits no reply to the connect event; with -no-policy
+// it sends nothing but the end of message; under -dry-run it sends every
+// event and awaits no reply before the end of message.
+func TestMTAWaitsOnlyWhereThePolicyMayRefuse(t *testing.T) {
+	for _, tc := range []struct {
+		args          []string
+		sent, awaited string
+	}{
+		{nil, "connect helo mail rcpt data header body eoh", "helo mail rcpt data eoh"},
+		{[]string{"-no-policy"}, "", ""},
+		{[]string{"-dry-run"}, "connect helo mail rcpt data header body eoh", ""},
+	} {
+		t.Run(strings.Join(append([]string{"default"}, tc.args...), " "), func(t *testing.T) {
+			devnull, _ := os.Open(os.DevNull)
+			defer devnull.Close()
+			f, ln, _, err := setup(append([]string{"-listen", "inet:127.0.0.1:0"}, tc.args...), devnull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go f.Serve(ln)
+			defer f.Close()
+			s, err := milter.NewClient("tcp", ln.Addr().String(), milter.WithActions(milter.AllClientSupportedActionMasks)).Session(milter.NewMacroBag())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if sent, awaited := negotiated(s); sent != tc.sent || awaited != tc.awaited {
+				t.Fatalf("MTA sends %q and awaits %q, want %q and %q", sent, awaited, tc.sent, tc.awaited)
+			}
+		})
+	}
+}
+
+// negotiated describes what the MTA agreed with the filter: the stages it
+// sends and those where it awaits the filter's reply (end of message
+// always).
+func negotiated(s *milter.ClientSession) (sent, awaited string) {
+	var ev, re []string
+	for _, st := range []struct {
+		name      string
+		no, noRep milter.OptProtocol
+	}{
+		{"connect", milter.OptNoConnect, milter.OptNoConnReply},
+		{"helo", milter.OptNoHelo, milter.OptNoHeloReply},
+		{"mail", milter.OptNoMailFrom, milter.OptNoMailReply},
+		{"rcpt", milter.OptNoRcptTo, milter.OptNoRcptReply},
+		{"data", milter.OptNoData, milter.OptNoDataReply},
+		{"header", milter.OptNoHeaders, milter.OptNoHeaderReply},
+		{"body", milter.OptNoBody, milter.OptNoBodyReply},
+		{"eoh", milter.OptNoEOH, milter.OptNoEOHReply},
+	} {
+		if s.ProtocolOption(st.no) {
+			continue
+		}
+		ev = append(ev, st.name)
+		if !s.ProtocolOption(st.noRep) {
+			re = append(re, st.name)
+		}
+	}
+	return strings.Join(ev, " "), strings.Join(re, " ")
+}
