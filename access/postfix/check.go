@@ -300,7 +300,7 @@ func PassedOn(s *smtpcheck.Session) []TableAction {
 // on for s: the caller evaluated them itself, as Postfix would in place,
 // and the MTA must not evaluate them a second time.
 func Withdraw(s *smtpcheck.Session, words string) {
-	l, _ := s.Value(passOnKey{}).([]Action)
+	l, _ := s.Value(passOnKey{}).([]TableAction)
 	for i := len(l) - 1; i >= 0; i-- {
 		if l[i].Verb == Restrictions && l[i].Text == words {
 			s.SetValue(passOnKey{}, append(l[:i:i], l[i+1:]...))
