@@ -33,7 +33,7 @@ func SplitMessage(m Body) (Header, Body, error) {
 		return nil, nil, err
 	}
 	defer rc.Close()
-	h, off, err := readHeader(rc)
+	h, off, err := readHeader(rc, m.Size())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,8 +42,10 @@ func SplitMessage(m Body) (Header, Body, error) {
 
 // readHeader reads header fields from r and returns them with the offset of
 // the body.
-func readHeader(r io.Reader) (Header, int64, error) {
-	br := bufio.NewReaderSize(r, 16<<10)
+func readHeader(r io.Reader, size int64) (Header, int64, error) {
+	// A buffer no larger than the message: most headers are a few KiB,
+	// and a front-end parses one per message.
+	br := bufio.NewReaderSize(r, int(min(size+1, 16<<10)))
 	var (
 		h    Header
 		off  int64

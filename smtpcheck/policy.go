@@ -285,8 +285,11 @@ func (p *Policy) record(ctx context.Context, s *Session, d *Decision) {
 		// *Decision from the record (verdict lines, metrics), and a text
 		// or JSON handler resolves them. Enabled first, so a decision not
 		// logged costs nothing.
+		// The record gets its own copy of the decision: handing slog d
+		// itself would put every decision on the heap, logged or not.
 		if p.Logger.Enabled(ctx, level) {
-			p.Logger.LogAttrs(ctx, level, "decision", slog.Any("session", s), slog.Any("decision", d))
+			logged := *d
+			p.Logger.LogAttrs(ctx, level, "decision", slog.Any("session", s), slog.Any("decision", &logged))
 		}
 	}
 }

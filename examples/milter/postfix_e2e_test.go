@@ -363,8 +363,13 @@ func TestPostfixRefusesMessageMissingHeaders(t *testing.T) {
 		t.Fatalf("message without Date/Message-ID = %q, want the header check's %q", text, want)
 	}
 	// The filter's decision line names the message by Postfix's queue ID.
-	maillog, _ := os.ReadFile(filepath.Join(in.dir, "log", "maillog"))
-	m := regexp.MustCompile(`([0-9A-F]{6,}): milter-reject: END-OF-MESSAGE`).FindSubmatch(maillog)
+	// Postfix's log line may be written after the client has the reply.
+	var maillog []byte
+	var m [][]byte
+	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		maillog, _ = os.ReadFile(filepath.Join(in.dir, "log", "maillog"))
+		m = regexp.MustCompile(`([0-9A-F]{6,}): milter-reject: END-OF-MESSAGE`).FindSubmatch(maillog)
+	}
 	if m == nil {
 		t.Fatalf("no milter-reject in Postfix's log:\n%s", maillog)
 	}
