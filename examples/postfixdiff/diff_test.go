@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -591,18 +592,23 @@ func (r *compared) add(c config, s session, pf, other []step) {
 const configWorkers = 4
 
 // eachConfig runs fn for configurations 0..n-1, configWorkers at a time,
-// and returns their errors.
+// and returns their errors. After the first error no further
+// configuration starts: a Postfix that stopped answering would otherwise
+// cost a timeout for every one of them.
 func eachConfig(n int, fn func(i int) error) error {
 	sem := make(chan struct{}, configWorkers)
 	errs := make([]error, n)
+	var failed atomic.Bool
 	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && !failed.Load(); i++ {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = fn(i)
+			if errs[i] = fn(i); errs[i] != nil {
+				failed.Store(true)
+			}
 		}()
 	}
 	wg.Wait()

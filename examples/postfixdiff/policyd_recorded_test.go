@@ -141,6 +141,7 @@ func TestRecordedPolicydAnswers(t *testing.T) {
 	dir := t.TempDir()
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			conf := filepath.Join(dir, fmt.Sprintf("case%d.cf", i))
 			c := config{name: tt.name, params: params(tt.conf)}
 			body := policydMainCF(sharedMain+"compatibility_level = 3.6\n", c)

@@ -110,7 +110,8 @@ func TestRecordedPostfixAnswers(t *testing.T) {
 	dir := t.TempDir()
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conf := filepath.Join(dir, "main.cf")
+			t.Parallel()
+			conf := filepath.Join(dir, fmt.Sprintf("case%d.cf", i))
 			body := shared + "mynetworks = 127.0.0.0/29\n" + tt.conf + "\n"
 			if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 				t.Fatal(err)
