@@ -101,6 +101,8 @@ var defaults = map[string]string{
 	"mydestination": "",
 	"mynetworks":    "127.0.0.0/8 [::1]/128",
 	"relay_domains": "",
+	// trivial-rewrite's completion of an address without a domain
+	"append_at_myorigin": "yes",
 	// restriction lists
 	"smtpd_client_restrictions":      "",
 	"smtpd_helo_restrictions":        "",
@@ -309,7 +311,7 @@ func Build(f *File, env Env) (*Config, error) {
 	}
 
 	p := &smtpcheck.Policy{DryRun: cfg.DryRun, Logger: env.Logger}
-	helo := lists["smtpd_helo_restrictions"]
+	helo := heloGiven(lists["smtpd_helo_restrictions"])
 	if cfg.HeloRequired {
 		helo = sequence(hygiene.HeloRequired(), helo)
 	}
@@ -346,6 +348,22 @@ func Build(f *File, env Env) (*Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// heloGiven runs the HELO list only for a client that sent HELO or EHLO:
+// Postfix's smtpd_check_helo returns at once without a HELO name, so the
+// list is skipped whole (a "reject" or check_helo_access in it included),
+// also where smtpd_delay_reject evaluates it at RCPT.
+func heloGiven(c smtpcheck.Check) smtpcheck.Check {
+	if c == nil {
+		return nil
+	}
+	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		if s.Helo.Name == "" {
+			return smtpcheck.Result{}
+		}
+		return c(ctx, s)
+	}
 }
 
 // sequence evaluates restriction lists one after another, as Postfix does
@@ -572,7 +590,34 @@ func (b *builder) accessOptions() error {
 	if b.access.DeferCode, err = b.code("access_map_defer_code"); err != nil {
 		return err
 	}
+	if b.access.Origin, err = b.origin(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// origin is the domain trivial-rewrite completes an address without one
+// with ($myorigin, with append_at_myorigin = yes) before Postfix's
+// restrictions resolve it: "alice" is alice@$myorigin to the access
+// tables, the domain checks and relay control. "" when
+// append_at_myorigin = no, which leaves such an address local. An unset
+// myorigin and myhostname take the server's host name (Env.Hostname), as
+// Postfix takes the system's.
+func (b *builder) origin() (string, error) {
+	on, err := b.boolParam("append_at_myorigin")
+	if err != nil || !on {
+		return "", err
+	}
+	v, err := b.value("myorigin")
+	if err != nil {
+		return "", err
+	}
+	_, setOrigin := b.f.Raw("myorigin")
+	_, setHost := b.f.Raw("myhostname")
+	if !setOrigin && !setHost && b.env.Hostname != "" {
+		v = b.env.Hostname
+	}
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), "."), nil
 }
 
 // localDomain reports whether d is one of relay_domains/mydestination (or

@@ -25,6 +25,10 @@
 //   - reject_unverified_sender and reject_unverified_recipient ask the
 //     program's verifier (Env.VerifySender, Env.VerifyRecipient), not
 //     Postfix's verify(8).
+//   - an address without a domain is completed with $myorigin, as Postfix's
+//     trivial-rewrite does; where the file sets neither myorigin nor
+//     myhostname that is Env.Hostname (else "localhost"), not the
+//     system's name.
 package postconf
 
 import (

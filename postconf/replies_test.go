@@ -112,6 +112,25 @@ bye.example      421 closing time
 			"450 4.7.0 <b@example.org>: Recipient address rejected: defer_if_reject requested"},
 		{"defer_if_reject ends with its list", "smtpd_client_restrictions = defer_if_reject\nsmtpd_recipient_restrictions = reject", "192.0.2.1", "mx.example.net", "a@example.net", "b@example.org", smtpcheck.Reject,
 			"554 5.7.1 <b@example.org>: Recipient address rejected: Access denied"},
+		// An address without a domain is user@$myorigin to the
+		// restrictions, as trivial-rewrite completes it for Postfix.
+		{"bare recipient is relayed as user@$myorigin", "myhostname = mx.private.test\nsmtpd_recipient_restrictions = reject_unauth_destination", "192.0.2.1", "mx.example.net", "a@example.net", "bob", smtpcheck.Reject,
+			"554 5.7.1 <bob>: Relay access denied"},
+		{"bare recipient with a local $myorigin", "myorigin = example.org\nsmtpd_recipient_restrictions = reject_unauth_destination", "192.0.2.1", "mx.example.net", "a@example.net", "bob", smtpcheck.Continue, ""},
+		{"append_at_myorigin = no keeps a bare recipient local", "append_at_myorigin = no\nsmtpd_recipient_restrictions = reject_unauth_destination", "192.0.2.1", "mx.example.net", "a@example.net", "bob", smtpcheck.Continue, ""},
+		{"bare sender's domain is $myorigin", "myhostname = nowhere.nxdomain.example\nsmtpd_sender_restrictions = reject_unknown_sender_domain", "192.0.2.1", "mx.example.net", "alice", "b@example.org", smtpcheck.TempFail,
+			"450 4.1.8 <alice>: Sender address rejected: Domain not found"},
+		{"bare sender is looked up as user@$myorigin", "myorigin = spammer.example\nsmtpd_sender_restrictions = check_sender_access inline:{ spammer.example=REJECT }", "192.0.2.1", "mx.example.net", "alice", "b@example.org", smtpcheck.Reject,
+			"554 5.7.1 <alice>: Sender address rejected: Access denied"},
+		{"bare sender stays bare for reject_non_fqdn_sender", "myorigin = example.org\nsmtpd_sender_restrictions = reject_non_fqdn_sender", "192.0.2.1", "mx.example.net", "alice", "b@example.org", smtpcheck.Reject,
+			"504 5.5.2 <alice>: Sender address rejected: need fully-qualified address"},
+		// Postfix skips the HELO list whole for a client that sent no HELO.
+		{"no HELO, no HELO list", "smtpd_helo_restrictions = reject", "192.0.2.1", "", "a@example.net", "b@example.org", smtpcheck.Continue, ""},
+		{"no HELO, no HELO list without delay", "smtpd_delay_reject = no\nsmtpd_helo_restrictions = check_helo_access static:REJECT", "192.0.2.1", "", "a@example.net", "b@example.org", smtpcheck.Continue, ""},
+		// A HELO name that is no DNS name is "not found" to Postfix, a
+		// refusal that ends the list, not a lookup failure.
+		{"malformed HELO name not found", "smtpd_helo_restrictions = reject_unknown_helo_hostname\nsmtpd_recipient_restrictions = reject", "192.0.2.1", "bad_host!.example", "a@example.net", "b@example.org", smtpcheck.TempFail,
+			"450 4.7.1 <bad_host!.example>: Helo command rejected: Host not found"},
 		{"non-FQDN recipient", "relay_domains = localhost\nsmtpd_recipient_restrictions = reject_non_fqdn_recipient", "192.0.2.1", "mx.example.net", "a@example.net", "b@localhost", smtpcheck.Reject,
 			"504 5.5.2 <b@localhost>: Recipient address rejected: need fully-qualified address"},
 	}
@@ -454,6 +473,33 @@ func TestTableRestrictionNames(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("HELO %s MAIL FROM %s: %v %q, want %q", tt.helo, tt.from, d.Result.Action, got, tt.want)
+		}
+	}
+}
+
+// A restriction class named in an access table is evaluated in place also
+// for a policy service (Env.PassActions) when the file defines it: the
+// rest of the lists, smtpd_reject_unlisted_recipient's check included,
+// sees its verdict, as in Postfix, and nothing is left for Postfix to
+// evaluate again.
+func TestTableClassEvaluatedInPlace(t *testing.T) {
+	conf := "smtpd_restriction_classes = strict\nstrict = reject_non_fqdn_sender\n" +
+		"relay_domains = relay.example\nrelay_recipient_maps = inline:{ bob@relay.example=x }\n" +
+		"smtpd_recipient_restrictions = check_recipient_access inline:{ carol@relay.example=strict }\n"
+	for _, pass := range []bool{false, true} {
+		cfg := build(t, conf, postconf.Env{Domains: []string{"example.org"}, PassActions: pass})
+		for _, tt := range []struct{ from, want string }{
+			{"alice@workstation", "504 5.5.2 <alice@workstation>: Sender address rejected: need fully-qualified address"},
+			{"alice@example.net", "550 5.1.1 <carol@relay.example>: Recipient address rejected: User unknown in relay recipient table"},
+		} {
+			s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From(tt.from).To("carol@relay.example").Session()
+			d := cfg.Policy.Evaluate(context.Background(), s)
+			if got := strings.SplitN(d.Result.DefaultReply().Error(), "\n", 2)[0]; got != tt.want {
+				t.Errorf("PassActions %v, sender %s: reply = %q, want %q", pass, tt.from, got, tt.want)
+			}
+			if l := postfix.PassedOn(s); len(l) != 0 {
+				t.Errorf("PassActions %v, sender %s: passed on %v, want nothing", pass, tt.from, l)
+			}
 		}
 	}
 }

@@ -389,8 +389,8 @@ func (b *builder) restriction(list, name, arg string) (smtpcheck.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		return hygiene.PostfixUnknownDomain(hygiene.PostfixConfig{Resolver: res, UnknownAddressCode: code, AddressTempFail: tf},
-			name == "reject_unknown_recipient_domain"), nil
+		return hygiene.PostfixUnknownDomain(hygiene.PostfixConfig{Resolver: res, UnknownAddressCode: code, AddressTempFail: tf,
+			Origin: b.access.Origin, Final: b.finalDestination}, name == "reject_unknown_recipient_domain"), nil
 	case "reject_unknown_client_hostname":
 		if err := needDNS(); err != nil {
 			return nil, err
@@ -507,24 +507,25 @@ func serverCheckName(name string) (what string, typ serverType, ok bool) {
 
 // tableCheck builds a restriction that looks a table up (mk makes the
 // check from the loaded table): entries naming restrictions are evaluated
-// in place, for the subject of subjectList, unless a policy service
-// passes them to Postfix.
+// in place, for the subject of subjectList, as Postfix does. A policy
+// service evaluates them too where its file can (a class it defines), so
+// that the rest of its lists sees their verdict, as in Postfix; the others
+// it passes to Postfix.
 func (b *builder) tableCheck(list, name, arg, subjectList string, mk func(postfix.Table) smtpcheck.Check) (smtpcheck.Check, error) {
 	t, err := loadTable(arg)
 	if err != nil {
 		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
 	}
 	c := mk(t)
-	if b.env.PassActions {
-		return c, nil
-	}
 	inPlace, err := b.tableRestrictions(arg, subjectList, t)
 	if err != nil {
 		return nil, b.errorAt(list, fmt.Sprintf("%s %s: %v", name, arg, err))
 	}
 	// A hash: table read again after postmap may name restrictions the
 	// load did not see: they are compiled when first met. One that does not
-	// compile answers as Postfix answers an unknown restriction in a table.
+	// compile answers as Postfix answers an unknown restriction in a table,
+	// or, for a policy service (Env.PassActions), goes to Postfix as
+	// written.
 	mu := &b.late
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		r := c(ctx, s)
@@ -533,20 +534,30 @@ func (b *builder) tableCheck(list, name, arg, subjectList string, mk func(postfi
 			return r
 		}
 		mu.Lock()
-		rc := inPlace[words]
-		if rc == nil {
+		rc, seen := inPlace[words]
+		if !seen {
 			checks, err := b.compileWords(subjectList, Fields(words))
-			if err != nil {
+			switch {
+			case err != nil && b.env.PassActions:
+				inPlace[words] = nil
+			case err != nil:
 				mu.Unlock()
 				b.log.LogAttrs(ctx, slog.LevelError, "access table names a restriction that cannot be used",
 					slog.String("table", arg), slog.String("result", words), slog.String("error", err.Error()))
 				return smtpcheck.Refuse(reply.MustNew(451, "4.3.5", "Server configuration error"),
 					smtpcheck.Reason{Rule: r.Reason.Rule, Matched: r.Reason.Matched, Evidence: err.Error()})
+			default:
+				rc = smtpcheck.FirstMatch(checks...)
+				inPlace[words] = rc
 			}
-			rc = smtpcheck.FirstMatch(checks...)
-			inPlace[words] = rc
 		}
 		mu.Unlock()
+		if rc == nil {
+			return r // passed to Postfix as written
+		}
+		// Evaluated here, in place, as Postfix evaluates it: what follows
+		// in the list sees its verdict, and Postfix is not asked again.
+		postfix.Withdraw(s, words)
 		return rc(ctx, s)
 	}, nil
 }
@@ -555,7 +566,10 @@ func (b *builder) tableCheck(list, name, arg, subjectList string, mk func(postfi
 // table's entries give (evaluated in place of the entry, for the subject
 // of list, as Postfix does), and refuses a table holding an action this
 // server cannot carry out (FILTER, REDIRECT, BCC, a restriction class, a
-// "$1" restriction), naming each line.
+// "$1" restriction), naming each line. For a policy service
+// (Env.PassActions) nothing is refused: what does not compile here (a
+// class its file does not define, reject_unverified_sender without a
+// verifier) is left out, for Postfix to carry out as written.
 func (b *builder) tableRestrictions(spec, list string, t postfix.Table) (map[string]smtpcheck.Check, error) {
 	_, file, _ := strings.Cut(spec, ":")
 	var errs access.LoadError
@@ -571,6 +585,8 @@ func (b *builder) tableRestrictions(spec, list string, t postfix.Table) (map[str
 		switch {
 		case !a.Delegated():
 			continue
+		case a.Verb != postfix.Restrictions && b.env.PassActions:
+			continue
 		case a.Verb != postfix.Restrictions:
 			fail(a.Line, fmt.Errorf("%q is carried out by Postfix only; this server cannot (it does HOLD, DISCARD, PREPEND, WARN, restriction names and the refusals)", a.String()))
 			continue
@@ -580,6 +596,10 @@ func (b *builder) tableRestrictions(spec, list string, t postfix.Table) (map[str
 		// No lookup table can appear here (access(5) refuses a ":" in an
 		// action), so this never recurses into the table itself.
 		checks, err := b.compileWords(list, Fields(a.Text))
+		if err != nil && b.env.PassActions {
+			inPlace[a.Text] = nil
+			continue
+		}
 		if err != nil {
 			var pe *Error
 			if errors.As(err, &pe) {
@@ -652,10 +672,19 @@ func clientName(s *smtpcheck.Session) string {
 }
 
 // authDestination is Postfix's permit_auth_destination: a recipient this
-// server takes mail for (relay_domains, mydestination), or one without a
-// domain, which Postfix completes with its own.
+// server takes mail for (relay_domains, mydestination). One without a
+// domain is judged as trivial-rewrite completes it, user@$myorigin: a
+// destination here only when $myorigin is (it is local when
+// append_at_myorigin = no).
 func (b *builder) authDestination(a smtpcheck.Address) bool {
-	return a.Domain == "" || b.localDomain(a.Domain) || b.finalDestination(a.Domain)
+	d := a.Domain
+	if d == "" {
+		if b.access.Origin == "" {
+			return true
+		}
+		d = b.access.Origin
+	}
+	return b.localDomain(d) || b.finalDestination(d)
 }
 
 // tempfailAction reads a *_tempfail_action parameter: what a restriction

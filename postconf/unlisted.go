@@ -40,7 +40,7 @@ type addressMaps struct {
 	localCode, relayCode         int
 	aliasCode, mailboxCode       int
 	showTable                    bool
-	myorigin, doubleBounce       string
+	doubleBounce                 string
 	delimiter                    string
 	rejectUnlistedRcpt           bool
 	rejectUnlistedSender         bool
@@ -176,9 +176,6 @@ func (b *builder) addressMaps() error {
 	if m.rejectUnlistedSender, err = b.boolParam("smtpd_reject_unlisted_sender"); err != nil {
 		return err
 	}
-	if m.myorigin, err = b.value("myorigin"); err != nil {
-		return err
-	}
 	if m.doubleBounce, err = b.value("double_bounce_sender"); err != nil {
 		return err
 	}
@@ -308,12 +305,17 @@ func (b *builder) unlisted(rcpt, implicit bool) smtpcheck.Check {
 func (b *builder) checkAddressMaps(a smtpcheck.Address, rcpt bool) smtpcheck.Result {
 	m := &b.maps
 	domain := a.Domain
-	if domain == "" {
+	bare := domain == ""
+	if bare {
 		// trivial-rewrite completes a bare user name with @$myorigin.
-		domain = m.myorigin
+		domain = b.access.Origin
 	}
 	domain = strings.TrimSuffix(domain, ".")
 	cls := b.addressClass(domain)
+	if bare && domain == "" {
+		// append_at_myorigin = no: the address stays local.
+		cls = classLocal
+	}
 	isLocal := cls == classLocal
 	known := func(ts ...[]postfix.Table) bool {
 		for _, t := range ts {

@@ -27,6 +27,22 @@ type Options struct {
 	// DeferCode is access_map_defer_code, the reply code of DEFER,
 	// DEFER_IF_PERMIT and DEFER_IF_REJECT (0: Postfix's 450).
 	DeferCode int
+	// Origin completes a sender or recipient without a domain before it
+	// is looked up, as Postfix's trivial-rewrite does with $myorigin
+	// (append_at_myorigin): with Origin "mx.example.org", <alice> is
+	// looked up as alice@mx.example.org, mx.example.org, ..., alice@. The
+	// reply still names the address as the client gave it. "" looks the
+	// bare address up as it is.
+	Origin string
+}
+
+// qualify is the address as the tables see it: completed with Origin
+// when it has no domain.
+func (o Options) qualify(a smtpcheck.Address) smtpcheck.Address {
+	if a.Domain == "" && !a.IsNull() && o.Origin != "" {
+		a.Domain = o.Origin
+	}
+	return a
 }
 
 func (o Options) rejectCode() int {
@@ -121,7 +137,7 @@ func CheckSenderAccess(t Table, o Options) smtpcheck.Check {
 		if s.Mail == nil {
 			return smtpcheck.Result{}
 		}
-		return run(s, t, o, kindSender, s.Mail.From.String(), addressQueries(t, s.Mail.From, o))
+		return run(s, t, o, kindSender, s.Mail.From.String(), addressQueries(t, o.qualify(s.Mail.From), o))
 	}
 }
 
@@ -131,7 +147,7 @@ func CheckRecipientAccess(t Table, o Options) smtpcheck.Check {
 		if s.Stage != smtpcheck.StageRcpt {
 			return smtpcheck.Result{}
 		}
-		return run(s, t, o, kindRecipient, s.Rcpt.String(), addressQueries(t, s.Rcpt, o))
+		return run(s, t, o, kindRecipient, s.Rcpt.String(), addressQueries(t, o.qualify(s.Rcpt), o))
 	}
 }
 
@@ -278,6 +294,19 @@ func passOn(s *smtpcheck.Session, a TableAction) {
 func PassedOn(s *smtpcheck.Session) []TableAction {
 	l, _ := s.Value(passOnKey{}).([]TableAction)
 	return l
+}
+
+// Withdraw takes back the restriction names words from the actions passed
+// on for s: the caller evaluated them itself, as Postfix would in place,
+// and the MTA must not evaluate them a second time.
+func Withdraw(s *smtpcheck.Session, words string) {
+	l, _ := s.Value(passOnKey{}).([]TableAction)
+	for i := len(l) - 1; i >= 0; i-- {
+		if l[i].Verb == Restrictions && l[i].Text == words {
+			s.SetValue(passOnKey{}, append(l[:i:i], l[i+1:]...))
+			return
+		}
+	}
 }
 
 // result carries out one table entry as Postfix's check_table_result does:

@@ -122,9 +122,11 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 	if o.config != "" {
 		// reject_unverified_sender and reject_unverified_recipient ask the
 		// assembly's callouts (smtppolicy_callout_*): a policy request
-		// carries the envelope they verify.
+		// carries the envelope they verify. -hostname stands for myhostname
+		// where the file sets none: an address without a domain is
+		// user@$myorigin to the restrictions.
 		cfg, err := buildConfig(params.File, postconf.Env{Resolver: res, Logger: logger, PassActions: true,
-			VerifySender: ab.Verify.Sender, VerifyRecipient: ab.Verify.Recipient})
+			VerifySender: ab.Verify.Sender, VerifyRecipient: ab.Verify.Recipient, Hostname: o.hostname})
 		if err != nil {
 			return fail(err)
 		}

@@ -73,8 +73,8 @@ func TestPostfixAnswersOverPolicyProtocol(t *testing.T) {
 }
 
 // policyd hands an access table's actions to Postfix as written: HOLD,
-// DISCARD, PREPEND, WARN, FILTER, REDIRECT, BCC and restriction names or
-// classes (which Postfix evaluates itself).
+// DISCARD, PREPEND, WARN, FILTER, REDIRECT, BCC and the restriction names
+// or classes its own file cannot evaluate (Postfix evaluates them).
 func TestTableActionsPassedToPostfix(t *testing.T) {
 	table := writeFile(t, "sender_access", "held.example HOLD suspicious\ngone.example DISCARD\ntag.example PREPEND X-Tag: yes\n"+
 		"warn.example WARN odd sender\nfilt.example FILTER smtp:[127.0.0.1]:10025\nredir.example REDIRECT abuse@example.org\n"+
@@ -95,6 +95,26 @@ func TestTableActionsPassedToPostfix(t *testing.T) {
 	for _, tt := range tests {
 		if got := askOnce(t, addr, requestFull("192.0.2.1", "mx.example.net", tt.from, "bob@example.org")); got != tt.want {
 			t.Errorf("sender %s: answer = %q, want %q", tt.from, got, tt.want)
+		}
+	}
+}
+
+// A restriction class the file defines is evaluated by policyd in place,
+// as Postfix would: its refusal is the answer, and one that lets the
+// request go on leaves the rest of the lists to answer.
+func TestTableClassEvaluatedByPolicyd(t *testing.T) {
+	table := writeFile(t, "sender_access", "strict.example strict\nlax.example lax\n")
+	conf := writeFile(t, "main.cf", "smtpd_restriction_classes = strict, lax\nstrict = reject\nlax = dunno\n"+
+		"smtpd_sender_restrictions = check_sender_access hash:"+table+"\nsmtpd_recipient_restrictions = reject_non_fqdn_recipient\n")
+	addr := startPolicyd(t, "-greylist", "none", "-config", conf)
+	tests := []struct{ from, rcpt, want string }{
+		{"a@strict.example", "bob@example.org", "action=554 5.7.1 "},
+		{"a@lax.example", "bob@example.org", "action=DUNNO"},
+		{"a@lax.example", "bob@localhost", "action=504 5.5.2 "},
+	}
+	for _, tt := range tests {
+		if got := askOnce(t, addr, requestFull("192.0.2.1", "mx.example.net", tt.from, tt.rcpt)); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("sender %s, recipient %s: answer = %q, want %q...", tt.from, tt.rcpt, got, tt.want)
 		}
 	}
 }

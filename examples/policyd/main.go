@@ -223,7 +223,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:10040", "address to serve the policy protocol on: inet:HOST:PORT, HOST:PORT or unix:/path, as check_policy_service names it")
 	fs.StringVar(&o.listenMode, "listen-mode", "0666", "permissions of a unix: listening socket (octal)")
-	fs.StringVar(&o.hostname, "hostname", "localhost", "this host's name, for the X-Greylist header")
+	fs.StringVar(&o.hostname, "hostname", "localhost", "this host's name, for the X-Greylist header and, with -config, myhostname where the file sets none")
 	fs.BoolVar(&o.verbose, "v", false, "log every decision")
 	fs.BoolVar(&o.list, "greylist-list", false, "print the triplets waiting out their delay, then exit")
 	fs.StringVar(&o.release, "greylist-release", "", "let the triplet stored at this key through at once, then exit")

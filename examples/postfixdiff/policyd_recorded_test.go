@@ -101,6 +101,18 @@ func TestRecordedPolicydAnswers(t *testing.T) {
 			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@elsewhere.example"}}, "554 5.7.1"},
 		{"Postfix's default relay list defers", "",
 			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@elsewhere.example"}}, "454 4.7.1"},
+		{"restriction class from a table", "smtpd_recipient_restrictions = check_recipient_access inline:{ carol@relay.example=strict }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@workstation", rcpts: []string{"carol@relay.example"}}, "504 5.5.2"},
+		{"restriction class from a table, code 550", "non_fqdn_reject_code = 550\nsmtpd_recipient_restrictions = check_recipient_access inline:{ carol@relay.example=strict }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@workstation", rcpts: []string{"carol@relay.example"}}, "550 5.5.2"},
+		{"bare recipient is user@$myorigin", "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob"}}, "554 5.7.1"},
+		{"bare sender is user@$myorigin", "smtpd_sender_restrictions = check_sender_access inline:{ mx.private.test=REJECT }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice", rcpts: []string{"bob@example.org"}}, "554 5.7.1"},
+		{"no HELO, no HELO list", "smtpd_helo_restrictions = reject",
+			session{client: clients[1], from: "alice@example.net", rcpts: []string{"bob@example.org"}}, "250"},
+		{"malformed HELO name not found", "smtpd_helo_restrictions = reject_unknown_helo_hostname\nsmtpd_recipient_restrictions = reject",
+			session{client: clients[1], helo: "bad_host!.example", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, "450 4.7.1"},
 		{"dnswl does not override relay control", "smtpd_client_restrictions = permit_dnswl_client wl.test, defer\nsmtpd_relay_restrictions = reject_unauth_destination",
 			session{client: clients[5], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@elsewhere.example"}}, "450 4.3.2"},
 	}
@@ -129,6 +141,7 @@ func TestRecordedPolicydAnswers(t *testing.T) {
 	dir := t.TempDir()
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			conf := filepath.Join(dir, fmt.Sprintf("case%d.cf", i))
 			c := config{name: tt.name, params: params(tt.conf)}
 			body := policydMainCF(sharedMain+"compatibility_level = 3.6\n", c)

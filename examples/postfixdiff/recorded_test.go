@@ -74,6 +74,10 @@ func TestRecordedPostfixAnswers(t *testing.T) {
 			session{client: clients[3], helo: "mx.example.net", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 2, "554 5.7.1"},
 		{"restriction class from a table", "smtpd_recipient_restrictions = check_recipient_access inline:{ carol@relay.example=strict }",
 			session{client: clients[1], helo: "mx.example.net", from: "alice@workstation", rcpts: []string{"carol@relay.example"}}, 2, "504 5.5.2"},
+		{"restriction class from a table, code 550", "non_fqdn_reject_code = 550\nsmtpd_recipient_restrictions = check_recipient_access inline:{ carol@relay.example=strict }",
+			session{client: clients[1], helo: "mx.example.net", from: "alice@workstation", rcpts: []string{"carol@relay.example"}}, 2, "550 5.5.2"},
+		{"malformed HELO name not found", "smtpd_helo_restrictions = reject_unknown_helo_hostname\nsmtpd_recipient_restrictions = reject",
+			session{client: clients[1], helo: "bad_host!.example", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 2, "450 4.7.1"},
 		{"delay_reject no: helo at EHLO", "smtpd_delay_reject = no\nsmtpd_helo_restrictions = reject_non_fqdn_helo_hostname",
 			session{client: clients[1], helo: "workstation", from: "alice@example.net", rcpts: []string{"bob@example.org"}}, 0, "504 5.5.2"},
 	}
@@ -106,7 +110,8 @@ func TestRecordedPostfixAnswers(t *testing.T) {
 	dir := t.TempDir()
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conf := filepath.Join(dir, "main.cf")
+			t.Parallel()
+			conf := filepath.Join(dir, fmt.Sprintf("case%d.cf", i))
 			body := shared + "mynetworks = 127.0.0.0/29\n" + tt.conf + "\n"
 			if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 				t.Fatal(err)

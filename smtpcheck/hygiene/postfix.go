@@ -2,6 +2,7 @@ package hygiene
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -38,6 +39,15 @@ type PostfixConfig struct {
 	// AddressTempFail is unknown_address_tempfail_action, the same for
 	// sender and recipient domains.
 	AddressTempFail smtpcheck.Action
+	// Origin is the domain an address without one is completed with
+	// before reject_unknown_*_domain looks it up ($myorigin, as Postfix's
+	// trivial-rewrite does with append_at_myorigin); "" leaves such an
+	// address unchecked, as a local one.
+	Origin string
+	// Final reports a domain mail is delivered to here (mydestination,
+	// virtual_alias_domains, virtual_mailbox_domains):
+	// reject_unknown_*_domain does not look such a domain up. nil: none.
+	Final func(domain string) bool
 }
 
 func (c PostfixConfig) code(v, def int) int {
@@ -102,8 +112,10 @@ func PostfixNonFQDNHelo(cfg PostfixConfig) smtpcheck.Check {
 // address literal (which must be a valid address) needs an A, AAAA or MX
 // record — a bare address or a name without a dot is looked up like any
 // other — and a null MX counts, MTAs may have one. None gets
-// UnknownHostnameCode; a lookup that fails now gets 450 as HeloTempFail
-// says.
+// UnknownHostnameCode, and so does a name that cannot be asked in DNS at
+// all (bad_host!.example): Postfix's dns_lookup answers "not found" for a
+// name that fails valid_hostname, a permanent answer, not a lookup that
+// failed. A lookup that fails now gets 450 as HeloTempFail says.
 func PostfixUnknownHelo(cfg PostfixConfig) smtpcheck.Check {
 	res := cfg.Resolver
 	code := cfg.code(cfg.UnknownHostnameCode, 450)
@@ -126,7 +138,7 @@ func PostfixUnknownHelo(cfg PostfixConfig) smtpcheck.Check {
 		switch {
 		case err == nil:
 			return smtpcheck.Result{}
-		case resolver.IsNotFound(err):
+		case dnsNotFound(err):
 			return smtpcheck.Refuse(reply.HeloHostNotFound(h), reason).WithCode(code)
 		}
 		r := smtpcheck.Refuse(reply.HeloHostNotFound(h), reason).WithCode(450)
@@ -134,6 +146,13 @@ func PostfixUnknownHelo(cfg PostfixConfig) smtpcheck.Check {
 		r.Action = tf
 		return r
 	}
+}
+
+// dnsNotFound is Postfix's DNS_NOTFOUND: the name does not exist or has no
+// such record, or it is not a valid DNS name, which Postfix's dns_lookup
+// refuses to ask and reports as not found.
+func dnsNotFound(err error) bool {
+	return resolver.IsNotFound(err) || errors.Is(err, resolver.ErrInvalidName)
 }
 
 // invalidHeloAddress is reject_invalid_hostaddr, which every HELO
@@ -173,10 +192,12 @@ func PostfixNonFQDNAddress(cfg PostfixConfig, rcpt bool) smtpcheck.Check {
 
 // PostfixUnknownDomain is reject_unknown_sender_domain (rcpt false) and
 // reject_unknown_recipient_domain (rcpt true): the address's domain needs
-// an MX or an address record. A null MX is refused for good (550 5.7.27
-// for a sender, 556 5.1.10 for a recipient); a domain that does not exist
-// gets UnknownAddressCode; a lookup that fails now gets 450 as
-// AddressTempFail says.
+// an MX or an address record; an address without a domain is judged with
+// Origin's, and a domain Final names is not looked up. A null MX is
+// refused for good (550 5.7.27 for a sender, 556 5.1.10 for a recipient);
+// a domain that does not exist, or that is no DNS name at all, gets
+// UnknownAddressCode; a lookup that fails now gets 450 as AddressTempFail
+// says.
 func PostfixUnknownDomain(cfg PostfixConfig, rcpt bool) smtpcheck.Check {
 	res := cfg.Resolver
 	code := cfg.code(cfg.UnknownAddressCode, 450)
@@ -187,10 +208,16 @@ func PostfixUnknownDomain(cfg PostfixConfig, rcpt bool) smtpcheck.Check {
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		a, ok := postfixAddress(s, rcpt)
-		if !ok || a.IsNull() || a.Domain == "" || strings.HasPrefix(a.Domain, "[") {
+		if !ok || a.IsNull() {
 			return smtpcheck.Result{}
 		}
 		d := strings.TrimSuffix(a.DomainFold(), ".")
+		if a.Domain == "" {
+			d = strings.ToLower(cfg.Origin)
+		}
+		if d == "" || strings.HasPrefix(d, "[") || (cfg.Final != nil && cfg.Final(d)) {
+			return smtpcheck.Result{}
+		}
 		reason := smtpcheck.Reason{Rule: rule, Matched: d}
 		notFound := reply.SenderDomainNotFoundTemp(a.String())
 		if rcpt {
@@ -212,12 +239,12 @@ func PostfixUnknownDomain(cfg PostfixConfig, rcpt bool) smtpcheck.Check {
 			}
 			return smtpcheck.Result{}
 		}
-		if !resolver.IsNotFound(err) {
+		if !dnsNotFound(err) {
 			return tempFail(err)
 		}
 		if _, err := res.LookupIP(ctx, d); err == nil {
 			return smtpcheck.Result{}
-		} else if !resolver.IsNotFound(err) {
+		} else if !dnsNotFound(err) {
 			return tempFail(err)
 		}
 		return smtpcheck.Refuse(notFound, reason).WithCode(code)

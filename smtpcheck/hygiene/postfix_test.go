@@ -93,6 +93,12 @@ func TestPostfixHelo(t *testing.T) {
 		{"unknown helo", PostfixUnknownHelo(cfg), "nowhere.mail.test", temp(450, "4.7.1"), "reject_unknown_helo_hostname"},
 		{"unknown helo code 550", PostfixUnknownHelo(PostfixConfig{Resolver: res, UnknownHostnameCode: 550}), "nowhere.mail.test", reject(550, "5.7.1"), "reject_unknown_helo_hostname"},
 		{"unknown helo literal skips dns", PostfixUnknownHelo(cfg), "[192.0.2.1]", pass, ""},
+		// Postfix's dns_lookup answers "not found" for a name that is no
+		// DNS name: a refusal with unknown_hostname_reject_code, not a
+		// lookup that failed.
+		{"unknown helo malformed name", PostfixUnknownHelo(cfg), "bad_host!.example", temp(450, "4.7.1"), "reject_unknown_helo_hostname"},
+		{"unknown helo malformed name code 550", PostfixUnknownHelo(PostfixConfig{Resolver: res, UnknownHostnameCode: 550}), "bad_host!.example", reject(550, "5.7.1"), "reject_unknown_helo_hostname"},
+		{"unknown helo invalid literal", PostfixUnknownHelo(cfg), "[1.2.3]", reject(501, "5.5.2"), "reject_invalid_hostaddr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +156,10 @@ func TestPostfixAddresses(t *testing.T) {
 		{"sender null mx keeps 550", PostfixUnknownDomain(PostfixConfig{Resolver: res, UnknownAddressCode: 450}, false), "a@nullmx.mail.test", "", reject(550, "5.7.27")},
 		{"recipient null mx keeps 556", PostfixUnknownDomain(cfg, true), "a@good.mail.test", "b@nullmx.mail.test", reject(556, "5.1.10")},
 		{"sender domain servfail", PostfixUnknownDomain(cfg, false), "a@broken.mail.test", "", dip},
+		{"bare sender takes Origin's domain", PostfixUnknownDomain(PostfixConfig{Resolver: res, Origin: "nowhere.mail.test"}, false), "a", "", temp(450, "4.1.8")},
+		{"bare sender without Origin is local", PostfixUnknownDomain(cfg, false), "a", "", pass},
+		{"final destination not looked up", PostfixUnknownDomain(PostfixConfig{Resolver: res, Final: func(d string) bool { return d == "nowhere.mail.test" }}, false), "a@nowhere.mail.test", "", pass},
+		{"sender domain malformed", PostfixUnknownDomain(PostfixConfig{Resolver: res, UnknownAddressCode: 550}, false), "a@bad_host!.mail.test", "", reject(550, "5.1.8")},
 		{"null sender skipped", PostfixUnknownDomain(cfg, false), "", "", pass},
 	}
 	for _, tt := range tests {
