@@ -266,7 +266,7 @@ func (l bufferedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, 8<<10)}, nil
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(quickAck(c), 8<<10)}, nil
 }
 
 type bufferedConn struct {
