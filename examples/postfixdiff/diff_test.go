@@ -322,11 +322,6 @@ type exception struct {
 // knownExceptions are the differences accepted today, each with its reason.
 // A difference not listed here fails the test.
 var knownExceptions = []exception{
-	{"postmaster-with-domain",
-		"postconf passes RCPT TO:<postmaster@local-domain> through every list; Postfix exempts only the bare <postmaster> (smtpd_check.c) and refuses postmaster@example.org like any recipient",
-		func(m mismatch) bool {
-			return strings.HasPrefix(m.cmd, "RCPT TO:<postmaster@") && m.ours.Code == 250 && m.postfix.Verdict() != "accept"
-		}},
 	{"go-smtp-success-replies",
 		"go-smtp answers an accepted MAIL, RCPT and DATA with its own fixed 250 2.0.0 lines (Postfix: 2.1.0, 2.1.5, 2.0.0); the verdict is the same",
 		func(m mismatch) bool { return m.postfix.Verdict() == "accept" && m.ours.Verdict() == "accept" }},

@@ -68,6 +68,17 @@ func TestSwaksPostfixConfig(t *testing.T) {
 			t.Errorf("want Relay access denied; swaks err=%v:\n%s", err, out)
 		}
 	})
+	// Postfix exempts only the bare <postmaster> from the lists
+	// (smtpd_check.c); postmaster@ a served domain is a recipient like any
+	// other, so the file's refusal stands for it.
+	t.Run("postmaster@domain answered by the file, bare postmaster passes", func(t *testing.T) {
+		s := start("mynetworks = 192.0.2.0/24\nsmtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination, reject_rbl_client zen.test\n")
+		c := dialLines(t, s.addr)
+		c.expect("EHLO mx.example.net", "250")
+		c.expect("MAIL FROM:<alice@example.net>", "250")
+		c.expect("RCPT TO:<postmaster@example.org>", "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.test")
+		c.expect("RCPT TO:<Postmaster>", "250")
+	})
 	t.Run("a bad file is refused whole", func(t *testing.T) {
 		_, _, _, err := setup([]string{"-listen", "127.0.0.1:0", "-maildir", t.TempDir(), "-config",
 			write("smtpd_recipient_restrictions = permit_mynetworks,\n  reject_everything\n")}, os.Stderr)

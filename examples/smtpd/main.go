@@ -450,8 +450,11 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		// The size check's limit, so that EHLO advertises it (SIZE).
 		MaxMessageBytes: first.maxSize,
 		DataTimeout:     *dataTimeout,
-		// RFC 5321 4.5.1: postmaster@ every served domain gets mail.
-		PostmasterDomains: o.domains,
+		// RFC 5321 4.5.1: postmaster@ every served domain gets mail. A
+		// -config file is the whole policy, in Postfix's words: Postfix
+		// exempts only the bare <postmaster> (smtpd_check.c), so the file
+		// decides for postmaster@domain like for any recipient.
+		PostmasterDomains: postmasterDomains(&o),
 		// The access map's GreetPause: and CommandPause: set them per client.
 		GreetPauseFor: func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
 			if a := d.live.Load().access; a != nil {
@@ -540,4 +543,14 @@ func parseTrusted(s string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// postmasterDomains are the domains whose postmaster@ is accepted over any
+// refusal: every accepted domain with the built-in policy, none with a
+// -config file, which answers for postmaster@domain as Postfix does.
+func postmasterDomains(o *options) []string {
+	if o.config != "" {
+		return nil
+	}
+	return o.domains
 }
