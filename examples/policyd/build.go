@@ -105,6 +105,7 @@ func buildPolicy(ctx context.Context, o options, st *stores, logger *slog.Logger
 		Logger:   logger,
 		Resolver: res,
 		Hostname: o.hostname,
+		Domains:  o.domains,
 		Repeated: notRequestStage,
 		Greylist: o.pg.configure,
 		GreylistAnswer: func(c smtpcheck.Check) smtpcheck.Check {

@@ -137,6 +137,7 @@ type options struct {
 	config    string
 	resolver  string
 	dnsbl     listFlag
+	domains   listFlag // -domain: this MTA's domains, for BATV and the HELO checks
 	threshold int
 	access    listFlag
 	hygiene   bool
@@ -233,6 +234,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); its lists run first at each stage")
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
+	fs.Var(&o.domains, "domain", "this MTA's domain (repeatable): bounce tag validation checks bounces to these only, and the HELO checks refuse a client naming one; none given: BATV checks every recipient")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but answer DUNNO (PREPEND headers are still given)")
 	// The policy's parameters: the flags of the access map, hygiene, DNS
 	// lists and greylisting set them, as smtpd's do; hygiene is off by
