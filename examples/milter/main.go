@@ -238,7 +238,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.listen, "listen", "inet:127.0.0.1:8891", "where the MTA reaches the filter, as Postfix writes it: inet:HOST:PORT or unix:/path")
-	fs.Var(&o.domains, "domain", "this MTA's domain, for the HELO checks (repeatable; default example.org and localhost)")
+	fs.Var(&o.domains, "domain", "this MTA's domain, for the HELO checks and bounce tag validation (repeatable; default example.org and localhost)")
 	fs.StringVar(&o.trusted, "trusted", "none", "comma-separated networks exempt from policy (CIDR), or none; with -config, mynetworks is added")
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
 	fs.StringVar(&o.hostname, "hostname", "mx.localhost", "this MTA's host name (myhostname)")
