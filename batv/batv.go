@@ -133,6 +133,31 @@ func (s *Signer) Verify(addr string, now time.Time) (string, error) {
 	return orig, ErrBadSignature
 }
 
+// Outgoing reports whether s's message leaves for other domains on behalf
+// of a client allowed to send it: a trusted (mynetworks) or authenticated
+// client, a sender that is not null, and a recipient in none of ours
+// (case and a trailing dot aside). Its sender is the one a relay tags
+// with Sign, so that the bounces coming back pass Check.
+func Outgoing(s *smtpcheck.Session, ours []string) bool {
+	if s == nil || s.Mail == nil || s.Mail.From.IsNull() || !(s.Conn.Trusted || s.Conn.Authenticated()) {
+		return false
+	}
+	for _, r := range s.Rcpts {
+		d := r.DomainFold()
+		mine := false
+		for _, o := range ours {
+			if strings.EqualFold(strings.TrimSuffix(o, "."), d) {
+				mine = true
+				break
+			}
+		}
+		if !mine {
+			return true
+		}
+	}
+	return false
+}
+
 // Config configures the bounce check.
 type Config struct {
 	Signer *Signer

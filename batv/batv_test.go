@@ -9,6 +9,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 )
 
 var (
@@ -134,4 +135,29 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Outgoing tells the mail a relay sends on (a trusted or authenticated
+// client writing to another domain) from everything else.
+func TestOutgoing(t *testing.T) {
+	ours := []string{"example.org", "Example.NET."}
+	tests := []struct {
+		name string
+		s    *smtpcheck.Session
+		want bool
+	}{
+		{"trusted client to another domain", checktest.NewSession("192.0.2.1").Trusted().From("alice@example.org").To("bob@elsewhere.example").Message("Subject: x\n\nhi\n").Session(), true},
+		{"authenticated client to another domain", checktest.NewSession("198.51.100.7").Auth("alice").From("alice@example.org").To("bob@elsewhere.example").Message("Subject: x\n\nhi\n").Session(), true},
+		{"one recipient of many elsewhere", checktest.NewSession("192.0.2.1").Trusted().From("alice@example.org").To("carol@example.org").To("bob@elsewhere.example").Message("Subject: x\n\nhi\n").Session(), true},
+		{"only our domains (case, trailing dot)", checktest.NewSession("192.0.2.1").Trusted().From("alice@example.org").To("carol@EXAMPLE.org").To("dave@example.net").Message("Subject: x\n\nhi\n").Session(), false},
+		{"untrusted client", checktest.NewSession("203.0.113.9").From("alice@example.org").To("bob@elsewhere.example").Message("Subject: x\n\nhi\n").Session(), false},
+		{"null sender", checktest.NewSession("192.0.2.1").Trusted().From("").To("bob@elsewhere.example").Message("Subject: x\n\nhi\n").Session(), false},
+		{"before MAIL", checktest.NewSession("192.0.2.1").Trusted().Session(), false},
+		{"no session", nil, false},
+	}
+	for _, tt := range tests {
+		if got := batv.Outgoing(tt.s, ours); got != tt.want {
+			t.Errorf("%s: Outgoing = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

@@ -62,3 +62,20 @@ func ExampleCheck() {
 	// 550 5.7.1 DSN or MDN for message that did not originate here
 	// batv rule=not-ours matched=alice@example.org evidence=batv: address carries no prvs= tag
 }
+
+// A relay tags the sender of the mail it sends on for a trusted or
+// authenticated client, and only that mail.
+func ExampleOutgoing() {
+	s, _ := batv.NewSigner(0, batv.Key{ID: '1', Secret: []byte("first secret, at least 16")})
+	sess := &smtpcheck.Session{
+		Conn:  smtpcheck.Conn{AuthUser: "alice"},
+		Mail:  &smtpcheck.Mail{From: smtpcheck.ParseAddress("alice@example.org")},
+		Rcpts: []smtpcheck.Address{smtpcheck.ParseAddress("bob@elsewhere.example")},
+	}
+	if batv.Outgoing(sess, []string{"example.org"}) {
+		tagged := s.Sign(sess.Mail.From.String(), time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC))
+		fmt.Println(tagged[:9], tagged[15:])
+	}
+	// Output:
+	// prvs=1791 =alice@example.org
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/access/postfix"
+	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/examples/internal/storespec"
@@ -53,6 +54,11 @@ type Env struct {
 	// server greets it (four21) run only there, and are named in a
 	// warning elsewhere.
 	Conn bool
+	// Delivers is set by a front-end that stores the mail it accepts (an
+	// SMTP server): what changes the stored envelope (BATV's tagging of
+	// outgoing senders) runs only there; behind an MTA the queue is the
+	// MTA's.
+	Delivers bool
 	// Repeated, when set, is true while a stage is evaluated again for
 	// the same event (a policy service walks every stage up to the
 	// request's own for each recipient): the checks that count events
@@ -179,6 +185,10 @@ type Built struct {
 	// Listener, when set, wraps the listening socket before the server
 	// sees a connection (four21, for a front-end with Env.Conn).
 	Listener func(net.Listener) net.Listener
+	// Signer, when set, tags the sender of outgoing mail
+	// (smtppolicy_batv_sign, for a front-end with Env.Delivers): the
+	// front-end signs what batv.Outgoing says leaves.
+	Signer *batv.Signer
 	// Verify are the address verifiers for a -config file's
 	// reject_unverified_sender and reject_unverified_recipient.
 	Verify Verifiers
@@ -214,6 +224,11 @@ func NewBuilder(c *Config, env Env, st *Stores) *Builder {
 	if !env.Body {
 		if names := c.Ignored(); len(names) > 0 {
 			env.Logger.Warn("parameters ignored: they need the message body, which this front-end never sees", "parameters", strings.Join(names, ","))
+		}
+	}
+	if !env.Delivers {
+		if names := c.IgnoredDelivery(); len(names) > 0 {
+			env.Logger.Warn("parameters ignored: they change the mail the SMTP server stores, and this front-end stores none", "parameters", strings.Join(names, ","))
 		}
 	}
 	if !env.Conn {
@@ -269,6 +284,9 @@ func (bd *Builder) Part(name string) (smtpcheck.Stages, error) {
 	bd.b.Closed = append(bd.b.Closed, part.Closed...)
 	if part.Listener != nil {
 		bd.b.Listener = part.Listener
+	}
+	if part.Signer != nil {
+		bd.b.Signer = part.Signer
 	}
 	if part.Verify.Sender != nil {
 		bd.b.Verify.Sender = part.Verify.Sender

@@ -17,11 +17,11 @@ func TestReadmeTableOfFrontEnds(t *testing.T) {
 	// What each program tells the assembly it sees: smtpd the message and
 	// the client's connection, the milter the message, policyd neither
 	// (examples/smtpd, examples/milter and examples/policyd build with
-	// these Env fields).
+	// these Env fields); only smtpd stores the mail it accepts.
 	frontEnds := []struct {
-		name       string
-		body, conn bool
-	}{{"smtpd", true, true}, {"policyd", false, false}, {"milter", true, false}}
+		name                 string
+		body, conn, delivers bool
+	}{{"smtpd", true, true, true}, {"policyd", false, false, false}, {"milter", true, false, false}}
 	dir := t.TempDir()
 	accessMap := filepath.Join(dir, "access.cf")
 	cidr := filepath.Join(dir, "clients.cidr")
@@ -50,6 +50,7 @@ func TestReadmeTableOfFrontEnds(t *testing.T) {
 		"DKIM and DMARC":                                {map[string]string{"smtppolicy_msgauth": "yes"}, "msgauth"},
 		"ARC":                                           {map[string]string{"smtppolicy_msgauth": "yes", "smtppolicy_arc_verify": "yes"}, "arc"},
 		"BATV":                                          {map[string]string{"smtppolicy_batv_key": "1:secretsecretsecret"}, "batv"},
+		"BATV tagging of outgoing senders":              {map[string]string{"smtppolicy_batv_key": "1:secretsecretsecret", "smtppolicy_batv_sign": "yes"}, "batv-sign"},
 		"sender callout":                                {map[string]string{"smtppolicy_callout_sender": "yes"}, "callout-sender"},
 		"recipient callout":                             {map[string]string{"smtppolicy_callout_recipient": "10.0.0.5:25"}, "callout-recipient"},
 		"duplicate refusal":                             {map[string]string{"smtppolicy_duplicate_store": "memory:"}, "duplicate"},
@@ -84,7 +85,7 @@ func TestReadmeTableOfFrontEnds(t *testing.T) {
 				}
 			}
 			var st Stores
-			b, err := Build(c, Env{Resolver: testResolver(t), Hostname: "mx.example.org", Domains: []string{"example.org"}, Body: fe.body, Conn: fe.conn}, &st)
+			b, err := Build(c, Env{Resolver: testResolver(t), Hostname: "mx.example.org", Domains: []string{"example.org"}, Body: fe.body, Conn: fe.conn, Delivers: fe.delivers}, &st)
 			st.Close()
 			if err != nil {
 				t.Errorf("%s for %s: Build = %v", label, fe.name, err)

@@ -65,6 +65,9 @@ type Param struct {
 	// themselves before the server greets it: only a front-end that owns
 	// the client's connection (an SMTP server) runs them.
 	Conn bool
+	// Delivery is set for parameters that change the mail the front-end
+	// stores: only one that stores it (an SMTP server) runs them.
+	Delivery bool
 	// Item is set for a List parameter whose items may hold spaces and
 	// commas (a secret): each flag value is one item, and the file writes
 	// such an item in braces, as Postfix's lists do: { 2:a secret, 24 }.
@@ -410,6 +413,20 @@ func (c *Config) Ignored() []string {
 	var out []string
 	for _, p := range Params() {
 		if p.Body && c.Value(p.Name) != c.defaults[p.Name] {
+			out = append(out, p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// IgnoredDelivery returns the parameters set away from their defaults
+// that change the mail stored, for a front-end that stores none to warn
+// about.
+func (c *Config) IgnoredDelivery() []string {
+	var out []string
+	for _, p := range Params() {
+		if p.Delivery && c.Value(p.Name) != c.defaults[p.Name] {
 			out = append(out, p.Name)
 		}
 	}

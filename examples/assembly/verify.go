@@ -23,6 +23,7 @@ func envelopeParams() []Param {
 	return []Param{
 		{Name: "smtppolicy_batv_key", Flag: "batv-key", Kind: List, Item: true, Doc: "bounce tag key ID:SECRET, ID a digit, SECRET at least 16 octets, in braces in the file when it holds spaces or commas (repeatable: the first signs, all verify); none: off"},
 		{Name: "smtppolicy_batv_ttl", Flag: "batv-ttl", Kind: Duration, Default: batv.DefaultTTL.String(), Doc: "how long a tag is honoured (smtpf's emew-ttl)"},
+		{Name: "smtppolicy_batv_sign", Flag: "batv-sign", Kind: Bool, Default: "no", Delivery: true, Doc: "tag the envelope sender of mail a trusted or authenticated client sends to other domains (a relay's outgoing mail) with the first key, in the stored message's Return-Path (SMTP server only)"},
 		{Name: "smtppolicy_batv_dsn_policy", Flag: "batv-dsn-policy", Kind: String, Default: "reject", Doc: "what a bounce to an untagged, forged or expired address gets: reject, tag or quarantine"},
 
 		{Name: "smtppolicy_callout_sender", Flag: "callout-sender", Kind: Bool, Default: "no", Doc: "verify envelope senders with their domain's MX hosts (needs -resolver)"},
@@ -70,6 +71,11 @@ func buildBATV(c *Config, env Env, st *Stores, b *Built) error {
 	}
 	env.Logger.Info("bounce tag validation on", "keys", len(ks), "ttl", ttl, "policy", policy)
 	b.Rcpt = append(b.Rcpt, smtpcheck.Named(batv.Name, batv.Check(batv.Config{Signer: sg, Domains: env.Domains, Action: a})))
+	if env.Delivers && c.boolValue("smtppolicy_batv_sign") {
+		b.Signer = sg
+		b.Checks = append(b.Checks, "batv-sign")
+		env.Logger.Info("outgoing senders tagged", "domains", strings.Join(env.Domains, ","))
+	}
 	b.Checks = append(b.Checks, batv.Name)
 	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
+	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
@@ -39,7 +41,10 @@ func newMaildir(dir string) (*maildir, error) {
 	return &maildir{dir: dir}, nil
 }
 
-func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message) error {
+// deliver stores msg whole or not at all: the Return-Path line when
+// returnPath is set (the envelope sender, for mail this server relays),
+// the Received line, the checks' header fields, then the message.
+func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message, returnPath string) error {
 	dir := m.dir
 	if msg.Quarantine {
 		dir = filepath.Join(dir, "quarantine")
@@ -52,6 +57,9 @@ func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message) error {
 	}
 	// A umask can only narrow the mode; Chmod makes it exact.
 	err = f.Chmod(mailFileMode)
+	if err == nil && returnPath != "" {
+		_, err = fmt.Fprintf(f, "Return-Path: <%s>\r\n", returnPath)
+	}
 	if err == nil {
 		_, err = f.WriteString(msg.Received)
 	}
@@ -86,4 +94,15 @@ func copyBody(w io.Writer, b smtpcheck.Body) error {
 	defer rc.Close()
 	_, err = io.Copy(w, rc)
 	return err
+}
+
+// returnPath is the envelope sender to record for s's message: tagged by
+// signer when the message is outgoing (batv.Outgoing: a trusted or
+// authenticated client's mail to a domain not in ours), so the bounces
+// that come back verify; "" otherwise, when nothing is recorded.
+func returnPath(signer *batv.Signer, s *smtpcheck.Session, ours []string) string {
+	if signer == nil || !batv.Outgoing(s, ours) {
+		return ""
+	}
+	return signer.Sign(s.Mail.From.String(), time.Now())
 }

@@ -41,6 +41,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
@@ -220,6 +221,8 @@ type built struct {
 	accepted, closed []assembly.Hook
 	// configure is the first build's: the adapter is made once.
 	configure []func(*gosmtp.Config)
+	// signer tags the sender of outgoing mail (-batv-sign); nil: off.
+	signer *batv.Signer
 }
 
 // reload builds the policy anew from the files and swaps it in; on any
@@ -372,7 +375,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx}
 		env.Params = loaded
 		env.Assembly = assembly.NewBuilder(loaded, assembly.Env{
-			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true, Conn: true,
+			Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Local: local, Body: true, Conn: true, Delivers: true,
 			MyNetworks: trusted, GreetPause: o.greetPause,
 		}, &stores)
 		var all staged
@@ -424,7 +427,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		}
 		ab := env.Assembly.Built()
 		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: ab.Listener,
-			grey: ab.Greylist, accepted: ab.Accepted, closed: ab.Closed, configure: all.Configure}, nil
+			grey: ab.Greylist, accepted: ab.Accepted, closed: ab.Closed, configure: all.Configure, signer: ab.Signer}, nil
 	}
 	bctx, stopBuilt := context.WithCancel(context.Background())
 	first, err := build(bctx)
@@ -440,11 +443,13 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	d := &smtpDaemon{logger: logger, stopWait: o.stopWait, build: build, stopBuilt: stopBuilt}
 	d.live.Store(first)
 	cfg := gosmtp.Config{
-		Policy:     first.policy,
-		Current:    func() *smtpcheck.Policy { return d.live.Load().policy },
-		Hostname:   o.hostname,
-		Trusted:    trusted,
-		Deliver:    store.deliver,
+		Policy:   first.policy,
+		Current:  func() *smtpcheck.Policy { return d.live.Load().policy },
+		Hostname: o.hostname,
+		Trusted:  trusted,
+		Deliver: func(ctx context.Context, m *gosmtp.Message) error {
+			return store.deliver(ctx, m, returnPath(d.live.Load().signer, m.Session, o.domains))
+		},
 		Normalize:  first.norm,
 		GreetPause: o.greetPause,
 		// The size check's limit, so that EHLO advertises it (SIZE).

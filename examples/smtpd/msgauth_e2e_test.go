@@ -137,6 +137,59 @@ func TestSwaksBATV(t *testing.T) {
 	}
 }
 
+// As a relay (-batv-sign), smtpd tags the sender of the mail a trusted
+// client sends to another domain, in the stored message's Return-Path, so
+// that a bounce to it verifies; mail to our own domains and mail from
+// untrusted clients keep no Return-Path.
+func TestSwaksBATVSignsOutgoing(t *testing.T) {
+	needTool(t, "swaks")
+	key := batv.Key{ID: '3', Secret: []byte("the relay's secret, 24+")}
+	sg, err := batv.NewSigner(0, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "-batv-key", "3:"+string(key.Secret), "-batv-sign", "-trusted", "127.0.0.0/8")
+	if out, err := swaks(t, s.addr, "--helo", "mx.example.org", "--from", "alice@example.org", "--to", "bob@elsewhere.example"); err != nil {
+		t.Fatalf("outgoing mail refused: %v\n%s", err, out)
+	}
+	if out, err := swaks(t, s.addr, "--helo", "mx.example.org", "--from", "alice@example.org", "--to", "carol@example.org"); err != nil {
+		t.Fatalf("local mail refused: %v\n%s", err, out)
+	}
+	var tagged, plain int
+	for _, m := range s.messages(t) {
+		first, _, _ := strings.Cut(string(m), "\r\n")
+		rp, ok := strings.CutPrefix(first, "Return-Path: <")
+		if !ok {
+			if strings.Contains(string(m), "carol@example.org") {
+				plain++
+			}
+			continue
+		}
+		rp = strings.TrimSuffix(rp, ">")
+		if orig, err := sg.Verify(rp, time.Now()); err != nil || orig != "alice@example.org" {
+			t.Errorf("Return-Path %q: Verify = %q, %v; want alice@example.org tagged with the relay's key", rp, orig, err)
+		}
+		if !strings.Contains(string(m), "bob@elsewhere.example") {
+			t.Errorf("a tagged Return-Path on mail that does not leave:\n%s", m)
+		}
+		tagged++
+	}
+	if tagged != 1 || plain != 1 {
+		t.Errorf("%d tagged and %d plain messages, want one of each", tagged, plain)
+	}
+
+	// Not trusted: not relayed, nothing tagged.
+	u := startServer(t, "-batv-key", "3:"+string(key.Secret), "-batv-sign")
+	if out, err := swaks(t, u.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "carol@example.org"); err != nil {
+		t.Fatalf("mail from an untrusted client refused: %v\n%s", err, out)
+	}
+	for _, m := range u.messages(t) {
+		if strings.HasPrefix(string(m), "Return-Path:") {
+			t.Errorf("mail from an untrusted client got a Return-Path:\n%s", m)
+		}
+	}
+}
+
 // smtpf's Four21 test through smtpd: swaks, never seen, gets 421 and
 // answers with a clean QUIT, so its next attempt is delivered. A client
 // that hangs up after the 421 is refused at its next connection with
