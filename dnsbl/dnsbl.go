@@ -377,6 +377,7 @@ func (c *ClientLists) CheckDomain(ctx context.Context, domain string) *Verdict {
 // the rest are asked in parallel under one deadline.
 func (c *ClientLists) evaluate(ctx context.Context, v *Verdict) {
 	cut := false
+	var a resolver.Answer
 	for i, z := range c.zones {
 		r := &v.Lists[i]
 		switch {
@@ -389,12 +390,11 @@ func (c *ClientLists) evaluate(ctx context.Context, v *Verdict) {
 			r.Err = ErrNotQueried
 			continue
 		}
-		a, ok := c.res.Cached(r.Query, resolver.TypeA)
-		if !ok {
+		if !c.res.CachedInto(&a, r.Query, resolver.TypeA) {
 			c.wait(ctx, v, i)
 			break
 		}
-		c.record(z, r, a, nil)
+		c.record(z, r, &a, nil)
 		cut = c.allowReached(v, r)
 	}
 	for i := range v.Lists {
@@ -492,14 +492,14 @@ func (c *ClientLists) wait(ctx context.Context, v *Verdict, first int) {
 			z.queries.Add(1)
 			continue
 		}
-		c.record(z, r, got[i].a, got[i].err)
+		c.record(z, r, &got[i].a, got[i].err)
 		r.Time = got[i].d
 		cut = c.allowReached(v, r)
 	}
 }
 
 // record turns one answer into the list result and counts it.
-func (c *ClientLists) record(z *zone, r *ListResult, a resolver.Answer, err error) {
+func (c *ClientLists) record(z *zone, r *ListResult, a *resolver.Answer, err error) {
 	z.queries.Add(1)
 	r.Cached = a.Cached
 	if !a.Cached {

@@ -26,6 +26,9 @@ func (a Answer) Addrs() []netip.Addr { return a.AppendAddrs(nil) }
 // AppendAddrs appends the addresses of the answer's A and AAAA records to
 // dst, for callers that keep one buffer across lookups.
 func (a Answer) AppendAddrs(dst []netip.Addr) []netip.Addr {
+	if a.addrs != nil {
+		return append(dst, a.addrs...)
+	}
 	for _, rr := range a.Records {
 		switch r := rr.(type) {
 		case *dns.A:

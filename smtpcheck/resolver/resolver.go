@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,7 +91,7 @@ type Resolver struct {
 	minTTL   time.Duration
 	maxTTL   time.Duration
 	udpSize  uint16
-	now      func() time.Time
+	clock    *clock
 	log      *slog.Logger
 	cache    *cache
 
@@ -101,7 +102,9 @@ type Resolver struct {
 	umu sync.Mutex
 	udp map[string][]*udpConn
 
-	queries, hits, misses, shared, exchanges, tcp, failures atomic.Uint64
+	// Queries are not counted: they are hits (counted by the cache) +
+	// misses + invalid, and a cache hit pays for one atomic add, not three.
+	invalid, misses, shared, exchanges, tcp, failures atomic.Uint64
 }
 
 // New returns a Resolver for cfg. It fails if no server is configured and
@@ -114,7 +117,7 @@ func New(cfg Config) (*Resolver, error) {
 		minTTL:   cfg.MinTTL,
 		maxTTL:   cfg.MaxTTL,
 		udpSize:  cfg.UDPSize,
-		now:      cfg.Now,
+		clock:    newClock(cfg.Now),
 		log:      cfg.Logger,
 		flights:  make(map[cacheKey]*flight),
 		udp:      make(map[string][]*udpConn),
@@ -133,9 +136,6 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	if r.udpSize == 0 {
 		r.udpSize = DefaultUDPSize
-	}
-	if r.now == nil {
-		r.now = time.Now
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -213,6 +213,8 @@ type Answer struct {
 	// RTT is the round-trip time of the exchange that gave the answer;
 	// zero for a cached answer.
 	RTT time.Duration
+
+	addrs []netip.Addr // the addresses of Records, decoded once for AppendAddrs
 }
 
 // NXDomain reports whether the name does not exist.
@@ -247,11 +249,12 @@ type Stats struct {
 
 // Stats returns the resolver's counters.
 func (r *Resolver) Stats() Stats {
-	entries, evictions := r.cache.stats()
+	entries, evictions, hits := r.cache.stats()
+	misses := r.misses.Load()
 	return Stats{
-		Queries:     r.queries.Load(),
-		CacheHits:   r.hits.Load(),
-		CacheMisses: r.misses.Load(),
+		Queries:     hits + misses + r.invalid.Load(),
+		CacheHits:   hits,
+		CacheMisses: misses,
 		Shared:      r.shared.Load(),
 		Exchanges:   r.exchanges.Load(),
 		TCP:         r.tcp.Load(),
@@ -312,16 +315,30 @@ func canonical(name string) (string, bool) {
 // Cached returns the cached answer for name and qtype without sending a
 // query, and false if there is none.
 func (r *Resolver) Cached(name string, qtype uint16) (Answer, bool) {
-	n, ok := canonical(name)
-	if !ok {
-		return Answer{}, false
-	}
-	a, ok := r.cache.get(cacheKey{n, qtype}, r.now())
-	if ok {
-		r.queries.Add(1)
-		r.hits.Add(1)
-	}
+	var a Answer
+	ok := r.CachedInto(&a, name, qtype)
 	return a, ok
+}
+
+// CachedInto is Cached writing the answer to *dst, for callers on a hot
+// path that keep one Answer: it spares copies of the struct. *dst is left
+// as it was when there is no cached answer.
+func (r *Resolver) CachedInto(dst *Answer, name string, qtype uint16) bool {
+	if r.cache == nil {
+		return false
+	}
+	// The name as given first: the cache holds canonical names only, so a
+	// hit proves name canonical, and the callers that ask most (DNS lists,
+	// with names they built) skip the validation.
+	now := r.clock.Nanos()
+	if r.cache.getInto(dst, cacheKey{name, qtype}, now) {
+		return true
+	}
+	n, ok := canonical(name)
+	if !ok || n == name {
+		return false
+	}
+	return r.cache.getInto(dst, cacheKey{n, qtype}, now)
 }
 
 // Query asks for records of type qtype at name and returns the answer.
@@ -330,15 +347,14 @@ func (r *Resolver) Cached(name string, qtype uint16) (Answer, bool) {
 // comes from the cache when it can; otherwise one query is sent for all
 // concurrent callers asking the same question.
 func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (Answer, error) {
-	r.queries.Add(1)
 	n, ok := canonical(name)
 	if !ok {
+		r.invalid.Add(1)
 		r.failures.Add(1)
 		return Answer{}, newError(name, qtype, "", ErrInvalidName, nil)
 	}
 	k := cacheKey{n, qtype}
-	if a, ok := r.cache.get(k, r.now()); ok {
-		r.hits.Add(1)
+	if a, ok := r.cache.get(k, r.clock.Nanos()); ok {
 		return a, nil
 	}
 	r.misses.Add(1)
@@ -419,8 +435,12 @@ func (r *Resolver) leave(k cacheKey, f *flight) {
 
 func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) {
 	a, err := r.exchange(ctx, k.name, k.qtype)
+	if err == nil && (k.qtype == dns.TypeA || k.qtype == dns.TypeAAAA) {
+		// Decoded once here rather than at every cache hit.
+		a.addrs = a.AppendAddrs(nil)
+	}
 	if err == nil {
-		r.cache.put(k, a, a.TTL, r.now())
+		r.cache.put(k, a, a.TTL, r.clock.Nanos())
 	}
 	r.fmu.Lock()
 	f.ans, f.err = a, err
