@@ -78,6 +78,8 @@ type collector struct {
 	inHTML bool
 	// textCap is the size of the buffer decoded text is scanned in.
 	textCap int
+	// text, when set, is that buffer, kept from an earlier extraction.
+	text []byte
 }
 
 func newCollector(lim Limits) *collector {
@@ -171,26 +173,29 @@ const (
 // has, '.' and ':', with bytes.IndexByte, and parses only the token around a
 // cue; the rest of the text is skipped at memchr speed.
 func (c *collector) scanText(b []byte, where string) {
+	if len(b) < 3 {
+		return // no token this short is looked at
+	}
 	pos := 0
 	nextDot, nextColon := -1, -1
 	for pos < len(b) {
-		if nextDot < pos {
-			nextDot = bytes.IndexByte(b[pos:], '.')
-			if nextDot < 0 {
-				nextDot = len(b)
-			} else {
-				nextDot += pos
+		var i int
+		if len(b)-pos <= shortText {
+			// Two IndexByte calls cost more than a loop over a short rest
+			// (the text between two tags, an attribute).
+			i = pos
+			for i < len(b) && b[i] != '.' && b[i] != ':' {
+				i++
 			}
-		}
-		if nextColon < pos {
-			nextColon = bytes.IndexByte(b[pos:], ':')
-			if nextColon < 0 {
-				nextColon = len(b)
-			} else {
-				nextColon += pos
+		} else {
+			if nextDot < pos {
+				nextDot = indexFrom(b, pos, '.')
 			}
+			if nextColon < pos {
+				nextColon = indexFrom(b, pos, ':')
+			}
+			i = min(nextDot, nextColon)
 		}
-		i := min(nextDot, nextColon)
 		if i >= len(b) {
 			return
 		}
@@ -205,6 +210,18 @@ func (c *collector) scanText(b []byte, where string) {
 		c.token(b[s:e], where)
 		pos = e
 	}
+}
+
+// shortText is the length below which scanText looks for its cues with a
+// loop rather than bytes.IndexByte.
+const shortText = 32
+
+// indexFrom returns the index of the first ch in b from pos, or len(b).
+func indexFrom(b []byte, pos int, ch byte) int {
+	if i := bytes.IndexByte(b[pos:], ch); i >= 0 {
+		return pos + i
+	}
+	return len(b)
 }
 
 // token examines one whitespace-delimited candidate.

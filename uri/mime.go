@@ -378,7 +378,10 @@ func (f *b64Filter) Read(p []byte) (int, error) {
 // scanTextReader scans a text stream in chunks, carrying the last partial
 // token over to the next chunk so a URL split by a read is still seen whole.
 func (c *collector) scanTextReader(r io.Reader) error {
-	buf := make([]byte, c.textCap)
+	buf := c.text
+	if len(buf) < c.textCap {
+		buf = make([]byte, c.textCap)
+	}
 	n := 0
 	for {
 		m, err := r.Read(buf[n:])
