@@ -131,6 +131,9 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		c.res.Truncated = true
 		return
 	}
+	if c.res.Hosts == nil {
+		c.res.Hosts = make([]Host, 0, 4) // most messages link to a few hosts
+	}
 	c.seen[h.Name] = struct{}{}
 	if h.Name != string(raw) {
 		c.seen[string(raw)] = struct{}{}
@@ -164,10 +167,16 @@ var authEnd = func() (t [256]bool) {
 	return t
 }()
 
-const (
-	leadTrim  = "([{<'\"*`"
-	trailTrim = ".,;:!?)]}>'\"*`"
-)
+// leadTrim and trailTrim mark the punctuation taken off a token's ends:
+// the brackets and quotes around links in prose, the full stop after one.
+var leadTrim, trailTrim = byteSet("([{<'\"*`"), byteSet(".,;:!?)]}>'\"*`")
+
+func byteSet(s string) (t [256]bool) {
+	for i := 0; i < len(s); i++ {
+		t[s[i]] = true
+	}
+	return t
+}
 
 // scanText finds hosts in decoded text. It looks for the two cues every link
 // has, '.' and ':', with bytes.IndexByte, and parses only the token around a
@@ -226,10 +235,10 @@ func indexFrom(b []byte, pos int, ch byte) int {
 
 // token examines one whitespace-delimited candidate.
 func (c *collector) token(t []byte, where string) {
-	for len(t) > 0 && strings.IndexByte(leadTrim, t[0]) >= 0 {
+	for len(t) > 0 && leadTrim[t[0]] {
 		t = t[1:]
 	}
-	for len(t) > 0 && strings.IndexByte(trailTrim, t[len(t)-1]) >= 0 {
+	for len(t) > 0 && trailTrim[t[len(t)-1]] {
 		t = t[:len(t)-1]
 	}
 	if len(t) < 3 {
@@ -418,11 +427,12 @@ func plausibleDomain(h []byte, strict bool) bool {
 			buf[i] += 'a' - 'A'
 		}
 	}
-	name := string(buf[:n])
-	if strict && fileExt[name[n-len(tld):]] && strings.Count(name, ".") == 1 {
+	// The file-name test reads the buffer: a string is made only for the
+	// suffix lookup.
+	if strict && fileExt[string(buf[n-len(tld):n])] && bytes.Count(buf[:n], []byte(".")) == 1 {
 		return false
 	}
-	return knownSuffix(name)
+	return knownSuffix(string(buf[:n]))
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {

@@ -94,7 +94,7 @@ func getExtraction(r io.Reader, lim Limits) *extraction {
 	x.c = collector{lim: lim.withDefaults(), seen: seen, textCap: textBuf, text: text}
 	x.er = errReader{r: r}
 	x.w.br.Reset(&x.er)
-	x.w = walker{br: x.w.br, src: &x.er, c: &x.c, bounds: x.w.bounds[:0], endIdx: -1}
+	x.w = walker{br: x.w.br, src: &x.er, c: &x.c, bounds: x.w.bounds[:0], endIdx: -1, field: x.w.field[:0]}
 	return x
 }
 
