@@ -78,6 +78,8 @@ type collector struct {
 	inHTML bool
 	// textCap is the size of the buffer decoded text is scanned in.
 	textCap int
+	// text, when set, is that buffer, kept from an earlier extraction.
+	text []byte
 }
 
 func newCollector(lim Limits) *collector {
@@ -129,6 +131,9 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		c.res.Truncated = true
 		return
 	}
+	if c.res.Hosts == nil {
+		c.res.Hosts = make([]Host, 0, 4) // most messages link to a few hosts
+	}
 	c.seen[h.Name] = struct{}{}
 	if h.Name != string(raw) {
 		c.seen[string(raw)] = struct{}{}
@@ -162,35 +167,44 @@ var authEnd = func() (t [256]bool) {
 	return t
 }()
 
-const (
-	leadTrim  = "([{<'\"*`"
-	trailTrim = ".,;:!?)]}>'\"*`"
-)
+// leadTrim and trailTrim mark the punctuation taken off a token's ends:
+// the brackets and quotes around links in prose, the full stop after one.
+var leadTrim, trailTrim = byteSet("([{<'\"*`"), byteSet(".,;:!?)]}>'\"*`")
+
+func byteSet(s string) (t [256]bool) {
+	for i := 0; i < len(s); i++ {
+		t[s[i]] = true
+	}
+	return t
+}
 
 // scanText finds hosts in decoded text. It looks for the two cues every link
 // has, '.' and ':', with bytes.IndexByte, and parses only the token around a
 // cue; the rest of the text is skipped at memchr speed.
 func (c *collector) scanText(b []byte, where string) {
+	if len(b) < 3 {
+		return // no token this short is looked at
+	}
 	pos := 0
 	nextDot, nextColon := -1, -1
 	for pos < len(b) {
-		if nextDot < pos {
-			nextDot = bytes.IndexByte(b[pos:], '.')
-			if nextDot < 0 {
-				nextDot = len(b)
-			} else {
-				nextDot += pos
+		var i int
+		if len(b)-pos <= shortText {
+			// Two IndexByte calls cost more than a loop over a short rest
+			// (the text between two tags, an attribute).
+			i = pos
+			for i < len(b) && b[i] != '.' && b[i] != ':' {
+				i++
 			}
-		}
-		if nextColon < pos {
-			nextColon = bytes.IndexByte(b[pos:], ':')
-			if nextColon < 0 {
-				nextColon = len(b)
-			} else {
-				nextColon += pos
+		} else {
+			if nextDot < pos {
+				nextDot = indexFrom(b, pos, '.')
 			}
+			if nextColon < pos {
+				nextColon = indexFrom(b, pos, ':')
+			}
+			i = min(nextDot, nextColon)
 		}
-		i := min(nextDot, nextColon)
 		if i >= len(b) {
 			return
 		}
@@ -207,12 +221,24 @@ func (c *collector) scanText(b []byte, where string) {
 	}
 }
 
+// shortText is the length below which scanText looks for its cues with a
+// loop rather than bytes.IndexByte.
+const shortText = 32
+
+// indexFrom returns the index of the first ch in b from pos, or len(b).
+func indexFrom(b []byte, pos int, ch byte) int {
+	if i := bytes.IndexByte(b[pos:], ch); i >= 0 {
+		return pos + i
+	}
+	return len(b)
+}
+
 // token examines one whitespace-delimited candidate.
 func (c *collector) token(t []byte, where string) {
-	for len(t) > 0 && strings.IndexByte(leadTrim, t[0]) >= 0 {
+	for len(t) > 0 && leadTrim[t[0]] {
 		t = t[1:]
 	}
-	for len(t) > 0 && strings.IndexByte(trailTrim, t[len(t)-1]) >= 0 {
+	for len(t) > 0 && trailTrim[t[len(t)-1]] {
 		t = t[:len(t)-1]
 	}
 	if len(t) < 3 {
@@ -401,11 +427,12 @@ func plausibleDomain(h []byte, strict bool) bool {
 			buf[i] += 'a' - 'A'
 		}
 	}
-	name := string(buf[:n])
-	if strict && fileExt[name[n-len(tld):]] && strings.Count(name, ".") == 1 {
+	// The file-name test reads the buffer: a string is made only for the
+	// suffix lookup.
+	if strict && fileExt[string(buf[n-len(tld):n])] && bytes.Count(buf[:n], []byte(".")) == 1 {
 		return false
 	}
-	return knownSuffix(name)
+	return knownSuffix(string(buf[:n]))
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {

@@ -435,17 +435,10 @@ func hasLinkByte(b []byte) bool {
 	return false
 }
 
-// urlAttrNames are the attributes whose values are URLs (or hold them), as
-// Host.Where names them.
-var urlAttrNames = [...]string{
-	"href", "src", "action", "background", "formaction", "cite", "data", "poster",
-	"longdesc", "lowsrc", "dynsrc", "codebase", "usemap", "manifest", "icon", "ping",
-	"xlink:href", "srcset", "content", "style", "imagesrcset", "archive",
-}
-
-// urlAttrName returns the name and index in urlAttrNames of the attribute
-// key k, in any case, or -1.
-func urlAttrName(k []byte) (string, int) {
+// urlAttrName returns the name of the URL attribute (one whose value is a
+// URL or holds them) with key k, in any case, as Host.Where names it, and
+// its index for telling repeated attributes; idx is -1 for other keys.
+func urlAttrName(k []byte) (where string, idx int) {
 	if len(k) < 3 || len(k) > len("imagesrcset") {
 		return "", -1
 	}
@@ -456,11 +449,51 @@ func urlAttrName(k []byte) (string, int) {
 		}
 		lower[i] = c
 	}
-	l := lower[:len(k)]
-	for i, n := range urlAttrNames {
-		if string(l) == n {
-			return n, i
-		}
+	switch string(lower[:len(k)]) {
+	case "href":
+		return "href", 0
+	case "src":
+		return "src", 1
+	case "action":
+		return "action", 2
+	case "background":
+		return "background", 3
+	case "formaction":
+		return "formaction", 4
+	case "cite":
+		return "cite", 5
+	case "data":
+		return "data", 6
+	case "poster":
+		return "poster", 7
+	case "longdesc":
+		return "longdesc", 8
+	case "lowsrc":
+		return "lowsrc", 9
+	case "dynsrc":
+		return "dynsrc", 10
+	case "codebase":
+		return "codebase", 11
+	case "usemap":
+		return "usemap", 12
+	case "manifest":
+		return "manifest", 13
+	case "icon":
+		return "icon", 14
+	case "ping":
+		return "ping", 15
+	case "xlink:href":
+		return "xlink:href", 16
+	case "srcset":
+		return "srcset", 17
+	case "content":
+		return "content", 18
+	case "style":
+		return "style", 19
+	case "imagesrcset":
+		return "imagesrcset", 20
+	case "archive":
+		return "archive", 21
 	}
 	return "", -1
 }
@@ -469,8 +502,9 @@ func urlAttrName(k []byte) (string, int) {
 // NULs replaced, newlines normalised, character references decoded.
 func (s *htmlScanner) attrValue(raw []byte, a attrSpan) []byte {
 	v := raw[a.vs:a.ve]
-	if bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0 {
-		if bytes.IndexByte(v, '&') < 0 {
+	nulCR, amp := valueBytes(v)
+	if !nulCR {
+		if !amp {
 			return v
 		}
 	} else {
@@ -486,6 +520,20 @@ func (s *htmlScanner) attrValue(raw []byte, a attrSpan) []byte {
 		return t
 	}
 	return tokenizerAttr(raw[a.vs:a.ve], a.quote)
+}
+
+// valueBytes reports the bytes that make an attribute value differ from its
+// raw text: NUL or CR, and '&'.
+func valueBytes(v []byte) (nulCR, amp bool) {
+	for _, c := range v {
+		switch c {
+		case 0, '\r':
+			nulCR = true
+		case '&':
+			amp = true
+		}
+	}
+	return nulCR, amp
 }
 
 // convertNULAndCR appends v to dst with NUL bytes as U+FFFD and "\r\n" and
