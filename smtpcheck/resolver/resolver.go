@@ -459,13 +459,23 @@ func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) (Answer, erro
 	return a, err
 }
 
+// ended reports whether ctx is done or past its deadline: a socket's
+// deadline can fire a moment before the context's timer.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // exchange sends the question to the servers in turn until one gives a
 // usable answer, then computes its cache TTL.
 func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Answer, error) {
 	var last *Error
 	for attempt := 0; attempt < r.attempts; attempt++ {
 		for _, server := range r.servers {
-			if ctx.Err() != nil {
+			if ended(ctx) {
 				if last != nil && !errors.Is(last.Err, ErrTimeout) {
 					return Answer{}, last
 				}
@@ -506,8 +516,8 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Ans
 func (r *Resolver) exchangeOne(ctx context.Context, name string, qtype uint16, server string) (*dns.Msg, time.Duration, *Error) {
 	r.exchanges.Add(1)
 	resp, rtt, err := r.udp[server].exchange(ctx, name, qtype, r.timeout)
-	if err != nil && ctx.Err() != nil {
-		err = errors.Join(ctx.Err(), err)
+	if err != nil && ended(ctx) {
+		err = errors.Join(ctxError(ctx, name, qtype).Cause, err)
 	}
 	if err == nil && resp.Truncated {
 		r.tcp.Add(1)

@@ -3,13 +3,16 @@ package resolver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
 )
 
 // startForger starts a UDP server that answers every query first with
@@ -108,4 +111,30 @@ func TestClose(t *testing.T) {
 	if _, err := r.LookupA(ctxTimeout(t, 2*time.Second), "host.test"); !errors.Is(err, resolver.ErrNetwork) {
 		t.Errorf("LookupA after Close error = %v, want ErrNetwork", err)
 	}
+}
+
+// Many queries in flight at once on shared sockets each get their own
+// answer, whichever of them reads the socket.
+func TestConcurrentQueriesGetTheirOwnAnswers(t *testing.T) {
+	srv := dnstest.New(t)
+	const n = 500
+	for i := range n {
+		srv.Add(fmt.Sprintf("h%d.test A 192.0.%d.%d", i, i/256, i%256))
+		if i%7 == 0 {
+			srv.Latency(fmt.Sprintf("h%d.test", i), time.Duration(i%5)*time.Millisecond)
+		}
+	}
+	r := newResolver(t, resolver.Config{CacheSize: -1, Timeout: 2 * time.Second}, srv)
+	defer r.Close()
+	ctx := ctxTimeout(t, 10*time.Second)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ips, err := r.LookupA(ctx, fmt.Sprintf("h%d.test", i))
+			if want := fmt.Sprintf("192.0.%d.%d", i/256, i%256); err != nil || len(ips) != 1 || ips[0].String() != want {
+				t.Errorf("LookupA(h%d.test) = %v, %v; want [%s]", i, ips, err, want)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -14,33 +14,39 @@ import (
 )
 
 // UDP transport. Queries to one server share a connected UDP socket, many
-// in flight at once, told apart by their message ID; one reader goroutine
-// per socket hands each answer to the query waiting for that ID, and only
-// if the answer's question is that query's: a late answer to an abandoned
-// query, or a forged one, never completes another query. Opening a socket
-// per query, as before, cost more CPU than the query itself.
+// in flight at once, told apart by their message ID. Opening a socket per
+// query, as before, cost more CPU than the query itself.
+//
+// There is no reader goroutine: one of the queries waiting on a socket
+// reads it, and hands each answer it reads to the query waiting for that
+// ID, and only if the answer's question is that query's: a late answer to
+// an abandoned query, or a forged one, never completes another query.
+// When the reading query has its own answer (or gives up) it passes the
+// turn to another waiting query. A lone query thus reads its own answer,
+// with no goroutine switch between the socket and the caller, and a
+// Resolver holds no goroutine while idle.
 //
 // A socket takes udpMaxUses queries and is then retired: it takes no new
 // ones and closes once its last answer is in, so the source port still
 // changes and an off-path forger must guess it as well as the ID. A query
-// that times out or is abandoned retires its socket too. A socket with
-// nothing in flight for udpIdle closes, and its reader ends with it.
-const (
-	udpMaxUses = 64
-	udpIdle    = time.Second
-)
+// that times out or is abandoned retires its socket too.
+const udpMaxUses = 64
 
-// udpResult is what the reader hands a waiting query.
+// udpResult is what a query waiting on a socket is handed: its answer,
+// the socket's failure, or (turn) the turn to read the socket.
 type udpResult struct {
-	msg *dns.Msg
-	err error
+	msg  *dns.Msg
+	err  error
+	turn bool
 }
 
 // udpCall is one query waiting for its answer.
 type udpCall struct {
 	name  string // canonical question name
 	qtype uint16
-	ch    chan udpResult // buffered: the reader never blocks on it
+	// ch takes at most one answer and one turn (a turn is sent only to
+	// an empty ch), so a send never blocks.
+	ch chan udpResult
 }
 
 // udpPool holds the sockets to one server.
@@ -61,9 +67,9 @@ type udpSock struct {
 
 	mu      sync.Mutex
 	pending map[uint16]*udpCall
-	uses    int  // queries sent
-	seen    int  // uses at the last idle check
-	retired bool // takes no new query; closes when pending empties
+	reader  *udpCall // the query reading the socket, nil if none
+	uses    int      // queries sent
+	retired bool     // takes no new query; closes when pending empties
 	closed  bool
 }
 
@@ -71,7 +77,14 @@ func newUDPPool(server string, udpSize uint16) *udpPool {
 	return &udpPool{server: server, udpSize: udpSize, socks: make(map[*udpSock]struct{})}
 }
 
-var callPool = sync.Pool{New: func() any { return &udpCall{ch: make(chan udpResult, 1)} }}
+var callPool = sync.Pool{New: func() any { return &udpCall{ch: make(chan udpResult, 2)} }}
+
+// queryBufs hold queries as packed.
+var queryBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// readBufs hold answers as read; 64 KiB takes any datagram, whatever the
+// server makes of our advertised size.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
 
 // exchange sends the question (name canonical) and waits for its answer,
 // at most timeout and no longer than ctx allows.
@@ -94,24 +107,179 @@ func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, timeo
 		callPool.Put(call)
 		return nil, 0, err
 	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case res := <-call.ch:
-		// The reader removed the call before sending: nothing else
-		// refers to it now.
-		callPool.Put(call)
-		return res.msg, time.Since(start), res.err
-	case <-timer.C:
-		err = os.ErrDeadlineExceeded
-	case <-ctx.Done():
-		err = ctx.Err()
+	deadline := start.Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	// The answer may come yet: retire the socket rather than keep a port
-	// that a late answer is headed for. The call is not reused: the reader
-	// may hold it.
-	s.release(id, true)
-	return nil, 0, err
+	res, answered := s.await(ctx, call, deadline)
+	if !answered {
+		// The answer may come yet: retire the socket rather than keep a
+		// port that a late answer is headed for. The call is not reused:
+		// a reader may hold it.
+		s.release(id, true)
+		return nil, 0, res.err
+	}
+	// Out of pending before its answer was sent: nothing is sent to it
+	// any more but perhaps a turn, which it did not need.
+	for len(call.ch) > 0 {
+		<-call.ch
+	}
+	callPool.Put(call)
+	return res.msg, time.Since(start), res.err
+}
+
+// await waits for call's answer, reading the socket whenever no other
+// query does. It reports false with the reason in err when the deadline
+// passes or ctx ends first.
+func (s *udpSock) await(ctx context.Context, call *udpCall, deadline time.Time) (udpResult, bool) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if s.takeTurn(call) {
+			return s.read(ctx, call, deadline)
+		}
+		if timer == nil {
+			timer = time.NewTimer(time.Until(deadline))
+		}
+		select {
+		case res := <-call.ch:
+			if !res.turn {
+				return res, true
+			}
+		case <-timer.C:
+			return udpResult{err: os.ErrDeadlineExceeded}, false
+		case <-ctx.Done():
+			return udpResult{err: ctx.Err()}, false
+		}
+	}
+}
+
+// takeTurn makes call the socket's reader if there is none.
+func (s *udpSock) takeTurn(call *udpCall) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reader != nil || s.closed {
+		return false
+	}
+	s.reader = call
+	return true
+}
+
+// read reads the socket for call, handing other queries their answers,
+// until call's answer comes (ok), or the deadline passes, ctx ends or
+// the socket fails (not ok, err set). It passes the turn on as it
+// returns.
+func (s *udpSock) read(ctx context.Context, call *udpCall, deadline time.Time) (res udpResult, ok bool) {
+	if ctx.Done() != nil {
+		// Ends a Read blocked past ctx; harmless once the turn has passed.
+		stop := context.AfterFunc(ctx, func() {
+			s.mu.Lock()
+			if s.reader == call {
+				s.conn.SetReadDeadline(time.Unix(1, 0))
+			}
+			s.mu.Unlock()
+		})
+		defer stop()
+	}
+	defer s.passTurnFrom(call)
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	s.conn.SetReadDeadline(deadline)
+	for {
+		// The answer may have been read by the reader before this one.
+		for drained := false; !drained; {
+			select {
+			case res := <-call.ch:
+				if !res.turn {
+					return res, true
+				}
+			default:
+				drained = true
+			}
+		}
+		if ctx.Err() != nil {
+			return udpResult{err: ctx.Err()}, false
+		}
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if ctx.Err() != nil {
+					return udpResult{err: ctx.Err()}, false
+				}
+				return udpResult{err: err}, false
+			}
+			s.fail(err) // also hands err to call: not reusable
+			return udpResult{err: err}, false
+		}
+		if c, r := s.match(buf[:n]); c == call {
+			return r, true
+		} else if c != nil {
+			c.ch <- r
+		}
+	}
+}
+
+// passTurnFrom ends call's turn at reading and passes it on.
+func (s *udpSock) passTurnFrom(call *udpCall) {
+	s.mu.Lock()
+	if s.reader == call {
+		s.reader = nil
+	}
+	s.mu.Unlock()
+	s.passTurn()
+}
+
+// passTurn wakes a waiting query to read the socket if none does.
+func (s *udpSock) passTurn() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reader != nil || s.closed {
+		return
+	}
+	for _, c := range s.pending {
+		if len(c.ch) == 0 {
+			c.ch <- udpResult{turn: true}
+		}
+		return // a full ch wakes its query all the same
+	}
+}
+
+// match finds the query that datagram b answers and takes it out of
+// pending; nil if it answers none: no such ID in flight, or not the
+// question asked (late, or forged).
+func (s *udpSock) match(b []byte) (*udpCall, udpResult) {
+	if len(b) < 12 {
+		return nil, udpResult{}
+	}
+	id := uint16(b[0])<<8 | uint16(b[1])
+	s.mu.Lock()
+	call := s.pending[id]
+	s.mu.Unlock()
+	if call == nil {
+		return nil, udpResult{}
+	}
+	m := new(dns.Msg)
+	res := udpResult{msg: m}
+	if err := m.Unpack(b); err != nil {
+		res = udpResult{err: err}
+	} else if !m.Response || len(m.Question) != 1 || m.Question[0].Qtype != call.qtype ||
+		m.Question[0].Qclass != dns.ClassINET || !strings.EqualFold(m.Question[0].Name, call.name) {
+		return nil, udpResult{} // the right ID on the wrong question: forged
+	}
+	s.mu.Lock()
+	if s.pending[id] != call { // gave up meanwhile
+		s.mu.Unlock()
+		return nil, udpResult{}
+	}
+	delete(s.pending, id)
+	s.mu.Unlock()
+	s.closeIfDrained()
+	return call, res
 }
 
 // register puts call on the current socket under a free random ID,
@@ -152,7 +320,7 @@ func (p *udpPool) register(call *udpCall) (*udpSock, uint16, error) {
 	}
 }
 
-// open dials a socket and starts its reader; p.mu held.
+// open dials a socket; p.mu held.
 func (p *udpPool) open() (*udpSock, error) {
 	raddr, err := net.ResolveUDPAddr("udp", p.server)
 	if err != nil {
@@ -164,7 +332,6 @@ func (p *udpPool) open() (*udpSock, error) {
 	}
 	s := &udpSock{pool: p, conn: conn, pending: make(map[uint16]*udpCall)}
 	p.socks[s] = struct{}{}
-	go s.read()
 	return s, nil
 }
 
@@ -178,72 +345,38 @@ func (p *udpPool) close() {
 	}
 	p.mu.Unlock()
 	for _, s := range socks {
-		s.conn.Close() // the reader fails what is pending and ends
+		s.fail(net.ErrClosed)
 	}
 }
 
-// release forgets the query id (answered elsewhere, timed out or failed),
-// retiring the socket if retire, and closes a retired socket left with
-// nothing in flight.
+// release forgets the query id (timed out, abandoned or failed), retiring
+// the socket if retire, and passes the turn on if that query held it.
 func (s *udpSock) release(id uint16, retire bool) {
 	s.mu.Lock()
 	delete(s.pending, id)
 	if retire {
 		s.retired = true
 	}
-	shut := s.retired && len(s.pending) == 0 && !s.closed
-	if shut {
-		s.closed = true
+	s.mu.Unlock()
+	if !s.closeIfDrained() {
+		s.passTurn()
 	}
+}
+
+// closeIfDrained closes a retired socket with nothing in flight, and
+// reports whether the socket is closed.
+func (s *udpSock) closeIfDrained() bool {
+	s.mu.Lock()
+	shut := s.retired && len(s.pending) == 0 && !s.closed
+	closed := s.closed || shut
 	s.mu.Unlock()
 	if shut {
-		s.conn.Close()
+		s.fail(net.ErrClosed)
 	}
+	return closed
 }
 
-// readBufs hold answers as read; 64 KiB takes any datagram, whatever the
-// server makes of our advertised size.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
-
-// queryBufs hold queries as packed.
-var queryBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// read hands answers to their queries until the socket closes or fails.
-func (s *udpSock) read() {
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	buf := *bp
-	s.conn.SetReadDeadline(time.Now().Add(udpIdle))
-	for {
-		n, err := s.conn.Read(buf)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && s.inUse() {
-				s.conn.SetReadDeadline(time.Now().Add(udpIdle))
-				continue
-			}
-			s.fail(err)
-			return
-		}
-		if s.deliver(buf[:n]) {
-			return
-		}
-	}
-}
-
-// inUse reports, at an idle deadline, whether the socket had queries
-// since the last check or has some in flight; if not, it is closed.
-func (s *udpSock) inUse() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.pending) > 0 || s.uses != s.seen {
-		s.seen = s.uses
-		return true
-	}
-	s.closed = true
-	return false
-}
-
-// fail ends the socket: its queries in flight get err.
+// fail closes the socket: its queries in flight get err.
 func (s *udpSock) fail(err error) {
 	s.mu.Lock()
 	s.closed = true
@@ -261,46 +394,6 @@ func (s *udpSock) fail(err error) {
 		p.cur = nil
 	}
 	p.mu.Unlock()
-}
-
-// deliver hands one datagram to the query it answers, and drops it if it
-// answers none: no such ID in flight, or not the question asked. It
-// reports whether the socket closed (retired and drained).
-func (s *udpSock) deliver(b []byte) bool {
-	if len(b) < 12 {
-		return false
-	}
-	id := uint16(b[0])<<8 | uint16(b[1])
-	s.mu.Lock()
-	call := s.pending[id]
-	s.mu.Unlock()
-	if call == nil {
-		return false // late, or forged
-	}
-	m := new(dns.Msg)
-	res := udpResult{msg: m}
-	if err := m.Unpack(b); err != nil {
-		res = udpResult{err: err}
-	} else if !m.Response || len(m.Question) != 1 || m.Question[0].Qtype != call.qtype ||
-		m.Question[0].Qclass != dns.ClassINET || !strings.EqualFold(m.Question[0].Name, call.name) {
-		return false // the right ID on the wrong question: forged, keep waiting
-	}
-	s.mu.Lock()
-	if s.pending[id] != call { // timed out meanwhile
-		s.mu.Unlock()
-		return false
-	}
-	delete(s.pending, id)
-	shut := s.retired && len(s.pending) == 0
-	if shut {
-		s.closed = true
-	}
-	s.mu.Unlock()
-	call.ch <- res
-	if shut {
-		s.fail(net.ErrClosed) // nothing pending: closes and forgets the socket
-	}
-	return shut
 }
 
 // appendQuery appends a recursive query for name (canonical, so every
