@@ -117,20 +117,29 @@ func BenchmarkQueryCachedParallel(b *testing.B) {
 func BenchmarkQueryWire(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.Add("host.test A 192.0.2.1")
-	benchQuery(b, srv.Addr())
+	benchQuery(b, srv.Addr(), false)
 }
 
-func BenchmarkQueryWireExternal(b *testing.B) { benchQuery(b, externalServer(b)) }
+func BenchmarkQueryWireExternal(b *testing.B) { benchQuery(b, externalServer(b), false) }
 
-func benchQuery(b *testing.B, addr string) {
+// BenchmarkQueryWireExternalDeadline gives each query a context with a
+// deadline, as the checks do (and pays for making that context).
+func BenchmarkQueryWireExternalDeadline(b *testing.B) { benchQuery(b, externalServer(b), true) }
+
+func benchQuery(b *testing.B, addr string, deadline bool) {
 	r, _ := resolver.New(resolver.Config{Servers: []string{addr}, CacheSize: -1})
 	defer r.Close()
-	ctx := context.Background()
-	r.Query(ctx, "host.test.", dns.TypeA)
+	r.Query(context.Background(), "host.test.", dns.TypeA)
 	b.ReportAllocs()
 	cpu := processCPU()
 	for b.Loop() {
-		if _, err := r.Query(ctx, "host.test.", dns.TypeA); err != nil {
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if deadline {
+			ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		}
+		_, err := r.Query(ctx, "host.test.", dns.TypeA)
+		cancel()
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

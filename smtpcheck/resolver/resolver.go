@@ -6,8 +6,7 @@
 // when an answer is truncated, and moves on to the next server on a
 // timeout, SERVFAIL or REFUSED, all within the caller's context deadline.
 // Queries to a server share a few connected UDP sockets, answers matched
-// to queries by message ID and question; [Resolver.Close] closes them, and
-// a Resolver left unclosed closes them after a second without a query.
+// to queries by message ID and question; [Resolver.Close] closes them.
 //
 // Answers go into one in-memory cache shared by every check that holds the
 // Resolver: positive answers for their TTL, NXDOMAIN and NODATA for the
@@ -179,10 +178,9 @@ func New(cfg Config) (*Resolver, error) {
 	return r, nil
 }
 
-// Close closes the Resolver's sockets and ends their goroutines; queries
-// in flight fail, and so do later ones that miss the cache. A Resolver
-// that is not closed holds a socket and a goroutine per server only while
-// it is in use: they close after a second without a query.
+// Close closes the Resolver's sockets; queries in flight fail, and so do
+// later ones that miss the cache. The Resolver runs no goroutine of its
+// own: one that is never closed holds one UDP socket per server it asked.
 func (r *Resolver) Close() error {
 	for _, p := range r.udp {
 		p.close()
@@ -427,14 +425,13 @@ func (r *Resolver) await(ctx context.Context, k cacheKey) (Answer, error) {
 // The flight ends with its caller's deadline or cancellation; the callers
 // that joined it and have time left then start another.
 func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) (Answer, error) {
-	fctx := ctx
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		budget := r.timeout * time.Duration(r.attempts*len(r.servers))
-		fctx, cancel = context.WithTimeout(ctx, budget)
-		defer cancel()
+	// A caller without a deadline gets the resolver's whole budget; a
+	// deadline rather than a context with a timer: it costs less.
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(r.timeout * time.Duration(r.attempts*len(r.servers)))
 	}
-	a, err := r.exchange(fctx, k.name, k.qtype)
+	a, err := r.exchange(ctx, deadline, k.name, k.qtype)
 	if err == nil && (k.qtype == dns.TypeA || k.qtype == dns.TypeAAAA) {
 		// Decoded once here rather than at every cache hit.
 		a.addrs = a.AppendAddrs(nil)
@@ -446,8 +443,7 @@ func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) (Answer, erro
 	f.ans, f.err = a, err
 	// A network deadline can fire a moment before the context reports it,
 	// so "ran out of time" is judged by the clock as well.
-	d, _ := fctx.Deadline()
-	f.expired = err != nil && (fctx.Err() != nil || time.Until(d) < time.Millisecond)
+	f.expired = err != nil && (ctx.Err() != nil || time.Until(deadline) < time.Millisecond)
 	if r.flights[k] == f {
 		delete(r.flights, k) // later callers start afresh (or hit the cache)
 	}
@@ -459,23 +455,19 @@ func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) (Answer, erro
 	return a, err
 }
 
-// ended reports whether ctx is done or past its deadline: a socket's
+// ended reports whether ctx is done or deadline has passed: a socket's
 // deadline can fire a moment before the context's timer.
-func ended(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	d, ok := ctx.Deadline()
-	return ok && !time.Now().Before(d)
+func ended(ctx context.Context, deadline time.Time) bool {
+	return ctx.Err() != nil || !time.Now().Before(deadline)
 }
 
 // exchange sends the question to the servers in turn until one gives a
 // usable answer, then computes its cache TTL.
-func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Answer, error) {
+func (r *Resolver) exchange(ctx context.Context, deadline time.Time, name string, qtype uint16) (Answer, error) {
 	var last *Error
 	for attempt := 0; attempt < r.attempts; attempt++ {
 		for _, server := range r.servers {
-			if ended(ctx) {
+			if ended(ctx, deadline) {
 				if last != nil && !errors.Is(last.Err, ErrTimeout) {
 					return Answer{}, last
 				}
@@ -483,7 +475,7 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Ans
 				e.Server = server
 				return Answer{}, e
 			}
-			resp, rtt, err := r.exchangeOne(ctx, name, qtype, server)
+			resp, rtt, err := r.exchangeOne(ctx, deadline, name, qtype, server)
 			if err != nil {
 				last = err
 				r.log.Debug("dns query failed", "name", name, "type", dns.TypeToString[qtype],
@@ -513,10 +505,10 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Ans
 
 // exchangeOne asks one server, over UDP and then over TCP if the UDP
 // answer was truncated.
-func (r *Resolver) exchangeOne(ctx context.Context, name string, qtype uint16, server string) (*dns.Msg, time.Duration, *Error) {
+func (r *Resolver) exchangeOne(ctx context.Context, deadline time.Time, name string, qtype uint16, server string) (*dns.Msg, time.Duration, *Error) {
 	r.exchanges.Add(1)
-	resp, rtt, err := r.udp[server].exchange(ctx, name, qtype, r.timeout)
-	if err != nil && ended(ctx) {
+	resp, rtt, err := r.udp[server].exchange(ctx, name, qtype, r.attemptDeadline(deadline))
+	if err != nil && ended(ctx, deadline) {
 		err = errors.Join(ctxError(ctx, name, qtype).Cause, err)
 	}
 	if err == nil && resp.Truncated {
@@ -524,7 +516,7 @@ func (r *Resolver) exchangeOne(ctx context.Context, name string, qtype uint16, s
 		m := new(dns.Msg)
 		m.SetQuestion(name, qtype)
 		m.SetEdns0(r.udpSize, false)
-		resp, rtt, err = r.roundTrip(ctx, m, "tcp", server)
+		resp, rtt, err = r.roundTrip(ctx, r.attemptDeadline(deadline), m, "tcp", server)
 	}
 	if err != nil {
 		var ne net.Error
@@ -546,12 +538,21 @@ func (r *Resolver) exchangeOne(ctx context.Context, name string, qtype uint16, s
 	return resp, rtt, nil
 }
 
+// attemptDeadline is when an attempt at one server started now ends: after
+// the per-attempt timeout, or at the query's deadline if that is sooner.
+func (r *Resolver) attemptDeadline(deadline time.Time) time.Time {
+	if d := time.Now().Add(r.timeout); d.Before(deadline) {
+		return d
+	}
+	return deadline
+}
+
 // roundTrip is one exchange over a new connection (TCP, after a truncated
 // UDP answer) bounded by the per-attempt timeout and ended at once when
 // ctx is cancelled (miekg/dns only honours its deadline).
-func (r *Resolver) roundTrip(ctx context.Context, m *dns.Msg, network, server string) (*dns.Msg, time.Duration, error) {
+func (r *Resolver) roundTrip(ctx context.Context, deadline time.Time, m *dns.Msg, network, server string) (*dns.Msg, time.Duration, error) {
 	r.exchanges.Add(1)
-	actx, cancel := context.WithTimeout(ctx, r.timeout)
+	actx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	c := &dns.Client{Net: network, UDPSize: r.udpSize, Timeout: r.timeout}
 	co, err := c.DialContext(actx, server)

@@ -86,9 +86,9 @@ var queryBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b
 // server makes of our advertised size.
 var readBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
 
-// exchange sends the question (name canonical) and waits for its answer,
-// at most timeout and no longer than ctx allows.
-func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, timeout time.Duration) (*dns.Msg, time.Duration, error) {
+// exchange sends the question (name canonical) and waits for its answer
+// until deadline, or until ctx ends.
+func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, deadline time.Time) (*dns.Msg, time.Duration, error) {
 	call := callPool.Get().(*udpCall)
 	call.name, call.qtype = name, qtype
 	s, id, err := p.register(call)
@@ -106,10 +106,6 @@ func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, timeo
 		s.release(id, true)
 		callPool.Put(call)
 		return nil, 0, err
-	}
-	deadline := start.Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
 	}
 	res, answered := s.await(ctx, call, deadline)
 	if !answered {
