@@ -80,14 +80,13 @@ type collector struct {
 	part    int
 	lower   [256]byte // scratch for lower-casing candidates
 	inHTML  bool
-	// textCap is the size of the buffer decoded text is scanned in.
-	textCap int
-	// text, when set, is that buffer, kept from an earlier extraction.
+	// text, when set, is the buffer decoded text is scanned in, kept from
+	// an earlier extraction.
 	text []byte
 }
 
 func newCollector(lim Limits) *collector {
-	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{}), textCap: textBuf}
+	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{})}
 }
 
 const maxSample = 256

@@ -523,17 +523,11 @@ func (s *htmlScanner) attrValue(raw []byte, a attrSpan) []byte {
 }
 
 // valueBytes reports the bytes that make an attribute value differ from its
-// raw text: NUL or CR, and '&'.
+// raw text: NUL or CR, and '&'. Three bytes.IndexByte calls cost less than
+// one loop over the usual URL.
 func valueBytes(v []byte) (nulCR, amp bool) {
-	for _, c := range v {
-		switch c {
-		case 0, '\r':
-			nulCR = true
-		case '&':
-			amp = true
-		}
-	}
-	return nulCR, amp
+	nulCR = bytes.IndexByte(v, 0) >= 0 || bytes.IndexByte(v, '\r') >= 0
+	return nulCR, bytes.IndexByte(v, '&') >= 0
 }
 
 // convertNULAndCR appends v to dst with NUL bytes as U+FFFD and "\r\n" and

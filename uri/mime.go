@@ -394,8 +394,8 @@ func (f *b64Filter) Read(p []byte) (int, error) {
 // token over to the next chunk so a URL split by a read is still seen whole.
 func (c *collector) scanTextReader(r io.Reader) error {
 	buf := c.text
-	if len(buf) < c.textCap {
-		buf = make([]byte, c.textCap)
+	if len(buf) < textBuf {
+		buf = make([]byte, textBuf)
 	}
 	n := 0
 	for {
