@@ -7,8 +7,9 @@ import (
 
 // Mail from one sender links to the same hosts message after message, and
 // for a small message the public suffix lookups of its new hosts are the
-// largest cost. These caches keep the answers of the two pure functions that
-// make them, ParseHost and knownSuffix, across extractions. They are
+// largest cost. These caches keep the answers of the pure functions that
+// make them, ParseHost and knownSuffix, across extractions (and those of
+// mime.ParseMediaType, in mime.go). They are
 // bounded: a shard that fills up is emptied, so hostile mail with many
 // distinct names only makes lookups miss.
 
@@ -20,7 +21,8 @@ const cacheShards = 16
 // most 253 bytes bound each cache to about 1.5 MB.
 const cacheShardMax = 256
 
-// maxCachedName is the longest name cached: longer ones are not hosts.
+// maxCachedName is the longest name cached: longer ones are not hosts, and
+// a longer Content-Type is rare.
 const maxCachedName = 253
 
 type cacheShard[V any] struct {
@@ -55,12 +57,21 @@ func (c *nameCache[V]) get(name []byte) (V, bool) {
 	return v, ok
 }
 
+// getString is get for a name held as a string.
+func (c *nameCache[V]) getString(name string) (V, bool) {
+	s := &c.shards[maphash.String(c.seed, name)%cacheShards]
+	s.mu.RLock()
+	v, ok := s.m[name]
+	s.mu.RUnlock()
+	return v, ok
+}
+
 // put caches v for name.
 func (c *nameCache[V]) put(name string, v V) {
 	if len(name) > maxCachedName {
 		return
 	}
-	s := c.shard([]byte(name))
+	s := &c.shards[maphash.String(c.seed, name)%cacheShards]
 	s.mu.Lock()
 	if len(s.m) >= cacheShardMax {
 		clear(s.m)

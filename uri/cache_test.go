@@ -2,7 +2,9 @@ package uri
 
 import (
 	"fmt"
+	"mime"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -87,4 +89,28 @@ func FuzzSeenShortcut(f *testing.F) {
 			t.Fatalf("ExtractText(%q) = %+v\nalways looking up: %+v", s, got, &c.res)
 		}
 	})
+}
+
+// parseType answers from its cache as mime.ParseMediaType does, broken
+// headers included.
+func TestParseTypeCached(t *testing.T) {
+	for _, ct := range []string{
+		"text/plain; charset=us-ascii", "TEXT/HTML; Charset=\"UTF-8\"", "multipart/mixed; boundary=\"b1\"",
+		"text/plain; charset", "text/html;;", "Text/Plain; a=1; a=2", "image/", "",
+	} {
+		for range 2 { // the second time from the cache
+			mt, params := parseType(ct, false)
+			wmt, wparams, err := mime.ParseMediaType(ct)
+			if err != nil && wmt == "" {
+				wmt, _, _ = strings.Cut(ct, ";")
+				wmt = strings.ToLower(strings.TrimSpace(wmt))
+			}
+			if ct == "" {
+				wmt, wparams = "text/plain", nil
+			}
+			if mt != wmt || !reflect.DeepEqual(params, wparams) {
+				t.Errorf("parseType(%q) = %q %v, want %q %v", ct, mt, params, wmt, wparams)
+			}
+		}
+	}
 }
