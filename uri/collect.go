@@ -367,7 +367,7 @@ func (c *collector) mailToken(t []byte, at int, where string) {
 // messageIDLike tells a message ID's left part from a mailbox: IDs are long,
 // digit-heavy, or carry characters people do not put in addresses.
 func messageIDLike(local []byte) bool {
-	if len(local) > 40 || bytes.IndexAny(local, "$=%") >= 0 {
+	if len(local) > 40 {
 		return true
 	}
 	digits, seps := 0, 0
@@ -377,6 +377,8 @@ func messageIDLike(local []byte) bool {
 			digits++
 		case c == '.' || c == '-':
 			seps++
+		case c == '$' || c == '=' || c == '%':
+			return true
 		}
 	}
 	return digits >= 6 && digits*2 >= len(local) || seps >= 3 && digits >= 4
