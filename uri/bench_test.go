@@ -182,3 +182,34 @@ func BenchmarkExtract1KiB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHTMLScanners sets the HTML scanner beside its peer in the
+// module's dependencies, x/net/html's tokenizer (the reference scanner,
+// which finds the same hosts), and beside bytes.Count over the same bytes,
+// the ceiling of a single pass.
+func BenchmarkHTMLScanners(b *testing.B) {
+	doc := htmlCorpus(4 << 20)
+	for _, bm := range []struct {
+		name string
+		scan func(*collector, io.Reader) error
+	}{{"scanner", (*collector).scanHTML}, {"tokenizer", (*collector).scanHTMLReference}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := extractHTMLWith(bm.scan, bytes.NewReader(doc), Limits{})
+				if err != nil || len(r.Hosts) != 3 {
+					b.Fatalf("%s = %d hosts, %v; want 3", bm.name, len(r.Hosts), err)
+				}
+			}
+		})
+	}
+	b.Run("bytes.Count", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			if bytes.Count(doc, []byte("<")) == 0 {
+				b.Fatal("no tags")
+			}
+		}
+	})
+}

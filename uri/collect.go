@@ -70,20 +70,23 @@ type Result struct {
 
 // collector gathers hosts from the scanners, deduplicated and bounded.
 type collector struct {
-	lim    Limits
-	res    Result
-	seen   map[string]struct{}
-	part   int
-	lower  [256]byte // scratch for lower-casing candidates
-	inHTML bool
-	// textCap is the size of the buffer decoded text is scanned in.
-	textCap int
-	// text, when set, is that buffer, kept from an earlier extraction.
+	lim  Limits
+	res  Result
+	seen map[string]struct{}
+	// oddSeen is set once seen holds a name without the shape of a domain
+	// (tldShaped): until then a token without that shape cannot be in seen,
+	// and the lookup is skipped.
+	oddSeen bool
+	part    int
+	lower   [256]byte // scratch for lower-casing candidates
+	inHTML  bool
+	// text, when set, is the buffer decoded text is scanned in, kept from
+	// an earlier extraction.
 	text []byte
 }
 
 func newCollector(lim Limits) *collector {
-	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{}), textCap: textBuf}
+	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{})}
 }
 
 const maxSample = 256
@@ -106,7 +109,7 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		c.res.Mentions++
 		return
 	}
-	h, err := ParseHost(string(raw))
+	h, err := parseHostCached(raw)
 	if err != nil {
 		if kind == KindURL && err != ErrEmptyHost {
 			if len(c.res.Broken) >= c.lim.MaxBroken {
@@ -135,8 +138,10 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		c.res.Hosts = make([]Host, 0, 4) // most messages link to a few hosts
 	}
 	c.seen[h.Name] = struct{}{}
+	c.oddSeen = c.oddSeen || !tldShaped(h.Name)
 	if h.Name != string(raw) {
 		c.seen[string(raw)] = struct{}{}
+		c.oddSeen = c.oddSeen || !tldShaped(raw)
 	}
 	h.Kind, h.Part, h.Where, h.URL = kind, c.part, where, sample(url)
 	c.res.Hosts = append(c.res.Hosts, h)
@@ -346,6 +351,9 @@ func (c *collector) mailToken(t []byte, at int, where string) {
 		return
 	}
 	dom := hostEnd(t[at+1:])
+	if !explicit && !c.oddSeen && !tldShaped(dom) {
+		return // not in seen, and plausibleDomain would say no
+	}
 	if _, ok := c.seen[string(dom)]; ok {
 		c.res.Mentions++
 		return
@@ -359,7 +367,7 @@ func (c *collector) mailToken(t []byte, at int, where string) {
 // messageIDLike tells a message ID's left part from a mailbox: IDs are long,
 // digit-heavy, or carry characters people do not put in addresses.
 func messageIDLike(local []byte) bool {
-	if len(local) > 40 || bytes.IndexAny(local, "$=%") >= 0 {
+	if len(local) > 40 {
 		return true
 	}
 	digits, seps := 0, 0
@@ -369,6 +377,8 @@ func messageIDLike(local []byte) bool {
 			digits++
 		case c == '.' || c == '-':
 			seps++
+		case c == '$' || c == '=' || c == '%':
+			return true
 		}
 	}
 	return digits >= 6 && digits*2 >= len(local) || seps >= 3 && digits >= 4
@@ -381,6 +391,9 @@ var fileExt = map[string]bool{"zip": true, "mov": true, "md": true, "py": true, 
 // bare handles a schemeless token that may be a domain.
 func (c *collector) bare(t []byte, where string) {
 	h := hostEnd(t)
+	if !c.oddSeen && !tldShaped(h) {
+		return // not in seen, and plausibleDomain would say no
+	}
 	if _, ok := c.seen[string(h)]; ok {
 		c.res.Mentions++
 		return
@@ -389,6 +402,18 @@ func (c *collector) bare(t []byte, where string) {
 		return
 	}
 	c.add(KindBare, h, t, where)
+}
+
+// tldShaped reports whether h ends in a dot and a top-level label of two
+// ASCII letters or more, which plausibleDomain requires first.
+func tldShaped[T string | []byte](h T) bool {
+	i := len(h) - 1
+	for ; i >= 0 && h[i] != '.'; i-- {
+		if ch := h[i]; !('a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z') {
+			return false
+		}
+	}
+	return i > 0 && len(h)-i-1 >= 2
 }
 
 // plausibleDomain is the cheap test a bare token must pass before a public
@@ -432,7 +457,7 @@ func plausibleDomain(h []byte, strict bool) bool {
 	if strict && fileExt[string(buf[n-len(tld):n])] && bytes.Count(buf[:n], []byte(".")) == 1 {
 		return false
 	}
-	return knownSuffix(string(buf[:n]))
+	return knownSuffixCached(buf[:n])
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {

@@ -91,7 +91,7 @@ func getExtraction(r io.Reader, lim Limits) *extraction {
 	if seen == nil {
 		seen = make(map[string]struct{})
 	}
-	x.c = collector{lim: lim.withDefaults(), seen: seen, textCap: textBuf, text: text}
+	x.c = collector{lim: lim.withDefaults(), seen: seen, text: text}
 	x.er = errReader{r: r}
 	x.w.br.Reset(&x.er)
 	x.w = walker{br: x.w.br, src: &x.er, c: &x.c, bounds: x.w.bounds[:0], endIdx: -1, field: x.w.field[:0]}

@@ -30,10 +30,11 @@ type htmlScanner struct {
 	text   []byte // scratch for text with references
 }
 
-// attrSpan locates one attribute of the current tag in the buffer.
+// attrSpan locates one URL attribute of the current tag in the buffer.
 type attrSpan struct {
-	ks, ke, vs, ve int
-	quote          byte // '"' or '\'' for a quoted value, else 0
+	vs, ve int
+	where  string // the attribute's name, as urlAttrName gives it
+	quote  byte   // '"' or '\'' for a quoted value, else 0
 }
 
 // htmlBufSize is the scanner's first buffer; it doubles, up to maxHTMLBuf,
@@ -286,9 +287,12 @@ func skipSpace(b []byte, i int) int {
 // tag parses the tag that starts b, whose name starts at b[i], as the
 // tokenizer's readTag does (quoted values may hold '>'), and returns the
 // index after its '>' and the end of its name; end is -1 when b ends first.
-// With save, the attributes are recorded in s.attrs.
+// With save, the URL attributes are recorded in s.attrs: the first of each
+// name only, as the tokenizer drops repeated attributes, so a tag of many
+// attributes takes no more room than one of each.
 func (s *htmlScanner) tag(b []byte, i int, save bool) (end, nameEnd int) {
 	s.attrs = s.attrs[:0]
+	var seen uint32 // URL attributes already met
 	j := i + 1
 	for ; ; j++ {
 		if j >= len(b) {
@@ -310,17 +314,17 @@ func (s *htmlScanner) tag(b []byte, i int, save bool) (end, nameEnd int) {
 		if b[j] == '>' {
 			return j + 1, nameEnd
 		}
-		a := attrSpan{ks: j}
+		a, ks := attrSpan{}, j
 		for ; j < len(b); j++ {
 			c := b[j]
-			if c == '=' && j == a.ks {
+			if c == '=' && j == ks {
 				continue // a leading '=' is part of the name
 			}
 			if c == '=' || c == '/' || c == '>' || isHTMLSpace(c) {
 				break
 			}
 		}
-		a.ke = j
+		ke := j
 		if j = skipSpace(b, j); j >= len(b) {
 			return -1, 0
 		}
@@ -358,8 +362,12 @@ func (s *htmlScanner) tag(b []byte, i int, save bool) (end, nameEnd int) {
 				}
 			}
 		}
-		if save && a.ke > a.ks {
-			s.attrs = append(s.attrs, a)
+		if save {
+			if where, idx := urlAttrName(b[ks:ke]); idx >= 0 && seen&(1<<idx) == 0 {
+				seen |= 1 << idx
+				a.where = where
+				s.attrs = append(s.attrs, a)
+			}
 		}
 	}
 }
@@ -410,19 +418,13 @@ func (s *htmlScanner) startTag(raw, name []byte) {
 	if s.base == nil && !isBase && !hasLinkByte(raw) {
 		return
 	}
-	var seen uint32 // URL attributes already met: the first of a name counts
 	for _, a := range s.attrs {
-		where, idx := urlAttrName(raw[a.ks:a.ke])
-		if idx < 0 || seen&(1<<idx) != 0 {
-			continue
-		}
-		seen |= 1 << idx
 		v := s.attrValue(raw, a)
-		if isBase && where == "href" {
+		if isBase && a.where == "href" {
 			s.base = s.c.baseHost(v)
 			continue
 		}
-		s.c.urlAttr(where, v, s.base)
+		s.c.urlAttr(a.where, v, s.base)
 	}
 }
 
@@ -523,17 +525,11 @@ func (s *htmlScanner) attrValue(raw []byte, a attrSpan) []byte {
 }
 
 // valueBytes reports the bytes that make an attribute value differ from its
-// raw text: NUL or CR, and '&'.
+// raw text: NUL or CR, and '&'. Three bytes.IndexByte calls cost less than
+// one loop over the usual URL.
 func valueBytes(v []byte) (nulCR, amp bool) {
-	for _, c := range v {
-		switch c {
-		case 0, '\r':
-			nulCR = true
-		case '&':
-			amp = true
-		}
-	}
-	return nulCR, amp
+	nulCR = bytes.IndexByte(v, 0) >= 0 || bytes.IndexByte(v, '\r') >= 0
+	return nulCR, bytes.IndexByte(v, '&') >= 0
 }
 
 // convertNULAndCR appends v to dst with NUL bytes as U+FFFD and "\r\n" and
