@@ -151,7 +151,7 @@ type ClientLists struct {
 // zone is a list with its counters and health.
 type zone struct {
 	List
-	tally                     tally // queries and listings
+	tally                       tally // queries and listings
 	errors, refused, outOfRange atomic.Uint64
 	nanos                       atomic.Int64
 
