@@ -151,8 +151,9 @@ type ClientLists struct {
 // zone is a list with its counters and health.
 type zone struct {
 	List
-	queries, listed, errors, refused, outOfRange atomic.Uint64
-	nanos                                        atomic.Int64
+	tally                       tally // queries and listings
+	errors, refused, outOfRange atomic.Uint64
+	nanos                       atomic.Int64
 
 	mu      sync.Mutex
 	healthy bool
@@ -489,7 +490,7 @@ func (c *ClientLists) wait(ctx context.Context, v *Verdict, first int) {
 		if !have[i] {
 			r.Err = ErrNotQueried
 			z.errors.Add(1)
-			z.queries.Add(1)
+			z.tally.count(false)
 			continue
 		}
 		c.record(z, r, &got[i].a, got[i].err)
@@ -500,13 +501,13 @@ func (c *ClientLists) wait(ctx context.Context, v *Verdict, first int) {
 
 // record turns one answer into the list result and counts it.
 func (c *ClientLists) record(z *zone, r *ListResult, a *resolver.Answer, err error) {
-	z.queries.Add(1)
 	r.Cached = a.Cached
 	if !a.Cached {
 		z.nanos.Add(int64(a.RTT))
 	}
 	if err != nil {
 		r.Err = err
+		z.tally.count(false)
 		z.errors.Add(1)
 		c.log.Warn("dnsbl: list lookup failed", "list", z.display(), "query", c.logQuery(z, r.Query), "err", c.logErr(z, err))
 		return
@@ -543,6 +544,7 @@ func (c *ClientLists) record(z *zone, r *ListResult, a *resolver.Answer, err err
 		}
 	}
 	if r.Err != nil {
+		z.tally.count(false)
 		z.errors.Add(1)
 		r.Codes = nil // a refused query never lists
 		return
@@ -552,8 +554,8 @@ func (c *ClientLists) record(z *zone, r *ListResult, a *resolver.Answer, err err
 	} else {
 		r.Listed = true
 		r.Weight = z.Weight
-		z.listed.Add(1)
 	}
+	z.tally.count(r.Listed)
 }
 
 func (c *ClientLists) isRefused(ip netip.Addr) bool {

@@ -40,7 +40,7 @@ func (c *collector) baseHost(v []byte) []byte {
 	if !ok || len(rest) < 2 || !isSlash(rest[0]) || !isSlash(rest[1]) {
 		return nil
 	}
-	h := authorityHost(bytes.TrimLeft(rest, "/\\"))
+	h := authorityHost(trimSlashes(rest))
 	c.add(KindBase, h, v, "href")
 	return bytes.Clone(h)
 }
@@ -49,7 +49,7 @@ func (c *collector) baseHost(v []byte) []byte {
 // trailing spaces and every tab and newline inside.
 func cleanAttrURL(v []byte) []byte {
 	v = bytes.TrimSpace(v)
-	if bytes.IndexAny(v, "\t\r\n") < 0 {
+	if !hasTabOrNewline(v) {
 		return v
 	}
 	out := make([]byte, 0, len(v))
@@ -59,6 +59,25 @@ func cleanAttrURL(v []byte) []byte {
 		}
 	}
 	return out
+}
+
+// hasTabOrNewline reports a tab, CR or LF in v (bytes.IndexAny builds a
+// set per call, which costs more than the usual short URL).
+func hasTabOrNewline(v []byte) bool {
+	for _, c := range v {
+		if c == '\t' || c == '\r' || c == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+// trimSlashes drops the slashes and backslashes that start v.
+func trimSlashes(v []byte) []byte {
+	for len(v) > 0 && isSlash(v[0]) {
+		v = v[1:]
+	}
+	return v
 }
 
 // splitScheme splits "scheme:rest"; ok is false for a relative reference.
@@ -108,7 +127,7 @@ func (c *collector) attrURL(v []byte, where string, base []byte) {
 		return
 	}
 	if len(v) >= 2 && isSlash(v[0]) && isSlash(v[1]) {
-		c.add(KindURL, authorityHost(bytes.TrimLeft(v, "/\\")), v, where)
+		c.add(KindURL, authorityHost(trimSlashes(v)), v, where)
 		return
 	}
 	scheme, rest, ok := splitScheme(v)
@@ -137,7 +156,7 @@ func (c *collector) attrURL(v []byte, where string, base []byte) {
 	case "tel", "sms", "cid", "mid", "about", "callto", "skype":
 	default:
 		if len(rest) >= 2 && isSlash(rest[0]) && isSlash(rest[1]) || special(scheme) {
-			c.add(KindURL, authorityHost(bytes.TrimLeft(rest, "/\\")), v, where)
+			c.add(KindURL, authorityHost(trimSlashes(rest)), v, where)
 		}
 	}
 }

@@ -15,7 +15,13 @@ import (
 // rules), so it sees the same text and attributes; but it finds token ends
 // with bytes.IndexByte, decodes only the text and attribute values that have
 // character references, and reads a tag's attributes only when the tag has a
-// byte a link needs. The tokenizer cost 40 allocations and a copy per tag.
+// byte a link needs. The tokenizer allocated for nearly every tag and
+// attribute it returned, which made it most of the cost of HTML.
+//
+// Tag names are compared in ASCII, as the tokenizer compares them when it
+// picks raw-text elements (the code before this scanner matched "script"
+// and "style" with bytes.EqualFold, which folds "ſ" to "s": "<ſcript>" hid
+// the text after it).
 type htmlScanner struct {
 	c      *collector
 	r      io.Reader
@@ -30,10 +36,11 @@ type htmlScanner struct {
 	text   []byte // scratch for text with references
 }
 
-// attrSpan locates one attribute of the current tag in the buffer.
+// attrSpan locates one URL attribute of the current tag in the buffer.
 type attrSpan struct {
-	ks, ke, vs, ve int
-	quote          byte // '"' or '\'' for a quoted value, else 0
+	vs, ve int
+	where  string // the attribute's name, as urlAttrName gives it
+	quote  byte   // '"' or '\'' for a quoted value, else 0
 }
 
 // htmlBufSize is the scanner's first buffer; it doubles, up to maxHTMLBuf,
@@ -67,6 +74,8 @@ func (c *collector) scanHTML(r io.Reader) error {
 	return err
 }
 
+// run scans tokens from the buffer, refilling it as they need, until the
+// input ends.
 func (s *htmlScanner) run() error {
 	start, end := 0, 0
 	for {
@@ -286,9 +295,12 @@ func skipSpace(b []byte, i int) int {
 // tag parses the tag that starts b, whose name starts at b[i], as the
 // tokenizer's readTag does (quoted values may hold '>'), and returns the
 // index after its '>' and the end of its name; end is -1 when b ends first.
-// With save, the attributes are recorded in s.attrs.
+// With save, the URL attributes are recorded in s.attrs: the first of each
+// name only, as the tokenizer drops repeated attributes, so a tag of many
+// attributes takes no more room than one of each.
 func (s *htmlScanner) tag(b []byte, i int, save bool) (end, nameEnd int) {
 	s.attrs = s.attrs[:0]
+	var seen uint32 // URL attributes already met
 	j := i + 1
 	for ; ; j++ {
 		if j >= len(b) {
@@ -310,17 +322,17 @@ func (s *htmlScanner) tag(b []byte, i int, save bool) (end, nameEnd int) {
 		if b[j] == '>' {
 			return j + 1, nameEnd
 		}
-		a := attrSpan{ks: j}
+		a, ks := attrSpan{}, j
 		for ; j < len(b); j++ {
 			c := b[j]
-			if c == '=' && j == a.ks {
+			if c == '=' && j == ks {
 				continue // a leading '=' is part of the name
 			}
 			if c == '=' || c == '/' || c == '>' || isHTMLSpace(c) {
 				break
 			}
 		}
-		a.ke = j
+		ke := j
 		if j = skipSpace(b, j); j >= len(b) {
 			return -1, 0
 		}
@@ -358,8 +370,12 @@ func (s *htmlScanner) tag(b []byte, i int, save bool) (end, nameEnd int) {
 				}
 			}
 		}
-		if save && a.ke > a.ks {
-			s.attrs = append(s.attrs, a)
+		if save {
+			if where, idx := urlAttrName(b[ks:ke]); idx >= 0 && seen&(1<<idx) == 0 {
+				seen |= 1 << idx
+				a.where = where
+				s.attrs = append(s.attrs, a)
+			}
 		}
 	}
 }
@@ -410,19 +426,13 @@ func (s *htmlScanner) startTag(raw, name []byte) {
 	if s.base == nil && !isBase && !hasLinkByte(raw) {
 		return
 	}
-	var seen uint32 // URL attributes already met: the first of a name counts
 	for _, a := range s.attrs {
-		where, idx := urlAttrName(raw[a.ks:a.ke])
-		if idx < 0 || seen&(1<<idx) != 0 {
-			continue
-		}
-		seen |= 1 << idx
 		v := s.attrValue(raw, a)
-		if isBase && where == "href" {
+		if isBase && a.where == "href" {
 			s.base = s.c.baseHost(v)
 			continue
 		}
-		s.c.urlAttr(where, v, s.base)
+		s.c.urlAttr(a.where, v, s.base)
 	}
 }
 
@@ -435,17 +445,10 @@ func hasLinkByte(b []byte) bool {
 	return false
 }
 
-// urlAttrNames are the attributes whose values are URLs (or hold them), as
-// Host.Where names them.
-var urlAttrNames = [...]string{
-	"href", "src", "action", "background", "formaction", "cite", "data", "poster",
-	"longdesc", "lowsrc", "dynsrc", "codebase", "usemap", "manifest", "icon", "ping",
-	"xlink:href", "srcset", "content", "style", "imagesrcset", "archive",
-}
-
-// urlAttrName returns the name and index in urlAttrNames of the attribute
-// key k, in any case, or -1.
-func urlAttrName(k []byte) (string, int) {
+// urlAttrName returns the name of the URL attribute (one whose value is a
+// URL or holds them) with key k, in any case, as Host.Where names it, and
+// its index for telling repeated attributes; idx is -1 for other keys.
+func urlAttrName(k []byte) (where string, idx int) {
 	if len(k) < 3 || len(k) > len("imagesrcset") {
 		return "", -1
 	}
@@ -456,11 +459,51 @@ func urlAttrName(k []byte) (string, int) {
 		}
 		lower[i] = c
 	}
-	l := lower[:len(k)]
-	for i, n := range urlAttrNames {
-		if string(l) == n {
-			return n, i
-		}
+	switch string(lower[:len(k)]) {
+	case "href":
+		return "href", 0
+	case "src":
+		return "src", 1
+	case "action":
+		return "action", 2
+	case "background":
+		return "background", 3
+	case "formaction":
+		return "formaction", 4
+	case "cite":
+		return "cite", 5
+	case "data":
+		return "data", 6
+	case "poster":
+		return "poster", 7
+	case "longdesc":
+		return "longdesc", 8
+	case "lowsrc":
+		return "lowsrc", 9
+	case "dynsrc":
+		return "dynsrc", 10
+	case "codebase":
+		return "codebase", 11
+	case "usemap":
+		return "usemap", 12
+	case "manifest":
+		return "manifest", 13
+	case "icon":
+		return "icon", 14
+	case "ping":
+		return "ping", 15
+	case "xlink:href":
+		return "xlink:href", 16
+	case "srcset":
+		return "srcset", 17
+	case "content":
+		return "content", 18
+	case "style":
+		return "style", 19
+	case "imagesrcset":
+		return "imagesrcset", 20
+	case "archive":
+		return "archive", 21
 	}
 	return "", -1
 }
@@ -469,8 +512,9 @@ func urlAttrName(k []byte) (string, int) {
 // NULs replaced, newlines normalised, character references decoded.
 func (s *htmlScanner) attrValue(raw []byte, a attrSpan) []byte {
 	v := raw[a.vs:a.ve]
-	if bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0 {
-		if bytes.IndexByte(v, '&') < 0 {
+	nulCR, amp := valueBytes(v)
+	if !nulCR {
+		if !amp {
 			return v
 		}
 	} else {
@@ -486,6 +530,14 @@ func (s *htmlScanner) attrValue(raw []byte, a attrSpan) []byte {
 		return t
 	}
 	return tokenizerAttr(raw[a.vs:a.ve], a.quote)
+}
+
+// valueBytes reports the bytes that make an attribute value differ from its
+// raw text: NUL or CR, and '&'. Three bytes.IndexByte calls cost less than
+// one loop over the usual URL.
+func valueBytes(v []byte) (nulCR, amp bool) {
+	nulCR = bytes.IndexByte(v, 0) >= 0 || bytes.IndexByte(v, '\r') >= 0
+	return nulCR, bytes.IndexByte(v, '&') >= 0
 }
 
 // convertNULAndCR appends v to dst with NUL bytes as U+FFFD and "\r\n" and

@@ -168,3 +168,15 @@ func FuzzHTMLScanner(f *testing.F) {
 		sameAsReference(t, doc, 0)
 	})
 }
+
+// A tag with a great many attributes keeps one span per URL attribute
+// name, the first, as the tokenizer keeps the first of a repeated name.
+func TestHTMLScannerManyAttributes(t *testing.T) {
+	tag := "<a " + strings.Repeat("href=http://first.example.com/ SRC='http://second.example.com/' x=1 ", 10000) + ">"
+	s := &htmlScanner{c: newCollector(Limits{})}
+	end, _ := s.tag([]byte(tag), 1, true)
+	if end != len(tag) || len(s.attrs) != 2 {
+		t.Fatalf("tag() = end %d of %d, %d attributes; want the end and 2", end, len(tag), len(s.attrs))
+	}
+	sameAsReference(t, []byte(tag+" <img "+strings.Repeat("alt=x ", 20000)+"src=http://late.example.com/>"), 0)
+}
