@@ -114,6 +114,15 @@ func BenchmarkQueryCachedParallel(b *testing.B) {
 // queries sent by a plain miekg/dns Client.Exchange, one socket each.
 //
 //	go test ./smtpcheck/resolver -run XXX -bench Wire -benchmem -count 5
+//
+// Six interleaved rounds on a loaded 2-core VM, medians (client CPU with
+// the server in another process; before = sockets opened per query and a
+// goroutine per flight, commit b9fb416):
+//
+//	                         before          after          peer (Exchange)
+//	External cpu-ns/op       34 us, 38 allocs  12.7 us, 14 allocs  26 us, 38 allocs
+//	ExternalDeadline         33 us, 43 allocs  13.7 us, 24 allocs
+//	QueryWire (in-process)   36 us, 67 allocs  24 us, 43 allocs    34 us, 67 allocs
 func BenchmarkQueryWire(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.Add("host.test A 192.0.2.1")
