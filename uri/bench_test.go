@@ -2,6 +2,7 @@ package uri
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -85,6 +86,27 @@ func BenchmarkExtractQuotedPrintableHTML(b *testing.B) {
 	for b.Loop() {
 		if _, err := Extract(bytes.NewReader(msg), Limits{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExtractHTMLUnique is HTML in which no text or attribute value
+// repeats, which the HTML scanner's memo of repeated values cannot help
+// and must not slow.
+func BenchmarkExtractHTMLUnique(b *testing.B) {
+	var d bytes.Buffer
+	d.WriteString("Content-Type: text/html\r\n\r\n<html><body><table>\r\n")
+	for i := 0; d.Len() < 4<<20; i++ {
+		fmt.Fprintf(&d, `<tr><td class="c%d" style="padding:%dpx;font-family:Arial">Dear customer %d, thank you for your order no. %d.</td></tr>`+"\r\n", i, i, i, i)
+		fmt.Fprintf(&d, `<p>Please <a href="http://www.shop.example.com/offer?id=%d&amp;ref=mail">click here</a> to see offer %d.</p>`+"\r\n", i, i)
+	}
+	msg := d.Bytes()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Extract(bytes.NewReader(msg), Limits{})
+		if err != nil || len(r.Hosts) != 1 {
+			b.Fatalf("Extract = %d hosts, %v; want 1", len(r.Hosts), err)
 		}
 	}
 }

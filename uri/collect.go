@@ -77,9 +77,13 @@ type collector struct {
 	// (tldShaped): until then a token without that shape cannot be in seen,
 	// and the lookup is skipped.
 	oddSeen bool
-	part    int
-	lower   [256]byte // scratch for lower-casing candidates
-	inHTML  bool
+	// gen counts the changes to the result other than Mentions (hosts,
+	// broken URLs, truncation): text scanned twice at one gen changes the
+	// result the same way twice.
+	gen    uint64
+	part   int
+	lower  [256]byte // scratch for lower-casing candidates
+	inHTML bool
 	// text, when set, is the buffer decoded text is scanned in, kept from
 	// an earlier extraction.
 	text []byte
@@ -112,6 +116,7 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 	h, err := parseHostCached(raw)
 	if err != nil {
 		if kind == KindURL && err != ErrEmptyHost {
+			c.gen++
 			if len(c.res.Broken) >= c.lim.MaxBroken {
 				c.res.Truncated = true
 				return
@@ -130,6 +135,7 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 	if _, ok := c.seen[h.Name]; ok {
 		return
 	}
+	c.gen++
 	if len(c.res.Hosts) >= c.lim.MaxHosts {
 		c.res.Truncated = true
 		return

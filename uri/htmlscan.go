@@ -2,6 +2,7 @@ package uri
 
 import (
 	"bytes"
+	"hash/maphash"
 	"io"
 	"sync"
 	"unicode/utf8"
@@ -34,6 +35,65 @@ type htmlScanner struct {
 	attrs  []attrSpan
 	val    []byte // scratch for an attribute value with NULs, CRs or references
 	text   []byte // scratch for text with references
+	memo   map[string]memoEntry
+	key    []byte // scratch for memo keys
+	// sighted holds the hashes of memo keys met once: a value is only
+	// remembered when met again, so text that never repeats costs a hash,
+	// not an entry. A stale or overwritten slot only costs a miss.
+	sighted [1024]uint64
+}
+
+// memoSeed hashes memo keys for htmlScanner.sighted.
+var memoSeed = maphash.MakeSeed()
+
+// memoEntry is what scanning one text or attribute value did, when all it
+// did was count mentions of hosts already seen.
+type memoEntry struct {
+	gen      uint64 // the collector's gen when it was scanned
+	mentions int
+}
+
+// HTML mail repeats itself: the same style on every cell, the same link on
+// every button. A text or attribute value scanned again while the result
+// has not changed but for mentions (the collector's gen is the same) would
+// only count the same mentions again; the memo does that without scanning.
+const (
+	memoMax    = 256 // entries; a full memo is emptied
+	memoMaxLen = 256 // the longest value remembered
+)
+
+// recall counts the mentions of a value scanned before at the current gen
+// and reports true; else it returns the value's memo key for remember.
+func (s *htmlScanner) recall(where string, v []byte) ([]byte, bool) {
+	if len(v) > memoMaxLen {
+		return nil, false
+	}
+	s.key = append(append(append(s.key[:0], where...), 0), v...)
+	h := maphash.Bytes(memoSeed, s.key)
+	if slot := &s.sighted[h%uint64(len(s.sighted))]; *slot != h {
+		*slot = h
+		return nil, false
+	}
+	if e, ok := s.memo[string(s.key)]; ok && e.gen == s.c.gen {
+		s.c.res.Mentions += e.mentions
+		return nil, true
+	}
+	return s.key, false
+}
+
+// remember records what scanning the value of key did, when it changed
+// nothing but mentions: gen and mentions are the collector's before.
+func (s *htmlScanner) remember(key []byte, gen uint64, mentions int) {
+	if key == nil || s.c.gen != gen {
+		return
+	}
+	if s.memo == nil {
+		s.memo = make(map[string]memoEntry)
+	}
+	if len(s.memo) >= memoMax {
+		clear(s.memo)
+	}
+	s.memo[string(key)] = memoEntry{gen, s.c.res.Mentions - mentions}
 }
 
 // attrSpan locates one URL attribute of the current tag in the buffer.
@@ -53,11 +113,12 @@ var htmlScanners = sync.Pool{New: func() any { return new(htmlScanner) }}
 // and relative links resolved against <base href>.
 func (c *collector) scanHTML(r io.Reader) error {
 	s := htmlScanners.Get().(*htmlScanner)
-	buf, attrs, val, text := s.buf, s.attrs, s.val, s.text
+	buf, attrs, val, text, memo, key := s.buf, s.attrs, s.val, s.text, s.memo, s.key
 	if cap(buf) < htmlBufSize {
 		buf = make([]byte, htmlBufSize)
 	}
-	*s = htmlScanner{c: c, r: r, buf: buf[:cap(buf)], attrs: attrs[:0], val: val[:0], text: text[:0]}
+	sighted := s.sighted
+	*s = htmlScanner{c: c, r: r, buf: buf[:cap(buf)], attrs: attrs[:0], val: val[:0], text: text[:0], memo: memo, key: key[:0], sighted: sighted}
 	err := s.run()
 	// A buffer grown for one huge token is not kept.
 	if cap(s.buf) > htmlBufSize {
@@ -70,6 +131,7 @@ func (c *collector) scanHTML(r io.Reader) error {
 		s.text = nil
 	}
 	s.c, s.r, s.base = nil, nil, nil
+	clear(s.memo)
 	htmlScanners.Put(s)
 	return err
 }
@@ -430,9 +492,16 @@ func (s *htmlScanner) startTag(raw, name []byte) {
 		v := s.attrValue(raw, a)
 		if isBase && a.where == "href" {
 			s.base = s.c.baseHost(v)
+			clear(s.memo) // relative links now resolve elsewhere
 			continue
 		}
+		key, done := s.recall(a.where, v)
+		if done {
+			continue
+		}
+		gen, mentions := s.c.gen, s.c.res.Mentions
 		s.c.urlAttr(a.where, v, s.base)
+		s.remember(key, gen, mentions)
 	}
 }
 
@@ -605,7 +674,13 @@ func (s *htmlScanner) scanText(b []byte, decode bool) {
 		}
 		b = t
 	}
+	key, done := s.recall("text", b)
+	if done {
+		return
+	}
+	gen, mentions := s.c.gen, s.c.res.Mentions
 	s.c.scanText(b, "text")
+	s.remember(key, gen, mentions)
 }
 
 // rawTextEnd returns the length of the raw text of element tag at the start

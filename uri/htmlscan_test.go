@@ -94,6 +94,7 @@ var htmlPieces = []string{
 	"http://split.<b></b>example.com", "x < y, 3<4 <> <", "\r\n", "\n", " ", "\t", "\x00", "é", "。", "\xff\xfe",
 	"<", "</", "<!", "<!-", "<a", "<a href", "<a href=", "<a href=\"http://unterm.example.com/", "&", "&#", "&#x", "&#12",
 	"<p>", "</p>", "<b>", "<td class=\"cell\" style=\"padding:4px\">",
+	"<p>foo.example</p>", "<a href=http://foo.example/>", "<i style=\"x:url(http://foo.example/)\">", "<i style=\"x:url(http://foo.example/)\">",
 }
 
 func randomHTML(rnd *rand.Rand) []byte {
@@ -128,6 +129,11 @@ func TestHTMLScannerMatchesReference(t *testing.T) {
 		sameAsReference(t, []byte(p+" http://after.example.com/ <a href=http://after2.example.com/>"), 0)
 	}
 	sameAsReference(t, htmlCorpus(200<<10), 0)
+	// A text met (twice, so it is remembered) before the host it names is
+	// added counts that host when met again: the memo of what a text did
+	// is only good until the result changes.
+	sameAsReference(t, []byte("<p>foo.example</p><p>foo.example</p><a href=http://foo.example/>x</a><p>foo.example</p>"), 0)
+	sameAsReference(t, []byte(strings.Repeat("<i style='u:x.example'>x.example</i>", 3)+"<a href=//x.example/></a><i style='u:x.example'>x.example</i>"), 0)
 }
 
 // A token larger than the scanner's buffer ends HTML parsing, and the rest
