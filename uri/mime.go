@@ -39,6 +39,7 @@ type walker struct {
 	endIdx   int
 	endClose bool
 	field    []byte // header() unfolds fields here; kept between calls
+	body     bodyReader
 }
 
 // line returns the next raw line (or a piece of a long one) and whether it
@@ -313,7 +314,10 @@ func identityEncoding(cte string) bool {
 
 // leaf decodes one text part (transfer encoding, then charset) and scans it.
 func (w *walker) leaf(cte, cs string, isHTML bool) {
-	body := &bodyReader{w: w}
+	// One part is read at a time: the walker holds its body reader, which
+	// would otherwise be allocated for each part.
+	w.body = bodyReader{w: w}
+	body := &w.body
 	var r io.Reader = body
 	switch strings.ToLower(cte) {
 	case "quoted-printable":
