@@ -33,22 +33,22 @@ type htmlScanner struct {
 	base   []byte
 	rawTag string // the raw-text element whose end tag ends the next text
 	attrs  []attrSpan
-	val    []byte // scratch for an attribute value with NULs, CRs or references
-	text   []byte // scratch for text with references
-	memo   map[string]memoEntry
-	key    []byte // scratch for memo keys
-	// sighted holds the hashes of memo keys met once: a value is only
+	val    []byte               // scratch for an attribute value with NULs, CRs or references
+	text   []byte               // scratch for text with references
+	memo   map[uint64]memoEntry // by memoHash
+	// sighted holds the hashes of values met once: a value is only
 	// remembered when met again, so text that never repeats costs a hash,
 	// not an entry. A stale or overwritten slot only costs a miss.
 	sighted [1024]uint64
 }
 
-// memoSeed hashes memo keys for htmlScanner.sighted.
+// memoSeed hashes remembered values.
 var memoSeed = maphash.MakeSeed()
 
 // memoEntry is what scanning one text or attribute value did, when all it
 // did was count mentions of hosts already seen.
 type memoEntry struct {
+	where, v string
 	gen      uint64 // the collector's gen when it was scanned
 	mentions int
 }
@@ -62,38 +62,43 @@ const (
 	memoMaxLen = 256 // the longest value remembered
 )
 
-// recall counts the mentions of a value scanned before at the current gen
-// and reports true; else it returns the value's memo key for remember.
-func (s *htmlScanner) recall(where string, v []byte) ([]byte, bool) {
-	if len(v) > memoMaxLen {
-		return nil, false
-	}
-	s.key = append(append(append(s.key[:0], where...), 0), v...)
-	h := maphash.Bytes(memoSeed, s.key)
-	if slot := &s.sighted[h%uint64(len(s.sighted))]; *slot != h {
-		*slot = h
-		return nil, false
-	}
-	if e, ok := s.memo[string(s.key)]; ok && e.gen == s.c.gen {
-		s.c.res.Mentions += e.mentions
-		return nil, true
-	}
-	return s.key, false
+// memoHash hashes a value and where it is (never 0).
+func memoHash(where string, v []byte) uint64 {
+	return (maphash.Bytes(memoSeed, v) ^ uint64(len(where))<<56 ^ uint64(where[0])<<48) | 1
 }
 
-// remember records what scanning the value of key did, when it changed
-// nothing but mentions: gen and mentions are the collector's before.
-func (s *htmlScanner) remember(key []byte, gen uint64, mentions int) {
-	if key == nil || s.c.gen != gen {
+// recall counts the mentions of a value scanned before at the current gen
+// and reports true; else it returns the value's hash for remember, or 0
+// when it is not to be remembered.
+func (s *htmlScanner) recall(where string, v []byte) (uint64, bool) {
+	if len(v) > memoMaxLen {
+		return 0, false
+	}
+	h := memoHash(where, v)
+	if slot := &s.sighted[h%uint64(len(s.sighted))]; *slot != h {
+		*slot = h
+		return 0, false
+	}
+	if e, ok := s.memo[h]; ok && e.gen == s.c.gen && e.where == where && e.v == string(v) {
+		s.c.res.Mentions += e.mentions
+		return 0, true
+	}
+	return h, false
+}
+
+// remember records what scanning value v did, when it changed nothing but
+// mentions: gen and mentions are the collector's before.
+func (s *htmlScanner) remember(h uint64, where string, v []byte, gen uint64, mentions int) {
+	if h == 0 || s.c.gen != gen {
 		return
 	}
 	if s.memo == nil {
-		s.memo = make(map[string]memoEntry)
+		s.memo = make(map[uint64]memoEntry)
 	}
 	if len(s.memo) >= memoMax {
 		clear(s.memo)
 	}
-	s.memo[string(key)] = memoEntry{gen, s.c.res.Mentions - mentions}
+	s.memo[h] = memoEntry{where, string(v), gen, s.c.res.Mentions - mentions}
 }
 
 // attrSpan locates one URL attribute of the current tag in the buffer.
@@ -113,12 +118,16 @@ var htmlScanners = sync.Pool{New: func() any { return new(htmlScanner) }}
 // and relative links resolved against <base href>.
 func (c *collector) scanHTML(r io.Reader) error {
 	s := htmlScanners.Get().(*htmlScanner)
-	buf, attrs, val, text, memo, key := s.buf, s.attrs, s.val, s.text, s.memo, s.key
-	if cap(buf) < htmlBufSize {
-		buf = make([]byte, htmlBufSize)
+	if cap(s.buf) < htmlBufSize {
+		s.buf = make([]byte, htmlBufSize)
 	}
-	sighted := s.sighted
-	*s = htmlScanner{c: c, r: r, buf: buf[:cap(buf)], attrs: attrs[:0], val: val[:0], text: text[:0], memo: memo, key: key[:0], sighted: sighted}
+	// Fields are reset one by one: the sighted table is kept (a stale hash
+	// only costs a miss), and copying it with the struct cost more than a
+	// small message's scan.
+	s.c, s.r, s.buf = c, r, s.buf[:cap(s.buf)]
+	s.eof, s.err, s.stop, s.base, s.rawTag = false, nil, false, nil, ""
+	s.attrs, s.val, s.text = s.attrs[:0], s.val[:0], s.text[:0]
+	clear(s.memo)
 	err := s.run()
 	// A buffer grown for one huge token is not kept.
 	if cap(s.buf) > htmlBufSize {
@@ -495,13 +504,13 @@ func (s *htmlScanner) startTag(raw, name []byte) {
 			clear(s.memo) // relative links now resolve elsewhere
 			continue
 		}
-		key, done := s.recall(a.where, v)
+		h, done := s.recall(a.where, v)
 		if done {
 			continue
 		}
 		gen, mentions := s.c.gen, s.c.res.Mentions
 		s.c.urlAttr(a.where, v, s.base)
-		s.remember(key, gen, mentions)
+		s.remember(h, a.where, v, gen, mentions)
 	}
 }
 
@@ -674,13 +683,13 @@ func (s *htmlScanner) scanText(b []byte, decode bool) {
 		}
 		b = t
 	}
-	key, done := s.recall("text", b)
+	h, done := s.recall("text", b)
 	if done {
 		return
 	}
 	gen, mentions := s.c.gen, s.c.res.Mentions
 	s.c.scanText(b, "text")
-	s.remember(key, gen, mentions)
+	s.remember(h, "text", b, gen, mentions)
 }
 
 // rawTextEnd returns the length of the raw text of element tag at the start
