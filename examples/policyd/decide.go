@@ -268,14 +268,25 @@ func codedAction(sess *smtpcheck.Session, rep reply.Reply) string {
 }
 
 // joinWords joins the non-empty parts of an answer with single spaces.
+// It builds the answer in one buffer of the final size: one allocation
+// per answer.
 func joinWords(parts ...string) string {
-	out := parts[:0:0]
+	n := 0
 	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
+		n += len(p) + 1
 	}
-	return strings.Join(out, " ")
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 func enhancedText(rep reply.Reply) string {
