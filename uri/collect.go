@@ -220,17 +220,29 @@ func (c *collector) scanText(b []byte, where string) {
 			return
 		}
 		s := i
+		// A word ending a sentence ("order no.") is the commonest token:
+		// with no other dot, colon or '@' it holds no host, and while no
+		// name without a domain's shape is seen (oddSeen), nothing to count.
+		sentenceEnd := b[i] == '.' && !c.oddSeen
 		for s > pos && tokenChar[b[s-1]] {
 			s--
+			if cueByte[b[s]] {
+				sentenceEnd = false
+			}
 		}
 		e := i + 1
 		for e < len(b) && tokenChar[b[e]] {
 			e++
 		}
-		c.token(b[s:e], where)
+		if !sentenceEnd || e != i+1 {
+			c.token(b[s:e], where)
+		}
 		pos = e
 	}
 }
+
+// cueByte marks the bytes some host in a token needs besides a final dot.
+var cueByte = byteSet(".:@")
 
 // shortText is the length below which scanText looks for its cues with a
 // loop rather than bytes.IndexByte.
