@@ -19,6 +19,10 @@ import (
 // reused Verdict that ClientCheck keeps for its evaluations.
 //
 //	go test ./dnsbl -run XXX -bench CachedVerdict -benchmem -count 5
+//
+// Ten interleaved rounds on a loaded 2-core VM: median 267 ns/op at commit
+// b9fb416 (a mutex, two clock reads and a name check per cache hit), 87
+// ns/op after (lock-free front of the cache, coarse clock), 0 allocs.
 func BenchmarkCachedVerdict(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.ListIP("zen.test", client, "127.0.0.2")

@@ -151,8 +151,9 @@ type ClientLists struct {
 // zone is a list with its counters and health.
 type zone struct {
 	List
-	queries, listed, errors, refused, outOfRange atomic.Uint64
-	nanos                                        atomic.Int64
+	tally                       tally // queries and listings
+	errors, refused, outOfRange atomic.Uint64
+	nanos                       atomic.Int64
 
 	mu      sync.Mutex
 	healthy bool
@@ -377,6 +378,7 @@ func (c *ClientLists) CheckDomain(ctx context.Context, domain string) *Verdict {
 // the rest are asked in parallel under one deadline.
 func (c *ClientLists) evaluate(ctx context.Context, v *Verdict) {
 	cut := false
+	var a resolver.Answer
 	for i, z := range c.zones {
 		r := &v.Lists[i]
 		switch {
@@ -389,12 +391,11 @@ func (c *ClientLists) evaluate(ctx context.Context, v *Verdict) {
 			r.Err = ErrNotQueried
 			continue
 		}
-		a, ok := c.res.Cached(r.Query, resolver.TypeA)
-		if !ok {
+		if !c.res.CachedInto(&a, r.Query, resolver.TypeA) {
 			c.wait(ctx, v, i)
 			break
 		}
-		c.record(z, r, a, nil)
+		c.record(z, r, &a, nil)
 		cut = c.allowReached(v, r)
 	}
 	for i := range v.Lists {
@@ -489,24 +490,24 @@ func (c *ClientLists) wait(ctx context.Context, v *Verdict, first int) {
 		if !have[i] {
 			r.Err = ErrNotQueried
 			z.errors.Add(1)
-			z.queries.Add(1)
+			z.tally.count(false)
 			continue
 		}
-		c.record(z, r, got[i].a, got[i].err)
+		c.record(z, r, &got[i].a, got[i].err)
 		r.Time = got[i].d
 		cut = c.allowReached(v, r)
 	}
 }
 
 // record turns one answer into the list result and counts it.
-func (c *ClientLists) record(z *zone, r *ListResult, a resolver.Answer, err error) {
-	z.queries.Add(1)
+func (c *ClientLists) record(z *zone, r *ListResult, a *resolver.Answer, err error) {
 	r.Cached = a.Cached
 	if !a.Cached {
 		z.nanos.Add(int64(a.RTT))
 	}
 	if err != nil {
 		r.Err = err
+		z.tally.count(false)
 		z.errors.Add(1)
 		c.log.Warn("dnsbl: list lookup failed", "list", z.display(), "query", c.logQuery(z, r.Query), "err", c.logErr(z, err))
 		return
@@ -543,6 +544,7 @@ func (c *ClientLists) record(z *zone, r *ListResult, a resolver.Answer, err erro
 		}
 	}
 	if r.Err != nil {
+		z.tally.count(false)
 		z.errors.Add(1)
 		r.Codes = nil // a refused query never lists
 		return
@@ -552,8 +554,8 @@ func (c *ClientLists) record(z *zone, r *ListResult, a resolver.Answer, err erro
 	} else {
 		r.Listed = true
 		r.Weight = z.Weight
-		z.listed.Add(1)
 	}
+	z.tally.count(r.Listed)
 }
 
 func (c *ClientLists) isRefused(ip netip.Addr) bool {

@@ -86,8 +86,7 @@ func (c *ClientLists) Status() []ZoneStatus {
 		z.mu.Lock()
 		out[i] = ZoneStatus{Zone: z.Zone, Name: z.display(), Healthy: z.healthy, Reason: z.reason, Checked: z.checked}
 		z.mu.Unlock()
-		out[i].Queries = z.queries.Load()
-		out[i].Listed = z.listed.Load()
+		out[i].Queries, out[i].Listed = z.tally.counts()
 		out[i].Errors = z.errors.Load()
 		out[i].Refused = z.refused.Load()
 		out[i].OutOfRange = z.outOfRange.Load()

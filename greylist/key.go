@@ -156,8 +156,9 @@ type Triplet struct {
 
 // String renders the triplet as "192.0.2.0/24 <a@example.org> <b@example.net>".
 func (t Triplet) String() string {
-	b := make([]byte, 0, len("255.255.255.255/32 <> <>")+len(t.Sender)+len(t.Rcpt))
-	b = t.Client.AppendTo(b)
+	// Built on the stack: the string is the one allocation.
+	var buf [256]byte
+	b := t.Client.AppendTo(buf[:0])
 	b = append(b, " <"...)
 	b = append(b, t.Sender...)
 	b = append(b, "> <"...)
@@ -227,10 +228,11 @@ func (g *Greylist) tripletKey(t Triplet) string {
 	if g.cfg.Privacy {
 		return g.cfg.KeyPrefix + tripletSpace + hashHex(t.Client.String()+" "+escapePart(t.Sender)+" "+escapePart(t.Rcpt))
 	}
-	// Built in one buffer: this runs for every request.
+	// Built in one buffer on the stack (this runs for every request): the
+	// string is the one allocation.
 	sender, rcpt := escapePart(t.Sender), escapePart(t.Rcpt)
-	b := make([]byte, 0, len(g.cfg.KeyPrefix)+len(tripletSpace)+len("ffff:ffff:ffff:ffff::/64  ")+len(sender)+len(rcpt))
-	b = append(b, g.cfg.KeyPrefix...)
+	var buf [256]byte
+	b := append(buf[:0], g.cfg.KeyPrefix...)
 	b = append(b, tripletSpace...)
 	b = t.Client.AppendTo(b)
 	b = append(b, ' ')
@@ -245,8 +247,8 @@ func (g *Greylist) clientKey(p netip.Prefix) string {
 	if g.cfg.Privacy {
 		return g.cfg.KeyPrefix + clientSpace + hashHex(p.String())
 	}
-	b := make([]byte, 0, len(g.cfg.KeyPrefix)+len(clientSpace)+len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"))
-	b = append(b, g.cfg.KeyPrefix...)
+	var buf [128]byte // on the stack: the string is the one allocation
+	b := append(buf[:0], g.cfg.KeyPrefix...)
 	b = append(b, clientSpace...)
 	return string(p.AppendTo(b))
 }

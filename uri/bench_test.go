@@ -2,6 +2,7 @@ package uri
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -89,6 +90,27 @@ func BenchmarkExtractQuotedPrintableHTML(b *testing.B) {
 	}
 }
 
+// BenchmarkExtractHTMLUnique is HTML in which no text or attribute value
+// repeats, which the HTML scanner's memo of repeated values cannot help
+// and must not slow.
+func BenchmarkExtractHTMLUnique(b *testing.B) {
+	var d bytes.Buffer
+	d.WriteString("Content-Type: text/html\r\n\r\n<html><body><table>\r\n")
+	for i := 0; d.Len() < 4<<20; i++ {
+		fmt.Fprintf(&d, `<tr><td class="c%d" style="padding:%dpx;font-family:Arial">Dear customer %d, thank you for your order no. %d.</td></tr>`+"\r\n", i, i, i, i)
+		fmt.Fprintf(&d, `<p>Please <a href="http://www.shop.example.com/offer?id=%d&amp;ref=mail">click here</a> to see offer %d.</p>`+"\r\n", i, i)
+	}
+	msg := d.Bytes()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Extract(bytes.NewReader(msg), Limits{})
+		if err != nil || len(r.Hosts) != 1 {
+			b.Fatalf("Extract = %d hosts, %v; want 1", len(r.Hosts), err)
+		}
+	}
+}
+
 // repeatReader yields a header and then body bytes cycled until size, so a
 // 50 MB message never sits in memory and the heap measured is the walker's.
 type repeatReader struct {
@@ -169,8 +191,8 @@ func oneKiBMessage() []byte {
 		"Content-Type: text/plain; charset=us-ascii\r\n\r\n"), textCorpus(1<<10)...)
 }
 
-// BenchmarkExtract1KiB is the cost per small message: buffers sized to the
-// message, not to the largest line the scanner can take.
+// BenchmarkExtract1KiB is the cost per small message: the buffers, walker
+// and caches are reused from message to message, as in a server.
 func BenchmarkExtract1KiB(b *testing.B) {
 	msg := oneKiBMessage()
 	b.SetBytes(int64(len(msg)))
@@ -181,4 +203,35 @@ func BenchmarkExtract1KiB(b *testing.B) {
 			b.Fatalf("Extract = %d hosts, %v; want 4", len(r.Hosts), err)
 		}
 	}
+}
+
+// BenchmarkHTMLScanners sets the HTML scanner beside its peer in the
+// module's dependencies, x/net/html's tokenizer (the reference scanner,
+// which finds the same hosts), and beside bytes.Count over the same bytes,
+// the ceiling of a single pass.
+func BenchmarkHTMLScanners(b *testing.B) {
+	doc := htmlCorpus(4 << 20)
+	for _, bm := range []struct {
+		name string
+		scan func(*collector, io.Reader) error
+	}{{"scanner", (*collector).scanHTML}, {"tokenizer", (*collector).scanHTMLReference}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := extractHTMLWith(bm.scan, bytes.NewReader(doc), Limits{})
+				if err != nil || len(r.Hosts) != 3 {
+					b.Fatalf("%s = %d hosts, %v; want 3", bm.name, len(r.Hosts), err)
+				}
+			}
+		})
+	}
+	b.Run("bytes.Count", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			if bytes.Count(doc, []byte("<")) == 0 {
+				b.Fatal("no tags")
+			}
+		}
+	})
 }

@@ -70,18 +70,27 @@ type Result struct {
 
 // collector gathers hosts from the scanners, deduplicated and bounded.
 type collector struct {
-	lim    Limits
-	res    Result
-	seen   map[string]struct{}
+	lim  Limits
+	res  Result
+	seen map[string]struct{}
+	// oddSeen is set once seen holds a name without the shape of a domain
+	// (tldShaped): until then a token without that shape cannot be in seen,
+	// and the lookup is skipped.
+	oddSeen bool
+	// gen counts the changes to the result other than Mentions (hosts,
+	// broken URLs, truncation): text scanned twice at one gen changes the
+	// result the same way twice.
+	gen    uint64
 	part   int
 	lower  [256]byte // scratch for lower-casing candidates
 	inHTML bool
-	// textCap is the size of the buffer decoded text is scanned in.
-	textCap int
+	// text, when set, is the buffer decoded text is scanned in, kept from
+	// an earlier extraction.
+	text []byte
 }
 
 func newCollector(lim Limits) *collector {
-	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{}), textCap: textBuf}
+	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{})}
 }
 
 const maxSample = 256
@@ -104,9 +113,10 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		c.res.Mentions++
 		return
 	}
-	h, err := ParseHost(string(raw))
+	h, err := parseHostCached(raw)
 	if err != nil {
 		if kind == KindURL && err != ErrEmptyHost {
+			c.gen++
 			if len(c.res.Broken) >= c.lim.MaxBroken {
 				c.res.Truncated = true
 				return
@@ -125,13 +135,19 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 	if _, ok := c.seen[h.Name]; ok {
 		return
 	}
+	c.gen++
 	if len(c.res.Hosts) >= c.lim.MaxHosts {
 		c.res.Truncated = true
 		return
 	}
+	if c.res.Hosts == nil {
+		c.res.Hosts = make([]Host, 0, 4) // most messages link to a few hosts
+	}
 	c.seen[h.Name] = struct{}{}
+	c.oddSeen = c.oddSeen || !tldShaped(h.Name)
 	if h.Name != string(raw) {
 		c.seen[string(raw)] = struct{}{}
+		c.oddSeen = c.oddSeen || !tldShaped(raw)
 	}
 	h.Kind, h.Part, h.Where, h.URL = kind, c.part, where, sample(url)
 	c.res.Hosts = append(c.res.Hosts, h)
@@ -162,57 +178,90 @@ var authEnd = func() (t [256]bool) {
 	return t
 }()
 
-const (
-	leadTrim  = "([{<'\"*`"
-	trailTrim = ".,;:!?)]}>'\"*`"
-)
+// leadTrim and trailTrim mark the punctuation taken off a token's ends:
+// the brackets and quotes around links in prose, the full stop after one.
+var leadTrim, trailTrim = byteSet("([{<'\"*`"), byteSet(".,;:!?)]}>'\"*`")
+
+func byteSet(s string) (t [256]bool) {
+	for i := 0; i < len(s); i++ {
+		t[s[i]] = true
+	}
+	return t
+}
 
 // scanText finds hosts in decoded text. It looks for the two cues every link
 // has, '.' and ':', with bytes.IndexByte, and parses only the token around a
 // cue; the rest of the text is skipped at memchr speed.
 func (c *collector) scanText(b []byte, where string) {
+	if len(b) < 3 {
+		return // no token this short is looked at
+	}
 	pos := 0
 	nextDot, nextColon := -1, -1
 	for pos < len(b) {
-		if nextDot < pos {
-			nextDot = bytes.IndexByte(b[pos:], '.')
-			if nextDot < 0 {
-				nextDot = len(b)
-			} else {
-				nextDot += pos
+		var i int
+		if len(b)-pos <= shortText {
+			// Two IndexByte calls cost more than a loop over a short rest
+			// (the text between two tags, an attribute).
+			i = pos
+			for i < len(b) && b[i] != '.' && b[i] != ':' {
+				i++
 			}
-		}
-		if nextColon < pos {
-			nextColon = bytes.IndexByte(b[pos:], ':')
-			if nextColon < 0 {
-				nextColon = len(b)
-			} else {
-				nextColon += pos
+		} else {
+			if nextDot < pos {
+				nextDot = indexFrom(b, pos, '.')
 			}
+			if nextColon < pos {
+				nextColon = indexFrom(b, pos, ':')
+			}
+			i = min(nextDot, nextColon)
 		}
-		i := min(nextDot, nextColon)
 		if i >= len(b) {
 			return
 		}
 		s := i
+		// A word ending a sentence ("order no.") is the commonest token:
+		// with no other dot, colon or '@' it holds no host, and while no
+		// name without a domain's shape is seen (oddSeen), nothing to count.
+		sentenceEnd := b[i] == '.' && !c.oddSeen
 		for s > pos && tokenChar[b[s-1]] {
 			s--
+			if cueByte[b[s]] {
+				sentenceEnd = false
+			}
 		}
 		e := i + 1
 		for e < len(b) && tokenChar[b[e]] {
 			e++
 		}
-		c.token(b[s:e], where)
+		if !sentenceEnd || e != i+1 {
+			c.token(b[s:e], where)
+		}
 		pos = e
 	}
 }
 
+// cueByte marks the bytes some host in a token needs besides a final dot.
+var cueByte = byteSet(".:@")
+
+// shortText is the length below which scanText looks for its cues with a
+// loop rather than bytes.IndexByte.
+const shortText = 32
+
+// indexFrom returns the index of the first ch in b from pos, or len(b).
+func indexFrom(b []byte, pos int, ch byte) int {
+	if i := bytes.IndexByte(b[pos:], ch); i >= 0 {
+		return pos + i
+	}
+	return len(b)
+}
+
 // token examines one whitespace-delimited candidate.
 func (c *collector) token(t []byte, where string) {
-	for len(t) > 0 && strings.IndexByte(leadTrim, t[0]) >= 0 {
+	for len(t) > 0 && leadTrim[t[0]] {
 		t = t[1:]
 	}
-	for len(t) > 0 && strings.IndexByte(trailTrim, t[len(t)-1]) >= 0 {
+	for len(t) > 0 && trailTrim[t[len(t)-1]] {
 		t = t[:len(t)-1]
 	}
 	if len(t) < 3 {
@@ -320,6 +369,9 @@ func (c *collector) mailToken(t []byte, at int, where string) {
 		return
 	}
 	dom := hostEnd(t[at+1:])
+	if !explicit && !c.oddSeen && !tldShaped(dom) {
+		return // not in seen, and plausibleDomain would say no
+	}
 	if _, ok := c.seen[string(dom)]; ok {
 		c.res.Mentions++
 		return
@@ -333,7 +385,7 @@ func (c *collector) mailToken(t []byte, at int, where string) {
 // messageIDLike tells a message ID's left part from a mailbox: IDs are long,
 // digit-heavy, or carry characters people do not put in addresses.
 func messageIDLike(local []byte) bool {
-	if len(local) > 40 || bytes.IndexAny(local, "$=%") >= 0 {
+	if len(local) > 40 {
 		return true
 	}
 	digits, seps := 0, 0
@@ -343,6 +395,8 @@ func messageIDLike(local []byte) bool {
 			digits++
 		case c == '.' || c == '-':
 			seps++
+		case c == '$' || c == '=' || c == '%':
+			return true
 		}
 	}
 	return digits >= 6 && digits*2 >= len(local) || seps >= 3 && digits >= 4
@@ -355,6 +409,9 @@ var fileExt = map[string]bool{"zip": true, "mov": true, "md": true, "py": true, 
 // bare handles a schemeless token that may be a domain.
 func (c *collector) bare(t []byte, where string) {
 	h := hostEnd(t)
+	if !c.oddSeen && !tldShaped(h) {
+		return // not in seen, and plausibleDomain would say no
+	}
 	if _, ok := c.seen[string(h)]; ok {
 		c.res.Mentions++
 		return
@@ -363,6 +420,18 @@ func (c *collector) bare(t []byte, where string) {
 		return
 	}
 	c.add(KindBare, h, t, where)
+}
+
+// tldShaped reports whether h ends in a dot and a top-level label of two
+// ASCII letters or more, which plausibleDomain requires first.
+func tldShaped[T string | []byte](h T) bool {
+	i := len(h) - 1
+	for ; i >= 0 && h[i] != '.'; i-- {
+		if ch := h[i]; !('a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z') {
+			return false
+		}
+	}
+	return i > 0 && len(h)-i-1 >= 2
 }
 
 // plausibleDomain is the cheap test a bare token must pass before a public
@@ -401,11 +470,12 @@ func plausibleDomain(h []byte, strict bool) bool {
 			buf[i] += 'a' - 'A'
 		}
 	}
-	name := string(buf[:n])
-	if strict && fileExt[name[n-len(tld):]] && strings.Count(name, ".") == 1 {
+	// The file-name test reads the buffer: a string is made only for the
+	// suffix lookup.
+	if strict && fileExt[string(buf[n-len(tld):n])] && bytes.Count(buf[:n], []byte(".")) == 1 {
 		return false
 	}
-	return knownSuffix(name)
+	return knownSuffixCached(buf[:n])
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {

@@ -14,6 +14,9 @@
 // registered domain, deduplicated and kept in order of appearance.
 //
 // Memory does not grow with the message: the walker holds one raw line
-// buffer, one text buffer and one part's decoders; Limits caps the bytes
-// read, the MIME depth and parts, and the hosts kept.
+// buffer, one text buffer, one HTML buffer (grown only for a token that does
+// not fit, up to 1 MiB) and one part's decoders, all reused from message to
+// message; Limits caps the bytes read, the MIME depth and parts, and the
+// hosts kept. Parsed hosts and public suffix answers are cached across
+// messages in caches of fixed size.
 package uri

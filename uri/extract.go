@@ -3,6 +3,7 @@ package uri
 import (
 	"bufio"
 	"io"
+	"sync"
 )
 
 // Extract reads a whole message (header, blank line, body) and returns the
@@ -10,12 +11,13 @@ import (
 // not by the message size. An error is returned only when r fails; a limit
 // that stops the extraction early sets Result.Truncated instead.
 func Extract(r io.Reader, lim Limits) (*Result, error) {
-	w := newWalker(r, lim)
-	ct, te, ok := w.header()
+	x := getExtraction(r, lim)
+	defer x.release()
+	ct, te, ok := x.w.header()
 	if ok {
-		w.entity(ct, te, 0, false)
+		x.w.entity(ct, te, 0, false)
 	}
-	return w.finish()
+	return x.w.finish()
 }
 
 // ExtractBody reads a message body whose header has already been parsed (as
@@ -23,9 +25,10 @@ func Extract(r io.Reader, lim Limits) (*Result, error) {
 // the top-level Content-Type and Content-Transfer-Encoding values, "" when
 // absent.
 func ExtractBody(contentType, transferEncoding string, body io.Reader, lim Limits) (*Result, error) {
-	w := newWalker(body, lim)
-	w.entity(contentType, transferEncoding, 0, false)
-	return w.finish()
+	x := getExtraction(body, lim)
+	defer x.release()
+	x.w.entity(contentType, transferEncoding, 0, false)
+	return x.w.finish()
 }
 
 // ExtractText returns the hosts in plain text (no MIME, no HTML).
@@ -62,35 +65,62 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func newWalker(r io.Reader, lim Limits) *walker {
-	c := newCollector(lim)
-	er := &errReader{r: r}
-	lb := lineBuf
-	if n, ok := sizeHint(r); ok {
-		// A buffer larger than the whole message reads it the same way as
-		// a full-size one: no line can be longer. Decoded text may grow
-		// past the raw bytes only by charset conversion (at most 4 bytes
-		// of UTF-8 a byte); the scan buffer is sized for that.
-		lb = min(lineBuf, n+1)
-		c.textCap = min(textBuf, 4*n+64)
-	}
-	return &walker{br: bufio.NewReaderSize(er, lb), src: er, c: c, endIdx: -1}
+// extraction is the state of one Extract call. It is pooled: a small
+// message cost more in allocating and clearing the line and text buffers
+// (64 KiB and 32 KiB) and the walker than in scanning.
+type extraction struct {
+	w  walker
+	c  collector
+	er errReader
 }
 
-// sizeHint returns how many bytes r holds when it can tell (a
-// bytes.Reader, strings.Reader or bytes.Buffer), so that a small message
-// does not cost buffers sized for the largest.
-func sizeHint(r io.Reader) (int, bool) {
-	if l, ok := r.(interface{ Len() int }); ok {
-		return l.Len(), true
+var extractions = sync.Pool{New: func() any {
+	x := new(extraction)
+	x.w.br = bufio.NewReaderSize(nil, lineBuf)
+	x.c.text = make([]byte, textBuf)
+	return x
+}}
+
+// maxPooledSeen is the largest set of seen hosts kept for the next
+// extraction; clearing a map costs time in proportion to its size.
+const maxPooledSeen = 256
+
+func getExtraction(r io.Reader, lim Limits) *extraction {
+	x := extractions.Get().(*extraction)
+	seen, text := x.c.seen, x.c.text
+	if seen == nil {
+		seen = make(map[string]struct{})
 	}
-	return 0, false
+	x.c = collector{lim: lim.withDefaults(), seen: seen, text: text}
+	x.er = errReader{r: r}
+	x.w.br.Reset(&x.er)
+	x.w = walker{br: x.w.br, src: &x.er, c: &x.c, bounds: x.w.bounds[:0], endIdx: -1, field: x.w.field[:0]}
+	return x
 }
 
+// release returns x to the pool, keeping its buffers but nothing of the
+// message.
+func (x *extraction) release() {
+	x.w.br.Reset(nil)
+	if len(x.c.seen) > maxPooledSeen {
+		x.c.seen = nil
+	} else {
+		clear(x.c.seen)
+	}
+	clear(x.w.bounds)
+	x.c.res = Result{}
+	x.er = errReader{}
+	extractions.Put(x)
+}
+
+// finish returns the result, which the caller owns: the collector is
+// pooled.
 func (w *walker) finish() (*Result, error) {
 	w.c.res.Bytes = w.read
+	res := new(Result)
+	*res = w.c.res
 	if w.src.err != nil {
-		return &w.c.res, w.src.err
+		return res, w.src.err
 	}
-	return &w.c.res, nil
+	return res, nil
 }

@@ -2,122 +2,35 @@ package uri
 
 import (
 	"bytes"
-	"errors"
-	"io"
-
-	"golang.org/x/net/html"
 )
 
-// maxHTMLBuf bounds the HTML tokenizer's buffer: one token (a comment, a run
+// maxHTMLBuf bounds the HTML scanner's buffer: one token (a comment, a run
 // of text, a tag with its attributes) larger than this ends HTML parsing of
 // the part, and the rest is scanned as plain text.
 const maxHTMLBuf = 1 << 20
 
-// urlAttrs names the attributes whose values are URLs, with the string used
-// for Host.Where (so no allocation happens per attribute).
-var urlAttrs = map[string]string{
-	"href": "href", "src": "src", "action": "action", "background": "background",
-	"formaction": "formaction", "cite": "cite", "data": "data", "poster": "poster",
-	"longdesc": "longdesc", "lowsrc": "lowsrc", "dynsrc": "dynsrc", "codebase": "codebase",
-	"usemap": "usemap", "manifest": "manifest", "icon": "icon", "ping": "ping",
-	"xlink:href": "xlink:href", "srcset": "srcset", "content": "content", "style": "style",
-	"imagesrcset": "imagesrcset", "archive": "archive",
-}
-
-// scanHTML finds hosts in an HTML part: URL attributes, the visible text,
-// and relative links resolved against <base href>.
-func (c *collector) scanHTML(r io.Reader) error {
-	z := html.NewTokenizer(r)
-	z.SetMaxBuf(maxHTMLBuf)
-	var base []byte // the <base href> host, when one was given
-	skip := 0       // inside <script> or <style>: not visible text
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			err := z.Err()
-			if err == io.EOF {
-				return nil
-			}
-			if errors.Is(err, html.ErrBufferExceeded) {
-				return c.scanTextReader(r)
-			}
-			return err
-		case html.TextToken:
-			if skip == 0 {
-				c.scanText(z.Text(), "text")
-			}
-		case html.StartTagToken, html.SelfClosingTagToken:
-			raw := z.Raw()
-			name := rawTagName(raw)
-			isBase := name == "base"
-			if name == "script" || name == "style" {
-				skip++
-			}
-			// Attribute parsing copies every key and value; a tag with no
-			// byte a host or an entity needs cannot link anywhere (unless a
-			// <base> makes relative links count), so it is passed over.
-			if base == nil && !isBase && bytes.IndexAny(raw, ".:&\\") < 0 {
-				continue
-			}
-			_, more := z.TagName()
-			for more {
-				var k, v []byte
-				k, v, more = z.TagAttr()
-				where, ok := urlAttrs[string(k)]
-				if !ok {
-					continue
-				}
-				switch where {
-				case "style":
-					c.scanText(v, where)
-				case "content":
-					// <meta http-equiv="refresh" content="0; url=http://...">
-					if i := indexFold(v, "url="); i >= 0 {
-						c.attrURL(v[i+4:], where, base)
-					}
-				case "srcset", "imagesrcset":
-					for f := range bytes.SplitSeq(v, []byte(",")) {
-						f = bytes.TrimSpace(f)
-						if i := bytes.IndexAny(f, " \t\n"); i >= 0 {
-							f = f[:i]
-						}
-						c.attrURL(f, where, base)
-					}
-				default:
-					if isBase && where == "href" {
-						base = c.baseHost(v)
-						continue
-					}
-					c.attrURL(v, where, base)
-				}
-			}
-		case html.EndTagToken:
-			name := rawTagName(z.Raw())
-			if (name == "script" || name == "style") && skip > 0 {
-				skip--
-			}
+// urlAttr handles one URL attribute (where is its lower-cased name) of a tag
+// that is not <base>.
+func (c *collector) urlAttr(where string, v, base []byte) {
+	switch where {
+	case "style":
+		c.scanText(v, where)
+	case "content":
+		// <meta http-equiv="refresh" content="0; url=http://...">
+		if i := indexFold(v, "url="); i >= 0 {
+			c.attrURL(v[i+4:], where, base)
 		}
-	}
-}
-
-// rawTagName returns the lower-cased name of the tag in raw ("<A HREF=...>",
-// "</a>") when it is one the scanner acts on, else "".
-func rawTagName(raw []byte) string {
-	i := 1
-	if i < len(raw) && raw[i] == '/' {
-		i++
-	}
-	j := i
-	for j < len(raw) && raw[j] != ' ' && raw[j] != '>' && raw[j] != '/' && raw[j] != '\t' && raw[j] != '\n' && raw[j] != '\r' && raw[j] != '\f' {
-		j++
-	}
-	n := raw[i:j]
-	for _, t := range [...]string{"base", "script", "style"} {
-		if bytes.EqualFold(n, []byte(t)) {
-			return t
+	case "srcset", "imagesrcset":
+		for f := range bytes.SplitSeq(v, []byte(",")) {
+			f = bytes.TrimSpace(f)
+			if i := bytes.IndexAny(f, " \t\n"); i >= 0 {
+				f = f[:i]
+			}
+			c.attrURL(f, where, base)
 		}
+	default:
+		c.attrURL(v, where, base)
 	}
-	return ""
 }
 
 // baseHost records a <base href> and returns its host for relative links.
@@ -127,7 +40,7 @@ func (c *collector) baseHost(v []byte) []byte {
 	if !ok || len(rest) < 2 || !isSlash(rest[0]) || !isSlash(rest[1]) {
 		return nil
 	}
-	h := authorityHost(bytes.TrimLeft(rest, "/\\"))
+	h := authorityHost(trimSlashes(rest))
 	c.add(KindBase, h, v, "href")
 	return bytes.Clone(h)
 }
@@ -136,7 +49,7 @@ func (c *collector) baseHost(v []byte) []byte {
 // trailing spaces and every tab and newline inside.
 func cleanAttrURL(v []byte) []byte {
 	v = bytes.TrimSpace(v)
-	if bytes.IndexAny(v, "\t\r\n") < 0 {
+	if !hasTabOrNewline(v) {
 		return v
 	}
 	out := make([]byte, 0, len(v))
@@ -146,6 +59,25 @@ func cleanAttrURL(v []byte) []byte {
 		}
 	}
 	return out
+}
+
+// hasTabOrNewline reports a tab, CR or LF in v (bytes.IndexAny builds a
+// set per call, which costs more than the usual short URL).
+func hasTabOrNewline(v []byte) bool {
+	for _, c := range v {
+		if c == '\t' || c == '\r' || c == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+// trimSlashes drops the slashes and backslashes that start v.
+func trimSlashes(v []byte) []byte {
+	for len(v) > 0 && isSlash(v[0]) {
+		v = v[1:]
+	}
+	return v
 }
 
 // splitScheme splits "scheme:rest"; ok is false for a relative reference.
@@ -195,7 +127,7 @@ func (c *collector) attrURL(v []byte, where string, base []byte) {
 		return
 	}
 	if len(v) >= 2 && isSlash(v[0]) && isSlash(v[1]) {
-		c.add(KindURL, authorityHost(bytes.TrimLeft(v, "/\\")), v, where)
+		c.add(KindURL, authorityHost(trimSlashes(v)), v, where)
 		return
 	}
 	scheme, rest, ok := splitScheme(v)
@@ -224,7 +156,7 @@ func (c *collector) attrURL(v []byte, where string, base []byte) {
 	case "tel", "sms", "cid", "mid", "about", "callto", "skype":
 	default:
 		if len(rest) >= 2 && isSlash(rest[0]) && isSlash(rest[1]) || special(scheme) {
-			c.add(KindURL, authorityHost(bytes.TrimLeft(rest, "/\\")), v, where)
+			c.add(KindURL, authorityHost(trimSlashes(rest)), v, where)
 		}
 	}
 }

@@ -38,6 +38,8 @@ type walker struct {
 	// -1 at the end of input; closing for "--boundary--".
 	endIdx   int
 	endClose bool
+	field    []byte // header() unfolds fields here; kept between calls
+	body     bodyReader
 }
 
 // line returns the next raw line (or a piece of a long one) and whether it
@@ -148,41 +150,63 @@ func (r *bodyReader) drain() {
 // Content-Type and Content-Transfer-Encoding. ok is false when the header
 // ended at a delimiter or the end of input instead.
 func (w *walker) header() (ctype, cte string, ok bool) {
-	var cur []byte // the field being unfolded, bounded
+	cur := w.field[:0] // the field being unfolded, bounded
+	defer func() { w.field = cur[:0] }()
 	kept := 0
-	flush := func() {
-		name, value, found := bytes.Cut(cur, []byte(":"))
-		if found {
-			switch {
-			case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Type")):
-				ctype = string(bytes.TrimSpace(value))
-			case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Transfer-Encoding")):
-				cte = string(bytes.TrimSpace(value))
-			}
-		}
-		cur = cur[:0]
-	}
 	for {
 		b, err := w.next()
 		if err != nil {
-			flush()
+			ctype, cte = headerField(cur, ctype, cte)
 			return ctype, cte, false
 		}
-		line := bytes.TrimRight(b, "\r\n")
+		line := trimCRLF(b)
 		if len(line) == 0 && b[len(b)-1] == '\n' {
-			flush()
+			ctype, cte = headerField(cur, ctype, cte)
 			return ctype, cte, true
 		}
+		sep := false // a folded line joins the field with one space
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && len(cur) > 0 {
-			line = append([]byte(" "), bytes.TrimLeft(line, " \t")...)
+			line = bytes.TrimLeft(line, " \t")
+			sep = true
 		} else if len(cur) > 0 {
-			flush()
+			ctype, cte = headerField(cur, ctype, cte)
+			cur = cur[:0]
 		}
-		if kept+len(line) <= maxHeader {
+		n := len(line)
+		if sep {
+			n++
+		}
+		if kept+n <= maxHeader {
+			if sep {
+				cur = append(cur, ' ')
+			}
 			cur = append(cur, line...)
-			kept += len(line)
+			kept += n
 		}
 	}
+}
+
+// trimCRLF drops the CRs and LFs that end b.
+func trimCRLF(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// headerField takes the Content-Type or Content-Transfer-Encoding value
+// from one unfolded header field.
+func headerField(f []byte, ctype, cte string) (string, string) {
+	name, value, found := bytes.Cut(f, []byte(":"))
+	if found {
+		switch {
+		case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Type")):
+			ctype = string(bytes.TrimSpace(value))
+		case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Transfer-Encoding")):
+			cte = string(bytes.TrimSpace(value))
+		}
+	}
+	return ctype, cte
 }
 
 // entity walks one MIME entity whose header has been read: a multipart's
@@ -255,14 +279,30 @@ func parseType(ctype string, digest bool) (string, map[string]string) {
 		}
 		return "text/plain", nil
 	}
+	if t, ok := typeCache.getString(ctype); ok {
+		return t.mt, t.params
+	}
 	mt, params, err := mime.ParseMediaType(ctype)
 	if err != nil && mt == "" {
 		// A header too broken to parse: keep the type, lose the parameters.
 		mt, _, _ = strings.Cut(ctype, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 	}
+	typeCache.put(ctype, mediaType{mt, params})
 	return mt, params
 }
+
+// mediaType is a parsed Content-Type. Its params are shared by every
+// message with the same header and must only be read.
+type mediaType struct {
+	mt     string
+	params map[string]string
+}
+
+// typeCache keeps parsed Content-Type values: most parts carry one of a few
+// ("text/plain; charset=utf-8"), and mime.ParseMediaType was a quarter of
+// the cost of a small message.
+var typeCache = newNameCache[mediaType]()
 
 func identityEncoding(cte string) bool {
 	switch strings.ToLower(cte) {
@@ -274,7 +314,10 @@ func identityEncoding(cte string) bool {
 
 // leaf decodes one text part (transfer encoding, then charset) and scans it.
 func (w *walker) leaf(cte, cs string, isHTML bool) {
-	body := &bodyReader{w: w}
+	// One part is read at a time: the walker holds its body reader, which
+	// would otherwise be allocated for each part.
+	w.body = bodyReader{w: w}
+	body := &w.body
 	var r io.Reader = body
 	switch strings.ToLower(cte) {
 	case "quoted-printable":
@@ -378,7 +421,10 @@ func (f *b64Filter) Read(p []byte) (int, error) {
 // scanTextReader scans a text stream in chunks, carrying the last partial
 // token over to the next chunk so a URL split by a read is still seen whole.
 func (c *collector) scanTextReader(r io.Reader) error {
-	buf := make([]byte, c.textCap)
+	buf := c.text
+	if len(buf) < textBuf {
+		buf = make([]byte, textBuf)
+	}
 	n := 0
 	for {
 		m, err := r.Read(buf[n:])

@@ -5,16 +5,18 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// onlyReader hides a reader's Len, so Extract cannot size its buffers.
+// onlyReader hides a reader's Len and other methods: a plain stream.
 type onlyReader struct{ r io.Reader }
 
 func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
-// Buffers sized to a message that says its length find the same hosts as
-// full-size buffers on a stream that does not.
+// A message gives the same result whether its reader tells its length or
+// not; each call runs in state pooled from the calls before it, whose
+// hosts and buffers must leave nothing behind.
 func TestSizedBuffersFindTheSameHosts(t *testing.T) {
 	long := strings.Repeat("word ", 30000) // a 150 KB line, past the full-size buffer
 	tests := []struct {
@@ -45,4 +47,39 @@ func TestSizedBuffersFindTheSameHosts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Extractions running at once, each in pooled state, find what each finds
+// alone.
+func TestPooledExtractionsConcurrent(t *testing.T) {
+	msgs := []string{
+		string(oneKiBMessage()),
+		"Content-Type: text/html\r\n\r\n" + string(htmlCorpus(20<<10)),
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhttp://p.example.org/ www.q.example.net\r\n--b\r\nContent-Type: text/html\r\n\r\n<base href=http://base.example.com/><a href=x>y</a>\r\n--b--\r\n",
+		"\r\n" + strings.Repeat("http://h.example.com/ x@m.example.org 2130706433. ", 100),
+	}
+	want := make([]*Result, len(msgs))
+	for i, m := range msgs {
+		r, err := Extract(strings.NewReader(m), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = r
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 50 {
+				i := (g + k) % len(msgs)
+				r, err := Extract(strings.NewReader(msgs[i]), Limits{})
+				if err != nil || !reflect.DeepEqual(r, want[i]) {
+					t.Errorf("message %d: Extract = %+v, %v; alone %+v", i, r, err, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

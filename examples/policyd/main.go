@@ -486,6 +486,10 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	r := policy.NewReader(c)
 	w := bufio.NewWriter(c)
+	// The answers are due even while shutting down: a context of their
+	// own keeps each request's deadline but not the shutdown. One for the
+	// connection, not one per request.
+	answerCtx := context.WithoutCancel(ctx)
 	for {
 		cur := s.current()
 		c.SetReadDeadline(time.Now().Add(cur.idle))
@@ -500,9 +504,7 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 			return
 		}
 		cur = s.current()
-		// The answer is due even while shutting down: a context of its
-		// own keeps the request's deadline but not the shutdown.
-		action := cur.decide(context.WithoutCancel(ctx), req)
+		action := cur.decide(answerCtx, req)
 		c.SetWriteDeadline(time.Now().Add(cur.timeout))
 		if err := policy.WriteAction(w, action); err != nil {
 			return

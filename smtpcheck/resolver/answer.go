@@ -26,7 +26,16 @@ func (a Answer) Addrs() []netip.Addr { return a.AppendAddrs(nil) }
 // AppendAddrs appends the addresses of the answer's A and AAAA records to
 // dst, for callers that keep one buffer across lookups.
 func (a Answer) AppendAddrs(dst []netip.Addr) []netip.Addr {
-	for _, rr := range a.Records {
+	// Small enough to inline, so that a caller holding a *Answer does not
+	// copy the struct for the call.
+	if a.addrs != nil {
+		return append(dst, a.addrs...)
+	}
+	return appendAddrs(dst, a.Records)
+}
+
+func appendAddrs(dst []netip.Addr, rrs []dns.RR) []netip.Addr {
+	for _, rr := range rrs {
 		switch r := rr.(type) {
 		case *dns.A:
 			if ip, ok := netip.AddrFromSlice(r.A.To4()); ok {

@@ -92,8 +92,12 @@ func newError(name string, qtype uint16, server string, sentinel, cause error) *
 
 // ctxError turns a finished context into a lookup error.
 func ctxError(ctx context.Context, name string, qtype uint16) *Error {
-	if errors.Is(ctx.Err(), context.Canceled) {
+	err := ctx.Err()
+	if errors.Is(err, context.Canceled) {
 		return newError(name, qtype, "", context.Canceled, nil)
 	}
-	return newError(name, qtype, "", ErrTimeout, ctx.Err())
+	if err == nil { // past the deadline, a moment before ctx reports it
+		err = context.DeadlineExceeded
+	}
+	return newError(name, qtype, "", ErrTimeout, err)
 }

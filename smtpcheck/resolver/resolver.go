@@ -5,6 +5,8 @@
 // default those of /etc/resolv.conf) over UDP with EDNS0, retries over TCP
 // when an answer is truncated, and moves on to the next server on a
 // timeout, SERVFAIL or REFUSED, all within the caller's context deadline.
+// Queries to a server share a few connected UDP sockets, answers matched
+// to queries by message ID and question; [Resolver.Close] closes them.
 //
 // Answers go into one in-memory cache shared by every check that holds the
 // Resolver: positive answers for their TTL, NXDOMAIN and NODATA for the
@@ -30,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,18 +93,19 @@ type Resolver struct {
 	minTTL   time.Duration
 	maxTTL   time.Duration
 	udpSize  uint16
-	now      func() time.Time
+	clock    *clock
 	log      *slog.Logger
 	cache    *cache
 
 	fmu     sync.Mutex
 	flights map[cacheKey]*flight
 
-	// udp holds idle connected UDP sockets by server, for reuse.
-	umu sync.Mutex
-	udp map[string][]*udpConn
+	// udp holds the UDP sockets by server (see udp.go).
+	udp map[string]*udpPool
 
-	queries, hits, misses, shared, exchanges, tcp, failures atomic.Uint64
+	// Queries are not counted: they are hits (counted by the cache) +
+	// misses + invalid, and a cache hit pays for one atomic add, not three.
+	invalid, misses, shared, exchanges, tcp, failures atomic.Uint64
 }
 
 // New returns a Resolver for cfg. It fails if no server is configured and
@@ -114,10 +118,10 @@ func New(cfg Config) (*Resolver, error) {
 		minTTL:   cfg.MinTTL,
 		maxTTL:   cfg.MaxTTL,
 		udpSize:  cfg.UDPSize,
-		now:      cfg.Now,
+		clock:    newClock(cfg.Now),
 		log:      cfg.Logger,
 		flights:  make(map[cacheKey]*flight),
-		udp:      make(map[string][]*udpConn),
+		udp:      make(map[string]*udpPool),
 	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
@@ -133,9 +137,6 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	if r.udpSize == 0 {
 		r.udpSize = DefaultUDPSize
-	}
-	if r.now == nil {
-		r.now = time.Now
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -170,8 +171,21 @@ func New(cfg Config) (*Resolver, error) {
 			return nil, err
 		}
 		r.servers = append(r.servers, addr)
+		if r.udp[addr] == nil {
+			r.udp[addr] = newUDPPool(addr, r.udpSize)
+		}
 	}
 	return r, nil
+}
+
+// Close closes the Resolver's sockets; queries in flight fail, and so do
+// later ones that miss the cache. The Resolver runs no goroutine of its
+// own: one that is never closed holds one UDP socket per server it asked.
+func (r *Resolver) Close() error {
+	for _, p := range r.udp {
+		p.close()
+	}
+	return nil
 }
 
 // serverAddr normalises "host" or "host:port" to "host:port".
@@ -213,6 +227,8 @@ type Answer struct {
 	// RTT is the round-trip time of the exchange that gave the answer;
 	// zero for a cached answer.
 	RTT time.Duration
+
+	addrs []netip.Addr // the addresses of Records, decoded once for AppendAddrs
 }
 
 // NXDomain reports whether the name does not exist.
@@ -247,11 +263,12 @@ type Stats struct {
 
 // Stats returns the resolver's counters.
 func (r *Resolver) Stats() Stats {
-	entries, evictions := r.cache.stats()
+	entries, evictions, hits := r.cache.stats()
+	misses := r.misses.Load()
 	return Stats{
-		Queries:     r.queries.Load(),
-		CacheHits:   r.hits.Load(),
-		CacheMisses: r.misses.Load(),
+		Queries:     hits + misses + r.invalid.Load(),
+		CacheHits:   hits,
+		CacheMisses: misses,
 		Shared:      r.shared.Load(),
 		Exchanges:   r.exchanges.Load(),
 		TCP:         r.tcp.Load(),
@@ -312,16 +329,30 @@ func canonical(name string) (string, bool) {
 // Cached returns the cached answer for name and qtype without sending a
 // query, and false if there is none.
 func (r *Resolver) Cached(name string, qtype uint16) (Answer, bool) {
-	n, ok := canonical(name)
-	if !ok {
-		return Answer{}, false
-	}
-	a, ok := r.cache.get(cacheKey{n, qtype}, r.now())
-	if ok {
-		r.queries.Add(1)
-		r.hits.Add(1)
-	}
+	var a Answer
+	ok := r.CachedInto(&a, name, qtype)
 	return a, ok
+}
+
+// CachedInto is Cached writing the answer to *dst, for callers on a hot
+// path that keep one Answer: it spares copies of the struct. *dst is left
+// as it was when there is no cached answer.
+func (r *Resolver) CachedInto(dst *Answer, name string, qtype uint16) bool {
+	if r.cache == nil {
+		return false
+	}
+	// The name as given first: the cache holds canonical names only, so a
+	// hit proves name canonical, and the callers that ask most (DNS lists,
+	// with names they built) skip the validation.
+	now := r.clock.Nanos()
+	if r.cache.getInto(dst, cacheKey{name, qtype}, now) {
+		return true
+	}
+	n, ok := canonical(name)
+	if !ok || n == name {
+		return false
+	}
+	return r.cache.getInto(dst, cacheKey{n, qtype}, now)
 }
 
 // Query asks for records of type qtype at name and returns the answer.
@@ -330,15 +361,14 @@ func (r *Resolver) Cached(name string, qtype uint16) (Answer, bool) {
 // comes from the cache when it can; otherwise one query is sent for all
 // concurrent callers asking the same question.
 func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (Answer, error) {
-	r.queries.Add(1)
 	n, ok := canonical(name)
 	if !ok {
+		r.invalid.Add(1)
 		r.failures.Add(1)
 		return Answer{}, newError(name, qtype, "", ErrInvalidName, nil)
 	}
 	k := cacheKey{n, qtype}
-	if a, ok := r.cache.get(k, r.now()); ok {
-		r.hits.Add(1)
+	if a, ok := r.cache.get(k, r.clock.Nanos()); ok {
 		return a, nil
 	}
 	r.misses.Add(1)
@@ -349,18 +379,17 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (Answer
 	return a, err
 }
 
-// flight is one query on the wire, awaited by every caller that asked the
-// same question meanwhile.
+// flight is one query on the wire, sent by the first caller to ask and
+// awaited by every caller that asks the same question meanwhile.
 type flight struct {
 	done    chan struct{}
 	ans     Answer
 	err     error
-	waiters int
-	cancel  context.CancelFunc
-	expired bool // ended by its own deadline, not by an answer
+	expired bool // ended by its caller's deadline or cancellation, not by an answer
 }
 
-// await joins or starts the flight for k and waits for it or for ctx.
+// await joins the flight for k and waits for it or for ctx, or, when none
+// is in the air, sends the query itself.
 func (r *Resolver) await(ctx context.Context, k cacheKey) (Answer, error) {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -368,80 +397,77 @@ func (r *Resolver) await(ctx context.Context, k cacheKey) (Answer, error) {
 		}
 		r.fmu.Lock()
 		f, joined := r.flights[k]
-		if joined {
-			f.waiters++
-			r.shared.Add(1)
-		} else {
-			// The flight outlives no caller: it runs until its answer,
-			// the first caller's deadline (a later caller with more time
-			// starts a new flight), or until every caller has gone.
-			fctx := context.WithoutCancel(ctx)
-			var cancel context.CancelFunc
-			if d, ok := ctx.Deadline(); ok {
-				fctx, cancel = context.WithDeadline(fctx, d)
-			} else {
-				budget := r.timeout * time.Duration(r.attempts*len(r.servers))
-				fctx, cancel = context.WithTimeout(fctx, budget)
-			}
-			f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+		if !joined {
+			f = &flight{done: make(chan struct{})}
 			r.flights[k] = f
-			go r.fly(fctx, k, f)
+			r.fmu.Unlock()
+			return r.fly(ctx, k, f)
 		}
+		r.shared.Add(1)
 		r.fmu.Unlock()
 
 		select {
 		case <-f.done:
-			r.leave(k, f)
-			if f.expired && joined && ctx.Err() == nil {
-				// The flight's deadline was someone else's: try again with
-				// ours. A flight this caller started had its own budget.
+			if f.expired && ctx.Err() == nil {
+				// The flight's deadline or cancellation was its first
+				// caller's: try again with ours.
 				continue
 			}
 			return f.ans, f.err
 		case <-ctx.Done():
-			r.leave(k, f)
 			return Answer{}, ctxError(ctx, k.name, k.qtype)
 		}
 	}
 }
 
-func (r *Resolver) leave(k cacheKey, f *flight) {
-	r.fmu.Lock()
-	f.waiters--
-	if f.waiters == 0 {
-		f.cancel()
-		if r.flights[k] == f {
-			delete(r.flights, k)
-		}
+// fly sends the query of flight f in the caller's goroutine: a goroutine
+// per query, handing its answer on, cost more wake-ups than the query.
+// The flight ends with its caller's deadline or cancellation; the callers
+// that joined it and have time left then start another.
+func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) (Answer, error) {
+	// A caller without a deadline gets the resolver's whole budget; a
+	// deadline rather than a context with a timer: it costs less.
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(r.timeout * time.Duration(r.attempts*len(r.servers)))
 	}
-	r.fmu.Unlock()
-}
-
-func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) {
-	a, err := r.exchange(ctx, k.name, k.qtype)
+	a, err := r.exchange(ctx, deadline, k.name, k.qtype)
+	if err == nil && (k.qtype == dns.TypeA || k.qtype == dns.TypeAAAA) {
+		// Decoded once here rather than at every cache hit.
+		a.addrs = a.AppendAddrs(nil)
+	}
 	if err == nil {
-		r.cache.put(k, a, a.TTL, r.now())
+		r.cache.put(k, a, a.TTL, r.clock.Nanos())
 	}
 	r.fmu.Lock()
 	f.ans, f.err = a, err
 	// A network deadline can fire a moment before the context reports it,
 	// so "ran out of time" is judged by the clock as well.
-	d, _ := ctx.Deadline()
-	f.expired = err != nil && (ctx.Err() != nil || time.Until(d) < time.Millisecond)
+	f.expired = err != nil && (ctx.Err() != nil || time.Until(deadline) < time.Millisecond)
 	if r.flights[k] == f {
 		delete(r.flights, k) // later callers start afresh (or hit the cache)
 	}
 	r.fmu.Unlock()
 	close(f.done)
+	if err != nil && ctx.Err() != nil {
+		return Answer{}, ctxError(ctx, k.name, k.qtype)
+	}
+	return a, err
+}
+
+// ended reports whether ctx is done or deadline has passed: a socket's
+// deadline can fire a moment before the context's timer.
+func ended(ctx context.Context, deadline time.Time) bool {
+	return ctx.Err() != nil || !time.Now().Before(deadline)
 }
 
 // exchange sends the question to the servers in turn until one gives a
 // usable answer, then computes its cache TTL.
-func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Answer, error) {
+func (r *Resolver) exchange(ctx context.Context, deadline time.Time, name string, qtype uint16) (Answer, error) {
 	var last *Error
 	for attempt := 0; attempt < r.attempts; attempt++ {
 		for _, server := range r.servers {
-			if ctx.Err() != nil {
+			if ended(ctx, deadline) {
 				if last != nil && !errors.Is(last.Err, ErrTimeout) {
 					return Answer{}, last
 				}
@@ -449,7 +475,7 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Ans
 				e.Server = server
 				return Answer{}, e
 			}
-			resp, rtt, err := r.exchangeOne(ctx, name, qtype, server)
+			resp, rtt, err := r.exchangeOne(ctx, deadline, name, qtype, server)
 			if err != nil {
 				last = err
 				r.log.Debug("dns query failed", "name", name, "type", dns.TypeToString[qtype],
@@ -479,15 +505,18 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (Ans
 
 // exchangeOne asks one server, over UDP and then over TCP if the UDP
 // answer was truncated.
-func (r *Resolver) exchangeOne(ctx context.Context, name string, qtype uint16, server string) (*dns.Msg, time.Duration, *Error) {
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	m.SetEdns0(r.udpSize, false)
-	resp, rtt, err := r.roundTrip(ctx, m, "udp", server)
+func (r *Resolver) exchangeOne(ctx context.Context, deadline time.Time, name string, qtype uint16, server string) (*dns.Msg, time.Duration, *Error) {
+	r.exchanges.Add(1)
+	resp, rtt, err := r.udp[server].exchange(ctx, name, qtype, r.attemptDeadline(deadline))
+	if err != nil && ended(ctx, deadline) {
+		err = errors.Join(ctxError(ctx, name, qtype).Cause, err)
+	}
 	if err == nil && resp.Truncated {
 		r.tcp.Add(1)
-		m.Id = dns.Id()
-		resp, rtt, err = r.roundTrip(ctx, m, "tcp", server)
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		m.SetEdns0(r.udpSize, false)
+		resp, rtt, err = r.roundTrip(ctx, r.attemptDeadline(deadline), m, "tcp", server)
 	}
 	if err != nil {
 		var ne net.Error
@@ -509,83 +538,35 @@ func (r *Resolver) exchangeOne(ctx context.Context, name string, qtype uint16, s
 	return resp, rtt, nil
 }
 
-// roundTrip is one exchange bounded by the per-attempt timeout and ended
-// at once when ctx is cancelled (miekg/dns only honours its deadline).
-func (r *Resolver) roundTrip(ctx context.Context, m *dns.Msg, network, server string) (*dns.Msg, time.Duration, error) {
+// attemptDeadline is when an attempt at one server started now ends: after
+// the per-attempt timeout, or at the query's deadline if that is sooner.
+func (r *Resolver) attemptDeadline(deadline time.Time) time.Time {
+	if d := time.Now().Add(r.timeout); d.Before(deadline) {
+		return d
+	}
+	return deadline
+}
+
+// roundTrip is one exchange over a new connection (TCP, after a truncated
+// UDP answer) bounded by the per-attempt timeout and ended at once when
+// ctx is cancelled (miekg/dns only honours its deadline).
+func (r *Resolver) roundTrip(ctx context.Context, deadline time.Time, m *dns.Msg, network, server string) (*dns.Msg, time.Duration, error) {
 	r.exchanges.Add(1)
-	actx, cancel := context.WithTimeout(ctx, r.timeout)
+	actx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	c := &dns.Client{Net: network, UDPSize: r.udpSize, Timeout: r.timeout}
-	var uc *udpConn
-	if network == "udp" {
-		uc = r.takeUDP(server)
+	co, err := c.DialContext(actx, server)
+	if err != nil {
+		return nil, 0, err
 	}
-	if uc == nil {
-		co, err := c.DialContext(actx, server)
-		if err != nil {
-			return nil, 0, err
-		}
-		uc = &udpConn{co: co}
-	}
-	co := uc.co
+	defer co.Close()
 	stop := context.AfterFunc(actx, func() { co.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	resp, rtt, err := c.ExchangeWithConnContext(actx, m, co)
-	stopped := stop()
 	if err != nil && actx.Err() != nil {
 		err = errors.Join(actx.Err(), err)
 	}
-	if network == "udp" && err == nil && stopped {
-		r.putUDP(server, uc)
-	} else {
-		co.Close()
-	}
 	return resp, rtt, err
-}
-
-// Reuse of UDP sockets. Opening and closing a socket per query cost more
-// than the query itself; a socket that answered cleanly is kept for the
-// next query to the same server. Answers with another ID (a late answer to
-// an earlier query) are skipped by miekg/dns, and each answer must match
-// its question. A socket is retired after udpMaxUses queries so that the
-// source port still changes (an off-path forger must guess it as well as
-// the ID), and after any error or timeout, which may leave a late answer
-// on its way.
-const (
-	udpMaxIdle = 8  // idle sockets kept per server
-	udpMaxUses = 64 // queries one socket carries
-)
-
-// udpConn is a connected UDP socket to one server and how often it was used.
-type udpConn struct {
-	co   *dns.Conn
-	uses int
-}
-
-func (r *Resolver) takeUDP(server string) *udpConn {
-	r.umu.Lock()
-	defer r.umu.Unlock()
-	idle := r.udp[server]
-	if len(idle) == 0 {
-		return nil
-	}
-	uc := idle[len(idle)-1]
-	r.udp[server] = idle[:len(idle)-1]
-	return uc
-}
-
-func (r *Resolver) putUDP(server string, uc *udpConn) {
-	uc.uses++
-	if uc.uses < udpMaxUses {
-		r.umu.Lock()
-		if idle := r.udp[server]; len(idle) < udpMaxIdle {
-			r.udp[server] = append(idle, uc)
-			uc = nil
-		}
-		r.umu.Unlock()
-	}
-	if uc != nil {
-		uc.co.Close()
-	}
 }
 
 // ttl is how long to cache resp: the smallest TTL of the answer records,

@@ -238,18 +238,29 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	if cfg.Format == FormatPostfix {
-		var line []byte
+		// One buffer per line from a pool: a policy service writes a line
+		// per request, and the sink is done with it when write returns.
+		bp := linePool.Get().(*[]byte)
+		line := (*bp)[:0]
 		if cfg.Program == PolicyService {
-			line = appendPostgreyLine(make([]byte, 0, 256), v)
+			line = appendPostgreyLine(line, v)
 		} else {
-			line = append(make([]byte, 0, 256), PostfixLine(v)...)
+			line = append(line, PostfixLine(v)...)
 		}
-		return h.sh.write(slog.LevelInfo, append(line, '\n'))
+		err := h.sh.write(slog.LevelInfo, append(line, '\n'))
+		if cap(line) <= 4<<10 {
+			*bp = line
+			linePool.Put(bp)
+		}
+		return err
 	}
 	vr := slog.NewRecord(r.Time, slog.LevelInfo, "verdict", r.PC)
 	vr.AddAttrs(verdictAttrs(v)...)
 	return h.writeRecord(vr)
 }
+
+// linePool holds the buffers verdict lines are built in.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 func (sh *shared) write(level slog.Level, line []byte) error {
 	sh.mu.Lock()

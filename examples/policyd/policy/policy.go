@@ -37,10 +37,11 @@ type Request map[string]string
 type Reader struct {
 	br *bufio.Reader
 	// buf holds the request being read, lines without their ends; attrs
-	// marks each attribute in it. Both are reused from request to request,
-	// so a request costs one string and its map.
+	// marks each attribute in it; req is the map Read returns. All three
+	// are reused from request to request.
 	buf   []byte
 	attrs []attrSpan
+	req   Request
 }
 
 // attrSpan is one name=value line in Reader.buf: name is buf[start:eq],
@@ -50,7 +51,9 @@ type attrSpan struct{ start, eq, end int }
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader) *Reader { return &Reader{br: bufio.NewReaderSize(r, 4096)} }
 
-// Read reads one request. It returns io.EOF when the connection ends
+// Read reads one request. The Request it returns is valid until the next
+// Read, which empties and refills the same map; the strings in it stay
+// valid. It returns io.EOF when the connection ends
 // cleanly between requests, and an error wrapping ErrMalformed for a line
 // without '=', a NUL byte, an over-long line or request, too many
 // attributes, or a connection that ends inside a request.
@@ -93,7 +96,14 @@ func (r *Reader) Read() (Request, error) {
 		r.attrs = append(r.attrs, attrSpan{start, start + eq, len(r.buf)})
 	}
 	all := string(r.buf)
-	req := make(Request, len(r.attrs))
+	// The map is the previous request's, emptied: its values are
+	// substrings of each request's own string, so what a caller kept from
+	// a request stays valid, and a request costs its one string.
+	if r.req == nil {
+		r.req = make(Request, len(r.attrs))
+	}
+	req := r.req
+	clear(req)
 	for _, a := range r.attrs {
 		req[all[a.start:a.eq]] = all[a.eq+1 : a.end]
 	}
