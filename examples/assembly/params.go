@@ -409,38 +409,26 @@ func (c *Config) Print(w io.Writer, body bool) error {
 
 // Ignored returns the parameters set away from their defaults that need
 // the message body, for a front-end that never sees it to warn about.
-func (c *Config) Ignored() []string {
-	var out []string
-	for _, p := range Params() {
-		if p.Body && c.Value(p.Name) != c.defaults[p.Name] {
-			out = append(out, p.Name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func (c *Config) Ignored() []string { return c.setWhere(func(p Param) bool { return p.Body }) }
 
 // IgnoredDelivery returns the parameters set away from their defaults
 // that change the mail stored, for a front-end that stores none to warn
 // about.
 func (c *Config) IgnoredDelivery() []string {
-	var out []string
-	for _, p := range Params() {
-		if p.Delivery && c.Value(p.Name) != c.defaults[p.Name] {
-			out = append(out, p.Name)
-		}
-	}
-	sort.Strings(out)
-	return out
+	return c.setWhere(func(p Param) bool { return p.Delivery })
 }
 
 // IgnoredConn returns the parameters set away from their defaults that
 // need the client's connection, for a front-end that does not own it to
 // warn about.
-func (c *Config) IgnoredConn() []string {
+func (c *Config) IgnoredConn() []string { return c.setWhere(func(p Param) bool { return p.Conn }) }
+
+// setWhere returns, sorted, the parameters of the kind want selects that
+// are set away from their defaults.
+func (c *Config) setWhere(want func(Param) bool) []string {
 	var out []string
 	for _, p := range Params() {
-		if p.Conn && c.Value(p.Name) != c.defaults[p.Name] {
+		if want(p) && c.Value(p.Name) != c.defaults[p.Name] {
 			out = append(out, p.Name)
 		}
 	}
