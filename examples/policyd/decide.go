@@ -74,8 +74,12 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 		}
 		return "DUNNO"
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		// A caller without the connection loop's per-request deadline.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
 	target := full.Stage
 	if target == smtpcheck.StageRcpt && full.Rcpt.Domain == "" && strings.EqualFold(full.Rcpt.Local, "postmaster") {
 		// Postfix's smtpd accepts a bare postmaster before any restriction
