@@ -464,7 +464,8 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 	// The answers are due even while shutting down: a context of their
 	// own keeps each request's deadline but not the shutdown. One for the
 	// connection, not one per request.
-	answerCtx := context.WithoutCancel(ctx)
+	answerCtx := newRequestContext(ctx)
+	defer answerCtx.end()
 	for {
 		cur := s.current()
 		c.SetReadDeadline(time.Now().Add(cur.idle))
@@ -479,7 +480,9 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 			return
 		}
 		cur = s.current()
+		answerCtx.start(cur.timeout)
 		action := cur.decide(answerCtx, req)
+		answerCtx.end()
 		c.SetWriteDeadline(time.Now().Add(cur.timeout))
 		if err := policy.WriteAction(w, action); err != nil {
 			return
