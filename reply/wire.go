@@ -1,6 +1,10 @@
 package reply
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
 
 // Wire limits from RFC 5321 section 4.5.3.1.5: a reply line is at most 512
 // octets including the CRLF.
@@ -253,4 +257,25 @@ func appendArg(dst []byte, s string) []byte {
 		return append(dst, "..."...)
 	}
 	return appendSanitized(dst, s)
+}
+
+// AppendText appends the reply's text lines, as Text returns them, joined
+// by sep: a front-end that writes the text inside a line of its own (a
+// Postfix policy answer, a log field) gets it without a slice of strings.
+func (r Reply) AppendText(dst []byte, sep string) []byte {
+	start := len(dst)
+	dst = r.appendRawText(dst)
+	if sep == "\n" || bytes.IndexByte(dst[start:], '\n') < 0 {
+		return dst
+	}
+	// Rare (a reply of several lines): the lines again, with sep.
+	text := string(dst[start:])
+	dst = dst[:start]
+	for i, l := range strings.Split(text, "\n") {
+		if i > 0 {
+			dst = append(dst, sep...)
+		}
+		dst = append(dst, l...)
+	}
+	return dst
 }

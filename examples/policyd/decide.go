@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -74,8 +75,12 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 		}
 		return "DUNNO"
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		// A caller without the connection loop's per-request deadline.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
 	target := full.Stage
 	if target == smtpcheck.StageRcpt && full.Rcpt.Domain == "" && strings.EqualFold(full.Rcpt.Local, "postmaster") {
 		// Postfix's smtpd accepts a bare postmaster before any restriction
@@ -199,15 +204,17 @@ func (s *server) wasDeferIfPermit(d smtpcheck.Decision, r smtpcheck.Result, w *w
 // would-be action is logged and DUNNO answered.
 func (s *server) answer(ctx context.Context, sess *smtpcheck.Session, r smtpcheck.Result, dry, deferIfPermit bool) string {
 	var action string
+	var buf [256]byte // the answer is built here, and copied once
 	switch {
 	case r.Err != nil && r.Action == smtpcheck.TempFail:
 		action = s.failAction
 		s.log.Error("policy failed; answering the default action", "session", sess, "error", r.Err, "action", action)
 	case deferIfPermit:
-		rep := r.DefaultReply()
-		action = joinWords("DEFER_IF_PERMIT", enhancedText(rep), relayText(sess, rep))
+		action = string(appendCoded(buf[:0], "DEFER_IF_PERMIT", sess, r.DefaultReply()))
 	case r.Action.Refuses():
-		action = codedAction(sess, r.DefaultReply())
+		rep := r.DefaultReply()
+		var code [3]byte
+		action = string(appendCoded(buf[:0], string(strconv.AppendInt(code[:0], int64(rep.Code()), 10)), sess, rep))
 	case tableAction(r) != "":
 		action = tableAction(r)
 	default:
@@ -258,78 +265,66 @@ func tableAction(r smtpcheck.Result) string {
 	return ""
 }
 
-// codedAction is a refusal as Postfix's access(5) "4NN text" or "5NN text":
-// Postfix keeps the code and the enhanced code (its own REJECT and DEFER
-// would put access_map_reject_code or access_map_defer_code in their
-// place), and puts its own "<recipient>: Recipient address rejected: " in
+// appendCoded appends "VERB ENHANCED TEXT", the parts there are: a
+// refusal as Postfix's access(5) "4NN text" or "5NN text" (Postfix keeps
+// the code and the enhanced code, where its own REJECT and DEFER would put
+// access_map_reject_code or access_map_defer_code), or a DEFER_IF_PERMIT.
+// Postfix puts its own "<recipient>: Recipient address rejected: " in
 // front of the text.
-func codedAction(sess *smtpcheck.Session, rep reply.Reply) string {
-	return joinWords(strconv.Itoa(rep.Code()), enhancedText(rep), relayText(sess, rep))
+func appendCoded(dst []byte, verb string, sess *smtpcheck.Session, rep reply.Reply) []byte {
+	dst = append(dst, verb...)
+	if e := rep.Enhanced(); !e.IsZero() {
+		dst = append(dst, ' ', '0'+e.Class, '.')
+		dst = strconv.AppendUint(dst, uint64(e.Subject), 10)
+		dst = append(dst, '.')
+		dst = strconv.AppendUint(dst, uint64(e.Detail), 10)
+	}
+	n := len(dst)
+	dst = appendRelayText(append(dst, ' '), sess, rep)
+	if len(dst) == n+1 {
+		return dst[:n] // no text
+	}
+	return dst
 }
 
-// joinWords joins the non-empty parts of an answer with single spaces.
-// It builds the answer in one buffer of the final size: one allocation
-// per answer.
-func joinWords(parts ...string) string {
-	n := 0
-	for _, p := range parts {
-		n += len(p) + 1
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, p := range parts {
-		if p == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
-}
-
-func enhancedText(rep reply.Reply) string {
-	if rep.Enhanced().IsZero() {
-		return ""
-	}
-	return rep.Enhanced().String()
-}
-
-// relayText is a reply's text as policyd answers it. Postfix writes a
-// policy's text after "<name>: Class rejected: " of the request's own
-// subject (the recipient at RCPT). A text that already starts with that
-// head loses it, so the client reads Postfix's own reply; one about
+// appendRelayText appends a reply's text as policyd answers it. Postfix
+// writes a policy's text after "<name>: Class rejected: " of the request's
+// own subject (the recipient at RCPT). A text that already starts with
+// that head loses it, so the client reads Postfix's own reply; one about
 // another subject keeps the subject but not the nested form:
 // "<[1.2.3]>: Helo command rejected: invalid ip address" becomes
 // "Helo command <[1.2.3]>: invalid ip address".
-func relayText(sess *smtpcheck.Session, rep reply.Reply) string {
-	text := strings.Join(rep.Text(), "; ")
-	rest, subject := text, ""
-	if strings.HasPrefix(rest, "<") {
-		if i := strings.Index(rest, ">: "); i > 0 {
+func appendRelayText(dst []byte, sess *smtpcheck.Session, rep reply.Reply) []byte {
+	start := len(dst)
+	dst = rep.AppendText(dst, "; ")
+	text := dst[start:]
+	rest, subject := text, []byte(nil)
+	if len(rest) > 0 && rest[0] == '<' {
+		if i := bytes.Index(rest, []byte(">: ")); i > 0 {
 			subject, rest = rest[1:i], rest[i+3:]
 		}
 	}
 	class := ""
 	for k := postfix.Client; k <= postfix.EndOfData; k++ {
-		if c := k.String(); strings.HasPrefix(rest, c+" rejected: ") {
+		if c := k.String(); bytes.HasPrefix(rest, []byte(c)) && bytes.HasPrefix(rest[len(c):], []byte(" rejected: ")) {
 			class, rest = c, rest[len(c)+len(" rejected: "):]
 			break
 		}
 	}
-	if subject == "" && class == "" {
-		return text
+	if subject == nil && class == "" {
+		return dst // the common case: the text as it is, in place
 	}
 	ownClass, ownSubject := requestSubject(sess)
-	if (class == "" || class == ownClass) && (subject == "" || strings.EqualFold(subject, ownSubject)) {
-		return rest
+	if (class == "" || class == ownClass) && (subject == nil || bytes.EqualFold(subject, []byte(ownSubject))) {
+		n := copy(text, rest)
+		return dst[:start+n]
 	}
 	head := class
-	if subject != "" {
-		head = strings.TrimSpace(head + " <" + subject + ">")
+	if subject != nil {
+		head = strings.TrimSpace(head + " <" + string(subject) + ">")
 	}
-	return head + ": " + rest
+	tail := string(rest)
+	return append(append(append(dst[:start], head...), ": "...), tail...)
 }
 
 // requestSubject is what Postfix names in front of a policy's text: the

@@ -327,6 +327,9 @@ func (wl *whitelists) allows(s *smtpcheck.Session) bool {
 			return true
 		}
 	}
+	if len(wl.recipients) == 0 {
+		return false // and no recipient string to build
+	}
 	rcpt := s.Rcpt.String()
 	for _, re := range wl.recipients {
 		if re.MatchString(rcpt) {
