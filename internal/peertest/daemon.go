@@ -1,10 +1,12 @@
 package peertest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"testing"
 	"time"
 )
 
@@ -78,4 +80,34 @@ func Retry[T any](start func() (T, error)) (T, error) {
 		}
 	}
 	return v, err
+}
+
+// Find returns the first of paths that is an executable file, else name
+// looked up in PATH, else "".
+func Find(name string, paths ...string) string {
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return ""
+}
+
+// Start runs launch for a test and closes what it started when the test
+// ends. An error that is missing (the program is not installed) skips the
+// test, or fails it when peers are required; any other error fails it.
+func Start[T interface{ Close() }](t testing.TB, missing error, launch func() (T, error)) T {
+	t.Helper()
+	v, err := launch()
+	if errors.Is(err, missing) {
+		Missing(t, err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
 }

@@ -61,30 +61,14 @@ var ErrMissing = errors.New("clamd not installed (Debian package clamav-daemon);
 
 // Path returns the clamd program's path, or "" when it is not installed.
 func Path() string {
-	for _, p := range []string{"/usr/sbin/clamd", "/usr/local/sbin/clamd"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("clamd"); err == nil {
-		return p
-	}
-	return ""
+	return peertest.Find("clamd", "/usr/sbin/clamd", "/usr/local/sbin/clamd")
 }
 
 // Start launches a clamd that stops when the test ends. A missing clamd
 // skips the test (or fails it when peers are required).
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	s, err := Launch(o)
-	if errors.Is(err, ErrMissing) {
-		peertest.Missing(t, err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return peertest.Start(t, ErrMissing, func() (*Server, error) { return Launch(o) })
 }
 
 // Launch starts a clamd and waits until it answers PING; Close stops it.

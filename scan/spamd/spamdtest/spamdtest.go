@@ -48,30 +48,14 @@ var ErrMissing = errors.New("spamd not installed (Debian packages spamd, spamass
 
 // Path returns the spamd program's path, or "" when it is not installed.
 func Path() string {
-	for _, p := range []string{"/usr/sbin/spamd", "/usr/bin/spamd"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("spamd"); err == nil {
-		return p
-	}
-	return ""
+	return peertest.Find("spamd", "/usr/sbin/spamd", "/usr/bin/spamd")
 }
 
 // Start launches a spamd that stops when the test ends. A missing spamd
 // skips the test (or fails it when peers are required).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := Launch()
-	if errors.Is(err, ErrMissing) {
-		peertest.Missing(t, err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return peertest.Start(t, ErrMissing, func() (*Server, error) { return Launch() })
 }
 
 // Launch starts a spamd and waits until it answers PING; Close stops it.
