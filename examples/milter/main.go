@@ -108,20 +108,16 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 
 // options are the core flags.
 type options struct {
+	daemon.PolicyFlags
 	listen    string
 	domains   daemon.ListFlag
 	trusted   string
-	resolver  string
 	hostname  string
-	verbose   bool
 	noPolicy  bool
-	config    string
-	dryRun    bool
 	macros    string
 	timeout   time.Duration
 	spoolDir  string
 	greetWait time.Duration
-	print     bool
 	profile   string
 }
 
@@ -187,18 +183,14 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	fs.StringVar(&o.listen, "listen", "inet:127.0.0.1:8891", "where the MTA reaches the filter, as Postfix writes it: inet:HOST:PORT or unix:/path")
 	fs.Var(&o.domains, "domain", "this MTA's domain, for the HELO checks and bounce tag validation (repeatable; default example.org and localhost)")
 	fs.StringVar(&o.trusted, "trusted", "none", "comma-separated networks exempt from policy (CIDR), or none; with -config, mynetworks is added")
-	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
 	fs.StringVar(&o.hostname, "hostname", "mx.localhost", "this MTA's host name (myhostname)")
-	fs.BoolVar(&o.verbose, "v", false, "log every decision, not only refusals")
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the filter's cost)")
-	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); it is the whole policy: built-in checks that are on by default stay off unless their flag is given")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	fs.StringVar(&o.macros, "mta-macros", "requested", "what macros the MTA sends: requested (it honours the filter's request, as Postfix does), postfix-defaults, or the path of the MTA's main.cf (its milter_*_macros over the defaults)")
 	fs.DurationVar(&o.timeout, "command-timeout", 20*time.Second, "longest a callback's checks run (keep it below Postfix's milter_command_timeout)")
 	fs.StringVar(&o.spoolDir, "spool-dir", "", "directory for messages larger than 1 MiB while checked (default the system's temporary directory)")
 	fs.DurationVar(&o.greetWait, "greet-pause", 0, "refused: the MTA sends no pre-greeting facts to a milter (use Postfix's postscreen)")
-	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
 	fs.StringVar(&o.profile, "cpu-profile", "", "write a CPU profile of the running filter to this file, complete when the program stops on SIGTERM or SIGINT (read it with go tool pprof)")
+	o.PolicyFlags.Register(fs)
 	// The policy's parameters, smtpd's: every flag of the access map,
 	// hygiene, SPF, DNS lists, links, scanners and greylisting sets one.
 	params := assembly.NewConfig(nil)
@@ -209,18 +201,18 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if o.config != "" {
+	if o.Config != "" {
 		fileDecides(params)
 	}
-	if o.print {
-		loaded, err := params.LoadConfig(o.config)
+	if o.Print {
+		loaded, err := params.LoadConfig(o.Config)
 		if err != nil {
 			return nil, err
 		}
 		return nil, loaded.Print(os.Stdout, true)
 	}
 	level := slog.LevelInfo
-	if o.verbose {
+	if o.Verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -231,7 +223,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := daemon.NewResolver(o.resolver, logger)
+	res, err := daemon.NewResolver(o.Resolver, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +339,7 @@ func fileDecides(params *assembly.Config) {
 // -config file, loaded anew) with the assembly's parts in their order,
 // and names the facts its checks need from the MTA's macros.
 func assemble(ctx context.Context, o options, params *assembly.Config, res *resolver.Resolver, logger *slog.Logger, stores *assembly.Stores) (*built, error) {
-	loaded, err := params.LoadConfig(o.config)
+	loaded, err := params.LoadConfig(o.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -363,8 +355,8 @@ func assemble(ctx context.Context, o options, params *assembly.Config, res *reso
 	policy := assembly.Then(nil, ab.Stages)
 	policy.DelayReject = true
 	policy.Logger = logger
-	if o.config != "" {
-		p, fc, err := configPolicy(o.config, loaded.File, o.domains, res, logger, ab)
+	if o.Config != "" {
+		p, fc, err := configPolicy(o.Config, loaded.File, o.domains, res, logger, ab)
 		if err != nil {
 			return nil, err
 		}
@@ -374,7 +366,7 @@ func assemble(ctx context.Context, o options, params *assembly.Config, res *reso
 	}
 	// The reputation learns from each answer as it is given.
 	assembly.LearnNow(policy, ab.Reputation, nil, logger)
-	policy.DryRun = policy.DryRun || o.dryRun
+	policy.DryRun = policy.DryRun || o.DryRun
 	if policy.DryRun {
 		logger.Warn("dry run: verdicts are logged, every message passes")
 	}

@@ -86,6 +86,7 @@ type feature func(fs *flag.FlagSet) func(env *buildEnv) (staged, error)
 
 // options are the core flags.
 type options struct {
+	daemon.PolicyFlags
 	listen     string
 	listenMode string
 	stopWait   time.Duration
@@ -93,15 +94,10 @@ type options struct {
 	domains    daemon.ListFlag
 	maildir    string
 	trusted    string
-	resolver   string
 	hostname   string
-	verbose    bool
 	noPolicy   bool
-	config     string
-	dryRun     bool
 	greetPause time.Duration
 	metrics    string
-	print      bool
 }
 
 func main() {
@@ -201,16 +197,12 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	fs.Var(&o.domains, "domain", "accepted recipient domain (repeatable; default example.org and localhost)")
 	fs.StringVar(&o.maildir, "maildir", "mail", "directory where accepted messages are written as .eml files")
 	fs.StringVar(&o.trusted, "trusted", "none", "comma-separated networks exempt from policy (CIDR), or none")
-	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
 	fs.StringVar(&o.hostname, "hostname", "smtpd.localhost", "this server's host name")
-	fs.BoolVar(&o.verbose, "v", false, "log every decision, not only refusals")
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
-	fs.StringVar(&o.config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); it is the whole policy: built-in checks that are on by default stay off unless their flag is given")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, expvar at /debug/vars and the admin endpoints (/admin/greylist, /admin/limits; loopback clients only), such as 127.0.0.1:9025")
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
-	fs.BoolVar(&o.print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
+	o.PolicyFlags.Register(fs)
 	// The policy's parameters: every flag of the access map, hygiene,
 	// SPF, DNS lists, links, scanners and greylisting sets one of them.
 	params := assembly.NewConfig(nil)
@@ -246,11 +238,11 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		return nil, fmt.Errorf("-listen: %w", err)
 	}
 	var fileOff []string
-	if o.config != "" {
+	if o.Config != "" {
 		fileOff = fileDecides(params)
 	}
-	if o.print {
-		loaded, err := params.LoadConfig(o.config)
+	if o.Print {
+		loaded, err := params.LoadConfig(o.Config)
 		if err != nil {
 			return nil, err
 		}
@@ -260,7 +252,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	if o.metrics != "" {
 		prom = ops.NewMetrics()
 	}
-	logger, err := newLogger(logFlags, stderr, o.verbose, prom)
+	logger, err := newLogger(logFlags, stderr, o.Verbose, prom)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +264,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := daemon.NewResolver(o.resolver, logger)
+	res, err := daemon.NewResolver(o.Resolver, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +285,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	// build makes the policy from the flags and files, at start and at
 	// each reload; the stores the features open the first time are kept.
 	build := func(ctx context.Context) (*built, error) {
-		loaded, err := params.LoadConfig(o.config)
+		loaded, err := params.LoadConfig(o.Config)
 		if err != nil {
 			return nil, err
 		}
@@ -331,15 +323,15 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			DelayReject: true,
 			Logger:      logger,
 		}
-		if o.config != "" {
+		if o.Config != "" {
 			var err error
-			policy, err = configPolicy(o.config, loaded.File, env, all)
+			policy, err = configPolicy(o.Config, loaded.File, env, all)
 			if err != nil {
 				return nil, err
 			}
 			logger.Info("the policy file decides; built-in defaults off unless given", "off", fileOff)
 		}
-		policy.DryRun = policy.DryRun || o.dryRun
+		policy.DryRun = policy.DryRun || o.DryRun
 		if policy.DryRun {
 			logger.Warn("dry run: verdicts are logged, every message passes")
 		}
@@ -457,7 +449,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 // refusal: every accepted domain with the built-in policy, none with a
 // -config file, which answers for postmaster@domain as Postfix does.
 func postmasterDomains(o *options) []string {
-	if o.config != "" {
+	if o.Config != "" {
 		return nil
 	}
 	return o.domains

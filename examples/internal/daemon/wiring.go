@@ -178,3 +178,22 @@ func (r *Reloader[T]) OnHUP(ctx context.Context, hup <-chan os.Signal) {
 		}
 	}()
 }
+
+// PolicyFlags are the flags smtpd and the milter share word for word:
+// where the policy comes from and how its verdicts are logged and applied.
+type PolicyFlags struct {
+	Resolver string // -resolver: DNS server HOST:PORT; empty: DNS checks off
+	Verbose  bool   // -v: log every decision
+	Config   string // -config: the main.cf-style policy file, the whole policy
+	DryRun   bool   // -dry-run: log and count verdicts, let every message pass
+	Print    bool   // -print-config: print the effective file and exit
+}
+
+// Register adds the flags to fs.
+func (p *PolicyFlags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&p.Resolver, "resolver", "", "DNS server HOST:PORT for DNS-based checks; none given: DNS checks are off")
+	fs.BoolVar(&p.Verbose, "v", false, "log every decision, not only refusals")
+	fs.StringVar(&p.Config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); it is the whole policy: built-in checks that are on by default stay off unless their flag is given")
+	fs.BoolVar(&p.DryRun, "dry-run", false, "log and count every verdict but let every message pass")
+	fs.BoolVar(&p.Print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
+}
