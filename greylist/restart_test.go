@@ -46,7 +46,7 @@ func (r *throwawayRedis) start() {
 	c := redis.NewClient(&redis.Options{Addr: r.addr()})
 	defer c.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
+	for c.Ping(r.t.Context()).Err() != nil {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("redis-server on %s did not come up", r.addr())
 		}

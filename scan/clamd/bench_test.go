@@ -1,7 +1,6 @@
 package clamd_test
 
 import (
-	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -38,7 +37,7 @@ func BenchmarkCheck(b *testing.B) {
 			b.Run(sock.name+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if r := check(context.Background(), s); r.Action != want {
+					if r := check(b.Context(), s); r.Action != want {
 						b.Fatalf("action %v, want %v (%s)", r.Action, want, r.Reason)
 					}
 				}
@@ -101,7 +100,7 @@ func BenchmarkOverhead(b *testing.B) {
 		s := session(msg)
 		b.ReportAllocs()
 		for b.Loop() {
-			if r := check(context.Background(), s); r.Action != smtpcheck.Continue || r.Err != nil {
+			if r := check(b.Context(), s); r.Action != smtpcheck.Continue || r.Err != nil {
 				b.Fatalf("action %v err %v", r.Action, r.Err)
 			}
 		}
