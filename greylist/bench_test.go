@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/smtppolicy/smtppolicy/internal/storekind"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
@@ -37,7 +38,7 @@ func BenchmarkAttempt(b *testing.B) {
 // triplets, so most attempts find a record.
 func benchGreylist(b *testing.B, name string) (*Greylist, []Triplet) {
 	clk := newClock()
-	s, prefix := stores[name](b, clk)
+	s, prefix := storekind.Open(b, name, clk)
 	g, err := New(Config{Store: s, Now: clk.Now, KeyPrefix: prefix, AutoAllow: -1})
 	if err != nil {
 		b.Fatal(err)

@@ -2,8 +2,8 @@ package greylist
 
 import (
 	"context"
+	"github.com/smtppolicy/smtppolicy/internal/storekind"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +14,6 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/boltstore"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
@@ -34,32 +32,12 @@ const redisAddr = redistest.Addr
 func redisClient(t testing.TB, addr string) *redis.Client { return redistest.Client(t, addr) }
 func randomPrefix(t testing.TB, c *redis.Client) string   { return redistest.Prefix(t, c) }
 
-var stores = map[string]storeMaker{
-	"memory": func(t testing.TB, clk *clock) (store.Store, string) {
-		s := store.NewMemory(store.MemoryOptions{Now: clk.Now})
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	"bolt": func(t testing.TB, clk *clock) (store.Store, string) {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "grey.db"), boltstore.Options{Now: clk.Now})
-		if err != nil {
-			t.Fatalf("boltstore.Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	"redis": func(t testing.TB, clk *clock) (store.Store, string) {
-		c := redisClient(t, redisAddr)
-		// Redis expires keys on its own clock; the Greylist's rules read
-		// the times inside each record, so the injected clock still rules.
-		return redisstore.New(c, redisstore.Options{}), randomPrefix(t, c)
-	},
-}
-
 // forEachStore runs fn against every store.
 func forEachStore(t *testing.T, fn func(t *testing.T, mk storeMaker)) {
-	for _, name := range []string{"memory", "bolt", "redis"} {
-		t.Run(name, func(t *testing.T) { fn(t, stores[name]) })
+	for _, kind := range storekind.Names() {
+		t.Run(kind, func(t *testing.T) {
+			fn(t, func(t testing.TB, clk *clock) (store.Store, string) { return storekind.Open(t, kind, clk) })
+		})
 	}
 }
 
