@@ -90,7 +90,7 @@ func BenchmarkClamdscan(b *testing.B) {
 // clamd that answers at once, so the figures are the clients' own cost per
 // message without the scan.
 func BenchmarkOverhead(b *testing.B) {
-	addr := fake(b, func(c net.Conn) {
+	addr := peertest.Serve(b, func(c net.Conn) {
 		readStream(c)
 		c.Write([]byte("stream: OK\x00"))
 	})

@@ -203,34 +203,6 @@ func TestRealClamdSizeLimit(t *testing.T) {
 	}
 }
 
-// fake serves each connection with handle on a loopback port.
-func fake(t testing.TB, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // readStream reads a whole INSTREAM request, as clamd does, and returns the
 // message.
 func readStream(c net.Conn) []byte {
@@ -269,21 +241,21 @@ func TestFailures(t *testing.T) {
 	down := closed.Addr().String()
 	closed.Close()
 
-	slow := fake(t, func(c net.Conn) {
+	slow := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		stall(c) // answers only after the check has given up
 		c.Write([]byte("stream: OK\x00"))
 	})
-	garbage := fake(t, func(c net.Conn) {
+	garbage := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 	})
-	endless := fake(t, func(c net.Conn) {
+	endless := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		c.Write(bytes.Repeat([]byte("A"), 4096))
 	})
-	hangup := fake(t, func(c net.Conn) { readStream(c) })
-	scanErr := fake(t, func(c net.Conn) {
+	hangup := peertest.Serve(t, func(c net.Conn) { readStream(c) })
+	scanErr := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		c.Write([]byte("stream: Can't allocate memory ERROR\x00"))
 	})
@@ -327,7 +299,7 @@ func TestFailures(t *testing.T) {
 // The caller's deadline, when sooner than the Scanner's Timeout, ends the
 // exchange: a policy's per-command deadline is never overrun.
 func TestCallerDeadline(t *testing.T) {
-	slow := fake(t, func(c net.Conn) {
+	slow := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		stall(c)
 	})
@@ -342,7 +314,7 @@ func TestCallerDeadline(t *testing.T) {
 // The fake server sees exactly the message, in INSTREAM chunks.
 func TestStreamFraming(t *testing.T) {
 	got := make(chan []byte, 1)
-	addr := fake(t, func(c net.Conn) {
+	addr := peertest.Serve(t, func(c net.Conn) {
 		got <- readStream(c)
 		c.Write([]byte("stream: OK\x00"))
 	})

@@ -82,7 +82,7 @@ func BenchmarkSpamc(b *testing.B) {
 // without the scoring.
 func BenchmarkOverhead(b *testing.B) {
 	const answer = "SPAMD/1.1 0 EX_OK\r\nContent-length: 9\r\nSpam: False ; 0.4 / 5.0\r\n\r\nNO_RELAYS"
-	addr := fake(b, func(c net.Conn) {
+	addr := peertest.Serve(b, func(c net.Conn) {
 		// Read the request's header and Content-length octets, as spamd does.
 		br := bufio.NewReader(c)
 		n := 0

@@ -190,35 +190,6 @@ func closedAddr(t *testing.T) string {
 	return a
 }
 
-// fake serves each connection with handle on a loopback port.
-func fake(t testing.TB, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // readRequest reads a SPAMC request to its end (the client half-closes).
 func readRequest(c net.Conn) string {
 	b, _ := io.ReadAll(c)
@@ -230,21 +201,21 @@ func readRequest(c net.Conn) string {
 // kept, and is refused under FailClosed.
 func TestFailures(t *testing.T) {
 	block := make(chan struct{})
-	slow := fake(t, func(c net.Conn) {
+	slow := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		<-block // never answers while the test runs
 	})
 	t.Cleanup(func() { close(block) })
-	garbage := fake(t, func(c net.Conn) {
+	garbage := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		io.WriteString(c, "220 mx.example.org ESMTP\r\n")
 	})
-	refused := fake(t, func(c net.Conn) {
+	refused := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		io.WriteString(c, "SPAMD/1.0 76 Bad header line: SYMBOLS SPAMC/1.5\r\n")
 	})
-	hangup := fake(t, func(c net.Conn) { readRequest(c) })
-	short := fake(t, func(c net.Conn) {
+	hangup := peertest.Serve(t, func(c net.Conn) { readRequest(c) })
+	short := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		io.WriteString(c, "SPAMD/1.1 0 EX_OK\r\nContent-length: 50\r\nSpam: False ; 0.1 / 5.0\r\n\r\nNO_RE")
 	})
@@ -286,7 +257,7 @@ func TestFailures(t *testing.T) {
 // User header when set, and the message.
 func TestRequest(t *testing.T) {
 	got := make(chan string, 1)
-	addr := fake(t, func(c net.Conn) {
+	addr := peertest.Serve(t, func(c net.Conn) {
 		got <- readRequest(c)
 		io.WriteString(c, "SPAMD/1.1 0 EX_OK\r\nContent-length: 5\r\nSpam: False ; 1.5 / 5.0\r\n\r\nRULE1")
 	})
