@@ -20,6 +20,7 @@ import (
 func BenchmarkAttempt(b *testing.B) {
 	for _, name := range []string{"memory", "bolt", "redis"} {
 		b.Run(name, func(b *testing.B) {
+			ctx := b.Context()
 			g, trips := benchGreylist(b, name)
 			b.ReportAllocs()
 			i := 0
@@ -52,6 +53,7 @@ func benchGreylist(b *testing.B, name string) (*Greylist, []Triplet) {
 
 // BenchmarkCheck is the whole RCPT check on the memory store, allowlists included.
 func BenchmarkCheck(b *testing.B) {
+	ctx := b.Context()
 	g, err := New(Config{Store: store.NewMemory(store.MemoryOptions{}), AutoAllow: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -80,6 +82,7 @@ func BenchmarkNormalizeSender(b *testing.B) {
 func BenchmarkAttemptParallel(b *testing.B) {
 	for _, name := range []string{"memory", "bolt", "redis"} {
 		b.Run(name, func(b *testing.B) {
+			ctx := b.Context()
 			g, trips := benchGreylist(b, name)
 			b.ReportAllocs()
 			b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
@@ -118,6 +121,7 @@ func BenchmarkAttemptRedisRoundTrips(b *testing.B) {
 	seen := 0 // triplets seen so far, each once
 	for _, phase := range []string{"first-sight", "early-retry"} {
 		b.Run(phase, func(b *testing.B) {
+			ctx := b.Context()
 			calls.Reset()
 			n := 0
 			for b.Loop() {

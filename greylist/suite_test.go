@@ -1,7 +1,6 @@
 package greylist
 
 import (
-	"context"
 	"github.com/smtppolicy/smtppolicy/internal/storekind"
 	"net/netip"
 	"strings"
@@ -65,12 +64,10 @@ func suiteGreylist(t *testing.T, mk storeMaker, cfg Config) (*Greylist, *clock) 
 	return newTestGreylist(t, cfg), clk
 }
 
-var (
-	tripA = Triplet{Client: netip.MustParsePrefix("192.0.2.0/24"), Sender: "a@example.org", Rcpt: "b@example.net"}
-	ctx   = context.Background()
-)
+var tripA = Triplet{Client: netip.MustParsePrefix("192.0.2.0/24"), Sender: "a@example.org", Rcpt: "b@example.net"}
 
 func attempt(t *testing.T, g *Greylist, tr Triplet, hash string) Decision {
+	ctx := t.Context()
 	t.Helper()
 	d, err := g.Attempt(ctx, tr, hash)
 	if err != nil {
@@ -135,6 +132,7 @@ func TestTiming(t *testing.T) {
 			wantOutcome(t, attempt(t, g, tripA, ""), FirstSeen, 5*time.Minute)
 		})
 		t.Run("first seen in the future restarts", func(t *testing.T) {
+			ctx := t.Context()
 			g, clk := suiteGreylist(t, mk, Config{})
 			future := record{First: clk.Now().Add(time.Hour).Unix()}
 			if err := g.cfg.Store.Set(ctx, g.Key(tripA), future.encode(), time.Hour); err != nil {
@@ -143,6 +141,7 @@ func TestTiming(t *testing.T) {
 			wantOutcome(t, attempt(t, g, tripA, ""), FirstSeen, 5*time.Minute)
 		})
 		t.Run("damaged record is replaced", func(t *testing.T) {
+			ctx := t.Context()
 			g, _ := suiteGreylist(t, mk, Config{})
 			if err := g.cfg.Store.Set(ctx, g.Key(tripA), []byte("garbage\x00"), time.Hour); err != nil {
 				t.Fatal(err)
@@ -224,6 +223,7 @@ func TestContentGreylisting(t *testing.T) {
 
 func TestRaceOneRecord(t *testing.T) {
 	forEachStore(t, func(t *testing.T, mk storeMaker) {
+		ctx := t.Context()
 		g, _ := suiteGreylist(t, mk, Config{})
 		const n = 8
 		var wg sync.WaitGroup
@@ -261,6 +261,7 @@ func TestRaceOneRecord(t *testing.T) {
 
 func TestReleaseAndPending(t *testing.T) {
 	forEachStore(t, func(t *testing.T, mk storeMaker) {
+		ctx := t.Context()
 		g, clk := suiteGreylist(t, mk, Config{})
 		tripB := tripA
 		tripB.Rcpt = "c@example.net"
@@ -301,6 +302,7 @@ func TestReleaseAndPending(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	ctx := t.Context()
 	clk := newClock()
 	g := newTestGreylist(t, Config{Now: clk.Now, Hostname: "mx.example.net"})
 	check := g.Check()
@@ -333,16 +335,19 @@ func TestCheck(t *testing.T) {
 
 func TestCheckOptions(t *testing.T) {
 	t.Run("Exchange 4.2.0", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Exchange: true})
 		r := g.Check()(ctx, checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session())
 		checktest.AssertVerdict(t, r, smtpcheck.DeferIfPermit, 451, "4.2.0", Name)
 	})
 	t.Run("TempFail", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{TempFail: true})
 		r := g.Check()(ctx, checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session())
 		checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.7.1", Name)
 	})
 	t.Run("not at RCPT", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{})
 		r := g.Check()(ctx, checktest.NewSession("192.0.2.10").From("a@example.org").Session())
 		checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", "")
@@ -356,6 +361,7 @@ func TestStoreDown(t *testing.T) {
 		return checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session()
 	}
 	t.Run("temp-fail", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Store: s, OnError: smtpcheck.FailTemp})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.3.0", Name)
@@ -364,11 +370,13 @@ func TestStoreDown(t *testing.T) {
 		}
 	})
 	t.Run("fail open by default", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Store: s})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", Name)
 	})
 	t.Run("fail closed", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Store: s, OnError: smtpcheck.FailClosed})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.Reject, 554, "5.7.0", Name)
