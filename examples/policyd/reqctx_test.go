@@ -8,7 +8,7 @@ import (
 )
 
 func TestRequestContextDeadline(t *testing.T) {
-	c := newRequestContext(context.Background())
+	c := newRequestContext(t.Context())
 	defer c.end()
 
 	c.start(20 * time.Millisecond)
@@ -49,7 +49,7 @@ func TestRequestContextDeadline(t *testing.T) {
 }
 
 func TestRequestContextPolledDeadline(t *testing.T) {
-	c := newRequestContext(context.Background())
+	c := newRequestContext(t.Context())
 	defer c.end()
 	c.start(time.Millisecond)
 	time.Sleep(10 * time.Millisecond)
