@@ -10,7 +10,6 @@
 package clamdtest
 
 import (
-	"bufio"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -61,30 +60,14 @@ var ErrMissing = errors.New("clamd not installed (Debian package clamav-daemon);
 
 // Path returns the clamd program's path, or "" when it is not installed.
 func Path() string {
-	for _, p := range []string{"/usr/sbin/clamd", "/usr/local/sbin/clamd"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("clamd"); err == nil {
-		return p
-	}
-	return ""
+	return peertest.Find("clamd", "/usr/sbin/clamd", "/usr/local/sbin/clamd")
 }
 
 // Start launches a clamd that stops when the test ends. A missing clamd
 // skips the test (or fails it when peers are required).
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	s, err := Launch(o)
-	if errors.Is(err, ErrMissing) {
-		peertest.Missing(t, err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return peertest.Start(t, ErrMissing, func() (*Server, error) { return Launch(o) })
 }
 
 // Launch starts a clamd and waits until it answers PING; Close stops it.
@@ -145,14 +128,8 @@ func launch(bin string, o Options) (*Server, error) {
 	if err := os.WriteFile(cf, []byte(strings.Join(conf, "\n")+"\n"), 0o644); err != nil {
 		return fail(err)
 	}
-	out, err := os.Create(filepath.Join(dir, "clamd.out"))
-	if err != nil {
-		return fail(err)
-	}
-	defer out.Close()
 	cmd := exec.Command(bin, "-c", cf)
-	cmd.Stdout, cmd.Stderr = out, out
-	s.d, err = peertest.StartDaemon("clamd", cmd, func() error {
+	s.d, err = peertest.StartDaemon("clamd", cmd, filepath.Join(dir, "clamd.out"), func() error {
 		if err := ping("unix", s.Socket); err != nil {
 			return err
 		}
@@ -177,21 +154,5 @@ func (s *Server) Log() string {
 }
 
 func ping(network, addr string) error {
-	c, err := net.DialTimeout(network, addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("zPING\x00")); err != nil {
-		return err
-	}
-	ans, err := bufio.NewReader(c).ReadString(0)
-	if err != nil {
-		return err
-	}
-	if ans != "PONG\x00" {
-		return fmt.Errorf("PING answered %q", ans)
-	}
-	return nil
+	return peertest.Ping(network, addr, "zPING\x00", 0, "PONG\x00", 2*time.Second)
 }

@@ -10,7 +10,6 @@
 package spamdtest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -18,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,30 +46,14 @@ var ErrMissing = errors.New("spamd not installed (Debian packages spamd, spamass
 
 // Path returns the spamd program's path, or "" when it is not installed.
 func Path() string {
-	for _, p := range []string{"/usr/sbin/spamd", "/usr/bin/spamd"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("spamd"); err == nil {
-		return p
-	}
-	return ""
+	return peertest.Find("spamd", "/usr/sbin/spamd", "/usr/bin/spamd")
 }
 
 // Start launches a spamd that stops when the test ends. A missing spamd
 // skips the test (or fails it when peers are required).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := Launch()
-	if errors.Is(err, ErrMissing) {
-		peertest.Missing(t, err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return peertest.Start(t, ErrMissing, func() (*Server, error) { return Launch() })
 }
 
 // Launch starts a spamd and waits until it answers PING; Close stops it.
@@ -142,11 +124,6 @@ func launch(bin string) (*Server, error) {
 		return fail(err)
 	}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	out, err := os.Create(filepath.Join(dir, "spamd.log"))
-	if err != nil {
-		return fail(err)
-	}
-	defer out.Close()
 	args := []string{
 		"--listen=" + s.Addr,
 		"--local",         // no network tests
@@ -160,9 +137,8 @@ func launch(bin string) (*Server, error) {
 		args = append(args, "--username=nobody")
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = dir
-	s.d, err = peertest.StartDaemon("spamd", cmd, func() error { return ping(s.Addr) }, 100*time.Millisecond, 90*time.Second)
+	s.d, err = peertest.StartDaemon("spamd", cmd, filepath.Join(dir, "spamd.log"), func() error { return ping(s.Addr) }, 100*time.Millisecond, 90*time.Second)
 	if err != nil {
 		return fail(err)
 	}
@@ -182,21 +158,5 @@ func (s *Server) Log() string {
 }
 
 func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("PING SPAMC/1.5\r\n\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(line, "PONG") {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
+	return peertest.Ping("tcp", addr, "PING SPAMC/1.5\r\n\r\n", '\n', "PONG", 5*time.Second)
 }
