@@ -491,6 +491,7 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 	// connection, not one per request.
 	answerCtx := newRequestContext(ctx)
 	defer answerCtx.end()
+	var st requestMemory
 	for {
 		cur := s.current()
 		c.SetReadDeadline(time.Now().Add(cur.idle))
@@ -506,7 +507,7 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 		}
 		cur = s.current()
 		answerCtx.start(cur.timeout)
-		action := cur.decide(answerCtx, req)
+		action := cur.decideIn(answerCtx, &st, req)
 		answerCtx.end()
 		c.SetWriteDeadline(time.Now().Add(cur.timeout))
 		if err := policy.WriteAction(w, action); err != nil {
