@@ -50,8 +50,9 @@ func BenchmarkExtractPlain(b *testing.B) {
 	msg := append([]byte("Content-Type: text/plain; charset=us-ascii\r\n\r\n"), textCorpus(4<<20)...)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
+	x := NewExtractor()
 	for b.Loop() {
-		r, err := Extract(bytes.NewReader(msg), Limits{})
+		r, err := x.Extract(bytes.NewReader(msg), Limits{})
 		if err != nil || len(r.Hosts) != 4 {
 			b.Fatalf("Extract = %d hosts, %v; want 4", len(r.Hosts), err)
 		}
@@ -62,8 +63,9 @@ func BenchmarkExtractHTML(b *testing.B) {
 	msg := append([]byte("Content-Type: text/html; charset=utf-8\r\n\r\n"), htmlCorpus(4<<20)...)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
+	x := NewExtractor()
 	for b.Loop() {
-		r, err := Extract(bytes.NewReader(msg), Limits{})
+		r, err := x.Extract(bytes.NewReader(msg), Limits{})
 		if err != nil || len(r.Hosts) != 3 {
 			b.Fatalf("Extract = %d hosts, %v; want 3", len(r.Hosts), err)
 		}
@@ -83,8 +85,9 @@ func BenchmarkExtractQuotedPrintableHTML(b *testing.B) {
 	msg := append([]byte("Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"), qp.Bytes()...)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
+	x := NewExtractor()
 	for b.Loop() {
-		if _, err := Extract(bytes.NewReader(msg), Limits{}); err != nil {
+		if _, err := x.Extract(bytes.NewReader(msg), Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -103,8 +106,9 @@ func BenchmarkExtractHTMLUnique(b *testing.B) {
 	msg := d.Bytes()
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
+	x := NewExtractor()
 	for b.Loop() {
-		r, err := Extract(bytes.NewReader(msg), Limits{})
+		r, err := x.Extract(bytes.NewReader(msg), Limits{})
 		if err != nil || len(r.Hosts) != 1 {
 			b.Fatalf("Extract = %d hosts, %v; want 1", len(r.Hosts), err)
 		}
@@ -197,8 +201,9 @@ func BenchmarkExtract1KiB(b *testing.B) {
 	msg := oneKiBMessage()
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
+	x := NewExtractor()
 	for b.Loop() {
-		r, err := Extract(bytes.NewReader(msg), Limits{})
+		r, err := x.Extract(bytes.NewReader(msg), Limits{})
 		if err != nil || len(r.Hosts) != 4 {
 			b.Fatalf("Extract = %d hosts, %v; want 4", len(r.Hosts), err)
 		}
@@ -216,10 +221,11 @@ func BenchmarkHTMLScanners(b *testing.B) {
 		scan func(*collector, io.Reader) error
 	}{{"scanner", (*collector).scanHTML}, {"tokenizer", (*collector).scanHTMLReference}} {
 		b.Run(bm.name, func(b *testing.B) {
+			x := NewExtractor()
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			for b.Loop() {
-				r, err := extractHTMLWith(bm.scan, bytes.NewReader(doc), Limits{})
+				r, err := extractHTMLWith(x, bm.scan, bytes.NewReader(doc), Limits{})
 				if err != nil || len(r.Hosts) != 3 {
 					b.Fatalf("%s = %d hosts, %v; want 3", bm.name, len(r.Hosts), err)
 				}

@@ -7,11 +7,11 @@ import (
 
 // Mail from one sender links to the same hosts message after message, and
 // for a small message the public suffix lookups of its new hosts are the
-// largest cost. These caches keep the answers of the pure functions that
-// make them, ParseHost and knownSuffix, across extractions (and those of
-// mime.ParseMediaType, in mime.go). They are
-// bounded: a shard that fills up is emptied, so hostile mail with many
-// distinct names only makes lookups miss.
+// largest cost. An Extractor's caches keep the answers of the pure
+// functions that make them, ParseHost and knownSuffix, across extractions
+// (and those of mime.ParseMediaType, in mime.go). They are bounded: a shard
+// that fills up is emptied, so hostile mail with many distinct names only
+// makes lookups miss.
 
 // cacheShards spreads the caches' locks so concurrent extractions rarely
 // meet on one.
@@ -48,8 +48,12 @@ func (c *nameCache[V]) shard(name []byte) *cacheShard[V] {
 	return &c.shards[maphash.Bytes(c.seed, name)%cacheShards]
 }
 
-// get returns the value cached for name.
+// get returns the value cached for name. A nil cache holds nothing.
 func (c *nameCache[V]) get(name []byte) (V, bool) {
+	if c == nil {
+		var zero V
+		return zero, false
+	}
 	s := c.shard(name)
 	s.mu.RLock()
 	v, ok := s.m[string(name)]
@@ -59,6 +63,10 @@ func (c *nameCache[V]) get(name []byte) (V, bool) {
 
 // getString is get for a name held as a string.
 func (c *nameCache[V]) getString(name string) (V, bool) {
+	if c == nil {
+		var zero V
+		return zero, false
+	}
 	s := &c.shards[maphash.String(c.seed, name)%cacheShards]
 	s.mu.RLock()
 	v, ok := s.m[name]
@@ -68,7 +76,7 @@ func (c *nameCache[V]) getString(name string) (V, bool) {
 
 // put caches v for name.
 func (c *nameCache[V]) put(name string, v V) {
-	if len(name) > maxCachedName {
+	if c == nil || len(name) > maxCachedName {
 		return
 	}
 	s := &c.shards[maphash.String(c.seed, name)%cacheShards]
@@ -80,36 +88,31 @@ func (c *nameCache[V]) put(name string, v V) {
 	s.mu.Unlock()
 }
 
-var (
-	hostCache   = newNameCache[Host]()
-	suffixCache = newNameCache[bool]()
-)
-
-// parseHostCached is ParseHost for a host as written, remembering the hosts
-// that parse.
-func parseHostCached(raw []byte) (Host, error) {
+// parseHost is ParseHost for a host as written, remembering the hosts that
+// parse.
+func (x *Extractor) parseHost(raw []byte) (Host, error) {
 	if len(raw) <= maxCachedName {
-		if h, ok := hostCache.get(raw); ok {
+		if h, ok := x.hosts.get(raw); ok {
 			return h, nil
 		}
 	}
 	s := string(raw)
 	h, err := ParseHost(s)
 	if err == nil {
-		hostCache.put(s, h)
+		x.hosts.put(s, h)
 	}
 	return h, err
 }
 
-// knownSuffixCached is knownSuffix for a lower-case name, remembered.
-func knownSuffixCached(name []byte) bool {
+// knownSuffix is knownSuffix for a lower-case name, remembered.
+func (x *Extractor) knownSuffix(name []byte) bool {
 	if len(name) <= maxCachedName {
-		if ok, found := suffixCache.get(name); found {
+		if ok, found := x.suffixes.get(name); found {
 			return ok
 		}
 	}
 	s := string(name)
 	ok := knownSuffix(s)
-	suffixCache.put(s, ok)
+	x.suffixes.put(s, ok)
 	return ok
 }

@@ -12,6 +12,7 @@ import (
 // The caches answer as the functions they cache, stay bounded, and are
 // safe for concurrent extractions.
 func TestNameCaches(t *testing.T) {
+	x := NewExtractor()
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -20,14 +21,14 @@ func TestNameCaches(t *testing.T) {
 			for i := range 3 * cacheShards * cacheShardMax {
 				name := fmt.Sprintf("h%d-%d.Example.COM", g, i%(2*cacheShards*cacheShardMax))
 				want, werr := ParseHost(name)
-				got, gerr := parseHostCached([]byte(name))
+				got, gerr := x.parseHost([]byte(name))
 				if got != want || gerr != werr {
-					t.Errorf("parseHostCached(%q) = %+v, %v; ParseHost = %+v, %v", name, got, gerr, want, werr)
+					t.Errorf("parseHost(%q) = %+v, %v; ParseHost = %+v, %v", name, got, gerr, want, werr)
 					return
 				}
 				for _, n := range []string{name, "report.pdf", "x.co.uk", "a.notatld"} {
-					if got, want := knownSuffixCached([]byte(n)), knownSuffix(n); got != want {
-						t.Errorf("knownSuffixCached(%q) = %v, want %v", n, got, want)
+					if got, want := x.knownSuffix([]byte(n)), knownSuffix(n); got != want {
+						t.Errorf("knownSuffix(%q) = %v, want %v", n, got, want)
 						return
 					}
 				}
@@ -35,8 +36,8 @@ func TestNameCaches(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for i := range hostCache.shards {
-		s := &hostCache.shards[i]
+	for i := range x.hosts.shards {
+		s := &x.hosts.shards[i]
 		s.mu.RLock()
 		n := len(s.m)
 		s.mu.RUnlock()
@@ -44,8 +45,8 @@ func TestNameCaches(t *testing.T) {
 			t.Errorf("host cache shard %d holds %d names, max %d", i, n, cacheShardMax)
 		}
 	}
-	if _, err := parseHostCached([]byte("bad~host.example.com")); err != ErrBadHost {
-		t.Errorf("parseHostCached(bad~host) error %v, want ErrBadHost", err)
+	if _, err := x.parseHost([]byte("bad~host.example.com")); err != ErrBadHost {
+		t.Errorf("parseHost(bad~host) error %v, want ErrBadHost", err)
 	}
 }
 
@@ -79,9 +80,10 @@ func FuzzSeenShortcut(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	x := NewExtractor()
 	f.Fuzz(func(t *testing.T, s string) {
-		got := ExtractText(s, Limits{MaxHosts: 20})
-		c := newCollector(Limits{MaxHosts: 20})
+		got := x.ExtractText(s, Limits{MaxHosts: 20})
+		c := x.newCollector(Limits{MaxHosts: 20})
 		c.part, c.res.Parts, c.res.Bytes = 1, 1, int64(len(s))
 		c.oddSeen = true
 		c.scanText([]byte(s), "text")
@@ -94,12 +96,13 @@ func FuzzSeenShortcut(f *testing.F) {
 // parseType answers from its cache as mime.ParseMediaType does, broken
 // headers included.
 func TestParseTypeCached(t *testing.T) {
+	x := NewExtractor()
 	for _, ct := range []string{
 		"text/plain; charset=us-ascii", "TEXT/HTML; Charset=\"UTF-8\"", "multipart/mixed; boundary=\"b1\"",
 		"text/plain; charset", "text/html;;", "Text/Plain; a=1; a=2", "image/", "",
 	} {
 		for range 2 { // the second time from the cache
-			mt, params := parseType(ct, false)
+			mt, params := x.parseType(ct, false)
 			wmt, wparams, err := mime.ParseMediaType(ct)
 			if err != nil && wmt == "" {
 				wmt, _, _ = strings.Cut(ct, ";")

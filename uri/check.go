@@ -146,6 +146,7 @@ type LinkLists struct {
 	ips     []*listChecker // lists asked about IP hosts
 	exclude map[string]bool
 	log     *slog.Logger
+	x       *Extractor
 }
 
 type listChecker struct {
@@ -156,7 +157,7 @@ type listChecker struct {
 // New returns a LinkLists. It fails on a list without a resolver, or a list
 // the dnsbl package refuses.
 func New(cfg Config) (*LinkLists, error) {
-	c := &LinkLists{cfg: cfg, exclude: map[string]bool{}, log: cfg.Logger}
+	c := &LinkLists{cfg: cfg, exclude: map[string]bool{}, log: cfg.Logger, x: NewExtractor()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -255,7 +256,7 @@ func (c *LinkLists) extract(s *smtpcheck.Session) (*Result, error) {
 	defer body.Close()
 	ct, _ := s.Header.Get("Content-Type")
 	cte, _ := s.Header.Get("Content-Transfer-Encoding")
-	r, err := ExtractBody(ct, cte, body, c.cfg.Limits)
+	r, err := c.x.ExtractBody(ct, cte, body, c.cfg.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("uri: read body: %w", err)
 	}

@@ -1,7 +1,6 @@
 package uri
 
 import (
-	"context"
 	"encoding/base64"
 	"net/netip"
 	"strings"
@@ -73,7 +72,7 @@ func TestCheckLists(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := c.Check()(context.Background(), message(tt.body))
+			r := c.Check()(t.Context(), message(tt.body))
 			checktest.AssertVerdict(t, r, tt.action, 0, "", "")
 			if tt.action == smtpcheck.Reject {
 				checktest.AssertVerdict(t, r, tt.action, 550, "5.7.1", "uri")
@@ -84,7 +83,7 @@ func TestCheckLists(t *testing.T) {
 	}
 	// A domain-only list never sees an IP, an IP-only list never a domain.
 	srv.ClearLog()
-	c.Check()(context.Background(), message("http://192.0.2.9/ http://plain.example/"))
+	c.Check()(t.Context(), message("http://192.0.2.9/ http://plain.example/"))
 	for _, q := range srv.Queries() {
 		if strings.HasSuffix(q.Name, ".dbl.test.") && strings.HasPrefix(q.Name, "9.2.0.192") {
 			t.Errorf("IP sent to domain-only list: %s", q)
@@ -107,7 +106,7 @@ func TestCheckLookupCap(t *testing.T) {
 		b.WriteString("http://" + d + ".example/\n")
 	}
 	b.WriteString("http://late.example/\n")
-	r := c.Check()(context.Background(), message(b.String()))
+	r := c.Check()(t.Context(), message(b.String()))
 	checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", "")
 	n := 0
 	for _, q := range srv.Queries() {
@@ -142,7 +141,7 @@ func TestCheckNoDNS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newChecker(t, tt.cfg).Check()(context.Background(), message(tt.body))
+			r := newChecker(t, tt.cfg).Check()(t.Context(), message(tt.body))
 			checktest.AssertVerdict(t, r, tt.want, 0, "", "")
 			if tt.text != "" {
 				checktest.AssertReplyContains(t, r, tt.text)
@@ -190,7 +189,7 @@ func TestCheckDNSRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Resolver = res
-			r := newChecker(t, tt.cfg).Check()(context.Background(), message(tt.body))
+			r := newChecker(t, tt.cfg).Check()(t.Context(), message(tt.body))
 			checktest.AssertVerdict(t, r, tt.want, 0, "", "")
 			if tt.text != "" {
 				checktest.AssertReplyContains(t, r, tt.text)
@@ -205,7 +204,7 @@ func TestCheckDNSFailure(t *testing.T) {
 	srv.Silence("dbl.test")
 	c := newChecker(t, Config{Resolver: testResolver(t, srv), Lists: []List{mustList(t, "dbl.test")}, Timeout: time.Second})
 	start := time.Now()
-	r := c.Check()(context.Background(), message("http://slow.example/"))
+	r := c.Check()(t.Context(), message("http://slow.example/"))
 	if r.Err == nil || r.Action != smtpcheck.Continue {
 		t.Errorf("Check with a silent list = %v, err %v; want continue with an error for the error policy", r.Action, r.Err)
 	}
@@ -214,14 +213,14 @@ func TestCheckDNSFailure(t *testing.T) {
 	}
 	// Guarded with temp-fail, the error becomes the catalog's 451.
 	g := smtpcheck.Guard(c.Check(), smtpcheck.Options{Name: "uri", OnError: smtpcheck.FailTemp})
-	checktest.AssertVerdict(t, g(context.Background(), message("http://slow.example/")), smtpcheck.TempFail, 451, "", "")
+	checktest.AssertVerdict(t, g(t.Context(), message("http://slow.example/")), smtpcheck.TempFail, 451, "", "")
 }
 
 func TestSubjectChecks(t *testing.T) {
 	srv := dnstest.New(t)
 	srv.ListDomain("dbl.test", "bad.example", "127.0.1.2")
 	c := newChecker(t, Config{Resolver: testResolver(t, srv), Lists: []List{mustList(t, "dbl.test")}})
-	ctx := context.Background()
+	ctx := t.Context()
 
 	s := checktest.NewSession("192.0.2.1").PTR("host.bad.example").Helo("mail.bad.example").From("x@sub.bad.example").Session()
 	checktest.AssertReplyContains(t, c.HeloCheck()(ctx, s), "rejected HELO, black listed URL domain bad.example by dbl.test")
@@ -295,10 +294,10 @@ func TestCheckEachMessageOfSession(t *testing.T) {
 	c := newChecker(t, Config{Body: bodyList("www.bad.example", BodyReject)}).Check()
 	b := checktest.NewSession("192.0.2.1").Helo("mx.client.example").From("a@sender.example").To("b@rcpt.example")
 	s := b.Message("Subject: one\n\nhttp://www.fine.example/").Session()
-	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Continue, 0, "", "")
+	checktest.AssertVerdict(t, c(t.Context(), s), smtpcheck.Continue, 0, "", "")
 	s.ResetTransaction()
 	b.From("a@sender.example").To("b@rcpt.example").Message("Subject: two\n\nhttp://www.bad.example/")
-	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Reject, 550, "5.7.1", "uri")
+	checktest.AssertVerdict(t, c(t.Context(), s), smtpcheck.Reject, 550, "5.7.1", "uri")
 }
 
 // Through checktest, which splits a message as the servers do, a link in a
@@ -308,7 +307,7 @@ func TestCheckSinglePartBase64(t *testing.T) {
 	html := base64.StdEncoding.EncodeToString([]byte(`<a href="http://www.bad.example/x">x</a>`))
 	s := checktest.NewSession("192.0.2.1").Helo("mx.client.example").From("a@sender.example").To("b@rcpt.example").
 		Message("Subject: b64\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\n" + html + "\n").Session()
-	checktest.AssertVerdict(t, c(context.Background(), s), smtpcheck.Reject, 550, "5.7.1", "uri")
+	checktest.AssertVerdict(t, c(t.Context(), s), smtpcheck.Reject, 550, "5.7.1", "uri")
 }
 
 // bodyList is a Config.Body that knows one host.
@@ -328,7 +327,7 @@ func TestCheckBodyRejectNow(t *testing.T) {
 		v    BodyVerdict
 		want bool
 	}{{BodyReject, false}, {BodyRejectNow, true}} {
-		r := newChecker(t, Config{Body: bodyList("www.bad.example", tt.v)}).Check()(context.Background(), message("http://www.bad.example/"))
+		r := newChecker(t, Config{Body: bodyList("www.bad.example", tt.v)}).Check()(t.Context(), message("http://www.bad.example/"))
 		checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.1", "uri")
 		if r.Immediate != tt.want {
 			t.Errorf("Body verdict %d: Immediate = %v, want %v", tt.v, r.Immediate, tt.want)

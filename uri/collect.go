@@ -22,24 +22,30 @@ type Limits struct {
 	MaxBroken int
 }
 
-// defaultLimits are the limits used for zero fields.
-var defaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 10, MaxParts: 256, MaxHosts: 1000, MaxBroken: 16}
+// The limits used for zero fields.
+const (
+	defaultMaxBytes  = 32 << 20
+	defaultMaxDepth  = 10
+	defaultMaxParts  = 256
+	defaultMaxHosts  = 1000
+	defaultMaxBroken = 16
+)
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = defaultLimits.MaxBytes
+		l.MaxBytes = defaultMaxBytes
 	}
 	if l.MaxDepth <= 0 {
-		l.MaxDepth = defaultLimits.MaxDepth
+		l.MaxDepth = defaultMaxDepth
 	}
 	if l.MaxParts <= 0 {
-		l.MaxParts = defaultLimits.MaxParts
+		l.MaxParts = defaultMaxParts
 	}
 	if l.MaxHosts <= 0 {
-		l.MaxHosts = defaultLimits.MaxHosts
+		l.MaxHosts = defaultMaxHosts
 	}
 	if l.MaxBroken <= 0 {
-		l.MaxBroken = defaultLimits.MaxBroken
+		l.MaxBroken = defaultMaxBroken
 	}
 	return l
 }
@@ -70,6 +76,7 @@ type Result struct {
 
 // collector gathers hosts from the scanners, deduplicated and bounded.
 type collector struct {
+	x    *Extractor // its caches
 	lim  Limits
 	res  Result
 	seen map[string]struct{}
@@ -89,8 +96,8 @@ type collector struct {
 	text []byte
 }
 
-func newCollector(lim Limits) *collector {
-	return &collector{lim: lim.withDefaults(), seen: make(map[string]struct{})}
+func (x *Extractor) newCollector(lim Limits) *collector {
+	return &collector{x: x, lim: lim.withDefaults(), seen: make(map[string]struct{})}
 }
 
 const maxSample = 256
@@ -113,7 +120,7 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		c.res.Mentions++
 		return
 	}
-	h, err := parseHostCached(raw)
+	h, err := c.x.parseHost(raw)
 	if err != nil {
 		if kind == KindURL && err != ErrEmptyHost {
 			c.gen++
@@ -376,7 +383,7 @@ func (c *collector) mailToken(t []byte, at int, where string) {
 		c.res.Mentions++
 		return
 	}
-	if !explicit && !plausibleDomain(dom, false) {
+	if !explicit && !c.plausibleDomain(dom, false) {
 		return
 	}
 	c.add(KindMail, dom, t, where)
@@ -416,7 +423,7 @@ func (c *collector) bare(t []byte, where string) {
 		c.res.Mentions++
 		return
 	}
-	if !plausibleDomain(h, true) {
+	if !c.plausibleDomain(h, true) {
 		return
 	}
 	c.add(KindBare, h, t, where)
@@ -438,7 +445,7 @@ func tldShaped[T string | []byte](h T) bool {
 // suffix lookup: two labels or more, a top-level label of two letters or
 // more, all one case (Hello.World is prose), a known public suffix, and not
 // a file name.
-func plausibleDomain(h []byte, strict bool) bool {
+func (c *collector) plausibleDomain(h []byte, strict bool) bool {
 	dot := bytes.LastIndexByte(h, '.')
 	if dot <= 0 || len(h)-dot-1 < 2 || len(h) > 253 {
 		return false
@@ -475,7 +482,7 @@ func plausibleDomain(h []byte, strict bool) bool {
 	if strict && fileExt[string(buf[n-len(tld):n])] && bytes.Count(buf[:n], []byte(".")) == 1 {
 		return false
 	}
-	return knownSuffixCached(buf[:n])
+	return c.x.knownSuffix(buf[:n])
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {

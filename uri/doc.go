@@ -17,6 +17,8 @@
 // buffer, one text buffer, one HTML buffer (grown only for a token that does
 // not fit, up to 1 MiB) and one part's decoders, all reused from message to
 // message; Limits caps the bytes read, the MIME depth and parts, and the
-// hosts kept. Parsed hosts and public suffix answers are cached across
-// messages in caches of fixed size.
+// hosts kept. An Extractor, which a program keeps for all its messages,
+// caches parsed hosts, public suffix answers and Content-Type values across
+// messages in caches of fixed size; Extract and its siblings are the same
+// calls for one message, with nothing kept.
 package uri

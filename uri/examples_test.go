@@ -30,6 +30,30 @@ func ExampleExtract() {
 	// 127.0.0.1 domain="" part=3 where=href
 }
 
+func ExampleExtractor() {
+	// One Extractor serves every message (and every goroutine) of a
+	// program: what it learns of hosts and Content-Types is kept.
+	x := uri.NewExtractor()
+	for _, msg := range []string{
+		"Content-Type: text/plain\r\n\r\nSee www.shop.example.com/a\r\n",
+		"Content-Type: text/plain\r\n\r\nSee http://www.shop.example.com/b and mail x@example.org\r\n",
+	} {
+		r, err := x.Extract(strings.NewReader(msg), uri.Limits{})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		var names []string
+		for _, h := range r.Hosts {
+			names = append(names, h.Name)
+		}
+		fmt.Println(strings.Join(names, " "))
+	}
+	// Output:
+	// www.shop.example.com
+	// www.shop.example.com example.org
+}
+
 func ExampleExtractBody() {
 	// At end of data an SMTP server has the header parsed already.
 	body := "aHR0cDovL2Jhc2U2NC5leGFtcGxlLm9yZy8=\r\n"

@@ -6,34 +6,60 @@ import (
 	"sync"
 )
 
+// Extractor finds the hosts messages link to, and keeps what one message
+// taught it for the next: parsed hosts, public suffix answers and
+// Content-Type values, in caches of fixed size (about 1.5 MB each at most),
+// and the buffers of finished extractions. A program keeps one Extractor
+// for all its messages; it is safe for concurrent use. The zero value is
+// ready to use but caches nothing.
+type Extractor struct {
+	hosts    *nameCache[Host]
+	suffixes *nameCache[bool]
+	types    *nameCache[mediaType]
+	// extractions holds *extraction, scanners *htmlScanner: a small
+	// message cost more in allocating and clearing their buffers than in
+	// scanning.
+	extractions sync.Pool
+	scanners    sync.Pool
+}
+
+// NewExtractor returns an Extractor with empty caches.
+func NewExtractor() *Extractor {
+	return &Extractor{
+		hosts:    newNameCache[Host](),
+		suffixes: newNameCache[bool](),
+		types:    newNameCache[mediaType](),
+	}
+}
+
 // Extract reads a whole message (header, blank line, body) and returns the
 // hosts it links to. It reads r once, streaming: memory is bounded by lim,
 // not by the message size. An error is returned only when r fails; a limit
 // that stops the extraction early sets Result.Truncated instead.
-func Extract(r io.Reader, lim Limits) (*Result, error) {
-	x := getExtraction(r, lim)
-	defer x.release()
-	ct, te, ok := x.w.header()
+func (x *Extractor) Extract(r io.Reader, lim Limits) (*Result, error) {
+	e := x.get(r, lim)
+	defer x.put(e)
+	ct, te, ok := e.w.header()
 	if ok {
-		x.w.entity(ct, te, 0, false)
+		e.w.entity(ct, te, 0, false)
 	}
-	return x.w.finish()
+	return e.w.finish()
 }
 
 // ExtractBody reads a message body whose header has already been parsed (as
 // an SMTP server has it at end of data): contentType and transferEncoding are
 // the top-level Content-Type and Content-Transfer-Encoding values, "" when
 // absent.
-func ExtractBody(contentType, transferEncoding string, body io.Reader, lim Limits) (*Result, error) {
-	x := getExtraction(body, lim)
-	defer x.release()
-	x.w.entity(contentType, transferEncoding, 0, false)
-	return x.w.finish()
+func (x *Extractor) ExtractBody(contentType, transferEncoding string, body io.Reader, lim Limits) (*Result, error) {
+	e := x.get(body, lim)
+	defer x.put(e)
+	e.w.entity(contentType, transferEncoding, 0, false)
+	return e.w.finish()
 }
 
 // ExtractText returns the hosts in plain text (no MIME, no HTML).
-func ExtractText(text string, lim Limits) *Result {
-	c := newCollector(lim)
+func (x *Extractor) ExtractText(text string, lim Limits) *Result {
+	c := x.newCollector(lim)
 	c.part = 1
 	c.res.Parts = 1
 	c.res.Bytes = int64(len(text))
@@ -42,12 +68,34 @@ func ExtractText(text string, lim Limits) *Result {
 }
 
 // ExtractHTML returns the hosts in an HTML document read from r.
-func ExtractHTML(r io.Reader, lim Limits) (*Result, error) {
-	c := newCollector(lim)
+func (x *Extractor) ExtractHTML(r io.Reader, lim Limits) (*Result, error) {
+	c := x.newCollector(lim)
 	c.part = 1
 	c.res.Parts = 1
 	err := c.scanHTML(r)
 	return &c.res, err
+}
+
+// Extract is Extractor.Extract for one message, with nothing kept for the
+// next: a program reading many keeps an Extractor (NewExtractor).
+func Extract(r io.Reader, lim Limits) (*Result, error) {
+	return new(Extractor).Extract(r, lim)
+}
+
+// ExtractBody is Extractor.ExtractBody for one message, with nothing kept
+// for the next.
+func ExtractBody(contentType, transferEncoding string, body io.Reader, lim Limits) (*Result, error) {
+	return new(Extractor).ExtractBody(contentType, transferEncoding, body, lim)
+}
+
+// ExtractText is Extractor.ExtractText with nothing kept for the next call.
+func ExtractText(text string, lim Limits) *Result {
+	return new(Extractor).ExtractText(text, lim)
+}
+
+// ExtractHTML is Extractor.ExtractHTML with nothing kept for the next call.
+func ExtractHTML(r io.Reader, lim Limits) (*Result, error) {
+	return new(Extractor).ExtractHTML(r, lim)
 }
 
 // errReader remembers a read error of the source, which the walker
@@ -65,52 +113,51 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// extraction is the state of one Extract call. It is pooled: a small
-// message cost more in allocating and clearing the line and text buffers
-// (64 KiB and 32 KiB) and the walker than in scanning.
+// extraction is the state of one Extract call, pooled by its Extractor
+// with its line and text buffers (64 KiB and 32 KiB).
 type extraction struct {
 	w  walker
 	c  collector
 	er errReader
 }
 
-var extractions = sync.Pool{New: func() any {
-	x := new(extraction)
-	x.w.br = bufio.NewReaderSize(nil, lineBuf)
-	x.c.text = make([]byte, textBuf)
-	return x
-}}
-
 // maxPooledSeen is the largest set of seen hosts kept for the next
 // extraction; clearing a map costs time in proportion to its size.
 const maxPooledSeen = 256
 
-func getExtraction(r io.Reader, lim Limits) *extraction {
-	x := extractions.Get().(*extraction)
-	seen, text := x.c.seen, x.c.text
+// get takes an extraction from the pool, set to read r.
+func (x *Extractor) get(r io.Reader, lim Limits) *extraction {
+	e, _ := x.extractions.Get().(*extraction)
+	if e == nil {
+		e = new(extraction)
+		e.w.br = bufio.NewReaderSize(nil, lineBuf)
+		e.c.text = make([]byte, textBuf)
+	}
+	seen, text := e.c.seen, e.c.text
 	if seen == nil {
 		seen = make(map[string]struct{})
 	}
-	x.c = collector{lim: lim.withDefaults(), seen: seen, text: text}
-	x.er = errReader{r: r}
-	x.w.br.Reset(&x.er)
-	x.w = walker{br: x.w.br, src: &x.er, c: &x.c, bounds: x.w.bounds[:0], endIdx: -1, field: x.w.field[:0]}
-	return x
+	e.c = collector{x: x, lim: lim.withDefaults(), seen: seen, text: text}
+	e.er = errReader{r: r}
+	e.w.br.Reset(&e.er)
+	e.w = walker{br: e.w.br, src: &e.er, c: &e.c, bounds: e.w.bounds[:0], endIdx: -1, field: e.w.field[:0]}
+	return e
 }
 
-// release returns x to the pool, keeping its buffers but nothing of the
+// put returns e to the pool, keeping its buffers but nothing of the
 // message.
-func (x *extraction) release() {
-	x.w.br.Reset(nil)
-	if len(x.c.seen) > maxPooledSeen {
-		x.c.seen = nil
+func (x *Extractor) put(e *extraction) {
+	e.w.br.Reset(nil)
+	if len(e.c.seen) > maxPooledSeen {
+		e.c.seen = nil
 	} else {
-		clear(x.c.seen)
+		clear(e.c.seen)
 	}
-	clear(x.w.bounds)
-	x.c.res = Result{}
-	x.er = errReader{}
-	extractions.Put(x)
+	clear(e.w.bounds)
+	e.c.res = Result{}
+	e.c.x = nil
+	e.er = errReader{}
+	x.extractions.Put(e)
 }
 
 // finish returns the result, which the caller owns: the collector is

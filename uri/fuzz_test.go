@@ -2,6 +2,7 @@ package uri
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -9,8 +10,9 @@ import (
 )
 
 // FuzzExtract feeds arbitrary messages to the MIME walker and extractors:
-// they must never panic, never read past MaxBytes, and never keep more than
-// the limits allow.
+// they must never panic, never read past MaxBytes, never keep more than
+// the limits allow, and an Extractor that remembers earlier messages must
+// find what one that remembers nothing finds.
 func FuzzExtract(f *testing.F) {
 	seeds := []string{
 		"Subject: x\r\n\r\nhttp://a.example.com/\r\n",
@@ -25,8 +27,9 @@ func FuzzExtract(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	lim := Limits{MaxBytes: 4096, MaxDepth: 4, MaxParts: 8, MaxHosts: 5, MaxBroken: 3}
+	x := NewExtractor()
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		r, err := Extract(bytes.NewReader(msg), lim)
+		r, err := x.Extract(bytes.NewReader(msg), lim)
 		if err != nil {
 			t.Fatalf("Extract error %v on a bytes.Reader", err)
 		}
@@ -37,7 +40,10 @@ func FuzzExtract(f *testing.F) {
 			t.Fatalf("Extract = %d parts, %d hosts, %d broken; over limits %+v", r.Parts, len(r.Hosts), len(r.Broken), lim)
 		}
 		checkHosts(t, r.Hosts)
-		if _, err := ExtractHTML(bytes.NewReader(msg), lim); err != nil {
+		if fresh, _ := Extract(bytes.NewReader(msg), lim); !reflect.DeepEqual(r, fresh) {
+			t.Fatalf("Extract(%q) with caches = %+v\nwithout = %+v", msg, r, fresh)
+		}
+		if _, err := x.ExtractHTML(bytes.NewReader(msg), lim); err != nil {
 			t.Fatalf("ExtractHTML error %v on a bytes.Reader", err)
 		}
 	})

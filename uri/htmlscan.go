@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"hash/maphash"
 	"io"
-	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -36,14 +35,12 @@ type htmlScanner struct {
 	val    []byte               // scratch for an attribute value with NULs, CRs or references
 	text   []byte               // scratch for text with references
 	memo   map[uint64]memoEntry // by memoHash
+	seed   maphash.Seed         // memoHash's
 	// sighted holds the hashes of values met once: a value is only
 	// remembered when met again, so text that never repeats costs a hash,
 	// not an entry. A stale or overwritten slot only costs a miss.
 	sighted [1024]uint64
 }
-
-// memoSeed hashes remembered values.
-var memoSeed = maphash.MakeSeed()
 
 // memoEntry is what scanning one text or attribute value did, when all it
 // did was count mentions of hosts already seen.
@@ -63,8 +60,8 @@ const (
 )
 
 // memoHash hashes a value and where it is (never 0).
-func memoHash(where string, v []byte) uint64 {
-	return (maphash.Bytes(memoSeed, v) ^ uint64(len(where))<<56 ^ uint64(where[0])<<48) | 1
+func (s *htmlScanner) memoHash(where string, v []byte) uint64 {
+	return (maphash.Bytes(s.seed, v) ^ uint64(len(where))<<56 ^ uint64(where[0])<<48) | 1
 }
 
 // recall counts the mentions of a value scanned before at the current gen
@@ -74,7 +71,7 @@ func (s *htmlScanner) recall(where string, v []byte) (uint64, bool) {
 	if len(v) > memoMaxLen {
 		return 0, false
 	}
-	h := memoHash(where, v)
+	h := s.memoHash(where, v)
 	if slot := &s.sighted[h%uint64(len(s.sighted))]; *slot != h {
 		*slot = h
 		return 0, false
@@ -112,12 +109,14 @@ type attrSpan struct {
 // only for a token that does not fit.
 const htmlBufSize = 32 << 10
 
-var htmlScanners = sync.Pool{New: func() any { return new(htmlScanner) }}
-
 // scanHTML finds hosts in an HTML part: URL attributes, the visible text,
 // and relative links resolved against <base href>.
 func (c *collector) scanHTML(r io.Reader) error {
-	s := htmlScanners.Get().(*htmlScanner)
+	s, _ := c.x.scanners.Get().(*htmlScanner)
+	if s == nil {
+		// The sighted table holds hashes of this seed: a scanner keeps it.
+		s = &htmlScanner{seed: maphash.MakeSeed()}
+	}
 	if cap(s.buf) < htmlBufSize {
 		s.buf = make([]byte, htmlBufSize)
 	}
@@ -141,7 +140,7 @@ func (c *collector) scanHTML(r io.Reader) error {
 	}
 	s.c, s.r, s.base = nil, nil, nil
 	clear(s.memo)
-	htmlScanners.Put(s)
+	c.x.scanners.Put(s)
 	return err
 }
 

@@ -11,8 +11,8 @@ import (
 )
 
 // extractHTMLWith runs one of the HTML scanners over r.
-func extractHTMLWith(scan func(*collector, io.Reader) error, r io.Reader, lim Limits) (*Result, error) {
-	c := newCollector(lim)
+func extractHTMLWith(x *Extractor, scan func(*collector, io.Reader) error, r io.Reader, lim Limits) (*Result, error) {
+	c := x.newCollector(lim)
 	c.part = 1
 	c.res.Parts = 1
 	err := scan(c, r)
@@ -46,8 +46,9 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 func sameAsReference(t *testing.T, doc []byte, seed uint64) {
 	t.Helper()
 	lim := Limits{MaxHosts: 50, MaxBroken: 10}
-	want, err1 := extractHTMLWith(refScan, bytes.NewReader(doc), lim)
-	got, err2 := extractHTMLWith(fastScan, bytes.NewReader(doc), lim)
+	x := NewExtractor()
+	want, err1 := extractHTMLWith(x, refScan, bytes.NewReader(doc), lim)
+	got, err2 := extractHTMLWith(x, fastScan, bytes.NewReader(doc), lim)
 	if err1 != nil || err2 != nil {
 		t.Fatalf("errors: reference %v, scanner %v", err1, err2)
 	}
@@ -55,11 +56,11 @@ func sameAsReference(t *testing.T, doc []byte, seed uint64) {
 		t.Fatalf("HTML %q:\nscanner   %+v\nreference %+v", doc, got, want)
 	}
 	rnd := rand.New(rand.NewPCG(seed, 1))
-	got, err2 = extractHTMLWith(fastScan, &chunkReader{doc, rnd}, lim)
+	got, err2 = extractHTMLWith(x, fastScan, &chunkReader{doc, rnd}, lim)
 	if err2 != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("HTML %q read in pieces:\nscanner   %+v, %v\nreference %+v", doc, got, err2, want)
 	}
-	got, err2 = extractHTMLWith(fastScan, iotest.OneByteReader(bytes.NewReader(doc)), lim)
+	got, err2 = extractHTMLWith(x, fastScan, iotest.OneByteReader(bytes.NewReader(doc)), lim)
 	if err2 != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("HTML %q read a byte at a time:\nscanner   %+v, %v\nreference %+v", doc, got, err2, want)
 	}
@@ -179,7 +180,7 @@ func FuzzHTMLScanner(f *testing.F) {
 // name, the first, as the tokenizer keeps the first of a repeated name.
 func TestHTMLScannerManyAttributes(t *testing.T) {
 	tag := "<a " + strings.Repeat("href=http://first.example.com/ SRC='http://second.example.com/' x=1 ", 10000) + ">"
-	s := &htmlScanner{c: newCollector(Limits{})}
+	s := &htmlScanner{c: new(Extractor).newCollector(Limits{})}
 	end, _ := s.tag([]byte(tag), 1, true)
 	if end != len(tag) || len(s.attrs) != 2 {
 		t.Fatalf("tag() = end %d of %d, %d attributes; want the end and 2", end, len(tag), len(s.attrs))

@@ -212,7 +212,7 @@ func headerField(f []byte, ctype, cte string) (string, string) {
 // entity walks one MIME entity whose header has been read: a multipart's
 // parts, an attached message, or a leaf whose text is scanned.
 func (w *walker) entity(ctype, cte string, depth int, digest bool) {
-	mt, params := parseType(ctype, digest)
+	mt, params := w.c.x.parseType(ctype, digest)
 	w.c.res.Parts++
 	if w.c.res.Parts > w.c.lim.MaxParts {
 		w.c.res.Truncated = true
@@ -272,14 +272,17 @@ func (w *walker) skip() {
 	}
 }
 
-func parseType(ctype string, digest bool) (string, map[string]string) {
+// parseType parses a Content-Type, remembering it: most parts carry one of
+// a few ("text/plain; charset=utf-8"), and mime.ParseMediaType was a
+// quarter of the cost of a small message.
+func (x *Extractor) parseType(ctype string, digest bool) (string, map[string]string) {
 	if ctype == "" {
 		if digest {
 			return "message/rfc822", nil
 		}
 		return "text/plain", nil
 	}
-	if t, ok := typeCache.getString(ctype); ok {
+	if t, ok := x.types.getString(ctype); ok {
 		return t.mt, t.params
 	}
 	mt, params, err := mime.ParseMediaType(ctype)
@@ -288,7 +291,7 @@ func parseType(ctype string, digest bool) (string, map[string]string) {
 		mt, _, _ = strings.Cut(ctype, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 	}
-	typeCache.put(ctype, mediaType{mt, params})
+	x.types.put(ctype, mediaType{mt, params})
 	return mt, params
 }
 
@@ -298,11 +301,6 @@ type mediaType struct {
 	mt     string
 	params map[string]string
 }
-
-// typeCache keeps parsed Content-Type values: most parts carry one of a few
-// ("text/plain; charset=utf-8"), and mime.ParseMediaType was a quarter of
-// the cost of a small message.
-var typeCache = newNameCache[mediaType]()
 
 func identityEncoding(cte string) bool {
 	switch strings.ToLower(cte) {

@@ -260,6 +260,15 @@ func (c *Config) where(name string) string {
 	return "-" + c.params[name].Flag
 }
 
+// LoadConfig is Load for a -config flag: with no path, the parameters
+// stay as the flags set them.
+func (c *Config) LoadConfig(path string) (*Config, error) {
+	if path == "" {
+		return c, nil
+	}
+	return c.Load(path)
+}
+
 // Load reads a main.cf-style file into a copy of c: its smtppolicy_*
 // parameters are checked and kept, the rest is left in File for
 // postconf.Build. The flags still win over the file. c itself is not

@@ -64,50 +64,29 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/gomilter"
+	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
-
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	if err := run(ctx, os.Args[1:], os.Stderr, hup); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "milter:", err)
-		os.Exit(1)
-	}
+	daemon.Main("milter", func(ctx context.Context, hup <-chan os.Signal) error {
+		return run(ctx, os.Args[1:], os.Stderr, hup)
+	})
 }
 
 func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Signal) error {
@@ -116,16 +95,7 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 		return err
 	}
 	defer d.stop()
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				d.reload()
-			}
-		}
-	}()
+	d.OnHUP(ctx, hup)
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -139,7 +109,7 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 // options are the core flags.
 type options struct {
 	listen    string
-	domains   listFlag
+	domains   daemon.ListFlag
 	trusted   string
 	resolver  string
 	hostname  string
@@ -175,13 +145,10 @@ type milterDaemon struct {
 	ln     net.Listener
 	logger *slog.Logger
 
-	// build makes a new policy from the flags and files; live holds the
-	// one in force.
-	build     func(ctx context.Context) (*built, error)
-	mu        sync.Mutex // serialises reloads
-	live      atomic.Pointer[built]
-	stopBuilt context.CancelFunc
-	stores    *assembly.Stores
+	// Reloader builds a new policy from the flags and files and holds
+	// the one in force.
+	daemon.Reloader[built]
+	stores *assembly.Stores
 	// profile is the -cpu-profile file, written until the program stops.
 	profile *os.File
 }
@@ -199,29 +166,9 @@ type built struct {
 	accepted, closed []assembly.Hook
 }
 
-// reload builds the policy anew from the files and swaps it in; on any
-// error the running policy stays.
-func (d *milterDaemon) reload() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	b, err := d.build(ctx)
-	if err != nil {
-		cancel()
-		d.logger.Error("reload failed; the running policy stays in force", "error", err)
-		return
-	}
-	d.live.Store(b)
-	d.stopBuilt()
-	d.stopBuilt = cancel
-	d.logger.Info("reloaded the policy", "trusted", len(b.trusted), "needs", fmt.Sprint(b.needs))
-}
-
 // stop ends the goroutines of the policy in force and closes the stores.
 func (d *milterDaemon) stop() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.stopBuilt()
+	d.Stop()
 	d.stores.Close()
 	if d.profile != nil {
 		pprof.StopCPUProfile()
@@ -266,12 +213,9 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		fileDecides(params)
 	}
 	if o.print {
-		loaded := params
-		if o.config != "" {
-			var err error
-			if loaded, err = params.Load(o.config); err != nil {
-				return nil, err
-			}
+		loaded, err := params.LoadConfig(o.config)
+		if err != nil {
+			return nil, err
 		}
 		return nil, loaded.Print(os.Stdout, true)
 	}
@@ -281,21 +225,15 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if len(o.domains) == 0 {
-		o.domains = listFlag{"example.org", "localhost"}
+		o.domains = daemon.ListFlag{"example.org", "localhost"}
 	}
-	trusted, err := parseTrusted(o.trusted)
+	trusted, err := daemon.ParseTrusted(o.trusted)
 	if err != nil {
 		return nil, err
 	}
-	var res *resolver.Resolver
-	if o.resolver != "" {
-		res, err = resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
-		if err != nil {
-			return nil, fmt.Errorf("-resolver: %w", err)
-		}
-		logger.Info("DNS-based checks on", "resolver", o.resolver)
-	} else {
-		logger.Info("DNS-based checks off: no -resolver given")
+	res, err := daemon.NewResolver(o.resolver, logger)
+	if err != nil {
+		return nil, err
 	}
 	sent := gomilter.PostfixDefaults()
 	switch o.macros {
@@ -311,6 +249,8 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		}
 	}
 	d := &milterDaemon{logger: logger, stores: &assembly.Stores{}}
+	d.Logger = logger
+	d.Attrs = func(b *built) []any { return []any{"trusted", len(b.trusted), "needs", fmt.Sprint(b.needs)} }
 	if o.profile != "" {
 		// Where the filter's time goes under the MTA's real load; the
 		// profile covers the whole run, start-up included.
@@ -326,7 +266,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 	}
 	// build makes the policy from the flags and files, at start and at
 	// each reload; the stores the first build opens are kept.
-	d.build = func(ctx context.Context) (*built, error) {
+	d.Build = func(ctx context.Context) (*built, error) {
 		b, err := assemble(ctx, o, params, res, logger, d.stores)
 		if err != nil {
 			return nil, err
@@ -340,14 +280,11 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		}
 		return b, nil
 	}
-	bctx, stopBuilt := context.WithCancel(context.Background())
-	d.stopBuilt = stopBuilt
-	first, err := d.build(bctx)
+	first, err := d.Start()
 	if err != nil {
 		d.stop()
 		return nil, err
 	}
-	d.live.Store(first)
 	ln, err := gomilter.Listen(o.listen)
 	if err != nil {
 		d.stop()
@@ -358,7 +295,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		Policy:  first.policy,
 		Trusted: first.trusted,
 		Current: func() (*smtpcheck.Policy, []netip.Prefix) {
-			b := d.live.Load()
+			b := d.Load()
 			return b.policy, b.trusted
 		},
 		CommandTimeout: o.timeout,
@@ -368,7 +305,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		MaxMessageBytes: first.maxSize,
 		Logger:          logger,
 		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
-			for _, f := range d.live.Load().accepted {
+			for _, f := range d.Load().accepted {
 				if err := f(ctx, s); err != nil {
 					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
 				}
@@ -377,7 +314,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		// The MTA sends the message to a policy that reads it, or when
 		// a hook remembers it (a policy reloaded away counts as one).
 		AcceptedReads: func(p *smtpcheck.Policy) bool {
-			b := d.live.Load()
+			b := d.Load()
 			return b.policy != p || len(b.accepted) > 0
 		},
 		OnClose: func(s *smtpcheck.Session) {
@@ -385,7 +322,7 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			access.Release(ctx, s)
-			for _, f := range d.live.Load().closed {
+			for _, f := range d.Load().closed {
 				if err := f(ctx, s); err != nil {
 					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
 				}
@@ -410,12 +347,9 @@ func fileDecides(params *assembly.Config) {
 // -config file, loaded anew) with the assembly's parts in their order,
 // and names the facts its checks need from the MTA's macros.
 func assemble(ctx context.Context, o options, params *assembly.Config, res *resolver.Resolver, logger *slog.Logger, stores *assembly.Stores) (*built, error) {
-	loaded := params
-	if o.config != "" {
-		var err error
-		if loaded, err = params.Load(o.config); err != nil {
-			return nil, err
-		}
+	loaded, err := params.LoadConfig(o.config)
+	if err != nil {
+		return nil, err
 	}
 	ab, err := assembly.Build(loaded, assembly.Env{
 		Ctx: ctx, Logger: logger, Resolver: res, Hostname: o.hostname, Domains: o.domains, Body: true,
@@ -472,23 +406,4 @@ func assemblyNeeds(c *assembly.Config, res *resolver.Resolver) []gomilter.Fact {
 		return []gomilter.Fact{gomilter.FactReverseName}
 	}
 	return nil
-}
-func parseTrusted(s string) ([]netip.Prefix, error) {
-	if s == "" || s == "none" {
-		return nil, nil
-	}
-	var out []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil {
-				return nil, fmt.Errorf("-trusted: %q is not a network (CIDR) or address", f)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }

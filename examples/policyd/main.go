@@ -77,13 +77,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
@@ -96,24 +94,10 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup)
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-	case errors.As(err, new(usageError)):
-		os.Exit(2) // the flag package has said why, with the usage
-	default:
-		fmt.Fprintln(os.Stderr, "policyd:", err)
-		os.Exit(1)
-	}
+	daemon.Main("policyd", func(ctx context.Context, hup <-chan os.Signal) error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup)
+	})
 }
-
-// usageError is a bad command line, already reported with the usage.
-type usageError struct{ error }
 
 // defaultStore is where triplets are kept unless -greylist says otherwise.
 const defaultStore = "bolt:/var/lib/smtppolicy/greylist.db"
@@ -209,14 +193,7 @@ func cannotRun() string {
 }
 
 // listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
+type listFlag = daemon.ListFlag
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("policyd", flag.ContinueOnError)
@@ -258,7 +235,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
 		}
-		return o, usageError{err}
+		return o, daemon.NewUsageError(err)
 	}
 	o.pg.markPostgreyGiven(fs, pgNames)
 	if o.pg.dbdir != "" {
@@ -272,7 +249,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
 		fs.Usage()
-		return o, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+		return o, daemon.NewUsageError(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	return o, nil
 }
@@ -324,11 +301,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 		return err
 	}
 	if o.print {
-		params := o.params
-		if o.config != "" {
-			if params, err = o.params.Load(o.config); err != nil {
-				return err
-			}
+		params, err := o.params.LoadConfig(o.config)
+		if err != nil {
+			return err
 		}
 		return params.Print(stdout, false)
 	}

@@ -31,11 +31,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -88,22 +84,13 @@ type staged struct {
 // feature registers its flags and returns the builder to call after parsing.
 type feature func(fs *flag.FlagSet) func(env *buildEnv) (staged, error)
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
-
 // options are the core flags.
 type options struct {
 	listen     string
 	listenMode string
 	stopWait   time.Duration
 	version    bool
-	domains    listFlag
+	domains    daemon.ListFlag
 	maildir    string
 	trusted    string
 	resolver   string
@@ -118,40 +105,17 @@ type options struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	err := run(ctx, os.Args[1:], os.Stderr, hup)
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-	case errors.As(err, new(usageError)):
-		os.Exit(2) // the flag package has said why, with the usage
-	default:
-		fmt.Fprintln(os.Stderr, "smtpd:", err)
-		os.Exit(1)
-	}
+	daemon.Main("smtpd", func(ctx context.Context, hup <-chan os.Signal) error {
+		return run(ctx, os.Args[1:], os.Stderr, hup)
+	})
 }
-
-// usageError is a bad command line, already reported with the usage.
-type usageError struct{ error }
 
 func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Signal) error {
 	d, err := newDaemon(args, stderr)
 	if err != nil || d == nil {
 		return err
 	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				d.reload()
-			}
-		}
-	}()
+	d.OnHUP(ctx, hup)
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -166,13 +130,13 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 	d.logger.Info("serving SMTP", "listen", d.ln.Addr().String())
 	err = d.srv.Serve(d.ln)
 	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-		d.stop()
+		d.Stop()
 		return err
 	}
 	// Serve returns as soon as the listener closes; the sessions under
 	// way finish first.
 	<-drained
-	d.stop()
+	d.Stop()
 	return nil
 }
 
@@ -197,12 +161,9 @@ type smtpDaemon struct {
 	logger   *slog.Logger
 	stopWait time.Duration
 
-	// build makes a new policy from the flags and files; live holds the
-	// one in force and liveAccess its access map, if any.
-	build     func(ctx context.Context) (*built, error)
-	mu        sync.Mutex // serialises reloads
-	live      atomic.Pointer[built]
-	stopBuilt context.CancelFunc
+	// Reloader builds a new policy from the flags and files and holds
+	// the one in force.
+	daemon.Reloader[built]
 }
 
 // built is one policy made from the configuration.
@@ -223,31 +184,6 @@ type built struct {
 	configure []func(*gosmtp.Config)
 	// signer tags the sender of outgoing mail (-batv-sign); nil: off.
 	signer *batv.Signer
-}
-
-// reload builds the policy anew from the files and swaps it in; on any
-// error the running policy stays.
-func (d *smtpDaemon) reload() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	b, err := d.build(ctx)
-	if err != nil {
-		cancel()
-		d.logger.Error("reload failed; the running policy stays in force", "error", err)
-		return
-	}
-	d.live.Store(b)
-	d.stopBuilt()
-	d.stopBuilt = cancel
-	d.logger.Info("reloaded the policy")
-}
-
-// stop ends the goroutines of the policy in force.
-func (d *smtpDaemon) stop() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.stopBuilt()
 }
 
 // newDaemon parses flags and builds everything; a nil daemon with a nil
@@ -290,12 +226,12 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, usageError{err}
+		return nil, daemon.NewUsageError(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
 		fs.Usage()
-		return nil, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+		return nil, daemon.NewUsageError(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	if o.version {
 		_, err := fmt.Fprintln(os.Stdout, "smtpd", daemon.Version())
@@ -314,11 +250,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		fileOff = fileDecides(params)
 	}
 	if o.print {
-		loaded := params
-		if o.config != "" {
-			if loaded, err = params.Load(o.config); err != nil {
-				return nil, err
-			}
+		loaded, err := params.LoadConfig(o.config)
+		if err != nil {
+			return nil, err
 		}
 		return nil, loaded.Print(os.Stdout, true)
 	}
@@ -332,21 +266,15 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	}
 
 	if len(o.domains) == 0 {
-		o.domains = listFlag{"example.org", "localhost"}
+		o.domains = daemon.ListFlag{"example.org", "localhost"}
 	}
-	trusted, err := parseTrusted(o.trusted)
+	trusted, err := daemon.ParseTrusted(o.trusted)
 	if err != nil {
 		return nil, err
 	}
-	var res *resolver.Resolver
-	if o.resolver != "" {
-		res, err = resolver.New(resolver.Config{Servers: []string{o.resolver}, Logger: logger})
-		if err != nil {
-			return nil, fmt.Errorf("-resolver: %w", err)
-		}
-		logger.Info("DNS-based checks on", "resolver", o.resolver)
-	} else {
-		logger.Info("DNS-based checks off: no -resolver given")
+	res, err := daemon.NewResolver(o.resolver, logger)
+	if err != nil {
+		return nil, err
 	}
 	var local []netip.Addr
 	if network == "tcp" {
@@ -365,12 +293,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	// build makes the policy from the flags and files, at start and at
 	// each reload; the stores the features open the first time are kept.
 	build := func(ctx context.Context) (*built, error) {
-		loaded := params
-		if o.config != "" {
-			var err error
-			if loaded, err = params.Load(o.config); err != nil {
-				return nil, err
-			}
+		loaded, err := params.LoadConfig(o.config)
+		if err != nil {
+			return nil, err
 		}
 		env := &buildEnv{Logger: logger, Domains: o.domains, Hostname: o.hostname, Local: local, Resolver: res, Ctx: ctx}
 		env.Params = loaded
@@ -429,26 +354,24 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: ab.Listener,
 			grey: ab.Greylist, accepted: ab.Accepted, closed: ab.Closed, configure: all.Configure, signer: ab.Signer}, nil
 	}
-	bctx, stopBuilt := context.WithCancel(context.Background())
-	first, err := build(bctx)
+	d := &smtpDaemon{logger: logger, stopWait: o.stopWait}
+	d.Build, d.Logger = build, logger
+	first, err := d.Start()
 	if err != nil {
-		stopBuilt()
 		return nil, err
 	}
 	store, err := newMaildir(o.maildir)
 	if err != nil {
-		stopBuilt()
+		d.Stop()
 		return nil, err
 	}
-	d := &smtpDaemon{logger: logger, stopWait: o.stopWait, build: build, stopBuilt: stopBuilt}
-	d.live.Store(first)
 	cfg := gosmtp.Config{
 		Policy:   first.policy,
-		Current:  func() *smtpcheck.Policy { return d.live.Load().policy },
+		Current:  func() *smtpcheck.Policy { return d.Load().policy },
 		Hostname: o.hostname,
 		Trusted:  trusted,
 		Deliver: func(ctx context.Context, m *gosmtp.Message) error {
-			return store.deliver(ctx, m, returnPath(d.live.Load().signer, m.Session, o.domains))
+			return store.deliver(ctx, m, returnPath(d.Load().signer, m.Session, o.domains))
 		},
 		Normalize:  first.norm,
 		GreetPause: o.greetPause,
@@ -462,20 +385,20 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		PostmasterDomains: postmasterDomains(&o),
 		// The access map's GreetPause: and CommandPause: set them per client.
 		GreetPauseFor: func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
-			if a := d.live.Load().access; a != nil {
+			if a := d.Load().access; a != nil {
 				return a.GreetPause(ctx, s)
 			}
 			return 0, false
 		},
 		CommandPauseFor: func(ctx context.Context, s *smtpcheck.Session) (time.Duration, bool) {
-			if a := d.live.Load().access; a != nil {
+			if a := d.Load().access; a != nil {
 				return a.CommandPause(ctx, s)
 			}
 			return 0, false
 		},
 		Logger: logger,
 		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
-			for _, f := range d.live.Load().accepted {
+			for _, f := range d.Load().accepted {
 				if err := f(ctx, s); err != nil {
 					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
 				}
@@ -486,7 +409,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			access.Release(ctx, s)
-			for _, f := range d.live.Load().closed {
+			for _, f := range d.Load().closed {
 				if err := f(ctx, s); err != nil {
 					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
 				}
@@ -512,13 +435,13 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	// a bad file never leaves a half-started server answering.
 	if o.metrics != "" {
 		if err := serveMetrics(o.metrics, logger, prom, res, d.admin(&stores)); err != nil {
-			stopBuilt()
+			d.Stop()
 			return nil, fmt.Errorf("-metrics: %w", err)
 		}
 	}
 	ln, err := daemon.Listen(o.listen, mode)
 	if err != nil {
-		stopBuilt()
+		d.Stop()
 		return nil, err
 	}
 	logger.Info("policy", "domains", strings.Join(o.domains, ","), "trusted", o.trusted, "maildir", o.maildir)
@@ -528,26 +451,6 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	}
 	d.srv, d.ln = srv, be.Listener(inner)
 	return d, nil
-}
-
-func parseTrusted(s string) ([]netip.Prefix, error) {
-	if s == "" || s == "none" {
-		return nil, nil
-	}
-	var out []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil {
-				return nil, fmt.Errorf("-trusted: %q is not a network (CIDR) or address", f)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }
 
 // postmasterDomains are the domains whose postmaster@ is accepted over any

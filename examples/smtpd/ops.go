@@ -29,7 +29,7 @@ func newLogger(f *ops.LogFlags, stderr io.Writer, verbose bool, prom *ops.Metric
 func (d *smtpDaemon) admin(st *assembly.Stores) ops.Admin {
 	return ops.Admin{
 		Greylist: func() *greylist.Greylist {
-			if b := d.live.Load(); b != nil {
+			if b := d.Load(); b != nil {
 				return b.grey
 			}
 			return nil

@@ -177,16 +177,9 @@ func claimedScore(v string) (float64, bool) {
 // fail applies the error policy, with the catalog's reply for the failed
 // step when the policy is a temporary failure.
 func (c *Scanner) fail(ctx context.Context, s *smtpcheck.Session, err error) smtpcheck.Result {
-	reason := smtpcheck.Reason{Check: Name, Rule: "error", Evidence: err.Error()}
 	var e *Error
 	if errors.As(err, &e) {
-		reason.Rule = e.Op
+		return scanio.Fail(ctx, c.log, Name, c.cfg.OnError, s, err, e.Op, e)
 	}
-	c.log.LogAttrs(ctx, slog.LevelError, "spamd: scan failed; applying error policy",
-		slog.String("session", s.Conn.ID), slog.String("policy", c.cfg.OnError.String()), slog.Any("error", err))
-	r := c.cfg.OnError.Fail(err, reason)
-	if c.cfg.OnError == smtpcheck.FailTemp && e != nil {
-		r.Reply = e.Reply()
-	}
-	return r
+	return scanio.Fail(ctx, c.log, Name, c.cfg.OnError, s, err, "", nil)
 }

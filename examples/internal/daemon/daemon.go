@@ -1,4 +1,4 @@
-// Package daemon holds what smtpd and policyd share as programs an
+// Package daemon holds what smtpd, policyd and the milter share as programs an
 // administrator runs: listening addresses in Postfix's notation, an accept
 // loop that survives running out of file descriptors, redaction of secrets
 // in what they print, and their common command-line behaviour.

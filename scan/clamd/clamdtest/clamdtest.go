@@ -53,8 +53,7 @@ type Server struct {
 	// Dir holds the configuration, database and log.
 	Dir string
 
-	cmd  *exec.Cmd
-	done chan error
+	d *peertest.Daemon
 }
 
 // ErrMissing is returned by Launch when clamd is not installed.
@@ -62,30 +61,14 @@ var ErrMissing = errors.New("clamd not installed (Debian package clamav-daemon);
 
 // Path returns the clamd program's path, or "" when it is not installed.
 func Path() string {
-	for _, p := range []string{"/usr/sbin/clamd", "/usr/local/sbin/clamd"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("clamd"); err == nil {
-		return p
-	}
-	return ""
+	return peertest.Find("clamd", "/usr/sbin/clamd", "/usr/local/sbin/clamd")
 }
 
 // Start launches a clamd that stops when the test ends. A missing clamd
 // skips the test (or fails it when peers are required).
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	s, err := Launch(o)
-	if errors.Is(err, ErrMissing) {
-		peertest.Missing(t, err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return peertest.Start(t, ErrMissing, func() (*Server, error) { return Launch(o) })
 }
 
 // Launch starts a clamd and waits until it answers PING; Close stops it.
@@ -96,17 +79,9 @@ func Launch(o Options) (*Server, error) {
 	if bin == "" {
 		return nil, ErrMissing
 	}
-	var lastErr error
 	// The port is chosen by listening on port 0 and closing: another
 	// process may take it before clamd does, so a failed start is retried.
-	for attempt := 0; attempt < 3; attempt++ {
-		s, err := launch(bin, o)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return peertest.Retry(func() (*Server, error) { return launch(bin, o) })
 }
 
 func launch(bin string, o Options) (*Server, error) {
@@ -121,7 +96,7 @@ func launch(bin string, o Options) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("clamdtest: %w\n%s", err, log)
 	}
-	port, err := freePort()
+	port, err := peertest.FreePort()
 	if err != nil {
 		return fail(err)
 	}
@@ -159,39 +134,23 @@ func launch(bin string, o Options) (*Server, error) {
 		return fail(err)
 	}
 	defer out.Close()
-	s.cmd = exec.Command(bin, "-c", cf)
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	if err := s.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, "-c", cf)
+	cmd.Stdout, cmd.Stderr = out, out
+	s.d, err = peertest.StartDaemon("clamd", cmd, func() error {
+		if err := ping("unix", s.Socket); err != nil {
+			return err
+		}
+		return ping("tcp", s.TCP)
+	}, 50*time.Millisecond, 60*time.Second)
+	if err != nil {
 		return fail(err)
 	}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.done:
-			return fail(fmt.Errorf("clamd exited: %v", err))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if ping("unix", s.Socket) == nil && ping("tcp", s.TCP) == nil {
-			return s, nil
-		}
-	}
-	s.Close()
-	return fail(errors.New("clamd did not answer PING within 60 s"))
+	return s, nil
 }
 
 // Close stops clamd and removes its directory.
 func (s *Server) Close() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	}
+	s.d.Stop(5 * time.Second)
 	os.RemoveAll(s.Dir)
 }
 
@@ -219,13 +178,4 @@ func ping(network, addr string) error {
 		return fmt.Errorf("PING answered %q", ans)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

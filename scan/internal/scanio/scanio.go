@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 
@@ -164,4 +166,28 @@ func Message(s *smtpcheck.Session) (io.ReadCloser, int64, error) {
 	}
 	rc, err := m.Open()
 	return rc, m.Size(), err
+}
+
+// Step is a failed exchange that knows its step (Op, in smtpf's words) and
+// the catalog's 451 4.4.0 reply for it: clamd's and spamd's *Error.
+type Step interface {
+	error
+	Reply() reply.Reply
+}
+
+// Fail applies the error policy to a failed scan by check: the reason names
+// the failed step (op, or "error" when step is nil) and, when the policy is
+// a temporary failure, the reply is the catalog's for that step.
+func Fail(ctx context.Context, log *slog.Logger, check string, policy smtpcheck.ErrorPolicy, s *smtpcheck.Session, err error, op string, step Step) smtpcheck.Result {
+	reason := smtpcheck.Reason{Check: check, Rule: "error", Evidence: err.Error()}
+	if step != nil {
+		reason.Rule = op
+	}
+	log.LogAttrs(ctx, slog.LevelError, check+": scan failed; applying error policy",
+		slog.String("session", s.Conn.ID), slog.String("policy", policy.String()), slog.Any("error", err))
+	r := policy.Fail(err, reason)
+	if policy == smtpcheck.FailTemp && step != nil {
+		r.Reply = step.Reply()
+	}
+	return r
 }

@@ -39,8 +39,7 @@ type Server struct {
 	// Dir holds the site configuration and the log.
 	Dir string
 
-	cmd  *exec.Cmd
-	done chan error
+	d *peertest.Daemon
 }
 
 // ErrMissing is returned by Launch when spamd or its rules are not
@@ -49,30 +48,14 @@ var ErrMissing = errors.New("spamd not installed (Debian packages spamd, spamass
 
 // Path returns the spamd program's path, or "" when it is not installed.
 func Path() string {
-	for _, p := range []string{"/usr/sbin/spamd", "/usr/bin/spamd"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("spamd"); err == nil {
-		return p
-	}
-	return ""
+	return peertest.Find("spamd", "/usr/sbin/spamd", "/usr/bin/spamd")
 }
 
 // Start launches a spamd that stops when the test ends. A missing spamd
 // skips the test (or fails it when peers are required).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := Launch()
-	if errors.Is(err, ErrMissing) {
-		peertest.Missing(t, err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return peertest.Start(t, ErrMissing, func() (*Server, error) { return Launch() })
 }
 
 // Launch starts a spamd and waits until it answers PING; Close stops it.
@@ -86,17 +69,9 @@ func Launch() (*Server, error) {
 	if _, err := os.Stat(filepath.Join(RulesDir, "20_body_tests.cf")); err != nil {
 		return nil, ErrMissing
 	}
-	var lastErr error
 	// The port is chosen by listening on port 0 and closing: another
 	// process may take it before spamd does, so a failed start is retried.
-	for attempt := 0; attempt < 3; attempt++ {
-		s, err := launch(bin)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return peertest.Retry(func() (*Server, error) { return launch(bin) })
 }
 
 // siteConfig keeps scores independent of the network and of history.
@@ -146,7 +121,7 @@ func launch(bin string) (*Server, error) {
 	if err := os.WriteFile(filepath.Join(site, "local.cf"), []byte(siteConfig), 0o644); err != nil {
 		return fail(err)
 	}
-	port, err := freePort()
+	port, err := peertest.FreePort()
 	if err != nil {
 		return fail(err)
 	}
@@ -168,40 +143,19 @@ func launch(bin string) (*Server, error) {
 	if os.Geteuid() == 0 {
 		args = append(args, "--username=nobody")
 	}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	s.cmd.Dir = dir
-	if err := s.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Dir = dir
+	s.d, err = peertest.StartDaemon("spamd", cmd, func() error { return ping(s.Addr) }, 100*time.Millisecond, 90*time.Second)
+	if err != nil {
 		return fail(err)
 	}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.cmd.Wait() }()
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.done:
-			return fail(fmt.Errorf("spamd exited: %v", err))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if ping(s.Addr) == nil {
-			return s, nil
-		}
-	}
-	s.Close()
-	return fail(errors.New("spamd did not answer PING within 90 s"))
+	return s, nil
 }
 
 // Close stops spamd (and its children) and removes its directory.
 func (s *Server) Close() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	}
+	s.d.Stop(10 * time.Second)
 	os.RemoveAll(s.Dir)
 }
 
@@ -229,13 +183,4 @@ func ping(addr string) error {
 		return fmt.Errorf("PING answered %q", line)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,0 +1,113 @@
+package peertest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Daemon is a peer program started for tests (clamd, spamd) that runs
+// until Stop.
+type Daemon struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// StartDaemon starts cmd and waits until ready answers nil, asking every
+// poll for at most wait. A daemon that exits or never answers is stopped
+// and reported as an error naming it.
+func StartDaemon(name string, cmd *exec.Cmd, ready func() error, poll, wait time.Duration) (*Daemon, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	d := &Daemon{cmd: cmd, done: make(chan error, 1)}
+	go func() { d.done <- cmd.Wait() }()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-d.done:
+			d.done <- err // Stop waits for it too
+			return nil, fmt.Errorf("%s exited: %v", name, err)
+		case <-time.After(poll):
+		}
+		if ready() == nil {
+			return d, nil
+		}
+	}
+	d.Stop(5 * time.Second)
+	return nil, fmt.Errorf("%s did not answer PING within %d s", name, int(wait.Seconds()))
+}
+
+// Stop interrupts the daemon and kills it if it has not exited after
+// grace; a nil Daemon is already stopped.
+func (d *Daemon) Stop(grace time.Duration) {
+	if d == nil {
+		return
+	}
+	d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-d.done:
+	case <-time.After(grace):
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// FreePort returns a loopback TCP port free a moment ago: another process
+// may take it before the daemon does, so a start that fails is worth
+// retrying (see Retry).
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Retry calls start up to three times, for daemons started on a FreePort,
+// and returns the first success or the last error.
+func Retry[T any](start func() (T, error)) (T, error) {
+	var v T
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if v, err = start(); err == nil {
+			return v, nil
+		}
+	}
+	return v, err
+}
+
+// Find returns the first of paths that is an executable file, else name
+// looked up in PATH, else "".
+func Find(name string, paths ...string) string {
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return ""
+}
+
+// Start runs launch for a test and closes what it started when the test
+// ends. An error that is missing (the program is not installed) skips the
+// test, or fails it when peers are required; any other error fails it.
+func Start[T interface{ Close() }](t testing.TB, missing error, launch func() (T, error)) T {
+	t.Helper()
+	v, err := launch()
+	if errors.Is(err, missing) {
+		Missing(t, err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
+}
