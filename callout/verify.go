@@ -106,22 +106,25 @@ func (v *Verifier) shared(ctx context.Context, key string, addr smtpcheck.Addres
 	return f.v
 }
 
+// ttl is how long a verdict of status s is cached.
 func (v *Verifier) ttl(s Status) time.Duration {
-	switch s {
-	case Deliverable:
-		return v.cfg.PositiveTTL
-	case Undeliverable:
-		return v.cfg.NegativeTTL
-	}
-	return v.cfg.TempTTL
+	return v.byStatus(s, v.cfg.PositiveTTL, v.cfg.NegativeTTL)
 }
 
+// refresh is how old a cached verdict of status s may grow before it is
+// asked again: its TTL for an undetermined one.
 func (v *Verifier) refresh(s Status) time.Duration {
+	return v.byStatus(s, v.cfg.PositiveRefresh, v.cfg.NegativeRefresh)
+}
+
+// byStatus picks a setting for a verdict's status: deliverable,
+// undeliverable, or else the undetermined verdicts' TempTTL.
+func (v *Verifier) byStatus(s Status, deliverable, undeliverable time.Duration) time.Duration {
 	switch s {
 	case Deliverable:
-		return v.cfg.PositiveRefresh
+		return deliverable
 	case Undeliverable:
-		return v.cfg.NegativeRefresh
+		return undeliverable
 	}
 	return v.cfg.TempTTL
 }

@@ -262,21 +262,31 @@ func (c *ClientLists) SenderCheck() smtpcheck.Check {
 // up when the session has none.
 func (c *ClientLists) ClientNameCheck() smtpcheck.Check {
 	return c.domainCheck(SubjectClientName, func(ctx context.Context, s *smtpcheck.Session) string {
-		if s.Conn.PTRLooked {
-			if len(s.Conn.Confirmed) > 0 {
-				return s.Conn.Confirmed[0]
-			}
-			return ""
-		}
+		return firstName(ctx, s, s.Conn.Confirmed, func(ctx context.Context, ip netip.Addr) ([]string, error) {
+			_, confirmed, err := c.res.VerifyPTR(ctx, ip)
+			return confirmed, err
+		})
+	})
+}
+
+// firstName is the first of the client's names: of known, the session's
+// own, once its PTR has been looked up; else of what lookup finds. No name
+// or a failed lookup: "".
+func firstName(ctx context.Context, s *smtpcheck.Session, known []string, lookup func(context.Context, netip.Addr) ([]string, error)) string {
+	names := known
+	if !s.Conn.PTRLooked {
 		if !s.Conn.ClientIP.IsValid() {
 			return ""
 		}
-		_, confirmed, err := c.res.VerifyPTR(ctx, s.Conn.ClientIP)
-		if err != nil || len(confirmed) == 0 {
+		var err error
+		if names, err = lookup(ctx, s.Conn.ClientIP); err != nil {
 			return ""
 		}
-		return confirmed[0]
-	})
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
 }
 
 // ReverseClientNameCheck returns a check of the client's PTR name,
@@ -284,20 +294,7 @@ func (c *ClientLists) ClientNameCheck() smtpcheck.Check {
 // (reject_rhsbl_reverse_client).
 func (c *ClientLists) ReverseClientNameCheck() smtpcheck.Check {
 	return c.domainCheck(SubjectReverseClientName, func(ctx context.Context, s *smtpcheck.Session) string {
-		if s.Conn.PTRLooked {
-			if len(s.Conn.PTR) > 0 {
-				return s.Conn.PTR[0]
-			}
-			return ""
-		}
-		if !s.Conn.ClientIP.IsValid() {
-			return ""
-		}
-		names, err := c.res.LookupPTR(ctx, s.Conn.ClientIP)
-		if err != nil || len(names) == 0 {
-			return ""
-		}
-		return names[0]
+		return firstName(ctx, s, s.Conn.PTR, c.res.LookupPTR)
 	})
 }
 

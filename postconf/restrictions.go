@@ -204,11 +204,17 @@ type listStateKey struct{}
 // withRecipientState gives the relay and recipient lists of one RCPT
 // their shared state.
 func withRecipientState(c smtpcheck.Check) smtpcheck.Check {
+	return withFresh[listState](c, listStateKey{})
+}
+
+// withFresh gives each evaluation of c a new zero S in its context under
+// key, for the state one evaluation of a list learns as it goes.
+func withFresh[S any](c smtpcheck.Check, key any) smtpcheck.Check {
 	if c == nil {
 		return nil
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		return c(context.WithValue(ctx, listStateKey{}, &listState{}), s)
+		return c(context.WithValue(ctx, key, new(S)), s)
 	}
 }
 
@@ -751,13 +757,8 @@ func (b *builder) unverified(rcpt bool) (smtpcheck.Check, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		var a smtpcheck.Address
-		switch {
-		case rcpt && s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull():
-			a = s.Rcpt
-		case !rcpt && s.Mail != nil && !s.Mail.From.IsNull():
-			a = s.Mail.From
-		default:
+		a, ok := roleAddress(s, rcpt)
+		if !ok {
 			return smtpcheck.Result{}
 		}
 		err := verify(ctx, a)

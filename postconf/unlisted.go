@@ -263,12 +263,20 @@ type unlistedKey struct{}
 
 // withUnlistedState gives one stage's evaluation its unlistedState.
 func withUnlistedState(c smtpcheck.Check) smtpcheck.Check {
-	if c == nil {
-		return nil
+	return withFresh[unlistedState](c, unlistedKey{})
+}
+
+// roleAddress is the address a sender (rcpt false) or recipient (rcpt
+// true) restriction judges: the recipient at RCPT, the sender once MAIL
+// is given; the null address is never judged.
+func roleAddress(s *smtpcheck.Session, rcpt bool) (smtpcheck.Address, bool) {
+	switch {
+	case rcpt && s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull():
+		return s.Rcpt, true
+	case !rcpt && s.Mail != nil && !s.Mail.From.IsNull():
+		return s.Mail.From, true
 	}
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		return c(context.WithValue(ctx, unlistedKey{}, &unlistedState{}), s)
-	}
+	return smtpcheck.Address{}, false
 }
 
 // unlisted is reject_unlisted_recipient (rcpt) or reject_unlisted_sender.
@@ -276,13 +284,8 @@ func withUnlistedState(c smtpcheck.Check) smtpcheck.Check {
 // list, which is skipped when an explicit one already ran.
 func (b *builder) unlisted(rcpt, implicit bool) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		var a smtpcheck.Address
-		switch {
-		case rcpt && s.Stage == smtpcheck.StageRcpt && !s.Rcpt.IsNull():
-			a = s.Rcpt
-		case !rcpt && s.Mail != nil && !s.Mail.From.IsNull():
-			a = s.Mail.From
-		default:
+		a, ok := roleAddress(s, rcpt)
+		if !ok {
 			return smtpcheck.Result{}
 		}
 		if st, _ := ctx.Value(unlistedKey{}).(*unlistedState); st != nil {

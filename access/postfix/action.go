@@ -90,47 +90,21 @@ func ParseAction(s string) (TableAction, error) {
 		}
 		return TableAction{Verb: OK}, nil
 	}
-	v := TableAction{}
-	switch strings.ToUpper(word) {
-	case "OK", "RELAY":
-		v.Verb = OK
-	case "REJECT":
-		v.Verb = Reject
-	case "DEFER":
-		v.Verb = Defer
-	case "DEFER_IF_PERMIT":
-		v.Verb = DeferIfPermit
-	case "DEFER_IF_REJECT":
-		v.Verb = DeferIfReject
-	case "DUNNO":
-		v.Verb = Dunno
-	case "DISCARD":
-		v.Verb = Discard
-	case "HOLD":
-		v.Verb = Hold
-	case "WARN":
-		v.Verb = Warn
-	case "INFO":
-		v.Verb = Info
-	case "PREPEND":
-		v.Verb = Prepend
+	v := TableAction{Verb: wordVerb(word)}
+	switch v.Verb {
+	case Prepend:
 		if name, _, ok := strings.Cut(text, ":"); !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return TableAction{}, fmt.Errorf("PREPEND needs a header line (Name: value), got %q", text)
 		}
-	case "FILTER":
-		v.Verb = Filter
+	case Filter:
 		if !strings.Contains(text, ":") {
 			return TableAction{}, fmt.Errorf("FILTER needs transport:destination, got %q", text)
 		}
-	case "REDIRECT", "BCC":
-		v.Verb = Redirect
-		if strings.EqualFold(word, "BCC") {
-			v.Verb = Bcc
-		}
+	case Redirect, Bcc:
 		if !strings.Contains(text, "@") {
 			return TableAction{}, fmt.Errorf("%s needs user@domain, got %q", strings.ToUpper(word), text)
 		}
-	default:
+	case 0:
 		// Anything else is, for Postfix, restrictions to evaluate in place:
 		// restriction names or the name of a smtpd_restriction_classes
 		// class. A lookup table there is an error in Postfix too.
@@ -145,6 +119,21 @@ func ParseAction(s string) (TableAction, error) {
 		v.Text = text
 	}
 	return v, nil
+}
+
+// wordVerb is the verb an action's first word names (RELAY is OK's other
+// name), or 0 when it names none.
+func wordVerb(word string) Verb {
+	w := strings.ToUpper(word)
+	if w == "RELAY" {
+		return OK
+	}
+	for v := OK; v < Restrictions; v++ {
+		if v != Code && verbNames[v] == w {
+			return v
+		}
+	}
+	return 0
 }
 
 // restrictionWords reports a list of restriction or class names (letters,

@@ -82,6 +82,7 @@ package gomilter
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -164,19 +165,12 @@ func New(cfg Config) *Filter {
 	if cfg.MemoryPerMessage <= 0 {
 		cfg.MemoryPerMessage = 1 << 20
 	}
-	if cfg.SpoolDir == "" {
-		cfg.SpoolDir = os.TempDir()
-	}
+	cfg.SpoolDir = cmp.Or(cfg.SpoolDir, os.TempDir())
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Policy == nil {
-		cfg.Policy = &smtpcheck.Policy{}
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	cfg.Policy = cmp.Or(cfg.Policy, &smtpcheck.Policy{})
+	log := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	f := &Filter{cfg: cfg, log: log}
 	n := &negotiator{f: f, fits: map[milter.OptProtocol]policyInForce{}}
 	opts := []milter.Option{

@@ -3,7 +3,6 @@ package gomilter
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/d--j/go-milter"
 
 	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
+	"github.com/smtppolicy/smtppolicy/examples/internal/verdict"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
@@ -498,16 +498,7 @@ func (ss *session) spoolError() *milter.Response {
 // limit, not a check), the way Policy.Evaluate does for the checks', and
 // returns its answer.
 func (ss *session) decided(st smtpcheck.Stage, r smtpcheck.Result) *milter.Response {
-	ss.s.Stage = st
-	p := ss.policy
-	if p.Metrics != nil {
-		p.Metrics.Decided(st, r.Action, 0)
-	}
-	log := p.Logger
-	if log == nil {
-		log = ss.f.log
-	}
-	log.LogAttrs(ss.ctx, slog.LevelInfo, "decision", slog.Any("session", ss.s), slog.Any("decision", smtpcheck.Decision{Stage: st, Result: r}))
+	verdict.Decided(ss.ctx, ss.policy, ss.f.log, ss.s, st, r)
 	return replyResponse(r.DefaultReply())
 }
 

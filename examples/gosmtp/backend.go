@@ -11,6 +11,7 @@
 package gosmtp
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
+	"github.com/smtppolicy/smtppolicy/examples/internal/verdict"
 	"github.com/smtppolicy/smtppolicy/postscreen"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -173,22 +175,15 @@ func New(cfg Config) *Backend {
 	if cfg.MemoryPerMessage <= 0 {
 		cfg.MemoryPerMessage = 1 << 20
 	}
-	if cfg.SpoolDir == "" {
-		cfg.SpoolDir = os.TempDir()
-	}
+	cfg.SpoolDir = cmp.Or(cfg.SpoolDir, os.TempDir())
 	if cfg.MaxErrors == 0 {
 		cfg.MaxErrors = 20
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Policy == nil {
-		cfg.Policy = &smtpcheck.Policy{}
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	cfg.Policy = cmp.Or(cfg.Policy, &smtpcheck.Policy{})
+	log := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	return &Backend{cfg: cfg, log: log, conns: make(map[net.Conn]*session)}
 }
 
@@ -694,16 +689,7 @@ func (s *session) dataTimeout() error {
 // limit, not a check), the way Policy.Evaluate does for the checks', and
 // returns its reply.
 func (s *session) decided(st smtpcheck.Stage, r smtpcheck.Result) error {
-	s.s.Stage = st
-	p := s.b.cfg.Policy
-	if p.Metrics != nil {
-		p.Metrics.Decided(st, r.Action, 0)
-	}
-	log := p.Logger
-	if log == nil {
-		log = s.b.log
-	}
-	log.LogAttrs(s.ctx, slog.LevelInfo, "decision", slog.Any("session", s.s), slog.Any("decision", smtpcheck.Decision{Stage: st, Result: r}))
+	verdict.Decided(s.ctx, s.b.cfg.Policy, s.b.log, s.s, st, r)
 	return ReplyError(r.DefaultReply())
 }
 

@@ -1,11 +1,13 @@
 package peertest
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,10 +19,17 @@ type Daemon struct {
 	done chan error
 }
 
-// StartDaemon starts cmd and waits until ready answers nil, asking every
-// poll for at most wait. A daemon that exits or never answers is stopped
-// and reported as an error naming it.
-func StartDaemon(name string, cmd *exec.Cmd, ready func() error, poll, wait time.Duration) (*Daemon, error) {
+// StartDaemon starts cmd with its standard output and error in the file
+// output, and waits until ready answers nil, asking every poll for at most
+// wait. A daemon that exits or never answers is stopped and reported as an
+// error naming it.
+func StartDaemon(name string, cmd *exec.Cmd, output string, ready func() error, poll, wait time.Duration) (*Daemon, error) {
+	out, err := os.Create(output)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -110,4 +119,26 @@ func Start[T interface{ Close() }](t testing.TB, missing error, launch func() (T
 	}
 	t.Cleanup(v.Close)
 	return v
+}
+
+// Ping dials addr, sends req, and checks that the answer, read up to and
+// including delim within wait, contains want.
+func Ping(network, addr, req string, delim byte, want string, wait time.Duration) error {
+	c, err := net.DialTimeout(network, addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	if _, err := c.Write([]byte(req)); err != nil {
+		return err
+	}
+	ans, err := bufio.NewReader(c).ReadString(delim)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(ans, want) {
+		return fmt.Errorf("PING answered %q", ans)
+	}
+	return nil
 }

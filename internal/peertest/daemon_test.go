@@ -3,13 +3,14 @@ package peertest
 import (
 	"errors"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestStartDaemonReportsOneThatExits(t *testing.T) {
-	_, err := StartDaemon("true", exec.Command("true"), func() error { return errors.New("no") }, 10*time.Millisecond, 5*time.Second)
+	_, err := StartDaemon("true", exec.Command("true"), filepath.Join(t.TempDir(), "out"), func() error { return errors.New("no") }, 10*time.Millisecond, 5*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "true exited") {
 		t.Fatalf("StartDaemon(true) = %v, want an error saying it exited", err)
 	}
@@ -17,7 +18,7 @@ func TestStartDaemonReportsOneThatExits(t *testing.T) {
 
 func TestStartDaemonWaitsForReadyAndStops(t *testing.T) {
 	asked := 0
-	d, err := StartDaemon("sleep", exec.Command("sleep", "60"), func() error {
+	d, err := StartDaemon("sleep", exec.Command("sleep", "60"), filepath.Join(t.TempDir(), "out"), func() error {
 		if asked++; asked < 3 {
 			return errors.New("not yet")
 		}

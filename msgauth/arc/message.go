@@ -37,16 +37,8 @@ func parseMessage(b []byte) *message {
 	}
 	rest := b
 	for len(rest) > 0 {
-		nl := indexByte(rest, '\n')
 		var line []byte
-		if nl < 0 {
-			line, rest = rest, nil
-		} else {
-			line, rest = rest[:nl], rest[nl+1:]
-		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
+		line, rest = nextLine(rest)
 		if len(line) == 0 {
 			flush()
 			m.body = rest
@@ -140,16 +132,8 @@ func hashBody(h hash.Hash, body []byte, c canonicalization, limit int64) {
 	var buf []byte
 	rest := body
 	for len(rest) > 0 {
-		nl := indexByte(rest, '\n')
 		var line []byte
-		if nl < 0 {
-			line, rest = rest, nil
-		} else {
-			line, rest = rest[:nl], rest[nl+1:]
-		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
+		line, rest = nextLine(rest)
 		if c == relaxed {
 			// RFC 6376 3.4.4: runs of white space as one space, none
 			// at the end of a line.
@@ -215,4 +199,18 @@ func withoutB(raw string) string {
 		start = end + 1
 	}
 	return raw
+}
+
+// nextLine splits off the first line of b, without its CRLF or bare LF.
+func nextLine(b []byte) (line, rest []byte) {
+	nl := indexByte(b, '\n')
+	if nl < 0 {
+		line = b
+	} else {
+		line, rest = b[:nl], b[nl+1:]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, rest
 }

@@ -265,14 +265,26 @@ type ClientReservedConfig struct {
 // domain (smtpf rfc2606-special-domains). 550 5.7.1 (smtpf#121).
 func ClientReserved(cfg ClientReservedConfig) smtpcheck.Check {
 	set := cfg.set()
+	return eachConfirmed(cfg.ClientConfig, func(s *smtpcheck.Session, n string) (smtpcheck.Result, bool) {
+		if m := set.Match(n); m != "" {
+			return refuse(reply.HostReservedDomain(n, clientIP(s)), NameClientReserved, "rfc2606-special-domains", m), true
+		}
+		return smtpcheck.Result{}, false
+	})
+}
+
+// eachConfirmed judges each verified name of the client in turn, the
+// first refusal winning; a client with none, or whose names cannot be
+// looked up now, gets no opinion.
+func eachConfirmed(cfg ClientConfig, judge func(s *smtpcheck.Session, name string) (smtpcheck.Result, bool)) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		_, confirmed, err := ReverseDNS(ctx, cfg.Resolver, s)
 		if err != nil {
 			return smtpcheck.Result{}
 		}
 		for _, n := range confirmed {
-			if m := set.Match(n); m != "" {
-				return refuse(reply.HostReservedDomain(n, clientIP(s)), NameClientReserved, "rfc2606-special-domains", m)
+			if r, ok := judge(s, n); ok {
+				return r
 			}
 		}
 		return smtpcheck.Result{}
@@ -289,16 +301,10 @@ type ClientUnknownTLDConfig struct {
 // does not exist (smtpf reject-unknown-tld). 550 5.7.1 (smtpf#122).
 func ClientUnknownTLD(cfg ClientUnknownTLDConfig) smtpcheck.Check {
 	tlds := cfg.list()
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		_, confirmed, err := ReverseDNS(ctx, cfg.Resolver, s)
-		if err != nil {
-			return smtpcheck.Result{}
+	return eachConfirmed(cfg.ClientConfig, func(s *smtpcheck.Session, n string) (smtpcheck.Result, bool) {
+		if !tlds.Known(n) {
+			return refuse(reply.HostUnknownTLD(n, clientIP(s)), NameClientUnknownTLD, "reject-unknown-tld", lastLabel(n)), true
 		}
-		for _, n := range confirmed {
-			if !tlds.Known(n) {
-				return refuse(reply.HostUnknownTLD(n, clientIP(s)), NameClientUnknownTLD, "reject-unknown-tld", lastLabel(n))
-			}
-		}
-		return smtpcheck.Result{}
-	}
+		return smtpcheck.Result{}, false
+	})
 }

@@ -46,5 +46,35 @@ func (t test) check() smtpcheck.Check {
 	}
 }
 
+// onHeader runs t once the header has arrived; before, no opinion.
+func onHeader(t test) test {
+	return func(ctx context.Context, s *smtpcheck.Session) *smtpcheck.Result {
+		if s.Header == nil {
+			return nil
+		}
+		return t(ctx, s)
+	}
+}
+
+// afterHelo runs t once the client has given a HELO name; before, no
+// opinion.
+func afterHelo(t test) test {
+	return func(ctx context.Context, s *smtpcheck.Session) *smtpcheck.Result {
+		if !heloDone(s) {
+			return nil
+		}
+		return t(ctx, s)
+	}
+}
+
+// positiveOr is n, or def when n is zero or negative: a limit a Config
+// leaves unset.
+func positiveOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
 // ptr returns a refusal for a test.
 func ptr(r smtpcheck.Result) *smtpcheck.Result { return &r }

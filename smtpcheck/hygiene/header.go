@@ -78,10 +78,7 @@ type MinHeadersConfig struct {
 func MinHeaders(cfg MinHeadersConfig) smtpcheck.Check { return minHeadersTest(cfg).check() }
 
 func minHeadersTest(cfg MinHeadersConfig) test {
-	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if s.Header == nil {
-			return nil
-		}
+	return onHeader(func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		var from, date, mid bool
 		var midValue string
 		for _, f := range s.Header {
@@ -121,7 +118,7 @@ func minHeadersTest(cfg MinHeadersConfig) test {
 			return ptr(refuse(reply.InvalidMessageIDHeader(), NameMessageID, "rfc2822-min-headers", truncate(midValue, 80)))
 		}
 		return nil
-	}
+	})
 }
 
 func truncate(s string, n int) string {
@@ -249,10 +246,7 @@ type DateConfig struct {
 func DateSyntax(cfg DateConfig) smtpcheck.Check { return dateSyntaxTest(cfg).check() }
 
 func dateSyntaxTest(cfg DateConfig) test {
-	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if s.Header == nil {
-			return nil
-		}
+	return onHeader(func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		for _, f := range s.Header {
 			// Both names begin with letters that fold only to
 			// themselves.
@@ -277,7 +271,7 @@ func dateSyntaxTest(cfg DateConfig) test {
 			}
 		}
 		return nil
-	}
+	})
 }
 
 var monthNames = [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
@@ -538,10 +532,7 @@ func HeaderLineLength(cfg HeaderLengthConfig) smtpcheck.Check {
 }
 
 func headerLineLengthTest(cfg HeaderLengthConfig) test {
-	max := cfg.Max
-	if max <= 0 {
-		max = 998
-	}
+	max := positiveOr(cfg.Max, 998)
 	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		for _, f := range s.Header {
 			first := len(f.Name) + 2 // "Name: "

@@ -40,10 +40,7 @@ type HeloCharsConfig struct {
 func HeloChars(cfg HeloCharsConfig) smtpcheck.Check { return heloCharsTest(cfg).check() }
 
 func heloCharsTest(cfg HeloCharsConfig) test {
-	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if !heloDone(s) {
-			return nil
-		}
+	return afterHelo(func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		bad, i := envelope.BadHeloChar(s.Helo.Name)
 		if i < 0 && cfg.RejectUnderscore && !strings.HasPrefix(s.Helo.Name, "[") {
 			if j := strings.IndexByte(s.Helo.Name, '_'); j >= 0 {
@@ -54,7 +51,7 @@ func heloCharsTest(cfg HeloCharsConfig) test {
 			return nil
 		}
 		return ptr(refuse(reply.HeloInvalid(s.Helo.Name), NameHeloChars, "smtpf#423", string(bad)))
-	}
+	})
 }
 
 // HeloFQDNConfig configures HeloFQDN.
@@ -73,10 +70,7 @@ type HeloFQDNConfig struct {
 func HeloFQDN(cfg HeloFQDNConfig) smtpcheck.Check { return heloFQDNTest(cfg).check() }
 
 func heloFQDNTest(cfg HeloFQDNConfig) test {
-	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if !heloDone(s) {
-			return nil
-		}
+	return afterHelo(func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		h, err := envelope.ParseHelo(s.Helo.Name)
 		switch {
 		case err != nil:
@@ -94,7 +88,7 @@ func heloFQDNTest(cfg HeloFQDNConfig) test {
 			}
 		}
 		return ptr(refuse(reply.HeloNotFQDN(s.Helo.Name), NameHeloFQDN, "rfc2821-strict-helo", h.Kind.String()))
-	}
+	})
 }
 
 // HeloIPMismatchConfig configures HeloIPMismatch.
@@ -111,10 +105,7 @@ type HeloIPMismatchConfig struct {
 func HeloIPMismatch(cfg HeloIPMismatchConfig) smtpcheck.Check { return heloIPMismatchTest(cfg).check() }
 
 func heloIPMismatchTest(cfg HeloIPMismatchConfig) test {
-	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if !heloDone(s) {
-			return nil
-		}
+	return afterHelo(func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		h, err := envelope.ParseHelo(s.Helo.Name)
 		if err != nil || !h.Addr.IsValid() {
 			return nil
@@ -126,7 +117,7 @@ func heloIPMismatchTest(cfg HeloIPMismatchConfig) test {
 			return nil
 		}
 		return ptr(refuse(reply.HeloMismatch(s.Helo.Name, s.Conn.Name(), clientIP(s)), NameHeloIPMismatch, "helo-ip-mismatch", h.Addr.String()))
-	}
+	})
 }
 
 // HeloClaimsUsConfig configures HeloClaimsUs.
@@ -152,10 +143,7 @@ func heloClaimsUsTest(cfg HeloClaimsUsConfig) test {
 		}
 	}
 	addrs := append([]netip.Addr(nil), cfg.Addrs...)
-	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if !heloDone(s) {
-			return nil
-		}
+	return afterHelo(func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		name := s.Helo.Name
 		claims := false
 		h, err := envelope.ParseHelo(name)
@@ -177,7 +165,7 @@ func heloClaimsUsTest(cfg HeloClaimsUsConfig) test {
 			return nil
 		}
 		return ptr(refuse(reply.HeloClaimsUs(s.Conn.Name(), clientIP(s), name), NameHeloClaimsUs, "helo-claims-us", name))
-	}
+	})
 }
 
 // ReservedConfig configures the reserved-domain checks (HeloReserved,
@@ -236,16 +224,13 @@ func HeloUnknownTLD(cfg TLDConfig) smtpcheck.Check { return heloUnknownTLDTest(c
 
 func heloUnknownTLDTest(cfg TLDConfig) test {
 	tlds := cfg.list()
-	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
-		if !heloDone(s) {
-			return nil
-		}
+	return afterHelo(func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		h, err := envelope.ParseHelo(s.Helo.Name)
 		if err != nil || h.Kind != envelope.HeloFQDN || tlds.Known(s.Helo.Name) {
 			return nil
 		}
 		return ptr(refuse(reply.HeloUnknownTLD(s.Helo.Name), NameHeloUnknownTLD, "reject-unknown-tld", lastLabel(s.Helo.Name)))
-	}
+	})
 }
 
 // IPInNameConfig configures HeloIsPTR and ClientIPInName.
@@ -292,10 +277,7 @@ type HeloChangedConfig struct {
 func HeloChanged(cfg HeloChangedConfig) smtpcheck.Check { return heloChangedTest(cfg).check() }
 
 func heloChangedTest(cfg HeloChangedConfig) test {
-	max := cfg.Max
-	if max <= 0 {
-		max = 1
-	}
+	max := positiveOr(cfg.Max, 1)
 	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if len(s.Helo.Previous) < max {
 			return nil

@@ -217,10 +217,7 @@ type NullSenderConfig struct {
 func NullSenderRcpts(cfg NullSenderConfig) smtpcheck.Check { return nullSenderRcptsTest(cfg).check() }
 
 func nullSenderRcptsTest(cfg NullSenderConfig) test {
-	max := cfg.Max
-	if max <= 0 {
-		max = 1
-	}
+	max := positiveOr(cfg.Max, 1)
 	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Mail == nil || !s.Mail.From.IsNull() {
 			return nil
@@ -249,10 +246,7 @@ type MaxRecipientsConfig struct {
 func MaxRecipients(cfg MaxRecipientsConfig) smtpcheck.Check { return maxRecipientsTest(cfg).check() }
 
 func maxRecipientsTest(cfg MaxRecipientsConfig) test {
-	max := cfg.Max
-	if max <= 0 {
-		max = 1000
-	}
+	max := positiveOr(cfg.Max, 1000)
 	return func(_ context.Context, s *smtpcheck.Session) *smtpcheck.Result {
 		if s.Stage != smtpcheck.StageRcpt || len(s.Rcpts) < max {
 			return nil

@@ -71,18 +71,29 @@ func (c PostfixConfig) tempFail(a smtpcheck.Action) smtpcheck.Action {
 // InvalidHostnameCode.
 func PostfixInvalidHelo(cfg PostfixConfig) smtpcheck.Check {
 	code := cfg.code(cfg.InvalidHostnameCode, 501)
+	return postfixHelo(code, func(_ context.Context, h string) smtpcheck.Result {
+		if !validHostname(trimOneDot(h)) && !validHostaddr(trimOneDot(h)) {
+			return smtpcheck.Refuse(reply.HeloInvalidName(h),
+				smtpcheck.Reason{Rule: "reject_invalid_helo_hostname", Matched: h}).WithCode(code)
+		}
+		return smtpcheck.Result{}
+	})
+}
+
+// postfixHelo is the opening of Postfix's HELO restrictions: no HELO name,
+// no opinion; an address literal must be a valid address, else it gets
+// "invalid ip address" with code bad (reject_invalid_hostaddr); any other
+// name is judged by judge.
+func postfixHelo(bad int, judge func(ctx context.Context, h string) smtpcheck.Result) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 		h := s.Helo.Name
 		switch {
 		case h == "":
 			return smtpcheck.Result{}
 		case h[0] == '[':
-			return invalidHeloAddress(h, code)
-		case !validHostname(trimOneDot(h)) && !validHostaddr(trimOneDot(h)):
-			return smtpcheck.Refuse(reply.HeloInvalidName(h),
-				smtpcheck.Reason{Rule: "reject_invalid_helo_hostname", Matched: h}).WithCode(code)
+			return invalidHeloAddress(h, bad)
 		}
-		return smtpcheck.Result{}
+		return judge(ctx, h)
 	}
 }
 
@@ -93,19 +104,13 @@ func PostfixInvalidHelo(cfg PostfixConfig) smtpcheck.Check {
 func PostfixNonFQDNHelo(cfg PostfixConfig) smtpcheck.Check {
 	code := cfg.code(cfg.NonFQDNCode, 504)
 	bad := cfg.code(cfg.InvalidHostnameCode, 501)
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		h := s.Helo.Name
-		switch {
-		case h == "":
-			return smtpcheck.Result{}
-		case h[0] == '[':
-			return invalidHeloAddress(h, bad)
-		case !validHostname(trimOneDot(h)) || !strings.Contains(trimOneDot(h), "."):
+	return postfixHelo(bad, func(_ context.Context, h string) smtpcheck.Result {
+		if !validHostname(trimOneDot(h)) || !strings.Contains(trimOneDot(h), ".") {
 			return smtpcheck.Refuse(reply.HeloNeedFQDN(h),
 				smtpcheck.Reason{Rule: "reject_non_fqdn_helo_hostname", Matched: h}).WithCode(code)
 		}
 		return smtpcheck.Result{}
-	}
+	})
 }
 
 // PostfixUnknownHelo is reject_unknown_helo_hostname: any HELO name but an
@@ -121,14 +126,7 @@ func PostfixUnknownHelo(cfg PostfixConfig) smtpcheck.Check {
 	code := cfg.code(cfg.UnknownHostnameCode, 450)
 	bad := cfg.code(cfg.InvalidHostnameCode, 501)
 	tf := cfg.tempFail(cfg.HeloTempFail)
-	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		h := s.Helo.Name
-		switch {
-		case h == "":
-			return smtpcheck.Result{}
-		case h[0] == '[':
-			return invalidHeloAddress(h, bad)
-		}
+	return postfixHelo(bad, func(ctx context.Context, h string) smtpcheck.Result {
 		name := strings.ToLower(trimOneDot(h))
 		reason := smtpcheck.Reason{Rule: "reject_unknown_helo_hostname", Matched: name}
 		_, err := res.LookupIP(ctx, name)
@@ -145,7 +143,7 @@ func PostfixUnknownHelo(cfg PostfixConfig) smtpcheck.Check {
 		r.Reason.Evidence = err.Error()
 		r.Action = tf
 		return r
-	}
+	})
 }
 
 // dnsNotFound is Postfix's DNS_NOTFOUND: the name does not exist or has no

@@ -10,7 +10,6 @@
 package clamdtest
 
 import (
-	"bufio"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -129,14 +128,8 @@ func launch(bin string, o Options) (*Server, error) {
 	if err := os.WriteFile(cf, []byte(strings.Join(conf, "\n")+"\n"), 0o644); err != nil {
 		return fail(err)
 	}
-	out, err := os.Create(filepath.Join(dir, "clamd.out"))
-	if err != nil {
-		return fail(err)
-	}
-	defer out.Close()
 	cmd := exec.Command(bin, "-c", cf)
-	cmd.Stdout, cmd.Stderr = out, out
-	s.d, err = peertest.StartDaemon("clamd", cmd, func() error {
+	s.d, err = peertest.StartDaemon("clamd", cmd, filepath.Join(dir, "clamd.out"), func() error {
 		if err := ping("unix", s.Socket); err != nil {
 			return err
 		}
@@ -161,21 +154,5 @@ func (s *Server) Log() string {
 }
 
 func ping(network, addr string) error {
-	c, err := net.DialTimeout(network, addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("zPING\x00")); err != nil {
-		return err
-	}
-	ans, err := bufio.NewReader(c).ReadString(0)
-	if err != nil {
-		return err
-	}
-	if ans != "PONG\x00" {
-		return fmt.Errorf("PING answered %q", ans)
-	}
-	return nil
+	return peertest.Ping(network, addr, "zPING\x00", 0, "PONG\x00", 2*time.Second)
 }

@@ -10,7 +10,6 @@
 package spamdtest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -18,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -126,11 +124,6 @@ func launch(bin string) (*Server, error) {
 		return fail(err)
 	}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	out, err := os.Create(filepath.Join(dir, "spamd.log"))
-	if err != nil {
-		return fail(err)
-	}
-	defer out.Close()
 	args := []string{
 		"--listen=" + s.Addr,
 		"--local",         // no network tests
@@ -144,9 +137,8 @@ func launch(bin string) (*Server, error) {
 		args = append(args, "--username=nobody")
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = dir
-	s.d, err = peertest.StartDaemon("spamd", cmd, func() error { return ping(s.Addr) }, 100*time.Millisecond, 90*time.Second)
+	s.d, err = peertest.StartDaemon("spamd", cmd, filepath.Join(dir, "spamd.log"), func() error { return ping(s.Addr) }, 100*time.Millisecond, 90*time.Second)
 	if err != nil {
 		return fail(err)
 	}
@@ -166,21 +158,5 @@ func (s *Server) Log() string {
 }
 
 func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("PING SPAMC/1.5\r\n\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(line, "PONG") {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
+	return peertest.Ping("tcp", addr, "PING SPAMC/1.5\r\n\r\n", '\n', "PONG", 5*time.Second)
 }
