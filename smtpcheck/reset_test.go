@@ -8,14 +8,20 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 )
 
-// A reset session carries nothing of its past into the next one judged
-// with it: no held refusal, no value, no envelope.
-func TestSessionReset(t *testing.T) {
-	p := &smtpcheck.Policy{
+// delayedListing is a policy whose DNS list refuses 192.0.2.66 at connect,
+// the refusal held for RCPT, where relay control runs.
+func delayedListing() *smtpcheck.Policy {
+	return &smtpcheck.Policy{
 		Connect:     smtpcheck.Named("dnsbl", listedClient),
 		Rcpt:        smtpcheck.RelayControl("example.org"),
 		DelayReject: true,
 	}
+}
+
+// A reset session carries nothing of its past into the next one judged
+// with it: no held refusal, no value, no envelope.
+func TestSessionReset(t *testing.T) {
+	p := delayedListing()
 	ctx := context.Background()
 	b := checktest.NewSession("192.0.2.66")
 	s := b.Session()

@@ -16,11 +16,7 @@ func TestRequestContextDeadline(t *testing.T) {
 	if d, ok := c.Deadline(); !ok || time.Until(d) > 20*time.Millisecond {
 		t.Fatalf("Deadline() = %v, %v, want within 20ms", d, ok)
 	}
-	select {
-	case <-c.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("Done() not closed at the deadline")
-	}
+	waitDone(t, c.Done(), "Done() at the deadline")
 	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Err() after the deadline = %v, want DeadlineExceeded", err)
 	}
@@ -46,11 +42,7 @@ func TestRequestContextEnd(t *testing.T) {
 	if err := c.Err(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Err() after end = %v, want Canceled", err)
 	}
-	select {
-	case <-sub.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("derived context not ended with the request")
-	}
+	waitDone(t, sub.Done(), "a derived context at the end of the request")
 	if err := sub.Err(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("derived Err() = %v, want Canceled", err)
 	}
@@ -69,5 +61,15 @@ func TestRequestContextPolledDeadline(t *testing.T) {
 	case <-c.Done():
 	default:
 		t.Fatal("Done() after the deadline not closed")
+	}
+}
+
+// waitDone fails the test unless done is closed soon.
+func waitDone(t *testing.T, done <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: not closed", what)
 	}
 }
