@@ -147,11 +147,7 @@ func TestEvaluatePanicTempFails(t *testing.T) {
 // refusal held at connect, the recipient's own go-on beside the held
 // refusal given at RCPT, and a dry run's suppressed refusal.
 func TestDecisionChecked(t *testing.T) {
-	p := &smtpcheck.Policy{
-		Connect:     smtpcheck.Named("dnsbl", listedClient),
-		Rcpt:        smtpcheck.RelayControl("example.org"),
-		DelayReject: true,
-	}
+	p := delayedListing()
 	ctx := t.Context()
 	b := checktest.NewSession("192.0.2.66")
 	s := b.Session()
