@@ -82,7 +82,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 func BenchmarkQueryCached(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.Add("host.test A 192.0.2.1")
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
+	r := srv.Resolver(resolver.Config{})
 	ctx := b.Context()
 	r.Query(ctx, "host.test.", dns.TypeA)
 	b.ReportAllocs()
@@ -96,7 +96,7 @@ func BenchmarkQueryCached(b *testing.B) {
 func BenchmarkQueryCachedParallel(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.Add("host.test A 192.0.2.1")
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
+	r := srv.Resolver(resolver.Config{})
 	ctx := b.Context()
 	r.Query(ctx, "host.test.", dns.TypeA)
 	b.ReportAllocs()
