@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/access"
@@ -21,7 +20,7 @@ func benchAnvil(b *testing.B, st store.Store, calls *redistest.Counter) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	check, ctx := a.Check(), context.Background()
+	check, ctx := a.Check(), b.Context()
 	round := func(b *testing.B) {
 		if calls != nil {
 			b.ReportMetric(float64(calls.Load())/float64(b.N), "roundtrips/op")
@@ -76,7 +75,7 @@ func BenchmarkAnvilRedis(b *testing.B) {
 func BenchmarkRedisIncrBaseline(b *testing.B) {
 	c := redistest.Client(b, "")
 	st := redisstore.New(c, redisstore.Options{Prefix: redistest.Prefix(b, c)})
-	ctx := context.Background()
+	ctx := b.Context()
 	st.Incr(ctx, "k", 1, 60e9)
 	b.ReportAllocs()
 	for b.Loop() {

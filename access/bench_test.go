@@ -2,7 +2,6 @@ package access
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -86,7 +85,7 @@ func benchSequence(b *testing.B, n int, timeSession bool) {
 	a, _ := New(Config{})
 	a.Swap(m)
 	check := a.Check()
-	ctx := context.Background()
+	ctx := b.Context()
 	base := checktest.NewSession("198.51.100.77").PTR("mail.sender.example.com").Session()
 	mail := &smtpcheck.Mail{From: smtpcheck.Address{Local: "someone", Domain: "sender.example.org"}}
 	rcpt := smtpcheck.Address{Local: "user", Domain: "rcpt.example.com"}
@@ -162,7 +161,7 @@ func benchRate(b *testing.B, st store.Store) {
 	}
 	a, _ := New(Config{Store: st})
 	a.Swap(m)
-	ctx := context.Background()
+	ctx := b.Context()
 	s := checktest.NewSession("192.0.2.1").Session()
 	client := appendClientChain(nil, Client{IP: s.Conn.ClientIP})
 	b.ReportAllocs()

@@ -22,7 +22,7 @@ func newAccess(t testing.TB, text string, cfg Config) *Access {
 }
 
 func TestCheckStages(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccess(t, testMap, Config{})
 	check := a.Check()
 	tests := []struct {
@@ -84,7 +84,7 @@ func TestCheckStages(t *testing.T) {
 // client refused at connect can still write to postmaster@, whose To: OK
 // wins over the held REJECT, while other recipients get the held refusal.
 func TestPolicyDelayedPostmaster(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccess(t, "Connect:192.0.2 REJECT\nTo:postmaster@ OK\n", Config{})
 	p := &smtpcheck.Policy{Connect: a.Check(), Mail: a.Check(), Rcpt: a.Check(), Data: a.Check(), DelayReject: true}
 	b := checktest.NewSession("192.0.2.10")
@@ -102,7 +102,7 @@ func TestPolicyDelayedPostmaster(t *testing.T) {
 }
 
 func TestStateCarried(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccess(t, "Connect:192.0.2.1 OK\nConnect:192.0.2.2 CONTENT\nFrom:tagged.example TAG\n", Config{})
 	check := a.Check()
 	tests := []struct {
@@ -135,7 +135,7 @@ func TestStateCarried(t *testing.T) {
 }
 
 func TestIRejectNotHeld(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccess(t, `From:bad.example IREJECT:"go away"`, Config{})
 	p := &smtpcheck.Policy{Mail: a.Check(), DelayReject: true}
 	b := checktest.NewSession("192.0.2.10").From("x@bad.example")
@@ -147,7 +147,7 @@ func TestIRejectNotHeld(t *testing.T) {
 }
 
 func TestDataAllowlistedRecipient(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccess(t, "To:vip@example.com OK\nTo:content@example.com CONTENT\n", Config{})
 	check := a.Check()
 	b := checktest.NewSession("198.51.100.1").From("a@example.net")
@@ -168,7 +168,7 @@ func TestDataAllowlistedRecipient(t *testing.T) {
 }
 
 func TestSPFPass(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, pass := range []bool{true, false} {
 		a := newAccess(t, "From:example.org SPF-PASS\n", Config{SPF: func(context.Context, *smtpcheck.Session) (bool, error) { return pass, nil }})
 		r := a.Check()(ctx, checktest.NewSession("192.0.2.1").From("a@example.org").Session())

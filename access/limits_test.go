@@ -9,20 +9,17 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func limitsFixture(t testing.TB, text string) (*Access, *clock, store.Store) {
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	st := store.NewMemory(store.MemoryOptions{Now: c.now})
+func limitsFixture(t testing.TB, text string) (*Access, *storetest.Clock, store.Store) {
+	c := storetest.NewClock()
+	st := store.NewMemory(store.MemoryOptions{Now: c.Now})
 	return newAccess(t, text, Config{Store: st}), c, st
 }
 
 func TestConcurrentConnect(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, _, _ := limitsFixture(t, "Concurrent-Connect:192.0.2 2\n")
 	lim := a.Limits()
 	var sessions []*smtpcheck.Session
@@ -52,7 +49,7 @@ func TestConcurrentConnect(t *testing.T) {
 }
 
 func TestRateConnect(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, c, _ := limitsFixture(t, "Rate-Connect: 3\nRate-Connect:192.0.2.1 0\n")
 	lim := a.Limits()
 	for i := 1; i <= 4; i++ {
@@ -65,7 +62,7 @@ func TestRateConnect(t *testing.T) {
 			checktest.AssertReplyContains(t, r, "connections 4 exceed 3/60s")
 		}
 	}
-	c.t = c.t.Add(61 * time.Second)
+	c.Advance(61 * time.Second)
 	if r := lim(ctx, checktest.NewSession("198.51.100.1").Session()); r.Action != smtpcheck.Continue {
 		t.Errorf("after the window = %v, want continue", r.Action)
 	}
@@ -77,7 +74,7 @@ func TestRateConnect(t *testing.T) {
 }
 
 func TestMsgLimitAndNullRate(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, _, _ := limitsFixture(t, "Msg-Limit-From:example.org 2/1h\nMsg-Limit-To:busy@example.com 1/1d\nNull-Rate-To: 1\n")
 	lim := a.Limits()
 	for i := 1; i <= 3; i++ {
@@ -107,7 +104,7 @@ func TestMsgLimitAndNullRate(t *testing.T) {
 }
 
 func TestLength(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, _, _ := limitsFixture(t, "Length-Connect: 10M\nLength-To:small@example.com 1K\n")
 	lim := a.Limits()
 	b := checktest.NewSession("192.0.2.1").From("a@example.net")
@@ -130,7 +127,7 @@ func (downStore) Incr(context.Context, string, int64, time.Duration) (int64, err
 func (downStore) Update(context.Context, string, store.UpdateFunc) error { return store.ErrUnavailable }
 
 func TestStoreDownFollowsErrorPolicy(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccess(t, "Rate-Connect: 3\nConcurrent-Connect: 5\n", Config{Store: downStore{}})
 	s := checktest.NewSession("192.0.2.1").Session()
 	r := a.Limits()(ctx, s)
@@ -143,7 +140,7 @@ func TestStoreDownFollowsErrorPolicy(t *testing.T) {
 }
 
 func TestGreyPeriod(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccess(t, "Grey-Connect:192.0.2 10m\nGrey-To:example.com 1h\nGrey-To:fast@example.com 1m\n", Config{})
 	tests := []struct {
 		ip, rcpt string

@@ -67,7 +67,7 @@ func TestClientPauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Swap(m)
-	ctx := context.Background()
+	ctx := t.Context()
 	tests := []struct {
 		ip        string
 		greet     time.Duration

@@ -2,7 +2,6 @@ package access
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -135,7 +134,7 @@ func BenchmarkRateLimitRedis(b *testing.B) {
 	}
 	a, _ := New(Config{Store: st})
 	a.Swap(m)
-	ctx := context.Background()
+	ctx := b.Context()
 	s := checktest.NewSession("192.0.2.1").Session()
 	client := appendClientChain(nil, Client{IP: s.Conn.ClientIP})
 	a.rate(ctx, s, m, client) // loads the script if the server lacks it

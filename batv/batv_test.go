@@ -1,7 +1,6 @@
 package batv_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -108,13 +107,13 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := &smtpcheck.Session{Stage: smtpcheck.StageRcpt, Now: tt.at, Mail: &smtpcheck.Mail{From: smtpcheck.ParseAddress(tt.from)}, Rcpt: tt.rcpt}
-		r := batv.Check(batv.Config{Signer: sg, Domains: []string{"example.org"}})(context.Background(), s)
+		r := batv.Check(batv.Config{Signer: sg, Domains: []string{"example.org"}})(t.Context(), s)
 		if r.Action != tt.action || tt.reply != "" && r.DefaultReply().Error() != tt.reply {
 			t.Errorf("%s: %v %q (%s), want %v %q", tt.name, r.Action, r.DefaultReply().Error(), r.Reason, tt.action, tt.reply)
 		}
 	}
 	s := &smtpcheck.Session{Stage: smtpcheck.StageRcpt, Now: now, Mail: &smtpcheck.Mail{}, Rcpt: smtpcheck.ParseAddress("alice@example.org")}
-	if r := batv.Check(batv.Config{Signer: sg, Action: smtpcheck.Tag})(context.Background(), s); r.Action != smtpcheck.Tag || r.Reason.Rule != "not-ours" {
+	if r := batv.Check(batv.Config{Signer: sg, Action: smtpcheck.Tag})(t.Context(), s); r.Action != smtpcheck.Tag || r.Reason.Rule != "not-ours" {
 		t.Errorf("policy tag: %v %s, want tag not-ours", r.Action, r.Reason)
 	}
 }

@@ -1,7 +1,6 @@
 package callout_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/callout"
@@ -29,7 +28,7 @@ func BenchmarkSenderCheckCached(b *testing.B) {
 	check := v.SenderCheck()
 	for _, tc := range []struct{ name, sender string }{{"refused", "nobody@ok.test"}, {"deliverable", "ok@ok.test"}} {
 		sess := checktest.NewSession("192.0.2.1").From(tc.sender).Session()
-		ctx := context.Background()
+		ctx := b.Context()
 		first := check(ctx, sess) // the probe that fills the cache
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -51,7 +50,7 @@ func BenchmarkVerifyCached(b *testing.B) {
 	b.Cleanup(func() { s.Close() })
 	v := newVerifier(b, callout.Config{Resolver: r, Store: s}, m.port)
 	a := smtpcheck.ParseAddress("nobody@ok.test")
-	ctx := context.Background()
+	ctx := b.Context()
 	v.Verify(ctx, a)
 	b.ReportAllocs()
 	for b.Loop() {

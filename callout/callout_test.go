@@ -32,7 +32,7 @@ func TestVerifyAgainstGoSMTP(t *testing.T) {
 		{"busy@ok.test", callout.Undetermined, "450 4.2.1 mailbox busy"},
 	} {
 		t.Run(tc.addr, func(t *testing.T) {
-			vd := v.Verify(context.Background(), addr(tc.addr))
+			vd := v.Verify(t.Context(), addr(tc.addr))
 			if vd.Status != tc.status || vd.Step != callout.StepRcpt || !strings.HasPrefix(vd.Said, tc.said) {
 				t.Errorf("Verify(%q) = %v step %q said %q, want %v at rcpt saying %q", tc.addr, vd.Status, vd.Step, vd.Said, tc.status, tc.said)
 			}
@@ -89,7 +89,7 @@ func TestVerifyBrokenHosts(t *testing.T) {
 			_, r := newDNS(t, "broken.test. 300 IN MX 10 mx.broken.test.", "mx.broken.test. 300 IN A 127.0.0.1")
 			v := newVerifier(t, callout.Config{Resolver: r, CommandTimeout: 300 * time.Millisecond, Timeout: time.Second}, port)
 			start := time.Now()
-			vd := v.Verify(context.Background(), addr("someone@broken.test"))
+			vd := v.Verify(t.Context(), addr("someone@broken.test"))
 			if el := time.Since(start); el > 2*time.Second {
 				t.Errorf("Verify took %v past a 1s deadline", el)
 			}
@@ -97,7 +97,7 @@ func TestVerifyBrokenHosts(t *testing.T) {
 				t.Errorf("Verify = %v at %q saying %q, want undetermined at %q saying %q", vd.Status, vd.Step, vd.Said, tc.step, tc.said)
 			}
 			s := checktest.NewSession("192.0.2.1").From("someone@broken.test").Session()
-			res := newVerifier(t, callout.Config{Resolver: r, CommandTimeout: 300 * time.Millisecond, Timeout: time.Second, OnError: smtpcheck.FailTemp}, port).SenderCheck()(context.Background(), s)
+			res := newVerifier(t, callout.Config{Resolver: r, CommandTimeout: 300 * time.Millisecond, Timeout: time.Second, OnError: smtpcheck.FailTemp}, port).SenderCheck()(t.Context(), s)
 			checktest.AssertVerdict(t, res, smtpcheck.TempFail, 451, "4.4.4", callout.Name)
 			checktest.AssertReplyContains(t, res, "no answer from broken.test MX")
 		})
@@ -110,7 +110,7 @@ func TestVerifyCallerDeadline(t *testing.T) {
 	port := startRaw(t, hang)
 	_, r := newDNS(t, "slow.test. 300 IN MX 10 mx.slow.test.", "mx.slow.test. 300 IN A 127.0.0.1")
 	v := newVerifier(t, callout.Config{Resolver: r, CommandTimeout: time.Minute, Timeout: time.Minute}, port)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	vd := v.Verify(ctx, addr("a@slow.test"))
@@ -127,7 +127,7 @@ func TestVerifyFallsBackToNextMX(t *testing.T) {
 		"two.test. 300 IN MX 10 down.two.test.", "two.test. 300 IN MX 20 up.two.test.",
 		"down.two.test. 300 IN A 127.0.0.2", "up.two.test. 300 IN A 127.0.0.1")
 	v := newVerifier(t, callout.Config{Resolver: r}, m.port)
-	vd := v.Verify(context.Background(), addr("ok@two.test"))
+	vd := v.Verify(t.Context(), addr("ok@two.test"))
 	if vd.Status != callout.Deliverable || !strings.HasPrefix(vd.Host, "up.two.test[") {
 		t.Errorf("Verify = %v via %q (%s), want deliverable via up.two.test", vd.Status, vd.Host, vd)
 	}
@@ -173,7 +173,7 @@ func TestSenderCheckDNS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := checktest.NewSession("192.0.2.1").From(tc.sender).Session()
-			res := tc.v.SenderCheck()(context.Background(), s)
+			res := tc.v.SenderCheck()(t.Context(), s)
 			checktest.AssertVerdict(t, res, tc.action, tc.code, tc.enh, callout.Name)
 			checktest.AssertRule(t, res, tc.rule, tc.sender)
 			if tc.text != "" {
@@ -186,7 +186,7 @@ func TestSenderCheckDNS(t *testing.T) {
 	}
 	// The null sender has nothing to verify.
 	s := checktest.NewSession("192.0.2.1").From("").Session()
-	if res := loop.SenderCheck()(context.Background(), s); !res.IsZero() {
+	if res := loop.SenderCheck()(t.Context(), s); !res.IsZero() {
 		t.Errorf("SenderCheck(<>) = %v, want no opinion", res.Action)
 	}
 }
@@ -208,7 +208,7 @@ func TestSenderCheckErrorPolicy(t *testing.T) {
 	} {
 		t.Run(tc.policy.String(), func(t *testing.T) {
 			v := newVerifier(t, callout.Config{Resolver: r, OnError: tc.policy, CommandTimeout: 200 * time.Millisecond, Timeout: 500 * time.Millisecond}, port)
-			res := v.SenderCheck()(context.Background(), checktest.NewSession("192.0.2.1").From("a@slow.test").Session())
+			res := v.SenderCheck()(t.Context(), checktest.NewSession("192.0.2.1").From("a@slow.test").Session())
 			checktest.AssertVerdict(t, res, tc.action, tc.code, "", callout.Name)
 			if res.Err == nil {
 				t.Errorf("result has no error for the trace")
@@ -244,7 +244,7 @@ func TestRecipientCheckDownstream(t *testing.T) {
 	} {
 		t.Run(tc.rcpt, func(t *testing.T) {
 			s := checktest.NewSession("192.0.2.1").From("a@example.net").To(tc.rcpt).Session()
-			res := tc.v.RecipientCheck()(context.Background(), s)
+			res := tc.v.RecipientCheck()(t.Context(), s)
 			checktest.AssertVerdict(t, res, tc.action, tc.code, "", callout.Name)
 			if tc.text != "" {
 				checktest.AssertReplyContains(t, res, tc.text)
@@ -280,7 +280,7 @@ func TestVerifySharesProbe(t *testing.T) {
 	var wg sync.WaitGroup
 	statuses := make([]callout.Status, 8)
 	for i := range statuses {
-		wg.Go(func() { statuses[i] = v.Verify(context.Background(), addr("new@burst.test")).Status })
+		wg.Go(func() { statuses[i] = v.Verify(t.Context(), addr("new@burst.test")).Status })
 	}
 	wg.Wait()
 	for i, st := range statuses {
@@ -301,13 +301,13 @@ func TestVerifyAddressForms(t *testing.T) {
 	m := startMailServer(t)
 	_, r := newDNS(t, "ok.test. 300 IN MX 10 mx.ok.test.", "mx.ok.test. 300 IN A 127.0.0.1")
 	v := newVerifier(t, callout.Config{Resolver: r}, m.port)
-	if vd := v.Verify(context.Background(), smtpcheck.Address{Local: `"john doe"`, Domain: "ok.test"}); vd.Step != callout.StepRcpt || vd.Code != 550 {
+	if vd := v.Verify(t.Context(), smtpcheck.Address{Local: `"john doe"`, Domain: "ok.test"}); vd.Step != callout.StepRcpt || vd.Code != 550 {
 		t.Errorf("quoted local part: %v at %q (%s), want the server's answer at RCPT", vd.Status, vd.Step, vd)
 	}
 	if !strings.Contains(m.commands(), "RCPT <john doe@ok.test>") { // go-smtp unquotes it
 		t.Errorf("server saw %s", m.commands())
 	}
-	vd := v.Verify(context.Background(), smtpcheck.Address{Local: "a\r\nDATA", Domain: "ok.test"})
+	vd := v.Verify(t.Context(), smtpcheck.Address{Local: "a\r\nDATA", Domain: "ok.test"})
 	if vd.Status != callout.Undeliverable || vd.Step != callout.StepAddress || strings.Contains(m.commands(), "DATA") {
 		t.Errorf("address with CRLF: %v at %q; server saw %s", vd.Status, vd.Step, m.commands())
 	}

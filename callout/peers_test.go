@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtppolicy/smtppolicy/callout"
+	"github.com/smtppolicy/smtppolicy/internal/peertest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
@@ -86,33 +87,11 @@ func startMailServerB(t testing.TB) *mailServer {
 	return m
 }
 
-// startRaw serves each connection on 127.0.0.1:0 with fn (a server that
-// hangs, closes at once, or answers garbage).
+// startRaw serves each connection on 127.0.0.1 with fn (a server that
+// hangs, closes at once, or answers garbage) and returns its port.
 func startRaw(t *testing.T, fn func(net.Conn)) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	t.Cleanup(func() { close(done); l.Close(); wg.Wait() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				go func() { <-done; c.Close() }()
-				fn(c)
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return int(netip.MustParseAddrPort(peertest.Serve(t, fn)).Port())
 }
 
 // hang accepts and says nothing until the test ends.

@@ -1,7 +1,6 @@
 package callout_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -28,13 +27,13 @@ func TestVerifyFuncInPostconf(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("a@example.net").To("nobody@example.org").Session()
-	r := cfg.Policy.Rcpt(context.Background(), s)
+	r := cfg.Policy.Rcpt(t.Context(), s)
 	got := r.DefaultReply().String()
 	if r.Reply.Code() != 550 || !strings.Contains(got, "undeliverable address: host 127.0.0.1[127.0.0.1]:"+itoa(m.port)+" said: 550 5.1.1 no such user (in reply to RCPT TO command)") {
 		t.Errorf("unknown recipient: %v %q", r.Action, got)
 	}
 	s = checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("a@example.net").To("ok@example.org").Session()
-	if r := cfg.Policy.Rcpt(context.Background(), s); r.Action.Refuses() {
+	if r := cfg.Policy.Rcpt(t.Context(), s); r.Action.Refuses() {
 		t.Errorf("known recipient refused: %q", r.DefaultReply().String())
 	}
 }

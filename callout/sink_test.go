@@ -1,7 +1,6 @@
 package callout_test
 
 import (
-	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -64,7 +63,7 @@ func TestVerifyAgainstSMTPSink(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			port := startSink(t, tc.args...)
 			v := newVerifier(t, callout.Config{Resolver: r}, port)
-			vd := v.Verify(context.Background(), addr("user@sink.test"))
+			vd := v.Verify(t.Context(), addr("user@sink.test"))
 			if vd.Status != tc.want || vd.Code != tc.code {
 				t.Errorf("Verify = %v code %d (%s), want %v code %d", vd.Status, vd.Code, vd, tc.want, tc.code)
 			}
@@ -78,7 +77,7 @@ func TestVerifyRefusedProbeSender(t *testing.T) {
 	_, r := newDNS(t, "sink.test. 300 IN MX 10 mx.sink.test.", "mx.sink.test. 300 IN A 127.0.0.1")
 	port := startSink(t, "-f", "MAIL")
 	v := newVerifier(t, callout.Config{Resolver: r, Sender: "verify@example.org"}, port)
-	if vd := v.Verify(context.Background(), addr("user@sink.test")); vd.Status != callout.Undetermined || vd.Step != callout.StepMail {
+	if vd := v.Verify(t.Context(), addr("user@sink.test")); vd.Status != callout.Undetermined || vd.Step != callout.StepMail {
 		t.Errorf("Verify = %v at %q (%s), want undetermined at mail", vd.Status, vd.Step, vd)
 	}
 }

@@ -1,7 +1,6 @@
 package dnsbl_test
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -28,7 +27,7 @@ func BenchmarkCachedVerdict(b *testing.B) {
 	srv.ListIP("zen.test", client, "127.0.0.2")
 	c := newChecker(b, srv, dnsbl.Config{}, "zen.test")
 	ip := netip.MustParseAddr(client)
-	ctx := context.Background()
+	ctx := b.Context()
 	var v dnsbl.Verdict
 	c.CheckIPInto(ctx, ip, &v)
 	b.ReportAllocs()
@@ -46,7 +45,7 @@ func BenchmarkCachedVerdictNew(b *testing.B) {
 	srv.ListIP("zen.test", client, "127.0.0.2")
 	c := newChecker(b, srv, dnsbl.Config{}, "zen.test")
 	ip := netip.MustParseAddr(client)
-	ctx := context.Background()
+	ctx := b.Context()
 	c.CheckIP(ctx, ip)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -65,7 +64,7 @@ func BenchmarkCachedVerdictThreeZones(b *testing.B) {
 	srv.Zone("wl.test", 60)
 	c := newChecker(b, srv, dnsbl.Config{}, "zen.test*2", "bl.test", "wl.test*-2")
 	ip := netip.MustParseAddr(client)
-	ctx := context.Background()
+	ctx := b.Context()
 	var v dnsbl.Verdict
 	c.CheckIPInto(ctx, ip, &v)
 	b.ReportAllocs()
@@ -93,7 +92,7 @@ func BenchmarkTenSlowZones(b *testing.B) {
 	ip := netip.MustParseAddr(client)
 	b.ReportAllocs()
 	for b.Loop() {
-		if v := c.CheckIP(context.Background(), ip); v.Score != 10 {
+		if v := c.CheckIP(b.Context(), ip); v.Score != 10 {
 			b.Fatalf("score %d, want 10", v.Score)
 		}
 	}
@@ -114,7 +113,7 @@ func BenchmarkConcurrentEvaluations(b *testing.B) {
 		var wg sync.WaitGroup
 		for i := range 1000 {
 			ip := netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})
-			wg.Go(func() { c.CheckIP(context.Background(), ip) })
+			wg.Go(func() { c.CheckIP(b.Context(), ip) })
 		}
 		wg.Wait()
 	}
@@ -145,7 +144,7 @@ func TestNoGoroutineLeftBehind(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 1000 {
 		ip := netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})
-		wg.Go(func() { c.CheckIP(context.Background(), ip) })
+		wg.Go(func() { c.CheckIP(t.Context(), ip) })
 	}
 	wg.Wait()
 	if n := goroutinesSettle(before); n > before {

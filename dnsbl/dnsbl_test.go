@@ -51,7 +51,7 @@ func session(ip string) *smtpcheck.Session {
 }
 
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -122,7 +122,7 @@ func TestRefusedAnswers(t *testing.T) {
 				t.Errorf("Status() after answer %s = %+v, want 1 refused, 1 error, 0 listed", code, st)
 			}
 			// Under fail-open the refusal changes nothing; it is no listing.
-			res := c.ClientCheck()(context.Background(), session(client))
+			res := c.ClientCheck()(t.Context(), session(client))
 			if res.Action != smtpcheck.Continue {
 				t.Errorf("ClientCheck with answer %s = %v, want continue", code, res.Action)
 			}
@@ -189,7 +189,7 @@ func TestFailingZoneDoesNotFailOthers(t *testing.T) {
 			if tt.zenList && (!v.Lists[0].Listed || v.Lists[0].Err != nil) {
 				t.Errorf("CheckIP: zen.test = %+v, want listed despite the other zones failing", v.Lists[0])
 			}
-			res := c.Decide(context.Background(), session(client), v, dnsbl.SubjectClient)
+			res := c.Decide(t.Context(), session(client), v, dnsbl.SubjectClient)
 			if res.Action != tt.want || res.DefaultReply().Code() != tt.code && tt.code != 0 {
 				t.Errorf("Decide(%v) = %v %v, want %v %d", tt.policy, res.Action, res.Reply, tt.want, tt.code)
 			}
@@ -204,7 +204,7 @@ func TestSilentZoneEndsAtDeadline(t *testing.T) {
 	r := srv.Resolver(resolver.Config{Timeout: time.Hour})
 	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: 100 * time.Millisecond}, "quiet.test", "zen.test")
 	start := time.Now()
-	v := c.CheckIP(context.Background(), netip.MustParseAddr(client))
+	v := c.CheckIP(t.Context(), netip.MustParseAddr(client))
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("CheckIP with a silent zone took %v, past its 100ms deadline", d)
 	}
@@ -222,7 +222,7 @@ func TestAllowlistShortCircuit(t *testing.T) {
 	// The allowlist comes first: once it lists the client, the block list
 	// after it is not waited for.
 	c := newChecker(t, srv, dnsbl.Config{Resolver: r, Timeout: time.Hour}, "wl.test*-10", "slow.test*5")
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan smtpcheck.Result, 1)
 	go func() { done <- c.ClientCheck()(ctx, session(client)) }()
@@ -272,7 +272,7 @@ func TestVerdictIndependentOfArrivalOrder(t *testing.T) {
 				}
 				v := c.CheckIP(ctxTimeout(t, 10*time.Second), netip.MustParseAddr(client))
 				scores[v.Score]++
-				if res := c.Decide(context.Background(), session(client), v, dnsbl.SubjectClient); res.Action != tt.action {
+				if res := c.Decide(t.Context(), session(client), v, dnsbl.SubjectClient); res.Action != tt.action {
 					t.Errorf("Decide = %v (%v), want %v", res.Action, res.Reason, tt.action)
 				}
 			}
@@ -382,8 +382,8 @@ func TestCachedVerdict(t *testing.T) {
 	srv.Zone("empty.test", 60)
 	c := newChecker(t, srv, dnsbl.Config{}, "zen.test", "empty.test")
 	ip := netip.MustParseAddr(client)
-	c.CheckIP(context.Background(), ip)
-	v := c.CheckIP(context.Background(), ip)
+	c.CheckIP(t.Context(), ip)
+	v := c.CheckIP(t.Context(), ip)
 	if !v.Lists[0].Cached || !v.Lists[1].Cached || !v.Lists[0].Listed || v.Lists[1].Listed {
 		t.Errorf("second CheckIP = %+v, want both answers from the cache, zen listed, empty not", v.Lists)
 	}
@@ -644,7 +644,7 @@ func TestRunHealth(t *testing.T) {
 	srv.Zone("gone.test", 60)
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	c := newChecker(t, srv, dnsbl.Config{Now: func() time.Time { return at }}, "gone.test")
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
 		c.RunHealth(ctx, time.Hour)

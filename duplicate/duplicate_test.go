@@ -60,26 +60,26 @@ func TestStores(t *testing.T) {
 			}
 			check := c.Check()
 			first := session(t, message, "bob@example.org")
-			if r := check(context.Background(), first); r.Action != smtpcheck.Continue {
+			if r := check(t.Context(), first); r.Action != smtpcheck.Continue {
 				t.Fatalf("first copy: %v %s", r.Action, r.Reason)
 			}
 			// Claims, their release and the record behave alike in
 			// every store.
 			other := session(t, message, "bob@example.org")
 			other.Conn.ID = "T2"
-			if r := check(context.Background(), other); r.Action != smtpcheck.TempFail {
+			if r := check(t.Context(), other); r.Action != smtpcheck.TempFail {
 				t.Fatalf("copy while the first is claimed: %v %s, want tempfail", r.Action, r.Reason)
 			}
-			if err := c.Release(context.Background(), first); err != nil {
+			if err := c.Release(t.Context(), first); err != nil {
 				t.Fatal(err)
 			}
-			if r := check(context.Background(), other); r.Action != smtpcheck.Continue {
+			if r := check(t.Context(), other); r.Action != smtpcheck.Continue {
 				t.Fatalf("copy after the release: %v %s, want a pass", r.Action, r.Reason)
 			}
-			if err := c.Record(context.Background(), other); err != nil {
+			if err := c.Record(t.Context(), other); err != nil {
 				t.Fatal(err)
 			}
-			r := check(context.Background(), session(t, message, "bob@example.org"))
+			r := check(t.Context(), session(t, message, "bob@example.org"))
 			if got := r.DefaultReply().Error(); r.Action != smtpcheck.Reject || got != "550 5.3.4 duplicate message rejected" {
 				t.Errorf("second copy: %v %q, want 550 5.3.4 duplicate message rejected", r.Action, got)
 			}
@@ -118,18 +118,18 @@ func TestKeys(t *testing.T) {
 	}
 	for _, st := range steps {
 		s := session(t, st.msg, st.rcpts...)
-		r := check(context.Background(), s)
+		r := check(t.Context(), s)
 		if st.rule == "" && r.Action != smtpcheck.Continue || st.rule != "" && (r.Action != smtpcheck.Reject || r.Reason.Rule != st.rule) {
 			t.Errorf("%s: %v %s, want rule %q", st.name, r.Action, r.Reason, st.rule)
 		}
 		if r.Action == smtpcheck.Continue {
-			if err := c.Record(context.Background(), s); err != nil {
+			if err := c.Record(t.Context(), s); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	clock.Advance(time.Hour + time.Second)
-	if r := check(context.Background(), session(t, message, "bob@example.org")); r.Action != smtpcheck.Continue {
+	if r := check(t.Context(), session(t, message, "bob@example.org")); r.Action != smtpcheck.Continue {
 		t.Errorf("after the TTL: %v %s, want accepted", r.Action, r.Reason)
 	}
 }
@@ -140,7 +140,7 @@ func TestKeys(t *testing.T) {
 // another session wait (4xx, never 5xx); the claim goes with Release or
 // ClaimTTL, and only Record makes copies duplicates.
 func TestRecordOnlyWhenAccepted(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	clock := storetest.NewClock()
 	c, err := duplicate.New(duplicate.Config{Store: store.NewMemory(store.MemoryOptions{Now: clock.Now}), ClaimTTL: time.Minute})
 	if err != nil {
@@ -205,7 +205,7 @@ func TestStoreDown(t *testing.T) {
 		action smtpcheck.Action
 	}{{smtpcheck.FailOpen, smtpcheck.Continue}, {smtpcheck.FailTemp, smtpcheck.TempFail}} {
 		c, _ := duplicate.New(duplicate.Config{Store: failing{}, OnError: tt.policy})
-		r := c.Check()(context.Background(), session(t, message, "bob@example.org"))
+		r := c.Check()(t.Context(), session(t, message, "bob@example.org"))
 		if r.Action != tt.action || !errors.Is(r.Err, store.ErrUnavailable) || r.Reason.Rule != "store" {
 			t.Errorf("%v: %v err=%v reason=%s, want %v with the store's error", tt.policy, r.Action, r.Err, r.Reason, tt.action)
 		}

@@ -90,7 +90,7 @@ func TestFour21(t *testing.T) {
 			}
 			var st string
 			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if st, _ = tr.State(context.Background(), local); st != "" {
+				if st, _ = tr.State(t.Context(), local); st != "" {
 					break
 				}
 			}
@@ -103,7 +103,7 @@ func TestFour21(t *testing.T) {
 			}
 			s := &smtpcheck.Session{Stage: smtpcheck.StageConnect}
 			s.Conn.ClientIP = local
-			r := tr.Check()(context.Background(), s)
+			r := tr.Check()(t.Context(), s)
 			if tt.state == "pass" && r.Action != smtpcheck.Continue {
 				t.Errorf("check after a pass: %v", r.Action)
 			}
@@ -132,7 +132,7 @@ func TestStoreDown(t *testing.T) {
 	}
 	s := &smtpcheck.Session{Stage: smtpcheck.StageConnect}
 	s.Conn.ClientIP = local
-	if r := tr.Check()(context.Background(), s); r.Err == nil || r.Action != smtpcheck.Continue {
+	if r := tr.Check()(t.Context(), s); r.Err == nil || r.Action != smtpcheck.Continue {
 		t.Errorf("check with the store down: %v err=%v, want the error undecided", r.Action, r.Err)
 	}
 }

@@ -43,6 +43,7 @@ func TestAllowlists(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
 			r := g.Check()(ctx, tt.b.Session())
 			if got := r.Action == smtpcheck.DeferIfPermit; got != tt.greylists {
 				t.Errorf("Check(%s) greylists = %v, want %v (%s)", tt.name, got, tt.greylists, r.Reason)
@@ -53,6 +54,7 @@ func TestAllowlists(t *testing.T) {
 		})
 	}
 	t.Run("NoLargeSenders", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{NoLargeSenders: true})
 		r := g.Check()(ctx, checktest.NewSession("192.0.2.2").PTR("mail-x.google.com").From("a@x.example").To("u@example.net").Session())
 		checktest.AssertVerdict(t, r, smtpcheck.DeferIfPermit, 451, "", Name)
@@ -123,6 +125,7 @@ func FuzzParseDomainList(f *testing.F) {
 }
 
 func TestContentCheck(t *testing.T) {
+	ctx := t.Context()
 	clk := newClock()
 	g := newTestGreylist(t, Config{Now: clk.Now, AllowRecipients: []string{"postmaster@"}})
 	check := g.ContentCheck()

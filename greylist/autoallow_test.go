@@ -1,7 +1,6 @@
 package greylist
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -44,7 +43,7 @@ func TestAutoAllowScope(t *testing.T) {
 			cfg := tt.cfg
 			cfg.Now = clk.Now
 			check := newTestGreylist(t, cfg).Check()
-			ctx := context.Background()
+			ctx := t.Context()
 			session := func(ip, rcpt string) *smtpcheck.Session {
 				return checktest.NewSession(ip).Helo("mx.example.net").From("a@example.net").To(rcpt).Session()
 			}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/smtppolicy/smtppolicy/internal/storekind"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
@@ -19,6 +20,7 @@ import (
 func BenchmarkAttempt(b *testing.B) {
 	for _, name := range []string{"memory", "bolt", "redis"} {
 		b.Run(name, func(b *testing.B) {
+			ctx := b.Context()
 			g, trips := benchGreylist(b, name)
 			b.ReportAllocs()
 			i := 0
@@ -37,7 +39,7 @@ func BenchmarkAttempt(b *testing.B) {
 // triplets, so most attempts find a record.
 func benchGreylist(b *testing.B, name string) (*Greylist, []Triplet) {
 	clk := newClock()
-	s, prefix := stores[name](b, clk)
+	s, prefix := storekind.Open(b, name, clk)
 	g, err := New(Config{Store: s, Now: clk.Now, KeyPrefix: prefix, AutoAllow: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -51,6 +53,7 @@ func benchGreylist(b *testing.B, name string) (*Greylist, []Triplet) {
 
 // BenchmarkCheck is the whole RCPT check on the memory store, allowlists included.
 func BenchmarkCheck(b *testing.B) {
+	ctx := b.Context()
 	g, err := New(Config{Store: store.NewMemory(store.MemoryOptions{}), AutoAllow: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -79,6 +82,7 @@ func BenchmarkNormalizeSender(b *testing.B) {
 func BenchmarkAttemptParallel(b *testing.B) {
 	for _, name := range []string{"memory", "bolt", "redis"} {
 		b.Run(name, func(b *testing.B) {
+			ctx := b.Context()
 			g, trips := benchGreylist(b, name)
 			b.ReportAllocs()
 			b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
@@ -117,6 +121,7 @@ func BenchmarkAttemptRedisRoundTrips(b *testing.B) {
 	seen := 0 // triplets seen so far, each once
 	for _, phase := range []string{"first-sight", "early-retry"} {
 		b.Run(phase, func(b *testing.B) {
+			ctx := b.Context()
 			calls.Reset()
 			n := 0
 			for b.Loop() {

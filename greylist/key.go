@@ -113,33 +113,53 @@ func isWord(c byte) bool {
 // hashNumbers replaces every word (a run of [A-Za-z0-9_]) made only of
 // digits with '#': bounce-1234-x becomes bounce-#-x, user42 stays.
 func hashNumbers(s string) string {
+	if !hasNumberWord(s) {
+		return s // most senders: no copy
+	}
 	var b strings.Builder
-	changed := false
 	for i := 0; i < len(s); {
 		if !isWord(s[i]) {
 			b.WriteByte(s[i])
 			i++
 			continue
 		}
-		j, digits := i, true
-		for j < len(s) && isWord(s[j]) {
-			if s[j] < '0' || s[j] > '9' {
-				digits = false
-			}
-			j++
-		}
+		j, digits := wordAt(s, i)
 		if digits {
 			b.WriteByte('#')
-			changed = true
 		} else {
 			b.WriteString(s[i:j])
 		}
 		i = j
 	}
-	if !changed {
-		return s
-	}
 	return b.String()
+}
+
+// hasNumberWord reports whether s has a word hashNumbers would replace.
+func hasNumberWord(s string) bool {
+	for i := 0; i < len(s); {
+		if !isWord(s[i]) {
+			i++
+			continue
+		}
+		j, digits := wordAt(s, i)
+		if digits {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// wordAt returns the end of the word that starts at s[i], and whether it
+// is all digits.
+func wordAt(s string, i int) (end int, digits bool) {
+	digits = true
+	for ; i < len(s) && isWord(s[i]); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			digits = false
+		}
+	}
+	return i, digits
 }
 
 // Triplet is what greylisting remembers: the client's network, the

@@ -20,7 +20,7 @@ func TestPeriodOverride(t *testing.T) {
 		return d, ok
 	}})
 	check := g.Check()
-	ctx := context.Background()
+	ctx := t.Context()
 	session := func(ip string) *smtpcheck.Session {
 		return checktest.NewSession(ip).Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
 	}
@@ -53,7 +53,7 @@ func TestPeriodZeroIsOff(t *testing.T) {
 		return 0, s.Conn.ClientIP.String() == "198.51.100.2"
 	}
 	g := newTestGreylist(t, Config{Store: st, Now: clk.Now, Period: off})
-	ctx := context.Background()
+	ctx := t.Context()
 	rcpt := func(ip string) *smtpcheck.Session {
 		return checktest.NewSession(ip).Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
 	}

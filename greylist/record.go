@@ -1,7 +1,6 @@
 package greylist
 
 import (
-	"bytes"
 	"errors"
 	"math"
 	"strconv"
@@ -38,12 +37,21 @@ func decodeRecord(b []byte) (record, error) {
 	// encode writes, without copying the record.
 	var f [4][]byte
 	n := 0
-	for _, w := range bytes.Fields(b) {
+	for i := 0; i < len(b); {
+		if asciiSpace(b[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && !asciiSpace(b[j]) {
+			j++
+		}
 		if n == len(f) {
 			return record{}, errBadRecord
 		}
-		f[n] = w
+		f[n] = b[i:j]
 		n++
+		i = j
 	}
 	if n < 3 || string(f[0]) != "1" {
 		return record{}, errBadRecord
@@ -58,6 +66,11 @@ func decodeRecord(b []byte) (record, error) {
 		r.Hash = string(f[3])
 	}
 	return r, nil
+}
+
+// asciiSpace is bytes.Fields's separator for ASCII text.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // parseSecs parses a non-negative decimal int64 as strconv.ParseInt would

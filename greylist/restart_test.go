@@ -46,7 +46,7 @@ func (r *throwawayRedis) start() {
 	c := redis.NewClient(&redis.Options{Addr: r.addr()})
 	defer c.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
+	for c.Ping(r.t.Context()).Err() != nil {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("redis-server on %s did not come up", r.addr())
 		}
@@ -65,6 +65,7 @@ func (r *throwawayRedis) kill() {
 func (r *throwawayRedis) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
 
 func TestRedisKilledAndRestarted(t *testing.T) {
+	ctx := t.Context()
 	peertest.Look(t, "redis-server", "redis-server")
 	redisClient(t, redisAddr) // skips (or fails when required) like the other Redis tests
 	srv := &throwawayRedis{t: t, port: freePort(t), dir: t.TempDir()}

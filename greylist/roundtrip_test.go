@@ -15,6 +15,7 @@ import (
 // trip, and that a second MX host sharing the database, which has not seen
 // the records, needs at most two.
 func TestRedisOneRoundTrip(t *testing.T) {
+	ctx := t.Context()
 	var calls redistest.Counter
 	c := redistest.Client(t, redisAddr, &calls)
 	prefix := randomPrefix(t, c)

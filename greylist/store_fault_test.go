@@ -64,7 +64,7 @@ func TestHungRedis(t *testing.T) {
 	session := func(rcpt string) *smtpcheck.Session {
 		return checktest.NewSession("198.51.100.7").Helo("mx.example.net").From("a@example.net").To(rcpt).Session()
 	}
-	r := check(context.Background(), session("first@example.org"))
+	r := check(t.Context(), session("first@example.org"))
 	checktest.AssertVerdict(t, r, smtpcheck.DeferIfPermit, 451, "4.7.1", Name)
 
 	srv.Freeze(t)
@@ -75,7 +75,7 @@ func TestHungRedis(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			// The SMTP command's own deadline, which the store must not use up.
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			start := time.Now()
 			results[i] = check(ctx, session(fmt.Sprintf("rcpt%d@example.org", i)))
@@ -95,7 +95,7 @@ func TestHungRedis(t *testing.T) {
 	}
 
 	clk.Advance(time.Minute)
-	r = check(context.Background(), session("late@example.org"))
+	r = check(t.Context(), session("late@example.org"))
 	checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.3.0", Name)
 	got := logs.lines(msg)
 	if len(got) != 2 || !strings.Contains(got[1], fmt.Sprintf("count=%d", n)) {
@@ -104,6 +104,6 @@ func TestHungRedis(t *testing.T) {
 
 	srv.Thaw(t)
 	// The first triplet, a minute into its five, is still waiting.
-	r = check(context.Background(), session("first@example.org"))
+	r = check(t.Context(), session("first@example.org"))
 	checktest.AssertVerdict(t, r, smtpcheck.DeferIfPermit, 451, "4.7.1", Name)
 }

@@ -1,9 +1,8 @@
 package greylist
 
 import (
-	"context"
+	"github.com/smtppolicy/smtppolicy/internal/storekind"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/boltstore"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
@@ -34,32 +31,12 @@ const redisAddr = redistest.Addr
 func redisClient(t testing.TB, addr string) *redis.Client { return redistest.Client(t, addr) }
 func randomPrefix(t testing.TB, c *redis.Client) string   { return redistest.Prefix(t, c) }
 
-var stores = map[string]storeMaker{
-	"memory": func(t testing.TB, clk *clock) (store.Store, string) {
-		s := store.NewMemory(store.MemoryOptions{Now: clk.Now})
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	"bolt": func(t testing.TB, clk *clock) (store.Store, string) {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "grey.db"), boltstore.Options{Now: clk.Now})
-		if err != nil {
-			t.Fatalf("boltstore.Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	"redis": func(t testing.TB, clk *clock) (store.Store, string) {
-		c := redisClient(t, redisAddr)
-		// Redis expires keys on its own clock; the Greylist's rules read
-		// the times inside each record, so the injected clock still rules.
-		return redisstore.New(c, redisstore.Options{}), randomPrefix(t, c)
-	},
-}
-
 // forEachStore runs fn against every store.
 func forEachStore(t *testing.T, fn func(t *testing.T, mk storeMaker)) {
-	for _, name := range []string{"memory", "bolt", "redis"} {
-		t.Run(name, func(t *testing.T) { fn(t, stores[name]) })
+	for _, kind := range storekind.Names() {
+		t.Run(kind, func(t *testing.T) {
+			fn(t, func(t testing.TB, clk *clock) (store.Store, string) { return storekind.Open(t, kind, clk) })
+		})
 	}
 }
 
@@ -87,12 +64,10 @@ func suiteGreylist(t *testing.T, mk storeMaker, cfg Config) (*Greylist, *clock) 
 	return newTestGreylist(t, cfg), clk
 }
 
-var (
-	tripA = Triplet{Client: netip.MustParsePrefix("192.0.2.0/24"), Sender: "a@example.org", Rcpt: "b@example.net"}
-	ctx   = context.Background()
-)
+var tripA = Triplet{Client: netip.MustParsePrefix("192.0.2.0/24"), Sender: "a@example.org", Rcpt: "b@example.net"}
 
 func attempt(t *testing.T, g *Greylist, tr Triplet, hash string) Decision {
+	ctx := t.Context()
 	t.Helper()
 	d, err := g.Attempt(ctx, tr, hash)
 	if err != nil {
@@ -157,6 +132,7 @@ func TestTiming(t *testing.T) {
 			wantOutcome(t, attempt(t, g, tripA, ""), FirstSeen, 5*time.Minute)
 		})
 		t.Run("first seen in the future restarts", func(t *testing.T) {
+			ctx := t.Context()
 			g, clk := suiteGreylist(t, mk, Config{})
 			future := record{First: clk.Now().Add(time.Hour).Unix()}
 			if err := g.cfg.Store.Set(ctx, g.Key(tripA), future.encode(), time.Hour); err != nil {
@@ -165,6 +141,7 @@ func TestTiming(t *testing.T) {
 			wantOutcome(t, attempt(t, g, tripA, ""), FirstSeen, 5*time.Minute)
 		})
 		t.Run("damaged record is replaced", func(t *testing.T) {
+			ctx := t.Context()
 			g, _ := suiteGreylist(t, mk, Config{})
 			if err := g.cfg.Store.Set(ctx, g.Key(tripA), []byte("garbage\x00"), time.Hour); err != nil {
 				t.Fatal(err)
@@ -246,6 +223,7 @@ func TestContentGreylisting(t *testing.T) {
 
 func TestRaceOneRecord(t *testing.T) {
 	forEachStore(t, func(t *testing.T, mk storeMaker) {
+		ctx := t.Context()
 		g, _ := suiteGreylist(t, mk, Config{})
 		const n = 8
 		var wg sync.WaitGroup
@@ -283,6 +261,7 @@ func TestRaceOneRecord(t *testing.T) {
 
 func TestReleaseAndPending(t *testing.T) {
 	forEachStore(t, func(t *testing.T, mk storeMaker) {
+		ctx := t.Context()
 		g, clk := suiteGreylist(t, mk, Config{})
 		tripB := tripA
 		tripB.Rcpt = "c@example.net"
@@ -323,6 +302,7 @@ func TestReleaseAndPending(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	ctx := t.Context()
 	clk := newClock()
 	g := newTestGreylist(t, Config{Now: clk.Now, Hostname: "mx.example.net"})
 	check := g.Check()
@@ -355,16 +335,19 @@ func TestCheck(t *testing.T) {
 
 func TestCheckOptions(t *testing.T) {
 	t.Run("Exchange 4.2.0", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Exchange: true})
 		r := g.Check()(ctx, checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session())
 		checktest.AssertVerdict(t, r, smtpcheck.DeferIfPermit, 451, "4.2.0", Name)
 	})
 	t.Run("TempFail", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{TempFail: true})
 		r := g.Check()(ctx, checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session())
 		checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.7.1", Name)
 	})
 	t.Run("not at RCPT", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{})
 		r := g.Check()(ctx, checktest.NewSession("192.0.2.10").From("a@example.org").Session())
 		checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", "")
@@ -378,6 +361,7 @@ func TestStoreDown(t *testing.T) {
 		return checktest.NewSession("192.0.2.10").From("a@example.org").To("b@example.net").Session()
 	}
 	t.Run("temp-fail", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Store: s, OnError: smtpcheck.FailTemp})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.3.0", Name)
@@ -386,11 +370,13 @@ func TestStoreDown(t *testing.T) {
 		}
 	})
 	t.Run("fail open by default", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Store: s})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", Name)
 	})
 	t.Run("fail closed", func(t *testing.T) {
+		ctx := t.Context()
 		g := newTestGreylist(t, Config{Store: s, OnError: smtpcheck.FailClosed})
 		r := g.Check()(ctx, sess())
 		checktest.AssertVerdict(t, r, smtpcheck.Reject, 554, "5.7.0", Name)

@@ -1,7 +1,6 @@
 package msgauth_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"strings"
 	"testing"
@@ -101,7 +100,7 @@ func TestARC(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := session(t, tt.msg, "list-bounces@lists.example.org")
-			r := v.Check()(context.Background(), s)
+			r := v.Check()(t.Context(), s)
 			o, _ := msgauth.ResultOf(s)
 			if o.ARC.Result != tt.arc {
 				t.Errorf("arc=%s (%v), want %s", o.ARC.Result, o.ARC.Err, tt.arc)

@@ -1,7 +1,6 @@
 package msgauth_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/msgauth"
@@ -21,7 +20,7 @@ func BenchmarkVerify(b *testing.B) {
 			s := session(b, sign(b, plainMessage, "example.net", sel), "alice@example.net")
 			b.ReportAllocs()
 			for b.Loop() {
-				if o, err := v.Verify(context.Background(), s); err != nil || o.DMARC.Result != msgauth.Pass {
+				if o, err := v.Verify(b.Context(), s); err != nil || o.DMARC.Result != msgauth.Pass {
 					b.Fatalf("%v %v", o.DMARC.Result, err)
 				}
 			}

@@ -2,7 +2,6 @@ package msgauth_test
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -192,7 +191,7 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := session(t, tt.msg, "bounce@elsewhere.example")
-			r := v.Check()(context.Background(), s)
+			r := v.Check()(t.Context(), s)
 			o, ok := msgauth.ResultOf(s)
 			if !ok {
 				t.Fatalf("no outcome stored; result %v", r.LogValue())
@@ -255,10 +254,10 @@ func TestSPFAlignment(t *testing.T) {
 		{"", msgauth.Pass, smtpcheck.Continue},                      // null sender: the HELO name mx.example.net
 	} {
 		s := session(t, plainMessage, tt.mailFrom)
-		if r := spf(context.Background(), s); r.Action != smtpcheck.Continue {
+		if r := spf(t.Context(), s); r.Action != smtpcheck.Continue {
 			t.Fatalf("%s: SPF verdict %v", tt.mailFrom, r.Action)
 		}
-		r := v.Check()(context.Background(), s)
+		r := v.Check()(t.Context(), s)
 		o, _ := msgauth.ResultOf(s)
 		if o.DMARC.Result != tt.dmarc || r.Action != tt.action {
 			t.Errorf("MAIL FROM %s: dmarc=%s action=%v, want %s %v", tt.mailFrom, o.DMARC.Result, r.Action, tt.dmarc, tt.action)
@@ -299,7 +298,7 @@ func TestSpoofExemptions(t *testing.T) {
 		}
 		s := session(t, m, "ceo@example.net")
 		tt.set(s)
-		if r := v.Check()(context.Background(), s); r.Action != tt.action {
+		if r := v.Check()(t.Context(), s); r.Action != tt.action {
 			t.Errorf("%s: action %v, want %v (%s)", tt.name, r.Action, tt.action, r.Reason)
 		}
 	}
@@ -320,7 +319,7 @@ func TestNoMessage(t *testing.T) {
 	w := newWorld(t)
 	v, _ := msgauth.New(msgauth.Config{Resolver: w.res})
 	s := &smtpcheck.Session{Stage: smtpcheck.StageRcpt}
-	if r := v.Check()(context.Background(), s); !r.IsZero() {
+	if r := v.Check()(t.Context(), s); !r.IsZero() {
 		t.Errorf("result before end of data = %v, want none", r.LogValue())
 	}
 }

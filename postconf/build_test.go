@@ -61,7 +61,7 @@ func build(t *testing.T, src string, env postconf.Env) *postconf.Config {
 // that is not "continue", or the RCPT decision.
 func run(t *testing.T, p *smtpcheck.Policy, ip, helo, from, rcpt string) smtpcheck.Decision {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	b := checktest.NewSession(ip)
 	if d := p.Evaluate(ctx, b.Session()); d.Result.Action != smtpcheck.Continue {
 		return d
@@ -144,7 +144,7 @@ func TestRestrictions(t *testing.T) {
 
 func TestDelayReject(t *testing.T) {
 	conf := "smtpd_client_restrictions = reject\nsmtpd_recipient_restrictions = permit\n"
-	ctx := context.Background()
+	ctx := t.Context()
 
 	// smtpd_delay_reject = yes (the default): the client restriction is
 	// evaluated at RCPT, and a recipient-list permit does not override it.
@@ -192,7 +192,7 @@ func TestDryRun(t *testing.T) {
 func TestPostscreenScore(t *testing.T) {
 	conf := "postscreen_dnsbl_sites = zen.test*2, uce.test*1, wl.test*-5\npostscreen_dnsbl_threshold = 2\npostscreen_dnsbl_allowlist_threshold = -1\n"
 	cfg := build(t, conf, postconf.Env{Resolver: testDNS(t)})
-	ctx := context.Background()
+	ctx := t.Context()
 	// 192.0.2.67 scores 1 (uce.test): below the threshold.
 	if d := cfg.Policy.Evaluate(ctx, checktest.NewSession("192.0.2.67").Session()); d.Result.Action.Refuses() {
 		t.Errorf("score 1: %v, want no refusal", d.Result.Action)

@@ -179,7 +179,7 @@ func TestAllowlistNeverRelays(t *testing.T) {
 			if tt.ip == "192.0.2.99" {
 				b = b.PTR("spammer.example")
 			}
-			ctx := context.Background()
+			ctx := t.Context()
 			d := cfg.Policy.Evaluate(ctx, b.Helo("mx.example.net").From("a@example.net").To(tt.rcpt).Session())
 			if d.Result.Action != tt.wantAction {
 				t.Fatalf("verdict = %v (%s), want %v", d.Result.Action, d.Result.Reason, tt.wantAction)
@@ -234,7 +234,7 @@ func TestUnauthPipeliningReply(t *testing.T) {
 		cfg := build(t, tt.conf, postconf.Env{Domains: []string{"example.org"}})
 		s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
 		s.Proto.Pipelined = true
-		ctx := context.Background()
+		ctx := t.Context()
 		d := cfg.Policy.Evaluate(ctx, s)
 		if d.Result.Action == smtpcheck.Continue {
 			s.Stage = smtpcheck.StageData
@@ -398,7 +398,7 @@ func TestTableActionsCarriedOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From(tt.from).To("b@example.org").Session()
-		d := cfg.Policy.Evaluate(context.Background(), s)
+		d := cfg.Policy.Evaluate(t.Context(), s)
 		if d.Result.Action != tt.action {
 			t.Errorf("%s: verdict = %v, want %v", tt.from, d.Result.Action, tt.action)
 		}
@@ -421,7 +421,7 @@ func TestRHSBLClientReply(t *testing.T) {
 	res := testDNS(t)
 	cfg := build(t, "smtpd_client_restrictions = reject_rhsbl_client dbl.test", postconf.Env{Resolver: res, Domains: []string{"example.org"}})
 	s := checktest.NewSession("192.0.2.99").PTR("spammer.example").Helo("mx.example.net").From("a@example.net").To("b@example.org").Session()
-	d := cfg.Policy.Evaluate(context.Background(), s)
+	d := cfg.Policy.Evaluate(t.Context(), s)
 	if got, want := d.Result.DefaultReply().Error(), "554 5.7.1 Service unavailable; Client host [spammer.example] blocked using dbl.test"; got != want {
 		t.Errorf("reply = %q, want %q", got, want)
 	}
@@ -493,7 +493,7 @@ func TestTableClassEvaluatedInPlace(t *testing.T) {
 			{"alice@example.net", "550 5.1.1 <carol@relay.example>: Recipient address rejected: User unknown in relay recipient table"},
 		} {
 			s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From(tt.from).To("carol@relay.example").Session()
-			d := cfg.Policy.Evaluate(context.Background(), s)
+			d := cfg.Policy.Evaluate(t.Context(), s)
 			if got := strings.SplitN(d.Result.DefaultReply().Error(), "\n", 2)[0]; got != tt.want {
 				t.Errorf("PassActions %v, sender %s: reply = %q, want %q", pass, tt.from, got, tt.want)
 			}

@@ -1,7 +1,6 @@
 package postscreen
 
 import (
-	"context"
 	"net/netip"
 	"testing"
 
@@ -19,7 +18,7 @@ func TestBeginOneRoundTripOnRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := New(Config{Cache: cache, Enabled: Tests(0).With(Pregreet).With(DNSBL)})
-	ctx := context.Background()
+	ctx := t.Context()
 	if err := sc.Finish(ctx, client, sc.Config().Enabled, 0, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +37,7 @@ func BenchmarkCacheHitMemory(b *testing.B) {
 	defer s.Close()
 	cache, _ := NewCache(CacheConfig{Store: s})
 	sc := New(Config{Cache: cache, Enabled: Tests(0).With(Pregreet).With(DNSBL).With(Pipelining).With(NonSMTP).With(BareNewline)})
-	ctx := context.Background()
+	ctx := b.Context()
 	sc.Finish(ctx, client, sc.Config().Enabled, 0, 0)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -52,7 +51,7 @@ func BenchmarkCacheHitRedis(b *testing.B) {
 	c := redistest.Client(b, redistest.Addr)
 	cache, _ := NewCache(CacheConfig{Store: redisstore.New(c, redisstore.Options{}), Prefix: redistest.Prefix(b, c) + "ps:"})
 	sc := New(Config{Cache: cache, Enabled: Tests(0).With(Pregreet).With(DNSBL)})
-	ctx := context.Background()
+	ctx := b.Context()
 	sc.Finish(ctx, client, sc.Config().Enabled, 0, 0)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -66,7 +65,7 @@ func BenchmarkCacheRecordMemory(b *testing.B) {
 	s := store.NewMemory(store.MemoryOptions{})
 	defer s.Close()
 	cache, _ := NewCache(CacheConfig{Store: s})
-	ctx := context.Background()
+	ctx := b.Context()
 	ip := netip.MustParseAddr("192.0.2.1")
 	b.ReportAllocs()
 	for b.Loop() {

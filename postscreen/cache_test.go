@@ -1,49 +1,26 @@
 package postscreen
 
 import (
-	"context"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/access/postfix"
+	"github.com/smtppolicy/smtppolicy/internal/storekind"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/boltstore"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
 
-// stores make a fresh store for one test and the key prefix to use; the
-// cache reads expiry times from its records, so the injected clock rules
-// even on Redis, which expires whole records on its own clock.
-var stores = map[string]func(t testing.TB, clk *storetest.Clock) (store.Store, string){
-	"memory": func(t testing.TB, clk *storetest.Clock) (store.Store, string) {
-		s := store.NewMemory(store.MemoryOptions{Now: clk.Now})
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	"bolt": func(t testing.TB, clk *storetest.Clock) (store.Store, string) {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "ps.db"), boltstore.Options{Now: clk.Now})
-		if err != nil {
-			t.Fatalf("boltstore.Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	"redis": func(t testing.TB, clk *storetest.Clock) (store.Store, string) {
-		c := redistest.Client(t, redistest.Addr)
-		return redisstore.New(c, redisstore.Options{}), redistest.Prefix(t, c) + "ps:"
-	},
-}
-
+// forEachStore runs fn on a Cache over each kind of store; the cache reads
+// expiry times from its records, so the injected clock rules even on Redis,
+// which expires whole records on its own clock.
 func forEachStore(t *testing.T, fn func(t *testing.T, c *Cache, clk *storetest.Clock)) {
-	for _, name := range []string{"memory", "bolt", "redis"} {
-		t.Run(name, func(t *testing.T) {
+	for _, kind := range storekind.Names() {
+		t.Run(kind, func(t *testing.T) {
 			clk := storetest.NewClock()
-			s, prefix := stores[name](t, clk)
+			s, prefix := storekind.Open(t, kind, clk)
+			prefix += "ps:"
 			c, err := NewCache(CacheConfig{Store: s, Prefix: prefix, Now: clk.Now})
 			if err != nil {
 				t.Fatalf("NewCache: %v", err)
@@ -57,7 +34,7 @@ var client = netip.MustParseAddr("192.0.2.7")
 
 func TestCachePerTestExpiry(t *testing.T) {
 	forEachStore(t, func(t *testing.T, c *Cache, clk *storetest.Clock) {
-		ctx := context.Background()
+		ctx := t.Context()
 		all := Tests(0).With(Pregreet).With(DNSBL).With(Pipelining).With(NonSMTP).With(BareNewline)
 		e, err := c.Lookup(ctx, client)
 		if err != nil {
@@ -95,7 +72,7 @@ func TestCachePerTestExpiry(t *testing.T) {
 
 func TestCacheFailForgetsPass(t *testing.T) {
 	forEachStore(t, func(t *testing.T, c *Cache, clk *storetest.Clock) {
-		ctx := context.Background()
+		ctx := t.Context()
 		deep := Deep
 		if err := c.Record(ctx, client, deep, 0, 0); err != nil {
 			t.Fatal(err)
@@ -182,7 +159,7 @@ func FuzzEntryText(f *testing.F) {
 }
 
 func TestScreenBegin(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	clk := storetest.NewClock()
 	s := store.NewMemory(store.MemoryOptions{Now: clk.Now})
 	defer s.Close()
@@ -243,7 +220,7 @@ func TestScreenNothingEnabled(t *testing.T) {
 	defer s.Close()
 	c, _ := NewCache(CacheConfig{Store: s})
 	sc := New(Config{Cache: c})
-	if st := sc.Begin(context.Background(), client); st.Cached {
+	if st := sc.Begin(t.Context(), client); st.Cached {
 		t.Errorf("Begin with no test enabled = %+v, want not cached", st)
 	}
 }

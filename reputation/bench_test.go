@@ -1,7 +1,6 @@
 package reputation
 
 import (
-	"context"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -12,7 +11,7 @@ import (
 
 func benchSession(b *testing.B, s store.Store) {
 	r, _ := New(Config{Store: s, BlockAfter: 1e9})
-	ctx := context.Background()
+	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
 		sess := &smtpcheck.Session{Conn: smtpcheck.Conn{ClientIP: bot.IP, Confirmed: []string{"mx.example.net"}}}
@@ -40,7 +39,7 @@ func BenchmarkLookupMemory(b *testing.B) {
 	s := store.NewMemory(store.MemoryOptions{})
 	defer s.Close()
 	r, _ := New(Config{Store: s})
-	ctx := context.Background()
+	ctx := b.Context()
 	r.Learn(ctx, bot, 1, 1)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,46 +4,25 @@ import (
 	"context"
 	"math"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/internal/storekind"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/boltstore"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
-	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
 
-var stores = map[string]func(t testing.TB, clk *storetest.Clock) (store.Store, string){
-	"memory": func(t testing.TB, clk *storetest.Clock) (store.Store, string) {
-		s := store.NewMemory(store.MemoryOptions{Now: clk.Now})
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	"bolt": func(t testing.TB, clk *storetest.Clock) (store.Store, string) {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "rep.db"), boltstore.Options{Now: clk.Now})
-		if err != nil {
-			t.Fatalf("boltstore.Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s, ""
-	},
-	// Redis expires records on its own clock; the decay and the block are
-	// computed from the times inside each record, so the test clock rules.
-	"redis": func(t testing.TB, clk *storetest.Clock) (store.Store, string) {
-		c := redistest.Client(t, redistest.Addr)
-		return redisstore.New(c, redisstore.Options{}), redistest.Prefix(t, c) + "rep:"
-	},
-}
-
+// forEachStore runs fn on a Reputation over each kind of store. Redis
+// expires records on its own clock; the decay and the block are computed
+// from the times inside each record, so the test clock rules there too.
 func forEachStore(t *testing.T, cfg Config, fn func(t *testing.T, r *Reputation, clk *storetest.Clock)) {
-	for _, name := range []string{"memory", "bolt", "redis"} {
-		t.Run(name, func(t *testing.T) {
+	for _, kind := range storekind.Names() {
+		t.Run(kind, func(t *testing.T) {
 			clk := storetest.NewClock()
-			s, prefix := stores[name](t, clk)
+			s, prefix := storekind.Open(t, kind, clk)
+			prefix += "rep:"
 			c := cfg
 			c.Store, c.Prefix, c.Now = s, prefix, clk.Now
 			r, err := New(c)
@@ -61,7 +40,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-3 }
 
 func TestLearnDecays(t *testing.T) {
 	forEachStore(t, Config{HalfLife: time.Hour}, func(t *testing.T, r *Reputation, clk *storetest.Clock) {
-		ctx := context.Background()
+		ctx := t.Context()
 		if err := r.Learn(ctx, bot, 0, 8); err != nil {
 			t.Fatalf("Learn: %v", err)
 		}
@@ -96,7 +75,7 @@ func TestLearnDecays(t *testing.T) {
 
 func TestBlockAfterRepeatedRefusals(t *testing.T) {
 	forEachStore(t, Config{BlockAfter: 5, BlockFor: 30 * time.Minute}, func(t *testing.T, r *Reputation, clk *storetest.Clock) {
-		ctx := context.Background()
+		ctx := t.Context()
 		for i := 0; i < 4; i++ {
 			r.Learn(ctx, bot, 0, 1)
 			clk.Advance(time.Second) // refusals seconds apart decay a hair
@@ -184,7 +163,7 @@ func FuzzRecord(f *testing.F) {
 // Done at the end; a blocked client gets 421 and is disconnected.
 func TestSessionPath(t *testing.T) {
 	forEachStore(t, Config{BlockAfter: 3}, func(t *testing.T, r *Reputation, clk *storetest.Clock) {
-		ctx := context.Background()
+		ctx := t.Context()
 		refuse := Observe(func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
 			return smtpcheck.Result{Action: smtpcheck.Reject}
 		})

@@ -24,7 +24,7 @@ func BenchmarkTenPureChecks(b *testing.B) {
 	checks = append(checks, smtpcheck.RelayControl("example.org"))
 	p := &smtpcheck.Policy{Rcpt: smtpcheck.FirstMatch(checks...)}
 	s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("a@example.net").To("bob@example.org").Session()
-	ctx := context.Background()
+	ctx := b.Context()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -29,7 +29,7 @@ func TestGuardErrorPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.policy.String(), func(t *testing.T) {
 			c := smtpcheck.Guard(failing, smtpcheck.Options{Name: "lookup", OnError: tt.policy})
-			got := c(context.Background(), checktest.NewSession("192.0.2.1").Session())
+			got := c(t.Context(), checktest.NewSession("192.0.2.1").Session())
 			checktest.AssertVerdict(t, got, tt.wantAction, tt.wantCode, "", "lookup")
 			if !errors.Is(got.Err, errLookup) {
 				t.Errorf("Guard() err = %v, want the check's error kept for the trace", got.Err)
@@ -63,7 +63,7 @@ func TestGuardContainsPanics(t *testing.T) {
 	boom := func(context.Context, *smtpcheck.Session) smtpcheck.Result { panic("boom") }
 	for _, timeout := range []time.Duration{0, time.Second} {
 		c := smtpcheck.Guard(boom, smtpcheck.Options{Name: "boom", Timeout: timeout})
-		got := c(context.Background(), checktest.NewSession("192.0.2.1").Session())
+		got := c(t.Context(), checktest.NewSession("192.0.2.1").Session())
 		// Even under the default fail-open policy a panic temp-fails.
 		checktest.AssertVerdict(t, got, smtpcheck.TempFail, 451, "4.3.0", "boom")
 		var pe *smtpcheck.PanicError
@@ -89,7 +89,7 @@ func TestSkipConditions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := c(context.Background(), tt.s); got.Action != tt.want {
+			if got := c(t.Context(), tt.s); got.Action != tt.want {
 				t.Errorf("guarded check = %v, want %v", got.Action, tt.want)
 			}
 		})
@@ -114,7 +114,7 @@ func TestRelayControl(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := relay(context.Background(), tt.b.Session())
+			got := relay(t.Context(), tt.b.Session())
 			if got.Action != tt.want {
 				t.Fatalf("RelayControl() = %v, want %v", got.Action, tt.want)
 			}

@@ -57,7 +57,7 @@ func TestFirstMatch(t *testing.T) {
 				checks[i] = fixed("c"+string(rune('0'+i)), r)
 			}
 			s := checktest.NewSession("192.0.2.1").To("a@example.org").Session()
-			got := smtpcheck.FirstMatch(checks...)(context.Background(), s)
+			got := smtpcheck.FirstMatch(checks...)(t.Context(), s)
 			if got.Action != tt.wantAction {
 				t.Fatalf("FirstMatch() action = %v, want %v", got.Action, tt.wantAction)
 			}
@@ -72,7 +72,7 @@ func TestFirstMatchStopsEvaluating(t *testing.T) {
 	var ran atomic.Int32
 	counter := func(context.Context, *smtpcheck.Session) smtpcheck.Result { ran.Add(1); return smtpcheck.Result{} }
 	list := smtpcheck.FirstMatch(counter, fixed("stop", permit), counter)
-	list(context.Background(), checktest.NewSession("192.0.2.1").Session())
+	list(t.Context(), checktest.NewSession("192.0.2.1").Session())
 	if ran.Load() != 1 {
 		t.Errorf("checks after a permit ran: %d calls, want 1", ran.Load())
 	}
@@ -81,7 +81,7 @@ func TestFirstMatchStopsEvaluating(t *testing.T) {
 func TestFirstMatchAccumulatesHeadersAndScore(t *testing.T) {
 	a := smtpcheck.Result{Score: 1.5, Headers: []smtpcheck.HeaderField{{Name: "X-A", Value: "1"}}}
 	b := smtpcheck.Result{Score: 2, Headers: []smtpcheck.HeaderField{{Name: "X-B", Value: "2"}}}
-	got := smtpcheck.FirstMatch(fixed("a", a), fixed("b", b))(context.Background(), checktest.NewSession("192.0.2.1").Session())
+	got := smtpcheck.FirstMatch(fixed("a", a), fixed("b", b))(t.Context(), checktest.NewSession("192.0.2.1").Session())
 	if got.Score != 3.5 || len(got.Headers) != 2 {
 		t.Errorf("FirstMatch() score=%v headers=%v, want 3.5 and two headers", got.Score, got.Headers)
 	}
@@ -108,7 +108,7 @@ func TestParallelSharesOneDeadline(t *testing.T) {
 	checks = append(checks, slow(40*time.Millisecond, smtpcheck.Result{Action: smtpcheck.Reject, Reason: smtpcheck.Reason{Check: "first"}}))
 	checks = append(checks, slow(1*time.Millisecond, smtpcheck.Result{Action: smtpcheck.Reject, Reason: smtpcheck.Reason{Check: "second"}}))
 	s := checktest.NewSession("192.0.2.1").Session()
-	got := smtpcheck.Parallel(time.Second, checks...)(context.Background(), s)
+	got := smtpcheck.Parallel(time.Second, checks...)(t.Context(), s)
 	if got.Action != smtpcheck.Reject || got.Reason.Check != "first" {
 		t.Fatalf("Parallel() = %v by %q, want reject by %q", got.Action, got.Reason.Check, "first")
 	}
@@ -160,7 +160,7 @@ func TestScore(t *testing.T) {
 			for i, sc := range tt.scores {
 				checks = append(checks, w("w"+string(rune('a'+i)), sc))
 			}
-			got := smtpcheck.Score("dnsbl-score", th, checks...)(context.Background(), checktest.NewSession("192.0.2.1").Session())
+			got := smtpcheck.Score("dnsbl-score", th, checks...)(t.Context(), checktest.NewSession("192.0.2.1").Session())
 			if got.Action != tt.want {
 				t.Errorf("Score(%v) = %v, want %v (reason %s)", tt.scores, got.Action, tt.want, got.Reason)
 			}
@@ -173,7 +173,7 @@ func TestScore(t *testing.T) {
 
 func TestScoreRejectUsesTopContributorsReply(t *testing.T) {
 	listed := smtpcheck.Result{Score: 5, Reply: reply.HostBlacklisted("h", "192.0.2.9"), Reason: smtpcheck.Reason{Check: "list", Rule: "big.example"}}
-	got := smtpcheck.Score("s", smtpcheck.Thresholds{Reject: 5}, fixed("list", listed))(context.Background(), checktest.NewSession("192.0.2.9").Session())
+	got := smtpcheck.Score("s", smtpcheck.Thresholds{Reject: 5}, fixed("list", listed))(t.Context(), checktest.NewSession("192.0.2.9").Session())
 	checktest.AssertVerdict(t, got, smtpcheck.Reject, 550, "5.7.1", "s")
 	checktest.AssertReplyContains(t, got, "192.0.2.9")
 	if got.Reason.Evidence != "big.example=5" {

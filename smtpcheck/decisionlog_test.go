@@ -29,7 +29,7 @@ func TestDecisionLogLine(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(&buf, nil)),
 	}
 	s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").From("a@example.net").To("bob@example.org").Session()
-	d := p.Evaluate(context.Background(), s)
+	d := p.Evaluate(t.Context(), s)
 	if d.Result.Action != smtpcheck.TempFail || len(d.Steps) != 2 {
 		t.Fatalf("Evaluate = %v with %d steps, want tempfail after 2", d.Result.Action, len(d.Steps))
 	}

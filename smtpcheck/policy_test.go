@@ -33,7 +33,7 @@ func TestDelayedRejection(t *testing.T) {
 		Rcpt:        smtpcheck.FirstMatch(smtpcheck.Named("postmaster", postmasterOK), smtpcheck.RelayControl("example.org")),
 		DelayReject: true,
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	b := checktest.NewSession("192.0.2.66")
 	s := b.Session()
 
@@ -63,7 +63,7 @@ func TestDelayedRejection(t *testing.T) {
 
 func TestNoDelayRejectsAtConnect(t *testing.T) {
 	p := &smtpcheck.Policy{Connect: smtpcheck.Named("dnsbl", listedClient)}
-	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.66").Session())
+	d := p.Evaluate(t.Context(), checktest.NewSession("192.0.2.66").Session())
 	checktest.AssertVerdict(t, d.Result, smtpcheck.Reject, 550, "", "dnsbl")
 }
 
@@ -71,7 +71,7 @@ func TestImmediateIsNeverHeld(t *testing.T) {
 	imm := reject
 	imm.Immediate = true
 	p := &smtpcheck.Policy{Mail: fixed("irject", imm), DelayReject: true}
-	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").From("a@example.net").Session())
+	d := p.Evaluate(t.Context(), checktest.NewSession("192.0.2.1").From("a@example.net").Session())
 	if d.Result.Action != smtpcheck.Reject || d.Held {
 		t.Errorf("immediate rejection: %v held=%v, want reject now", d.Result.Action, d.Held)
 	}
@@ -82,7 +82,7 @@ func TestDeferIfPermitAcrossStages(t *testing.T) {
 		Mail: fixed("greylist-ish", deferIP),
 		Rcpt: smtpcheck.FirstMatch(smtpcheck.RelayControl("example.org")),
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	b := checktest.NewSession("192.0.2.1").From("a@example.net")
 	if d := p.Evaluate(ctx, b.Session()); d.Result.Action != smtpcheck.Continue {
 		t.Fatalf("mail: %v, want continue (defer held)", d.Result.Action)
@@ -111,7 +111,7 @@ func TestTraceAndLog(t *testing.T) {
 			mu.Unlock()
 		}},
 	}
-	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
+	d := p.Evaluate(t.Context(), checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
 	if len(d.Steps) != 2 || d.Steps[0].Check != "first" || d.Steps[1].Check != "relay" {
 		t.Fatalf("trace steps = %+v, want first then relay", d.Steps)
 	}
@@ -131,7 +131,7 @@ func TestTraceAndLog(t *testing.T) {
 
 func TestDryRunLetsEverythingPass(t *testing.T) {
 	p := &smtpcheck.Policy{Rcpt: smtpcheck.RelayControl("example.org"), DryRun: true}
-	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
+	d := p.Evaluate(t.Context(), checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
 	if d.Result.Action != smtpcheck.Continue || d.Would.Action != smtpcheck.Reject {
 		t.Errorf("dry run: result %v would %v, want continue and would reject", d.Result.Action, d.Would.Action)
 	}
@@ -139,7 +139,7 @@ func TestDryRunLetsEverythingPass(t *testing.T) {
 
 func TestEvaluatePanicTempFails(t *testing.T) {
 	p := &smtpcheck.Policy{Helo: func(context.Context, *smtpcheck.Session) smtpcheck.Result { panic("bug") }}
-	d := p.Evaluate(context.Background(), checktest.NewSession("192.0.2.1").Helo("x.example").Session())
+	d := p.Evaluate(t.Context(), checktest.NewSession("192.0.2.1").Helo("x.example").Session())
 	checktest.AssertVerdict(t, d.Result, smtpcheck.TempFail, 451, "4.3.0", "")
 }
 
@@ -147,12 +147,8 @@ func TestEvaluatePanicTempFails(t *testing.T) {
 // refusal held at connect, the recipient's own go-on beside the held
 // refusal given at RCPT, and a dry run's suppressed refusal.
 func TestDecisionChecked(t *testing.T) {
-	p := &smtpcheck.Policy{
-		Connect:     smtpcheck.Named("dnsbl", listedClient),
-		Rcpt:        smtpcheck.RelayControl("example.org"),
-		DelayReject: true,
-	}
-	ctx := context.Background()
+	p := delayedListing()
+	ctx := t.Context()
 	b := checktest.NewSession("192.0.2.66")
 	s := b.Session()
 	d := p.Evaluate(ctx, s)

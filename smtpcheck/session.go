@@ -269,6 +269,18 @@ func (s *Session) SetValue(key, value any) {
 	s.values = append(s.values, keyValue{key, value})
 }
 
+// Reset makes s a fresh Session again, as new(Session) is, keeping only
+// the memory of its trace buffer, so a front-end that judges one short
+// session after another (a policy service's requests) can reuse one
+// Session and its trace without allocating either. Nothing may hold s
+// (a check's goroutine, a log record) when it is reset.
+func (s *Session) Reset() {
+	steps := s.traceBuf.steps[:cap(s.traceBuf.steps)]
+	clear(steps) // the earlier steps' results hold no memory alive
+	*s = Session{}
+	s.traceBuf.steps = steps[:0]
+}
+
 // ResetTransaction forgets the MAIL transaction (after RSET, a completed
 // message or a new MAIL), keeping connection and HELO facts, and any verdict
 // from connect or the current HELO still held for RCPT.

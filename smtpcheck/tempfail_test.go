@@ -41,7 +41,7 @@ func TestTempFailureDefersToReject(t *testing.T) {
 			for i, r := range tt.list {
 				checks = append(checks, fixed(string(rune('a'+i)), r))
 			}
-			got := smtpcheck.FirstMatch(checks...)(context.Background(), checktest.NewSession("192.0.2.1").To("bob@example.org").Session())
+			got := smtpcheck.FirstMatch(checks...)(t.Context(), checktest.NewSession("192.0.2.1").To("bob@example.org").Session())
 			checktest.AssertVerdict(t, got, tt.wantAction, tt.wantCode, "", "")
 		})
 	}
@@ -60,7 +60,7 @@ func TestTempFailureAtRcptYieldsHeldReject(t *testing.T) {
 		s := checktest.NewSession("192.0.2.66").Session()
 		run := func(st smtpcheck.Stage) smtpcheck.Decision {
 			s.Stage = st
-			return p.Evaluate(context.Background(), s)
+			return p.Evaluate(t.Context(), s)
 		}
 		if d := run(smtpcheck.StageConnect); !d.Held {
 			t.Fatalf("connect: the listing was not held: %+v", d.Result)
@@ -73,7 +73,7 @@ func TestTempFailureAtRcptYieldsHeldReject(t *testing.T) {
 
 		p.Connect = nil
 		s = checktest.NewSession("192.0.2.1").To("bob@example.org").Session()
-		d = p.Evaluate(context.Background(), s)
+		d = p.Evaluate(t.Context(), s)
 		checktest.AssertVerdict(t, d.Result, smtpcheck.TempFail, 421, "4.4.3", "")
 	}
 }
@@ -95,7 +95,7 @@ func TestCorrectedHeloIsJudged(t *testing.T) {
 		s := checktest.NewSession("192.0.2.66").Session()
 		eval := func(st smtpcheck.Stage) smtpcheck.Decision {
 			s.Stage = st
-			return p.Evaluate(context.Background(), s)
+			return p.Evaluate(t.Context(), s)
 		}
 		eval(smtpcheck.StageConnect)
 		s.SetHelo("EHLO", "localhost")
@@ -127,7 +127,7 @@ func TestHeloChangeAfterAcceptedHeloIsKept(t *testing.T) {
 	s := checktest.NewSession("192.0.2.1").Session()
 	s.SetHelo("EHLO", "mx1.example.net")
 	s.Stage = smtpcheck.StageHelo
-	p.Evaluate(context.Background(), s)
+	p.Evaluate(t.Context(), s)
 	s.SetHelo("EHLO", "mx2.example.net")
 	if len(s.Helo.Previous) != 1 || s.Helo.Previous[0] != "mx1.example.net" {
 		t.Errorf("Helo.Previous = %q, want [mx1.example.net]", s.Helo.Previous)

@@ -3,6 +3,7 @@ package uri
 import (
 	"bytes"
 	"strings"
+	"unsafe"
 )
 
 // Limits bound the work and memory of one extraction; memory stays bounded
@@ -92,8 +93,12 @@ type collector struct {
 	lower  [256]byte // scratch for lower-casing candidates
 	inHTML bool
 	// text, when set, is the buffer decoded text is scanned in, kept from
-	// an earlier extraction.
-	text []byte
+	// an earlier extraction; hosts, when set, the hosts' scratch, which
+	// finish copies out.
+	text  []byte
+	hosts []Host
+	// samples is the block the URL samples are copied into (sample).
+	samples []byte
 }
 
 func (x *Extractor) newCollector(lim Limits) *collector {
@@ -102,11 +107,27 @@ func (x *Extractor) newCollector(lim Limits) *collector {
 
 const maxSample = 256
 
-func sample(b []byte) string {
+// sampleChunk is the size of the blocks samples are copied into: a few
+// links' worth, so a small message makes one allocation for all of them,
+// not one per host.
+const sampleChunk = 256
+
+// sample returns the start of b as a string. The string's bytes are in
+// c.samples, which only ever grows by appending: bytes once handed out are
+// never written again, and a full block is left to the strings in it.
+func (c *collector) sample(b []byte) string {
 	if len(b) > maxSample {
 		b = b[:maxSample]
 	}
-	return string(b)
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(c.samples)-len(c.samples) < len(b) {
+		c.samples = make([]byte, 0, sampleChunk)
+	}
+	n := len(c.samples)
+	c.samples = append(c.samples, b...)
+	return unsafe.String(&c.samples[n], len(b))
 }
 
 // add records a host mention. raw is the host as written; url is the text it
@@ -128,7 +149,7 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 				c.res.Truncated = true
 				return
 			}
-			c.res.Broken = append(c.res.Broken, Broken{URL: sample(url), Part: c.part, Err: err})
+			c.res.Broken = append(c.res.Broken, Broken{URL: c.sample(url), Part: c.part, Err: err})
 		}
 		return
 	}
@@ -148,7 +169,10 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		return
 	}
 	if c.res.Hosts == nil {
-		c.res.Hosts = make([]Host, 0, 4) // most messages link to a few hosts
+		c.res.Hosts = c.hosts[:0]
+		if c.res.Hosts == nil {
+			c.res.Hosts = make([]Host, 0, 4) // most messages link to a few hosts
+		}
 	}
 	c.seen[h.Name] = struct{}{}
 	c.oddSeen = c.oddSeen || !tldShaped(h.Name)
@@ -156,7 +180,7 @@ func (c *collector) add(kind Kind, raw []byte, url []byte, where string) {
 		c.seen[string(raw)] = struct{}{}
 		c.oddSeen = c.oddSeen || !tldShaped(raw)
 	}
-	h.Kind, h.Part, h.Where, h.URL = kind, c.part, where, sample(url)
+	h.Kind, h.Part, h.Where, h.URL = kind, c.part, where, c.sample(url)
 	c.res.Hosts = append(c.res.Hosts, h)
 }
 

@@ -3,6 +3,7 @@ package uri
 import (
 	"bufio"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -133,11 +134,11 @@ func (x *Extractor) get(r io.Reader, lim Limits) *extraction {
 		e.w.br = bufio.NewReaderSize(nil, lineBuf)
 		e.c.text = make([]byte, textBuf)
 	}
-	seen, text := e.c.seen, e.c.text
+	seen, text, hosts := e.c.seen, e.c.text, e.c.hosts
 	if seen == nil {
 		seen = make(map[string]struct{})
 	}
-	e.c = collector{x: x, lim: lim.withDefaults(), seen: seen, text: text}
+	e.c = collector{x: x, lim: lim.withDefaults(), seen: seen, text: text, hosts: hosts}
 	e.er = errReader{r: r}
 	e.w.br.Reset(&e.er)
 	e.w = walker{br: e.w.br, src: &e.er, c: &e.c, bounds: e.w.bounds[:0], endIdx: -1, field: e.w.field[:0]}
@@ -154,18 +155,53 @@ func (x *Extractor) put(e *extraction) {
 		clear(e.c.seen)
 	}
 	clear(e.w.bounds)
+	// The hosts' scratch is kept emptied, so that it holds no name of this
+	// message; a scratch that append outgrew was filled to its capacity.
+	hs, old := e.c.res.Hosts, e.c.hosts
+	if len(hs) > 0 && cap(hs) != cap(old) {
+		clear(old[:cap(old)])
+	}
+	clear(hs)
+	if cap(hs) > maxPooledSeen {
+		hs = nil
+	}
+	if hs != nil {
+		e.c.hosts = hs[:0]
+	}
 	e.c.res = Result{}
 	e.c.x = nil
 	e.er = errReader{}
 	x.extractions.Put(e)
 }
 
+// smallHosts is the most hosts a result holds in the allocation of the
+// Result itself: most messages link to a few.
+const smallHosts = 4
+
+// result copies the result out of the collector, whose hosts are scratch
+// kept for the next extraction.
+func (c *collector) result() *Result {
+	hs := c.res.Hosts
+	if len(hs) == 0 || len(hs) > smallHosts {
+		res := new(Result)
+		*res = c.res
+		res.Hosts = slices.Clone(hs)
+		return res
+	}
+	box := new(struct {
+		r Result
+		h [smallHosts]Host
+	})
+	box.r = c.res
+	box.r.Hosts = box.h[:copy(box.h[:], hs):len(hs)]
+	return &box.r
+}
+
 // finish returns the result, which the caller owns: the collector is
 // pooled.
 func (w *walker) finish() (*Result, error) {
 	w.c.res.Bytes = w.read
-	res := new(Result)
-	*res = w.c.res
+	res := w.c.result()
 	if w.src.err != nil {
 		return res, w.src.err
 	}

@@ -156,12 +156,12 @@ func (w *walker) header() (ctype, cte string, ok bool) {
 	for {
 		b, err := w.next()
 		if err != nil {
-			ctype, cte = headerField(cur, ctype, cte)
+			ctype, cte = w.c.x.headerField(cur, ctype, cte)
 			return ctype, cte, false
 		}
 		line := trimCRLF(b)
 		if len(line) == 0 && b[len(b)-1] == '\n' {
-			ctype, cte = headerField(cur, ctype, cte)
+			ctype, cte = w.c.x.headerField(cur, ctype, cte)
 			return ctype, cte, true
 		}
 		sep := false // a folded line joins the field with one space
@@ -169,7 +169,7 @@ func (w *walker) header() (ctype, cte string, ok bool) {
 			line = bytes.TrimLeft(line, " \t")
 			sep = true
 		} else if len(cur) > 0 {
-			ctype, cte = headerField(cur, ctype, cte)
+			ctype, cte = w.c.x.headerField(cur, ctype, cte)
 			cur = cur[:0]
 		}
 		n := len(line)
@@ -195,13 +195,19 @@ func trimCRLF(b []byte) []byte {
 }
 
 // headerField takes the Content-Type or Content-Transfer-Encoding value
-// from one unfolded header field.
-func headerField(f []byte, ctype, cte string) (string, string) {
+// from one unfolded header field. A Content-Type parsed before is taken
+// from the cache, as the string that was parsed, not copied again.
+func (x *Extractor) headerField(f []byte, ctype, cte string) (string, string) {
 	name, value, found := bytes.Cut(f, []byte(":"))
 	if found {
 		switch {
 		case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Type")):
-			ctype = string(bytes.TrimSpace(value))
+			value = bytes.TrimSpace(value)
+			if t, ok := x.types.get(value); ok {
+				ctype = t.raw
+			} else {
+				ctype = string(value)
+			}
 		case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Transfer-Encoding")):
 			cte = string(bytes.TrimSpace(value))
 		}
@@ -291,13 +297,14 @@ func (x *Extractor) parseType(ctype string, digest bool) (string, map[string]str
 		mt, _, _ = strings.Cut(ctype, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 	}
-	x.types.put(ctype, mediaType{mt, params})
+	x.types.put(ctype, mediaType{ctype, mt, params})
 	return mt, params
 }
 
 // mediaType is a parsed Content-Type. Its params are shared by every
 // message with the same header and must only be read.
 type mediaType struct {
+	raw    string // the value as written
 	mt     string
 	params map[string]string
 }

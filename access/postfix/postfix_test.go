@@ -1,7 +1,6 @@
 package postfix
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"reflect"
@@ -44,7 +43,7 @@ func TestQueries(t *testing.T) {
 }
 
 func TestChecks(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	hash := mustTable(t, "hash", `
 192.0.2            REJECT
 192.0.2.25         OK
@@ -200,7 +199,7 @@ func FuzzParseTable(f *testing.F) {
 // Each access(5) result answers with the code, enhanced code and text
 // Postfix's smtpd gives it (check_table_result in smtpd_check.c).
 func TestTableReplies(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	tb := mustTable(t, "hash", `
 later.example     450 4.7.1 come back later
 away.example      550 5.7.1 go away

@@ -2,7 +2,6 @@ package assembly
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"io"
 	"log/slog"
@@ -126,7 +125,7 @@ func rcptVerdict(t *testing.T, c *Config) smtpcheck.Result {
 		t.Fatalf("Build: %v", err)
 	}
 	s := checktest.NewSession("192.0.2.7").Helo("mail.example.net").From("a@example.net").To("b@example.org").At(smtpcheck.StageRcpt)
-	return smtpcheck.FirstMatch(b.Rcpt...)(context.Background(), s)
+	return smtpcheck.FirstMatch(b.Rcpt...)(t.Context(), s)
 }
 
 func TestFileBuildsWhatFlagsBuild(t *testing.T) {
@@ -285,7 +284,7 @@ func TestDNSAllowlistSkipsGreylisting(t *testing.T) {
 	}
 	s := checktest.NewSession("192.0.2.7").Helo("mail.example.net").From("a@example.net").To("b@example.org").At(smtpcheck.StageRcpt)
 	s.SetValue(dnsAllowlisted{}, true)
-	if r := smtpcheck.FirstMatch(b.Rcpt...)(context.Background(), s); r.Action.Refuses() || r.Action == smtpcheck.DeferIfPermit {
+	if r := smtpcheck.FirstMatch(b.Rcpt...)(t.Context(), s); r.Action.Refuses() || r.Action == smtpcheck.DeferIfPermit {
 		t.Errorf("allowlisted client greylisted: %v by %s", r.Action, r.Reason.Check)
 	}
 }
@@ -304,13 +303,13 @@ func TestStoresOutliveReload(t *testing.T) {
 	s := func() *smtpcheck.Session {
 		return checktest.NewSession("192.0.2.7").Helo("mail.example.net").From("a@example.net").To("b@example.org").At(smtpcheck.StageRcpt)
 	}
-	smtpcheck.FirstMatch(first.Rcpt...)(context.Background(), s()) // the triplet is recorded
+	smtpcheck.FirstMatch(first.Rcpt...)(t.Context(), s()) // the triplet is recorded
 	second, err := Build(c, Env{Body: true}, &st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waiting := 0
-	if err := second.Greylist.Pending(context.Background(), func(greylist.Waiting) error { waiting++; return nil }); err != nil {
+	if err := second.Greylist.Pending(t.Context(), func(greylist.Waiting) error { waiting++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if waiting != 1 {

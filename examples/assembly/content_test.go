@@ -2,7 +2,6 @@ package assembly
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"flag"
 	"io"
@@ -217,11 +216,11 @@ func TestCalloutAnswersTheFilesRestriction(t *testing.T) {
 	// Nothing listens on port 9: the verifier cannot decide, and
 	// Postfix's unverified_recipient_defer_code answers.
 	s := checktestSession()
-	r := cfg.Policy.Rcpt(context.Background(), s)
+	r := cfg.Policy.Rcpt(t.Context(), s)
 	if got := r.DefaultReply().String(); !strings.HasPrefix(got, "450 4.1.1") || !strings.Contains(got, "unverified address") {
 		t.Errorf("reject_unverified_recipient with the downstream server down = %q, want 450 4.1.1 unverified address", got)
 	}
-	if err := b.Verify.Recipient(context.Background(), s.Rcpt); err == nil || errors.Is(err, postconf.ErrUndeliverable) {
+	if err := b.Verify.Recipient(t.Context(), s.Rcpt); err == nil || errors.Is(err, postconf.ErrUndeliverable) {
 		t.Errorf("verifier with the downstream server down = %v, want undetermined", err)
 	}
 

@@ -337,7 +337,7 @@ func TestLearnNow(t *testing.T) {
 	type againKey struct{}
 	repeated := func(s *smtpcheck.Session) bool { return s.Value(againKey{}) != nil }
 	LearnNow(p, b.Reputation, repeated, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	session := func(ip string, trusted bool) *smtpcheck.Session {
 		return &smtpcheck.Session{Conn: smtpcheck.Conn{ClientIP: netip.MustParseAddr(ip), Trusted: trusted}, Stage: smtpcheck.StageRcpt}
 	}

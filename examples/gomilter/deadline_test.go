@@ -12,7 +12,7 @@ import (
 // session ends, its Err says which, and after the callback it reads as
 // canceled.
 func TestCallbackDeadline(t *testing.T) {
-	session, end := context.WithCancel(context.Background())
+	session, end := context.WithCancel(t.Context())
 	defer end()
 	d := time.Now().Add(50 * time.Millisecond)
 	ctx := withDeadline(session, d)
@@ -41,7 +41,7 @@ func TestCallbackDeadline(t *testing.T) {
 	}
 	// The session ends before the deadline: before and after Done.
 	for _, waited := range []bool{false, true} {
-		s, cancel := context.WithCancel(context.Background())
+		s, cancel := context.WithCancel(t.Context())
 		ctx := withDeadline(s, time.Now().Add(time.Hour))
 		if waited {
 			ctx.Done()

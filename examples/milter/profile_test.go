@@ -22,7 +22,7 @@ func TestCPUProfileWrittenAtStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), []string{"-h"}, help, nil); err == nil {
+	if err := run(t.Context(), []string{"-h"}, help, nil); err == nil {
 		t.Fatal("-h did not stop the program")
 	}
 	help.Close()
@@ -39,7 +39,7 @@ func TestCPUProfileWrittenAtStop(t *testing.T) {
 	ln.Close()
 	devnull, _ := os.Open(os.DevNull)
 	defer devnull.Close()
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-listen", "inet:" + addr, "-cpu-profile", prof}, devnull, nil) }()
 	c := milter.NewClient("tcp", addr, milter.WithActions(milter.AllClientSupportedActionMasks))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -71,7 +70,7 @@ func TestConfigFileParameters(t *testing.T) {
 		t.Errorf("greylisting from the file = %q, want a 42-second DEFER_IF_PERMIT", got)
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-config", cf, "-print-config", "--delay=60"}, &out, io.Discard, nil); err != nil {
+	if err := run(t.Context(), []string{"-config", cf, "-print-config", "--delay=60"}, &out, io.Discard, nil); err != nil {
 		t.Fatalf("-print-config: %v", err)
 	}
 	for _, want := range []string{

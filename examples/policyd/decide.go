@@ -67,9 +67,28 @@ var walkStages = [...]smtpcheck.Stage{
 // and MAIL requests, and DATA requests from a transaction of several
 // recipients, where Postfix sends no recipient) is judged without holding.
 // The first refusal ends the walk.
-func (s *server) decide(ctx context.Context, req policy.Request) (action string) {
-	full, err := req.Session()
-	if err != nil {
+func (s *server) decide(ctx context.Context, req policy.Request) string {
+	return s.decideIn(ctx, new(requestMemory), req)
+}
+
+// requestMemory is what one request's walk needs: the whole session the request
+// describes, the session revealed to the policy stage by stage, and the
+// walk's record. A connection makes one and reuses it from request to
+// request (a request's checks and log records do not outlive it).
+type requestMemory struct {
+	full, sess smtpcheck.Session
+	mail       smtpcheck.Mail
+	walk       walk
+	reason     reasonText // the verdict's reason, logged by pointer
+}
+
+// decideIn is decide with rq as the request's memory.
+func (s *server) decideIn(ctx context.Context, rq *requestMemory, req policy.Request) (action string) {
+	rq.full.Reset()
+	rq.sess.Reset()
+	rq.walk = walk{}
+	full := &rq.full
+	if err := req.Fill(full, &rq.mail); err != nil {
 		if !errors.Is(err, policy.ErrUnsupported) {
 			s.log.Warn("policy request not understood; answering DUNNO", "error", err)
 		}
@@ -88,8 +107,9 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 		s.log.Debug("policy answer", "session", full, "action", "DUNNO", "reason", "postmaster")
 		return "DUNNO"
 	}
-	sess := &smtpcheck.Session{Conn: full.Conn, Now: time.Now()}
-	w := &walk{}
+	sess := &rq.sess
+	sess.Conn, sess.Now = full.Conn, time.Now()
+	w := &rq.walk
 	sess.SetValue(walkKey{}, w)
 	sess.SetValue(requestStageKey{}, target)
 	if _, ok := req["etrn_domain"]; ok {
@@ -151,7 +171,7 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 		headers = append(headers, r.Headers...)
 		switch {
 		case r.Action.Refuses() || r.Action == smtpcheck.Discard:
-			return s.answer(ctx, sess, r, dry, s.wasDeferIfPermit(d, r, w))
+			return s.answer(ctx, rq, r, dry, s.wasDeferIfPermit(d, r, w))
 		case r.Action == smtpcheck.Quarantine && hold.Action == smtpcheck.Continue:
 			hold = r
 		}
@@ -160,10 +180,10 @@ func (s *server) decide(ctx context.Context, req policy.Request) (action string)
 		// Refusals are held only for RCPT; without one, the walk ends with
 		// the held verdict undelivered.
 		r := *w.held
-		return s.answer(ctx, sess, r, s.policy.DryRun, r.Action == smtpcheck.DeferIfPermit)
+		return s.answer(ctx, rq, r, s.policy.DryRun, r.Action == smtpcheck.DeferIfPermit)
 	}
 	if hold.Action == smtpcheck.Quarantine {
-		return s.answer(ctx, sess, hold, s.policy.DryRun, false)
+		return s.answer(ctx, rq, hold, s.policy.DryRun, false)
 	}
 	// One answer carries one action: an access table's FILTER, REDIRECT,
 	// BCC, restriction or WARN goes to Postfix as written, else the first
@@ -202,7 +222,9 @@ func (s *server) wasDeferIfPermit(d smtpcheck.Decision, r smtpcheck.Result, w *w
 // failure action for a policy that failed, DEFER_IF_PERMIT for a
 // defer-if-permit, the result's own action otherwise. In a dry run the
 // would-be action is logged and DUNNO answered.
-func (s *server) answer(ctx context.Context, sess *smtpcheck.Session, r smtpcheck.Result, dry, deferIfPermit bool) string {
+func (s *server) answer(ctx context.Context, rq *requestMemory, r smtpcheck.Result, dry, deferIfPermit bool) string {
+	sess := &rq.sess
+	rq.reason = reasonText(r.Reason)
 	var action string
 	var buf [256]byte // the answer is built here, and copied once
 	switch {
@@ -222,11 +244,11 @@ func (s *server) answer(ctx context.Context, sess *smtpcheck.Session, r smtpchec
 	}
 	if dry {
 		s.logVerdict(ctx, slog.LevelInfo, "dry run: answering DUNNO", slog.Any("session", sess),
-			slog.String("would_answer", action), slog.Any("reason", reasonText(r.Reason)))
+			slog.String("would_answer", action), slog.Any("reason", &rq.reason))
 		return "DUNNO"
 	}
 	s.logVerdict(ctx, slog.LevelInfo, "policy answer", slog.Any("session", sess),
-		slog.String("action", action), slog.Any("reason", reasonText(r.Reason)))
+		slog.String("action", action), slog.Any("reason", &rq.reason))
 	return action
 }
 

@@ -464,8 +464,8 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 	// The answers are due even while shutting down: a context of their
 	// own keeps each request's deadline but not the shutdown. One for the
 	// connection, not one per request.
-	answerCtx := newRequestContext(ctx)
-	defer answerCtx.end()
+	answerCtx := context.WithoutCancel(ctx)
+	var st requestMemory
 	for {
 		cur := s.current()
 		c.SetReadDeadline(time.Now().Add(cur.idle))
@@ -480,9 +480,9 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 			return
 		}
 		cur = s.current()
-		answerCtx.start(cur.timeout)
-		action := cur.decide(answerCtx, req)
-		answerCtx.end()
+		rc := newRequestContext(answerCtx, cur.timeout)
+		action := cur.decideIn(rc, &st, req)
+		rc.end()
 		c.SetWriteDeadline(time.Now().Add(cur.timeout))
 		if err := policy.WriteAction(w, action); err != nil {
 			return

@@ -50,7 +50,7 @@ func startPolicydLog(t *testing.T, args ...string) (string, *logBuffer) {
 	}
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	srv, _, closeStore, err := build(ctx, o, logger)
 	if err != nil {
 		cancel()
@@ -144,7 +144,7 @@ func TestFlags(t *testing.T) {
 		t.Errorf("parseFlags(-greylist-delay soon) = nil error, want one")
 	}
 	o, _ = parseFlags([]string{"-greylist", "mysql://x"}, io.Discard)
-	if _, _, _, err := build(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil {
+	if _, _, _, err := build(t.Context(), o, slog.New(slog.DiscardHandler)); err == nil {
 		t.Errorf("build(-greylist mysql://x) = nil error, want one")
 	}
 }
@@ -175,7 +175,7 @@ func TestNewFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, _, err := build(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil {
+			if _, _, _, err := build(t.Context(), o, slog.New(slog.DiscardHandler)); err == nil {
 				t.Errorf("build(%q) = nil error, want one", tt.args)
 			}
 		})

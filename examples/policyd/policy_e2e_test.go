@@ -219,7 +219,7 @@ func TestDecideWalksStages(t *testing.T) {
 	}
 	p := &smtpcheck.Policy{Connect: recordRaw(look), Helo: recordRaw(look), Mail: recordRaw(look), Rcpt: recordRaw(look), Data: recordRaw(look), DelayReject: true}
 	srv := testServer(p)
-	if got := srv.decide(context.Background(), parseRequest(t, requestAt("DATA", "192.0.2.10", "bob@example.org"))); got != "DUNNO" {
+	if got := srv.decide(t.Context(), parseRequest(t, requestAt("DATA", "192.0.2.10", "bob@example.org"))); got != "DUNNO" {
 		t.Errorf("decide(DATA) = %q, want DUNNO", got)
 	}
 	want := "connect::no: helo:mx.example.net:no: mail:mx.example.net:yes: rcpt:mx.example.net:yes:bob@example.org data:mx.example.net:yes:bob@example.org"
@@ -235,7 +235,7 @@ func TestDecideWalksStages(t *testing.T) {
 		} else {
 			p.Rcpt = recordRaw(boom)
 		}
-		got := testServer(p).decide(context.Background(), parseRequest(t, requestAt("RCPT", "192.0.2.10", "bob@example.org")))
+		got := testServer(p).decide(t.Context(), parseRequest(t, requestAt("RCPT", "192.0.2.10", "bob@example.org")))
 		if want := "DEFER_IF_PERMIT 4.3.0 internal server error"; got != want {
 			t.Errorf("decide with a panic at %s = %q, want %q", st, got, want)
 		}
@@ -273,7 +273,7 @@ func BenchmarkDecide(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(b.Context())
 	defer cancel()
 	srv, _, closeStore, err := build(ctx, o, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -29,7 +29,7 @@ var queued = regexp.MustCompile(`queued as [0-9A-Za-z]+`)
 // DATA and a message. It returns every command's reply.
 func greySession(t *testing.T, addr, client, name, from string, rcpts ...string) []smtpStep {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	c, greet, err := postfixtest.Dial(ctx, addr, "")
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -202,13 +201,13 @@ func TestPostgreyOptions(t *testing.T) {
 		}
 	}
 	o, _ := parseFlags([]string{"-greylist", "memory:", "--greylist-action=451"}, io.Discard)
-	if _, _, _, err := build(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "want DEFER_IF_PERMIT or DEFER") {
+	if _, _, _, err := build(t.Context(), o, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "want DEFER_IF_PERMIT or DEFER") {
 		t.Errorf("--greylist-action=451: %v, want refused", err)
 	}
 	wl := filepath.Join(t.TempDir(), "whitelist_clients")
 	os.WriteFile(wl, []byte("ok.example\nbad name here\n"), 0o644)
 	o, _ = parseFlags([]string{"-greylist", "memory:", "--whitelist-clients=" + wl}, io.Discard)
-	if _, _, _, err := build(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), wl+":2:") {
+	if _, _, _, err := build(t.Context(), o, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), wl+":2:") {
 		t.Errorf("bad whitelist line: %v, want file:line", err)
 	}
 }

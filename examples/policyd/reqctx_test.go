@@ -8,50 +8,49 @@ import (
 )
 
 func TestRequestContextDeadline(t *testing.T) {
-	c := newRequestContext(context.Background())
+	c := newRequestContext(t.Context(), 20*time.Millisecond)
 	defer c.end()
-
-	c.start(20 * time.Millisecond)
 	if err := c.Err(); err != nil {
 		t.Fatalf("Err() at start = %v, want nil", err)
 	}
-	select {
-	case <-c.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("Done() not closed at the deadline")
+	if d, ok := c.Deadline(); !ok || time.Until(d) > 20*time.Millisecond {
+		t.Fatalf("Deadline() = %v, %v, want within 20ms", d, ok)
 	}
+	waitDone(t, c.Done(), "Done() at the deadline")
 	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Err() after the deadline = %v, want DeadlineExceeded", err)
 	}
 	c.end()
+	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err() after end = %v, want DeadlineExceeded still", err)
+	}
+}
 
-	// The next request starts afresh: a new deadline, a new Done.
-	c.start(time.Hour)
-	if err := c.Err(); err != nil {
-		t.Fatalf("Err() of the next request = %v, want nil", err)
-	}
+// The end of a request releases what still waits on it, as cancel does,
+// and a context derived from it.
+func TestRequestContextEnd(t *testing.T) {
+	c := newRequestContext(t.Context(), time.Hour)
+	sub, cancel := context.WithCancel(c)
+	defer cancel()
 	done := c.Done()
-	select {
-	case <-done:
-		t.Fatal("Done() of the next request already closed")
-	default:
-	}
-	if d, ok := c.Deadline(); !ok || time.Until(d) < 59*time.Minute {
-		t.Fatalf("Deadline() = %v, %v, want an hour ahead", d, ok)
-	}
-	// The end of a request releases what still waits on it.
 	c.end()
 	select {
 	case <-done:
 	default:
 		t.Fatal("Done() not closed at the end of the request")
 	}
+	if err := c.Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Err() after end = %v, want Canceled", err)
+	}
+	waitDone(t, sub.Done(), "a derived context at the end of the request")
+	if err := sub.Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("derived Err() = %v, want Canceled", err)
+	}
 }
 
 func TestRequestContextPolledDeadline(t *testing.T) {
-	c := newRequestContext(context.Background())
+	c := newRequestContext(t.Context(), time.Millisecond)
 	defer c.end()
-	c.start(time.Millisecond)
 	time.Sleep(10 * time.Millisecond)
 	// A check that only polls Err sees the deadline without any timer.
 	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
@@ -63,12 +62,14 @@ func TestRequestContextPolledDeadline(t *testing.T) {
 	default:
 		t.Fatal("Done() after the deadline not closed")
 	}
-	// A derived context inherits the deadline.
-	c.end()
-	c.start(time.Hour)
-	sub, cancel := context.WithCancel(c)
-	defer cancel()
-	if err := sub.Err(); err != nil {
-		t.Fatalf("derived Err() = %v, want nil", err)
+}
+
+// waitDone fails the test unless done is closed soon.
+func waitDone(t *testing.T, done <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: not closed", what)
 	}
 }

@@ -89,7 +89,7 @@ func benchServeConc(b *testing.B, conc, triplets int, args ...string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(b.Context())
 	defer cancel()
 	logger := benchLogger(b, o)
 	srv, _, closeStore, err := build(ctx, o, logger)
@@ -163,7 +163,7 @@ func BenchmarkServeLoopbackBolt16(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(b.Context())
 	logger := benchLogger(b, o)
 	srv, _, closeStore, err := build(ctx, o, logger)
 	if err != nil {

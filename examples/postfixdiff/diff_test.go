@@ -434,7 +434,7 @@ func TestPostfixDifferential(t *testing.T) {
 	// as it would a real client's.
 	inst := postfixtest.Start(t, postfixtest.Options{Main: shared, Services: services, NetNS: ns})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	results := make([]compared, len(configs))

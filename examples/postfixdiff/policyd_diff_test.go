@@ -200,7 +200,7 @@ func TestPolicydBehindPostfixDifferential(t *testing.T) {
 	// restriction lists.
 	inst := postfixtest.Start(t, postfixtest.Options{Main: shared, Services: append(native, delegated...), NetNS: ns})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	results := make([]compared, len(configs))

@@ -170,7 +170,7 @@ func TestRecordedPolicydAnswers(t *testing.T) {
 			if pf == nil {
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			pc, _, err := pf.Dial(ctx, services[i].Addr, tt.s.client.ip)
 			if err != nil {

@@ -118,7 +118,7 @@ func TestRecordedPostfixAnswers(t *testing.T) {
 			}
 			addr, stop := ourServer(t, bin, conf, dns.Addr())
 			defer stop()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
 			c, _, err := postfixtest.Dial(ctx, addr, tt.s.client.ip)
 			if err != nil {

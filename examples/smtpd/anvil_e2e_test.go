@@ -35,7 +35,7 @@ func replyText(r postfixtest.Reply) string {
 
 func anvilDial(t *testing.T, addr, local string) (*postfixtest.Client, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	c, greet, err := postfixtest.Dial(ctx, addr, local)
 	if err != nil && greet.Code == 0 {

@@ -79,7 +79,7 @@ func TestConfigDelayReject(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := startServer(t, "-config", conf)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		c, _, err := postfixtest.Dial(ctx, s.addr, "")
 		if err != nil {
 			t.Fatal(err)

@@ -124,7 +124,7 @@ func swaks(t *testing.T, addr string, args ...string) (string, error) {
 	t.Helper()
 	swaksPath := needTool(t, "swaks")
 	host, port, _ := net.SplitHostPort(addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, swaksPath, append([]string{"--server", host, "--port", port, "--timeout", "20"}, args...)...)
 	out, err := cmd.CombinedOutput()
@@ -201,7 +201,7 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), local_hostname="client.example.
         code, text = e.recipients["eve@elsewhere.example"]
         print("refused", code, text.decode())
 `
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, "-c", script, host, port)
 	cmd.Stdin = strings.NewReader(testMessage)
@@ -279,7 +279,7 @@ func TestMetrics(t *testing.T) {
 func TestSMTPSource(t *testing.T) {
 	src := peertest.Look(t, "smtp-source", "postfix")
 	s := startServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, src, "-s", "4", "-m", "40", "-l", "1024",
 		"-f", "alice@example.net", "-t", "bob@example.org", "-M", "mx.example.net", s.addr).CombinedOutput()

@@ -99,7 +99,7 @@ postscreen_dnsbl_allowlist_threshold = -1
 // connecting, so a drop is that line and the 521 on one reply).
 func dnsblSession(t *testing.T, dial func(context.Context) (*postfixtest.Client, postfixtest.Reply, error)) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	show := func(r postfixtest.Reply) string {
 		if r.Code < 400 {

@@ -184,7 +184,7 @@ func TestPostscreenRealClientsPass(t *testing.T) {
 		t.Fatalf("swaks --pipeline: %v\n%s", err, out)
 	}
 	src := peertest.Look(t, "smtp-source", "postfix")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, src, "-s", "2", "-m", "6", "-f", "alice@example.net", "-t", "bob@example.org", "-M", "mx.example.net", s.addr).CombinedOutput(); err != nil {
 		t.Fatalf("smtp-source: %v\n%s", err, out)
@@ -319,7 +319,7 @@ func TestPostscreenDeepReconnect(t *testing.T) {
 func TestPostscreenSharedCacheNoDNSQuery(t *testing.T) {
 	rc := redistest.Client(t, redistest.Addr)
 	const key = "postscreen:127.0.0.1"
-	ctx := context.Background()
+	ctx := t.Context()
 	rc.Del(ctx, key)
 	t.Cleanup(func() { rc.Del(context.Background(), key) })
 	for _, tc := range []struct {

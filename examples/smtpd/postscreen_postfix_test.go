@@ -111,7 +111,7 @@ func startPostscreenIn(t *testing.T, ns *postfixtest.NetNS, nsAddr, settings str
 		if ns != nil {
 			// postscreen greets only after its greet wait: a connection
 			// that is accepted but not yet greeted is listening enough.
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 			c, _, err := ns.Dial(ctx, addr, "")
 			cancel()
 			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {

@@ -323,7 +323,7 @@ func TestSwaksPostmasterOfListedClient(t *testing.T) {
 // runPython runs a Python script with args, feeding it stdin.
 func runPython(t *testing.T, py, script, stdin string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, append([]string{"-c", script}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)

@@ -223,7 +223,7 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), local_hostname="client.example.
     print("long accepted")
 `
 	long := longLineMessage(5000)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, py, "-c", script, host, port, writeMessage(t, long), writeMessage(t, bigMessage(150000))).CombinedOutput()
 	if err != nil {

@@ -2,13 +2,16 @@
 // (swaks, Postfix, postgrey, clamd, spamd, redis-server) and decides what a
 // test does when one is missing: skip with a one-line reason on a developer's
 // machine, fail in CI, where SMTPPOLICY_REQUIRE_PEERS=1 says every peer must be
-// there.
+// there. Serve stands in for a peer that need not be real.
 package peertest
 
 import (
+	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -45,4 +48,37 @@ func Look(t testing.TB, name, pkg string) string {
 	}
 	Missing(t, name+" not installed (Debian package "+pkg+"); .ci/run installs it")
 	return ""
+}
+
+// Serve runs handle on each connection to a fresh loopback TCP port and
+// returns its address, "127.0.0.1:port": a stand-in peer that hangs, answers
+// garbage or speaks just enough of a protocol. When tb ends the listener and
+// every open connection are closed, so a handle blocked on its connection
+// returns, and Serve waits for every handle before the next cleanup runs.
+func Serve(tb testing.TB, handle func(net.Conn)) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Its own context, not the test's: handles must run until the cleanup
+	// closes their connections.
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	tb.Cleanup(func() { stop(); ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				unhook := context.AfterFunc(ctx, func() { c.Close() })
+				defer unhook()
+				handle(c)
+			})
+		}
+	})
+	return ln.Addr().String()
 }

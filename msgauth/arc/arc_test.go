@@ -1,7 +1,6 @@
 package arc_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -126,7 +125,7 @@ func twoHops(t testing.TB, sel string) string {
 
 func verify(t testing.TB, w *world, msg string) arc.Result {
 	t.Helper()
-	r, err := arc.Verify(context.Background(), strings.NewReader(msg), w.res)
+	r, err := arc.Verify(t.Context(), strings.NewReader(msg), w.res)
 	if err != nil {
 		t.Fatal(err)
 	}

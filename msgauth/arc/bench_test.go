@@ -1,7 +1,6 @@
 package arc_test
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,7 +41,7 @@ func BenchmarkVerifyTwoHops(b *testing.B) {
 			cpu0 := cpuTime(b)
 			b.ResetTimer()
 			for b.Loop() {
-				r, _ := arc.Verify(context.Background(), strings.NewReader(msg), w.res)
+				r, _ := arc.Verify(b.Context(), strings.NewReader(msg), w.res)
 				if r.State != arc.Pass {
 					b.Fatal(r.Err)
 				}

@@ -45,7 +45,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte(two))
 	f.Add([]byte(original))
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		ctx := context.Background()
+		ctx := t.Context()
 		r, err := arc.Verify(ctx, strings.NewReader(string(msg)), res)
 		if err != nil {
 			t.Fatalf("Verify of bytes in memory: %v", err)

@@ -50,7 +50,7 @@ func TestInstanceInNetNS(t *testing.T) {
 			{"smtpd_sender_restrictions", "reject_unknown_sender_domain, check_client_access inline:{ { 192.0.2.66 = REJECT listed } }"},
 		}}},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	session := func(client, from string) postfixtest.Reply {
 		t.Helper()

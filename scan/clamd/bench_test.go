@@ -1,7 +1,6 @@
 package clamd_test
 
 import (
-	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -38,7 +37,7 @@ func BenchmarkCheck(b *testing.B) {
 			b.Run(sock.name+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if r := check(context.Background(), s); r.Action != want {
+					if r := check(b.Context(), s); r.Action != want {
 						b.Fatalf("action %v, want %v (%s)", r.Action, want, r.Reason)
 					}
 				}
@@ -91,7 +90,7 @@ func BenchmarkClamdscan(b *testing.B) {
 // clamd that answers at once, so the figures are the clients' own cost per
 // message without the scan.
 func BenchmarkOverhead(b *testing.B) {
-	addr := fake(b, func(c net.Conn) {
+	addr := peertest.Serve(b, func(c net.Conn) {
 		readStream(c)
 		c.Write([]byte("stream: OK\x00"))
 	})
@@ -101,7 +100,7 @@ func BenchmarkOverhead(b *testing.B) {
 		s := session(msg)
 		b.ReportAllocs()
 		for b.Loop() {
-			if r := check(context.Background(), s); r.Action != smtpcheck.Continue || r.Err != nil {
+			if r := check(b.Context(), s); r.Action != smtpcheck.Continue || r.Err != nil {
 				b.Fatalf("action %v err %v", r.Action, r.Err)
 			}
 		}

@@ -139,12 +139,12 @@ func TestRealClamd(t *testing.T) {
 		t.Run(addr, func(t *testing.T) {
 			check := newScanner(t, clamd.Config{Address: addr, OnError: smtpcheck.FailTemp}).Check()
 
-			r := check(context.Background(), session(message("Hello.\r\n"+clamdtest.EICAR())))
+			r := check(t.Context(), session(message("Hello.\r\n"+clamdtest.EICAR())))
 			checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.1", clamd.Name)
 			checktest.AssertReplyContains(t, r, "message test is INFECTED with "+clamdtest.Signature)
 			checktest.AssertRule(t, r, "found", clamdtest.Signature)
 
-			r = check(context.Background(), session(message("Shall we meet for lunch on Tuesday?")))
+			r = check(t.Context(), session(message("Shall we meet for lunch on Tuesday?")))
 			checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", clamd.Name)
 			checktest.AssertRule(t, r, "clean", "")
 			if r.Err != nil {
@@ -162,7 +162,7 @@ func TestRealClamdAttachment(t *testing.T) {
 		"Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
 		"--b1\r\nContent-Type: application/octet-stream; name=x.com\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
 		"WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNU\r\nLUZJTEUhJEgrSCo=\r\n--b1--\r\n"
-	r := check(context.Background(), session(msg))
+	r := check(t.Context(), session(msg))
 	checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.1", clamd.Name)
 	checktest.AssertRule(t, r, "found", clamdtest.Signature)
 }
@@ -172,11 +172,11 @@ func TestRealClamdAttachment(t *testing.T) {
 func TestOnFound(t *testing.T) {
 	srv := realClamd(t)
 	msg := message(clamdtest.EICAR())
-	r := newScanner(t, clamd.Config{Address: srv.TCP, OnFound: smtpcheck.Discard}).Check()(context.Background(), session(msg))
+	r := newScanner(t, clamd.Config{Address: srv.TCP, OnFound: smtpcheck.Discard}).Check()(t.Context(), session(msg))
 	checktest.AssertVerdict(t, r, smtpcheck.Discard, 0, "", clamd.Name)
 
 	none, _ := clamd.ParseAction("none")
-	r = newScanner(t, clamd.Config{Address: srv.TCP, OnFound: none}).Check()(context.Background(), session(msg))
+	r = newScanner(t, clamd.Config{Address: srv.TCP, OnFound: none}).Check()(t.Context(), session(msg))
 	checktest.AssertVerdict(t, r, smtpcheck.Tag, 0, "", clamd.Name)
 	if len(r.Headers) != 1 || r.Headers[0].Name != "X-Virus-Found" || r.Headers[0].Value != clamdtest.Signature {
 		t.Errorf("headers = %v, want X-Virus-Found: %s", r.Headers, clamdtest.Signature)
@@ -189,46 +189,18 @@ func TestOnFound(t *testing.T) {
 func TestRealClamdSizeLimit(t *testing.T) {
 	srv := realClamd(t)
 	big := message(strings.Repeat("0123456789abcdef", 128<<10)) // 2 MiB, over the 1 MiB limit
-	r := newScanner(t, clamd.Config{Address: srv.TCP, OnError: smtpcheck.FailTemp}).Check()(context.Background(), session(big))
+	r := newScanner(t, clamd.Config{Address: srv.TCP, OnError: smtpcheck.FailTemp}).Check()(t.Context(), session(big))
 	checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.4.0", clamd.Name)
 	checktest.AssertReplyContains(t, r, "clamd session write error after ")
 	if !errors.Is(r.Err, clamd.ErrSizeLimit) {
 		t.Errorf("Err = %v, want ErrSizeLimit", r.Err)
 	}
 
-	r = newScanner(t, clamd.Config{Address: srv.TCP, OnError: smtpcheck.FailTemp, MaxSize: 512 << 10}).Check()(context.Background(), session(big))
+	r = newScanner(t, clamd.Config{Address: srv.TCP, OnError: smtpcheck.FailTemp, MaxSize: 512 << 10}).Check()(t.Context(), session(big))
 	checktest.AssertVerdict(t, r, smtpcheck.Continue, 0, "", clamd.Name)
 	if r.Err != nil {
 		t.Errorf("MaxSize under the limit: Err = %v", r.Err)
 	}
-}
-
-// fake serves each connection with handle on a loopback port.
-func fake(t testing.TB, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 // readStream reads a whole INSTREAM request, as clamd does, and returns the
@@ -269,21 +241,21 @@ func TestFailures(t *testing.T) {
 	down := closed.Addr().String()
 	closed.Close()
 
-	slow := fake(t, func(c net.Conn) {
+	slow := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		stall(c) // answers only after the check has given up
 		c.Write([]byte("stream: OK\x00"))
 	})
-	garbage := fake(t, func(c net.Conn) {
+	garbage := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 	})
-	endless := fake(t, func(c net.Conn) {
+	endless := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		c.Write(bytes.Repeat([]byte("A"), 4096))
 	})
-	hangup := fake(t, func(c net.Conn) { readStream(c) })
-	scanErr := fake(t, func(c net.Conn) {
+	hangup := peertest.Serve(t, func(c net.Conn) { readStream(c) })
+	scanErr := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		c.Write([]byte("stream: Can't allocate memory ERROR\x00"))
 	})
@@ -303,7 +275,7 @@ func TestFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := clamd.Config{Address: tt.addr, Timeout: 300 * time.Millisecond, OnError: smtpcheck.FailTemp}
-			r := newScanner(t, cfg).Check()(context.Background(), session(message("hello")))
+			r := newScanner(t, cfg).Check()(t.Context(), session(message("hello")))
 			checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.4.0", clamd.Name)
 			checktest.AssertReplyContains(t, r, tt.reply)
 			checktest.AssertRule(t, r, tt.rule, "")
@@ -313,12 +285,12 @@ func TestFailures(t *testing.T) {
 
 			// The same failure under the other policies.
 			cfg.OnError = smtpcheck.FailOpen
-			r = newScanner(t, cfg).Check()(context.Background(), session(message("hello")))
+			r = newScanner(t, cfg).Check()(t.Context(), session(message("hello")))
 			if r.Action != smtpcheck.Continue || r.Err == nil {
 				t.Errorf("fail-open: action %v err %v, want continue with the error kept", r.Action, r.Err)
 			}
 			cfg.OnError = smtpcheck.FailClosed
-			r = newScanner(t, cfg).Check()(context.Background(), session(message("hello")))
+			r = newScanner(t, cfg).Check()(t.Context(), session(message("hello")))
 			checktest.AssertVerdict(t, r, smtpcheck.Reject, 554, "", clamd.Name)
 		})
 	}
@@ -327,11 +299,11 @@ func TestFailures(t *testing.T) {
 // The caller's deadline, when sooner than the Scanner's Timeout, ends the
 // exchange: a policy's per-command deadline is never overrun.
 func TestCallerDeadline(t *testing.T) {
-	slow := fake(t, func(c net.Conn) {
+	slow := peertest.Serve(t, func(c net.Conn) {
 		readStream(c)
 		stall(c)
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	c := newScanner(t, clamd.Config{Address: slow, Timeout: time.Minute, OnError: smtpcheck.FailTemp})
 	r := c.Check()(ctx, session(message("hello")))
@@ -342,12 +314,12 @@ func TestCallerDeadline(t *testing.T) {
 // The fake server sees exactly the message, in INSTREAM chunks.
 func TestStreamFraming(t *testing.T) {
 	got := make(chan []byte, 1)
-	addr := fake(t, func(c net.Conn) {
+	addr := peertest.Serve(t, func(c net.Conn) {
 		got <- readStream(c)
 		c.Write([]byte("stream: OK\x00"))
 	})
 	msg := message(strings.Repeat("x", 200<<10)) // several chunks
-	v, err := newScanner(t, clamd.Config{Address: addr}).Scan(context.Background(), strings.NewReader(msg))
+	v, err := newScanner(t, clamd.Config{Address: addr}).Scan(t.Context(), strings.NewReader(msg))
 	if err != nil || v.Infected {
 		t.Fatalf("Scan = %+v, %v; want clean", v, err)
 	}
@@ -360,7 +332,7 @@ func TestStreamFraming(t *testing.T) {
 func TestNoMessage(t *testing.T) {
 	c := newScanner(t, clamd.Config{Address: "127.0.0.1:1"})
 	s := checktest.NewSession("192.0.2.1").Helo("mx.example.net").At(smtpcheck.StageHelo)
-	if r := c.Check()(context.Background(), s); !r.IsZero() {
+	if r := c.Check()(t.Context(), s); !r.IsZero() {
 		t.Errorf("check without a message = %+v, want zero", r)
 	}
 }

@@ -3,7 +3,6 @@ package spamd_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"os"
@@ -38,7 +37,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Run(m.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if r := check(context.Background(), s); r.Action != want {
+				if r := check(b.Context(), s); r.Action != want {
 					b.Fatalf("action %v, want %v (%s, err %v)", r.Action, want, r.Reason, r.Err)
 				}
 			}
@@ -83,7 +82,7 @@ func BenchmarkSpamc(b *testing.B) {
 // without the scoring.
 func BenchmarkOverhead(b *testing.B) {
 	const answer = "SPAMD/1.1 0 EX_OK\r\nContent-length: 9\r\nSpam: False ; 0.4 / 5.0\r\n\r\nNO_RELAYS"
-	addr := fake(b, func(c net.Conn) {
+	addr := peertest.Serve(b, func(c net.Conn) {
 		// Read the request's header and Content-length octets, as spamd does.
 		br := bufio.NewReader(c)
 		n := 0
@@ -108,7 +107,7 @@ func BenchmarkOverhead(b *testing.B) {
 		s := session(msg)
 		b.ReportAllocs()
 		for b.Loop() {
-			if r := check(context.Background(), s); r.Action != smtpcheck.Continue || r.Err != nil {
+			if r := check(b.Context(), s); r.Action != smtpcheck.Continue || r.Err != nil {
 				b.Fatalf("action %v err %v", r.Action, r.Err)
 			}
 		}

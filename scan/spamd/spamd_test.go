@@ -1,7 +1,6 @@
 package spamd_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"math"
@@ -90,7 +89,7 @@ func TestRealSpamd(t *testing.T) {
 	srv := realSpamd(t)
 	check := newScanner(t, spamd.Config{Address: srv.Addr, OnError: smtpcheck.FailTemp}).Check()
 
-	r := check(context.Background(), session(message("", "Buy now!\r\n"+spamdtest.GTUBE)))
+	r := check(t.Context(), session(message("", "Buy now!\r\n"+spamdtest.GTUBE)))
 	checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.1", spamd.Name)
 	checktest.AssertReplyContains(t, r, "message test junk mail score 10")
 	checktest.AssertReplyContains(t, r, "/5.00")
@@ -99,7 +98,7 @@ func TestRealSpamd(t *testing.T) {
 		t.Errorf("reason %s, score %v: want GTUBE named and a score of 1000 or more", r.Reason, r.Score)
 	}
 
-	r = check(context.Background(), session(message("", plain)))
+	r = check(t.Context(), session(message("", plain)))
 	if r.Action != smtpcheck.Continue || r.Err != nil {
 		t.Fatalf("plain message: action %v err %v (reason %s), want continue", r.Action, r.Err, r.Reason)
 	}
@@ -124,7 +123,7 @@ func TestRealSpamdThresholds(t *testing.T) {
 	srv := realSpamd(t)
 	gtube := session(message("", spamdtest.GTUBE))
 
-	r := newScanner(t, spamd.Config{Address: srv.Addr, Thresholds: smtpcheck.Thresholds{Reject: math.Inf(1)}}).Check()(context.Background(), gtube)
+	r := newScanner(t, spamd.Config{Address: srv.Addr, Thresholds: smtpcheck.Thresholds{Reject: math.Inf(1)}}).Check()(t.Context(), gtube)
 	checktest.AssertVerdict(t, r, smtpcheck.Tag, 0, "", spamd.Name)
 	if got := header(r, "X-Spam-Flag"); got != "YES" {
 		t.Errorf("X-Spam-Flag = %q, want YES", got)
@@ -133,7 +132,7 @@ func TestRealSpamdThresholds(t *testing.T) {
 		t.Errorf("X-Spam-Level = %q, want 50 stars", got)
 	}
 
-	r = newScanner(t, spamd.Config{Address: srv.Addr, Thresholds: smtpcheck.Thresholds{Quarantine: 20, Reject: 2000}}).Check()(context.Background(), gtube)
+	r = newScanner(t, spamd.Config{Address: srv.Addr, Thresholds: smtpcheck.Thresholds{Quarantine: 20, Reject: 2000}}).Check()(t.Context(), gtube)
 	checktest.AssertVerdict(t, r, smtpcheck.Quarantine, 0, "", spamd.Name)
 	checktest.AssertRule(t, r, "score-quarantine", "")
 }
@@ -158,7 +157,7 @@ func TestSenderMarkedSpam(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Address = down
-			r := newScanner(t, tt.cfg).Check()(context.Background(), session(message(tt.extra, plain)))
+			r := newScanner(t, tt.cfg).Check()(t.Context(), session(message(tt.extra, plain)))
 			if !tt.refuse {
 				if r.Reason.Rule == "sender-marked-spam" || r.Err == nil {
 					t.Errorf("result %v (reason %s, err %v): want spamd asked (and found down)", r.Action, r.Reason, r.Err)
@@ -175,7 +174,7 @@ func TestSenderMarkedSpam(t *testing.T) {
 // A message over MaxSize passes unscored, as spamc passes it.
 func TestMaxSize(t *testing.T) {
 	c := newScanner(t, spamd.Config{Address: closedAddr(t), MaxSize: 1000, OnError: smtpcheck.FailTemp})
-	r := c.Check()(context.Background(), session(message("", strings.Repeat("x", 2000))))
+	r := c.Check()(t.Context(), session(message("", strings.Repeat("x", 2000))))
 	if r.Action != smtpcheck.Continue || r.Err != nil || r.Reason.Rule != "max-size" {
 		t.Errorf("result %v (reason %s, err %v), want continue for max-size", r.Action, r.Reason, r.Err)
 	}
@@ -191,35 +190,6 @@ func closedAddr(t *testing.T) string {
 	return a
 }
 
-// fake serves each connection with handle on a loopback port.
-func fake(t testing.TB, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // readRequest reads a SPAMC request to its end (the client half-closes).
 func readRequest(c net.Conn) string {
 	b, _ := io.ReadAll(c)
@@ -231,21 +201,21 @@ func readRequest(c net.Conn) string {
 // kept, and is refused under FailClosed.
 func TestFailures(t *testing.T) {
 	block := make(chan struct{})
-	slow := fake(t, func(c net.Conn) {
+	slow := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		<-block // never answers while the test runs
 	})
 	t.Cleanup(func() { close(block) })
-	garbage := fake(t, func(c net.Conn) {
+	garbage := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		io.WriteString(c, "220 mx.example.org ESMTP\r\n")
 	})
-	refused := fake(t, func(c net.Conn) {
+	refused := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		io.WriteString(c, "SPAMD/1.0 76 Bad header line: SYMBOLS SPAMC/1.5\r\n")
 	})
-	hangup := fake(t, func(c net.Conn) { readRequest(c) })
-	short := fake(t, func(c net.Conn) {
+	hangup := peertest.Serve(t, func(c net.Conn) { readRequest(c) })
+	short := peertest.Serve(t, func(c net.Conn) {
 		readRequest(c)
 		io.WriteString(c, "SPAMD/1.1 0 EX_OK\r\nContent-length: 50\r\nSpam: False ; 0.1 / 5.0\r\n\r\nNO_RE")
 	})
@@ -264,7 +234,7 @@ func TestFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := spamd.Config{Address: tt.addr, Timeout: 300 * time.Millisecond, OnError: smtpcheck.FailTemp}
-			r := newScanner(t, cfg).Check()(context.Background(), session(message("", plain)))
+			r := newScanner(t, cfg).Check()(t.Context(), session(message("", plain)))
 			checktest.AssertVerdict(t, r, smtpcheck.TempFail, 451, "4.4.0", spamd.Name)
 			checktest.AssertReplyContains(t, r, tt.reply)
 			checktest.AssertRule(t, r, tt.rule, "")
@@ -272,12 +242,12 @@ func TestFailures(t *testing.T) {
 				t.Errorf("Err = %v, want %v", r.Err, tt.err)
 			}
 			cfg.OnError = smtpcheck.FailOpen
-			r = newScanner(t, cfg).Check()(context.Background(), session(message("", plain)))
+			r = newScanner(t, cfg).Check()(t.Context(), session(message("", plain)))
 			if r.Action != smtpcheck.Continue || r.Err == nil {
 				t.Errorf("fail-open: action %v err %v, want continue with the error kept", r.Action, r.Err)
 			}
 			cfg.OnError = smtpcheck.FailClosed
-			r = newScanner(t, cfg).Check()(context.Background(), session(message("", plain)))
+			r = newScanner(t, cfg).Check()(t.Context(), session(message("", plain)))
 			checktest.AssertVerdict(t, r, smtpcheck.Reject, 554, "", spamd.Name)
 		})
 	}
@@ -287,12 +257,12 @@ func TestFailures(t *testing.T) {
 // User header when set, and the message.
 func TestRequest(t *testing.T) {
 	got := make(chan string, 1)
-	addr := fake(t, func(c net.Conn) {
+	addr := peertest.Serve(t, func(c net.Conn) {
 		got <- readRequest(c)
 		io.WriteString(c, "SPAMD/1.1 0 EX_OK\r\nContent-length: 5\r\nSpam: False ; 1.5 / 5.0\r\n\r\nRULE1")
 	})
 	msg := message("", plain)
-	v, err := newScanner(t, spamd.Config{Address: addr, User: "bob"}).Scan(context.Background(), strings.NewReader(msg), int64(len(msg)))
+	v, err := newScanner(t, spamd.Config{Address: addr, User: "bob"}).Scan(t.Context(), strings.NewReader(msg), int64(len(msg)))
 	if err != nil || v.Spam || v.Score != 1.5 || v.Required != 5 || len(v.Rules) != 1 || v.Rules[0] != "RULE1" {
 		t.Fatalf("Scan = %+v, %v", v, err)
 	}

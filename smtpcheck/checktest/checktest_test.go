@@ -1,7 +1,6 @@
 package checktest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
@@ -31,7 +30,7 @@ func TestBuilderStages(t *testing.T) {
 // The assertions must fail on a wrong verdict: a helper that cannot fail
 // would make every downstream test pass.
 func TestAssertionsFail(t *testing.T) {
-	r := smtpcheck.RelayControl("example.org")(context.Background(), NewSession("192.0.2.1").To("x@other.example").Session())
+	r := smtpcheck.RelayControl("example.org")(t.Context(), NewSession("192.0.2.1").To("x@other.example").Session())
 	cases := []func(tb testing.TB){
 		func(tb testing.TB) { AssertVerdict(tb, r, smtpcheck.Accept, 0, "", "") },
 		func(tb testing.TB) { AssertVerdict(tb, r, smtpcheck.Reject, 554, "", "") },

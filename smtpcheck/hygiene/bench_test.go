@@ -1,7 +1,6 @@
 package hygiene
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -24,7 +23,7 @@ func BenchmarkDefaultOneMessage(b *testing.B) {
 	bld := checktest.NewSession("192.0.2.1").Helo("mail.alpha-mail.de").From("alice@alpha-mail.de").To("bob@beta-post.fr").To("carol@beta-post.fr")
 	s := bld.Message(raw)
 	hdr, body, whole := s.Session().Header, s.Session().Body, s.Session().Message
-	ctx := context.Background()
+	ctx := b.Context()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -70,7 +69,7 @@ func BenchmarkDefaultStages(b *testing.B) {
 	raw := strings.NewReplacer("example.org", "alpha-mail.de", "example.net", "beta-post.fr").Replace(goodHeader) + strings.Repeat("a line of text in the body of the message\n", 50)
 	s := checktest.NewSession("192.0.2.1").Helo("mail.alpha-mail.de").From("alice@alpha-mail.de").To("bob@beta-post.fr").Message(raw).Session()
 	hdr, body, whole := s.Header, s.Body, s.Message
-	ctx := context.Background()
+	ctx := b.Context()
 	for _, tt := range []struct {
 		name  string
 		stage smtpcheck.Stage

@@ -33,8 +33,8 @@ func TestFirstMatchFoldsLikeCore(t *testing.T) {
 			for k, c := range results {
 				list := []test{fixed(a), fixed(b), fixed(c)}
 				s := checktest.NewSession("192.0.2.1").Session()
-				want := smtpcheck.FirstMatch(list[0].check(), list[1].check(), list[2].check())(context.Background(), s)
-				got := firstMatch(context.Background(), s, list)
+				want := smtpcheck.FirstMatch(list[0].check(), list[1].check(), list[2].check())(t.Context(), s)
+				got := firstMatch(t.Context(), s, list)
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("firstMatch(%d, %d, %d) = %+v, want %+v", i, j, k, got, want)
 				}
@@ -60,7 +60,7 @@ func TestDefaultTrustedSkipsOnlyPresentationChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.c(context.Background(), tt.b.Session()).Action; got != tt.want {
+			if got := tt.c(t.Context(), tt.b.Session()).Action; got != tt.want {
 				t.Errorf("Default(%s) = %v, want %v", tt.name, got, tt.want)
 			}
 		})

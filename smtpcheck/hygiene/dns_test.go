@@ -181,7 +181,7 @@ func TestSilentDNSKeepsDeadline(t *testing.T) {
 	srv := dnstest.New(t)
 	srv.Silence("mail.test")
 	res := srv.Resolver(resolver.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	s := checktest.NewSession("192.0.2.1").Helo("mx.x.de").From("a@quiet.mail.test").Session()

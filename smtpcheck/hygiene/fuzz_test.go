@@ -2,7 +2,6 @@ package hygiene
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"testing"
@@ -27,7 +26,7 @@ func FuzzLineEndings(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		whole, _ := ScanLineEndings(context.Background(), bytes.NewReader(b))
+		whole, _ := ScanLineEndings(t.Context(), bytes.NewReader(b))
 		var sc Scanner
 		for i := range b {
 			sc.Write(b[i : i+1])
@@ -50,7 +49,7 @@ func FuzzLineEndings(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f, _ := ScanLineEndings(context.Background(), bytes.NewReader(norm)); f.BareLF+f.BareCR != 0 {
+		if f, _ := ScanLineEndings(t.Context(), bytes.NewReader(norm)); f.BareLF+f.BareCR != 0 {
 			t.Fatalf("normalised %q still has bare endings: %s", norm, f)
 		}
 	})

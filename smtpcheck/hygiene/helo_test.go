@@ -1,7 +1,6 @@
 package hygiene
 
 import (
-	"context"
 	"net/netip"
 	"testing"
 
@@ -20,7 +19,7 @@ var pass = verdict{action: smtpcheck.Continue}
 
 func run(t *testing.T, c smtpcheck.Check, s *smtpcheck.Session) smtpcheck.Result {
 	t.Helper()
-	return c(context.Background(), s)
+	return c(t.Context(), s)
 }
 
 func expect(t *testing.T, what string, r smtpcheck.Result, want verdict, check string) {

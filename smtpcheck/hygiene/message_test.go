@@ -2,7 +2,6 @@ package hygiene
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"strings"
 	"testing"
@@ -96,7 +95,7 @@ func TestScanLineEndings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Byte at a time, to cover state across writes.
-			f, err := ScanLineEndings(context.Background(), iotest.OneByteReader(strings.NewReader(tt.in)))
+			f, err := ScanLineEndings(t.Context(), iotest.OneByteReader(strings.NewReader(tt.in)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +122,7 @@ func TestNormalizeLineEndings(t *testing.T) {
 		if err != nil || string(got) != tt.want {
 			t.Errorf("NormalizeLineEndings(%q) = %q, %v, want %q", tt.in, got, err, tt.want)
 		}
-		f, _ := ScanLineEndings(context.Background(), bytes.NewReader(got))
+		f, _ := ScanLineEndings(t.Context(), bytes.NewReader(got))
 		if !f.Clean() {
 			t.Errorf("ScanLineEndings(NormalizeLineEndings(%q)) = %s, want clean", tt.in, f)
 		}
@@ -185,7 +184,7 @@ func TestProtocolChecks(t *testing.T) {
 
 func TestDefaultAcceptsGoodMail(t *testing.T) {
 	st := Default(DefaultConfig{Names: []string{"mx.our.example"}})
-	ctx := context.Background()
+	ctx := t.Context()
 	b := checktest.NewSession("192.0.2.1").Helo("mail.alpha-mail.de")
 	runStage := func(list []smtpcheck.Check, s *smtpcheck.Session) {
 		t.Helper()

@@ -82,8 +82,8 @@ func reportCPU(b *testing.B, start time.Duration) {
 func BenchmarkQueryCached(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.Add("host.test A 192.0.2.1")
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	ctx := context.Background()
+	r := srv.Resolver(resolver.Config{})
+	ctx := b.Context()
 	r.Query(ctx, "host.test.", dns.TypeA)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -96,8 +96,8 @@ func BenchmarkQueryCached(b *testing.B) {
 func BenchmarkQueryCachedParallel(b *testing.B) {
 	srv := dnstest.New(b)
 	srv.Add("host.test A 192.0.2.1")
-	r, _ := resolver.New(resolver.Config{Servers: []string{srv.Addr()}})
-	ctx := context.Background()
+	r := srv.Resolver(resolver.Config{})
+	ctx := b.Context()
 	r.Query(ctx, "host.test.", dns.TypeA)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -138,11 +138,11 @@ func BenchmarkQueryWireExternalDeadline(b *testing.B) { benchQuery(b, externalSe
 func benchQuery(b *testing.B, addr string, deadline bool) {
 	r, _ := resolver.New(resolver.Config{Servers: []string{addr}, CacheSize: -1})
 	defer r.Close()
-	r.Query(context.Background(), "host.test.", dns.TypeA)
+	r.Query(b.Context(), "host.test.", dns.TypeA)
 	b.ReportAllocs()
 	cpu := processCPU()
 	for b.Loop() {
-		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		ctx, cancel := b.Context(), context.CancelFunc(func() {})
 		if deadline {
 			ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
 		}

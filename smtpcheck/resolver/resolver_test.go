@@ -18,27 +18,8 @@ import (
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver/dnstest"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/storetest"
 )
-
-// clock is a settable clock for cache expiry.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func newResolver(t *testing.T, cfg resolver.Config, servers ...*dnstest.Server) *resolver.Resolver {
 	t.Helper()
@@ -56,7 +37,7 @@ func newResolver(t *testing.T, cfg resolver.Config, servers ...*dnstest.Server) 
 }
 
 func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -254,7 +235,7 @@ func TestTCPFallback(t *testing.T) {
 func TestCacheTTL(t *testing.T) {
 	srv := testZone(t)
 	srv.Add("short.example.test. 5 A 192.0.2.5", "long.example.test. 7200 A 192.0.2.6", "mid.example.test. 120 A 192.0.2.7")
-	clk := newClock()
+	clk := storetest.NewClock()
 	r := newResolver(t, resolver.Config{Now: clk.Now, MinTTL: time.Minute, MaxTTL: time.Hour}, srv)
 	ctx := ctxTimeout(t, 5*time.Second)
 
@@ -400,7 +381,7 @@ func TestNoGoroutineLeft(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 100 {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 			defer cancel()
 			r.Query(ctx, "x"+string(rune('a'+i%26))+".quiet.test", dns.TypeA)
 		})

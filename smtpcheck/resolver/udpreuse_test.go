@@ -1,7 +1,6 @@
 package resolver_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ func TestUDPSocketsReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	const n = 200
 	for range n {
 		if _, err := r.LookupA(ctx, "host.test"); err != nil {
@@ -44,7 +43,7 @@ func TestTimedOutSocketNotReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := r.LookupA(ctx, "host.test"); err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestRFC7208PolicyMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := checktest.NewSession("1.2.3.4").Helo("mail.example.com").From(tt.from).Session()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
 			r := Mail(Config{Resolver: res, Policy: tt.policy, SmtpfReplies: tt.smtpf, Receiver: "mx.our.example"})(ctx, s)
 			o, ok := ResultOf(s)
@@ -101,14 +101,14 @@ func TestRFC7208PolicyMapping(t *testing.T) {
 func TestHeloIdentity(t *testing.T) {
 	res := rfc7208(t)
 	s := checktest.NewSession("1.2.3.4").Helo("helo.example.com").Session()
-	r := Helo(Config{Resolver: res})(context.Background(), s)
+	r := Helo(Config{Resolver: res})(t.Context(), s)
 	checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.23", NameHelo)
 	if o, ok := HeloResultOf(s); !ok || o.Result != spf.Fail || o.Identity != IdentityHelo {
 		t.Errorf("HeloResultOf = %+v, %v, want fail for helo", o, ok)
 	}
 	for _, name := range []string{"[1.2.3.4]", "localhost", "1.2.3.4"} {
 		s := checktest.NewSession("1.2.3.4").Helo(name).Session()
-		if r := Helo(Config{Resolver: res})(context.Background(), s); r.Action != smtpcheck.Continue {
+		if r := Helo(Config{Resolver: res})(t.Context(), s); r.Action != smtpcheck.Continue {
 			t.Errorf("Helo(%q) = %v, want continue (no SPF identity)", name, r.Action)
 		}
 	}
@@ -117,13 +117,13 @@ func TestHeloIdentity(t *testing.T) {
 func TestNullSenderUsesHelo(t *testing.T) {
 	res := rfc7208(t)
 	s := checktest.NewSession("1.2.3.4").Helo("helo.example.com").From("").Session()
-	r := Mail(Config{Resolver: res})(context.Background(), s)
+	r := Mail(Config{Resolver: res})(t.Context(), s)
 	checktest.AssertVerdict(t, r, smtpcheck.Reject, 550, "5.7.23", NameMail)
 }
 
 func TestNoResolverNoOpinion(t *testing.T) {
 	s := checktest.NewSession("1.2.3.4").Helo("helo.example.com").From("a@e3.example.com").Session()
-	if r := Mail(Config{})(context.Background(), s); !r.IsZero() {
+	if r := Mail(Config{})(t.Context(), s); !r.IsZero() {
 		t.Errorf("Mail(no resolver) = %v, want zero result", r.Action)
 	}
 }

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 
 func BenchmarkMemoryIncr(b *testing.B) {
 	s := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
+	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Incr(ctx, "rate:192.0.2.1", 1, time.Minute); err != nil {
@@ -22,7 +21,7 @@ func BenchmarkMemoryIncr(b *testing.B) {
 
 func BenchmarkMemoryIncrParallel(b *testing.B) {
 	s := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
+	ctx := b.Context()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -35,7 +34,7 @@ func BenchmarkMemoryIncrParallel(b *testing.B) {
 
 func BenchmarkMemoryGet(b *testing.B) {
 	s := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
+	ctx := b.Context()
 	s.Set(ctx, "grey:k", []byte("1735732800"), time.Hour)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -47,7 +46,7 @@ func BenchmarkMemoryGet(b *testing.B) {
 
 func BenchmarkMemoryUpdate(b *testing.B) {
 	s := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
+	ctx := b.Context()
 	fn := func(old []byte, ok bool) ([]byte, time.Duration, error) {
 		n, _ := strconv.Atoi(string(old))
 		return strconv.AppendInt(old[:0], int64(n+1), 10), time.Hour, nil

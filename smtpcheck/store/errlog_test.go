@@ -42,7 +42,7 @@ func TestErrorLogOneLinePerInterval(t *testing.T) {
 	clk := storetest.NewClock()
 	var buf lockedBuffer
 	l := store.NewErrorLog(slog.New(slog.NewTextHandler(&buf, nil)), time.Minute, clk.Now)
-	ctx := context.Background()
+	ctx := t.Context()
 	errDown := errors.New("redis down")
 	var wg sync.WaitGroup
 	for range 50 {
@@ -76,7 +76,7 @@ func TestErrorLogOneLinePerInterval(t *testing.T) {
 
 func TestErrorLogNil(t *testing.T) {
 	var l *store.ErrorLog
-	if l.Error(context.Background(), "x", errors.New("e")) {
+	if l.Error(t.Context(), "x", errors.New("e")) {
 		t.Error("nil ErrorLog wrote a line")
 	}
 }

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -138,12 +137,12 @@ func TestTallyBadOps(t *testing.T) {
 		{Counter: "a b", Window: time.Second},
 		{Holder: "a=b", HoldFor: time.Second},
 	} {
-		if _, err := store.Tally(context.Background(), st, "k", op); !errors.Is(err, store.ErrBadTally) {
+		if _, err := store.Tally(t.Context(), st, "k", op); !errors.Is(err, store.ErrBadTally) {
 			t.Errorf("Tally(%+v) = %v, want ErrBadTally", op, err)
 		}
 	}
-	st.Set(context.Background(), "v", []byte("not a tally"), 0)
-	if _, err := store.Tally(context.Background(), st, "v", store.TallyOp{Counter: "c", Window: time.Second}); !errors.Is(err, store.ErrBadTally) {
+	st.Set(t.Context(), "v", []byte("not a tally"), 0)
+	if _, err := store.Tally(t.Context(), st, "v", store.TallyOp{Counter: "c", Window: time.Second}); !errors.Is(err, store.ErrBadTally) {
 		t.Errorf("Tally on a plain record = %v, want ErrBadTally", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestOpen(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	bolt := "bolt:" + filepath.Join(t.TempDir(), "g.db")
 	tests := []struct {
 		name, spec string
@@ -45,14 +45,14 @@ func TestOpen(t *testing.T) {
 
 func TestOpenBadSpec(t *testing.T) {
 	for _, spec := range []string{"", "bolt:", "mysql://x", "redis://127.0.0.1:6379/notanumber"} {
-		if _, err := Open(context.Background(), spec); !errors.Is(err, ErrSpec) {
+		if _, err := Open(t.Context(), spec); !errors.Is(err, ErrSpec) {
 			t.Errorf("Open(%q) error = %v, want ErrSpec", spec, err)
 		}
 	}
 }
 
 func TestOpenRedisDown(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	// port 1 on loopback: nothing listens there
 	if _, err := Open(ctx, "redis://127.0.0.1:1/0"); err == nil || errors.Is(err, ErrSpec) {

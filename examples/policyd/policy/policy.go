@@ -182,18 +182,29 @@ var ErrUnsupported = errors.New("policy: unsupported request")
 // client_name is the verified (forward-confirmed) name, "unknown" without
 // one; reverse_client_name is the unverified PTR name.
 func (r Request) Session() (*smtpcheck.Session, error) {
+	s := &smtpcheck.Session{}
+	if err := r.Fill(s, &smtpcheck.Mail{}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Fill is Session into a session of the caller's, fresh or Reset, with
+// mail as the storage for its MAIL facts: a server that reuses both from
+// request to request builds a request's session without allocating.
+func (r Request) Fill(s *smtpcheck.Session, mail *smtpcheck.Mail) error {
 	if t := r["request"]; t != "smtpd_access_policy" {
-		return nil, fmt.Errorf("%w: request=%q", ErrUnsupported, t)
+		return fmt.Errorf("%w: request=%q", ErrUnsupported, t)
 	}
 	st, ok := stages[strings.ToUpper(r["protocol_state"])]
 	if !ok {
-		return nil, fmt.Errorf("%w: protocol_state=%q", ErrUnsupported, r["protocol_state"])
+		return fmt.Errorf("%w: protocol_state=%q", ErrUnsupported, r["protocol_state"])
 	}
 	ip, err := netip.ParseAddr(r["client_address"])
 	if err != nil {
-		return nil, fmt.Errorf("%w: client_address=%q", ErrMalformed, r["client_address"])
+		return fmt.Errorf("%w: client_address=%q", ErrMalformed, r["client_address"])
 	}
-	s := &smtpcheck.Session{Stage: st}
+	s.Stage = st
 	s.Conn.ID = r["queue_id"]
 	if s.Conn.ID == "" {
 		s.Conn.ID = r["instance"]
@@ -238,7 +249,8 @@ func (r Request) Session() (*smtpcheck.Session, error) {
 		s.SetHelo(verb, h)
 	}
 	if st >= smtpcheck.StageMail {
-		m := &smtpcheck.Mail{From: smtpcheck.ParseAddress(r["sender"])}
+		*mail = smtpcheck.Mail{From: smtpcheck.ParseAddress(r["sender"])}
+		m := mail
 		if n, err := strconv.ParseInt(r["size"], 10, 64); err == nil && n > 0 {
 			m.Size = n
 		}
@@ -250,7 +262,7 @@ func (r Request) Session() (*smtpcheck.Session, error) {
 			s.Rcpts = []smtpcheck.Address{s.Rcpt}
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // Action turns a result into a Postfix action: DUNNO for no verdict (or

@@ -79,7 +79,7 @@ func TestDialCancel(t *testing.T) {
 			c.Read(buf) // holds the connection open, silent
 		}
 	}()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	c, err := Dial(ctx, Address{Network: "tcp", Addr: ln.Addr().String()})
 	if err != nil {
 		t.Fatal(err)

@@ -200,7 +200,7 @@ func TestShutdownWakesSlowHandlers(t *testing.T) {
 		srv.Latency(".", time.Hour)
 		m := new(dns.Msg)
 		m.SetQuestion("x.test.", dns.TypeA)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
 		(&dns.Client{}).ExchangeContext(ctx, m, srv.Addr())
 	})

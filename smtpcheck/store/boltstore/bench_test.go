@@ -1,7 +1,6 @@
 package boltstore_test
 
 import (
-	"context"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -24,7 +23,7 @@ func benchStores(b *testing.B, fn func(b *testing.B, s *boltstore.Store)) {
 
 func BenchmarkGet(b *testing.B) {
 	benchStores(b, func(b *testing.B, s *boltstore.Store) {
-		ctx := context.Background()
+		ctx := b.Context()
 		s.Set(ctx, "grey:k", []byte("1735732800"), time.Hour)
 		for b.Loop() {
 			if _, ok, err := s.Get(ctx, "grey:k"); !ok || err != nil {
@@ -40,7 +39,7 @@ func BenchmarkUpdate(b *testing.B) {
 		return strconv.AppendInt(old[:0], int64(n+1), 10), time.Hour, nil
 	}
 	benchStores(b, func(b *testing.B, s *boltstore.Store) {
-		ctx := context.Background()
+		ctx := b.Context()
 		for b.Loop() {
 			if err := s.Update(ctx, "grey:k", fn); err != nil {
 				b.Fatal(err)
@@ -51,7 +50,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 func BenchmarkIncr(b *testing.B) {
 	benchStores(b, func(b *testing.B, s *boltstore.Store) {
-		ctx := context.Background()
+		ctx := b.Context()
 		for b.Loop() {
 			if _, err := s.Incr(ctx, "rate:192.0.2.1", 1, time.Minute); err != nil {
 				b.Fatal(err)
@@ -91,14 +90,14 @@ func BenchmarkUpdateParallel(b *testing.B) {
 		return strconv.AppendInt(old[:0], int64(n+1), 10), time.Hour, nil
 	}
 	benchParallel(b, func(s *boltstore.Store, i int) error {
-		return s.Update(context.Background(), "grey:k"+strconv.Itoa(i), fn)
+		return s.Update(b.Context(), "grey:k"+strconv.Itoa(i), fn)
 	})
 }
 
 // BenchmarkIncrParallel is Incr from 16 concurrent callers on one counter.
 func BenchmarkIncrParallel(b *testing.B) {
 	benchParallel(b, func(s *boltstore.Store, i int) error {
-		_, err := s.Incr(context.Background(), "rate:192.0.2.1", 1, time.Minute)
+		_, err := s.Incr(b.Context(), "rate:192.0.2.1", 1, time.Minute)
 		return err
 	})
 }

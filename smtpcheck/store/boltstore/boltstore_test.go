@@ -1,7 +1,6 @@
 package boltstore_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -213,7 +212,7 @@ func TestBackgroundSweeper(t *testing.T) {
 // rawCount counts records in the file, expired or not.
 func rawCount(t *testing.T, s *boltstore.Store) int {
 	t.Helper()
-	n, err := s.Len(context.Background())
+	n, err := s.Len(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

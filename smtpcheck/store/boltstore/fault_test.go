@@ -293,7 +293,7 @@ func TestWaitingWritersHonourContext(t *testing.T) {
 	}{
 		{"cancelled context", cancelled, context.Canceled},
 		{"deadline", short, context.DeadlineExceeded},
-		{"store timeout", context.Background(), context.DeadlineExceeded},
+		{"store timeout", t.Context(), context.DeadlineExceeded},
 	}
 	errs := make([]error, len(tests))
 	took := make([]time.Duration, len(tests))

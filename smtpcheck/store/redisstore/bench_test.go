@@ -16,7 +16,7 @@ func benchStore(b *testing.B) *redisstore.Store {
 
 func BenchmarkGet(b *testing.B) {
 	s := benchStore(b)
-	ctx := context.Background()
+	ctx := b.Context()
 	s.Set(ctx, "grey:k", []byte("1735732800"), time.Hour)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -28,7 +28,7 @@ func BenchmarkGet(b *testing.B) {
 
 func BenchmarkUpdate(b *testing.B) {
 	s := benchStore(b)
-	ctx := context.Background()
+	ctx := b.Context()
 	fn := func(old []byte, ok bool) ([]byte, time.Duration, error) {
 		n, _ := strconv.Atoi(string(old))
 		return strconv.AppendInt(old[:0], int64(n+1), 10), time.Hour, nil
@@ -43,7 +43,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 func BenchmarkIncr(b *testing.B) {
 	s := benchStore(b)
-	ctx := context.Background()
+	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Incr(ctx, "rate:192.0.2.1", 1, time.Minute); err != nil {
@@ -58,7 +58,7 @@ func BenchmarkIncrDeadline(b *testing.B) {
 	s := benchStore(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(b.Context(), time.Second)
 		_, err := s.Incr(ctx, "rate:192.0.2.1", 1, time.Minute)
 		cancel()
 		if err != nil {
