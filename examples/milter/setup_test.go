@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"log/slog"
 	"net"
 	"os"
 
@@ -12,13 +11,13 @@ import (
 // setup parses flags, builds the policy and returns the filter with its
 // listener, ready to Serve: the program as run() starts it, without the
 // signals.
-func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slog.Logger, error) {
+func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, error) {
 	d, err := newDaemon(args, stderr)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if d == nil {
-		return nil, nil, nil, flag.ErrHelp
+		return nil, nil, flag.ErrHelp
 	}
-	return d.f, d.ln, d.logger, nil
+	return d.f, d.ln, nil
 }
