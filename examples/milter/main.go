@@ -121,19 +121,6 @@ type options struct {
 	profile   string
 }
 
-// setup parses flags, builds the policy and returns the filter with its
-// listener, ready to Serve.
-func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slog.Logger, error) {
-	d, err := newDaemon(args, stderr)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if d == nil {
-		return nil, nil, nil, flag.ErrHelp
-	}
-	return d.f, d.ln, d.logger, nil
-}
-
 // milterDaemon is the running program: the filter, its listener, and the
 // policy in force, which a reload swaps.
 type milterDaemon struct {

@@ -136,19 +136,6 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 	return nil
 }
 
-// setup parses flags, builds the policy and returns a server with its
-// (wrapped) listener, ready to Serve.
-func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Logger, error) {
-	d, err := newDaemon(args, stderr)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if d == nil {
-		return nil, nil, nil, flag.ErrHelp
-	}
-	return d.srv, d.ln, d.logger, nil
-}
-
 // smtpDaemon is the running program: the server, its listener, and the
 // policy in force, which a reload swaps.
 type smtpDaemon struct {
@@ -185,8 +172,6 @@ type built struct {
 // newDaemon parses flags and builds everything; a nil daemon with a nil
 // error means the flags asked for something else (-version) that is done.
 func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
-	// setup parses flags, builds the policy and returns a server with its
-	// (wrapped) listener, ready to Serve.
 	fs := flag.NewFlagSet("smtpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
