@@ -373,25 +373,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 			return 0, false
 		},
-		Logger: logger,
-		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
-			for _, f := range d.Load().accepted {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
-		OnClose: func(s *smtpcheck.Session) {
-			// Give back the session's concurrency slot (Concurrent-Connect:).
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			access.Release(ctx, s)
-			for _, f := range d.Load().closed {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
+		Logger:   logger,
+		Accepted: assembly.OnAccepted(func() []assembly.Hook { return d.Load().accepted }, logger),
+		OnClose:  assembly.OnClose(func() []assembly.Hook { return d.Load().closed }, logger),
 	}
 	if res != nil {
 		cfg.LookupPTR = res.VerifyPTR
