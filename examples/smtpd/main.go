@@ -386,10 +386,10 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := newMaildir(o.maildir)
+	store, err := newStore(o.maildir)
 	if err != nil {
 		d.Stop()
-		return nil, err
+		return nil, fmt.Errorf("-maildir: %w", err)
 	}
 	cfg := gosmtp.Config{
 		Policy:   first.policy,
