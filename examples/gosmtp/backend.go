@@ -373,22 +373,25 @@ func (s *session) apply(r smtpcheck.Result) error {
 // headers, quarantine, discard, closing the connection) and returns the
 // reply to refuse the command with, or the zero Reply to go on.
 func (s *session) settle(r smtpcheck.Result) reply.Reply {
-	if !r.Action.Refuses() {
-		// A refused command's headers (say, a greylisted recipient's) never
-		// reach the message.
-		s.headers = append(s.headers, r.Headers...)
-	}
-	switch r.Action {
-	case smtpcheck.Quarantine:
-		s.quarantine = true
-	case smtpcheck.Discard:
-		s.discard = true
-	}
+	headers, quarantine, discard := marks(r)
+	s.headers = append(s.headers, headers...)
+	s.quarantine = s.quarantine || quarantine
+	s.discard = s.discard || discard
 	rep, closeAfter := refusal(r)
 	if closeAfter {
 		s.conn.markCloseAfterReply()
 	}
 	return rep
+}
+
+// marks returns what the result of a stage asks of the message: the
+// headers to add, none for a refused command (a greylisted recipient's
+// never reach the message), and whether it quarantines or discards it.
+func marks(r smtpcheck.Result) (headers []smtpcheck.HeaderField, quarantine, discard bool) {
+	if !r.Action.Refuses() {
+		headers = r.Headers
+	}
+	return headers, r.Action == smtpcheck.Quarantine, r.Action == smtpcheck.Discard
 }
 
 // refusal turns the result of a stage, as Policy.Evaluate gives it, into

@@ -167,19 +167,6 @@ func startCPUProfile(path string, logger *slog.Logger) (stop func(), err error) 
 	}, nil
 }
 
-// setup parses flags, builds the policy and returns a server with its
-// (wrapped) listener, ready to Serve.
-func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Logger, error) {
-	d, err := newDaemon(args, stderr)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if d == nil {
-		return nil, nil, nil, flag.ErrHelp
-	}
-	return d.srv, d.ln, d.logger, nil
-}
-
 // smtpDaemon is the running program: the server, its listener, and the
 // policy in force, which a reload swaps.
 type smtpDaemon struct {
@@ -218,8 +205,6 @@ type built struct {
 // newDaemon parses flags and builds everything; a nil daemon with a nil
 // error means the flags asked for something else (-version) that is done.
 func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
-	// setup parses flags, builds the policy and returns a server with its
-	// (wrapped) listener, ready to Serve.
 	fs := flag.NewFlagSet("smtpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -422,25 +407,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 			return 0, false
 		},
-		Logger: logger,
-		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
-			for _, f := range d.Load().accepted {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
-		OnClose: func(s *smtpcheck.Session) {
-			// Give back the session's concurrency slot (Concurrent-Connect:).
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			access.Release(ctx, s)
-			for _, f := range d.Load().closed {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
+		Logger:   logger,
+		Accepted: assembly.OnAccepted(func() []assembly.Hook { return d.Load().accepted }, logger),
+		OnClose:  assembly.OnClose(func() []assembly.Hook { return d.Load().closed }, logger),
 	}
 	if res != nil {
 		cfg.LookupPTR = res.VerifyPTR
