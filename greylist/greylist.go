@@ -29,6 +29,7 @@
 package greylist
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -172,15 +173,10 @@ func New(cfg Config) (*Greylist, error) {
 	if cfg.Delay < 0 || cfg.RetryWindow < 0 || cfg.MaxAge < 0 || cfg.AutoAllowInterval < 0 {
 		return nil, errors.New("greylist: negative duration in Config")
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&cfg.Delay, DefaultDelay)
-	def(&cfg.RetryWindow, DefaultRetryWindow)
-	def(&cfg.MaxAge, DefaultMaxAge)
-	def(&cfg.AutoAllowInterval, DefaultAutoAllowInterval)
+	cfg.Delay = cmp.Or(cfg.Delay, DefaultDelay)
+	cfg.RetryWindow = cmp.Or(cfg.RetryWindow, DefaultRetryWindow)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, DefaultMaxAge)
+	cfg.AutoAllowInterval = cmp.Or(cfg.AutoAllowInterval, DefaultAutoAllowInterval)
 	if cfg.RetryWindow < cfg.Delay {
 		return nil, fmt.Errorf("greylist: retry window %v is shorter than the delay %v", cfg.RetryWindow, cfg.Delay)
 	}

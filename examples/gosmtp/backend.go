@@ -702,34 +702,56 @@ func (s *session) received() string { return receivedLine(s.s, s.b.cfg.Hostname,
 // receivedLine builds the Received: field (RFC 5321 4.4) of session s
 // received by host at now.
 func receivedLine(s *smtpcheck.Session, host string, now time.Time) string {
+	// Built by appending: it is written for every message, and Sprintf
+	// with its arguments boxed was a tenth of the adapter's own CPU.
 	c := &s.Conn
-	proto := "SMTP"
-	if s.Helo.Verb == "EHLO" {
-		proto = "ESMTP"
+	b := make([]byte, 0, 256)
+	b = append(b, "Received: from "...)
+	b = appendClean(b, s.Helo.Name)
+	b = append(b, " ("...)
+	b = appendClean(b, c.Name())
+	b = append(b, " ["...)
+	b = append(b, c.ClientIP.String()...)
+	b = append(b, "])\r\n\tby "...)
+	b = append(b, host...)
+	b = append(b, " (smtppolicy) with "...)
+	switch {
+	case s.Helo.Verb == "EHLO" && c.TLS:
+		b = append(b, "ESMTPS"...)
+	case s.Helo.Verb == "EHLO":
+		b = append(b, "ESMTP"...)
+	case c.TLS:
+		b = append(b, "SMTPS"...)
+	default:
+		b = append(b, "SMTP"...)
 	}
-	if c.TLS {
-		proto += "S"
-	}
-	for_ := ""
+	b = append(b, " id "...)
+	b = append(b, c.ID...)
 	if len(s.Rcpts) == 1 {
-		for_ = "\r\n\tfor <" + clean(s.Rcpts[0].String()) + ">"
+		b = append(b, "\r\n\tfor <"...)
+		b = appendClean(b, s.Rcpts[0].String())
+		b = append(b, '>')
 	}
-	return fmt.Sprintf("Received: from %s (%s [%s])\r\n\tby %s (smtppolicy) with %s id %s%s;\r\n\t%s\r\n",
-		clean(s.Helo.Name), clean(c.Name()), c.ClientIP, host, proto, c.ID, for_,
-		now.Format(time.RFC1123Z))
+	b = append(b, ";\r\n\t"...)
+	b = now.AppendFormat(b, time.RFC1123Z)
+	b = append(b, "\r\n"...)
+	return string(b)
 }
 
-// clean keeps client-supplied text in a header printable and unfoldable.
-func clean(s string) string {
+// appendClean appends client-supplied text s to b, printable and
+// unfoldable in a header: cut to 256 octets, every character that is not
+// printable ASCII as '?'.
+func appendClean(b []byte, s string) []byte {
 	if len(s) > 256 {
 		s = s[:256]
 	}
-	return strings.Map(func(r rune) rune {
+	for _, r := range s {
 		if r < 0x21 || r > 0x7e {
-			return '?'
+			r = '?'
 		}
-		return r
-	}, s)
+		b = append(b, byte(r))
+	}
+	return b
 }
 
 func (s *session) resetTransaction() {

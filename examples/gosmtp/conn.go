@@ -181,7 +181,12 @@ func (c *trackedConn) observe(b []byte) (out []byte, tooLong bool) {
 			tooLong = true
 		}
 		part := raw
-		if room := maxTrackedLine - len(c.line); room > 0 {
+		keep := maxTrackedLine
+		if c.inData {
+			// Enough of a message line to tell the final dot.
+			keep = len(".\r")
+		}
+		if room := keep - len(c.line); room > 0 {
 			if len(part) > room {
 				part, c.lineTooLong = part[:room], true
 			}
@@ -262,16 +267,18 @@ func withStandIn(line []byte) []byte {
 // endLine handles one complete line from the client.
 func (c *trackedConn) endLine() {
 	bare := !c.lineTooLong && (len(c.line) == 0 || c.line[len(c.line)-1] != '\r')
-	line := string(bytes.TrimRight(c.line, "\r"))
+	raw := bytes.TrimRight(c.line, "\r")
 	c.line = c.line[:0]
 	c.lineTooLong = false
 	c.lineLen = 0
 	if c.inData {
-		if line == "." {
+		// A message line matters only as the final dot: no copy of it.
+		if len(raw) == 1 && raw[0] == '.' {
 			c.inData = false
 		}
 		return
 	}
+	line := string(raw)
 	c.queued++
 	if c.queued > 1 && !c.sess.s.Proto.PipeliningOffered {
 		c.sess.s.Proto.Pipelined = true

@@ -31,6 +31,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -98,6 +99,7 @@ type options struct {
 	noPolicy   bool
 	greetPause time.Duration
 	metrics    string
+	cpuProfile string
 }
 
 func main() {
@@ -110,6 +112,14 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 	d, err := newDaemon(args, stderr)
 	if err != nil || d == nil {
 		return err
+	}
+	if d.cpuProfile != "" {
+		stop, err := startCPUProfile(d.cpuProfile, d.logger)
+		if err != nil {
+			d.Stop()
+			return err
+		}
+		defer stop()
 	}
 	d.OnHUP(ctx, hup)
 	drained := make(chan struct{})
@@ -136,6 +146,27 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 	return nil
 }
 
+// startCPUProfile profiles the process's CPU into the file path until stop
+// is called, which writes the profile out.
+func startCPUProfile(path string, logger *slog.Logger) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("-cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpu-profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			logger.Error("CPU profile not written", "file", path, "error", err)
+			return
+		}
+		logger.Info("CPU profile written", "file", path)
+	}, nil
+}
+
 // smtpDaemon is the running program: the server, its listener, and the
 // policy in force, which a reload swaps.
 type smtpDaemon struct {
@@ -143,6 +174,8 @@ type smtpDaemon struct {
 	ln       net.Listener
 	logger   *slog.Logger
 	stopWait time.Duration
+	// cpuProfile is -cpu-profile's file; "" when off.
+	cpuProfile string
 
 	// Reloader builds a new policy from the flags and files and holds
 	// the one in force.
@@ -186,6 +219,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, expvar at /debug/vars and the admin endpoints (/admin/greylist, /admin/limits; loopback clients only), such as 127.0.0.1:9025")
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
+	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "profile the server's CPU from start to shutdown and write the profile to this file when it stops on SIGTERM or SIGINT (read it with go tool pprof), to see where the time goes")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	o.PolicyFlags.Register(fs)
 	// The policy's parameters: every flag of the access map, hygiene,
@@ -331,16 +365,16 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: ab.Listener,
 			grey: ab.Greylist, accepted: ab.Accepted, closed: ab.Closed, configure: all.Configure, signer: ab.Signer}, nil
 	}
-	d := &smtpDaemon{logger: logger, stopWait: o.stopWait}
+	d := &smtpDaemon{logger: logger, stopWait: o.stopWait, cpuProfile: o.cpuProfile}
 	d.Build, d.Logger = build, logger
 	first, err := d.Start()
 	if err != nil {
 		return nil, err
 	}
-	store, err := newMaildir(o.maildir)
+	store, err := newStore(o.maildir)
 	if err != nil {
 		d.Stop()
-		return nil, err
+		return nil, fmt.Errorf("-maildir: %w", err)
 	}
 	cfg := gosmtp.Config{
 		Policy:   first.policy,
