@@ -14,7 +14,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -248,13 +247,27 @@ func ConnFacts(c *smtp.Conn) smtpcheck.Conn {
 
 func addrFacts(nc net.Conn) smtpcheck.Conn {
 	var f smtpcheck.Conn
-	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+	if ap, ok := addrPort(nc.RemoteAddr()); ok {
 		f.ClientIP, f.ClientPort = ap.Addr().Unmap(), ap.Port()
 	}
-	if ap, err := netip.ParseAddrPort(nc.LocalAddr().String()); err == nil {
+	if ap, ok := addrPort(nc.LocalAddr()); ok {
 		f.Local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	return f
+}
+
+// addrPort is a's address and port: read off a TCP address without a
+// round trip through its text, parsed from the text for other kinds.
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return ap, ap.IsValid()
+	}
+	if a == nil {
+		return netip.AddrPort{}, false
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return ap, err == nil
 }
 
 func tlsVersionName(v uint16) string {
@@ -272,9 +285,14 @@ func tlsVersionName(v uint16) string {
 }
 
 func newID() string {
+	const digits = "0123456789ABCDEF"
 	var b [6]byte
 	rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+	var id [12]byte
+	for i, x := range b {
+		id[2*i], id[2*i+1] = digits[x>>4], digits[x&0xf]
+	}
+	return string(id[:])
 }
 
 func (b *Backend) newSession(c net.Conn) *session {
