@@ -373,7 +373,7 @@ func (s *session) decide(st smtpcheck.Stage) (r smtpcheck.Result) {
 			r = smtpcheck.Result{Action: smtpcheck.TempFail, Reply: reply.InternalError()}
 		}
 	}()
-	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	s.s.Stage = st
 	s.s.Now = s.b.cfg.Now()
@@ -471,7 +471,7 @@ func (s *session) connect(c *trackedConn) []byte {
 	}
 	s.connectDone = true
 	if s.b.cfg.LookupPTR != nil {
-		ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+		ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 		names, confirmed, err := s.b.cfg.LookupPTR(ctx, s.s.Conn.ClientIP)
 		cancel()
 		if resolver.IsNotFound(err) {
@@ -660,7 +660,7 @@ func (s *session) Data(r io.Reader) error {
 		msg = norm.Body()
 	}
 	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: msg, Quarantine: s.quarantine}
-	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	if err := s.b.cfg.Deliver(ctx, m); err != nil {
 		s.b.log.Error("delivery failed", "session", s.s.Conn.ID, "error", err)
@@ -675,7 +675,7 @@ func (s *session) accepted() {
 	if s.b.cfg.Accepted == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	s.b.cfg.Accepted(ctx, s.s)
 }

@@ -159,6 +159,11 @@ func (c *trackedConn) observe(b []byte) (out []byte, tooLong bool) {
 		return b, false
 	}
 	out = c.out[:0]
+	if cap(out) < len(b) {
+		// Room for the commands, then once at the size of go-smtp's
+		// reads of a message, instead of doubling up to it.
+		out = make([]byte, 0, max(512, len(b)+len(postmasterStandIn)+1))
+	}
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		raw := b
