@@ -14,7 +14,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -248,13 +247,27 @@ func ConnFacts(c *smtp.Conn) smtpcheck.Conn {
 
 func addrFacts(nc net.Conn) smtpcheck.Conn {
 	var f smtpcheck.Conn
-	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+	if ap, ok := addrPort(nc.RemoteAddr()); ok {
 		f.ClientIP, f.ClientPort = ap.Addr().Unmap(), ap.Port()
 	}
-	if ap, err := netip.ParseAddrPort(nc.LocalAddr().String()); err == nil {
+	if ap, ok := addrPort(nc.LocalAddr()); ok {
 		f.Local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	return f
+}
+
+// addrPort is a's address and port: read off a TCP address without a
+// round trip through its text, parsed from the text for other kinds.
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return ap, ap.IsValid()
+	}
+	if a == nil {
+		return netip.AddrPort{}, false
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	return ap, err == nil
 }
 
 func tlsVersionName(v uint16) string {
@@ -272,9 +285,14 @@ func tlsVersionName(v uint16) string {
 }
 
 func newID() string {
+	const digits = "0123456789ABCDEF"
 	var b [6]byte
 	rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+	var id [12]byte
+	for i, x := range b {
+		id[2*i], id[2*i+1] = digits[x>>4], digits[x&0xf]
+	}
+	return string(id[:])
 }
 
 func (b *Backend) newSession(c net.Conn) *session {
@@ -355,7 +373,7 @@ func (s *session) decide(st smtpcheck.Stage) (r smtpcheck.Result) {
 			r = smtpcheck.Result{Action: smtpcheck.TempFail, Reply: reply.InternalError()}
 		}
 	}()
-	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	s.s.Stage = st
 	s.s.Now = s.b.cfg.Now()
@@ -453,7 +471,7 @@ func (s *session) connect(c *trackedConn) []byte {
 	}
 	s.connectDone = true
 	if s.b.cfg.LookupPTR != nil {
-		ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+		ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 		names, confirmed, err := s.b.cfg.LookupPTR(ctx, s.s.Conn.ClientIP)
 		cancel()
 		if resolver.IsNotFound(err) {
@@ -642,7 +660,7 @@ func (s *session) Data(r io.Reader) error {
 		msg = norm.Body()
 	}
 	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: msg, Quarantine: s.quarantine}
-	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	if err := s.b.cfg.Deliver(ctx, m); err != nil {
 		s.b.log.Error("delivery failed", "session", s.s.Conn.ID, "error", err)
@@ -657,7 +675,7 @@ func (s *session) accepted() {
 	if s.b.cfg.Accepted == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	s.b.cfg.Accepted(ctx, s.s)
 }

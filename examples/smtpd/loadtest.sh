@@ -10,14 +10,16 @@
 # the order turning each round; every run reports messages/s and the
 # server's CPU per message (utime+stime from /proc/PID/stat before and after
 # the run, over CLK_TCK). The summary gives each server's medians and the
-# two ratios of CPU per message: default/no-policy (the policy's price) and
-# default/sink (everything smtpd adds to go-smtp).
+# two ratios of CPU per message, default/no-policy (the policy's price) and
+# default/sink (everything smtpd adds to go-smtp), as the median of each
+# round's ratio: the three runs of a round are back to back, so a machine
+# shared with others drifts less within a round than across the run.
 #
 # Needs smtp-source (Debian package postfix). On a shared machine, run it
 # under flock: flock /tmp/bench.lock examples/smtpd/loadtest.sh
 # Usage: examples/smtpd/loadtest.sh [messages per run] [sessions] [rounds]
 set -euo pipefail
-msgs=${1:-2000} sessions=${2:-16} rounds=${3:-5}
+msgs=${1:-2000} sessions=${2:-16} rounds=${3:-11}
 cd "$(dirname "$0")/../.."
 bin=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$bin"' EXIT
@@ -44,10 +46,10 @@ done
 # cpu prints a process's user+system CPU so far, in clock ticks.
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-# run sends one run's messages to server $1 in mode $2 ("" or -d) and
-# appends "mode server msg/s µs-per-message" to $bin/results.
+# run sends one run's messages to server $1 in mode $2 ("" or -d) in round
+# $3 and appends "mode round server msg/s µs-per-message" to $bin/results.
 run() {
-  local i=$1 mode=$2 start end c0 c1 rate us
+  local i=$1 mode=$2 round=$3 start end c0 c1 rate us
   c0=$(cpu "${pids[$i]}")
   start=$(date +%s.%N)
   "$source" $mode -s "$sessions" -m "$msgs" -l 2048 -f alice@example.net -t bob@example.org -M mx.example.net "127.0.0.1:${ports[$i]}"
@@ -55,7 +57,7 @@ run() {
   c1=$(cpu "${pids[$i]}")
   rate=$(echo "$msgs / ($end - $start)" | bc -l)
   us=$(echo "($c1 - $c0) * 1000000 / $tck / $msgs" | bc -l)
-  printf '%s %s %.0f %.1f\n' "${mode:-conn}" "${names[$i]}" "$rate" "$us" >>"$bin/results"
+  printf '%s %s %s %.0f %.1f\n' "${mode:-conn}" "$round" "${names[$i]}" "$rate" "$us" >>"$bin/results"
   printf '  %-9s %6.0f msg/s %7.1f µs CPU/msg\n' "${names[$i]}" "$rate" "$us"
 }
 
@@ -66,28 +68,32 @@ for mode in "" -d; do
   for r in $(seq 0 $((rounds - 1))); do
     echo "round $((r + 1))"
     for k in 0 1 2; do
-      run $(((r + k) % 3)) "$mode"
+      run $(((r + k) % 3)) "$mode" "$r"
     done
   done
 done
 
-echo "== medians (CPU per message is server utime+stime, CLK_TCK $tck)"
-for mode in conn -d; do
-  for name in "${names[@]}"; do
-    col() { awk -v m="$mode" -v n="$name" -v c="$1" '$1 == m && $2 == n { print $c }' "$bin/results" | sort -g |
-      awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-    printf '%s %s %s %s\n' "$mode" "$name" "$(col 3)" "$(col 4)"
-  done
-done | awk '
-  { rate[$1, $2] = $3; us[$1, $2] = $4 }
+echo "== medians (CPU per message is server utime+stime, CLK_TCK $tck; ratios: median of each round's)"
+awk '
+  { rate[$1, $2, $3] = $4; us[$1, $2, $3] = $5; rounds[$2] = 1 }
+  function median(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
   END {
     split("conn -d", modes, " ")
     label["conn"] = "one connection per message"; label["-d"] = "reused connections"
+    split("default no-policy sink", ns, " ")
     for (i = 1; i <= 2; i++) {
       m = modes[i]
       printf "%s:\n", label[m]
-      split("default no-policy sink", ns, " ")
-      for (j = 1; j <= 3; j++) printf "  %-9s %6.0f msg/s %7.1f µs CPU/msg\n", ns[j], rate[m, ns[j]], us[m, ns[j]]
-      printf "  CPU ratio default/no-policy %.3f, default/sink %.3f\n", us[m, "default"] / us[m, "no-policy"], us[m, "default"] / us[m, "sink"]
+      for (j = 1; j <= 3; j++) {
+        n = 0; delete rs; delete cs
+        for (r in rounds) { n++; rs[n] = rate[m, r, ns[j]]; cs[n] = us[m, r, ns[j]] }
+        printf "  %-9s %6.0f msg/s %7.1f µs CPU/msg\n", ns[j], median(rs, n), median(cs, n)
+      }
+      n = 0; delete p; delete q
+      for (r in rounds) { n++; p[n] = us[m, r, "default"] / us[m, r, "no-policy"]; q[n] = us[m, r, "default"] / us[m, r, "sink"] }
+      printf "  CPU ratio default/no-policy %.3f, default/sink %.3f\n", median(p, n), median(q, n)
     }
-  }'
+  }' "$bin/results"
