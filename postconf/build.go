@@ -79,6 +79,11 @@ type Config struct {
 	DryRun bool
 	// HeloRequired is smtpd_helo_required.
 	HeloRequired bool
+	// DelayReject is smtpd_delay_reject (default yes): the client, HELO
+	// and sender lists are evaluated at RCPT (Policy is built so), and a
+	// front-end holds the refusals of its own checks at connect, HELO and
+	// MAIL for RCPT too (smtpcheck.Policy.DelayReject).
+	DelayReject bool
 	// MyNetworks is mynetworks, parsed.
 	MyNetworks []netip.Prefix
 	// PolicyServiceDefaultAction is smtpd_policy_service_default_action:
@@ -235,6 +240,7 @@ func Build(f *File, env Env) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.DelayReject = delay
 	if b.mynets, err = b.networks("mynetworks"); err != nil {
 		return nil, err
 	}

@@ -148,7 +148,11 @@ func TestDelayReject(t *testing.T) {
 
 	// smtpd_delay_reject = yes (the default): the client restriction is
 	// evaluated at RCPT, and a recipient-list permit does not override it.
-	p := build(t, conf, postconf.Env{Domains: []string{"example.org"}}).Policy
+	cfg := build(t, conf, postconf.Env{Domains: []string{"example.org"}})
+	if !cfg.DelayReject {
+		t.Error("Config.DelayReject = false by default, want true (the front-ends hold their own checks' refusals)")
+	}
+	p := cfg.Policy
 	b := checktest.NewSession("192.0.2.1")
 	if d := p.Evaluate(ctx, b.Session()); d.Result.Action != smtpcheck.Continue {
 		t.Errorf("connect with delay: %v, want continue", d.Result.Action)
@@ -161,7 +165,11 @@ func TestDelayReject(t *testing.T) {
 	checktest.AssertReplyContains(t, d.Result, "Client host rejected: Access denied")
 
 	// smtpd_delay_reject = no: refused at connect.
-	p = build(t, "smtpd_delay_reject = no\n"+conf, postconf.Env{}).Policy
+	cfg = build(t, "smtpd_delay_reject = no\n"+conf, postconf.Env{})
+	if cfg.DelayReject {
+		t.Error("Config.DelayReject = true with smtpd_delay_reject = no")
+	}
+	p = cfg.Policy
 	d = p.Evaluate(ctx, checktest.NewSession("192.0.2.1").Session())
 	checktest.AssertVerdict(t, d.Result, smtpcheck.Reject, 554, "5.7.1", "reject")
 }

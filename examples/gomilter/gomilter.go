@@ -48,25 +48,39 @@
 // front-ends (Policy.Evaluate holds and gives them), and Policy.Evaluate logs
 // each decision.
 //
+// Under delayed rejection (Policy.DelayReject, smtpd_delay_reject in a
+// Postfix-style file) the MTA awaits no reply to connect, HELO, MAIL and
+// DATA (see Negotiation), so the verdicts Policy.Evaluate gives there anyway
+// (an Immediate refusal, a disconnect, a discard) are held by the filter
+// and given, with the same reply, at each RCPT, for as long as the command
+// would have lasted (the connection, the HELO, the transaction); DATA's are
+// given at end of message. The header checks give theirs at end of message,
+// before the end-of-message checks: a refusal of the message reaches the
+// client at the end of DATA either way.
+//
 // # Message
 //
 // The header fields and the body chunks are written, as received, to a
 // spool (Config.MemoryPerMessage in memory, the rest in an unlinked 0600
 // temporary file) and handed to the checks through smtpcheck.SplitMessage,
-// as the go-smtp front-end does: Header at end of header, Body and Message
-// at end of message.
+// as the go-smtp front-end does, at end of message: Header to the header
+// checks, then Body and Message too to the end-of-message checks.
 //
 // # Negotiation
 //
 // At option negotiation the filter asks the MTA to leave out what the policy
 // in force does not use (LeftOut): the events whose facts no check reads
 // (a policy without a header or end-of-message check gets no header and no
-// body) and the replies of the stages where it cannot refuse (a stage
-// without a check; under a dry run, all of them), so that the MTA waits
-// for the filter only where a verdict may come, and at end of message. A
-// policy reloaded while a connection is open serves that connection's next
-// SMTP session only if the events agreed serve it; otherwise the session
-// keeps the policy they were agreed for.
+// body; none gets the end of header), and the replies of the stages where
+// no verdict need be given: a stage without a check; under a dry run, all of
+// them; under delayed rejection, connect, HELO, MAIL and DATA; and each
+// header field and body chunk. The MTA then waits for the filter at RCPT
+// and at end of message only (Postfix writes the events it awaits no reply
+// for with the next one it does, so a message costs it two round trips
+// besides the negotiation). A policy reloaded while a connection is open
+// serves that connection's next SMTP session only if the events and replies
+// agreed serve it; otherwise the session keeps the policy they were agreed
+// for.
 //
 // # Failure modes
 //
@@ -181,9 +195,9 @@ func New(cfg Config) *Filter {
 		// The header values as received, leading blank included, so that
 		// the header checks see the field as the client wrote it; no
 		// answer to each header field and body chunk (the filter only
-		// spools them; its verdicts come at end of header and end of
-		// message), and no unknown-command events: one round trip fewer
-		// per field and chunk. The rest is the policy's (LeftOut).
+		// spools them; its verdicts come at end of message), and no
+		// unknown-command events: one round trip fewer per field and
+		// chunk. The rest is the policy's (LeftOut).
 		milter.WithProtocol(required),
 		milter.WithNegotiationCallback(n.negotiate),
 		// The MTA's write deadline: a peer that stops reading must not

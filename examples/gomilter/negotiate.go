@@ -22,12 +22,23 @@ const required = milter.OptHeaderLeadingSpace |
 // reads (a stage's facts are read by the checks of that stage and later
 // ones, and RCPT's event gives the refusals held from connect, HELO and
 // MAIL; the header and body are read only by header and end-of-message
-// checks, Config.Accepted and Config.MaxMessageBytes), and the replies to the
-// stages where p cannot refuse (a stage without a check; RCPT also gives
-// the verdicts held from connect, HELO and MAIL; under a dry run no stage
-// refuses). The MTA then waits for the filter only where a verdict may
-// come, and always at end of message, where the filter accepts and adds
-// its headers. The options the filter always asks for are not included.
+// checks, Config.Accepted and Config.MaxMessageBytes), the end of header
+// (the header checks give their verdict at end of message), and the
+// replies the MTA need not wait for:
+//
+//   - those of the stages where p cannot refuse (a stage without a check;
+//     RCPT also gives the verdicts held from connect, HELO and MAIL; under
+//     a dry run no stage refuses);
+//   - under delayed rejection (Policy.DelayReject, smtpd_delay_reject), those
+//     of connect, HELO, MAIL and DATA: their verdicts are held and given at
+//     the first RCPT (DATA's at end of message), where the MTA awaits one;
+//   - those of the header fields, the end of header and the body chunks,
+//     whose verdicts come at end of message.
+//
+// The MTA then waits for the filter at RCPT, where the recipient's verdict
+// and the held ones come, and at end of message, where the message's come
+// and the filter adds its headers. The options the filter always asks for
+// are not included.
 func LeftOut(cfg Config, p *smtpcheck.Policy) milter.OptProtocol {
 	if p == nil {
 		p = &smtpcheck.Policy{}
@@ -62,19 +73,18 @@ func LeftOut(cfg Config, p *smtpcheck.Policy) milter.OptProtocol {
 	if last < endOfData && !sized {
 		out |= milter.OptNoBody
 	}
-	if !checks[headers] {
-		out |= milter.OptNoEOH
-	}
+	// The header checks run at end of message, on the fields spooled.
+	out |= milter.OptNoEOH | milter.OptNoEOHReply
+	delayed := p.DelayReject
 	for _, nr := range [...]struct {
 		opt     milter.OptProtocol
 		refuses bool
 	}{
-		{milter.OptNoConnReply, checks[connect]},
-		{milter.OptNoHeloReply, checks[helo]},
-		{milter.OptNoMailReply, checks[mail]},
+		{milter.OptNoConnReply, checks[connect] && !delayed},
+		{milter.OptNoHeloReply, checks[helo] && !delayed},
+		{milter.OptNoMailReply, checks[mail] && !delayed},
 		{milter.OptNoRcptReply, checks[rcpt] || held},
-		{milter.OptNoDataReply, checks[data]},
-		{milter.OptNoEOHReply, checks[headers]},
+		{milter.OptNoDataReply, checks[data] && !delayed},
 	} {
 		if !nr.refuses || p.DryRun {
 			out |= nr.opt

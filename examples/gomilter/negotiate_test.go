@@ -44,13 +44,15 @@ func negotiated(s *milter.ClientSession) (sent, awaited string) {
 
 // TestMTAWaitsOnlyWhereThePolicyMayRefuse checks the options the filter
 // negotiates with the MTA for each shape of policy: events only where a
-// check reads their facts (a policy with no body check gets no body), and
-// replies awaited only at the stages where a verdict may come (RCPT also
-// for the refusals held from connect, HELO and MAIL); and that a whole
-// session runs to an accepted message under each.
+// check reads their facts (a policy with no body check gets no body, and
+// none gets the end of header: the header checks run at end of message),
+// and replies awaited only at the stages where a verdict must be given
+// there: RCPT (also for the verdicts held from connect, HELO and MAIL),
+// and, without delayed rejection, the stages whose checks may refuse; and
+// that a whole session runs to an accepted message under each.
 func TestMTAWaitsOnlyWhereThePolicyMayRefuse(t *testing.T) {
 	pass := check(func(*smtpcheck.Session) smtpcheck.Result { return smtpcheck.Result{} })
-	all := "connect helo mail rcpt data header body eoh"
+	all := "connect helo mail rcpt data header body"
 	for _, tc := range []struct {
 		name          string
 		cfg           Config
@@ -59,22 +61,27 @@ func TestMTAWaitsOnlyWhereThePolicyMayRefuse(t *testing.T) {
 		{"empty policy", Config{Policy: &smtpcheck.Policy{}}, "", ""},
 		{"recipient check", Config{Policy: &smtpcheck.Policy{Rcpt: pass}}, "connect helo mail rcpt", "rcpt"},
 		{"HELO check, its refusals held for RCPT", Config{Policy: &smtpcheck.Policy{Helo: pass, DelayReject: true}},
+			"connect helo mail rcpt", "rcpt"},
+		{"HELO check, refusing at once", Config{Policy: &smtpcheck.Policy{Helo: pass}},
 			"connect helo mail rcpt", "helo rcpt"},
 		{"header check, no body check", Config{Policy: &smtpcheck.Policy{Headers: pass}},
-			"connect helo mail rcpt data header eoh", "eoh"},
+			"connect helo mail rcpt data header", ""},
 		{"end-of-message check", Config{Policy: &smtpcheck.Policy{EndOfData: pass}},
 			"connect helo mail rcpt data header body", ""},
-		{"the default policy's shape: checks at every stage but connect", Config{Policy: &smtpcheck.Policy{
+		{"the default policy's shape: checks at every stage but connect, delayed rejection", Config{Policy: &smtpcheck.Policy{
 			Helo: pass, Mail: pass, Rcpt: pass, Data: pass, Headers: pass, EndOfData: pass, DelayReject: true}},
-			all, "helo mail rcpt data eoh"},
-		{"checks at every stage", Config{Policy: &smtpcheck.Policy{
+			all, "rcpt"},
+		{"checks at every stage, delayed rejection", Config{Policy: &smtpcheck.Policy{
+			Connect: pass, Helo: pass, Mail: pass, Rcpt: pass, Data: pass, Headers: pass, EndOfData: pass, DelayReject: true}},
+			all, "rcpt"},
+		{"checks at every stage, refusing at once", Config{Policy: &smtpcheck.Policy{
 			Connect: pass, Helo: pass, Mail: pass, Rcpt: pass, Data: pass, Headers: pass, EndOfData: pass}},
-			all, "connect helo mail rcpt data eoh"},
+			all, "connect helo mail rcpt data"},
 		{"dry run: no stage refuses", Config{Policy: &smtpcheck.Policy{
 			Connect: pass, Helo: pass, Mail: pass, Rcpt: pass, Data: pass, Headers: pass, EndOfData: pass, DryRun: true}},
 			all, ""},
 		{"empty policy, the accepted message recorded", Config{Policy: &smtpcheck.Policy{}, Accepted: func(context.Context, *smtpcheck.Session) {}},
-			"connect helo mail rcpt data header body", ""},
+			all, ""},
 		{"empty policy, a hook with nothing to record for it", Config{Policy: &smtpcheck.Policy{},
 			Accepted:      func(context.Context, *smtpcheck.Session) {},
 			AcceptedReads: func(*smtpcheck.Policy) bool { return false }}, "", ""},
@@ -94,8 +101,8 @@ func TestMTAWaitsOnlyWhereThePolicyMayRefuse(t *testing.T) {
 }
 
 // TestMessageAsReceivedWhateverTheStagesSent checks that the end-of-message
-// checks see the same header, body and message whether the MTA sends the
-// end of header (a header check parsed the fields there) or not.
+// checks see the same header, body and message whether a header check
+// parsed the fields before them or not.
 func TestMessageAsReceivedWhateverTheStagesSent(t *testing.T) {
 	for _, headerCheck := range []bool{false, true} {
 		var seen string

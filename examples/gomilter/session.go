@@ -47,6 +47,13 @@ type session struct {
 	quarantine string                  // why, when a check quarantined the message
 	closed     bool
 	connID     string // the session's own ID, until the MTA gives a queue ID
+
+	// Verdicts of stages whose reply the MTA does not await (delayed
+	// rejection's SMFIP_NR_CONN, NR_HELO, NR_MAIL and NR_DATA), held for
+	// the next stage it awaits: RCPT, or the end of message for DATA's.
+	// Each lasts as long as the command would have held: the connection's,
+	// the current HELO's, the transaction's.
+	heldConn, heldHelo, heldTx *milter.Response
 }
 
 var _ milter.Milter = (*session)(nil)
@@ -65,6 +72,7 @@ func (ss *session) NewConnection(m milter.Modifier) error {
 	ss.content = ss.policy.Headers != nil || ss.policy.EndOfData != nil || ss.f.cfg.acceptedReads(ss.policy)
 	ss.headerEnd = -1
 	ss.closed = false
+	ss.heldConn, ss.heldHelo, ss.heldTx = nil, nil, nil
 	return nil
 }
 
@@ -111,6 +119,36 @@ func (ss *session) decides(st smtpcheck.Stage) bool {
 		return p.EndOfData != nil
 	}
 	return true
+}
+
+// answer returns what the MTA is told of resp, the verdict at a stage whose
+// reply it does not await when nr was negotiated: there, a verdict other
+// than go-on is kept in slot (the first one stands, as the MTA would have
+// acted on it) for the next stage it awaits, and the answer is go-on,
+// which it does not read. The library is never handed a refusal it would
+// not send (it would forget the transaction's macros on it).
+func (ss *session) answer(nr milter.OptProtocol, slot **milter.Response, resp *milter.Response) *milter.Response {
+	if ss.protocol&nr == 0 {
+		return resp
+	}
+	if !resp.Continue() && *slot == nil {
+		*slot = resp
+	}
+	return milter.RespContinue
+}
+
+// held returns the verdict held from a stage the MTA awaited no reply
+// for, the earliest in the conversation first (the MTA would have acted on
+// it first), or nil. It is given at each stage the MTA awaits, in place of
+// that stage's own: had it been given where it was reached, the command
+// (and so what follows it) would have been refused.
+func (ss *session) held() *milter.Response {
+	for _, r := range [...]*milter.Response{ss.heldConn, ss.heldHelo, ss.heldTx} {
+		if r != nil {
+			return r
+		}
+	}
+	return nil
 }
 
 // apply turns a result into the milter's answer for the current stage.
@@ -243,7 +281,7 @@ func (ss *session) Connect(host, family string, port uint16, addr string, m milt
 			c.Trusted = true
 		}
 	}
-	return ss.evaluate(smtpcheck.StageConnect), nil
+	return ss.answer(milter.OptNoConnReply, &ss.heldConn, ss.evaluate(smtpcheck.StageConnect)), nil
 }
 
 // Helo implements milter.Milter. The milter protocol does not tell HELO
@@ -255,7 +293,10 @@ func (ss *session) Helo(name string, m milter.Modifier) (*milter.Response, error
 		ss.s.Conn.TLSVersion = strings.Replace(v, "TLSv", "TLS", 1)
 	}
 	ss.s.SetHelo("EHLO", name)
-	return ss.evaluate(smtpcheck.StageHelo), nil
+	// A new HELO is judged anew (what was held from the previous one
+	// goes, as the MTA lets a client retry a refused HELO).
+	ss.heldHelo = nil
+	return ss.answer(milter.OptNoHeloReply, &ss.heldHelo, ss.evaluate(smtpcheck.StageHelo)), nil
 }
 
 // MailFrom implements milter.Milter: a new transaction.
@@ -271,7 +312,7 @@ func (ss *session) MailFrom(from, esmtpArgs string, m milter.Modifier) (*milter.
 	ss.queueID(m)
 	mail := mailFacts(from, esmtpArgs)
 	ss.s.Mail = mail
-	return ss.evaluate(smtpcheck.StageMail), nil
+	return ss.answer(milter.OptNoMailReply, &ss.heldTx, ss.evaluate(smtpcheck.StageMail)), nil
 }
 
 // mailFacts builds the MAIL facts from the sender and its ESMTP
@@ -299,9 +340,14 @@ func mailFacts(from, esmtpArgs string) *smtpcheck.Mail {
 }
 
 // RcptTo implements milter.Milter: a refusal refuses this recipient only.
+// A verdict held from connect, HELO or MAIL, whose reply the MTA did not
+// await, is given to every recipient instead.
 func (ss *session) RcptTo(rcptTo, esmtpArgs string, m milter.Modifier) (*milter.Response, error) {
 	ss.queueID(m)
 	ss.s.Rcpt = smtpcheck.ParseAddress(rcptTo)
+	if h := ss.held(); h != nil && ss.protocol&milter.OptNoRcptReply == 0 {
+		return h, nil
+	}
 	resp := ss.evaluate(smtpcheck.StageRcpt)
 	if resp.Continue() {
 		ss.s.Rcpts = append(ss.s.Rcpts, ss.s.Rcpt)
@@ -316,10 +362,14 @@ func (ss *session) queueID(m milter.Modifier) {
 	}
 }
 
-// Data implements milter.Milter.
+// Data implements milter.Milter. Under delayed rejection the MTA awaits
+// no reply: the verdict is held for the end of message.
 func (ss *session) Data(m milter.Modifier) (*milter.Response, error) {
 	ss.queueID(m)
-	return ss.evaluate(smtpcheck.StageData), nil
+	if h := ss.held(); h != nil && ss.protocol&milter.OptNoDataReply == 0 {
+		return h, nil
+	}
+	return ss.answer(milter.OptNoDataReply, &ss.heldTx, ss.evaluate(smtpcheck.StageData)), nil
 }
 
 // Header implements milter.Milter: the field is spooled as received.
@@ -361,22 +411,14 @@ func (ss *session) endHeader() {
 	}
 }
 
-// Headers implements milter.Milter: the header stage, on the fields so far.
+// Headers implements milter.Milter: the end of header, which the filter
+// asks the MTA not to send (SMFIP_NOEOH); one that sends it is answered
+// go-on. The header checks give their verdict at end of message, where the
+// MTA awaits one anyway: a refusal reaches the client at the end of DATA
+// either way.
 func (ss *session) Headers(m milter.Modifier) (*milter.Response, error) {
 	ss.endHeader()
-	if ss.tooBig {
-		if m.Protocol()&milter.OptNoEOHReply != 0 {
-			return milter.RespContinue, nil // refused at end of message
-		}
-		return ss.refuseTooBig(), nil
-	}
-	if !ss.decides(smtpcheck.StageHeaders) {
-		return milter.RespContinue, nil
-	}
-	if !ss.parseHeader() {
-		return ss.spoolError(), nil
-	}
-	return ss.evaluate(smtpcheck.StageHeaders), nil
+	return milter.RespContinue, nil
 }
 
 // parseHeader parses the spooled header into the session, once per
@@ -410,8 +452,8 @@ func (ss *session) BodyChunk(chunk []byte, m milter.Modifier) (*milter.Response,
 }
 
 // checkSize stops spooling a message past Config.MaxMessageBytes; it is
-// refused at end of header or end of message (the MTA asks for no answer
-// to each field and chunk).
+// refused at end of message (the MTA asks for no answer to each field and
+// chunk).
 func (ss *session) checkSize() *milter.Response {
 	limit := ss.f.cfg.MaxMessageBytes
 	if limit > 0 && ss.size > limit && !ss.tooBig {
@@ -432,19 +474,29 @@ func (ss *session) refuseTooBig() *milter.Response {
 	})
 }
 
-// EndOfMessage implements milter.Milter: the end-of-data stage on the
-// whole message, then the headers checks added, and the quarantine.
+// EndOfMessage implements milter.Milter: the verdict held from DATA, the
+// header stage on the header, the end-of-data stage on the whole message,
+// then the headers checks added, and the quarantine.
 func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 	defer ss.resetTransaction()
 	ss.queueID(m)
 	ss.endHeader()
+	if h := ss.held(); h != nil {
+		// DATA's verdict (a message the MTA would not have taken).
+		return h, nil
+	}
 	if ss.tooBig {
 		return ss.refuseTooBig(), nil
 	}
-	if ss.content {
-		if !ss.parseHeader() {
-			return ss.spoolError(), nil
+	if ss.content && !ss.parseHeader() {
+		return ss.spoolError(), nil
+	}
+	if ss.decides(smtpcheck.StageHeaders) {
+		if resp := ss.evaluate(smtpcheck.StageHeaders); !resp.Continue() {
+			return resp, nil
 		}
+	}
+	if ss.content {
 		ss.s.Message = ss.sp.Body()
 		ss.s.Body = ss.sp.BodyFrom(ss.headerEnd)
 	}
@@ -517,6 +569,7 @@ func (ss *session) resetTransaction() {
 		ss.sp = nil
 	}
 	ss.s.ResetTransaction()
+	ss.heldTx = nil
 	ss.headers, ss.quarantine, ss.tooBig = nil, "", false
 	ss.size, ss.headerEnd, ss.headed = 0, -1, false
 }

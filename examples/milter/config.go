@@ -69,9 +69,12 @@ func configPolicy(path string, f *postconf.File, domains []string, res *resolver
 		}
 	}
 	p := assembly.Then(cfg.Policy, ab.Stages)
-	// The file's own lists follow smtpd_delay_reject themselves; the
-	// flags' checks (access map Connect: entries) are held for RCPT.
-	p.DelayReject = true
+	// smtpd_delay_reject decides for the flags' checks too (access map
+	// Connect: entries), as in smtpd: held for RCPT by default, answered
+	// where they are found when the file says no, as Postfix answers its
+	// own lists. It also decides what the filter asks Postfix to await
+	// (gomilter.LeftOut): with delay, no reply before RCPT.
+	p.DelayReject = cfg.DelayReject
 	p.Logger = logger
 	logger.Info("policy from file", "config", path, "dry_run", cfg.DryRun, "mynetworks", len(cfg.MyNetworks))
 	return p, fc, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,18 +10,33 @@ import (
 )
 
 // TestMTAWaitsOnlyWhereThePolicyMayRefuse checks what the program asks the
-// MTA for at option negotiation: with the default policy (no check at
-// connect) the MTA awaits no reply to the connect event; with -no-policy
-// it sends nothing but the end of message; under -dry-run it sends every
-// event and awaits no reply before the end of message.
+// MTA for at option negotiation: with the default policy (delayed
+// rejection) the MTA awaits a reply at RCPT and end of message only; a
+// -config file's smtpd_delay_reject = no has it await the stages whose
+// checks refuse at once; with -no-policy it sends nothing but the end of
+// message; under -dry-run it sends every event and awaits no reply before
+// the end of message.
 func TestMTAWaitsOnlyWhereThePolicyMayRefuse(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	lists := "smtpd_helo_restrictions = reject_invalid_helo_hostname\nsmtpd_data_restrictions = reject_unauth_pipelining\n"
+	delayed := file("delayed.cf", lists)
+	atOnce := file("at-once.cf", "smtpd_delay_reject = no\n"+lists)
 	for _, tc := range []struct {
 		args          []string
 		sent, awaited string
 	}{
-		{nil, "connect helo mail rcpt data header body eoh", "helo mail rcpt data eoh"},
+		{nil, "connect helo mail rcpt data header body", "rcpt"},
 		{[]string{"-no-policy"}, "", ""},
-		{[]string{"-dry-run"}, "connect helo mail rcpt data header body eoh", ""},
+		{[]string{"-dry-run"}, "connect helo mail rcpt data header body", ""},
+		{[]string{"-config", delayed}, "connect helo mail rcpt data", "rcpt"},
+		{[]string{"-config", atOnce}, "connect helo mail rcpt data", "helo rcpt data"},
 	} {
 		t.Run(strings.Join(append([]string{"default"}, tc.args...), " "), func(t *testing.T) {
 			devnull, _ := os.Open(os.DevNull)

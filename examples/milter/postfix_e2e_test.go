@@ -547,8 +547,17 @@ func TestPostfixAnsweredBeforeItsMilterTimeout(t *testing.T) {
 	if code/100 != 4 || !strings.Contains(text, " 4.") {
 		t.Fatalf("message while the scanner hangs = %q, want the filter's temporary refusal", text)
 	}
-	maillog, _ := os.ReadFile(filepath.Join(in.dir, "log", "maillog"))
-	if !regexp.MustCompile(`milter-reject: END-OF-MESSAGE .*: 4\.\d+\.\d+ `).Match(maillog) {
+	// Postfix's log line may be written after the client has the reply
+	// (its daemons log through postlogd).
+	var maillog []byte
+	rejected := regexp.MustCompile(`milter-reject: END-OF-MESSAGE .*: 4\.\d+\.\d+ `)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		maillog, _ = os.ReadFile(filepath.Join(in.dir, "log", "maillog"))
+		if rejected.Match(maillog) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !rejected.Match(maillog) {
 		t.Errorf("Postfix's log has no milter-reject for the message:\n%s", maillog)
 	}
 	// Postfix warns of every failed exchange with a filter (a read that
@@ -851,4 +860,85 @@ func TestPostfixDelayedRejection(t *testing.T) {
 	// ...so that postmaster still gets the mail.
 	s.expect("RCPT TO:<postmaster@example.org>", 250)
 	s.cmd("QUIT")
+}
+
+// TestPostfixConnectRefusalGivenAtRCPT checks delayed rejection behind
+// Postfix, where the filter asks Postfix to await no reply before RCPT: a
+// client refused at connect gets the refusal at RCPT, with the reply the
+// filter gave (code, enhanced code and text), for every recipient and
+// every transaction, and no message of it is taken; a refusal that may not
+// be held (IREJECT) and a 421 reach it at RCPT too, the 421 closing the
+// connection; another client's mail goes through.
+func TestPostfixConnectRefusalGivenAtRCPT(t *testing.T) {
+	dir := t.TempDir()
+	clients := filepath.Join(dir, "clients")
+	if err := os.WriteFile(clients, []byte("192.0.2.66/32 REJECT listed client\n192.0.2.68/32 421 closing for this client\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	smtpf := filepath.Join(dir, "access")
+	if err := os.WriteFile(smtpf, []byte("Connect:192.0.2.67 IREJECT:\"go away now\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := startMilter(t, "-postfix-access", "client:cidr:"+clients, "-access", smtpf)
+	in := startPostfix(t, f.addr)
+	for _, tc := range []struct {
+		addr string
+		code int
+		text string // what the reply says, after its codes
+	}{
+		{"192.0.2.66", 554, "5.7.1 "},
+		{"192.0.2.67", 550, "go away now"},
+		{"192.0.2.68", 421, "closing for this client"},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			s := dial(t, in.addr)
+			s.begin(tc.addr, "mx.client.example", "mx.client.example")
+			s.expect("MAIL FROM:<a@client.example>", 250)
+			code, text := s.cmd("RCPT TO:<b@example.org>")
+			if code != tc.code || !strings.Contains(text, tc.text) {
+				t.Fatalf("RCPT from a client refused at connect = %q, want %d and %q", text, tc.code, tc.text)
+			}
+			// The reply is the filter's, as its decision line has it.
+			var filterReply string
+			for deadline := time.Now().Add(5 * time.Second); filterReply == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				m := regexp.MustCompile(`session.client=` + regexp.QuoteMeta(tc.addr) + `\S* .*decision.result.reply="([^"]*)"`).FindStringSubmatch(f.logText(t))
+				if m != nil {
+					filterReply = m[1]
+				}
+			}
+			if filterReply == "" || text != filterReply {
+				t.Errorf("RCPT reply %q, the filter's decision %q: want the filter's reply as given", text, filterReply)
+			}
+			if code == 421 {
+				// Postfix closes the connection after a 421.
+				if l, err := s.r.ReadString('\n'); err == nil {
+					t.Fatalf("after the 421 Postfix said %q, want the connection closed", l)
+				}
+				return
+			}
+			if code, text := s.cmd("RCPT TO:<postmaster@example.org>"); code != tc.code {
+				t.Fatalf("RCPT postmaster = %q, want %d", text, tc.code)
+			}
+			if code, text := s.cmd("DATA"); code/100 != 5 {
+				t.Fatalf("DATA = %q, want a refusal: no recipient", text)
+			}
+			s.expect("RSET", 250)
+			s.expect("MAIL FROM:<a@client.example>", 250)
+			if code, text := s.cmd("RCPT TO:<b@example.org>"); code != tc.code {
+				t.Fatalf("RCPT in the next transaction = %q, want %d", text, tc.code)
+			}
+			s.cmd("QUIT")
+		})
+	}
+	s := dial(t, in.addr)
+	s.begin("192.0.2.69", "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<b@example.org>", 250)
+	if code, text := s.data(goodMessage("not listed")); code != 250 {
+		t.Fatalf("message from a client not listed = %q, want 250", text)
+	}
+	s.expect("QUIT", 221)
+	if got := in.delivered(t, 1); len(got) != 1 {
+		t.Errorf("%d messages delivered, want the one from the client not listed", len(got))
+	}
 }

@@ -108,16 +108,7 @@ func configPolicy(path string, f *postconf.File, env *buildEnv, flags staged) (*
 	// smtpd_delay_reject decides for the flags' checks too (access map
 	// Connect: entries): held for RCPT by default, answered where they
 	// are found when the file says no, as Postfix answers its own lists.
-	delay, set, err := cfg.File.Expand("smtpd_delay_reject", nil)
-	if err != nil {
-		return nil, err
-	}
-	switch strings.ToLower(strings.TrimSpace(delay)) {
-	case "no", "false", "0", "off", "":
-		p.DelayReject = !set
-	default:
-		p.DelayReject = true
-	}
+	p.DelayReject = cfg.DelayReject
 	p.Logger = env.Logger
 	var ignored []string
 	for _, p := range cfg.File.Ignored() {
