@@ -19,6 +19,7 @@
 package callout
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -280,19 +281,14 @@ func New(cfg Config) (*Verifier, error) {
 	if strings.ContainsAny(cfg.Sender, "<> \r\n") || strings.ContainsAny(cfg.Helo, " \r\n") {
 		return nil, errors.New("callout: the probe sender and HELO name must be single words without angle brackets")
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&cfg.ConnectTimeout, DefaultConnectTimeout)
-	def(&cfg.CommandTimeout, DefaultCommandTimeout)
-	def(&cfg.Timeout, DefaultTimeout)
-	def(&cfg.PositiveTTL, DefaultPositiveTTL)
-	def(&cfg.NegativeTTL, DefaultNegativeTTL)
-	def(&cfg.TempTTL, DefaultTempTTL)
-	def(&cfg.PositiveRefresh, DefaultPositiveRefresh)
-	def(&cfg.NegativeRefresh, DefaultNegativeRefresh)
+	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
+	cfg.CommandTimeout = cmp.Or(cfg.CommandTimeout, DefaultCommandTimeout)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.PositiveTTL = cmp.Or(cfg.PositiveTTL, DefaultPositiveTTL)
+	cfg.NegativeTTL = cmp.Or(cfg.NegativeTTL, DefaultNegativeTTL)
+	cfg.TempTTL = cmp.Or(cfg.TempTTL, DefaultTempTTL)
+	cfg.PositiveRefresh = cmp.Or(cfg.PositiveRefresh, DefaultPositiveRefresh)
+	cfg.NegativeRefresh = cmp.Or(cfg.NegativeRefresh, DefaultNegativeRefresh)
 	if cfg.MaxHosts <= 0 {
 		cfg.MaxHosts = DefaultMaxHosts
 	}

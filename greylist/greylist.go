@@ -29,6 +29,7 @@
 package greylist
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -39,6 +40,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -159,6 +161,8 @@ type Greylist struct {
 	log   *slog.Logger
 	errs  *store.ErrorLog
 	allow *allowlist
+
+	attempts sync.Pool // of *attemptState
 }
 
 // New checks cfg, fills in defaults and returns a Greylist.
@@ -169,15 +173,10 @@ func New(cfg Config) (*Greylist, error) {
 	if cfg.Delay < 0 || cfg.RetryWindow < 0 || cfg.MaxAge < 0 || cfg.AutoAllowInterval < 0 {
 		return nil, errors.New("greylist: negative duration in Config")
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&cfg.Delay, DefaultDelay)
-	def(&cfg.RetryWindow, DefaultRetryWindow)
-	def(&cfg.MaxAge, DefaultMaxAge)
-	def(&cfg.AutoAllowInterval, DefaultAutoAllowInterval)
+	cfg.Delay = cmp.Or(cfg.Delay, DefaultDelay)
+	cfg.RetryWindow = cmp.Or(cfg.RetryWindow, DefaultRetryWindow)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, DefaultMaxAge)
+	cfg.AutoAllowInterval = cmp.Or(cfg.AutoAllowInterval, DefaultAutoAllowInterval)
 	if cfg.RetryWindow < cfg.Delay {
 		return nil, fmt.Errorf("greylist: retry window %v is shorter than the delay %v", cfg.RetryWindow, cfg.Delay)
 	}
@@ -253,7 +252,8 @@ type Decision struct {
 // hash, or "" when not greylisting by content) and returns the decision. It
 // does not consult the allowlists, except the auto-allowed client networks.
 func (g *Greylist) Attempt(ctx context.Context, t Triplet, hash string) (Decision, error) {
-	return g.attempt(ctx, t, hash, g.tm)
+	k := keyed{Triplet: t, key: g.tripletKey(t), clientKey: g.clientKey(g.counted(t))}
+	return g.attempt(ctx, &k, hash, g.tm)
 }
 
 // timingFor returns the timing for a session, with Config.Period's
@@ -280,43 +280,69 @@ func (g *Greylist) timingFor(ctx context.Context, s *smtpcheck.Session) (tm timi
 // attempt decides on one attempt in one store step (store.UpdateMany):
 // the client's pass count and the triplet are read together, so that on
 // Redis a decision is one round trip and on bbolt at most one commit.
-func (g *Greylist) attempt(ctx context.Context, t Triplet, hash string, tm timing) (Decision, error) {
-	now := g.now()
-	auto := g.cfg.AutoAllow > 0
-	var keyBuf [2]string
-	keys := append(keyBuf[:0], g.tripletKey(t))
-	if auto {
-		keys = append(keys, g.clientKey(g.counted(t)))
+func (g *Greylist) attempt(ctx context.Context, k *keyed, hash string, tm timing) (Decision, error) {
+	a, _ := g.attempts.Get().(*attemptState)
+	if a == nil {
+		a = &attemptState{g: g}
+		a.fn = a.update
 	}
-	var d Decision
-	err := store.UpdateMany(ctx, g.cfg.Store, keys, func(recs []store.Record) error {
-		if auto && g.autoAllowed(&recs[1], now) {
-			d = Decision{Outcome: Known, Allowed: "auto-allow"}
-			return nil
-		}
-		tr := &recs[0]
-		var rec record
-		ok := tr.OK
-		if ok {
-			var err error
-			if rec, err = decodeRecord(tr.Value); err != nil {
-				ok = false // a damaged record is replaced, not fatal
-			}
-		}
-		nrec, keep, st := tm.decide(rec, ok, now, hash)
-		d = Decision{Outcome: st.Outcome, Wait: st.Wait, Delayed: st.Delayed}
-		if !keep {
-			tr.Value, tr.TTL, tr.Write = nrec.encode(), tm.ttl(nrec, now), true
-		}
-		if st.Outcome == Passed && auto {
-			g.countPass(&recs[1], now)
-		}
-		return nil
-	})
-	if err != nil {
+	a.now, a.tm, a.hash, a.auto, a.d = g.now(), tm, hash, g.cfg.AutoAllow > 0, Decision{}
+	a.keys = [2]string{k.key, k.clientKey}
+	n := 1
+	if a.auto {
+		n = 2
+	}
+	if err := store.UpdateMany(ctx, g.cfg.Store, a.keys[:n], a.fn); err != nil {
+		// Not pooled: a store that gave up waiting for its context (a
+		// group commit) may still run a.fn later.
 		return Decision{}, err
 	}
+	d := a.d
+	a.keys, a.hash = [2]string{}, ""
+	g.attempts.Put(a)
 	return d, nil
+}
+
+// attemptState is one decision's working memory: what its store step
+// reads and writes. Greylist pools them with their bound update function,
+// so that a decision allocates neither a closure nor its results.
+type attemptState struct {
+	g    *Greylist
+	keys [2]string // the triplet's, then the client's
+	tm   timing
+	now  time.Time
+	hash string
+	auto bool
+	d    Decision
+	fn   store.UpdateManyFunc // update, bound once
+}
+
+// update is the decision's store.UpdateManyFunc over recs, the records
+// at a.keys.
+func (a *attemptState) update(recs []store.Record) error {
+	g, now := a.g, a.now
+	if a.auto && g.autoAllowed(&recs[1], now) {
+		a.d = Decision{Outcome: Known, Allowed: "auto-allow"}
+		return nil
+	}
+	tr := &recs[0]
+	var rec record
+	ok := tr.OK
+	if ok {
+		var err error
+		if rec, err = decodeRecord(tr.Value); err != nil {
+			ok = false // a damaged record is replaced, not fatal
+		}
+	}
+	nrec, keep, st := a.tm.decide(rec, ok, now, a.hash)
+	a.d = Decision{Outcome: st.Outcome, Wait: st.Wait, Delayed: st.Delayed}
+	if !keep {
+		tr.Value, tr.TTL, tr.Write = nrec.encode(), a.tm.ttl(nrec, now), true
+	}
+	if st.Outcome == Passed && a.auto {
+		g.countPass(&recs[1], now)
+	}
+	return nil
 }
 
 // counted returns what a pass of t counts for: the client's address, or
@@ -383,12 +409,12 @@ func (g *Greylist) Check() smtpcheck.Check {
 		if skip {
 			return smtpcheck.Pass(smtpcheck.Reason{Check: Name, Rule: "period", Evidence: "greylist period 0 for this session"})
 		}
-		t := g.Triplet(s.Conn.ClientIP, s.Mail.From, s.Rcpt)
-		d, err := g.attempt(ctx, t, "", tm)
+		k := g.keyedTriplet(s.Conn.ClientIP, s.Mail.From, s.Rcpt)
+		d, err := g.attempt(ctx, &k, "", tm)
 		if err != nil {
-			return g.storeError(ctx, s, t, err)
+			return g.storeError(ctx, s, k.display, err)
 		}
-		return g.result(s, t, d)
+		return g.result(s, k.display, d)
 	})
 }
 
@@ -419,17 +445,16 @@ func (g *Greylist) ContentCheck() smtpcheck.Check {
 				allowed = r
 				continue
 			}
-			t := g.Triplet(s.Conn.ClientIP, s.Mail.From, rc)
-			k := g.tripletKey(t)
-			if seen[k] {
+			k := g.keyedTriplet(s.Conn.ClientIP, s.Mail.From, rc)
+			if seen[k.key] {
 				continue
 			}
-			seen[k] = true
-			d, err := g.attempt(ctx, t, hash, tm)
+			seen[k.key] = true
+			d, err := g.attempt(ctx, &k, hash, tm)
 			if err != nil {
-				return g.storeError(ctx, s, t, err)
+				return g.storeError(ctx, s, k.display, err)
 			}
-			r := g.result(s, t, d)
+			r := g.result(s, k.display, d)
 			// Greylisted beats passed; of two greylisted, the longer wait.
 			if !checked || (d.Outcome.Greylisted() && (!worstD.Outcome.Greylisted() || d.Wait > worstD.Wait)) {
 				worst, worstD, checked = r, d, true
@@ -452,9 +477,11 @@ func (g *Greylist) guard(c smtpcheck.Check) smtpcheck.Check {
 	})
 }
 
-func (g *Greylist) storeError(ctx context.Context, s *smtpcheck.Session, t Triplet, err error) smtpcheck.Result {
+// storeError logs a store failure for the triplet shown as display and
+// returns the check's error result.
+func (g *Greylist) storeError(ctx context.Context, s *smtpcheck.Session, display string, err error) smtpcheck.Result {
 	g.errs.Error(ctx, "greylist: store failed; applying error policy", err,
-		slog.String("session", s.Conn.ID), slog.String("triplet", g.display(t)),
+		slog.String("session", s.Conn.ID), slog.String("triplet", display),
 		slog.String("policy", g.cfg.OnError.String()))
 	return smtpcheck.Result{Err: fmt.Errorf("greylist: %w", err), Reason: smtpcheck.Reason{Check: Name, Rule: "store"}}
 }
@@ -470,9 +497,10 @@ func (g *Greylist) display(t Triplet) string {
 // headerSeen marks a transaction that already got its X-Greylist header.
 type headerSeen struct{}
 
-// result turns a decision into the check's result.
-func (g *Greylist) result(s *smtpcheck.Session, t Triplet, d Decision) smtpcheck.Result {
-	reason := smtpcheck.Reason{Check: Name, Rule: d.Outcome.String(), Matched: g.display(t)}
+// result turns a decision on the triplet shown as display into the
+// check's result.
+func (g *Greylist) result(s *smtpcheck.Session, display string, d Decision) smtpcheck.Result {
+	reason := smtpcheck.Reason{Check: Name, Rule: d.Outcome.String(), Matched: display}
 	if d.Allowed != "" {
 		reason.Rule = d.Allowed
 	}

@@ -48,30 +48,45 @@ func ClientNetwork(ip netip.Addr, v4, v6 int) netip.Prefix {
 // all-digit word of the local part (the numbers of VERP and bounce
 // addresses) replaced by '#'. The null sender stays "".
 func NormalizeSender(a smtpcheck.Address) string {
+	var buf [256]byte
+	return string(appendSender(buf[:0], a))
+}
+
+// appendSender appends NormalizeSender's form of a.
+func appendSender(dst []byte, a smtpcheck.Address) []byte {
 	if a.IsNull() {
-		return ""
+		return dst
 	}
 	local := strings.ToLower(a.Local)
 	domain := strings.TrimSuffix(strings.ToLower(a.Domain), ".")
 	if domain == "" {
-		return local
+		return append(dst, local...)
 	}
 	local = stripBATV(local)
 	if i := strings.IndexByte(local, '+'); i >= 0 {
 		local = local[:i]
 	}
-	local = hashNumbers(local)
-	return local + "@" + domain
+	dst = append(dst, hashNumbers(local)...)
+	dst = append(dst, '@')
+	return append(dst, domain...)
 }
 
 // NormalizeRecipient folds a recipient address to lower case. The
 // extension is kept: user+lists and user are different mailboxes to the
 // receiving side.
 func NormalizeRecipient(a smtpcheck.Address) string {
+	var buf [256]byte
+	return string(appendRecipient(buf[:0], a))
+}
+
+// appendRecipient appends NormalizeRecipient's form of a.
+func appendRecipient(dst []byte, a smtpcheck.Address) []byte {
+	dst = append(dst, strings.ToLower(a.Local)...)
 	if a.Domain == "" {
-		return strings.ToLower(a.Local)
+		return dst
 	}
-	return strings.ToLower(a.Local) + "@" + strings.TrimSuffix(strings.ToLower(a.Domain), ".")
+	dst = append(dst, '@')
+	return append(dst, strings.TrimSuffix(strings.ToLower(a.Domain), ".")...)
 }
 
 // stripBATV removes a BATV "prvs=" tag (RFC draft-levine-smtp-batv). The
@@ -178,45 +193,54 @@ type Triplet struct {
 func (t Triplet) String() string {
 	// Built on the stack: the string is the one allocation.
 	var buf [256]byte
-	b := t.Client.AppendTo(buf[:0])
-	b = append(b, " <"...)
-	b = append(b, t.Sender...)
-	b = append(b, "> <"...)
-	b = append(b, t.Rcpt...)
-	b = append(b, '>')
-	return string(b)
+	return string(appendTriplet(buf[:0], t.Client, t.Sender, t.Rcpt))
+}
+
+// text is what the key builders read a triplet's parts from: strings, or
+// the bytes of a decision's buffer before it becomes one string.
+type text interface{ ~string | ~[]byte }
+
+// appendTriplet appends Triplet.String's form of a triplet.
+func appendTriplet[S text](dst []byte, client netip.Prefix, sender, rcpt S) []byte {
+	dst = client.AppendTo(dst)
+	dst = append(dst, " <"...)
+	dst = append(dst, sender...)
+	dst = append(dst, "> <"...)
+	dst = append(dst, rcpt...)
+	return append(dst, '>')
 }
 
 // escapePart makes a key component safe to join with spaces: '%', spaces
 // and control bytes become %XX, and an over-long part becomes its hash.
 func escapePart(s string) string {
-	if len(s) > maxPart {
-		sum := sha256.Sum256([]byte(s))
-		return "#" + hex.EncodeToString(sum[:16])
-	}
-	clean := true
-	for i := 0; i < len(s); i++ {
+	clean := len(s) <= maxPart
+	for i := 0; clean && i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c == '%' || c == 0x7f {
 			clean = false
-			break
 		}
 	}
 	if clean {
 		return s
 	}
+	return string(appendEscaped(nil, s))
+}
+
+// appendEscaped appends escapePart's form of s.
+func appendEscaped[S text](dst []byte, s S) []byte {
+	if len(s) > maxPart {
+		sum := sha256.Sum256([]byte(s))
+		return hex.AppendEncode(append(dst, '#'), sum[:16])
+	}
 	const hexd = "0123456789ABCDEF"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= ' ' || c == '%' || c == 0x7f {
-			b.WriteByte('%')
-			b.WriteByte(hexd[c>>4])
-			b.WriteByte(hexd[c&15])
+			dst = append(dst, '%', hexd[c>>4], hexd[c&15])
 			continue
 		}
-		b.WriteByte(c)
+		dst = append(dst, c)
 	}
-	return b.String()
+	return dst
 }
 
 func unescapePart(s string) string {
@@ -248,18 +272,21 @@ func (g *Greylist) tripletKey(t Triplet) string {
 	if g.cfg.Privacy {
 		return g.cfg.KeyPrefix + tripletSpace + hashHex(t.Client.String()+" "+escapePart(t.Sender)+" "+escapePart(t.Rcpt))
 	}
-	// Built in one buffer on the stack (this runs for every request): the
-	// string is the one allocation.
-	sender, rcpt := escapePart(t.Sender), escapePart(t.Rcpt)
+	// Built on the stack: the string is the one allocation.
 	var buf [256]byte
-	b := append(buf[:0], g.cfg.KeyPrefix...)
-	b = append(b, tripletSpace...)
-	b = t.Client.AppendTo(b)
-	b = append(b, ' ')
-	b = append(b, sender...)
-	b = append(b, ' ')
-	b = append(b, rcpt...)
-	return string(b)
+	return string(appendTripletKey(g, buf[:0], t.Client, t.Sender, t.Rcpt))
+}
+
+// appendTripletKey appends the readable store key of a triplet (not the
+// privacy mode's hash).
+func appendTripletKey[S text](g *Greylist, dst []byte, client netip.Prefix, sender, rcpt S) []byte {
+	dst = append(dst, g.cfg.KeyPrefix...)
+	dst = append(dst, tripletSpace...)
+	dst = client.AppendTo(dst)
+	dst = append(dst, ' ')
+	dst = appendEscaped(dst, sender)
+	dst = append(dst, ' ')
+	return appendEscaped(dst, rcpt)
 }
 
 // clientKey returns the store key of a client network's pass counter.
@@ -268,9 +295,46 @@ func (g *Greylist) clientKey(p netip.Prefix) string {
 		return g.cfg.KeyPrefix + clientSpace + hashHex(p.String())
 	}
 	var buf [128]byte // on the stack: the string is the one allocation
-	b := append(buf[:0], g.cfg.KeyPrefix...)
-	b = append(b, clientSpace...)
-	return string(p.AppendTo(b))
+	return string(g.appendClientKey(buf[:0], p))
+}
+
+// appendClientKey appends the readable store key of a client network's
+// pass counter.
+func (g *Greylist) appendClientKey(dst []byte, p netip.Prefix) []byte {
+	dst = append(dst, g.cfg.KeyPrefix...)
+	dst = append(dst, clientSpace...)
+	return p.AppendTo(dst)
+}
+
+// keyed is a triplet with its store keys and its form in logs, for one
+// decision.
+type keyed struct {
+	Triplet
+	key, clientKey, display string
+}
+
+// keyedTriplet is Triplet with its keys and display: outside privacy mode
+// all five strings are built in one buffer and share one allocation, since
+// every request needs them.
+func (g *Greylist) keyedTriplet(client netip.Addr, from, rcpt smtpcheck.Address) keyed {
+	if g.cfg.Privacy {
+		t := g.Triplet(client, from, rcpt)
+		return keyed{Triplet: t, key: g.tripletKey(t), clientKey: g.clientKey(g.counted(t)), display: g.display(t)}
+	}
+	t := Triplet{Client: ClientNetwork(client, g.cfg.IPv4Prefix, g.cfg.IPv6Prefix), Addr: client}
+	var buf [512]byte
+	b := appendSender(buf[:0], from)
+	ns := len(b)
+	b = appendRecipient(b, rcpt)
+	nr := len(b)
+	b = appendTripletKey(g, b, t.Client, b[:ns], b[ns:nr])
+	nk := len(b)
+	b = g.appendClientKey(b, g.counted(t))
+	nc := len(b)
+	b = appendTriplet(b, t.Client, b[:ns], b[ns:nr])
+	s := string(b)
+	t.Sender, t.Rcpt = s[:ns], s[ns:nr]
+	return keyed{Triplet: t, key: s[nr:nk], clientKey: s[nk:nc], display: s[nc:]}
 }
 
 func hashHex(s string) string {

@@ -334,17 +334,23 @@ func isHTMLSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f'
 }
 
+// openAt returns the index of the first '<' in b from i on that has a byte
+// after it, or -1 when b ends first.
+func openAt(b []byte, i int) int {
+	j := bytes.IndexByte(b[i:], '<')
+	if j < 0 || i+j+1 >= len(b) {
+		return -1
+	}
+	return i + j
+}
+
 // textEnd returns the length of the text at the start of b: up to a '<'
 // that starts a tag, end tag, comment or doctype. ok is false when b ends
 // first and more input may follow.
 func textEnd(b []byte, eof bool) (int, bool) {
 	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '<')
+		j := openAt(b, i)
 		if j < 0 {
-			return len(b), eof
-		}
-		j += i
-		if j+1 >= len(b) {
 			return len(b), eof
 		}
 		if c := b[j+1]; isASCIILetter(c) || c == '/' || c == '!' || c == '?' {
@@ -702,12 +708,8 @@ func rawTextEnd(b []byte, tag string, eof bool) (int, bool) {
 		return scriptEnd(b, eof)
 	}
 	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '<')
+		j := openAt(b, i)
 		if j < 0 {
-			return len(b), eof
-		}
-		j += i
-		if j+1 >= len(b) {
 			return len(b), eof
 		}
 		if b[j+1] != '/' {
@@ -774,6 +776,22 @@ func scriptEnd(b []byte, eof bool) (int, bool) {
 	for i := 0; i < len(b); {
 		c := b[i]
 		i++
+		if c == '<' && st < scriptDoubleEscaped && i < len(b) && b[i] == '/' {
+			// "</script" ends the text in the data and escaped states
+			// alike; another end tag clears the escaped states' dashes.
+			k, m := endTagAt(b, i+1, "script")
+			switch m {
+			case endTagMatch:
+				return i - 1, true
+			case endTagShort:
+				return len(b), eof
+			}
+			i = k
+			if st != scriptData {
+				st = scriptEscaped
+			}
+			continue
+		}
 		switch st {
 		case scriptData:
 			if c != '<' {
@@ -789,18 +807,8 @@ func scriptEnd(b []byte, eof bool) (int, bool) {
 			if i >= len(b) {
 				return len(b), eof
 			}
-			switch b[i] {
-			case '/':
-				k, m := endTagAt(b, i+1, "script")
-				switch m {
-				case endTagMatch:
-					return i - 1, true
-				case endTagShort:
-					return len(b), eof
-				}
-				i = k
-			case '!':
-				// "<!--" enters the escaped state.
+			// "<!--" enters the escaped state.
+			if b[i] == '!' {
 				if i+1 >= len(b) {
 					return len(b), eof
 				}
@@ -819,77 +827,69 @@ func scriptEnd(b []byte, eof bool) (int, bool) {
 				st = scriptEscapedDashDash
 			}
 		case scriptEscaped, scriptEscapedDash, scriptEscapedDashDash:
-			switch {
-			case c == '-' && st == scriptEscaped:
-				st = scriptEscapedDash
-			case c == '-':
-				st = scriptEscapedDashDash
-			case c == '>' && st == scriptEscapedDashDash:
-				st = scriptData
-			case c == '<':
-				if i >= len(b) {
-					return len(b), eof
-				}
-				if b[i] == '/' {
-					k, m := endTagAt(b, i+1, "script")
-					switch m {
-					case endTagMatch:
-						return i - 1, true
-					case endTagShort:
-						return len(b), eof
-					}
-					i = k
-					st = scriptEscaped
-				} else if isASCIILetter(b[i]) {
-					k, m := doubleEscapeAt(b, i)
-					switch m {
-					case endTagMatch:
-						st = scriptDoubleEscaped
-					case endTagShort:
-						return len(b), eof
-					default:
-						st = scriptEscaped
-					}
-					i = k
-				} else {
-					st = scriptData
-				}
-			default:
-				st = scriptEscaped
+			if c != '<' {
+				st = dashes(c, st, scriptEscaped)
+				continue
 			}
-		default: // the double-escaped states
-			switch {
-			case c == '-' && st == scriptDoubleEscaped:
-				st = scriptDoubleEscapedDash
-			case c == '-':
-				st = scriptDoubleEscapedDashDash
-			case c == '>' && st == scriptDoubleEscapedDashDash:
-				st = scriptData
-			case c == '<':
-				if i >= len(b) {
-					return len(b), eof
-				}
-				if b[i] != '/' {
-					st = scriptDoubleEscaped
-					continue
-				}
-				k, m := endTagAt(b, i+1, "script")
+			if i >= len(b) {
+				return len(b), eof
+			}
+			if isASCIILetter(b[i]) {
+				k, m := doubleEscapeAt(b, i)
 				switch m {
 				case endTagMatch:
-					i = k + 1 // past "</script>"'s last byte
-					st = scriptEscaped
+					st = scriptDoubleEscaped
 				case endTagShort:
 					return len(b), eof
 				default:
-					i = k
-					st = scriptDoubleEscaped
+					st = scriptEscaped
 				}
+				i = k
+			} else {
+				st = scriptData
+			}
+		default: // the double-escaped states
+			if c != '<' {
+				st = dashes(c, st, scriptDoubleEscaped)
+				continue
+			}
+			if i >= len(b) {
+				return len(b), eof
+			}
+			if b[i] != '/' {
+				st = scriptDoubleEscaped
+				continue
+			}
+			k, m := endTagAt(b, i+1, "script")
+			switch m {
+			case endTagMatch:
+				i = k + 1 // past "</script>"'s last byte
+				st = scriptEscaped
+			case endTagShort:
+				return len(b), eof
 			default:
+				i = k
 				st = scriptDoubleEscaped
 			}
 		}
 	}
 	return len(b), eof
+}
+
+// dashes steps the "-->" that ends an escaped or a double-escaped script
+// text on a byte other than '<': base is the family's state without a
+// dash, base+1 after one, base+2 after two, and "-->" leaves for
+// scriptData. Any other byte goes back to base.
+func dashes(c byte, st, base int) int {
+	switch {
+	case c == '-' && st == base:
+		return base + 1
+	case c == '-':
+		return base + 2
+	case c == '>' && st == base+2:
+		return scriptData
+	}
+	return base
 }
 
 // doubleEscapeAt matches "script" and a delimiter at b[i] (after a '<' in an

@@ -452,27 +452,17 @@ func fixDSN(enh string, k Kind) string {
 	if len(enh) < 5 || enh[1:4] != ".1." {
 		return enh
 	}
-	detail := enh[4:]
-	var sender, rcpt string
-	switch detail {
-	case "1":
-		sender, rcpt = "4.1.7", "4.1.1"
-	case "2":
-		sender, rcpt = "4.1.8", "4.1.2"
-	case "3":
-		sender, rcpt = "4.1.7", "4.1.3"
-	case "4":
-		sender, rcpt = "4.1.7", "4.1.4"
-	case "5":
-		sender, rcpt = "4.1.0", "4.1.5"
-	case "6":
-		sender, rcpt = "4.1.7", "4.1.6"
-	case "7":
-		sender, rcpt = "4.1.7", "4.1.3"
-	case "8":
-		sender, rcpt = "4.1.8", "4.1.2"
-	default:
-		sender, rcpt = "4.1.0", "4.1.0"
+	// Postfix's table, by the detail Y of X.1.Y: the status a refused
+	// sender gets and the one a refused recipient gets. Any other detail
+	// gets 4.1.0 for both.
+	fixes := [...]struct{ sender, rcpt string }{
+		1: {"4.1.7", "4.1.1"}, 2: {"4.1.8", "4.1.2"}, 3: {"4.1.7", "4.1.3"}, 4: {"4.1.7", "4.1.4"},
+		5: {"4.1.0", "4.1.5"}, 6: {"4.1.7", "4.1.6"}, 7: {"4.1.7", "4.1.3"}, 8: {"4.1.8", "4.1.2"},
+	}
+	sender, rcpt := "4.1.0", "4.1.0"
+	if d := enh[4:]; len(d) == 1 && '1' <= d[0] && d[0] <= '8' {
+		f := fixes[d[0]-'0']
+		sender, rcpt = f.sender, f.rcpt
 	}
 	switch k {
 	case kindSender:

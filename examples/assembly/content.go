@@ -1,7 +1,6 @@
 package assembly
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -154,7 +153,3 @@ func buildDuplicate(c *Config, env Env, st *Stores, b *Built) error {
 	b.Checks = append(b.Checks, duplicate.Name)
 	return nil
 }
-
-// Hook is what a front-end tells the policy about a session outside the
-// checks: a message accepted (and delivered), or the session's end.
-type Hook func(ctx context.Context, s *smtpcheck.Session) error

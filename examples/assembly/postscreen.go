@@ -30,7 +30,7 @@ import (
 // units, and the reputation's. The flags keep the names the SMTP server
 // has always had (-postscreen-cache for postscreen_cache_map).
 func postscreenParams() []Param {
-	return []Param{
+	ps := []Param{
 		{Name: "postscreen_access_list", Flag: "postscreen-access-list", Kind: List, Default: "permit_mynetworks", Doc: "permit_mynetworks and cidr: (or other Postfix) tables whose values are permit, reject or dunno; permitted clients take no test"},
 		{Name: "postscreen_denylist_action", Flag: "postscreen-denylist-action", Kind: String, Default: "ignore", Doc: "what a client postscreen_access_list rejects gets: ignore (it takes the tests), enforce (550 5.3.2 for every recipient) or drop (521 5.3.2 before the greeting)"},
 		{Name: "postscreen_cache_map", Flag: "postscreen-cache", Kind: String, Doc: "pass cache store: memory:, bolt:PATH, redis://HOST:PORT/DB, or Postfix's btree:PATH and lmdb:PATH (a bolt file); empty: every client takes every test"},
@@ -47,16 +47,12 @@ func postscreenParams() []Param {
 		{Name: "postscreen_dnsbl_min_ttl", Flag: "postscreen-dnsbl-min-ttl", Kind: Time, Default: "60s", Doc: "shortest time a DNS-list pass is cached"},
 		{Name: "postscreen_dnsbl_max_ttl", Flag: "postscreen-dnsbl-max-ttl", Kind: Time, Default: "1h", Doc: "longest time a DNS-list pass is cached"},
 		{Name: "postscreen_dnsbl_timeout", Flag: "postscreen-dnsbl-timeout", Kind: Time, Default: "10s", Doc: "bound on the DNS-list lookups of one client"},
-		{Name: "postscreen_pipelining_enable", Flag: "postscreen-pipelining-enable", Kind: Bool, Default: "no", Doc: "the pipelining test: commands sent before the reply to the previous one, without PIPELINING"},
-		{Name: "postscreen_pipelining_action", Flag: "postscreen-pipelining-action", Kind: String, Default: "enforce", Doc: "what a failed pipelining test does: ignore, enforce or drop"},
-		{Name: "postscreen_pipelining_ttl", Flag: "postscreen-pipelining-ttl", Kind: Time, Default: "30d", Doc: "how long a pipelining pass is cached"},
-		{Name: "postscreen_non_smtp_command_enable", Flag: "postscreen-non-smtp-command-enable", Kind: Bool, Default: "no", Doc: "the non-SMTP command test: postscreen_forbidden_commands and header lines such as Host: fail"},
-		{Name: "postscreen_non_smtp_command_action", Flag: "postscreen-non-smtp-command-action", Kind: String, Default: "drop", Doc: "what a failed non-SMTP command test does: ignore, enforce or drop"},
-		{Name: "postscreen_non_smtp_command_ttl", Flag: "postscreen-non-smtp-command-ttl", Kind: Time, Default: "30d", Doc: "how long a non-SMTP command pass is cached"},
-		{Name: "postscreen_forbidden_commands", Flag: "postscreen-forbidden-commands", Kind: List, Default: strings.Join(postscreen.DefaultForbidden, ", "), Doc: "commands of the non-SMTP command test"},
-		{Name: "postscreen_bare_newline_enable", Flag: "postscreen-bare-newline-enable", Kind: Bool, Default: "no", Doc: "the bare newline test: a command line ended by LF alone fails"},
-		{Name: "postscreen_bare_newline_action", Flag: "postscreen-bare-newline-action", Kind: String, Default: "ignore", Doc: "what a failed bare newline test does: ignore, enforce or drop"},
-		{Name: "postscreen_bare_newline_ttl", Flag: "postscreen-bare-newline-ttl", Kind: Time, Default: "30d", Doc: "how long a bare newline pass is cached"},
+	}
+	ps = append(ps, deepTest("pipelining", "pipelining", "enforce", "commands sent before the reply to the previous one, without PIPELINING")...)
+	ps = append(ps, deepTest("non_smtp_command", "non-SMTP command", "drop", "postscreen_forbidden_commands and header lines such as Host: fail")...)
+	ps = append(ps, Param{Name: "postscreen_forbidden_commands", Flag: "postscreen-forbidden-commands", Kind: List, Default: strings.Join(postscreen.DefaultForbidden, ", "), Doc: "commands of the non-SMTP command test"})
+	ps = append(ps, deepTest("bare_newline", "bare newline", "ignore", "a command line ended by LF alone fails")...)
+	return append(ps, []Param{
 		{Name: "smtppolicy_postscreen_deep_reconnect", Flag: "postscreen-deep-reconnect", Kind: Bool, Default: "no", Doc: "postscreen's rule: a client that passes the deep tests gets 450 4.3.2 at RCPT TO and must reconnect (needs postscreen_cache_map; off: it goes on at once, as this server is the real one)"},
 
 		{Name: "smtppolicy_reputation_store", Flag: "reputation", Kind: String, Doc: "reputation store: memory:, bolt:PATH or redis://HOST:PORT/DB (empty: no reputation)"},
@@ -65,6 +61,20 @@ func postscreenParams() []Param {
 		{Name: "smtppolicy_reputation_block_for", Flag: "reputation-block-for", Kind: Duration, Default: "1h", Doc: "how long such a block lasts"},
 		{Name: "smtppolicy_reputation_tarpit_step", Flag: "reputation-tarpit-step", Kind: Duration, Default: "0s", Doc: "delay before each reply per refusal of the client's address (0: no tarpit; SMTP server only)"},
 		{Name: "smtppolicy_reputation_tarpit_max", Flag: "reputation-tarpit-max", Kind: Duration, Default: "10s", Doc: "longest tarpit delay"},
+	}...)
+}
+
+// deepTest returns the three parameters Postfix gives each of postscreen's
+// deep protocol tests, postscreen_TEST_enable, _action and _ttl: off by
+// default, action as Postfix defaults it, a pass cached 30 days. what names
+// the test in the docs, and doc says what fails it.
+func deepTest(test, what, action, doc string) []Param {
+	name := "postscreen_" + test
+	flag := strings.ReplaceAll(name, "_", "-")
+	return []Param{
+		{Name: name + "_enable", Flag: flag + "-enable", Kind: Bool, Default: "no", Doc: "the " + what + " test: " + doc},
+		{Name: name + "_action", Flag: flag + "-action", Kind: String, Default: action, Doc: "what a failed " + what + " test does: ignore, enforce or drop"},
+		{Name: name + "_ttl", Flag: flag + "-ttl", Kind: Time, Default: "30d", Doc: "how long a " + what + " pass is cached"},
 	}
 }
 

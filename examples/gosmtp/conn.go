@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +53,6 @@ type trackedConn struct {
 	readAny      bool // the client has sent something
 	detached     bool // go-smtp reads the connection directly (no Listener)
 	lastVerb     string
-	lastLines    map[string]string // verb -> the latest raw line
 	closeOnWrite bool
 	lineLen      int  // octets of the current line so far
 	dataDeadline bool // the DATA deadline is set on the connection
@@ -67,10 +67,14 @@ type trackedConn struct {
 	out          []byte        // what Read hands to go-smtp, reused between reads
 	commandPause time.Duration // before each reply to a command
 	screen       *screenState  // postscreen's tests under way; nil: none
+
+	// The latest raw MAIL, HELO and EHLO lines: the ones the session
+	// reads back (lastLine).
+	lastMail, lastHelo, lastEhlo string
 }
 
 func newTrackedConn(c net.Conn, s *session) *trackedConn {
-	return &trackedConn{Conn: c, sess: s, lastLines: make(map[string]string)}
+	return &trackedConn{Conn: c, sess: s}
 }
 
 // Read passes bytes to go-smtp and follows the command lines in them.
@@ -155,6 +159,11 @@ func (c *trackedConn) observe(b []byte) (out []byte, tooLong bool) {
 		return b, false
 	}
 	out = c.out[:0]
+	if cap(out) < len(b) {
+		// Room for the commands, then once at the size of go-smtp's
+		// reads of a message, instead of doubling up to it.
+		out = make([]byte, 0, max(512, len(b)+len(postmasterStandIn)+1))
+	}
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		raw := b
@@ -181,7 +190,12 @@ func (c *trackedConn) observe(b []byte) (out []byte, tooLong bool) {
 			tooLong = true
 		}
 		part := raw
-		if room := maxTrackedLine - len(c.line); room > 0 {
+		keep := maxTrackedLine
+		if c.inData {
+			// Enough of a message line to tell the final dot.
+			keep = len(".\r")
+		}
+		if room := keep - len(c.line); room > 0 {
 			if len(part) > room {
 				part, c.lineTooLong = part[:room], true
 			}
@@ -262,27 +276,28 @@ func withStandIn(line []byte) []byte {
 // endLine handles one complete line from the client.
 func (c *trackedConn) endLine() {
 	bare := !c.lineTooLong && (len(c.line) == 0 || c.line[len(c.line)-1] != '\r')
-	line := string(bytes.TrimRight(c.line, "\r"))
+	raw := bytes.TrimRight(c.line, "\r")
 	c.line = c.line[:0]
 	c.lineTooLong = false
 	c.lineLen = 0
 	if c.inData {
-		if line == "." {
+		// A message line matters only as the final dot: no copy of it.
+		if len(raw) == 1 && raw[0] == '.' {
 			c.inData = false
 		}
 		return
 	}
+	line := string(raw)
 	c.queued++
 	if c.queued > 1 && !c.sess.s.Proto.PipeliningOffered {
 		c.sess.s.Proto.Pipelined = true
 	}
-	verb := line
-	if i := bytes.IndexByte([]byte(line), ' '); i >= 0 {
-		verb = line[:i]
-	}
+	verb, _, _ := strings.Cut(line, " ")
 	verb = upper(verb)
 	c.lastVerb = verb
-	c.lastLines[verb] = line
+	if p := c.lastLineOf(verb); p != nil {
+		*p = line
+	}
 	c.screenLine(line, verb, bare)
 	switch verb {
 	case "DATA":
@@ -292,21 +307,48 @@ func (c *trackedConn) endLine() {
 	}
 }
 
+// upper maps a-z to A-Z and nothing else (a verb is ASCII; Unicode case
+// rules would make "\u017ftarttls" STARTTLS); s itself when already upper,
+// as clients mostly send their verbs.
 func upper(s string) string {
+	i := 0
+	for i < len(s) && !('a' <= s[i] && s[i] <= 'z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	b := []byte(s)
-	for i, ch := range b {
-		if 'a' <= ch && ch <= 'z' {
+	for ; i < len(b); i++ {
+		if ch := b[i]; 'a' <= ch && ch <= 'z' {
 			b[i] = ch - 'a' + 'A'
 		}
 	}
 	return string(b)
 }
 
+// lastLineOf is where the latest line with verb is kept; nil for the verbs
+// nothing reads back.
+func (c *trackedConn) lastLineOf(verb string) *string {
+	switch verb {
+	case "MAIL":
+		return &c.lastMail
+	case "HELO":
+		return &c.lastHelo
+	case "EHLO":
+		return &c.lastEhlo
+	}
+	return nil
+}
+
 // lastLine returns the latest raw command line with the given verb.
 func (c *trackedConn) lastLine(verb string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lastLines[verb]
+	if p := c.lastLineOf(verb); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Write sends go-smtp's replies. The first write is the greeting: the connect
@@ -377,7 +419,9 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 func (c *trackedConn) observeReply(p []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, line := range bytes.Split(p, []byte("\r\n")) {
+	for rest := p; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		if len(line) < 4 || line[3] != ' ' {
 			if len(line) >= 4 && line[3] == '-' && bytes.Contains(line, []byte("PIPELINING")) {
 				c.sess.s.Proto.PipeliningOffered = true

@@ -68,15 +68,10 @@ func (c *Checks) Run(ctx context.Context, st smtpcheck.Stage) error {
 		p = &smtpcheck.Policy{}
 	}
 	r := p.Evaluate(ctx, c.Session).Result
-	if !r.Action.Refuses() {
-		c.Headers = append(c.Headers, r.Headers...)
-	}
-	switch r.Action {
-	case smtpcheck.Quarantine:
-		c.Quarantine = true
-	case smtpcheck.Discard:
-		c.Discard = true
-	}
+	headers, quarantine, discard := marks(r)
+	c.Headers = append(c.Headers, headers...)
+	c.Quarantine = c.Quarantine || quarantine
+	c.Discard = c.Discard || discard
 	if rep, _ := refusal(r); !rep.IsZero() {
 		return ReplyError(rep)
 	}

@@ -32,7 +32,7 @@ func (s *session) screenConnect(c *trackedConn) (refusal []byte, noPause bool) {
 	if sc == nil {
 		return nil, false
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
 	st := sc.Begin(ctx, s.s.Conn.ClientIP)
 	cancel()
 	postscreen.MarkScreened(s.s)

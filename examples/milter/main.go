@@ -75,7 +75,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smtppolicy/smtppolicy/access"
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
 	"github.com/smtppolicy/smtppolicy/examples/gomilter"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
@@ -119,19 +118,6 @@ type options struct {
 	spoolDir  string
 	greetWait time.Duration
 	profile   string
-}
-
-// setup parses flags, builds the policy and returns the filter with its
-// listener, ready to Serve.
-func setup(args []string, stderr *os.File) (*gomilter.Filter, net.Listener, *slog.Logger, error) {
-	d, err := newDaemon(args, stderr)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if d == nil {
-		return nil, nil, nil, flag.ErrHelp
-	}
-	return d.f, d.ln, d.logger, nil
 }
 
 // milterDaemon is the running program: the filter, its listener, and the
@@ -296,30 +282,14 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		// reload keeps it.
 		MaxMessageBytes: first.maxSize,
 		Logger:          logger,
-		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
-			for _, f := range d.Load().accepted {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
+		Accepted:        assembly.OnAccepted(func() []assembly.Hook { return d.Load().accepted }, logger),
 		// The MTA sends the message to a policy that reads it, or when
 		// a hook remembers it (a policy reloaded away counts as one).
 		AcceptedReads: func(p *smtpcheck.Policy) bool {
 			b := d.Load()
 			return b.policy != p || len(b.accepted) > 0
 		},
-		OnClose: func(s *smtpcheck.Session) {
-			// Give back the session's concurrency slot (Concurrent-Connect:).
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			access.Release(ctx, s)
-			for _, f := range d.Load().closed {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
+		OnClose: assembly.OnClose(func() []assembly.Hook { return d.Load().closed }, logger),
 	})
 	logger.Info("policy", "trusted", len(first.trusted), "needs", fmt.Sprint(first.needs))
 	return d, nil

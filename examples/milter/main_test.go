@@ -50,7 +50,7 @@ func TestStartupRefusesFactsTheMTAWillNotSend(t *testing.T) {
 			}
 			devnull, _ := os.Open(os.DevNull)
 			defer devnull.Close()
-			f, ln, _, err := setup(args, devnull)
+			f, ln, err := setup(args, devnull)
 			if err == nil {
 				ln.Close()
 				f.Close()

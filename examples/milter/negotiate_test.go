@@ -41,7 +41,7 @@ func TestMTAWaitsOnlyWhereThePolicyMayRefuse(t *testing.T) {
 		t.Run(strings.Join(append([]string{"default"}, tc.args...), " "), func(t *testing.T) {
 			devnull, _ := os.Open(os.DevNull)
 			defer devnull.Close()
-			f, ln, _, err := setup(append([]string{"-listen", "inet:127.0.0.1:0"}, tc.args...), devnull)
+			f, ln, err := setup(append([]string{"-listen", "inet:127.0.0.1:0"}, tc.args...), devnull)
 			if err != nil {
 				t.Fatal(err)
 			}

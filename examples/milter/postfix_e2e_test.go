@@ -354,6 +354,19 @@ func (s *smtpClient) data(msg string) (int, string) {
 	return s.cmd(strings.ReplaceAll(msg, "\n", "\r\n") + "\r\n.")
 }
 
+// deliver sends one good message from the client at addr to rcpt and
+// wants it accepted, ending the session.
+func (s *smtpClient) deliver(addr, rcpt, subject string) {
+	s.t.Helper()
+	s.begin(addr, "mx.client.example", "mx.client.example")
+	s.expect("MAIL FROM:<a@client.example>", 250)
+	s.expect("RCPT TO:<"+rcpt+">", 250)
+	if code, text := s.data(goodMessage(subject)); code != 250 {
+		s.t.Fatalf("message %q = %q, want 250", subject, text)
+	}
+	s.expect("QUIT", 221)
+}
+
 func goodMessage(subject string) string {
 	return "From: <a@client.example>\nTo: <b@example.org>\nDate: Fri, 04 Dec 2026 18:00:00 +0000\n" +
 		"Message-ID: <" + strings.ReplaceAll(subject, " ", ".") + "@client.example>\nSubject: " + subject + "\n\nhello\n"
@@ -438,13 +451,7 @@ func TestPostfixQuarantineGoesToHoldQueue(t *testing.T) {
 	f := startMilter(t, "-postfix-access", "recipient:regexp:"+table)
 	in := startPostfix(t, f.addr)
 	s := dial(t, in.addr)
-	s.begin("192.0.2.9", "mx.client.example", "mx.client.example")
-	s.expect("MAIL FROM:<a@client.example>", 250)
-	s.expect("RCPT TO:<trap@example.org>", 250)
-	if code, text := s.data(goodMessage("trapped")); code != 250 {
-		t.Fatalf("DATA = %q, want 250 (accepted into quarantine)", text)
-	}
-	s.expect("QUIT", 221)
+	s.deliver("192.0.2.9", "trap@example.org", "trapped") // accepted into quarantine
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		q := in.queue(t)
@@ -931,13 +938,7 @@ func TestPostfixConnectRefusalGivenAtRCPT(t *testing.T) {
 		})
 	}
 	s := dial(t, in.addr)
-	s.begin("192.0.2.69", "mx.client.example", "mx.client.example")
-	s.expect("MAIL FROM:<a@client.example>", 250)
-	s.expect("RCPT TO:<b@example.org>", 250)
-	if code, text := s.data(goodMessage("not listed")); code != 250 {
-		t.Fatalf("message from a client not listed = %q, want 250", text)
-	}
-	s.expect("QUIT", 221)
+	s.deliver("192.0.2.69", "b@example.org", "not listed")
 	if got := in.delivered(t, 1); len(got) != 1 {
 		t.Errorf("%d messages delivered, want the one from the client not listed", len(got))
 	}

@@ -81,7 +81,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/examples/assembly"
@@ -272,7 +271,7 @@ type server struct {
 	// live, when set, holds the server whose policy is in force: a
 	// reload swaps it, and every request is answered by the one it holds
 	// when the request arrives, while connections stay open.
-	live *atomic.Pointer[server]
+	live *daemon.Reloader[server]
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -330,60 +329,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 		st.metrics = prom
 	}
 	defer st.close()
-	bctx, stopBuilt := context.WithCancel(ctx)
-	srv, g, err := buildPolicy(bctx, o, st, logger)
+	// A reload builds on the same stores; the policy in force answers
+	// each request as it arrives.
+	policies := &daemon.Reloader[server]{
+		Build: func(ctx context.Context) (*server, error) {
+			srv, _, err := buildPolicy(ctx, o, st, logger)
+			return srv, err
+		},
+		Logger: logger,
+		Attrs:  func(*server) []any { return []any{"config", o.config, "access", o.access.String()} },
+	}
+	srv, err := policies.Start()
 	if err != nil {
-		stopBuilt()
 		return err
 	}
+	defer policies.Stop()
 	switch {
 	case o.list:
-		defer stopBuilt()
-		return g.Pending(ctx, func(w greylist.Waiting) error {
+		return srv.grey.Pending(ctx, func(w greylist.Waiting) error {
 			_, err := fmt.Fprintf(stdout, "%s\tready %s\texpires %s\n", w.Key, w.Ready.Format(time.RFC3339), w.Expires.Format(time.RFC3339))
 			return err
 		})
 	case o.release != "":
-		defer stopBuilt()
-		return g.ReleaseKey(ctx, o.release)
+		return srv.grey.ReleaseKey(ctx, o.release)
 	}
 	// The socket opens only now that the whole configuration has loaded:
 	// a bad file never leaves a half-started daemon answering.
 	ln, err := daemon.Listen(o.listen, mode)
 	if err != nil {
-		stopBuilt()
 		return err
 	}
-	srv.live = new(atomic.Pointer[server])
-	srv.live.Store(srv)
+	srv.live = policies
 	if prom != nil {
 		if err := serveMetrics(ctx, o.metrics, logger, prom, st, srv); err != nil {
 			ln.Close()
-			stopBuilt()
 			return fmt.Errorf("-metrics: %w", err)
 		}
 	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				stopBuilt()
-				return
-			case <-hup:
-			}
-			nctx, nstop := context.WithCancel(ctx)
-			next, _, err := buildPolicy(nctx, o, st, logger)
-			if err != nil {
-				nstop()
-				logger.Error("reload failed; the running policy stays in force", "error", err)
-				continue
-			}
-			srv.live.Store(next)
-			stopBuilt()
-			stopBuilt = nstop
-			logger.Info("reloaded the policy", "config", o.config, "access", o.access.String())
-		}
-	}()
+	policies.OnHUP(ctx, hup)
 	logger.Info("serving the Postfix policy protocol", "listen", o.listen, "addr", ln.Addr().String(),
 		"greylist", daemon.RedactURL(o.greylist), "delay", o.delay, "dry_run", srv.policy.DryRun)
 	return srv.serve(ctx, daemon.Retrying(ln, logger))

@@ -11,6 +11,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 // streamConn is a connection that hands the server a fixed stream of
@@ -224,4 +228,21 @@ func BenchmarkServeLoopbackBolt16(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	run(int64(b.N))
+}
+
+// BenchmarkServeGreylistRedis16 is BenchmarkServeGreylistBolt16 on the
+// Redis at 127.0.0.1:6379, database 13 (its grey:* keys deleted first),
+// where the calls of concurrent requests share pipelines.
+func BenchmarkServeGreylistRedis16(b *testing.B) {
+	c := redis.NewClient(&redis.Options{Addr: redistest.Addr, DB: 13})
+	defer c.Close()
+	ctx := b.Context()
+	if err := c.Ping(ctx).Err(); err != nil {
+		b.Skipf("no Redis at %s: %v", redistest.Addr, err)
+	}
+	iter := c.Scan(ctx, 0, "grey:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+	benchServeConc(b, 16, 5000, "-greylist", "redis://"+redistest.Addr+"/13")
 }

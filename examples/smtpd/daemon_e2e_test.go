@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -422,4 +423,36 @@ func TestOutOfDescriptorsKeepsServing(t *testing.T) {
 		t.Fatalf("after descriptors were freed: %v", err)
 	}
 	p.waitLog(t, regexp.MustCompile(`accepting connections again`), 5*time.Second)
+}
+
+// -cpu-profile gives the administrator a CPU profile of the whole run once
+// the server stops on SIGTERM: a gzip-compressed pprof file, not an empty
+// or truncated one.
+func TestCPUProfileWrittenOnShutdown(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	p := startProcess(t, nil, "-listen", "127.0.0.1:0", "-maildir", t.TempDir(), "-cpu-profile", prof)
+	addr := p.serving(t)
+	if err := sendMail(addr, "alice@example.net", "bob@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.exit(t, 30*time.Second); code != 0 {
+		t.Fatalf("smtpd exited with %d after SIGTERM, want 0", code)
+	}
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatalf("no profile after shutdown: %v", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile %s is not gzip-compressed as pprof writes it: %v", prof, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("profile %s is truncated: %v", prof, err)
+	}
+	if len(b) == 0 {
+		t.Fatalf("profile %s is empty", prof)
+	}
 }

@@ -2,98 +2,71 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/batv"
 	"github.com/smtppolicy/smtppolicy/examples/gosmtp"
+	"github.com/smtppolicy/smtppolicy/examples/internal/maildir"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
 
-// maildir writes accepted messages as .eml files: the Received: line and any
-// headers the checks added, then the message byte for byte.
-type maildir struct {
-	dir string
+// store writes accepted messages as .eml files in -maildir (quarantined
+// ones in its quarantine/): the Received: line and any headers the checks
+// added, then the message byte for byte. Package maildir makes each file
+// private, whole and synced before the client hears 250.
+type store struct {
+	dir *maildir.Dir
 	seq atomic.Uint64
 }
 
-// Stored mail is private to the server's user: files 0600 in directories
-// 0700, whatever the umask (os.MkdirAll and OpenFile apply it), and a
-// directory that exists with wider permissions is narrowed at start.
-const (
-	mailDirMode  = 0o700
-	mailFileMode = 0o600
-)
+const quarantine = "quarantine"
 
-func newMaildir(dir string) (*maildir, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "quarantine")} {
-		if err := os.MkdirAll(d, mailDirMode); err != nil {
-			return nil, fmt.Errorf("-maildir: %w", err)
-		}
-		if err := os.Chmod(d, mailDirMode); err != nil {
-			return nil, fmt.Errorf("-maildir: %w", err)
-		}
+func newStore(dir string) (*store, error) {
+	d, err := maildir.Open(dir, quarantine)
+	if err != nil {
+		return nil, err
 	}
-	return &maildir{dir: dir}, nil
+	return &store{dir: d}, nil
 }
 
 // deliver stores msg whole or not at all: the Return-Path line when
 // returnPath is set (the envelope sender, for mail this server relays),
 // the Received line, the checks' header fields, then the message.
-func (m *maildir) deliver(ctx context.Context, msg *gosmtp.Message, returnPath string) error {
-	dir := m.dir
+func (s *store) deliver(ctx context.Context, msg *gosmtp.Message, returnPath string) error {
+	sub := ""
 	if msg.Quarantine {
-		dir = filepath.Join(dir, "quarantine")
+		sub = quarantine
 	}
-	name := fmt.Sprintf("%s-%d.eml", msg.Session.Conn.ID, m.seq.Add(1))
-	tmp := filepath.Join(dir, "."+name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mailFileMode)
-	if err != nil {
-		return err
-	}
-	// A umask can only narrow the mode; Chmod makes it exact.
-	err = f.Chmod(mailFileMode)
-	if err == nil && returnPath != "" {
-		_, err = fmt.Fprintf(f, "Return-Path: <%s>\r\n", returnPath)
-	}
-	if err == nil {
-		_, err = f.WriteString(msg.Received)
-	}
-	for _, h := range msg.Headers {
-		if err == nil {
-			_, err = fmt.Fprintf(f, "%s: %s\r\n", h.Name, h.Value)
-		}
-	}
-	if err == nil {
-		err = copyBody(f, msg.Data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	// The rename makes the file appear whole or not at all.
-	return os.Rename(tmp, filepath.Join(dir, name))
-}
-
-// copyBody streams a message (which may be in a temporary file) to w.
-func copyBody(w io.Writer, b smtpcheck.Body) error {
-	rc, err := b.Open()
+	name := msg.Session.Conn.ID + "-" + strconv.FormatUint(s.seq.Add(1), 10) + ".eml"
+	rc, err := msg.Data.Open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	_, err = io.Copy(w, rc)
-	return err
+	return s.dir.Deliver(ctx, sub, name, head(msg, returnPath), rc)
+}
+
+// head is what goes before the message: the Return-Path line when
+// returnPath is set, the Received line, the checks' header fields.
+func head(msg *gosmtp.Message, returnPath string) []byte {
+	n := len(msg.Received)
+	for _, h := range msg.Headers {
+		n += len(h.Name) + len(h.Value) + 4
+	}
+	if returnPath != "" {
+		n += len(returnPath) + len("Return-Path: <>\r\n")
+	}
+	b := make([]byte, 0, n)
+	if returnPath != "" {
+		b = append(append(append(b, "Return-Path: <"...), returnPath...), ">\r\n"...)
+	}
+	b = append(b, msg.Received...)
+	for _, h := range msg.Headers {
+		b = append(append(append(append(b, h.Name...), ": "...), h.Value...), "\r\n"...)
+	}
+	return b
 }
 
 // returnPath is the envelope sender to record for s's message: tagged by

@@ -31,6 +31,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -98,6 +99,7 @@ type options struct {
 	noPolicy   bool
 	greetPause time.Duration
 	metrics    string
+	cpuProfile string
 }
 
 func main() {
@@ -110,6 +112,14 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 	d, err := newDaemon(args, stderr)
 	if err != nil || d == nil {
 		return err
+	}
+	if d.cpuProfile != "" {
+		stop, err := startCPUProfile(d.cpuProfile, d.logger)
+		if err != nil {
+			d.Stop()
+			return err
+		}
+		defer stop()
 	}
 	d.OnHUP(ctx, hup)
 	drained := make(chan struct{})
@@ -136,17 +146,25 @@ func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Sign
 	return nil
 }
 
-// setup parses flags, builds the policy and returns a server with its
-// (wrapped) listener, ready to Serve.
-func setup(args []string, stderr *os.File) (*smtp.Server, net.Listener, *slog.Logger, error) {
-	d, err := newDaemon(args, stderr)
+// startCPUProfile profiles the process's CPU into the file path until stop
+// is called, which writes the profile out.
+func startCPUProfile(path string, logger *slog.Logger) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, fmt.Errorf("-cpu-profile: %w", err)
 	}
-	if d == nil {
-		return nil, nil, nil, flag.ErrHelp
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpu-profile: %w", err)
 	}
-	return d.srv, d.ln, d.logger, nil
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			logger.Error("CPU profile not written", "file", path, "error", err)
+			return
+		}
+		logger.Info("CPU profile written", "file", path)
+	}, nil
 }
 
 // smtpDaemon is the running program: the server, its listener, and the
@@ -156,6 +174,8 @@ type smtpDaemon struct {
 	ln       net.Listener
 	logger   *slog.Logger
 	stopWait time.Duration
+	// cpuProfile is -cpu-profile's file; "" when off.
+	cpuProfile string
 
 	// Reloader builds a new policy from the flags and files and holds
 	// the one in force.
@@ -185,8 +205,6 @@ type built struct {
 // newDaemon parses flags and builds everything; a nil daemon with a nil
 // error means the flags asked for something else (-version) that is done.
 func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
-	// setup parses flags, builds the policy and returns a server with its
-	// (wrapped) listener, ready to Serve.
 	fs := flag.NewFlagSet("smtpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -201,6 +219,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 	fs.BoolVar(&o.noPolicy, "no-policy", false, "serve with an empty policy, accepting everything (to measure the policy's cost)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, expvar at /debug/vars and the admin endpoints (/admin/greylist, /admin/limits; loopback clients only), such as 127.0.0.1:9025")
 	dataTimeout := fs.Duration("data-timeout", gosmtp.DefaultDataTimeout, "longest DATA, from the 354 to the final dot; a client still sending then gets 421 4.4.2 and is disconnected")
+	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "profile the server's CPU from start to shutdown and write the profile to this file when it stops on SIGTERM or SIGINT (read it with go tool pprof), to see where the time goes")
 	fs.DurationVar(&o.greetPause, "greet-pause", 0, "wait this long before the greeting and refuse clients that talk first (postscreen's pregreet test; 0: off)")
 	o.PolicyFlags.Register(fs)
 	// The policy's parameters: every flag of the access map, hygiene,
@@ -346,16 +365,16 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		return &built{policy: policy, access: env.Access, norm: all.Normalize, maxSize: all.MaxSize, listener: ab.Listener,
 			grey: ab.Greylist, accepted: ab.Accepted, closed: ab.Closed, configure: all.Configure, signer: ab.Signer}, nil
 	}
-	d := &smtpDaemon{logger: logger, stopWait: o.stopWait}
+	d := &smtpDaemon{logger: logger, stopWait: o.stopWait, cpuProfile: o.cpuProfile}
 	d.Build, d.Logger = build, logger
 	first, err := d.Start()
 	if err != nil {
 		return nil, err
 	}
-	store, err := newMaildir(o.maildir)
+	store, err := newStore(o.maildir)
 	if err != nil {
 		d.Stop()
-		return nil, err
+		return nil, fmt.Errorf("-maildir: %w", err)
 	}
 	cfg := gosmtp.Config{
 		Policy:   first.policy,
@@ -388,25 +407,9 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 			}
 			return 0, false
 		},
-		Logger: logger,
-		Accepted: func(ctx context.Context, s *smtpcheck.Session) {
-			for _, f := range d.Load().accepted {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("message accepted, but not remembered", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
-		OnClose: func(s *smtpcheck.Session) {
-			// Give back the session's concurrency slot (Concurrent-Connect:).
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			access.Release(ctx, s)
-			for _, f := range d.Load().closed {
-				if err := f(ctx, s); err != nil {
-					logger.Warn("session end not recorded", "session", s.Conn.ID, "error", err)
-				}
-			}
-		},
+		Logger:   logger,
+		Accepted: assembly.OnAccepted(func() []assembly.Hook { return d.Load().accepted }, logger),
+		OnClose:  assembly.OnClose(func() []assembly.Hook { return d.Load().closed }, logger),
 	}
 	if res != nil {
 		cfg.LookupPTR = res.VerifyPTR

@@ -179,7 +179,8 @@ func TestSwaksNoPTRIsRefused(t *testing.T) {
 	dns := reverseDNS(t)
 	s := startServer(t, "-resolver", dns.Addr(), "-spf=false")
 	out, err := swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "bob@example.org")
-	if err == nil || !strings.Contains(out, "<** 550 5.7.1") || strings.Contains(out, "421") {
+	// " 421 " is a reply code; a bare "421" may be the server's port.
+	if err == nil || !strings.Contains(out, "<** 550 5.7.1") || strings.Contains(out, " 421 ") {
 		t.Errorf("client without PTR: want 550 5.7.1 at RCPT; err=%v\n%s", err, out)
 	}
 	out, err = swaks(t, s.addr, "--helo", "mx.example.net", "--from", "alice@example.net", "--to", "postmaster@example.org")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,55 @@ func (d *Daemon) Stop(grace time.Duration) {
 		d.cmd.Process.Kill()
 		<-d.done
 	}
+}
+
+// Workdir is the private temporary directory of a daemon started for
+// tests: its configuration, output and log live there, and Close removes
+// it with the daemon.
+type Workdir struct {
+	// Path is the directory.
+	Path   string
+	prefix string // what errors start with: the fixture package's name
+	output string // the file in Path that takes the daemon's output
+	d      *Daemon
+}
+
+// NewWorkdir makes a directory whose name starts with prefix (keep it short:
+// a unix socket's path must fit in 108 octets). Errors of the daemon's start
+// start with prefix; its output goes to the file output in the directory.
+func NewWorkdir(prefix, output string) (*Workdir, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	return &Workdir{Path: dir, prefix: prefix, output: output}, nil
+}
+
+// Start runs cmd as StartDaemon does, its output in the directory.
+func (w *Workdir) Start(name string, cmd *exec.Cmd, ready func() error, poll, wait time.Duration) error {
+	d, err := StartDaemon(name, cmd, filepath.Join(w.Path, w.output), ready, poll, wait)
+	w.d = d
+	return err
+}
+
+// Fail ends a start that went wrong: it removes the directory and returns
+// err with the daemon's output so far, which says why.
+func (w *Workdir) Fail(err error) error {
+	out := w.Read(w.output)
+	os.RemoveAll(w.Path)
+	return fmt.Errorf("%s: %w\n%s", w.prefix, err, out)
+}
+
+// Read returns the file name in the directory, or "" when it cannot.
+func (w *Workdir) Read(name string) string {
+	b, _ := os.ReadFile(filepath.Join(w.Path, name))
+	return string(b)
+}
+
+// Close stops the daemon (see Daemon.Stop) and removes the directory.
+func (w *Workdir) Close(grace time.Duration) {
+	w.d.Stop(grace)
+	os.RemoveAll(w.Path)
 }
 
 // FreePort returns a loopback TCP port free a moment ago: another process

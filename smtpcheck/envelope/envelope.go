@@ -418,13 +418,7 @@ func checkDomain(d, orig string, o Options) error {
 		return errorf(RuleSyntax, orig, "empty domain")
 	}
 	maxLabel := limit(o.MaxLabel, MaxLabelLength)
-	start := 0
-	for i := 0; i <= len(d); i++ {
-		if i < len(d) && d[i] != '.' {
-			continue
-		}
-		label := d[start:i]
-		start = i + 1
+	for label := range strings.SplitSeq(d, ".") {
 		if label == "" {
 			return errorf(RuleStrictDot, orig, "domain has an empty label")
 		}

@@ -96,13 +96,7 @@ func ParseHelo(s string) (Helo, error) {
 		return h, errorf(RuleSyntax, s, "empty HELO argument")
 	}
 	labels := 0
-	start := 0
-	for i := 0; i <= len(d); i++ {
-		if i < len(d) && d[i] != '.' {
-			continue
-		}
-		label := d[start:i]
-		start = i + 1
+	for label := range strings.SplitSeq(d, ".") {
 		labels++
 		if label == "" {
 			return h, errorf(RuleStrictDot, s, "HELO argument has an empty label")

@@ -329,55 +329,30 @@ func ParseDate(v string, strict bool) error {
 	return fmt.Errorf("bad zone %q", z)
 }
 
-// dateFields splits v at white space as strings.Fields does, into buf
-// while it lasts: it returns the fields kept and how many there are in
-// all, without allocating (a date has at most seven).
+// dateFields splits v at white space as strings.Fields does (Unicode white
+// space such as U+00A0 too), into buf while it lasts: it returns the fields
+// kept and how many there are in all, without allocating (a date has at
+// most seven).
 func dateFields(v string, buf *[7]string) ([]string, int) {
-	if !isASCII(v) {
-		return dateFieldsUnicode(v, buf)
-	}
-	n, start := 0, -1
-	for i := 0; i < len(v); i++ {
-		if asciiSpace[v[i]] {
-			if start >= 0 {
-				if n < len(buf) {
-					buf[n] = v[start:i]
-				}
-				n++
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
-		}
-	}
-	if start >= 0 {
-		if n < len(buf) {
-			buf[n] = v[start:]
-		}
-		n++
-	}
-	return buf[:min(n, len(buf))], n
-}
-
-// dateFieldsUnicode is dateFields for text with non-ASCII bytes, which
-// strings.Fields splits at Unicode white space too (such as U+00A0).
-func dateFieldsUnicode(v string, buf *[7]string) ([]string, int) {
 	n, start := 0, -1
 	for i := 0; i < len(v); {
-		c, size := rune(v[i]), 1
-		if c >= utf8.RuneSelf {
+		b := v[i]
+		space, size := asciiSpace[b], 1
+		if b >= utf8.RuneSelf {
+			var c rune
 			c, size = utf8.DecodeRuneInString(v[i:])
+			space = unicode.IsSpace(c)
 		}
-		if space := c < utf8.RuneSelf && asciiSpace[c] || c >= utf8.RuneSelf && unicode.IsSpace(c); space {
-			if start >= 0 {
-				if n < len(buf) {
-					buf[n] = v[start:i]
-				}
-				n++
-				start = -1
+		if !space {
+			if start < 0 {
+				start = i
 			}
-		} else if start < 0 {
-			start = i
+		} else if start >= 0 {
+			if n < len(buf) {
+				buf[n] = v[start:i]
+			}
+			n++
+			start = -1
 		}
 		i += size
 	}

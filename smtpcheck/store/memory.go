@@ -36,6 +36,7 @@ type Memory struct {
 	mu     sync.Mutex
 	m      map[string]*entry
 	closed bool
+	recs   []Record // UpdateMany's records, reused under mu
 }
 
 // entry is one record. A counter keeps its value as an int64 so that Incr
@@ -214,16 +215,18 @@ func (s *Memory) Update(ctx context.Context, key string, fn UpdateFunc) error {
 
 // UpdateMany implements ManyUpdater: fn runs once, under the store's lock.
 func (s *Memory) UpdateMany(ctx context.Context, keys []string, fn UpdateManyFunc) error {
-	var buf [4]Record
-	recs := buf[:0]
-	if len(keys) > len(buf) {
-		recs = make([]Record, 0, len(keys))
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	// fn runs under the lock, so one slice of records serves every call
+	// (a slice of its own would escape to the heap through fn).
+	recs := s.recs[:0]
+	defer func() {
+		clear(recs) // keep no values alive
+		s.recs = recs[:0]
+	}()
 	for _, k := range keys {
 		r := Record{Key: k}
 		if e := s.lookup(k); e != nil {

@@ -7,7 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,12 +127,7 @@ func (a Admin) listGreylist(w http.ResponseWriter, r *http.Request) {
 		out = append(out, wt)
 		return nil
 	})
-	if err != nil {
-		http.Error(w, "reading the greylist store: "+err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	writeJSON(w, out)
+	writeListing(w, "greylist", out, err, func(t WaitingTriplet) string { return t.Key })
 }
 
 func (a Admin) release(w http.ResponseWriter, r *http.Request) {
@@ -175,11 +170,17 @@ func (a Admin) listLimits(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	writeListing(w, "limits", out, err, func(c Counter) string { return c.Key })
+}
+
+// writeListing answers with what was read from the store named what,
+// sorted by key, or with 503 when reading it failed (err).
+func writeListing[T any](w http.ResponseWriter, what string, out []T, err error, key func(T) string) {
 	if err != nil {
-		http.Error(w, "reading the limits store: "+err.Error(), http.StatusServiceUnavailable)
+		http.Error(w, "reading the "+what+" store: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	slices.SortFunc(out, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	writeJSON(w, out)
 }
 

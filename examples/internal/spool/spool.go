@@ -62,6 +62,42 @@ func (sp *Spool) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom appends what r gives to its end. While the message fits in
+// memory it is read there directly, without the 32 KiB buffer io.Copy
+// would allocate for every message; past the threshold it goes on to the
+// file as Write does.
+func (sp *Spool) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for sp.f == nil && sp.err == nil && len(sp.mem) < sp.max {
+		if len(sp.mem) == cap(sp.mem) {
+			// Grow as append would, but never past the threshold.
+			grown := make([]byte, len(sp.mem), min(sp.max, max(2*cap(sp.mem), 8<<10)))
+			copy(grown, sp.mem)
+			sp.mem = grown
+		}
+		n, err := r.Read(sp.mem[len(sp.mem):cap(sp.mem)])
+		sp.mem = sp.mem[:len(sp.mem)+n]
+		sp.size += int64(n)
+		total += int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	if sp.err != nil {
+		return total, sp.err
+	}
+	// The threshold is reached (or the file is there): Write decides
+	// from here, a message of exactly the threshold staying in memory.
+	n, err := io.Copy(writeOnly{sp}, r)
+	return total + n, err
+}
+
+// writeOnly hides Spool.ReadFrom from io.Copy.
+type writeOnly struct{ io.Writer }
+
 // WriteString appends s to the message.
 func (sp *Spool) WriteString(s string) (int, error) { return sp.Write([]byte(s)) }
 

@@ -12,7 +12,6 @@ package clamdtest
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -52,7 +51,7 @@ type Server struct {
 	// Dir holds the configuration, database and log.
 	Dir string
 
-	d *peertest.Daemon
+	w *peertest.Workdir
 }
 
 // ErrMissing is returned by Launch when clamd is not installed.
@@ -84,17 +83,13 @@ func Launch(o Options) (*Server, error) {
 }
 
 func launch(bin string, o Options) (*Server, error) {
-	// A short directory name: a unix socket path must fit in 108 octets.
-	dir, err := os.MkdirTemp("", "clamdtest")
+	w, err := peertest.NewWorkdir("clamdtest", "clamd.out")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, Socket: filepath.Join(dir, "clamd.sock")}
-	fail := func(err error) (*Server, error) {
-		log, _ := os.ReadFile(filepath.Join(dir, "clamd.out"))
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("clamdtest: %w\n%s", err, log)
-	}
+	dir := w.Path
+	s := &Server{Dir: dir, Socket: filepath.Join(dir, "clamd.sock"), w: w}
+	fail := func(err error) (*Server, error) { return nil, w.Fail(err) }
 	port, err := peertest.FreePort()
 	if err != nil {
 		return fail(err)
@@ -129,7 +124,7 @@ func launch(bin string, o Options) (*Server, error) {
 		return fail(err)
 	}
 	cmd := exec.Command(bin, "-c", cf)
-	s.d, err = peertest.StartDaemon("clamd", cmd, filepath.Join(dir, "clamd.out"), func() error {
+	err = w.Start("clamd", cmd, func() error {
 		if err := ping("unix", s.Socket); err != nil {
 			return err
 		}
@@ -142,16 +137,10 @@ func launch(bin string, o Options) (*Server, error) {
 }
 
 // Close stops clamd and removes its directory.
-func (s *Server) Close() {
-	s.d.Stop(5 * time.Second)
-	os.RemoveAll(s.Dir)
-}
+func (s *Server) Close() { s.w.Close(5 * time.Second) }
 
 // Log returns clamd's log so far.
-func (s *Server) Log() string {
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "clamd.log"))
-	return string(b)
-}
+func (s *Server) Log() string { return s.w.Read("clamd.log") }
 
 func ping(network, addr string) error {
 	return peertest.Ping(network, addr, "zPING\x00", 0, "PONG\x00", 2*time.Second)

@@ -11,7 +11,6 @@ package spamdtest
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -37,7 +36,7 @@ type Server struct {
 	// Dir holds the site configuration and the log.
 	Dir string
 
-	d *peertest.Daemon
+	w *peertest.Workdir
 }
 
 // ErrMissing is returned by Launch when spamd or its rules are not
@@ -82,16 +81,13 @@ dns_available no
 `
 
 func launch(bin string) (*Server, error) {
-	dir, err := os.MkdirTemp("", "spamdtest")
+	w, err := peertest.NewWorkdir("spamdtest", "spamd.log")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir}
-	fail := func(err error) (*Server, error) {
-		log, _ := os.ReadFile(filepath.Join(dir, "spamd.log"))
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("spamdtest: %w\n%s", err, log)
-	}
+	dir := w.Path
+	s := &Server{Dir: dir, w: w}
+	fail := func(err error) (*Server, error) { return nil, w.Fail(err) }
 	// spamd drops to an unprivileged user when run as root; that user
 	// must read the configuration.
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -138,7 +134,7 @@ func launch(bin string) (*Server, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	s.d, err = peertest.StartDaemon("spamd", cmd, filepath.Join(dir, "spamd.log"), func() error { return ping(s.Addr) }, 100*time.Millisecond, 90*time.Second)
+	err = w.Start("spamd", cmd, func() error { return ping(s.Addr) }, 100*time.Millisecond, 90*time.Second)
 	if err != nil {
 		return fail(err)
 	}
@@ -146,16 +142,10 @@ func launch(bin string) (*Server, error) {
 }
 
 // Close stops spamd (and its children) and removes its directory.
-func (s *Server) Close() {
-	s.d.Stop(10 * time.Second)
-	os.RemoveAll(s.Dir)
-}
+func (s *Server) Close() { s.w.Close(10 * time.Second) }
 
 // Log returns spamd's log so far.
-func (s *Server) Log() string {
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "spamd.log"))
-	return string(b)
-}
+func (s *Server) Log() string { return s.w.Read("spamd.log") }
 
 func ping(addr string) error {
 	return peertest.Ping("tcp", addr, "PING SPAMC/1.5\r\n\r\n", '\n', "PONG", 5*time.Second)

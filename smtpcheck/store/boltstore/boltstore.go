@@ -101,6 +101,7 @@ type Store struct {
 	log     *slog.Logger
 	timeout time.Duration
 	closed  atomic.Bool
+	cache   readCache // for UpdateMany's reads (cache.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -160,7 +161,8 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, w: newCommitter(db), now: opts.Now, log: opts.Logger, timeout: opts.Timeout}
+	s := &Store{db: db, now: opts.Now, log: opts.Logger, timeout: opts.Timeout}
+	s.w = newCommitter(db, &s.cache)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -392,7 +394,11 @@ func (s *Store) put(tx *bolt.Tx, rk, value []byte, ttl time.Duration) error {
 	raw := make([]byte, headerLen+len(value))
 	binary.BigEndian.PutUint64(raw, expires)
 	copy(raw[headerLen:], value)
-	return recs.Put(rk, raw)
+	if err := recs.Put(rk, raw); err != nil {
+		return err
+	}
+	s.cache.written(tx, rk, raw)
+	return nil
 }
 
 // del removes a record and its index entry.
@@ -401,7 +407,11 @@ func (s *Store) del(tx *bolt.Tx, rk []byte) error {
 	if err := s.unindex(recs, exps, rk); err != nil {
 		return err
 	}
-	return recs.Delete(rk)
+	if err := recs.Delete(rk); err != nil {
+		return err
+	}
+	s.cache.written(tx, rk, nil)
+	return nil
 }
 
 func (s *Store) unindex(recs, exps *bolt.Bucket, rk []byte) error {
@@ -534,11 +544,13 @@ func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateMa
 		rks[i] = recKey(k)
 	}
 	recs := make([]store.Record, len(keys))
-	// load fills recs from tx; fn may keep or modify the values.
-	load := func(tx *bolt.Tx) error {
-		b, now := tx.Bucket(recBucket), s.nowNano()
-		for i, rk := range rks {
-			v, _, ok, err := live(b.Get(rk), now)
+	raws := make([][]byte, len(keys))
+	// decode fills recs from the stored forms in raws; fn may keep or
+	// modify the values.
+	decode := func() error {
+		now := s.nowNano()
+		for i, raw := range raws {
+			v, _, ok, err := live(raw, now)
 			if err != nil {
 				return err
 			}
@@ -548,6 +560,14 @@ func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateMa
 			}
 		}
 		return nil
+	}
+	// load fills recs from tx.
+	load := func(tx *bolt.Tx) error {
+		b := tx.Bucket(recBucket)
+		for i, rk := range rks {
+			raws[i] = b.Get(rk)
+		}
+		return decode()
 	}
 	// writes reports whether fn marked a record, or the error to return.
 	writes := func() (bool, error) {
@@ -566,15 +586,28 @@ func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateMa
 		}
 		return marked, nil
 	}
-	changes := false
-	err := s.view("update", func(tx *bolt.Tx) error {
-		if err := load(tx); err != nil {
-			return err
-		}
-		var err error
+	var changes bool
+	var err error
+	if s.cache.lookup(rks, raws) && decode() == nil {
+		// Every record cached: no read transaction.
 		changes, err = writes()
-		return err
-	})
+	} else {
+		gen := s.cache.generation()
+		err = s.view("update", func(tx *bolt.Tx) error {
+			if err := load(tx); err != nil {
+				return err
+			}
+			for i, raw := range raws {
+				raws[i] = bytes.Clone(raw) // for the cache: tx's memory is not ours
+			}
+			var err error
+			changes, err = writes()
+			return err
+		})
+		if err == nil {
+			s.cache.fill(gen, rks, raws)
+		}
+	}
 	if err != nil || !changes {
 		return err
 	}
@@ -646,7 +679,12 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64, ttl time.Dura
 		// Keep the window's expiry: rewrite the value behind the same header.
 		out := make([]byte, headerLen, headerLen+20)
 		binary.BigEndian.PutUint64(out, expires)
-		return recs.Put(rk, strconv.AppendInt(out, n, 10))
+		out = strconv.AppendInt(out, n, 10)
+		if err := recs.Put(rk, out); err != nil {
+			return err
+		}
+		s.cache.written(tx, rk, out)
+		return nil
 	})
 	if err != nil {
 		return 0, err
@@ -750,6 +788,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 						if err := recs.Delete(rk); err != nil {
 							return err
 						}
+						s.cache.written(tx, rk, nil)
 						n++
 					}
 					if err := exps.Delete(ik); err != nil {
@@ -761,6 +800,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		})
 		total += n
 		if err != nil {
+			s.cache.reset() // the file may hold either state
 			return total, wrap(err)
 		}
 		if seen < sweepBatch {

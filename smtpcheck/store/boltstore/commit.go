@@ -69,7 +69,8 @@ type op struct {
 
 // committer queues writes and commits them in groups from one goroutine.
 type committer struct {
-	db *bolt.DB
+	db    *bolt.DB
+	cache *readCache // emptied when a commit fails
 
 	mu     sync.Mutex
 	more   sync.Cond // signalled when queue grows or closing is set
@@ -84,8 +85,8 @@ type committer struct {
 	commits atomic.Int64 // transactions run, for the benchmarks' ops/commit
 }
 
-func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, exited: make(chan struct{})}
+func newCommitter(db *bolt.DB, cache *readCache) *committer {
+	c := &committer{db: db, cache: cache, exited: make(chan struct{})}
 	c.more.L = &c.mu
 	go c.run()
 	return c
@@ -222,12 +223,19 @@ func (c *committer) commit(group []*op) []error {
 			errs[i] = guard("commit", func() error {
 				return c.db.Update(func(tx *bolt.Tx) error { return call(group[i].fn, tx) })
 			})
+			if errs[i] != nil && c.cache != nil {
+				c.cache.reset() // the file may hold either state
+			}
 			todo = append(todo[:failed], todo[failed+1:]...)
 			continue
 		}
 		if err != nil {
 			// The commit itself failed (disk full, file closed, bbolt
-			// panicked): every write in it is lost.
+			// panicked): every write in it is lost, and the file may
+			// hold either state.
+			if c.cache != nil {
+				c.cache.reset()
+			}
 			for _, i := range todo {
 				var ce *cleanError
 				if !errors.As(errs[i], &ce) {

@@ -510,30 +510,44 @@ func testScanCallsStore(t *testing.T, e *env) {
 
 func testConcurrentUpdate(t *testing.T, e *env) {
 	const n = 16
+	concurrently(t, n, "Update", func() error {
+		return e.s.Update(e.ctx, "counter", func(old []byte, ok bool) ([]byte, time.Duration, error) {
+			v, err := plusOne(old, ok)
+			return v, 0, err
+		})
+	})
+	e.want(t, "counter", ptr(strconv.Itoa(n)))
+}
+
+// concurrently runs op n times at once and reports every error it returns
+// as the named method's.
+func concurrently(t *testing.T, n int, method string, op func() error) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for range n {
-		wg.Go(func() {
-			errs <- e.s.Update(e.ctx, "counter", func(old []byte, ok bool) ([]byte, time.Duration, error) {
-				v := 0
-				if ok {
-					var err error
-					if v, err = strconv.Atoi(string(old)); err != nil {
-						return nil, 0, err
-					}
-				}
-				return strconv.AppendInt(nil, int64(v+1), 10), 0, nil
-			})
-		})
+		wg.Go(func() { errs <- op() })
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			t.Errorf("Update = %v, want nil", err)
+			t.Errorf("%s = %v, want nil", method, err)
 		}
 	}
-	e.want(t, "counter", ptr(strconv.Itoa(n)))
+}
+
+// plusOne returns a counter's value plus one, in decimal; a record that is
+// not there (ok false) counts as 0.
+func plusOne(old []byte, ok bool) ([]byte, error) {
+	v := 0
+	if ok {
+		var err error
+		if v, err = strconv.Atoi(string(old)); err != nil {
+			return nil, err
+		}
+	}
+	return strconv.AppendInt(nil, int64(v+1), 10), nil
 }
 
 func testConcurrentCreate(t *testing.T, e *env) {
@@ -696,32 +710,18 @@ func testUpdateMany(update updateMany) func(t *testing.T, e *env) {
 func testConcurrentUpdateMany(update updateMany) func(t *testing.T, e *env) {
 	return func(t *testing.T, e *env) {
 		const n = 16
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for range n {
-			wg.Go(func() {
-				errs <- update(e.ctx, e.s, []string{"a", "b"}, func(recs []store.Record) error {
-					for i := range recs {
-						v := 0
-						if recs[i].OK {
-							var err error
-							if v, err = strconv.Atoi(string(recs[i].Value)); err != nil {
-								return err
-							}
-						}
-						recs[i].Value, recs[i].Write = strconv.AppendInt(nil, int64(v+1), 10), true
+		concurrently(t, n, "UpdateMany", func() error {
+			return update(e.ctx, e.s, []string{"a", "b"}, func(recs []store.Record) error {
+				for i := range recs {
+					v, err := plusOne(recs[i].Value, recs[i].OK)
+					if err != nil {
+						return err
 					}
-					return nil
-				})
+					recs[i].Value, recs[i].Write = v, true
+				}
+				return nil
 			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Errorf("UpdateMany = %v, want nil", err)
-			}
-		}
+		})
 		e.want(t, "a", ptr(strconv.Itoa(n)))
 		e.want(t, "b", ptr(strconv.Itoa(n)))
 	}
