@@ -6,10 +6,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/d--j/go-milter"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/deadline"
 	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
 	"github.com/smtppolicy/smtppolicy/examples/internal/verdict"
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -89,8 +89,8 @@ func (ss *session) evaluate(st smtpcheck.Stage) (resp *milter.Response) {
 	if !ss.decides(st) {
 		return milter.RespContinue
 	}
-	ctx := withDeadline(ss.ctx, time.Now().Add(ss.f.cfg.CommandTimeout))
-	defer ctx.stop()
+	ctx, stop := deadline.WithTimeout(ss.ctx, ss.f.cfg.CommandTimeout)
+	defer stop()
 	ss.s.Now = ss.f.cfg.Now()
 	d := ss.policy.Evaluate(ctx, ss.s)
 	return ss.apply(d.Result)

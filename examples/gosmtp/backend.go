@@ -30,6 +30,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/smtppolicy/smtppolicy/access"
+	"github.com/smtppolicy/smtppolicy/examples/internal/deadline"
 	"github.com/smtppolicy/smtppolicy/examples/internal/spool"
 	"github.com/smtppolicy/smtppolicy/examples/internal/verdict"
 	"github.com/smtppolicy/smtppolicy/postscreen"
@@ -373,7 +374,7 @@ func (s *session) decide(st smtpcheck.Stage) (r smtpcheck.Result) {
 			r = smtpcheck.Result{Action: smtpcheck.TempFail, Reply: reply.InternalError()}
 		}
 	}()
-	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := deadline.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	s.s.Stage = st
 	s.s.Now = s.b.cfg.Now()
@@ -471,7 +472,7 @@ func (s *session) connect(c *trackedConn) []byte {
 	}
 	s.connectDone = true
 	if s.b.cfg.LookupPTR != nil {
-		ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
+		ctx, cancel := deadline.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 		names, confirmed, err := s.b.cfg.LookupPTR(ctx, s.s.Conn.ClientIP)
 		cancel()
 		if resolver.IsNotFound(err) {
@@ -660,7 +661,7 @@ func (s *session) Data(r io.Reader) error {
 		msg = norm.Body()
 	}
 	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: msg, Quarantine: s.quarantine}
-	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := deadline.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	if err := s.b.cfg.Deliver(ctx, m); err != nil {
 		s.b.log.Error("delivery failed", "session", s.s.Conn.ID, "error", err)
@@ -675,7 +676,7 @@ func (s *session) accepted() {
 	if s.b.cfg.Accepted == nil {
 		return
 	}
-	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := deadline.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	s.b.cfg.Accepted(ctx, s.s)
 }

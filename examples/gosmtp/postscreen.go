@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/examples/internal/deadline"
 	"github.com/smtppolicy/smtppolicy/postscreen"
 	"github.com/smtppolicy/smtppolicy/reply"
 )
@@ -32,7 +33,7 @@ func (s *session) screenConnect(c *trackedConn) (refusal []byte, noPause bool) {
 	if sc == nil {
 		return nil, false
 	}
-	ctx, cancel := withCommandDeadline(s.ctx, s.b.cfg.CommandTimeout)
+	ctx, cancel := deadline.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	st := sc.Begin(ctx, s.s.Conn.ClientIP)
 	cancel()
 	postscreen.MarkScreened(s.s)

@@ -1,4 +1,4 @@
-package gomilter
+package deadline
 
 import (
 	"context"
@@ -15,7 +15,7 @@ func TestCallbackDeadline(t *testing.T) {
 	session, end := context.WithCancel(t.Context())
 	defer end()
 	d := time.Now().Add(50 * time.Millisecond)
-	ctx := withDeadline(session, d)
+	ctx, _ := WithDeadline(session, d)
 	if got, ok := ctx.Deadline(); !ok || !got.Equal(d) {
 		t.Fatalf("Deadline = %v, %v, want %v", got, ok, d)
 	}
@@ -31,18 +31,18 @@ func TestCallbackDeadline(t *testing.T) {
 		t.Fatalf("Err after the deadline = %v", err)
 	}
 	// Past the deadline without a timer: Err still tells.
-	late := withDeadline(session, time.Now().Add(-time.Second))
+	late, stopLate := WithDeadline(session, time.Now().Add(-time.Second))
 	if err := late.Err(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Err of a deadline passed = %v", err)
 	}
-	late.stop()
+	stopLate()
 	if err := late.Err(); err == nil {
 		t.Fatal("Err after stop = nil")
 	}
 	// The session ends before the deadline: before and after Done.
 	for _, waited := range []bool{false, true} {
 		s, cancel := context.WithCancel(t.Context())
-		ctx := withDeadline(s, time.Now().Add(time.Hour))
+		ctx, stop := WithDeadline(s, time.Now().Add(time.Hour))
 		if waited {
 			ctx.Done()
 		}
@@ -55,13 +55,13 @@ func TestCallbackDeadline(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Done did not close when the session ended")
 		}
-		ctx.stop()
+		stop()
 	}
 	// A context a check derives from it is canceled with it.
-	ctx = withDeadline(session, time.Now().Add(time.Hour))
+	ctx, stop := WithDeadline(session, time.Now().Add(time.Hour))
 	derived, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
-	ctx.stop()
+	stop()
 	select {
 	case <-derived.Done():
 	case <-time.After(10 * time.Second):

@@ -1,4 +1,4 @@
-package gosmtp
+package deadline
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func closed(ch <-chan struct{}) bool {
 // check asks for Done before the end, after it, or never.
 func TestCommandContext(t *testing.T) {
 	t.Run("running", func(t *testing.T) {
-		ctx, stop := withCommandDeadline(context.Background(), time.Hour)
+		ctx, stop := WithTimeout(context.Background(), time.Hour)
 		defer stop()
 		if err := ctx.Err(); err != nil {
 			t.Errorf("Err() = %v before the deadline, want nil", err)
@@ -34,14 +34,14 @@ func TestCommandContext(t *testing.T) {
 		}
 	})
 	t.Run("deadline passed, Done never asked", func(t *testing.T) {
-		ctx, stop := withCommandDeadline(context.Background(), -time.Second)
+		ctx, stop := WithTimeout(context.Background(), -time.Second)
 		defer stop()
 		if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Err() = %v, want DeadlineExceeded", err)
 		}
 	})
 	t.Run("deadline passed, Done asked", func(t *testing.T) {
-		ctx, stop := withCommandDeadline(context.Background(), -time.Second)
+		ctx, stop := WithTimeout(context.Background(), -time.Second)
 		defer stop()
 		if !closed(ctx.Done()) {
 			t.Error("Done is open past the deadline")
@@ -55,7 +55,7 @@ func TestCommandContext(t *testing.T) {
 	})
 	for _, asked := range []string{"before", "after"} {
 		t.Run("stopped, Done asked "+asked, func(t *testing.T) {
-			ctx, stop := withCommandDeadline(context.Background(), time.Hour)
+			ctx, stop := WithTimeout(context.Background(), time.Hour)
 			var done <-chan struct{}
 			if asked == "before" {
 				done = ctx.Done()
@@ -74,7 +74,7 @@ func TestCommandContext(t *testing.T) {
 	}
 	t.Run("session ends", func(t *testing.T) {
 		parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
-		ctx, stop := withCommandDeadline(parent, time.Hour)
+		ctx, stop := WithTimeout(parent, time.Hour)
 		defer stop()
 		done := ctx.Done()
 		cancel()
@@ -89,7 +89,7 @@ func TestCommandContext(t *testing.T) {
 	t.Run("earlier parent deadline", func(t *testing.T) {
 		parent, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		ctx, stop := withCommandDeadline(parent, time.Hour)
+		ctx, stop := WithTimeout(parent, time.Hour)
 		defer stop()
 		if d, _ := ctx.Deadline(); time.Until(d) > time.Minute {
 			t.Errorf("Deadline() = %v, want the parent's, within a minute", d)

@@ -1,4 +1,7 @@
-package gosmtp
+// Package deadline gives one command's checks a context with the command's
+// deadline whose timer is made only when a check waits on it, for the
+// front-ends that evaluate a policy at every stage of every message.
+package deadline
 
 import (
 	"context"
@@ -6,7 +9,7 @@ import (
 	"time"
 )
 
-// commandContext is the context of one command's checks: the session's,
+// commandContext is the context of one command's (or milter callback's) checks: the session's,
 // with the command's deadline. The timer behind the deadline is armed only
 // when something asks for Done (a check about to wait on the network):
 // most checks answer from what the session already holds, and a timer set
@@ -24,10 +27,16 @@ type commandContext struct {
 
 var _ context.Context = (*commandContext)(nil)
 
-// withCommandDeadline returns parent with a deadline d from now, and the
-// function that ends it, as context.WithTimeout does.
-func withCommandDeadline(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	c := &commandContext{parent: parent, deadline: time.Now().Add(d)}
+// WithTimeout returns parent with a deadline d from now, and the function
+// that ends it, as context.WithTimeout does.
+func WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return WithDeadline(parent, time.Now().Add(d))
+}
+
+// WithDeadline returns parent with deadline t (or parent's, if earlier),
+// and the function that ends it, as context.WithDeadline does.
+func WithDeadline(parent context.Context, t time.Time) (context.Context, context.CancelFunc) {
+	c := &commandContext{parent: parent, deadline: t}
 	if pd, ok := parent.Deadline(); ok && pd.Before(c.deadline) {
 		c.deadline = pd
 	}
