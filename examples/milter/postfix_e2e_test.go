@@ -996,3 +996,59 @@ func TestPostfixConnectRefusalGivenAtRCPT(t *testing.T) {
 		t.Errorf("%d messages delivered, want the one from the client not listed", len(got))
 	}
 }
+
+// TestPostfixConnectStageMarksEveryMessage checks what a connect-stage
+// verdict asks of the messages: the milter protocol lets a filter add a
+// header or quarantine only at end of message, so a header the client's
+// check adds is in each message of the connection, and a client held at
+// connect has each of its messages in the hold queue.
+func TestPostfixConnectStageMarksEveryMessage(t *testing.T) {
+	clients := filepath.Join(t.TempDir(), "clients")
+	if err := os.WriteFile(clients, []byte("192.0.2.20/32 PREPEND X-Client-Check: listed at connect\n192.0.2.21/32 HOLD held at connect\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := startMilter(t, "-postfix-access", "client:cidr:"+clients)
+	in := startPostfix(t, f.addr)
+	// send delivers two messages over one SMTP session.
+	send := func(addr string) {
+		s := dial(t, in.addr)
+		s.begin(addr, "mx.client.example", "mx.client.example")
+		for _, subject := range []string{"first from " + addr, "second from " + addr} {
+			s.expect("MAIL FROM:<a@client.example>", 250)
+			s.expect("RCPT TO:<b@example.org>", 250)
+			if code, text := s.data(goodMessage(subject)); code != 250 {
+				t.Fatalf("message %q = %q, want 250", subject, text)
+			}
+		}
+		s.expect("QUIT", 221)
+	}
+	send("192.0.2.20")
+	got := in.delivered(t, 2)
+	for _, msg := range got {
+		if !strings.Contains(msg, "X-Client-Check: listed at connect") {
+			t.Errorf("delivered message without the connect stage's header:\n%s", msg)
+		}
+	}
+	send("192.0.2.21")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q := in.queue(t)
+		held := 0
+		for _, m := range q {
+			if m["queue_name"] == "hold" {
+				held++
+			}
+		}
+		if held == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue = %v, want the two messages of the client held at connect on hold", q)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The held client's messages were not delivered.
+	if got := in.delivered(t, 2); len(got) != 2 {
+		t.Errorf("%d messages delivered, want only the two of the client not held", len(got))
+	}
+}
