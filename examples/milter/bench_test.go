@@ -166,7 +166,7 @@ func acceptAll(b *testing.B, network string) string {
 // length, a command byte and its data.
 func acceptAllConn(c net.Conn) {
 	defer c.Close()
-	r := bufio.NewReader(c)
+	r := bufio.NewReader(quickAckReader(c))
 	var hdr [4]byte
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
