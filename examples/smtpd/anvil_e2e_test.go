@@ -193,9 +193,9 @@ func TestAnvilSameAsPostfix(t *testing.T) {
 			n, v, _ := strings.Cut(l, "=")
 			o = append(o, postfixtest.Param{Name: strings.TrimSpace(n), Value: strings.TrimSpace(v)})
 		}
-		services = append(services, postfixtest.Service{Addr: freePort(t), Overrides: o})
+		services = append(services, postfixtest.Service{Addr: "127.0.0.1:0", Overrides: o})
 	}
-	postfixtest.Start(t, postfixtest.Options{Main: anvilMain, Services: services, XclientHosts: "127.0.0.1"})
+	services = postfixtest.Start(t, postfixtest.Options{Main: anvilMain, Services: services, XclientHosts: "127.0.0.1"}).Services
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pf := tc.run(t, services[i].Addr, tc.client)

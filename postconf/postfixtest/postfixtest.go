@@ -57,7 +57,9 @@ type Param struct{ Name, Value string }
 // (mydestination, relay_domains, virtual_*) are read by trivial-rewrite and
 // belong in Options.Main.
 type Service struct {
-	Addr      string // host:port to listen on
+	// Addr is the host:port to listen on. Port 0 asks Start for a free
+	// port; Instance.Services gives the one chosen.
+	Addr      string
 	Overrides []Param
 }
 
@@ -76,9 +78,12 @@ type Options struct {
 
 // Instance is a running private Postfix.
 type Instance struct {
-	Dir     string // holds etc/, spool/, data/, log/
-	postfix string
-	ns      *NetNS
+	Dir string // holds etc/, spool/, data/, log/
+	// Services are Options.Services with every port 0 replaced by the
+	// port Postfix listens on.
+	Services []Service
+	postfix  string
+	ns       *NetNS
 }
 
 // BaseMain is the instance's own main.cf: paths, identity and a delivery
@@ -153,26 +158,79 @@ func Start(tb testing.TB, opt Options) *Instance {
 	if err := os.WriteFile(filepath.Join(dir, "etc", "main.cf"), []byte(main), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	master, err := masterCF(opt.Services)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "etc", "master.cf"), []byte(master), 0o644); err != nil {
-		tb.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// "postfix start" checks the instance itself (postfix-script
-	// check-fatal and check-warn) and says what is wrong.
-	if out, err := inst.run(ctx, "start"); err != nil {
-		tb.Fatalf("postfix start: %v: %s\n%s", err, out, inst.Log())
+	// A port found free may be taken by another process before Postfix's
+	// master binds it; then master fails to start and fresh ports are
+	// tried. Fixed ports are the caller's to keep free.
+	for attempt := 1; ; attempt++ {
+		inst.Services, err = choosePorts(opt.Services)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		master, err := masterCF(inst.Services)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "etc", "master.cf"), []byte(master), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		// "postfix start" checks the instance itself (postfix-script
+		// check-fatal and check-warn) and says what is wrong.
+		out, err := inst.run(ctx, "start")
+		if err == nil {
+			break
+		}
+		log := inst.Log()
+		if attempt < 5 && choosesPorts(opt.Services) && strings.Contains(string(out)+log, "Address already in use") {
+			continue
+		}
+		tb.Fatalf("postfix start: %v: %s\n%s", err, out, log)
 	}
-	for _, s := range opt.Services {
+	for _, s := range inst.Services {
 		if err := inst.waitListening(ctx, s.Addr); err != nil {
 			tb.Fatalf("postfix smtpd on %s: %v\n%s", s.Addr, err, inst.Log())
 		}
 	}
 	return inst
+}
+
+// choosesPorts reports whether any service asks for a free port.
+func choosesPorts(services []Service) bool {
+	for _, s := range services {
+		if _, port, _ := net.SplitHostPort(s.Addr); port == "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// choosePorts returns services with each port 0 replaced by a port free
+// at this moment on the service's host.
+func choosePorts(services []Service) ([]Service, error) {
+	out := make([]Service, len(services))
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}()
+	for i, s := range services {
+		out[i] = s
+		host, port, err := net.SplitHostPort(s.Addr)
+		if err != nil || port != "0" {
+			continue
+		}
+		// Held open until all are chosen, so two services never get
+		// the same port.
+		ln, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("a free port on %s: %w", host, err)
+		}
+		held = append(held, ln)
+		out[i].Addr = ln.Addr().String()
+	}
+	return out, nil
 }
 
 // lastWins drops from a main.cf every parameter setting that a later one

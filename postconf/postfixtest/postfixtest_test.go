@@ -83,3 +83,27 @@ func TestInstanceInNetNS(t *testing.T) {
 		t.Errorf("XCLIENT client in the inline table: %v, want 554 ... listed", r)
 	}
 }
+
+// Services asking for port 0 get distinct free ports, and Postfix answers
+// on each of them.
+func TestStartChoosesFreePorts(t *testing.T) {
+	postfixtest.Require(t)
+	inst := postfixtest.Start(t, postfixtest.Options{Services: []postfixtest.Service{
+		{Addr: "127.0.0.1:0"},
+		{Addr: "127.0.0.1:0", Overrides: []postfixtest.Param{{"smtpd_banner", "$myhostname second"}}},
+	}})
+	a, b := inst.Services[0].Addr, inst.Services[1].Addr
+	if a == b || strings.HasSuffix(a, ":0") || strings.HasSuffix(b, ":0") {
+		t.Fatalf("chosen addresses %q and %q, want two distinct ports", a, b)
+	}
+	for i, want := range []string{"mx.private.test ESMTP", "mx.private.test second"} {
+		c, greeting, err := postfixtest.Dial(t.Context(), inst.Services[i].Addr, "")
+		if err != nil {
+			t.Fatalf("dial %s: %v\n%s", inst.Services[i].Addr, err, inst.Log())
+		}
+		c.Close()
+		if greeting.Code != 220 || !strings.HasPrefix(greeting.Text, want) {
+			t.Errorf("service %d greets %v, want 220 %s", i, greeting, want)
+		}
+	}
+}
