@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/smtppolicy/smtppolicy/internal/tick"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store"
 )
@@ -130,21 +131,15 @@ func (a *Access) Watch(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return errors.New("access: watch interval must be positive")
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if _, err := a.ReloadIfChanged(); err != nil {
-				a.log.Error("access map reload failed; previous map kept", slog.Any("error", err))
-				a.mu.Lock()
-				a.stamps = a.stat()
-				a.mu.Unlock()
-			}
+	return tick.Every(ctx, interval, func() error {
+		if _, err := a.ReloadIfChanged(); err != nil {
+			a.log.Error("access map reload failed; previous map kept", slog.Any("error", err))
+			a.mu.Lock()
+			a.stamps = a.stat()
+			a.mu.Unlock()
 		}
-	}
+		return nil
+	})
 }
 
 // Body looks up a message URI's host in the Body: tag of the current map:

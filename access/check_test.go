@@ -2,10 +2,12 @@ package access
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/checktest"
@@ -213,6 +215,39 @@ func TestReloadKeepsOldMap(t *testing.T) {
 	}
 	if _, ok := a.Map().Get("from:b.example"); !ok {
 		t.Errorf("after a good reload the new map is not served")
+	}
+}
+
+// Watch reloads a file that changed and returns when its context ends.
+func TestWatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.map")
+	if err := os.WriteFile(path, []byte("From:a.example REJECT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Files: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Watch(t.Context(), 0); err == nil {
+		t.Errorf("Watch(ctx, 0) = nil, want an error")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Watch(ctx, time.Millisecond) }()
+	if err := os.WriteFile(path, []byte("From:b.example REJECT\nFrom:c.example REJECT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, ok := a.Map().Get("from:c.example"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Watch did not reload the changed file")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Watch after its context ended = %v, want %v", err, context.Canceled)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"unsafe"
+
+	"github.com/smtppolicy/smtppolicy/internal/ascii"
 )
 
 // Limits bound the work and memory of one extraction; memory stays bounded
@@ -305,7 +307,7 @@ func (c *collector) token(t []byte, where string) {
 		c.mailToken(t, at, where)
 		return
 	}
-	if hasPrefixFold(t, "www.") {
+	if ascii.HasPrefixFold(t, "www.") {
 		c.add(KindWWW, hostEnd(t), t, where)
 		return
 	}
@@ -509,26 +511,10 @@ func (c *collector) plausibleDomain(h []byte, strict bool) bool {
 	return c.x.knownSuffix(buf[:n])
 }
 
-func hasPrefixFold(b []byte, prefix string) bool {
-	if len(b) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // indexFold finds an ASCII lower-case needle in b, ignoring case.
 func indexFold(b []byte, needle string) int {
 	for i := 0; i+len(needle) <= len(b); i++ {
-		if hasPrefixFold(b[i:], needle) {
+		if ascii.HasPrefixFold(b[i:], needle) {
 			return i
 		}
 	}

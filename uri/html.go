@@ -2,6 +2,8 @@ package uri
 
 import (
 	"bytes"
+
+	"github.com/smtppolicy/smtppolicy/internal/ascii"
 )
 
 // maxHTMLBuf bounds the HTML scanner's buffer: one token (a comment, a run
@@ -132,7 +134,7 @@ func (c *collector) attrURL(v []byte, where string, base []byte) {
 	}
 	scheme, rest, ok := splitScheme(v)
 	if !ok {
-		if hasPrefixFold(v, "www.") {
+		if ascii.HasPrefixFold(v, "www.") {
 			c.add(KindWWW, hostEnd(v), v, where)
 			return
 		}

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+
+	"github.com/smtppolicy/smtppolicy/internal/ascii"
 )
 
 // htmlScanner finds hosts in HTML without building tokens. It splits the
@@ -460,23 +462,6 @@ func (s *htmlScanner) tag(b []byte, i int, save bool) (end, nameEnd int) {
 // to their end tag.
 var rawTags = [...]string{"iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp"}
 
-// tagNameIs reports whether name is lower-case ASCII want, in any case.
-func tagNameIs(name []byte, want string) bool {
-	if len(name) != len(want) {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != want[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // linkByte marks the bytes without which a tag's attributes cannot hold a
 // host (the dot of a name, the colon of a scheme, a backslash, or a
 // character reference that could stand for them).
@@ -492,13 +477,13 @@ var linkByte = func() (t [256]bool) {
 func (s *htmlScanner) startTag(raw, name []byte) {
 	if len(name) >= 3 && len(name) <= 9 {
 		for _, t := range rawTags {
-			if tagNameIs(name, t) {
+			if ascii.EqualFold(name, t) {
 				s.rawTag = t
 				break
 			}
 		}
 	}
-	isBase := tagNameIs(name, "base")
+	isBase := ascii.EqualFold(name, "base")
 	if s.base == nil && !isBase && !hasLinkByte(raw) {
 		return
 	}

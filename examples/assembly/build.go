@@ -138,21 +138,32 @@ func (s *Stores) greyStore(ctx context.Context, spec, where string, logger *slog
 		}
 		return s.grey, nil
 	}
-	if path, ok := strings.CutPrefix(spec, "bolt:"); ok && path != "" {
-		// The store's directory is private: triplets name who mails whom.
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("%s %s: cannot create its directory: %v (give -greylist bolt:PATH in a writable directory, or memory:)", where, spec, errors.Unwrap(err))
-		}
-	}
-	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	g, err := storespec.Open(octx, spec)
+	g, err := openStore(ctx, spec, where, " (give -greylist bolt:PATH in a writable directory, or memory:)")
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", where, daemon.RedactURL(spec), daemon.RedactError(err, spec))
+		return nil, err
 	}
 	s.grey, s.greySpec = g, spec
 	s.closeGrey = g.Close
 	return g, nil
+}
+
+// openStore opens the store at spec for a program, within 5 seconds. A
+// bolt file's directory is made private, as the stores name who mails
+// whom; hint ends the error when it cannot be made. The errors name where
+// the spec came from and never show its password.
+func openStore(ctx context.Context, spec, where, hint string) (store.Store, error) {
+	if path, ok := strings.CutPrefix(spec, "bolt:"); ok && path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("%s %s: cannot create its directory: %v%s", where, spec, errors.Unwrap(err), hint)
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := storespec.Open(octx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", where, daemon.RedactURL(spec), daemon.RedactError(err, spec))
+	}
+	return st, nil
 }
 
 // Built is one policy's checks, made from a Config.

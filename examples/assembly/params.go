@@ -389,6 +389,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// PrintConfig is -print-config: it loads path as LoadConfig does and
+// prints the effective configuration to w as Print does.
+func (c *Config) PrintConfig(path string, w io.Writer, body bool) error {
+	loaded, err := c.LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	return loaded.Print(w, body)
+}
+
 // Print writes the effective configuration as a main.cf file: the
 // Postfix parameters the file set, then every smtppolicy_* parameter
 // with the value in force. Parameters that need the message body are

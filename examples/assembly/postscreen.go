@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +15,6 @@ import (
 	"github.com/smtppolicy/smtppolicy/access/postfix"
 	"github.com/smtppolicy/smtppolicy/dnsbl"
 	"github.com/smtppolicy/smtppolicy/examples/internal/daemon"
-	"github.com/smtppolicy/smtppolicy/examples/internal/storespec"
 	"github.com/smtppolicy/smtppolicy/postconf"
 	"github.com/smtppolicy/smtppolicy/postscreen"
 	"github.com/smtppolicy/smtppolicy/reply"
@@ -318,16 +315,9 @@ func (m *moreStores) get(ctx context.Context, spec, where string) (store.Store, 
 	if st, ok := m.open[spec]; ok {
 		return st, nil
 	}
-	if path, ok := strings.CutPrefix(spec, "bolt:"); ok && path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("%s %s: cannot create its directory: %v", where, spec, errors.Unwrap(err))
-		}
-	}
-	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	st, err := storespec.Open(octx, spec)
+	st, err := openStore(ctx, spec, where, "")
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", where, daemon.RedactURL(spec), daemon.RedactError(err, spec))
+		return nil, err
 	}
 	if m.open == nil {
 		m.open = map[string]store.Store{}

@@ -531,12 +531,7 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 // through. The MTA may still fail to queue it (and answer 4xx): Postfix
 // tells a filter nothing of that.
 func (ss *session) accepted() {
-	if ss.f.cfg.Accepted == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ss.ctx, ss.f.cfg.CommandTimeout)
-	defer cancel()
-	ss.f.cfg.Accepted(ctx, ss.s)
+	verdict.Accepted(ss.ctx, ss.f.cfg.CommandTimeout, ss.f.cfg.Accepted, ss.s)
 }
 
 // spoolError answers a message that could not be kept (a full disk): 451

@@ -673,12 +673,7 @@ func (s *session) Data(r io.Reader) error {
 
 // accepted tells Config.Accepted about the message just taken.
 func (s *session) accepted() {
-	if s.b.cfg.Accepted == nil {
-		return
-	}
-	ctx, cancel := deadline.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
-	defer cancel()
-	s.b.cfg.Accepted(ctx, s.s)
+	verdict.Accepted(s.ctx, s.b.cfg.CommandTimeout, s.b.cfg.Accepted, s.s)
 }
 
 // dataError answers a failure while the message was read or spooled: the

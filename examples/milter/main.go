@@ -82,11 +82,7 @@ import (
 	"github.com/smtppolicy/smtppolicy/smtpcheck/resolver"
 )
 
-func main() {
-	daemon.Main("milter", func(ctx context.Context, hup <-chan os.Signal) error {
-		return run(ctx, os.Args[1:], os.Stderr, hup)
-	})
-}
+func main() { daemon.Run("milter", run) }
 
 func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Signal) error {
 	d, err := newDaemon(args, stderr)
@@ -191,25 +187,14 @@ func newDaemon(args []string, stderr *os.File) (*milterDaemon, error) {
 		fileDecides(params)
 	}
 	if o.Print {
-		loaded, err := params.LoadConfig(o.Config)
-		if err != nil {
-			return nil, err
-		}
-		return nil, loaded.Print(os.Stdout, true)
+		return nil, params.PrintConfig(o.Config, os.Stdout, true)
 	}
 	level := slog.LevelInfo
 	if o.Verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if len(o.domains) == 0 {
-		o.domains = daemon.ListFlag{"example.org", "localhost"}
-	}
-	trusted, err := daemon.ParseTrusted(o.trusted)
-	if err != nil {
-		return nil, err
-	}
-	res, err := daemon.NewResolver(o.Resolver, logger)
+	trusted, res, err := o.Host(&o.domains, o.trusted, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -102,11 +102,7 @@ type options struct {
 	cpuProfile string
 }
 
-func main() {
-	daemon.Main("smtpd", func(ctx context.Context, hup <-chan os.Signal) error {
-		return run(ctx, os.Args[1:], os.Stderr, hup)
-	})
-}
+func main() { daemon.Run("smtpd", run) }
 
 func run(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Signal) error {
 	d, err := newDaemon(args, stderr)
@@ -261,11 +257,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		fileOff = fileDecides(params)
 	}
 	if o.Print {
-		loaded, err := params.LoadConfig(o.Config)
-		if err != nil {
-			return nil, err
-		}
-		return nil, loaded.Print(os.Stdout, true)
+		return nil, params.PrintConfig(o.Config, os.Stdout, true)
 	}
 	var prom *ops.Metrics
 	if o.metrics != "" {
@@ -276,14 +268,7 @@ func newDaemon(args []string, stderr *os.File) (*smtpDaemon, error) {
 		return nil, err
 	}
 
-	if len(o.domains) == 0 {
-		o.domains = daemon.ListFlag{"example.org", "localhost"}
-	}
-	trusted, err := daemon.ParseTrusted(o.trusted)
-	if err != nil {
-		return nil, err
-	}
-	res, err := daemon.NewResolver(o.Resolver, logger)
+	trusted, res, err := o.Host(&o.domains, o.trusted, logger)
 	if err != nil {
 		return nil, err
 	}

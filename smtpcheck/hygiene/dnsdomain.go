@@ -83,12 +83,12 @@ type MXConfig struct {
 // <postmaster> pass.
 func SenderMX(cfg MXConfig) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if cfg.Resolver == nil || s.Mail == nil || s.Mail.From.Domain == "" || isLiteral(s.Mail.From.Domain) {
+		if cfg.Resolver == nil {
 			return smtpcheck.Result{}
 		}
-		sender, domain := s.Mail.From.String(), s.Mail.From.DomainFold()
-		if envelope.ValidDomain(domain, envelope.Options{SMTPUTF8: true}) != nil {
-			return smtpcheck.Result{} // MailSyntax's to refuse
+		sender, domain, ok := senderDomain(s)
+		if !ok {
+			return smtpcheck.Result{}
 		}
 		mxs, err := cfg.Resolver.LookupMX(ctx, domain)
 		if err != nil && !resolver.IsNotFound(err) {
@@ -125,6 +125,21 @@ func SenderMX(cfg MXConfig) smtpcheck.Check {
 		}
 		return refuse(reply.SenderMXInvalid(sender, domain), NameSenderMX, "mail-require-mx", strings.Join(hosts, ","))
 	}
+}
+
+// senderDomain returns the sender and its domain, folded, for the checks
+// that ask the DNS about the domain; ok is false for the null sender, an
+// address literal and a domain that is not valid, which is MailSyntax's to
+// refuse.
+func senderDomain(s *smtpcheck.Session) (sender, domain string, ok bool) {
+	if s.Mail == nil || s.Mail.From.Domain == "" || isLiteral(s.Mail.From.Domain) {
+		return "", "", false
+	}
+	domain = s.Mail.From.DomainFold()
+	if envelope.ValidDomain(domain, envelope.Options{SMTPUTF8: true}) != nil {
+		return "", "", false
+	}
+	return s.Mail.From.String(), domain, true
 }
 
 // usableHosts reports whether one of hosts resolves to a routable address;
@@ -191,11 +206,11 @@ func exists(ctx context.Context, res *resolver.Resolver, name string) (found, nu
 // defer-if-permit with 450 4.1.8, as Postfix's reject_tempfail_action.
 func SenderDomain(cfg DomainConfig) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if cfg.Resolver == nil || s.Mail == nil || s.Mail.From.Domain == "" || isLiteral(s.Mail.From.Domain) {
+		if cfg.Resolver == nil {
 			return smtpcheck.Result{}
 		}
-		sender, domain := s.Mail.From.String(), s.Mail.From.DomainFold()
-		if envelope.ValidDomain(domain, envelope.Options{SMTPUTF8: true}) != nil {
+		sender, domain, ok := senderDomain(s)
+		if !ok {
 			return smtpcheck.Result{}
 		}
 		found, nullMX, err := exists(ctx, cfg.Resolver, domain)

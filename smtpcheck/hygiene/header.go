@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/smtppolicy/smtppolicy/internal/ascii"
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 	"github.com/smtppolicy/smtppolicy/smtpcheck/envelope"
@@ -399,26 +400,11 @@ func foldOneOf(s string, list []string) bool {
 		return oneOf(strings.ToLower(s), list)
 	}
 	for _, l := range list {
-		if len(s) == len(l) && asciiFoldEqual(s, l) {
+		if ascii.EqualFold(s, l) {
 			return true
 		}
 	}
 	return false
-}
-
-// asciiFoldEqual compares ASCII s with lower-case ASCII l of the same
-// length, ignoring case.
-func asciiFoldEqual(s, l string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != l[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func oneOf(s string, list []string) bool {

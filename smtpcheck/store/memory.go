@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/smtppolicy/smtppolicy/internal/tick"
 )
 
 // MemoryOptions configures a Memory store. The zero value is ready to use.
@@ -363,18 +365,10 @@ func (s *Memory) Sweep(ctx context.Context) (int, error) {
 // SweepEvery calls Sweep every interval until ctx is done, then returns
 // ctx's error. Run it in its own goroutine.
 func (s *Memory) SweepEvery(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil {
-				return err
-			}
-		}
-	}
+	return tick.Every(ctx, interval, func() error {
+		_, err := s.Sweep(ctx)
+		return err
+	})
 }
 
 // Close drops all records; later calls fail with ErrUnavailable.

@@ -159,3 +159,26 @@ func ExampleRetrying() {
 	c.Close()
 	// Output: <nil>
 }
+
+func TestHost(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	var p PolicyFlags
+	var domains ListFlag
+	nets, res, err := p.Host(&domains, "192.0.2.0/24,2001:db8::1", logger)
+	if err != nil || res != nil {
+		t.Fatalf("Host() = %v, %v, %v, want no resolver and no error", nets, res, err)
+	}
+	if got, want := fmt.Sprint(domains), "[example.org localhost]"; got != want {
+		t.Errorf("Host() left the domains %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(nets), "[192.0.2.0/24 2001:db8::1/128]"; got != want {
+		t.Errorf("Host() = %s, want %s", got, want)
+	}
+	domains = ListFlag{"mx.example"}
+	if _, _, err := p.Host(&domains, "none", logger); err != nil || fmt.Sprint(domains) != "[mx.example]" {
+		t.Errorf("Host() with -domain mx.example = %v, domains %v, want nil, [mx.example]", err, domains)
+	}
+	if _, _, err := p.Host(&domains, "not-a-network", logger); err == nil {
+		t.Error("Host() with -trusted not-a-network = nil error")
+	}
+}

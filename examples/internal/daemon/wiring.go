@@ -59,6 +59,14 @@ func Main(name string, run func(ctx context.Context, hup <-chan os.Signal) error
 	}
 }
 
+// Run is Main for a program that reads its arguments and reports to its
+// standard error as run does, given os.Args[1:] and os.Stderr.
+func Run(name string, run func(ctx context.Context, args []string, stderr *os.File, hup <-chan os.Signal) error) {
+	Main(name, func(ctx context.Context, hup <-chan os.Signal) error {
+		return run(ctx, os.Args[1:], os.Stderr, hup)
+	})
+}
+
 // ParseTrusted reads -trusted: comma-separated networks (CIDR) or
 // addresses, or none.
 func ParseTrusted(s string) ([]netip.Prefix, error) {
@@ -196,4 +204,24 @@ func (p *PolicyFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&p.Config, "config", "", "Postfix main.cf-style policy file (smtpd_*_restrictions and the parameters that shape them); it is the whole policy: built-in checks that are on by default stay off unless their flag is given")
 	fs.BoolVar(&p.DryRun, "dry-run", false, "log and count every verdict but let every message pass")
 	fs.BoolVar(&p.Print, "print-config", false, "print the effective configuration (the -config file with every flag applied) as a main.cf file, then exit")
+}
+
+// Host reads, once the flags are parsed, what smtpd's and the milter's
+// say alike of the host they serve: domains (-domain) gets its default,
+// example.org and localhost, when none is given; trusted (-trusted) is
+// parsed into networks, and the resolver -resolver names is made (nil:
+// the DNS-based checks are off), as the log says.
+func (p *PolicyFlags) Host(domains *ListFlag, trusted string, logger *slog.Logger) ([]netip.Prefix, *resolver.Resolver, error) {
+	if len(*domains) == 0 {
+		*domains = ListFlag{"example.org", "localhost"}
+	}
+	nets, err := ParseTrusted(trusted)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := NewResolver(p.Resolver, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nets, res, nil
 }

@@ -1,5 +1,6 @@
 // Package verdict holds what the server adapters (gosmtp, gomilter) share
-// about verdicts they reach themselves rather than through a check.
+// about verdicts they reach themselves rather than through a check, and
+// about the messages they let through.
 package verdict
 
 import (
