@@ -317,7 +317,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	if o.metrics != "" {
 		prom = ops.NewMetrics()
 	}
-	logger, err := newLogger(o, stderr, prom)
+	logOut, flushLog := batchedLog(stderr)
+	defer flushLog()
+	logger, err := newLogger(o, logOut, prom)
 	if err != nil {
 		return err
 	}
