@@ -43,10 +43,13 @@
 // the connection. Discard is SMFIR_DISCARD (the whole transaction).
 // Quarantine, from any stage, is SMFIR_QUARANTINE at end of message, which
 // puts the message in Postfix's hold queue. Headers the checks add
-// (X-Greylist, Received-SPF...) are added to an accepted message. Delayed
-// rejection and defer-if-permit work across the stages as in the other
-// front-ends (Policy.Evaluate holds and gives them), and Policy.Evaluate logs
-// each decision.
+// (X-Greylist, Received-SPF...) are added to an accepted message. The
+// protocol allows both at end of message only, so those asked for at
+// connect apply to every message of the connection, and those asked for
+// at HELO to every message until the next HELO; those of MAIL on, to
+// their transaction's. Delayed rejection and defer-if-permit work across
+// the stages as in the other front-ends (Policy.Evaluate holds and gives
+// them), and Policy.Evaluate logs each decision.
 //
 // Under delayed rejection (Policy.DelayReject, smtpd_delay_reject in a
 // Postfix-style file) the MTA awaits no reply to connect, HELO, MAIL and

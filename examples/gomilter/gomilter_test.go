@@ -208,6 +208,72 @@ func TestHeadersAddedAndQuarantineAtEndOfMessage(t *testing.T) {
 	}
 }
 
+// TestConnectAndHeloMarksLastBeyondTheTransaction checks that what the
+// connect and HELO checks ask of the messages, which the filter can give
+// only at end of message, reaches every message they last for: the
+// connect stage's each message of the connection, the HELO stage's each
+// message until the next HELO; a transaction's own marks reach its
+// message only.
+func TestConnectAndHeloMarksLastBeyondTheTransaction(t *testing.T) {
+	hdr := func(name string) []smtpcheck.HeaderField {
+		return []smtpcheck.HeaderField{{Name: name, Value: " yes"}}
+	}
+	c := serve(t, Config{Policy: &smtpcheck.Policy{
+		Connect: check(func(s *smtpcheck.Session) smtpcheck.Result {
+			return smtpcheck.Result{Action: smtpcheck.Quarantine, Reason: smtpcheck.Reason{Check: "connect-test"}, Headers: hdr("X-Connect")}
+		}),
+		Helo: check(func(s *smtpcheck.Session) smtpcheck.Result {
+			if s.Helo.Name == "first.client.example" {
+				return smtpcheck.Result{Headers: hdr("X-Helo")}
+			}
+			return smtpcheck.Result{}
+		}),
+		Mail: check(func(s *smtpcheck.Session) smtpcheck.Result {
+			if s.Mail.From.Local == "tagged" {
+				return smtpcheck.Result{Headers: hdr("X-Mail")}
+			}
+			return smtpcheck.Result{}
+		}),
+	}})
+	m := open(t, c)
+	m.act(m.s.Conn("mx.client.example", milter.FamilyInet, 40000, "192.0.2.7"))
+	m.act(m.s.Helo("first.client.example"))
+	for _, tc := range []struct {
+		helo, from string
+		want       string // the headers added
+	}{
+		{"", "tagged@client.example", "X-Connect X-Helo X-Mail"},
+		{"", "a@client.example", "X-Connect X-Helo"},
+		{"second.client.example", "a@client.example", "X-Connect"},
+	} {
+		if tc.helo != "" {
+			m.act(m.s.Helo(tc.helo))
+		}
+		m.act(m.s.Mail("<"+tc.from+">", ""))
+		m.act(m.s.Rcpt("<b@example.org>", ""))
+		mods, a := m.send(message)
+		if a.Type != milter.ActionAccept {
+			t.Fatalf("end of message = %v, want accept", a)
+		}
+		var added []string
+		quarantined := ""
+		for _, mod := range mods {
+			switch mod.Type {
+			case milter.ActionAddHeader:
+				added = append(added, mod.HeaderName)
+			case milter.ActionQuarantine:
+				quarantined = mod.Reason
+			}
+		}
+		if got := strings.Join(added, " "); got != tc.want {
+			t.Errorf("HELO %q, MAIL %q: added %q, want %q", tc.helo, tc.from, got, tc.want)
+		}
+		if !strings.Contains(quarantined, "connect-test") {
+			t.Errorf("HELO %q, MAIL %q: quarantine reason %q, want the connect check's", tc.helo, tc.from, quarantined)
+		}
+	}
+}
+
 func TestMessageAsReceivedAndMissingHeaderRefusedAtEndOfMessage(t *testing.T) {
 	var got, gotBody []byte
 	var gotSubject string

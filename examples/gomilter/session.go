@@ -1,6 +1,7 @@
 package gomilter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -15,6 +16,13 @@ import (
 	"github.com/smtppolicy/smtppolicy/reply"
 	"github.com/smtppolicy/smtppolicy/smtpcheck"
 )
+
+// marks are what the checks of some stages asked of the messages: header
+// fields to add and, when one quarantined them, why.
+type marks struct {
+	headers    []smtpcheck.HeaderField
+	quarantine string
+}
 
 // errTempName is PTRErr when the MTA's reverse lookup failed for now
 // ({client_resolve} TEMP).
@@ -37,16 +45,22 @@ type session struct {
 	policy  *smtpcheck.Policy
 	trusted []netip.Prefix
 
-	sp         *spool.Spool            // the message in progress, nil outside DATA
-	content    bool                    // the policy reads the message: spool it
-	size       int64                   // the message's size so far, spooled or not
-	headerEnd  int64                   // where the body starts in the spool, once the header is parsed; -1 before
-	headed     bool                    // the blank line ending the header is spooled
-	tooBig     bool                    // the message outgrew Config.MaxMessageBytes
-	headers    []smtpcheck.HeaderField // added by checks in this transaction
-	quarantine string                  // why, when a check quarantined the message
-	closed     bool
-	connID     string // the session's own ID, until the MTA gives a queue ID
+	sp        *spool.Spool // the message in progress, nil outside DATA
+	content   bool         // the policy reads the message: spool it
+	size      int64        // the message's size so far, spooled or not
+	headerEnd int64        // where the body starts in the spool, once the header is parsed; -1 before
+	headed    bool         // the blank line ending the header is spooled
+	tooBig    bool         // the message outgrew Config.MaxMessageBytes
+	closed    bool
+	connID    string // the session's own ID, until the MTA gives a queue ID
+
+	// What the checks asked of the messages (headers to add, quarantine),
+	// by how long it lasts: the connect stage's, for every message of the
+	// connection; the HELO stage's, until the next HELO; the
+	// transaction's. The milter protocol lets the filter add headers and
+	// quarantine only at end of message, so those of connect and HELO are
+	// given at the end of each message they last for.
+	connMarks, heloMarks, txMarks marks
 
 	// Verdicts of stages whose reply the MTA does not await (delayed
 	// rejection's SMFIP_NR_CONN, NR_HELO, NR_MAIL and NR_DATA), held for
@@ -73,6 +87,7 @@ func (ss *session) NewConnection(m milter.Modifier) error {
 	ss.headerEnd = -1
 	ss.closed = false
 	ss.heldConn, ss.heldHelo, ss.heldTx = nil, nil, nil
+	ss.connMarks, ss.heloMarks = marks{}, marks{}
 	return nil
 }
 
@@ -151,12 +166,26 @@ func (ss *session) held() *milter.Response {
 	return nil
 }
 
+// stageMarks returns where the marks of the current stage's results are
+// kept: the connect stage's last the connection, the HELO stage's until
+// the next HELO, the others' the transaction.
+func (ss *session) stageMarks() *marks {
+	switch ss.s.Stage {
+	case smtpcheck.StageConnect:
+		return &ss.connMarks
+	case smtpcheck.StageHelo:
+		return &ss.heloMarks
+	}
+	return &ss.txMarks
+}
+
 // apply turns a result into the milter's answer for the current stage.
 func (ss *session) apply(r smtpcheck.Result) *milter.Response {
+	mk := ss.stageMarks()
 	if !r.Action.Refuses() {
 		// A refused recipient's headers (X-Greylist of a deferred one)
 		// never reach the message.
-		ss.headers = append(ss.headers, r.Headers...)
+		mk.headers = append(mk.headers, r.Headers...)
 	}
 	switch r.Action {
 	case smtpcheck.Continue, smtpcheck.Accept, smtpcheck.Tag, smtpcheck.DeferIfPermit:
@@ -164,10 +193,7 @@ func (ss *session) apply(r smtpcheck.Result) *milter.Response {
 		// stages still run (and headers are still added).
 		return milter.RespContinue
 	case smtpcheck.Quarantine:
-		ss.quarantine = r.Reason.String()
-		if ss.quarantine == "" {
-			ss.quarantine = "smtppolicy"
-		}
+		mk.quarantine = cmp.Or(r.Reason.String(), "smtppolicy")
 		return milter.RespContinue
 	case smtpcheck.Discard:
 		return milter.RespDiscard
@@ -294,8 +320,9 @@ func (ss *session) Helo(name string, m milter.Modifier) (*milter.Response, error
 	}
 	ss.s.SetHelo("EHLO", name)
 	// A new HELO is judged anew (what was held from the previous one
-	// goes, as the MTA lets a client retry a refused HELO).
-	ss.heldHelo = nil
+	// goes, as the MTA lets a client retry a refused HELO, and so do the
+	// headers and quarantine its checks asked for).
+	ss.heldHelo, ss.heloMarks = nil, marks{}
 	return ss.answer(milter.OptNoHeloReply, &ss.heldHelo, ss.evaluate(smtpcheck.StageHelo)), nil
 }
 
@@ -507,19 +534,26 @@ func (ss *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
 	if !resp.Continue() {
 		return resp, nil
 	}
-	for _, hf := range ss.headers {
-		// Under the leading-space option the MTA writes the value as
-		// given, blank included; without it, it adds the blank itself.
-		v := strings.TrimLeft(hf.Value, " \t")
-		if m.Protocol()&milter.OptHeaderLeadingSpace != 0 {
-			v = " " + v
+	// The connection's marks, then the HELO's, then the transaction's,
+	// in the order of the conversation; the first quarantine's reason
+	// stands.
+	quarantine := ""
+	for _, mk := range [...]*marks{&ss.connMarks, &ss.heloMarks, &ss.txMarks} {
+		for _, hf := range mk.headers {
+			// Under the leading-space option the MTA writes the value as
+			// given, blank included; without it, it adds the blank itself.
+			v := strings.TrimLeft(hf.Value, " \t")
+			if m.Protocol()&milter.OptHeaderLeadingSpace != 0 {
+				v = " " + v
+			}
+			if err := m.AddHeader(hf.Name, v); err != nil {
+				return nil, err
+			}
 		}
-		if err := m.AddHeader(hf.Name, v); err != nil {
-			return nil, err
-		}
+		quarantine = cmp.Or(quarantine, mk.quarantine)
 	}
-	if ss.quarantine != "" {
-		if err := m.Quarantine(ss.quarantine); err != nil {
+	if quarantine != "" {
+		if err := m.Quarantine(quarantine); err != nil {
 			return nil, err
 		}
 	}
@@ -564,8 +598,7 @@ func (ss *session) resetTransaction() {
 		ss.sp = nil
 	}
 	ss.s.ResetTransaction()
-	ss.heldTx = nil
-	ss.headers, ss.quarantine, ss.tooBig = nil, "", false
+	ss.heldTx, ss.txMarks, ss.tooBig = nil, marks{}, false
 	ss.size, ss.headerEnd, ss.headed = 0, -1, false
 }
 

@@ -100,14 +100,28 @@ func startMilter(t testing.TB, args ...string) *front {
 // environment.
 func startMilterEnv(t testing.TB, env []string, args ...string) *front {
 	t.Helper()
+	return startMilterOn(t, "inet", env, args...)
+}
+
+// startMilterOn starts the program listening on a loopback TCP port
+// (network "inet") or on a unix socket Postfix's daemons can reach
+// ("unix"); front.addr is then the socket as Postfix writes it,
+// unix:/path.
+func startMilterOn(t testing.TB, network string, env []string, args ...string) *front {
+	t.Helper()
 	bin := milterBinary(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	listen := "inet:" + addr
+	if network == "unix" {
+		addr = "unix:" + socketPath(t)
+		listen = addr
+	}
 	logPath := filepath.Join(t.TempDir(), "milter.log")
 	lf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"-listen", "inet:" + addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{"-listen", listen}, args...)...)
 	cmd.Stderr, cmd.Stdout = lf, lf
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
@@ -121,8 +135,42 @@ func startMilterEnv(t testing.TB, env []string, args ...string) *front {
 		cmd.Process.Kill()
 		<-done
 	})
-	waitListen(t, addr)
+	if network == "unix" {
+		waitSocket(t, strings.TrimPrefix(addr, "unix:"))
+	} else {
+		waitListen(t, addr)
+	}
 	return &front{addr: addr, cmd: cmd, log: logPath}
+}
+
+// socketPath returns a path for a unix socket in a directory of its own
+// that Postfix's daemons (user postfix) can enter.
+func socketPath(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "milter-sock-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	return filepath.Join(dir, "milter.sock")
+}
+
+// waitSocket waits until the unix socket at path exists and gives it to
+// group postfix (the filter makes it 0660), as an admin does.
+func waitSocket(t testing.TB, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no socket at %s", path)
+		}
+	}
+	if out, err := exec.Command("chgrp", "postfix", path).CombinedOutput(); err != nil {
+		t.Fatalf("chgrp: %v %s", err, out)
+	}
 }
 
 func (f *front) logText(t testing.TB) string {
@@ -140,7 +188,8 @@ type instance struct {
 }
 
 // startPostfix starts a Postfix 3.7 on loopback whose smtpd_milters is the
-// filter at milterAddr (none when empty), with extra main.cf lines.
+// filter at milterAddr (HOST:PORT, or unix:/path; none when empty), with
+// extra main.cf lines.
 func startPostfix(t testing.TB, milterAddr string, extra ...string) *instance {
 	t.Helper()
 	postfix := peertest.Look(t, "postfix", "postfix")
@@ -199,7 +248,11 @@ local_header_rewrite_clients =
 always_add_missing_headers = no
 `, dir) + strings.Join(extra, "\n") + "\n"
 	if milterAddr != "" {
-		mainCF += "smtpd_milters = inet:" + milterAddr + "\n"
+		spec := milterAddr
+		if !strings.HasPrefix(spec, "unix:") {
+			spec = "inet:" + spec
+		}
+		mainCF += "smtpd_milters = " + spec + "\n"
 	}
 	if err := os.WriteFile(filepath.Join(dir, "etc", "main.cf"), []byte(mainCF), 0o644); err != nil {
 		t.Fatal(err)
@@ -941,5 +994,61 @@ func TestPostfixConnectRefusalGivenAtRCPT(t *testing.T) {
 	s.deliver("192.0.2.69", "b@example.org", "not listed")
 	if got := in.delivered(t, 1); len(got) != 1 {
 		t.Errorf("%d messages delivered, want the one from the client not listed", len(got))
+	}
+}
+
+// TestPostfixConnectStageMarksEveryMessage checks what a connect-stage
+// verdict asks of the messages: the milter protocol lets a filter add a
+// header or quarantine only at end of message, so a header the client's
+// check adds is in each message of the connection, and a client held at
+// connect has each of its messages in the hold queue.
+func TestPostfixConnectStageMarksEveryMessage(t *testing.T) {
+	clients := filepath.Join(t.TempDir(), "clients")
+	if err := os.WriteFile(clients, []byte("192.0.2.20/32 PREPEND X-Client-Check: listed at connect\n192.0.2.21/32 HOLD held at connect\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := startMilter(t, "-postfix-access", "client:cidr:"+clients)
+	in := startPostfix(t, f.addr)
+	// send delivers two messages over one SMTP session.
+	send := func(addr string) {
+		s := dial(t, in.addr)
+		s.begin(addr, "mx.client.example", "mx.client.example")
+		for _, subject := range []string{"first from " + addr, "second from " + addr} {
+			s.expect("MAIL FROM:<a@client.example>", 250)
+			s.expect("RCPT TO:<b@example.org>", 250)
+			if code, text := s.data(goodMessage(subject)); code != 250 {
+				t.Fatalf("message %q = %q, want 250", subject, text)
+			}
+		}
+		s.expect("QUIT", 221)
+	}
+	send("192.0.2.20")
+	got := in.delivered(t, 2)
+	for _, msg := range got {
+		if !strings.Contains(msg, "X-Client-Check: listed at connect") {
+			t.Errorf("delivered message without the connect stage's header:\n%s", msg)
+		}
+	}
+	send("192.0.2.21")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q := in.queue(t)
+		held := 0
+		for _, m := range q {
+			if m["queue_name"] == "hold" {
+				held++
+			}
+		}
+		if held == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue = %v, want the two messages of the client held at connect on hold", q)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The held client's messages were not delivered.
+	if got := in.delivered(t, 2); len(got) != 2 {
+		t.Errorf("%d messages delivered, want only the two of the client not held", len(got))
 	}
 }

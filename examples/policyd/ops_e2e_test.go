@@ -98,6 +98,8 @@ func TestVerdictLinesMetricsAndAdmin(t *testing.T) {
 		"action=greylist, reason=new, client_name=unknown, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org, check=greylist, rule=new, answer=DEFER_IF_PERMIT 4.7.1 greylisted, try again in 420 seconds",
 		"action=pass, reason=known, client_name=unknown, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org, check=greylist, rule=known, answer=DUNNO",
 	}
+	// The log is written apart from the answers: wait for the last line.
+	p.waitLog(t, regexp.MustCompile("(?m)^"+regexp.QuoteMeta(want[len(want)-1])+"$"), 10*time.Second)
 	var got []string
 	for _, line := range strings.Split(p.log.String(), "\n") {
 		if strings.HasPrefix(line, "action=") {
