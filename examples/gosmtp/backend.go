@@ -354,11 +354,14 @@ type session struct {
 	policy *smtpcheck.Policy // in force for the whole connection
 
 	connectDone bool
-	headers     []smtpcheck.HeaderField // added by checks in this transaction
-	quarantine  bool
-	discard     bool
-	pendingErr  *smtp.SMTPError // a HELO-stage refusal found at a repeated EHLO
-	closeOnce   sync.Once
+	// What the checks asked of the messages, by how long it lasts: the
+	// connect stage's, every message of the connection (under Postfix's
+	// default smtpd_delay_reject its client restrictions run again at each
+	// RCPT, so their PREPEND reaches each message); the HELO stage's, until
+	// the next HELO; the transaction's.
+	connMarks, heloMarks, txMarks marks
+	pendingErr                    *smtp.SMTPError // a HELO-stage refusal found at a repeated EHLO
+	closeOnce                     sync.Once
 }
 
 // evaluate runs the policy at stage and turns the decision into an error for
@@ -392,10 +395,14 @@ func (s *session) apply(r smtpcheck.Result) error {
 // headers, quarantine, discard, closing the connection) and returns the
 // reply to refuse the command with, or the zero Reply to go on.
 func (s *session) settle(r smtpcheck.Result) reply.Reply {
-	headers, quarantine, discard := marks(r)
-	s.headers = append(s.headers, headers...)
-	s.quarantine = s.quarantine || quarantine
-	s.discard = s.discard || discard
+	mk := &s.txMarks
+	switch s.s.Stage {
+	case smtpcheck.StageConnect:
+		mk = &s.connMarks
+	case smtpcheck.StageHelo:
+		mk = &s.heloMarks
+	}
+	mk.add(r)
 	rep, closeAfter := refusal(r)
 	if closeAfter {
 		s.conn.markCloseAfterReply()
@@ -403,14 +410,34 @@ func (s *session) settle(r smtpcheck.Result) reply.Reply {
 	return rep
 }
 
-// marks returns what the result of a stage asks of the message: the
-// headers to add, none for a refused command (a greylisted recipient's
-// never reach the message), and whether it quarantines or discards it.
-func marks(r smtpcheck.Result) (headers []smtpcheck.HeaderField, quarantine, discard bool) {
+// marks are what results asked of the message: headers to add, and
+// whether it is quarantined or discarded.
+type marks struct {
+	headers             []smtpcheck.HeaderField
+	quarantine, discard bool
+}
+
+// add records what r asks of the message: its headers, none for a
+// refused command (a greylisted recipient's never reach the message), and
+// whether it quarantines or discards it.
+func (m *marks) add(r smtpcheck.Result) {
 	if !r.Action.Refuses() {
-		headers = r.Headers
+		m.headers = append(m.headers, r.Headers...)
 	}
-	return headers, r.Action == smtpcheck.Quarantine, r.Action == smtpcheck.Discard
+	m.quarantine = m.quarantine || r.Action == smtpcheck.Quarantine
+	m.discard = m.discard || r.Action == smtpcheck.Discard
+}
+
+// joinMarks are the marks of a message: the connection's, the HELO's and
+// the transaction's, headers in the order of the conversation.
+func joinMarks(conn, helo, tx *marks) marks {
+	all := marks{headers: make([]smtpcheck.HeaderField, 0, len(conn.headers)+len(helo.headers)+len(tx.headers))}
+	for _, mk := range [...]*marks{conn, helo, tx} {
+		all.headers = append(all.headers, mk.headers...)
+		all.quarantine = all.quarantine || mk.quarantine
+		all.discard = all.discard || mk.discard
+	}
+	return all
 }
 
 // refusal turns the result of a stage, as Policy.Evaluate gives it, into
@@ -539,6 +566,7 @@ func wireOf(se *smtp.SMTPError) string {
 
 func (s *session) helo(verb, name string) error {
 	s.s.SetHelo(verb, name)
+	s.heloMarks = marks{} // a new HELO is judged anew
 	return s.evaluate(smtpcheck.StageHelo)
 }
 
@@ -643,7 +671,8 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.evaluate(smtpcheck.StageEndOfData); err != nil {
 		return err
 	}
-	if s.discard || s.b.cfg.Deliver == nil {
+	mk := joinMarks(&s.connMarks, &s.heloMarks, &s.txMarks)
+	if mk.discard || s.b.cfg.Deliver == nil {
 		s.accepted()
 		return nil
 	}
@@ -660,7 +689,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 		msg = norm.Body()
 	}
-	m := &Message{Session: s.s, Received: s.received(), Headers: s.headers, Data: msg, Quarantine: s.quarantine}
+	m := &Message{Session: s.s, Received: s.received(), Headers: mk.headers, Data: msg, Quarantine: mk.quarantine}
 	ctx, cancel := deadline.WithTimeout(s.ctx, s.b.cfg.CommandTimeout)
 	defer cancel()
 	if err := s.b.cfg.Deliver(ctx, m); err != nil {
@@ -770,7 +799,7 @@ func appendClean(b []byte, s string) []byte {
 
 func (s *session) resetTransaction() {
 	s.s.ResetTransaction()
-	s.headers, s.quarantine, s.discard = nil, false, false
+	s.txMarks = marks{}
 }
 
 // Reset implements smtp.Session. go-smtp also calls it for a repeated

@@ -37,13 +37,17 @@ type Checks struct {
 	Now func() time.Time
 
 	// Headers are the fields the checks of this transaction's accepted
-	// commands asked to add; Data puts them in the Message.
+	// commands asked to add; Data puts them in the Message after those
+	// of the connect stage (kept for every message of the connection)
+	// and the HELO stage (kept until the next HELO).
 	Headers []smtpcheck.HeaderField
 	// Quarantine and Discard are set when a verdict of this transaction
-	// said so (smtpf SAVE/TRAP, Postfix DISCARD).
+	// said so (smtpf SAVE/TRAP, Postfix DISCARD); a connect or HELO
+	// verdict that said so applies to each message it lasts for.
 	Quarantine, Discard bool
 
-	connectDone bool
+	connectDone          bool
+	connMarks, heloMarks marks
 }
 
 // NewChecks returns the Checks of the session go-smtp opened on c, with
@@ -68,10 +72,16 @@ func (c *Checks) Run(ctx context.Context, st smtpcheck.Stage) error {
 		p = &smtpcheck.Policy{}
 	}
 	r := p.Evaluate(ctx, c.Session).Result
-	headers, quarantine, discard := marks(r)
-	c.Headers = append(c.Headers, headers...)
-	c.Quarantine = c.Quarantine || quarantine
-	c.Discard = c.Discard || discard
+	switch st {
+	case smtpcheck.StageConnect:
+		c.connMarks.add(r)
+	case smtpcheck.StageHelo:
+		c.heloMarks.add(r)
+	default:
+		tx := marks{headers: c.Headers, quarantine: c.Quarantine, discard: c.Discard}
+		tx.add(r)
+		c.Headers, c.Quarantine, c.Discard = tx.headers, tx.quarantine, tx.discard
+	}
 	if rep, _ := refusal(r); !rep.IsZero() {
 		return ReplyError(rep)
 	}
@@ -88,6 +98,7 @@ func (c *Checks) Hello(ctx context.Context, name string) error {
 		}
 	}
 	c.Session.SetHelo("EHLO", name)
+	c.heloMarks = marks{} // a new HELO is judged anew
 	return c.Run(ctx, smtpcheck.StageHelo)
 }
 
@@ -142,7 +153,8 @@ func (c *Checks) Data(ctx context.Context, r io.Reader) (*Message, error) {
 	if err := c.Run(ctx, smtpcheck.StageEndOfData); err != nil {
 		return nil, err
 	}
-	if c.Discard {
+	mk := joinMarks(&c.connMarks, &c.heloMarks, &marks{headers: c.Headers, quarantine: c.Quarantine, discard: c.Discard})
+	if mk.discard {
 		return nil, nil
 	}
 	host := c.Hostname
@@ -150,7 +162,7 @@ func (c *Checks) Data(ctx context.Context, r io.Reader) (*Message, error) {
 		host = "localhost"
 	}
 	return &Message{Session: c.Session, Received: receivedLine(c.Session, host, c.now()),
-		Headers: c.Headers, Data: msg, Quarantine: c.Quarantine}, nil
+		Headers: mk.headers, Data: msg, Quarantine: mk.quarantine}, nil
 }
 
 func (c *Checks) now() time.Time {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,5 +101,63 @@ func TestPostfixAccessFlagRefusesPostfixOnlyActions(t *testing.T) {
 	_, _, _, err := setup([]string{"-listen", "127.0.0.1:0", "-maildir", t.TempDir(), "-postfix-access", "hash:" + table}, os.Stderr)
 	if err == nil || !strings.Contains(err.Error(), table+":2") || !strings.Contains(err.Error(), "REDIRECT") {
 		t.Errorf("setup with a REDIRECT table: %v, want an error naming %s:2 and REDIRECT", err, table)
+	}
+}
+
+// A client table's PREPEND reaches every message of a connection, with
+// smtpd_delay_reject on (the client restrictions then run at each RCPT, in
+// Postfix as here) and off (they run once, at connect). Off, Postfix 3.7
+// adds the header to no message at all: it forgets it with the
+// transaction state before the first MAIL; the front-ends keep what the
+// connection's checks asked for, for each of its messages.
+func TestClientTableMarksEveryMessage(t *testing.T) {
+	for _, delay := range []string{"yes", "no"} {
+		t.Run("smtpd_delay_reject="+delay, func(t *testing.T) { clientTableMarksEveryMessage(t, delay) })
+	}
+}
+
+func clientTableMarksEveryMessage(t *testing.T, delay string) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "client_access")
+	if err := os.WriteFile(table, []byte("127.0.0.1 PREPEND X-Client: tagged by table\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "main.cf")
+	if err := os.WriteFile(conf, []byte("smtpd_delay_reject = "+delay+"\nsmtpd_client_restrictions = check_client_access cidr:"+table+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "-config", conf, "-hygiene=false", "-spf=false")
+	c, err := smtp.Dial(s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("mx.example.net"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := c.Mail("alice@example.net"); err != nil {
+			t.Fatalf("message %d: MAIL: %v", i+1, err)
+		}
+		if err := c.Rcpt("bob@example.org"); err != nil {
+			t.Fatalf("message %d: RCPT: %v", i+1, err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatalf("message %d: DATA: %v", i+1, err)
+		}
+		io.WriteString(w, "Subject: one of two\n\nbody\n")
+		if err := w.Close(); err != nil {
+			t.Fatalf("message %d: end of data: %v", i+1, err)
+		}
+	}
+	msgs := s.messages(t)
+	if len(msgs) != 2 {
+		t.Fatalf("stored %d messages, want 2", len(msgs))
+	}
+	for i, m := range msgs {
+		if !strings.Contains(string(m), "X-Client: tagged by table") {
+			t.Errorf("message %d lacks the client table's header:\n%s", i+1, m)
+		}
 	}
 }
