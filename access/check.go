@@ -68,12 +68,7 @@ type stateKey struct{}
 
 // state returns the session's access state, creating it.
 func state(s *smtpcheck.Session) *sessionState {
-	if st, ok := s.Value(stateKey{}).(*sessionState); ok {
-		return st
-	}
-	st := &sessionState{}
-	s.SetValue(stateKey{}, st)
-	return st
+	return smtpcheck.ValueOf[sessionState](s, stateKey{})
 }
 
 // clientChain appends the client chain to dst; its parts are made once

@@ -169,12 +169,7 @@ type claims struct {
 }
 
 func sessionClaims(s *smtpcheck.Session) *claims {
-	if cl, ok := s.Value(claimsKey{}).(*claims); ok {
-		return cl
-	}
-	cl := &claims{}
-	s.SetValue(claimsKey{}, cl)
-	return cl
+	return smtpcheck.ValueOf[claims](s, claimsKey{})
 }
 
 // Check returns the end-of-data check: a message one of whose keys is

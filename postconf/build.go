@@ -499,17 +499,23 @@ func (b *builder) code(name string) (int, error) {
 }
 
 func (b *builder) networks(name string) ([]netip.Prefix, error) {
+	return fieldsOf(b, name, parseNetwork)
+}
+
+// fieldsOf reads each field of parameter name with parse; an error names
+// the parameter.
+func fieldsOf[T any](b *builder, name string, parse func(string) (T, error)) ([]T, error) {
 	v, err := b.value(name)
 	if err != nil {
 		return nil, err
 	}
-	var out []netip.Prefix
+	var out []T
 	for _, f := range Fields(v) {
-		p, err := parseNetwork(f)
+		t, err := parse(f)
 		if err != nil {
 			return nil, b.errorAt(name, err.Error())
 		}
-		out = append(out, p)
+		out = append(out, t)
 	}
 	return out, nil
 }

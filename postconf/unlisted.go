@@ -97,19 +97,7 @@ func (d *domainSet) has(name string) bool {
 
 // tableList reads a parameter holding lookup tables.
 func (b *builder) tableList(name string) ([]postfix.Table, error) {
-	v, err := b.value(name)
-	if err != nil {
-		return nil, err
-	}
-	var out []postfix.Table
-	for _, spec := range Fields(v) {
-		t, err := loadMap(spec)
-		if err != nil {
-			return nil, b.errorAt(name, err.Error())
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return fieldsOf(b, name, loadMap)
 }
 
 // domainList reads a parameter holding domains and tables.

@@ -40,17 +40,9 @@ func Note(s *smtpcheck.Session, good, bad int) {
 	t.mu.Unlock()
 }
 
-// tallyOf returns the session's tally, making it on first use. Session
-// values are set under the session's lock, and a second maker loses
-// nothing: the first to read after both sees one of them, so the tally is
-// made at connect (Check) before any parallel check runs.
+// tallyOf returns the session's tally, making it on first use.
 func tallyOf(s *smtpcheck.Session) *tally {
-	if t, ok := s.Value(tallyKey{}).(*tally); ok {
-		return t
-	}
-	t := &tally{}
-	s.SetValue(tallyKey{}, t)
-	return t
+	return smtpcheck.ValueOf[tally](s, tallyKey{})
 }
 
 // ClientOf names the session's client: its address and the organisational

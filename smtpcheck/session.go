@@ -269,6 +269,31 @@ func (s *Session) SetValue(key, value any) {
 	s.values = append(s.values, keyValue{key, value})
 }
 
+// ValueOf returns the *T stored in s under key, storing a new zero T there
+// first when there is none (or the value is of another type): the state a
+// check family keeps per session, made on first use. Two checks that ask
+// at once get the same *T.
+func ValueOf[T any](s *Session, key any) *T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.values {
+		if s.values[i].key == key {
+			v, ok := s.values[i].value.(*T)
+			if !ok {
+				v = new(T)
+				s.values[i].value = v
+			}
+			return v
+		}
+	}
+	if s.values == nil {
+		s.values = s.inline[:0]
+	}
+	v := new(T)
+	s.values = append(s.values, keyValue{key, v})
+	return v
+}
+
 // Reset makes s a fresh Session again, as new(Session) is, keeping only
 // the memory of its trace buffer, so a front-end that judges one short
 // session after another (a policy service's requests) can reuse one

@@ -102,6 +102,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -266,10 +267,14 @@ func Listen(spec string) (net.Listener, error) {
 	return nil, fmt.Errorf("gomilter: %q: want inet:HOST:PORT or unix:/path", spec)
 }
 
-// bufferedListener buffers what its connections read. The milter library
-// reads each packet as a 4-byte length and then its body, two system calls
-// a packet; the MTA writes a command and its macros at once, so one buffered
-// read takes several packets.
+// bufferedListener buffers what its connections read and write. The
+// milter library reads each packet as a 4-byte length and then its body,
+// two system calls a packet; the MTA writes a command and its macros at
+// once, so one buffered read takes several packets. It writes each packet
+// as its length and then its body, setting and clearing a write deadline
+// around each: the connection sends the packets of one answer (the
+// headers added and the quarantine at end of message, then the verdict)
+// in one write, under one deadline.
 type bufferedListener struct{ net.Listener }
 
 func (l bufferedListener) Accept() (net.Conn, error) {
@@ -277,15 +282,87 @@ func (l bufferedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(quickAck(c), 8<<10)}, nil
+	r, answered := quickAck(c)
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(r, 8<<10), answered: answered}, nil
 }
 
 type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
+	// w holds the packets written and not yet sent; sent, the deadline
+	// the connection has; asked, the one asked for since.
+	w           []byte
+	sent, asked time.Time
+	// answered, when set, is told of each write (see quickAck).
+	answered func()
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// Write keeps p until what is kept ends an answer: whole packets, the last
+// a verdict or another packet the MTA acts on at once (not a change to
+// the message, which a verdict follows).
+func (c *bufferedConn) Write(p []byte) (int, error) {
+	c.w = append(c.w, p...)
+	if !answerEnds(c.w) {
+		return len(p), nil
+	}
+	if !c.asked.Equal(c.sent) {
+		if err := c.Conn.SetWriteDeadline(c.asked); err != nil {
+			return 0, err
+		}
+		c.sent = c.asked
+	}
+	_, err := c.Conn.Write(c.w)
+	c.w = c.w[:0]
+	if c.answered != nil {
+		c.answered()
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// SetWriteDeadline sets the deadline of the next write the connection
+// makes. A deadline cleared is left as it is on the connection, where it
+// has passed or will be set anew before the next write: the library clears
+// it after each packet, and the filter writes only to answer.
+func (c *bufferedConn) SetWriteDeadline(t time.Time) error {
+	if !t.IsZero() {
+		c.asked = t
+	}
+	return nil
+}
+
+// SetDeadline sets the read deadline and, as SetWriteDeadline, the write
+// deadline.
+func (c *bufferedConn) SetDeadline(t time.Time) error {
+	c.SetWriteDeadline(t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// answerEnds reports whether b is whole milter packets (a 4-byte length,
+// then a code and its data) of which the last is not a change to the
+// message (SMFIR_ADDHEADER, SMFIR_QUARANTINE...), which the filter sends
+// before its verdict at end of message.
+func answerEnds(b []byte) bool {
+	var code byte
+	for len(b) > 0 {
+		if len(b) < 5 {
+			return false
+		}
+		n := uint64(binary.BigEndian.Uint32(b))
+		if n == 0 {
+			return true // no packet: sent as it is
+		}
+		if uint64(len(b)-4) < n {
+			return false
+		}
+		code, b = b[4], b[4+n:]
+	}
+	return !strings.ContainsRune("+-bhmiqe2", rune(code))
+}
 
 func newID() string {
 	var b [6]byte

@@ -128,18 +128,21 @@ func factMacros(f Fact) (MacroStage, []string) {
 }
 
 // Requested returns the macro lists the filter asks the MTA for during
-// option negotiation (SMFIR_SETSYMLIST). Postfix (milter_protocol 6, its
-// default) and Sendmail 8.14 replace their configured lists with these for
-// this filter, so every fact but FactProtocol then arrives whatever
-// milter_*_macros say.
+// option negotiation (SMFIR_SETSYMLIST): the macros it reads, and no
+// other, as each costs the MTA its lookup and encoding on every event it
+// goes with. Postfix (milter_protocol 6, its default) and Sendmail 8.14
+// replace their configured lists with these for this filter, so every
+// fact but FactProtocol then arrives whatever milter_*_macros say. The
+// sender and the recipients are their events'; the queue ID goes with RCPT, DATA and
+// the end of message, as Postfix may assign it only at the first
+// accepted recipient (the end of header is not sent: SMFIP_NOEOH).
 func Requested() MacroLists {
 	return MacroLists{
-		MacrosConnect:   {"j", "{daemon_name}", "{daemon_addr}", "{daemon_port}", "{client_addr}", "{client_port}", "{client_name}", "{client_ptr}", "{client_resolve}"},
-		MacrosHelo:      {"{tls_version}", "{cipher}"},
-		MacrosMail:      {"i", "{auth_authen}", "{mail_addr}"},
-		MacrosRcpt:      {"i", "{rcpt_addr}"},
+		MacrosConnect:   {"{client_name}", "{client_ptr}", "{client_resolve}", "{daemon_addr}", "{daemon_port}"},
+		MacrosHelo:      {"{tls_version}"},
+		MacrosMail:      {"i", "{auth_authen}"},
+		MacrosRcpt:      {"i"},
 		MacrosData:      {"i"},
-		MacrosEndOfHdr:  {"i"},
 		MacrosEndOfData: {"i"},
 	}
 }

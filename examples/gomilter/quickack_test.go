@@ -28,7 +28,8 @@ func TestQuickAckReadsAsTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	got, err := io.ReadAll(quickAck(c))
+	r, _ := quickAck(c)
+	got, err := io.ReadAll(r)
 	if err != nil || string(got) != "first packet,second packet" {
 		t.Fatalf("read %q, %v", got, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,6 +90,19 @@ type front struct {
 	addr string
 	cmd  *exec.Cmd
 	log  string
+	done chan struct{} // closed when the program has ended
+}
+
+// stop ends the program as SIGTERM does (the sessions finish, a
+// -cpu-profile is written) and waits for it.
+func (f *front) stop(t testing.TB) {
+	t.Helper()
+	f.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-f.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the filter did not stop on SIGTERM")
+	}
 }
 
 func startMilter(t testing.TB, args ...string) *front {
@@ -140,7 +154,7 @@ func startMilterOn(t testing.TB, network string, env []string, args ...string) *
 	} else {
 		waitListen(t, addr)
 	}
-	return &front{addr: addr, cmd: cmd, log: logPath}
+	return &front{addr: addr, cmd: cmd, log: logPath, done: done}
 }
 
 // socketPath returns a path for a unix socket in a directory of its own

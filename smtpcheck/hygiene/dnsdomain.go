@@ -83,10 +83,7 @@ type MXConfig struct {
 // <postmaster> pass.
 func SenderMX(cfg MXConfig) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if cfg.Resolver == nil {
-			return smtpcheck.Result{}
-		}
-		sender, domain, ok := senderDomain(s)
+		sender, domain, ok := senderDomain(cfg.Resolver, s)
 		if !ok {
 			return smtpcheck.Result{}
 		}
@@ -128,11 +125,11 @@ func SenderMX(cfg MXConfig) smtpcheck.Check {
 }
 
 // senderDomain returns the sender and its domain, folded, for the checks
-// that ask the DNS about the domain; ok is false for the null sender, an
-// address literal and a domain that is not valid, which is MailSyntax's to
-// refuse.
-func senderDomain(s *smtpcheck.Session) (sender, domain string, ok bool) {
-	if s.Mail == nil || s.Mail.From.Domain == "" || isLiteral(s.Mail.From.Domain) {
+// that ask res about the domain; ok is false without a resolver, and for
+// the null sender, an address literal and a domain that is not valid,
+// which is MailSyntax's to refuse.
+func senderDomain(res *resolver.Resolver, s *smtpcheck.Session) (sender, domain string, ok bool) {
+	if res == nil || s.Mail == nil || s.Mail.From.Domain == "" || isLiteral(s.Mail.From.Domain) {
 		return "", "", false
 	}
 	domain = s.Mail.From.DomainFold()
@@ -206,10 +203,7 @@ func exists(ctx context.Context, res *resolver.Resolver, name string) (found, nu
 // defer-if-permit with 450 4.1.8, as Postfix's reject_tempfail_action.
 func SenderDomain(cfg DomainConfig) smtpcheck.Check {
 	return func(ctx context.Context, s *smtpcheck.Session) smtpcheck.Result {
-		if cfg.Resolver == nil {
-			return smtpcheck.Result{}
-		}
-		sender, domain, ok := senderDomain(s)
+		sender, domain, ok := senderDomain(cfg.Resolver, s)
 		if !ok {
 			return smtpcheck.Result{}
 		}

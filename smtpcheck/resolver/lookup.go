@@ -37,6 +37,22 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns
 	return out, nil
 }
 
+// lookupEach runs lookup and converts each record with conv, leaving out
+// those it refuses.
+func lookupEach[T any](ctx context.Context, r *Resolver, name string, qtype uint16, conv func(dns.RR) (T, bool)) ([]T, error) {
+	rrs, err := r.lookup(ctx, name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(rrs))
+	for _, rr := range rrs {
+		if v, ok := conv(rr); ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
 // hostName strips the trailing dot of a name from a record.
 func hostName(s string) string {
 	if len(s) > 1 {
@@ -47,32 +63,16 @@ func hostName(s string) string {
 
 // LookupA returns the IPv4 addresses of host.
 func (r *Resolver) LookupA(ctx context.Context, host string) ([]netip.Addr, error) {
-	rrs, err := r.lookup(ctx, host, dns.TypeA)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]netip.Addr, 0, len(rrs))
-	for _, rr := range rrs {
-		if a, ok := netip.AddrFromSlice(rr.(*dns.A).A.To4()); ok {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return lookupEach(ctx, r, host, dns.TypeA, func(rr dns.RR) (netip.Addr, bool) {
+		return netip.AddrFromSlice(rr.(*dns.A).A.To4())
+	})
 }
 
 // LookupAAAA returns the IPv6 addresses of host.
 func (r *Resolver) LookupAAAA(ctx context.Context, host string) ([]netip.Addr, error) {
-	rrs, err := r.lookup(ctx, host, dns.TypeAAAA)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]netip.Addr, 0, len(rrs))
-	for _, rr := range rrs {
-		if a, ok := netip.AddrFromSlice(rr.(*dns.AAAA).AAAA.To16()); ok {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return lookupEach(ctx, r, host, dns.TypeAAAA, func(rr dns.RR) (netip.Addr, bool) {
+		return netip.AddrFromSlice(rr.(*dns.AAAA).AAAA.To16())
+	})
 }
 
 // LookupIP returns the IPv4 and IPv6 addresses of host, IPv4 first. The two
@@ -108,29 +108,21 @@ func (r *Resolver) LookupIP(ctx context.Context, host string) ([]netip.Addr, err
 // LookupTXT returns the TXT records of name, the character-strings of each
 // record joined into one string (as net.Resolver does).
 func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	rrs, err := r.lookup(ctx, name, dns.TypeTXT)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(rrs))
-	for _, rr := range rrs {
-		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
-	}
-	return out, nil
+	return lookupEach(ctx, r, name, dns.TypeTXT, func(rr dns.RR) (string, bool) {
+		return strings.Join(rr.(*dns.TXT).Txt, ""), true
+	})
 }
 
 // LookupMX returns the MX records of domain sorted by preference. A null
 // MX (RFC 7505: one record, preference 0, host ".") is returned as is,
 // with Host ".".
 func (r *Resolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {
-	rrs, err := r.lookup(ctx, domain, dns.TypeMX)
+	out, err := lookupEach(ctx, r, domain, dns.TypeMX, func(rr dns.RR) (MX, bool) {
+		mx := rr.(*dns.MX)
+		return MX{Host: hostName(strings.ToLower(mx.Mx)), Pref: mx.Preference}, true
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make([]MX, 0, len(rrs))
-	for _, rr := range rrs {
-		mx := rr.(*dns.MX)
-		out = append(out, MX{Host: hostName(strings.ToLower(mx.Mx)), Pref: mx.Preference})
 	}
 	slices.SortStableFunc(out, func(a, b MX) int { return int(a.Pref) - int(b.Pref) })
 	return out, nil
@@ -138,15 +130,9 @@ func (r *Resolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {
 
 // LookupNS returns the name servers of domain, without trailing dots.
 func (r *Resolver) LookupNS(ctx context.Context, domain string) ([]string, error) {
-	rrs, err := r.lookup(ctx, domain, dns.TypeNS)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(rrs))
-	for _, rr := range rrs {
-		out = append(out, hostName(strings.ToLower(rr.(*dns.NS).Ns)))
-	}
-	return out, nil
+	return lookupEach(ctx, r, domain, dns.TypeNS, func(rr dns.RR) (string, bool) {
+		return hostName(strings.ToLower(rr.(*dns.NS).Ns)), true
+	})
 }
 
 // LookupPTR returns the names of ip from its reverse zone, lower case
@@ -155,15 +141,9 @@ func (r *Resolver) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, erro
 	if !ip.IsValid() {
 		return nil, newError(ip.String(), dns.TypePTR, "", ErrInvalidName, nil)
 	}
-	rrs, err := r.lookup(ctx, ReverseAddr(ip), dns.TypePTR)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(rrs))
-	for _, rr := range rrs {
-		out = append(out, hostName(strings.ToLower(rr.(*dns.PTR).Ptr)))
-	}
-	return out, nil
+	return lookupEach(ctx, r, ReverseAddr(ip), dns.TypePTR, func(rr dns.RR) (string, bool) {
+		return hostName(strings.ToLower(rr.(*dns.PTR).Ptr)), true
+	})
 }
 
 // ReverseAddr returns the reverse-zone name of ip, fully qualified:

@@ -43,6 +43,18 @@ func netError(err error, name string) error {
 	return de
 }
 
+// each returns f of each of in, or err when the lookup failed.
+func each[T, U any](in []T, err error, f func(T) U) ([]U, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out, nil
+}
+
 func fqdn(s string) string {
 	if strings.HasSuffix(s, ".") {
 		return s
@@ -59,27 +71,13 @@ func (n *NetResolver) LookupTXT(ctx context.Context, name string) ([]string, err
 // LookupMX returns the MX records of name sorted by preference.
 func (n *NetResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
 	mxs, err := n.r.LookupMX(ctx, name)
-	if err != nil {
-		return nil, netError(err, name)
-	}
-	out := make([]*net.MX, len(mxs))
-	for i, mx := range mxs {
-		out[i] = &net.MX{Host: fqdn(mx.Host), Pref: mx.Pref}
-	}
-	return out, nil
+	return each(mxs, netError(err, name), func(mx MX) *net.MX { return &net.MX{Host: fqdn(mx.Host), Pref: mx.Pref} })
 }
 
 // LookupNS returns the NS records of name.
 func (n *NetResolver) LookupNS(ctx context.Context, name string) ([]*net.NS, error) {
 	nss, err := n.r.LookupNS(ctx, name)
-	if err != nil {
-		return nil, netError(err, name)
-	}
-	out := make([]*net.NS, len(nss))
-	for i, ns := range nss {
-		out[i] = &net.NS{Host: fqdn(ns)}
-	}
-	return out, nil
+	return each(nss, netError(err, name), func(ns string) *net.NS { return &net.NS{Host: fqdn(ns)} })
 }
 
 // LookupNetIP returns the addresses of host for network "ip", "ip4" or
@@ -106,40 +104,19 @@ func (n *NetResolver) LookupNetIP(ctx context.Context, network, host string) ([]
 // LookupIPAddr returns the IPv4 and IPv6 addresses of host.
 func (n *NetResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
 	addrs, err := n.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]net.IPAddr, len(addrs))
-	for i, a := range addrs {
-		out[i] = net.IPAddr{IP: a.AsSlice(), Zone: a.Zone()}
-	}
-	return out, nil
+	return each(addrs, err, func(a netip.Addr) net.IPAddr { return net.IPAddr{IP: a.AsSlice(), Zone: a.Zone()} })
 }
 
 // LookupIP returns the addresses of host for network "ip", "ip4" or "ip6".
 func (n *NetResolver) LookupIP(ctx context.Context, network, host string) ([]net.IP, error) {
 	addrs, err := n.LookupNetIP(ctx, network, host)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]net.IP, len(addrs))
-	for i, a := range addrs {
-		out[i] = a.AsSlice()
-	}
-	return out, nil
+	return each(addrs, err, func(a netip.Addr) net.IP { return a.AsSlice() })
 }
 
 // LookupHost returns the addresses of host as strings.
 func (n *NetResolver) LookupHost(ctx context.Context, host string) ([]string, error) {
 	addrs, err := n.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(addrs))
-	for i, a := range addrs {
-		out[i] = a.String()
-	}
-	return out, nil
+	return each(addrs, err, netip.Addr.String)
 }
 
 // LookupAddr returns the names of the address addr (reverse lookup).

@@ -462,6 +462,18 @@ func TestNetResolver(t *testing.T) {
 	if err != nil || !slices.Equal(hosts, []string{"192.0.2.1", "2001:db8::1"}) {
 		t.Errorf("LookupHost(mx1.example.test) = %v, %v", hosts, err)
 	}
+	ns, err := r.LookupNS(ctx, "example.test")
+	if err != nil || len(ns) != 1 || ns[0].Host != "ns1.example.test." {
+		t.Errorf("LookupNS(example.test) = %v, %v; want [ns1.example.test.]", ns, err)
+	}
+	ips, err := r.LookupIP(ctx, "ip6", "mx1.example.test")
+	if err != nil || len(ips) != 1 || ips[0].String() != "2001:db8::1" {
+		t.Errorf("LookupIP(ip6, mx1.example.test) = %v, %v; want [2001:db8::1]", ips, err)
+	}
+	addrs, err := r.LookupIPAddr(ctx, "mx1.example.test")
+	if err != nil || len(addrs) != 2 || addrs[0].String() != "192.0.2.1" {
+		t.Errorf("LookupIPAddr(mx1.example.test) = %v, %v; want 192.0.2.1 first of two", addrs, err)
+	}
 	_, err = r.LookupIPAddr(ctx, "nope.example.test")
 	if de, ok := err.(interface{ Temporary() bool }); !ok || de.Temporary() || !resolver.IsNotFound(err) {
 		t.Errorf("LookupIPAddr(nope) error = %#v, want a *net.DNSError, not found, not temporary", err)
