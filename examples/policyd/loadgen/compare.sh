@@ -89,7 +89,10 @@
 # and 5 rounds each at load average 5-8, before (02:46, bolt): policyd 69
 # us/req (61-73), postgrey 334 (253-543), 4.8x, 12138 vs 1276 req/s; after
 # (03:26-03:30): bolt 49 (46-51) vs 250 (242-268), 5.1x, 16160 vs 2777
-# req/s (5.8x); Redis 53 vs 275, 5.2x, 13958 vs 2278 req/s (6.1x).
+# req/s (5.8x); Redis 53 vs 275, 5.2x, 13958 vs 2278 req/s (6.1x). At
+# 03:44, load average 0.4-1.2, 5 rounds after: bolt 48 vs 280 us, 5.8x,
+# 16496 vs 2653 req/s (6.2x); Redis 59 vs 262 us, 4.4x, 12366 vs 2772
+# req/s (4.5x).
 # postgrey's own figure moves by 2x from run to run on this machine, ours
 # by 1.5x; the goal of 10x is not reached here: half of policyd's CPU is
 # the kernel's, for the request's read and the answer's write on
