@@ -197,6 +197,12 @@ func oneKiBMessage() []byte {
 
 // BenchmarkExtract1KiB is the cost per small message: the buffers, walker
 // and caches are reused from message to message, as in a server.
+//
+//	go test ./uri -run XXX -bench Extract1KiB -benchmem -count 5
+//
+// 2026-12-06 03:29 on a shared 2-core VM (load average 5), median of 5:
+// 3.09 us/op (2.95-3.19), 368 MB/s, 817 B and 3 allocations per message
+// (goal: 5 us; 47.7 us with 64 KiB + 32 KiB of buffers made per call).
 func BenchmarkExtract1KiB(b *testing.B) {
 	msg := oneKiBMessage()
 	b.SetBytes(int64(len(msg)))
