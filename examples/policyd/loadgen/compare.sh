@@ -15,6 +15,16 @@
 # /usr/sbin/postgrey (set POSTGREY to override) and root or a postgrey
 # user for it to run as (POSTGREY_USER).
 #
+# TRANSPORTS picks how the servers are reached: tcp (the default, loopback
+# 127.0.0.1:PORT), unix (a Unix stream socket in the temporary directory,
+# policyd -listen unix:PATH, postgrey --unix=PATH, as Postfix's
+# check_policy_service unix:private/policy reaches them), or "tcp unix":
+# every round then runs both servers over TCP and then both over the
+# socket, and the medians are printed for each transport (the unix lines
+# and medians are labelled so). When run as root with another
+# POSTGREY_USER, the temporary directory is opened for traversal and
+# postgrey's database and socket directories are given to that user.
+#
 # Figures (2026-12-04, 2 cores shared with other work, so absolute CPU
 # figures drift by 1.5x between runs; the ratio holds better), 20000
 # requests over 5000 triplets (5000 first sights, then early retries):
@@ -131,6 +141,16 @@ conc=16
 postgrey=${POSTGREY:-/usr/sbin/postgrey}
 pguser=${POSTGREY_USER:-$(id -un)}
 pggroup=$(id -gn "$pguser")
+transports=${TRANSPORTS:-tcp}
+for t in $transports; do
+	case $t in
+	tcp | unix) ;;
+	*)
+		echo "compare.sh: TRANSPORTS: $t is neither tcp nor unix" >&2
+		exit 2
+		;;
+	esac
+done
 
 tmp=$(mktemp -d)
 pid=
@@ -139,6 +159,14 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
+
+# giveuser DIR: make DIR postgrey's when it runs as a user of its own.
+giveuser() {
+	if [ "$(id -u)" = 0 ] && [ "$pguser" != "$(id -un)" ]; then
+		chmod 0711 "$tmp"
+		chown "$pguser:$pggroup" "$1"
+	fi
+}
 
 go build -o "$tmp/policyd" ./examples/policyd
 go build -o "$tmp/loadgen" ./examples/policyd/loadgen
@@ -159,10 +187,32 @@ waitport() {
 	done
 }
 
-# measure NAME PORT: run the stream against the server $pid on PORT.
+waitsock() {
+	i=0
+	until perl -MIO::Socket::UNIX -e "exit !IO::Socket::UNIX->new(Peer => '$1')"; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "compare.sh: nothing listening on $1" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
+# measure NAME ADDR: run the stream against the server $pid on ADDR (a TCP
+# port, or unix:PATH).
 measure() {
-	waitport "$2"
-	line=$("$tmp/loadgen" -addr "127.0.0.1:$2" -c $conc -n "$n" -triplets "$triplets" -pid "$pid")
+	case $2 in
+	unix:*)
+		waitsock "${2#unix:}"
+		addr=$2
+		;;
+	*)
+		waitport "$2"
+		addr=127.0.0.1:$2
+		;;
+	esac
+	line=$("$tmp/loadgen" -addr "$addr" -c $conc -n "$n" -triplets "$triplets" -pid "$pid")
 	echo "$1 $line"
 	cpu=${line##*cpu_us/req=}
 	rate=${line#*req/s=}
@@ -175,31 +225,55 @@ measure() {
 
 r=1
 while [ $r -le "$rounds" ]; do
-	port=$(freeport)
-	mkdir -p "$tmp/db$r/ours" "$tmp/db$r/pg"
-	store="bolt:$tmp/db$r/ours/grey.db"
-	[ -n "${REDIS_URL:-}" ] && store=$REDIS_URL
-	# shellcheck disable=SC2086
-	"$tmp/policyd" -listen "127.0.0.1:$port" -greylist "$store" ${POLICYD_FLAGS:-} 2>"$tmp/policyd.log" &
-	pid=$!
-	measure policyd "$port"
-	if [ -n "${REDIS_URL:-}" ]; then
-		redis-cli -u "$REDIS_URL" --scan --pattern 'grey:*' | tr '\n' '\0' | xargs -0 -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null
-	fi
+	for t in $transports; do
+		# The TCP figures keep the names and directories they always had.
+		sfx= db=$tmp/db$r
+		[ "$t" = unix ] && sfx=-unix db=$tmp/db$r/unix
+		mkdir -p "$db/ours" "$db/pg"
+		giveuser "$db/pg"
+		if [ "$t" = unix ]; then
+			mkdir -p "$tmp/sock$r"
+			giveuser "$tmp/sock$r"
+			ours=unix:$tmp/sock$r/policyd.sock
+			listen=$ours
+		else
+			ours=$(freeport)
+			listen=127.0.0.1:$ours
+		fi
+		store="bolt:$db/ours/grey.db"
+		[ -n "${REDIS_URL:-}" ] && store=$REDIS_URL
+		# shellcheck disable=SC2086
+		"$tmp/policyd" -listen "$listen" -greylist "$store" ${POLICYD_FLAGS:-} 2>"$tmp/policyd.log" &
+		pid=$!
+		measure "policyd$sfx" "$ours"
+		if [ -n "${REDIS_URL:-}" ]; then
+			redis-cli -u "$REDIS_URL" --scan --pattern 'grey:*' | tr '\n' '\0' | xargs -0 -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null
+		fi
 
-	port=$(freeport)
-	"$postgrey" --inet "127.0.0.1:$port" --dbdir "$tmp/db$r/pg" --user "$pguser" --group "$pggroup" \
-		--pidfile "$tmp/pg.pid" 2>"$tmp/postgrey.log" &
-	pid=$!
-	measure postgrey "$port"
+		if [ "$t" = unix ]; then
+			theirs=unix:$tmp/sock$r/postgrey.sock
+			set -- --unix "${theirs#unix:}"
+		else
+			theirs=$(freeport)
+			set -- --inet "127.0.0.1:$theirs"
+		fi
+		"$postgrey" "$@" --dbdir "$db/pg" --user "$pguser" --group "$pggroup" \
+			--pidfile "$tmp/pg.pid" 2>"$tmp/postgrey.log" &
+		pid=$!
+		measure "postgrey$sfx" "$theirs"
+	done
 	r=$((r + 1))
 done
 
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-ours=$(cut -d' ' -f1 "$tmp/res.policyd" | median)
-theirs=$(cut -d' ' -f1 "$tmp/res.postgrey" | median)
-ours_rate=$(cut -d' ' -f2 "$tmp/res.policyd" | median)
-theirs_rate=$(cut -d' ' -f2 "$tmp/res.postgrey" | median)
-echo "median of $rounds rounds, $n requests, c=$conc:"
-echo "  server CPU per request: policyd ${ours} us, postgrey ${theirs} us, postgrey/policyd $(awk "BEGIN {printf \"%.1f\", $theirs / $ours}")x"
-echo "  requests per second:    policyd ${ours_rate}, postgrey ${theirs_rate}, policyd/postgrey $(awk "BEGIN {printf \"%.1f\", $ours_rate / $theirs_rate}")x"
+for t in $transports; do
+	sfx= how=
+	[ "$t" = unix ] && sfx=-unix how=", unix sockets"
+	ours=$(cut -d' ' -f1 "$tmp/res.policyd$sfx" | median)
+	theirs=$(cut -d' ' -f1 "$tmp/res.postgrey$sfx" | median)
+	ours_rate=$(cut -d' ' -f2 "$tmp/res.policyd$sfx" | median)
+	theirs_rate=$(cut -d' ' -f2 "$tmp/res.postgrey$sfx" | median)
+	echo "median of $rounds rounds, $n requests, c=$conc$how:"
+	echo "  server CPU per request: policyd ${ours} us, postgrey ${theirs} us, postgrey/policyd $(awk "BEGIN {printf \"%.1f\", $theirs / $ours}")x"
+	echo "  requests per second:    policyd ${ours_rate}, postgrey ${theirs_rate}, policyd/postgrey $(awk "BEGIN {printf \"%.1f\", $ours_rate / $theirs_rate}")x"
+done

@@ -3,6 +3,10 @@
 // connections, and reports requests per second and latency percentiles:
 //
 //	loadgen -addr 127.0.0.1:10040 -c 16 -n 100000 -pid 1234
+//	loadgen -addr unix:/run/policyd.sock -c 16 -n 100000 -pid 1234
+//
+// The address is HOST:PORT (TCP) or unix:/path (a Unix stream socket), as
+// check_policy_service names them.
 //
 // With -pid it also reports the CPU time (user + system, from
 // /proc/PID/stat) the server process spent during the run, per request:
@@ -50,7 +54,7 @@ func (r Result) PerSecond() float64 { return float64(r.Requests) / r.Elapsed.Sec
 
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:10040", "policy server address (loopback)")
+	addr := fs.String("addr", "127.0.0.1:10040", "policy server address: HOST:PORT (loopback TCP) or unix:/path")
 	conc := fs.Int("c", 16, "concurrent connections")
 	n := fs.Int("n", 20000, "requests in all")
 	triplets := fs.Int("triplets", 5000, "distinct triplets in the stream")
@@ -129,20 +133,30 @@ func Request(i, triplets int) string {
 		k>>16&255, k>>8&255, k&255, k, k, k%97, i, k)
 }
 
-// Run sends n requests over conc connections and measures them.
+// dialAddr splits a -addr value into the network and address net.Dial takes.
+func dialAddr(addr string) (network, address string) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix", path
+	}
+	return "tcp", strings.TrimPrefix(addr, "inet:")
+}
+
+// Run sends n requests over conc connections to addr (HOST:PORT or
+// unix:/path) and measures them.
 func Run(addr string, conc, n, triplets int) (Result, error) {
 	var next atomic.Int64
 	lat := make([][]time.Duration, conc)
 	acts := make([]map[string]int, conc)
 	errs := make(chan error, conc)
 	var wg sync.WaitGroup
+	network, address := dialAddr(addr)
 	start := time.Now()
 	for w := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			acts[w] = map[string]int{}
-			c, err := net.Dial("tcp", addr)
+			c, err := net.Dial(network, address)
 			if err != nil {
 				errs <- err
 				return

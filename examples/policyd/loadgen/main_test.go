@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,36 @@ func TestRunAgainstEchoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	checkEcho(t, ln, ln.Addr().String())
+}
+
+// TestRunOverUnixSocket drives the same server on a Unix socket named as
+// check_policy_service names it, unix:/path.
+func TestRunOverUnixSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Skipf("no Unix sockets here: %v", err)
+	}
+	defer ln.Close()
+	checkEcho(t, ln, "unix:"+path)
+}
+
+func TestDialAddr(t *testing.T) {
+	for _, c := range []struct{ in, network, address string }{
+		{"127.0.0.1:10040", "tcp", "127.0.0.1:10040"},
+		{"inet:127.0.0.1:10040", "tcp", "127.0.0.1:10040"},
+		{"unix:/run/policy.sock", "unix", "/run/policy.sock"},
+	} {
+		if n, a := dialAddr(c.in); n != c.network || a != c.address {
+			t.Errorf("dialAddr(%q) = %q, %q; want %q, %q", c.in, n, a, c.network, c.address)
+		}
+	}
+}
+
+// checkEcho serves DUNNO on ln and runs the generator against addr.
+func checkEcho(t *testing.T, ln net.Listener, addr string) {
+	t.Helper()
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -44,7 +75,7 @@ func TestRunAgainstEchoServer(t *testing.T) {
 			}()
 		}
 	}()
-	res, err := Run(ln.Addr().String(), 4, 200, 50)
+	res, err := Run(addr, 4, 200, 50)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
