@@ -28,6 +28,18 @@ func ExamplePolicy_Evaluate() {
 	// relay rule=accepted-domains matched=elsewhere.example
 }
 
+// A front-end asks which stages the policy has a check for, and skips the
+// evaluation of the others (but RCPT, where held verdicts are given).
+func ExamplePolicy_StageCheck() {
+	p := &smtpcheck.Policy{Rcpt: smtpcheck.RelayControl("example.org")}
+	for _, st := range []smtpcheck.Stage{smtpcheck.StageHelo, smtpcheck.StageRcpt} {
+		fmt.Println(st, p.StageCheck(st) != nil)
+	}
+	// Output:
+	// helo false
+	// rcpt true
+}
+
 // A check is a plain function; Guard gives it a name, a deadline and an
 // error policy.
 func ExampleGuard() {

@@ -125,7 +125,10 @@ func stepKey(i int) string {
 	return strconv.Itoa(i + 1)
 }
 
-func (p *Policy) stageCheck(st Stage) Check {
+// StageCheck returns the check the policy runs at stage st, nil for a
+// stage it has none for. A front-end may skip evaluating such a stage, but
+// for RCPT, where the verdicts held by delayed rejection are given.
+func (p *Policy) StageCheck(st Stage) Check {
 	switch st {
 	case StageConnect:
 		return p.Connect
@@ -190,7 +193,7 @@ func (p *Policy) startTrace(s *Session) *Trace {
 // rejects.
 func (p *Policy) runStage(ctx context.Context, s *Session) Result {
 	var r Result
-	if c := p.stageCheck(s.Stage); c != nil {
+	if c := p.StageCheck(s.Stage); c != nil {
 		r = runContained(ctx, s, c, "policy")
 	}
 	if r.Undecided() {

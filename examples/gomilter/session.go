@@ -117,23 +117,10 @@ func (ss *session) evaluate(st smtpcheck.Stage) (resp *milter.Response) {
 // (and without the debug line of an empty one).
 func (ss *session) decides(st smtpcheck.Stage) bool {
 	p := ss.policy
-	switch st {
-	case smtpcheck.StageConnect:
-		return p.Connect != nil
-	case smtpcheck.StageHelo:
-		return p.Helo != nil
-	case smtpcheck.StageMail:
-		return p.Mail != nil
-	case smtpcheck.StageRcpt:
+	if st == smtpcheck.StageRcpt {
 		return p.Rcpt != nil || p.Connect != nil || p.Helo != nil || p.Mail != nil
-	case smtpcheck.StageData:
-		return p.Data != nil
-	case smtpcheck.StageHeaders:
-		return p.Headers != nil
-	case smtpcheck.StageEndOfData:
-		return p.EndOfData != nil
 	}
-	return true
+	return p.StageCheck(st) != nil
 }
 
 // answer returns what the MTA is told of resp, the verdict at a stage whose
