@@ -108,7 +108,8 @@ func (s *server) decideIn(ctx context.Context, rq *requestMemory, req policy.Req
 		return "DUNNO"
 	}
 	sess := &rq.sess
-	sess.Conn, sess.Now = full.Conn, time.Now()
+	// The connection loop made ctx with this server's timeout.
+	sess.Conn, sess.Now = full.Conn, requestTime(ctx, s.timeout)
 	w := &rq.walk
 	sess.SetValue(walkKey{}, w)
 	sess.SetValue(requestStageKey{}, target)

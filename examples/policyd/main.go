@@ -453,6 +453,22 @@ func (s *server) drain() {
 	<-done
 }
 
+// deadlineSlack is how far past its due time a connection's deadline is
+// set, so that it need not move with every request.
+const deadlineSlack = time.Second
+
+// moveDeadline returns the deadline set for a connection whose deadline
+// is cur and is due at due: cur when it lies within [due, due +
+// deadlineSlack], else due + deadlineSlack, set with set.
+func moveDeadline(set func(time.Time) error, cur, due time.Time) time.Time {
+	if !cur.Before(due) && !cur.After(due.Add(deadlineSlack)) {
+		return cur
+	}
+	cur = due.Add(deadlineSlack)
+	set(cur)
+	return cur
+}
+
 // handle answers the requests of one connection in turn, each with the
 // policy in force when it arrives.
 func (s *server) handle(ctx context.Context, c net.Conn) {
@@ -464,9 +480,22 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 	// connection, not one per request.
 	answerCtx := context.WithoutCancel(ctx)
 	var st requestMemory
+	// One clock reading per request, when it has been read: its answer's
+	// deadlines and the next read's idle deadline count from it. The
+	// decision is due within -timeout of it, and its answer's write is
+	// given -timeout more (as when the write deadline was set after the
+	// decision), so the connection is idle from twice -timeout after the
+	// request's arrival at the latest. Moving a socket deadline costs a
+	// runtime timer update, so each is set a little past where it is due
+	// (by deadlineSlack) and moved again only once it falls short (or lies
+	// beyond that margin, after a HUP shortened -idle or -timeout): a
+	// connection is closed no sooner than -idle after its last answer, and
+	// at most twice -timeout plus the margin later.
+	now := time.Now()
+	var readDL, writeDL time.Time
 	for {
 		cur := s.current()
-		c.SetReadDeadline(time.Now().Add(cur.idle))
+		readDL = moveDeadline(c.SetReadDeadline, readDL, now.Add(2*cur.timeout+cur.idle))
 		if ctx.Err() != nil {
 			return // shutting down: no new request on this connection
 		}
@@ -477,11 +506,12 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
+		now = time.Now()
 		cur = s.current()
-		rc := newRequestContext(answerCtx, cur.timeout)
+		rc := newRequestContextAt(answerCtx, now, cur.timeout)
 		action := cur.decideIn(rc, &st, req)
 		rc.end()
-		c.SetWriteDeadline(time.Now().Add(cur.timeout))
+		writeDL = moveDeadline(c.SetWriteDeadline, writeDL, now.Add(2*cur.timeout))
 		if err := policy.WriteAction(w, action); err != nil {
 			return
 		}

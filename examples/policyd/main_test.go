@@ -181,3 +181,56 @@ func TestNewFlags(t *testing.T) {
 		})
 	}
 }
+
+// A connection idle for -idle after its last answer is closed, and not
+// before: its requests keep it open.
+func TestIdleConnectionClosed(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	addr := startPolicyd(t, "-greylist", "memory:", "-idle", idle.String(), "-timeout", "200ms")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	// Requests spaced by less than -idle, over more than -idle in all.
+	for range 4 {
+		if got := ask(t, c, br, request("b@example.net")); !strings.HasPrefix(got, "action=") {
+			t.Fatalf("answer = %q", got)
+		}
+		time.Sleep(idle / 3)
+	}
+	answered := time.Now()
+	ask(t, c, br, request("b@example.net"))
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(c)
+	if err != nil || len(b) != 0 {
+		t.Fatalf("idle connection: read %q, %v; want it closed by the server", b, err)
+	}
+	if waited := time.Since(answered); waited < idle {
+		t.Errorf("idle connection closed after %v, before -idle %v", waited, idle)
+	}
+}
+
+func TestMoveDeadline(t *testing.T) {
+	due := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name     string
+		cur      time.Time
+		want     time.Time
+		wantSets int
+	}{
+		{"unset", time.Time{}, due.Add(deadlineSlack), 1},
+		{"short of due", due.Add(-time.Nanosecond), due.Add(deadlineSlack), 1},
+		{"at due", due, due, 0},
+		{"within the slack", due.Add(deadlineSlack / 2), due.Add(deadlineSlack / 2), 0},
+		{"at the end of the slack", due.Add(deadlineSlack), due.Add(deadlineSlack), 0},
+		{"beyond the slack (a shorter -idle)", due.Add(deadlineSlack + time.Nanosecond), due.Add(deadlineSlack), 1},
+	} {
+		var set []time.Time
+		got := moveDeadline(func(d time.Time) error { set = append(set, d); return nil }, c.cur, due)
+		if !got.Equal(c.want) || len(set) != c.wantSets || (len(set) == 1 && !set[0].Equal(c.want)) {
+			t.Errorf("%s: moveDeadline = %v, set %v; want %v, %d sets", c.name, got, set, c.want, c.wantSets)
+		}
+	}
+}

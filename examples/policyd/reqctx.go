@@ -26,7 +26,23 @@ type requestContext struct {
 // newRequestContext returns the context of a request under parent (a
 // context without cancellation) that must be answered within timeout.
 func newRequestContext(parent context.Context, timeout time.Duration) *requestContext {
-	return &requestContext{Context: parent, deadline: time.Now().Add(timeout)}
+	return newRequestContextAt(parent, time.Now(), timeout)
+}
+
+// newRequestContextAt is newRequestContext for a request read at start,
+// a clock reading the caller already has.
+func newRequestContextAt(parent context.Context, start time.Time, timeout time.Duration) *requestContext {
+	return &requestContext{Context: parent, deadline: start.Add(timeout)}
+}
+
+// requestTime is when the request of ctx was read: timeout before its
+// deadline when ctx is a requestContext made with that timeout (saving a
+// field in every request's context), else the clock's reading.
+func requestTime(ctx context.Context, timeout time.Duration) time.Time {
+	if rc, ok := ctx.(*requestContext); ok {
+		return rc.deadline.Add(-timeout)
+	}
+	return time.Now()
 }
 
 // end ends the request, as a context's cancel: whatever still waits on

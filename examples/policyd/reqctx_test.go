@@ -73,3 +73,17 @@ func waitDone(t *testing.T, done <-chan struct{}, what string) {
 		t.Fatalf("%s: not closed", what)
 	}
 }
+
+// The session's time is the request's arrival, taken back from its
+// deadline.
+func TestRequestTime(t *testing.T) {
+	start := time.Now()
+	c := newRequestContextAt(t.Context(), start, 10*time.Second)
+	defer c.end()
+	if got := requestTime(c, 10*time.Second); !got.Equal(start) {
+		t.Errorf("requestTime = %v, want the arrival %v", got, start)
+	}
+	if got := requestTime(t.Context(), 10*time.Second); got.Before(start) {
+		t.Errorf("requestTime of another context = %v, want the clock's reading (after %v)", got, start)
+	}
+}
