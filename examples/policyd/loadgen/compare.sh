@@ -132,6 +132,43 @@
 #
 #	bolt   51 / 37 us/req (47-55 / 36-40), 16071 / 19460 req/s
 #	Redis  56 / 47 us/req (50-58 / 39-54), 13603 / 14160 req/s
+#
+# TCP against Unix sockets, 2026-12-06, the same VM at a load average of
+# 2.4-8.5 (other work on its 2 cores), TRANSPORTS="tcp unix" compare.sh 5
+# 10000 2500, bolt then Redis; each round runs both servers over loopback
+# TCP, then both over a Unix socket; medians of 5 rounds, server CPU per
+# request ours / postgrey's (ratio), req/s ratio. First 03:55-04:01 (load
+# 2.4-8.5), then 04:07-04:11 (load 3.3-5.3) after policyd read the clock
+# once per request and stopped moving its socket deadlines every request:
+#
+#	bolt, TCP     policyd 67 / 71 us, postgrey 647 / 455 us: 9.7x / 6.4x; req/s 13.7x / 9.4x
+#	bolt, unix    policyd 70 / 64 us, postgrey 499 / 510 us: 7.1x / 8.0x; req/s 10.1x / 10.3x
+#	Redis, TCP    policyd 71 / 70 us, postgrey 449 / 370 us: 6.3x / 5.3x; req/s 11.8x / 5.1x
+#	Redis, unix   policyd 71 / 65 us, postgrey 329 / 372 us: 4.6x / 5.7x; req/s  6.1x / 6.0x
+#
+# (second pass, each round: bolt TCP policyd 54-77, postgrey 436-514;
+# bolt unix 52-70, 340-558; Redis TCP 56-87, 330-394; Redis unix 51-80,
+# 334-401; policyd's connection to Redis is TCP in every case.) A Unix
+# socket does not make the ratio reliably better: over it policyd's CPU
+# per request is 10% below to 4% above its TCP figure (46-47 against
+# 49-51 us alone on bolt, below), postgrey's 23-27% below in the first
+# pass and no lower in the second, and the ratio moves with postgrey's own
+# figure (1.5-2x from round to round here) more than with the transport.
+# Neither transport reaches 10x on this machine.
+#
+# policyd alone (loadgen, 10000 requests over 2500 triplets, c=16), the
+# commit before the clock and deadline work against after it, alternated,
+# 5 rounds each, medians (range), 04:03-04:05, load average 3.5-4.6:
+#
+#	bolt, TCP     49 (48-51) / 51 (42-56) us/req
+#	bolt, unix    47 (44-52) / 46 (44-50) us/req
+#	Redis, TCP    54 (50-68) / 58 (51-64) us/req
+#	Redis, unix   59 (54-68) / 57 (54-64) us/req
+#
+# within the noise; a perf profile of policyd on bolt over 30000 requests
+# puts the clock and deadline symbols (vdso clock_gettime, nanotime,
+# time.Now, pollSetDeadline, timer modify and heap work) at 2.0% of the
+# samples before and 1.1% after, pollSetDeadline itself gone.
 set -eu
 
 rounds=${1:-5}
