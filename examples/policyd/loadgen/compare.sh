@@ -224,21 +224,11 @@ freeport() {
 	perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport'
 }
 
-waitport() {
+# waitfor WHAT CONNECT: wait until the Perl expression CONNECT, a socket
+# to WHAT, connects.
+waitfor() {
 	i=0
-	until perl -MIO::Socket::INET -e "exit !IO::Socket::INET->new('127.0.0.1:$1')"; do
-		i=$((i + 1))
-		if [ $i -gt 100 ]; then
-			echo "compare.sh: nothing listening on port $1" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
-}
-
-waitsock() {
-	i=0
-	until perl -MIO::Socket::UNIX -e "exit !IO::Socket::UNIX->new(Peer => '$1')"; do
+	until perl -MIO::Socket::INET -MIO::Socket::UNIX -e "exit !($2)"; do
 		i=$((i + 1))
 		if [ $i -gt 100 ]; then
 			echo "compare.sh: nothing listening on $1" >&2
@@ -253,11 +243,11 @@ waitsock() {
 measure() {
 	case $2 in
 	unix:*)
-		waitsock "${2#unix:}"
+		waitfor "${2#unix:}" "IO::Socket::UNIX->new(Peer => '${2#unix:}')"
 		addr=$2
 		;;
 	*)
-		waitport "$2"
+		waitfor "port $2" "IO::Socket::INET->new('127.0.0.1:$2')"
 		addr=127.0.0.1:$2
 		;;
 	esac
