@@ -40,6 +40,23 @@ func ExamplePolicy_StageCheck() {
 	// rcpt true
 }
 
+// A check family keeps its state per session under a key of its own type:
+// the first call makes it, later ones (at any stage) get the same value.
+func ExampleValueOf() {
+	type seenKey struct{}
+	type seen struct{ rcpts int }
+	count := func(_ context.Context, s *smtpcheck.Session) smtpcheck.Result {
+		smtpcheck.ValueOf[seen](s, seenKey{}).rcpts++
+		return smtpcheck.Result{}
+	}
+	s := checktest.NewSession("192.0.2.1").Session()
+	for range 3 {
+		count(context.Background(), s)
+	}
+	fmt.Println(smtpcheck.ValueOf[seen](s, seenKey{}).rcpts)
+	// Output: 3
+}
+
 // A check is a plain function; Guard gives it a name, a deadline and an
 // error policy.
 func ExampleGuard() {

@@ -57,6 +57,32 @@ func ExampleConfig_Print() {
 	// smtppolicy_greylist_auto_allow_by_network = no
 }
 
+// -print-config: the file's Postfix parameters, then every smtppolicy_*
+// parameter with the value in force.
+func ExampleConfig_PrintConfig() {
+	dir, err := os.MkdirTemp("", "printconfig")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "main.cf")
+	os.WriteFile(path, []byte("smtpd_delay_reject = yes\nsmtppolicy_greylist_delay = 10m\n"), 0o644)
+	var b strings.Builder
+	if err := assembly.NewConfig(nil).PrintConfig(path, &b, true); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if line == "smtpd_delay_reject = yes" || strings.HasPrefix(line, "smtppolicy_greylist_delay") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// smtpd_delay_reject = yes
+	// smtppolicy_greylist_delay = 10m
+}
+
 // A third front-end (a milter, say) takes its whole policy from a file in
 // a few lines: the smtppolicy_* parameters build the checks, the Postfix
 // restriction lists run first at each stage.
