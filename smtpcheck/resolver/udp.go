@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -47,6 +48,7 @@ type udpCall struct {
 	// ch takes at most one answer and one turn (a turn is sent only to
 	// an empty ch), so a send never blocks.
 	ch chan udpResult
+	io sockIO // the query's own send, and its reads while it has the turn
 }
 
 // udpPool holds the sockets to one server.
@@ -64,6 +66,7 @@ type udpPool struct {
 type udpSock struct {
 	pool *udpPool
 	conn *net.UDPConn
+	raw  syscall.RawConn
 
 	mu      sync.Mutex
 	pending map[uint16]*udpCall
@@ -77,7 +80,11 @@ func newUDPPool(server string, udpSize uint16) *udpPool {
 	return &udpPool{server: server, udpSize: udpSize, socks: make(map[*udpSock]struct{})}
 }
 
-var callPool = sync.Pool{New: func() any { return &udpCall{ch: make(chan udpResult, 2)} }}
+var callPool = sync.Pool{New: func() any {
+	c := &udpCall{ch: make(chan udpResult, 2)}
+	c.io.init()
+	return c
+}}
 
 // queryBufs hold queries as packed.
 var queryBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -99,7 +106,7 @@ func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, deadl
 	bp := queryBufs.Get().(*[]byte)
 	q := appendQuery((*bp)[:0], id, name, qtype, p.udpSize)
 	start := time.Now()
-	_, err = s.conn.Write(q)
+	err = s.send(&call.io, q)
 	*bp = q
 	queryBufs.Put(bp)
 	if err != nil {
@@ -201,7 +208,7 @@ func (s *udpSock) read(ctx context.Context, call *udpCall, deadline time.Time) (
 		if ctx.Err() != nil {
 			return udpResult{err: ctx.Err()}, false
 		}
-		n, err := s.conn.Read(buf)
+		n, err := s.recv(&call.io, buf)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				if ctx.Err() != nil {
@@ -326,7 +333,12 @@ func (p *udpPool) open() (*udpSock, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &udpSock{pool: p, conn: conn, pending: make(map[uint16]*udpCall)}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s := &udpSock{pool: p, conn: conn, raw: raw, pending: make(map[uint16]*udpCall)}
 	p.socks[s] = struct{}{}
 	return s, nil
 }
