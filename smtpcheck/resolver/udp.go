@@ -70,9 +70,10 @@ type udpSock struct {
 
 	mu      sync.Mutex
 	pending map[uint16]*udpCall
-	reader  *udpCall // the query reading the socket, nil if none
-	uses    int      // queries sent
-	retired bool     // takes no new query; closes when pending empties
+	reader  *udpCall  // the query reading the socket, nil if none
+	rdl     time.Time // the read deadline last set on conn
+	uses    int       // queries sent
+	retired bool      // takes no new query; closes when pending empties
 	closed  bool
 }
 
@@ -94,8 +95,9 @@ var queryBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b
 var readBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
 
 // exchange sends the question (name canonical) and waits for its answer
-// until deadline, or until ctx ends.
-func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, deadline time.Time) (*dns.Msg, time.Duration, error) {
+// until deadline, or until ctx ends. now is about the time of the call:
+// the round trip time counts from it.
+func (p *udpPool) exchange(ctx context.Context, now time.Time, name string, qtype uint16, deadline time.Time) (*dns.Msg, time.Duration, error) {
 	call := callPool.Get().(*udpCall)
 	call.name, call.qtype = name, qtype
 	s, id, err := p.register(call)
@@ -105,7 +107,6 @@ func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, deadl
 	}
 	bp := queryBufs.Get().(*[]byte)
 	q := appendQuery((*bp)[:0], id, name, qtype, p.udpSize)
-	start := time.Now()
 	err = s.send(&call.io, q)
 	*bp = q
 	queryBufs.Put(bp)
@@ -114,7 +115,7 @@ func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, deadl
 		callPool.Put(call)
 		return nil, 0, err
 	}
-	res, answered := s.await(ctx, call, deadline)
+	res, answered := s.await(ctx, call, now, deadline)
 	if !answered {
 		// The answer may come yet: retire the socket rather than keep a
 		// port that a late answer is headed for. The call is not reused:
@@ -128,13 +129,13 @@ func (p *udpPool) exchange(ctx context.Context, name string, qtype uint16, deadl
 		<-call.ch
 	}
 	callPool.Put(call)
-	return res.msg, time.Since(start), res.err
+	return res.msg, time.Since(now), res.err
 }
 
 // await waits for call's answer, reading the socket whenever no other
 // query does. It reports false with the reason in err when the deadline
 // passes or ctx ends first.
-func (s *udpSock) await(ctx context.Context, call *udpCall, deadline time.Time) (udpResult, bool) {
+func (s *udpSock) await(ctx context.Context, call *udpCall, now, deadline time.Time) (udpResult, bool) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -143,7 +144,7 @@ func (s *udpSock) await(ctx context.Context, call *udpCall, deadline time.Time) 
 	}()
 	for {
 		if s.takeTurn(call) {
-			return s.read(ctx, call, deadline)
+			return s.read(ctx, call, now, deadline)
 		}
 		if timer == nil {
 			timer = time.NewTimer(time.Until(deadline))
@@ -175,14 +176,21 @@ func (s *udpSock) takeTurn(call *udpCall) bool {
 // read reads the socket for call, handing other queries their answers,
 // until call's answer comes (ok), or the deadline passes, ctx ends or
 // the socket fails (not ok, err set). It passes the turn on as it
-// returns.
-func (s *udpSock) read(ctx context.Context, call *udpCall, deadline time.Time) (res udpResult, ok bool) {
+// returns. now is a recent clock reading.
+//
+// Moving a socket's deadline costs a runtime timer update and two clock
+// readings, so the deadline an earlier query left is kept when it is no
+// later than this query's and at least halfway to it: a read blocked
+// past it wakes early, and only then is the deadline moved. Queries a
+// few microseconds apart with the same timeout thus move it about once
+// per half timeout, not once each.
+func (s *udpSock) read(ctx context.Context, call *udpCall, now, deadline time.Time) (res udpResult, ok bool) {
 	if ctx.Done() != nil {
 		// Ends a Read blocked past ctx; harmless once the turn has passed.
 		stop := context.AfterFunc(ctx, func() {
 			s.mu.Lock()
 			if s.reader == call {
-				s.conn.SetReadDeadline(time.Unix(1, 0))
+				s.setReadDeadline(time.Unix(1, 0))
 			}
 			s.mu.Unlock()
 		})
@@ -192,7 +200,11 @@ func (s *udpSock) read(ctx context.Context, call *udpCall, deadline time.Time) (
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp
-	s.conn.SetReadDeadline(deadline)
+	s.mu.Lock()
+	if cur := s.rdl; cur.After(deadline) || cur.Sub(now) < deadline.Sub(now)/2 {
+		s.setReadDeadline(deadline)
+	}
+	s.mu.Unlock()
 	for {
 		// The answer may have been read by the reader before this one.
 		for drained := false; !drained; {
@@ -214,6 +226,14 @@ func (s *udpSock) read(ctx context.Context, call *udpCall, deadline time.Time) (
 				if ctx.Err() != nil {
 					return udpResult{err: ctx.Err()}, false
 				}
+				if time.Now().Before(deadline) {
+					// An earlier query's deadline (see above): move it
+					// to ours and read on.
+					s.mu.Lock()
+					s.setReadDeadline(deadline)
+					s.mu.Unlock()
+					continue
+				}
 				return udpResult{err: err}, false
 			}
 			s.fail(err) // also hands err to call: not reusable
@@ -225,6 +245,12 @@ func (s *udpSock) read(ctx context.Context, call *udpCall, deadline time.Time) (
 			c.ch <- r
 		}
 	}
+}
+
+// setReadDeadline sets the socket's read deadline to t; s.mu held.
+func (s *udpSock) setReadDeadline(t time.Time) {
+	s.conn.SetReadDeadline(t)
+	s.rdl = t
 }
 
 // passTurnFrom ends call's turn at reading and passes it on.

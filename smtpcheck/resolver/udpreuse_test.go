@@ -61,3 +61,22 @@ func TestTimedOutSocketNotReused(t *testing.T) {
 		t.Errorf("the timed-out query's socket was used again (%d source ports)", ports)
 	}
 }
+
+// A query on a socket whose read deadline an earlier query with a
+// shorter deadline set still waits for its answer until its own
+// deadline.
+func TestQueryOutlivesEarlierQueryDeadline(t *testing.T) {
+	_, addr := startPortServer(t, 1250*time.Millisecond)
+	r, err := resolver.New(resolver.Config{Servers: []string{addr}, CacheSize: -1, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.LookupA(ctxTimeout(t, time.Second), "host.test"); err != nil {
+		t.Fatal(err)
+	}
+	ips, err := r.LookupA(ctxTimeout(t, 1500*time.Millisecond), "slow.test")
+	if err != nil || len(ips) != 1 || ips[0].String() != "192.0.2.99" {
+		t.Errorf("LookupA(slow.test) after a query with a shorter deadline = %v, %v; want [192.0.2.99]", ips, err)
+	}
+}
