@@ -383,12 +383,18 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (Answer
 
 // flight is one query on the wire, sent by the first caller to ask and
 // awaited by every caller that asks the same question meanwhile.
+//
+// Most flights have no other caller: done is made by the first caller
+// that joins, and a flight that none joined is used again, which spares
+// a query two allocations of its own.
 type flight struct {
-	done    chan struct{}
+	done    chan struct{} // closed when the flight ends; nil until joined
 	ans     Answer
 	err     error
 	expired bool // ended by its caller's deadline or cancellation, not by an answer
 }
+
+var flights = sync.Pool{New: func() any { return new(flight) }}
 
 // await joins the flight for k and waits for it or for ctx, or, when none
 // is in the air, sends the query itself.
@@ -400,16 +406,20 @@ func (r *Resolver) await(ctx context.Context, k cacheKey) (Answer, error) {
 		r.fmu.Lock()
 		f, joined := r.flights[k]
 		if !joined {
-			f = &flight{done: make(chan struct{})}
+			f = flights.Get().(*flight)
 			r.flights[k] = f
 			r.fmu.Unlock()
 			return r.fly(ctx, k, f)
 		}
+		if f.done == nil {
+			f.done = make(chan struct{})
+		}
+		done := f.done
 		r.shared.Add(1)
 		r.fmu.Unlock()
 
 		select {
-		case <-f.done:
+		case <-done:
 			if f.expired && ctx.Err() == nil {
 				// The flight's deadline or cancellation was its first
 				// caller's: try again with ours.
@@ -446,15 +456,22 @@ func (r *Resolver) fly(ctx context.Context, k cacheKey, f *flight) (Answer, erro
 		r.cache.put(k, a, a.TTL, r.clock.Nanos())
 	}
 	r.fmu.Lock()
-	f.ans, f.err = a, err
-	// A network deadline can fire a moment before the context reports it,
-	// so "ran out of time" is judged by the clock as well.
-	f.expired = err != nil && (ctx.Err() != nil || time.Until(deadline) < time.Millisecond)
 	if r.flights[k] == f {
 		delete(r.flights, k) // later callers start afresh (or hit the cache)
 	}
+	done := f.done
+	if done != nil {
+		f.ans, f.err = a, err
+		// A network deadline can fire a moment before the context
+		// reports it, so "ran out of time" is judged by the clock as well.
+		f.expired = err != nil && (ctx.Err() != nil || time.Until(deadline) < time.Millisecond)
+	} else { // none joined, and none can now
+		flights.Put(f)
+	}
 	r.fmu.Unlock()
-	close(f.done)
+	if done != nil {
+		close(done)
+	}
 	if err != nil && ctx.Err() != nil {
 		return Answer{}, ctxError(ctx, k.name, k.qtype)
 	}

@@ -45,6 +45,7 @@ type udpResult struct {
 type udpCall struct {
 	name  string // canonical question name
 	qtype uint16
+	ctx   context.Context // the query's, while it is in flight
 	// ch takes at most one answer and one turn (a turn is sent only to
 	// an empty ch), so a send never blocks.
 	ch chan udpResult
@@ -67,6 +68,7 @@ type udpSock struct {
 	pool *udpPool
 	conn *net.UDPConn
 	raw  syscall.RawConn
+	wake func() // s.wakeReader, made once for every context.AfterFunc
 
 	mu      sync.Mutex
 	pending map[uint16]*udpCall
@@ -99,9 +101,10 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }
 // the round trip time counts from it.
 func (p *udpPool) exchange(ctx context.Context, now time.Time, name string, qtype uint16, deadline time.Time) (*dns.Msg, time.Duration, error) {
 	call := callPool.Get().(*udpCall)
-	call.name, call.qtype = name, qtype
+	call.name, call.qtype, call.ctx = name, qtype, ctx
 	s, id, err := p.register(call)
 	if err != nil {
+		call.ctx = nil
 		callPool.Put(call)
 		return nil, 0, err
 	}
@@ -112,6 +115,7 @@ func (p *udpPool) exchange(ctx context.Context, now time.Time, name string, qtyp
 	queryBufs.Put(bp)
 	if err != nil {
 		s.release(id, true)
+		call.ctx = nil
 		callPool.Put(call)
 		return nil, 0, err
 	}
@@ -128,6 +132,7 @@ func (p *udpPool) exchange(ctx context.Context, now time.Time, name string, qtyp
 	for len(call.ch) > 0 {
 		<-call.ch
 	}
+	call.ctx = nil
 	callPool.Put(call)
 	return res.msg, time.Since(now), res.err
 }
@@ -186,14 +191,8 @@ func (s *udpSock) takeTurn(call *udpCall) bool {
 // per half timeout, not once each.
 func (s *udpSock) read(ctx context.Context, call *udpCall, now, deadline time.Time) (res udpResult, ok bool) {
 	if ctx.Done() != nil {
-		// Ends a Read blocked past ctx; harmless once the turn has passed.
-		stop := context.AfterFunc(ctx, func() {
-			s.mu.Lock()
-			if s.reader == call {
-				s.setReadDeadline(time.Unix(1, 0))
-			}
-			s.mu.Unlock()
-		})
+		// Ends a Read blocked past ctx.
+		stop := context.AfterFunc(ctx, s.wake)
 		defer stop()
 	}
 	defer s.passTurnFrom(call)
@@ -245,6 +244,18 @@ func (s *udpSock) read(ctx context.Context, call *udpCall, now, deadline time.Ti
 			c.ch <- r
 		}
 	}
+}
+
+// wakeReader ends the read of the query reading the socket if that
+// query's context has ended. Run when any reader's context ends, it
+// needs no word of which: a late run, after that reader's turn, finds
+// the reader's context alive and does nothing.
+func (s *udpSock) wakeReader() {
+	s.mu.Lock()
+	if c := s.reader; c != nil && c.ctx.Err() != nil {
+		s.setReadDeadline(time.Unix(1, 0))
+	}
+	s.mu.Unlock()
 }
 
 // setReadDeadline sets the socket's read deadline to t; s.mu held.
@@ -365,6 +376,7 @@ func (p *udpPool) open() (*udpSock, error) {
 		return nil, err
 	}
 	s := &udpSock{pool: p, conn: conn, raw: raw, pending: make(map[uint16]*udpCall)}
+	s.wake = s.wakeReader
 	p.socks[s] = struct{}{}
 	return s, nil
 }
