@@ -21,7 +21,11 @@ type requestContext struct {
 	done  chan struct{} // made when first asked for
 	err   error
 	timer *time.Timer
+	after []*afterFunc // to call when the context ends
 }
+
+// afterFunc is one function registered with AfterFunc.
+type afterFunc struct{ f func() }
 
 // newRequestContext returns the context of a request under parent (a
 // context without cancellation) that must be answered within timeout.
@@ -49,11 +53,41 @@ func requestTime(ctx context.Context, timeout time.Duration) time.Time {
 // its Done channel is released.
 func (c *requestContext) end() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	c.finishLocked(context.Canceled)
+	after := c.finishLocked(context.Canceled)
+	c.mu.Unlock()
+	runAfter(after)
+}
+
+// AfterFunc arranges for f to run in its own goroutine once the context
+// ends, and returns a stop function that cancels that unless it has
+// already happened, as context.AfterFunc does. It is what the context
+// package looks for in a parent: without it every context.WithTimeout
+// made under a request (a store's own deadline, say) would start a
+// goroutine to watch the request end, for every request.
+func (c *requestContext) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	c.after = append(c.after, a)
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.after {
+			if x == a {
+				c.after = append(c.after[:i], c.after[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // Deadline implements context.Context.
@@ -62,49 +96,70 @@ func (c *requestContext) Deadline() (time.Time, bool) { return c.deadline, true 
 // Done implements context.Context.
 func (c *requestContext) Done() <-chan struct{} {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.done != nil {
+		defer c.mu.Unlock()
 		return c.done
 	}
 	c.done = make(chan struct{})
-	c.pollLocked()
 	if c.err != nil {
-		close(c.done)
-	} else {
+		close(c.done) // ended before anyone asked
+	}
+	after := c.pollLocked() // closes done if the deadline has passed
+	if c.err == nil {
 		c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
 	}
-	return c.done
+	done := c.done
+	c.mu.Unlock()
+	runAfter(after)
+	return done
 }
 
 // Err implements context.Context.
 func (c *requestContext) Err() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pollLocked()
-	return c.err
+	after := c.pollLocked()
+	err := c.err
+	c.mu.Unlock()
+	runAfter(after)
+	return err
 }
 
 // expire is the timer's, at the deadline.
 func (c *requestContext) expire() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.finishLocked(context.DeadlineExceeded)
+	after := c.finishLocked(context.DeadlineExceeded)
+	c.mu.Unlock()
+	runAfter(after)
 }
 
-// pollLocked ends the context if its deadline has passed.
-func (c *requestContext) pollLocked() {
+// pollLocked ends the context if its deadline has passed, and returns
+// what finishLocked returns.
+func (c *requestContext) pollLocked() []*afterFunc {
 	if c.err == nil && !time.Now().Before(c.deadline) {
-		c.finishLocked(context.DeadlineExceeded)
+		return c.finishLocked(context.DeadlineExceeded)
 	}
+	return nil
 }
 
-// finishLocked ends the context with err, once.
-func (c *requestContext) finishLocked(err error) {
+// finishLocked ends the context with err, once, and returns the
+// functions registered with AfterFunc, for the caller to start once it
+// has let go of c.mu (they read the context).
+func (c *requestContext) finishLocked(err error) []*afterFunc {
 	if c.err != nil {
-		return
+		return nil
 	}
 	c.err = err
 	if c.done != nil {
 		close(c.done)
+	}
+	after := c.after
+	c.after = nil
+	return after
+}
+
+// runAfter starts each of after in its own goroutine.
+func runAfter(after []*afterFunc) {
+	for _, a := range after {
+		go a.f()
 	}
 }

@@ -87,3 +87,94 @@ func TestRequestTime(t *testing.T) {
 		t.Errorf("requestTime of another context = %v, want the clock's reading (after %v)", got, start)
 	}
 }
+
+// Asked for first after the deadline has passed (no Err before it), Done
+// is closed at once and stays usable.
+func TestRequestContextDoneAfterDeadline(t *testing.T) {
+	c := newRequestContext(t.Context(), time.Millisecond)
+	defer c.end()
+	time.Sleep(5 * time.Millisecond)
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Done() asked for after the deadline is not closed")
+	}
+	if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err() = %v, want DeadlineExceeded", err)
+	}
+}
+
+// A context derived with its own shorter deadline (a store's timeout)
+// ends at that deadline, at the request's end, or at the request's
+// deadline, whichever comes first; context.AfterFunc on a request runs
+// at its end unless stopped.
+func TestRequestContextDerived(t *testing.T) {
+	t.Run("request ends first", func(t *testing.T) {
+		c := newRequestContext(t.Context(), time.Hour)
+		sub, cancel := context.WithTimeout(c, time.Minute)
+		defer cancel()
+		ran := make(chan struct{})
+		context.AfterFunc(c, func() { close(ran) })
+		stopped := false
+		stop := context.AfterFunc(c, func() { stopped = true })
+		if !stop() {
+			t.Fatal("stop() before the end = false, want true")
+		}
+		c.end()
+		waitDone(t, sub.Done(), "a derived context at the end of the request")
+		if err := sub.Err(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("derived Err() = %v, want Canceled", err)
+		}
+		waitDone(t, ran, "context.AfterFunc at the end of the request")
+		if stopped {
+			t.Fatal("a stopped AfterFunc ran")
+		}
+		if stop() {
+			t.Fatal("stop() after the end = true, want false")
+		}
+	})
+	t.Run("request deadline first", func(t *testing.T) {
+		c := newRequestContext(t.Context(), 20*time.Millisecond)
+		defer c.end()
+		sub, cancel := context.WithTimeout(c, time.Minute)
+		defer cancel()
+		if d, _ := sub.Deadline(); time.Until(d) > 20*time.Millisecond {
+			t.Fatalf("derived deadline %v, want the request's", d)
+		}
+		waitDone(t, sub.Done(), "a derived context at the request's deadline")
+		if err := sub.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("derived Err() = %v, want DeadlineExceeded", err)
+		}
+	})
+	t.Run("own deadline first", func(t *testing.T) {
+		c := newRequestContext(t.Context(), time.Hour)
+		defer c.end()
+		sub, cancel := context.WithTimeout(c, 10*time.Millisecond)
+		defer cancel()
+		waitDone(t, sub.Done(), "a derived context at its own deadline")
+		if err := c.Err(); err != nil {
+			t.Fatalf("the request's Err() = %v after a derived deadline, want nil", err)
+		}
+	})
+	t.Run("after the end", func(t *testing.T) {
+		c := newRequestContext(t.Context(), time.Hour)
+		c.end()
+		ran := make(chan struct{})
+		stop := context.AfterFunc(c, func() { close(ran) })
+		waitDone(t, ran, "context.AfterFunc registered after the end")
+		if stop() {
+			t.Fatal("stop() after the end = true, want false")
+		}
+	})
+}
+
+// Deriving a context from a request starts no goroutine to watch it: the
+// context package uses the request's AfterFunc instead.
+func TestRequestContextDerivedNoGoroutine(t *testing.T) {
+	var c context.Context = newRequestContext(t.Context(), time.Hour)
+	if _, ok := c.(interface {
+		AfterFunc(func()) func() bool
+	}); !ok {
+		t.Fatal("requestContext has no AfterFunc method: context.WithTimeout would start a goroutine per request")
+	}
+}
