@@ -76,6 +76,21 @@ func (b *batcher) run(ctx context.Context, script *redis.Script, keys []string, 
 		b.lead()
 	}
 	for {
+		// A leader finds its own call answered when lead returns: take
+		// the reply without asking ctx for Done, which arms a timer in
+		// contexts that make theirs lazily.
+		var m uint8
+		select {
+		case m = <-c.done:
+		default:
+		}
+		if m == leading {
+			b.lead()
+			continue
+		}
+		if m == answered {
+			return b.reply(c)
+		}
 		select {
 		case m := <-c.done:
 			if m == leading {
@@ -99,12 +114,17 @@ func (b *batcher) run(ctx context.Context, script *redis.Script, keys []string, 
 				return nil, ctx.Err() // c is not reused: a pipeline may still answer it
 			}
 		}
-		res, err := c.res, c.err
-		c.ctx, c.script, c.keys, c.args, c.res, c.err = nil, nil, nil, nil, nil, nil
-		c.gone.Store(false)
-		b.calls.Put(c)
-		return res, err
+		return b.reply(c)
 	}
+}
+
+// reply returns c's answer and gives c back for reuse.
+func (b *batcher) reply(c *scriptCall) (any, error) {
+	res, err := c.res, c.err
+	c.ctx, c.script, c.keys, c.args, c.res, c.err = nil, nil, nil, nil, nil, nil
+	c.gone.Store(false)
+	b.calls.Put(c)
+	return res, err
 }
 
 // lead sends the queue, then names the next leader.
