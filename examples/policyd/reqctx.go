@@ -17,11 +17,76 @@ type requestContext struct {
 	context.Context // the connection's, without its cancellation
 	deadline        time.Time
 
+	timers *connTimer // the connection's, or nil for a timer of its own
+
 	mu    sync.Mutex
 	done  chan struct{} // made when first asked for
 	err   error
-	timer *time.Timer
+	timer *time.Timer  // its own, when it has no connection's
+	armed bool         // the connection's timer is armed for it
 	after []*afterFunc // to call when the context ends
+}
+
+// connTimer is the one timer a connection's requests share for their
+// deadlines: they come one at a time, and a timer made and dropped for
+// every request that waits on the network (each greylisting request on
+// Redis) cost it two allocations and the timer's own setup.
+type connTimer struct {
+	mu  sync.Mutex
+	t   *time.Timer
+	cur *requestContext // the request it is armed for
+}
+
+// arm sets the timer for c's deadline.
+func (ct *connTimer) arm(c *requestContext) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	ct.cur = c
+	if ct.t == nil {
+		ct.t = time.AfterFunc(time.Until(c.deadline), ct.fire)
+		return
+	}
+	ct.t.Reset(time.Until(c.deadline))
+}
+
+// disarm stops the timer if it is armed for c.
+func (ct *connTimer) disarm(c *requestContext) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if ct.cur == c {
+		ct.t.Stop()
+		ct.cur = nil
+	}
+}
+
+// stop stops the timer for good, as its connection ends.
+func (ct *connTimer) stop() {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if ct.t != nil {
+		ct.t.Stop()
+	}
+	ct.cur = nil
+}
+
+// fire ends the request the timer is armed for, once its deadline has
+// passed: a firing meant for an earlier request can run after the
+// timer was set again for the next one, which it then leaves armed.
+func (ct *connTimer) fire() {
+	ct.mu.Lock()
+	c := ct.cur
+	if c == nil {
+		ct.mu.Unlock()
+		return
+	}
+	if wait := time.Until(c.deadline); wait > 0 {
+		ct.t.Reset(wait)
+		ct.mu.Unlock()
+		return
+	}
+	ct.cur = nil
+	ct.mu.Unlock()
+	c.expire()
 }
 
 // afterFunc is one function registered with AfterFunc.
@@ -30,13 +95,15 @@ type afterFunc struct{ f func() }
 // newRequestContext returns the context of a request under parent (a
 // context without cancellation) that must be answered within timeout.
 func newRequestContext(parent context.Context, timeout time.Duration) *requestContext {
-	return newRequestContextAt(parent, time.Now(), timeout)
+	return newRequestContextAt(parent, time.Now(), timeout, nil)
 }
 
 // newRequestContextAt is newRequestContext for a request read at start,
-// a clock reading the caller already has.
-func newRequestContextAt(parent context.Context, start time.Time, timeout time.Duration) *requestContext {
-	return &requestContext{Context: parent, deadline: start.Add(timeout)}
+// a clock reading the caller already has, whose deadline is kept by
+// timers, the connection's timer (nil for one of its own). A connection's
+// requests must end one before the next is made.
+func newRequestContextAt(parent context.Context, start time.Time, timeout time.Duration, timers *connTimer) *requestContext {
+	return &requestContext{Context: parent, deadline: start.Add(timeout), timers: timers}
 }
 
 // requestTime is when the request of ctx was read: timeout before its
@@ -55,6 +122,9 @@ func (c *requestContext) end() {
 	c.mu.Lock()
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if c.armed {
+		c.timers.disarm(c)
 	}
 	after := c.finishLocked(context.Canceled)
 	c.mu.Unlock()
@@ -105,7 +175,12 @@ func (c *requestContext) Done() <-chan struct{} {
 		close(c.done) // ended before anyone asked
 	}
 	after := c.pollLocked() // closes done if the deadline has passed
-	if c.err == nil {
+	switch {
+	case c.err != nil:
+	case c.timers != nil:
+		c.timers.arm(c)
+		c.armed = true
+	default:
 		c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
 	}
 	done := c.done

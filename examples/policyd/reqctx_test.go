@@ -78,7 +78,7 @@ func waitDone(t *testing.T, done <-chan struct{}, what string) {
 // deadline.
 func TestRequestTime(t *testing.T) {
 	start := time.Now()
-	c := newRequestContextAt(t.Context(), start, 10*time.Second)
+	c := newRequestContextAt(t.Context(), start, 10*time.Second, nil)
 	defer c.end()
 	if got := requestTime(c, 10*time.Second); !got.Equal(start) {
 		t.Errorf("requestTime = %v, want the arrival %v", got, start)
@@ -177,4 +177,42 @@ func TestRequestContextDerivedNoGoroutine(t *testing.T) {
 	}); !ok {
 		t.Fatal("requestContext has no AfterFunc method: context.WithTimeout would start a goroutine per request")
 	}
+}
+
+// A connection's requests share one timer: each request's Done closes at
+// its own deadline, a request ended early leaves the next one's timer
+// alone, and a late firing meant for an earlier request does not end the
+// next one before its deadline.
+func TestRequestContextConnTimer(t *testing.T) {
+	var timers connTimer
+	defer timers.stop()
+	// Ended before its deadline: Done closes at the end, as Canceled.
+	c1 := newRequestContextAt(t.Context(), time.Now(), time.Hour, &timers)
+	d1 := c1.Done()
+	c1.end()
+	waitDone(t, d1, "Done of an ended request")
+	if err := c1.Err(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first request: Err() = %v, want Canceled", err)
+	}
+	// The next request on the connection reaches its deadline.
+	start := time.Now()
+	c2 := newRequestContextAt(t.Context(), start, 30*time.Millisecond, &timers)
+	waitDone(t, c2.Done(), "Done at the second request's deadline")
+	if took := time.Since(start); took < 30*time.Millisecond {
+		t.Fatalf("second request's Done closed after %v, before its deadline of 30ms", took)
+	}
+	if err := c2.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second request: Err() = %v, want DeadlineExceeded", err)
+	}
+	c2.end()
+	// A firing meant for an earlier request finds a later deadline.
+	c3 := newRequestContextAt(t.Context(), time.Now(), time.Hour, &timers)
+	d3 := c3.Done()
+	timers.fire()
+	select {
+	case <-d3:
+		t.Fatal("a stale firing ended a request an hour before its deadline")
+	default:
+	}
+	c3.end()
 }
