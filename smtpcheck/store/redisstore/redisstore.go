@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -381,18 +382,17 @@ func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateMa
 			return store.UpdateEach(ctx, s, keys, fn)
 		}
 	}
-	ks := make([]string, len(keys))
+	u := updateScratches.Get().(*updateScratch)
+	u.size(len(keys))
+	ks, recs, gs, args := u.ks, u.recs, u.gs, u.args
 	for i, k := range keys {
 		ks[i] = s.key(k)
 	}
-	recs := make([]store.Record, len(keys))
-	gs := make([]guess, len(keys))
 	s.guesses.load(ks, gs)
 	// fresh is true when gs came in the server's last reply: then they
 	// are a consistent view, and an fn that writes nothing needs no check.
 	fresh := false
-	args := make([]any, 5*len(keys))
-	return s.doScripts(ctx, func(ctx context.Context) error {
+	err := s.doScripts(ctx, func(ctx context.Context) error {
 		for attempt := range s.retries {
 			for i := range recs {
 				recs[i] = store.Record{Key: keys[i], OK: gs[i].ok}
@@ -478,6 +478,42 @@ func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateMa
 		}
 		return keepErr{fmt.Errorf("%w: %q changed by others on each of %d tries", store.ErrContention, keys, s.retries)}
 	})
+	if err == nil {
+		// Only a call that succeeded gives its scratch back: after an
+		// error (a deadline, say) a round trip may still be writing the
+		// keys and arguments it holds.
+		u.release()
+	}
+	return err
+}
+
+// updateScratch is what one UpdateMany works in, kept for the next: a
+// greylisting request updates its records on every request, and making
+// these afresh was four of its allocations.
+type updateScratch struct {
+	ks   []string
+	recs []store.Record
+	gs   []guess
+	args []any
+}
+
+var updateScratches = sync.Pool{New: func() any { return new(updateScratch) }}
+
+// size makes u hold n keys.
+func (u *updateScratch) size(n int) {
+	u.ks = slices.Grow(u.ks[:0], n)[:n]
+	u.recs = slices.Grow(u.recs[:0], n)[:n]
+	u.gs = slices.Grow(u.gs[:0], n)[:n]
+	u.args = slices.Grow(u.args[:0], 5*n)[:5*n]
+}
+
+// release empties u, so that it keeps no record alive, and gives it back.
+func (u *updateScratch) release() {
+	clear(u.ks)
+	clear(u.recs)
+	clear(u.gs)
+	clear(u.args)
+	updateScratches.Put(u)
 }
 
 // guess is what a Store believes a key holds: v, or nothing when !ok.
