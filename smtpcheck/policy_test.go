@@ -3,6 +3,7 @@ package smtpcheck_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -165,5 +166,40 @@ func TestDecisionChecked(t *testing.T) {
 	d = dry.Evaluate(ctx, checktest.NewSession("192.0.2.1").To("x@elsewhere.example").Session())
 	if d.Result.Action != smtpcheck.Continue || d.Checked.Action != smtpcheck.Reject {
 		t.Fatalf("dry run: Result %v Checked %v, want continue beside reject", d.Result.Action, d.Checked.Action)
+	}
+}
+
+// A stage without a check is logged with the time of its decision like
+// any other, and reports no time taken; a stage with one reports its time.
+func TestEvaluateTookAndLogTime(t *testing.T) {
+	var buf bytes.Buffer
+	p := &smtpcheck.Policy{
+		Rcpt: smtpcheck.Named("slow", func(context.Context, *smtpcheck.Session) smtpcheck.Result {
+			time.Sleep(time.Millisecond)
+			return smtpcheck.Result{}
+		}),
+		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	b := checktest.NewSession("192.0.2.1")
+	before := time.Now()
+	d := p.Evaluate(t.Context(), b.Session())
+	if d.Took != 0 {
+		t.Errorf("connect, no check: Took = %v, want 0", d.Took)
+	}
+	if d := p.Evaluate(t.Context(), b.To("x@example.org").Session()); d.Took < time.Millisecond {
+		t.Errorf("rcpt, a check sleeping 1ms: Took = %v, want at least 1ms", d.Took)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2:\n%s", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		var rec struct{ Time time.Time }
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Time.Before(before.Truncate(time.Millisecond)) || rec.Time.After(time.Now()) {
+			t.Errorf("record time %v, want the decision's (after %v): %s", rec.Time, before, l)
+		}
 	}
 }

@@ -154,6 +154,13 @@ func (s *server) decideIn(ctx context.Context, rq *requestMemory, req policy.Req
 			sess.Rcpts = full.Rcpts
 		}
 		sess.Stage = st
+		if st < smtpcheck.StageRcpt && st < target && p.StageCheck(st) == nil {
+			// A stage before RCPT without a check decides nothing and
+			// holds nothing, and a held refusal is released only from
+			// RCPT on: evaluating it would cost a request a decision
+			// record per stage for no verdict.
+			continue
+		}
 		w.raw, w.rawSeen = smtpcheck.Result{}, false
 		d := p.Evaluate(ctx, sess)
 		if d.Held {

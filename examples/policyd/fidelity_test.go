@@ -118,3 +118,42 @@ func TestTableClassEvaluatedByPolicyd(t *testing.T) {
 		}
 	}
 }
+
+// A request is walked through the stages before its own, but a stage
+// without a check decides nothing: only the stages with checks are
+// evaluated (and logged), and a refusal held from one of them still
+// reaches the RCPT answer.
+func TestWalkSkipsStagesWithoutChecks(t *testing.T) {
+	decisions := func(logs *logBuffer) []string {
+		var stages []string
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "msg=decision") {
+				_, st, _ := strings.Cut(l, "decision.stage=")
+				st, _, _ = strings.Cut(st, " ")
+				stages = append(stages, st)
+			}
+		}
+		return stages
+	}
+	t.Run("greylisting only", func(t *testing.T) {
+		addr, logs := startPolicydLog(t)
+		if got := askOnce(t, addr, requestFull("192.0.2.1", "mx.example.net", "a@example.net", "b@example.org")); !strings.HasPrefix(got, "action=DEFER_IF_PERMIT") {
+			t.Fatalf("answer %q, want DEFER_IF_PERMIT", got)
+		}
+		if got := decisions(logs); len(got) != 1 || got[0] != "rcpt" {
+			t.Errorf("decisions logged at stages %q, want only rcpt", got)
+		}
+	})
+	t.Run("a HELO-stage check", func(t *testing.T) {
+		// Without smtpd_delay_reject the HELO restrictions run at HELO.
+		conf := writeFile(t, "main.cf", "smtpd_delay_reject = no\nsmtpd_helo_restrictions = reject_non_fqdn_helo_hostname\n")
+		addr, logs := startPolicydLog(t, "-greylist", "none", "-config", conf)
+		want := "action=504 5.5.2 Helo command <nodots>: need fully-qualified hostname"
+		if got := askOnce(t, addr, requestFull("192.0.2.1", "nodots", "a@example.net", "b@example.org")); got != want {
+			t.Fatalf("answer %q, want %q", got, want)
+		}
+		if got := decisions(logs); len(got) != 2 || got[0] != "helo" || got[1] != "rcpt" {
+			t.Errorf("decisions logged at stages %q, want helo then rcpt", got)
+		}
+	})
+}

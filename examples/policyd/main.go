@@ -480,6 +480,8 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 	// connection, not one per request.
 	answerCtx := context.WithoutCancel(ctx)
 	var st requestMemory
+	var timers connTimer // the requests' deadlines, one request at a time
+	defer timers.stop()
 	// One clock reading per request, when it has been read: its answer's
 	// deadlines and the next read's idle deadline count from it. The
 	// decision is due within -timeout of it, and its answer's write is
@@ -508,7 +510,7 @@ func (s *server) handle(ctx context.Context, c net.Conn) {
 		}
 		now = time.Now()
 		cur = s.current()
-		rc := newRequestContextAt(answerCtx, now, cur.timeout)
+		rc := newRequestContextAt(answerCtx, now, cur.timeout, &timers)
 		action := cur.decideIn(rc, &st, req)
 		rc.end()
 		writeDL = moveDeadline(c.SetWriteDeadline, writeDL, now.Add(2*cur.timeout))

@@ -185,7 +185,8 @@ func (pg *postgreyOptions) configure(gc *greylist.Config) error {
 
 // whitelists are postgrey's client and recipient lists.
 type whitelists struct {
-	names      []*regexp.Regexp // client names
+	names      []*regexp.Regexp    // client name patterns (/.../ lines)
+	domains    map[string]struct{} // client names and domains, lower case
 	nets       []netip.Prefix
 	recipients []*regexp.Regexp
 }
@@ -268,6 +269,15 @@ func loadWhitelists(clients, recipients []string) (*whitelists, error) {
 					p = netip.PrefixFrom(a, 128)
 				}
 				wl.nets = append(wl.nets, p.Masked())
+			case !strings.ContainsAny(line, " \t") && !strings.HasPrefix(line, "."):
+				// The name or any name under it, as postgrey's
+				// /(^|\.)NAME$/i: a set of names looked up by each of the
+				// client's parent domains in turn, where a pattern per
+				// line cost every request a match per line.
+				if wl.domains == nil {
+					wl.domains = make(map[string]struct{})
+				}
+				wl.domains[strings.ToLower(line)] = struct{}{}
 			case !strings.ContainsAny(line, " \t"):
 				wl.names = append(wl.names, regexp.MustCompile(`(?i)(?:^|\.)`+regexp.QuoteMeta(line)+`$`))
 			default:
@@ -315,6 +325,14 @@ func (wl *whitelists) allows(s *smtpcheck.Session) bool {
 	name := "unknown"
 	if len(s.Conn.Confirmed) > 0 {
 		name = s.Conn.Confirmed[0]
+	}
+	if wl.domains != nil {
+		for d := strings.ToLower(name); d != ""; {
+			if _, ok := wl.domains[d]; ok {
+				return true
+			}
+			_, d, _ = strings.Cut(d, ".")
+		}
 	}
 	for _, re := range wl.names {
 		if re.MatchString(name) {

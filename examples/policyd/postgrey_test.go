@@ -116,6 +116,10 @@ func TestSameAnswersAsPostgrey(t *testing.T) {
 		{c1, "unknown", from, "carol@example.net", 0},
 		{c1b, "unknown", from, "bob@example.net", 0}, // the same /24, another host
 		{"192.0.2.20", "mail.friend.example", from, "bob@example.net", 0},
+		{"192.0.2.23", "Mail.FRIEND.example", from, "bob@example.net", 0},
+		{"192.0.2.24", "friend.example", from, "bob@example.net", 0},
+		{"192.0.2.25", "notfriend.example", from, "bob@example.net", 0},
+		{"192.0.2.26", "friend.example.evil", from, "bob@example.net", 0},
 		{"192.0.2.21", "mx12.regex.example", from, "bob@example.net", 0},
 		{"192.0.2.22", "mx12.regex.example.evil", from, "bob@example.net", 0},
 		{"198.51.100.5", "unknown", from, "bob@example.net", 0},

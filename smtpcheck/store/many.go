@@ -24,7 +24,9 @@ type Record struct {
 // ones, in recs (in the order of the keys given to UpdateMany), and marks
 // the ones to write. Returning ErrNoChange, or marking none, writes
 // nothing; any other error aborts the update and is returned. As with
-// UpdateFunc, it may run more than once and must not call the Store.
+// UpdateFunc, it may run more than once and must not call the Store. recs
+// is the Store's, valid until fn returns: a Store may reuse it for its
+// next update (a Value fn keeps is its own).
 type UpdateManyFunc func(recs []Record) error
 
 // ManyUpdater is implemented by stores that read and change several

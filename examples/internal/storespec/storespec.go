@@ -51,6 +51,12 @@ func Open(ctx context.Context, spec string) (store.Store, error) {
 			return nil, fmt.Errorf("%w: %q: %v", ErrSpec, spec, err)
 		}
 		opts.ContextTimeoutEnabled = true
+		if opts.Protocol == 0 {
+			// The store has no use for RESP3's push notifications, and
+			// with RESP3 the client looks for pending ones around every
+			// command: RESP2 unless the URL asks.
+			opts.Protocol = 2
+		}
 		if opts.DialTimeout == 0 || opts.DialTimeout > 2*time.Second {
 			opts.DialTimeout = 2 * time.Second
 		}

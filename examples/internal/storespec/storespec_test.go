@@ -59,3 +59,38 @@ func TestOpenRedisDown(t *testing.T) {
 		t.Errorf("Open(redis on a closed port) = %v, want an unavailable error", err)
 	}
 }
+
+// A Redis store speaks RESP2 unless its URL asks for another protocol:
+// the store has no use for RESP3's push notifications, which the client
+// otherwise looks for around every command. Greylisting records and the
+// compare-and-set script's replies read the same either way.
+func TestOpenRedisProtocol(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  int
+	}{{"", 2}, {"?protocol=3", 3}, {"?protocol=2", 2}} {
+		spec := "redis://127.0.0.1:6379/9" + tt.query
+		s, err := Open(t.Context(), spec)
+		if err != nil && os.Getenv("SMTPPOLICY_REQUIRE_REDIS") != "1" {
+			t.Skipf("no Redis: %v", err)
+		}
+		if err != nil {
+			t.Fatalf("Open(%q): %v", spec, err)
+		}
+		if got := s.(*owned).c.Options().Protocol; got != tt.want {
+			t.Errorf("Open(%q): protocol %d, want %d", spec, got, tt.want)
+		}
+		key := "storespec-test:protocol"
+		err = s.Update(t.Context(), key, func(old []byte, ok bool) ([]byte, time.Duration, error) {
+			return append(old, 'x'), time.Minute, nil
+		})
+		if err != nil {
+			t.Errorf("Open(%q): Update: %v", spec, err)
+		}
+		if v, ok, err := s.Get(t.Context(), key); !ok || err != nil || len(v) == 0 {
+			t.Errorf("Open(%q): Get after Update = %q, %v, %v", spec, v, ok, err)
+		}
+		s.Delete(t.Context(), key)
+		s.Close()
+	}
+}

@@ -123,3 +123,56 @@ func TestHungServerConcurrentCalls(t *testing.T) {
 		t.Errorf("Incr after Redis is back: %v", err)
 	}
 }
+
+// TestHungServerQueuedDeadlines queues calls behind a round trip that a
+// hung Redis never answers: a caller whose own context ends first
+// returns at its own deadline, and one with a longer context at the
+// Store's Timeout, whichever round trip it waits behind.
+func TestHungServerQueuedDeadlines(t *testing.T) {
+	srv := redistest.StartServer(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	const timeout = 600 * time.Millisecond
+	s := redisstore.New(c, redisstore.Options{Timeout: timeout})
+	ctx := t.Context()
+	if _, err := s.Incr(ctx, "n", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	srv.Freeze(t)
+	defer srv.Thaw(t)
+	first := make(chan error, 1)
+	go func() { _, err := s.Incr(ctx, "n", 1, time.Hour); first <- err }()
+	time.Sleep(100 * time.Millisecond) // the first call's round trip is in flight
+	var wg sync.WaitGroup
+	for _, tt := range []struct {
+		name    string
+		callCtx time.Duration // the caller's own deadline; 0 for none
+		max     time.Duration
+	}{
+		{"short context", 150 * time.Millisecond, 150*time.Millisecond + timeout/3},
+		{"long context", time.Minute, timeout + timeout/3},
+		{"no deadline", 0, timeout + timeout/3},
+	} {
+		wg.Go(func() {
+			cctx := ctx
+			if tt.callCtx > 0 {
+				var cancel context.CancelFunc
+				cctx, cancel = context.WithTimeout(ctx, tt.callCtx)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := s.Incr(cctx, "n", 1, time.Hour)
+			took := time.Since(start)
+			if !errors.Is(err, store.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: %v, want ErrUnavailable or the context's deadline", tt.name, err)
+			}
+			if took > tt.max {
+				t.Errorf("%s: queued behind a hung round trip for %v, want at most %v", tt.name, took, tt.max)
+			}
+		})
+	}
+	wg.Wait()
+	if err := <-first; !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("the call in flight: %v, want ErrUnavailable", err)
+	}
+}

@@ -2,11 +2,15 @@ package redisstore_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore"
+	"github.com/smtppolicy/smtppolicy/smtpcheck/store/redisstore/redistest"
 )
 
 func benchStore(b *testing.B) *redisstore.Store {
@@ -65,4 +69,44 @@ func BenchmarkIncrDeadline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkUpdateConcurrent is 16 callers updating records of their own
+// at once, as a policy service's connections do, on one thread
+// (GOMAXPROCS=1, policyd's default): its trips/op is the round trips per
+// call that pipelining leaves.
+func BenchmarkUpdateConcurrent(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var trips redistest.Counter
+	c := redistest.Client(b, "", &trips)
+	s := redisstore.New(c, redisstore.Options{Prefix: prefix(b, c)})
+	ctx := b.Context()
+	fn := func(old []byte, ok bool) ([]byte, time.Duration, error) {
+		n, _ := strconv.Atoi(string(old))
+		return strconv.AppendInt(old[:0], int64(n+1), 10), time.Hour, nil
+	}
+	const workers = 16
+	var next atomic.Int64
+	run := func(n int64) {
+		var wg sync.WaitGroup
+		for w := range workers {
+			key := "grey:" + strconv.Itoa(w)
+			wg.Go(func() {
+				for next.Add(1) <= n {
+					if err := s.Update(ctx, key, fn); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	run(workers) // the script loaded, each key's guess known
+	next.Store(0)
+	trips.Reset()
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(int64(b.N))
+	b.ReportMetric(float64(trips.Load())/float64(b.N), "trips/op")
 }

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // context or a closed Store, enforces the deadline when the client does
 // not, and classifies errors.
 func (s *Store) do(ctx context.Context, call func(ctx context.Context) error) error {
+	return s.doCall(ctx, false, call)
+}
+
+// doScripts is do for a call that reaches Redis only through eval.
+func (s *Store) doScripts(ctx context.Context, call func(ctx context.Context) error) error {
+	return s.doCall(ctx, true, call)
+}
+
+// doCall is do; scripts tells that call reaches Redis only through eval.
+func (s *Store) doCall(ctx context.Context, scripts bool, call func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -155,9 +166,23 @@ func (s *Store) do(ctx context.Context, call func(ctx context.Context) error) er
 		return fmt.Errorf("%w: redisstore: closed", store.ErrUnavailable)
 	}
 	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
+		if d, ok := ctx.Deadline(); !ok || time.Until(d) > s.timeout {
+			if scripts && s.ctxIO && s.batch != nil {
+				// Script calls queue in the batcher, whose every round
+				// trip stops its socket I/O at the earliest deadline of its
+				// calls: a call waits for the round trip in flight, queued
+				// before it under the same Timeout and so due no later, then
+				// for its own. The Store's deadline needs no timer of its
+				// own, nor a context derived from the caller's (with a
+				// timer, a cancel func and a watch on the caller's context,
+				// the most a greylisting request allocated).
+				ctx = &scriptCtx{Context: ctx, deadline: time.Now().Add(s.timeout)}
+			} else {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, s.timeout)
+				defer cancel()
+			}
+		}
 	}
 	if s.ctxIO || ctx.Done() == nil {
 		return classify(call(ctx))
@@ -170,6 +195,29 @@ func (s *Store) do(ctx context.Context, call func(ctx context.Context) error) er
 	case <-ctx.Done():
 		return classify(ctx.Err())
 	}
+}
+
+// scriptCtx is a caller's context with the Store's earlier deadline, for
+// the calls the batcher sends (see doCall). Done is the caller's: what
+// ends a call at the Store's deadline is its round trip's socket
+// deadline, not a timer; Err reports the deadline from the clock.
+type scriptCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+// Deadline implements context.Context.
+func (c *scriptCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Err implements context.Context.
+func (c *scriptCtx) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // keepErr marks an error that must reach the caller as it is (one returned
@@ -334,18 +382,17 @@ func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateMa
 			return store.UpdateEach(ctx, s, keys, fn)
 		}
 	}
-	ks := make([]string, len(keys))
+	u := updateScratches.Get().(*updateScratch)
+	u.size(len(keys))
+	ks, recs, gs, args := u.ks, u.recs, u.gs, u.args
 	for i, k := range keys {
 		ks[i] = s.key(k)
 	}
-	recs := make([]store.Record, len(keys))
-	gs := make([]guess, len(keys))
 	s.guesses.load(ks, gs)
 	// fresh is true when gs came in the server's last reply: then they
 	// are a consistent view, and an fn that writes nothing needs no check.
 	fresh := false
-	args := make([]any, 5*len(keys))
-	return s.do(ctx, func(ctx context.Context) error {
+	err := s.doScripts(ctx, func(ctx context.Context) error {
 		for attempt := range s.retries {
 			for i := range recs {
 				recs[i] = store.Record{Key: keys[i], OK: gs[i].ok}
@@ -431,6 +478,42 @@ func (s *Store) UpdateMany(ctx context.Context, keys []string, fn store.UpdateMa
 		}
 		return keepErr{fmt.Errorf("%w: %q changed by others on each of %d tries", store.ErrContention, keys, s.retries)}
 	})
+	if err == nil {
+		// Only a call that succeeded gives its scratch back: after an
+		// error (a deadline, say) a round trip may still be writing the
+		// keys and arguments it holds.
+		u.release()
+	}
+	return err
+}
+
+// updateScratch is what one UpdateMany works in, kept for the next: a
+// greylisting request updates its records on every request, and making
+// these afresh was four of its allocations.
+type updateScratch struct {
+	ks   []string
+	recs []store.Record
+	gs   []guess
+	args []any
+}
+
+var updateScratches = sync.Pool{New: func() any { return new(updateScratch) }}
+
+// size makes u hold n keys.
+func (u *updateScratch) size(n int) {
+	u.ks = slices.Grow(u.ks[:0], n)[:n]
+	u.recs = slices.Grow(u.recs[:0], n)[:n]
+	u.gs = slices.Grow(u.gs[:0], n)[:n]
+	u.args = slices.Grow(u.args[:0], 5*n)[:5*n]
+}
+
+// release empties u, so that it keeps no record alive, and gives it back.
+func (u *updateScratch) release() {
+	clear(u.ks)
+	clear(u.recs)
+	clear(u.gs)
+	clear(u.args)
+	updateScratches.Put(u)
 }
 
 // guess is what a Store believes a key holds: v, or nothing when !ok.
@@ -492,7 +575,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64, ttl time.Dura
 		return 0, store.ErrNegativeTTL
 	}
 	var n int64
-	err := s.do(ctx, func(ctx context.Context) error {
+	err := s.doScripts(ctx, func(ctx context.Context) error {
 		res, err := s.eval(ctx, incrScript, []string{s.key(key)}, []any{delta, pttl(ttl).Milliseconds()})
 		if err != nil {
 			return err
